@@ -1,0 +1,1 @@
+"""Mend: a Telegram bot that guides couples through rebuilding trust."""
