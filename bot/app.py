@@ -1,0 +1,127 @@
+"""Build the Application: settings, store, renderer, timers, then the features, in order."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot import asks
+from bot.config import Settings
+from bot.context import SERVICES_KEY, MendContext, Services
+from bot.features import help as help_feature
+from bot.features import membership, onboarding, privacy, settings
+from bot.render import Renderer
+from bot.storage import Store
+from bot.timers import Timers
+
+log = logging.getLogger(__name__)
+
+MendApp = Application[Any, MendContext, Any, Any, Any, Any]
+
+# Only what the bot handles; chat_member updates (other people's joins) come as service messages.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.POLL,
+    Update.POLL_ANSWER,
+]
+
+# Registration order is the dispatch order within a group: membership and onboarding first.
+FEATURES = (membership, onboarding, settings, privacy, help_feature)
+
+
+def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendApp:
+    """The whole bot, ready to run; opening the store happens here (it checks the data)."""
+    if settings_.token is None:
+        raise ValueError("build_application needs a token")
+    store = Store(settings_.data_dir)
+    store.open()
+    services = Services(settings=settings_, store=store, render=Renderer(), timers=Timers(store))
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings_.token)
+        .base_url(settings_.api_base_url)
+        .base_file_url(settings_.file_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=UTC,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .context_types(ContextTypes(context=MendContext))
+        .post_init(_post_init)
+    )
+    if rate_limit:
+        # Telegram's limits (30/s overall, 20/min per group) with retries on RetryAfter.
+        builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app: MendApp = builder.build()
+    app.bot_data[SERVICES_KEY] = services
+    assert app.job_queue is not None
+    services.timers.attach(app.job_queue)
+
+    asks.register(app)
+    for feature in FEATURES:
+        feature.register(app, services)
+    app.add_error_handler(_on_error)
+    return app
+
+
+def services_of(app: MendApp) -> Services:
+    services: Services = app.bot_data[SERVICES_KEY]
+    return services
+
+
+async def _post_init(app: MendApp) -> None:
+    """Before polling starts: rebuild timers, publish the command menus, start warm-ups."""
+    services = services_of(app)
+    scheduled, late, dropped = services.timers.rebuild()
+    log.info("timers rebuilt: %d scheduled (%d late), %d dropped as stale",
+             scheduled, late, dropped)
+    await help_feature.publish_menus(app, services)
+    for task in services.startup_tasks:
+        app.create_task(task())
+
+
+async def _on_error(update: object, context: MendContext) -> None:
+    """Log what failed without logging what people wrote."""
+    kind = "none"
+    if isinstance(update, Update):
+        kind = next((t for t in Update.ALL_TYPES if getattr(update, t, None)), "unknown")
+    log.error("error while handling an update (%s)", kind, exc_info=context.error)
+
+
+async def start(app: MendApp, *, poll_timeout: int = 10) -> None:
+    """Start polling inside an already running event loop (sandbox mode and tests)."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
+        drop_pending_updates=False,
+    )
+
+
+async def stop(app: MendApp) -> None:
+    assert app.updater is not None
+    if app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def run(settings_: Settings) -> None:
+    """Run against Telegram (or the Bot API server in BOT_API_BASE_URL) until stopped."""
+    app = build_application(settings_)
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+

@@ -1,0 +1,136 @@
+"""Questions that want free text: a ForceReply aimed at one partner, and its answer.
+
+With privacy mode on, the bot sees a group message only if it is a command or a reply to one of
+its own messages. So when it needs words (a city, a plan step), it asks with a ForceReply aimed at
+one partner and remembers the question in the couple's file; the reply is routed back to the
+feature that asked, surviving a restart. Only the partner who was asked can answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.context import MendContext
+from bot.couples import group_locale, partner_locale
+from bot.messages import say
+from bot.model import Couple, Partner, to_iso, utcnow
+
+log = logging.getLogger(__name__)
+
+ASKS_TABLE = "asks"
+MAX_OPEN_ASKS = 20
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A partner's reply to a question the bot asked."""
+
+    couple: Couple
+    partner: Partner
+    text: str
+    payload: dict[str, Any]
+
+
+AnswerHandler = Callable[[Update, MendContext, Answer], Awaitable[None]]
+_handlers: dict[str, AnswerHandler] = {}
+
+
+def on_answer(kind: str, handler: AnswerHandler) -> None:
+    """Route replies to questions of `kind` to `handler`."""
+    _handlers[kind] = handler
+
+
+def _key(chat_id: int, message_id: int) -> str:
+    return f"ask:{chat_id}:{message_id}"
+
+
+async def ask(
+    context: MendContext,
+    couple: Couple,
+    partner: Partner,
+    kind: str,
+    template: str,
+    *,
+    in_chat: int,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    **data: Any,
+) -> Message:
+    """Ask `partner` for free text in `in_chat` (the group or their private chat)."""
+    services = context.mend
+    private = in_chat == partner.user_id
+    locale = partner_locale(services, partner) if private else group_locale(services, couple)
+    message = await say(
+        context,
+        in_chat,
+        locale,
+        template,
+        force_reply_placeholder=services.render.label(locale, "ask.placeholder"),
+        reply_to=reply_to,
+        thread_id=thread_id,
+        partner=partner.name,
+        **data,
+    )
+    with services.store.transaction(couple.chat_id) as tx:
+        fresh = tx.couple()
+        assert fresh is not None
+        table = tx.table(ASKS_TABLE)
+        table.insert({
+            "chat": in_chat,
+            "message_id": message.message_id,
+            "kind": kind,
+            "partner": partner.user_id,
+            "payload": payload or {},
+            "asked_at": to_iso(utcnow()),
+        })
+        fresh.add_key(_key(in_chat, message.message_id))
+        for stale in sorted(table.all(), key=lambda r: r["id"])[:-MAX_OPEN_ASKS]:
+            fresh.drop_key(_key(stale["chat"], stale["message_id"]))
+            table.remove(stale["id"])
+        tx.save(fresh)
+    return message
+
+
+async def _on_reply(update: Update, context: MendContext) -> None:
+    """A reply to one of the bot's messages: if it was a question, hand the answer on."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.reply_to_message is None or not message.text:
+        return
+    key = _key(message.chat_id, message.reply_to_message.message_id)
+    store = context.mend.store
+    chat_id = store.chat_for_key(key)
+    if chat_id is None:
+        return
+    with store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        table = tx.table(ASKS_TABLE)
+        record = next(
+            (r for r in table.all()
+             if r["chat"] == message.chat_id
+             and r["message_id"] == message.reply_to_message.message_id),
+            None,
+        )
+        if couple is None or record is None or record["partner"] != user.id:
+            return  # someone else answered a question that wasn't theirs: ignore quietly
+        partner = couple.partner(user.id)
+        if partner is None:
+            return
+        table.remove(record["id"])
+        couple.drop_key(key)
+        tx.save(couple)
+    handler = _handlers.get(record["kind"])
+    if handler is None:
+        log.warning("no handler for answers of kind %r", record["kind"])
+        return
+    await handler(update, context, Answer(couple, partner, message.text, record["payload"]))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, _on_reply))

@@ -1,0 +1,110 @@
+"""The only reader of the environment: one frozen Settings, or one clear error."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_FORM = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,64}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        self.variable = variable
+        shown = "" if got is None else f" (got {got!r})"
+        super().__init__(f"{variable}: expected {expected}{shown}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    token: str | None
+    api_base_url: str
+    data_dir: Path
+    erase_after_days: int
+    log_level: str
+
+    @property
+    def file_base_url(self) -> str:
+        """The file download URL that belongs to `api_base_url` (``.../bot`` → ``.../file/bot``)."""
+        root = self.api_base_url.removesuffix("/bot")
+        return f"{root}/file/bot"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> Settings:
+    """Read settings from the environment, falling back to a `.env` file; raise ConfigError."""
+    env: dict[str, str] = {}
+    path = dotenv_path if dotenv_path is not None else Path(".env")
+    if path.is_file():
+        env.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    return Settings(
+        token=_token(env.get("BOT_TOKEN", "").strip()),
+        api_base_url=_base_url(env.get("BOT_API_BASE_URL", "").strip()),
+        data_dir=_data_dir(env.get("BOT_DATA_DIR", "").strip()),
+        erase_after_days=_erase_days(env.get("MEND_ERASE_AFTER_DAYS", "").strip()),
+        log_level=_log_level(env.get("MEND_LOG_LEVEL", "").strip()),
+    )
+
+
+def _token(raw: str) -> str | None:
+    if not raw:
+        return None
+    if not _TOKEN_FORM.match(raw):
+        # Never echo a token back: it may be a real one with a typo.
+        raise ConfigError("BOT_TOKEN", "the token from @BotFather, like 123456789:AAE...")
+    return raw
+
+
+def _base_url(raw: str) -> str:
+    if not raw:
+        return TELEGRAM_BASE_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "BOT_API_BASE_URL", "an http(s) URL such as http://localhost:8081/bot", raw
+        )
+    url = raw.rstrip("/")
+    # Accept both the server root and the ".../bot" form python-telegram-bot appends the token to.
+    return url if url.endswith("/bot") else f"{url}/bot"
+
+
+def _data_dir(raw: str) -> Path:
+    if not raw:
+        return Path("data").resolve()
+    if "\x00" in raw:
+        raise ConfigError("BOT_DATA_DIR", "a directory path")
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError("BOT_DATA_DIR", "a directory path, not a file", raw)
+    return path.resolve()
+
+
+def _erase_days(raw: str) -> int:
+    if not raw:
+        return 14
+    if not raw.isdigit() or not 1 <= int(raw) <= 365:
+        raise ConfigError("MEND_ERASE_AFTER_DAYS", "a whole number of days from 1 to 365", raw)
+    return int(raw)
+
+
+def _log_level(raw: str) -> str:
+    if not raw:
+        return "INFO"
+    if raw.upper() not in _LOG_LEVELS:
+        raise ConfigError("MEND_LOG_LEVEL", "one of " + ", ".join(_LOG_LEVELS), raw)
+    return raw.upper()

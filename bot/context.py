@@ -1,0 +1,56 @@
+"""The typed context every handler receives, and the services it carries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.model import Couple
+from bot.render import Renderer
+from bot.storage import Store
+from bot.timers import Timers
+
+SERVICES_KEY = "mend"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command as the menus and /help show it."""
+
+    name: str
+    purpose: str  # groups /help: "start", "together", "care", "privacy", ...
+    in_group: bool = True
+    in_private: bool = False
+
+
+@dataclass
+class Services:
+    """What the features share: settings, the store, the renderer, the timers, the commands."""
+
+    settings: Settings
+    store: Store
+    render: Renderer
+    timers: Timers
+    commands: list[Command] = field(default_factory=list)
+    # What each feature adds to a partner's /export: (services, couple, user id) → a section.
+    exporters: dict[str, Callable[[Services, Couple, int], Any]] = field(default_factory=dict)
+    # Background work to start once the bot runs (not awaited by start-up).
+    startup_tasks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    def add_commands(self, *commands: Command) -> None:
+        self.commands.extend(commands)
+
+    def on_start(self, task: Callable[[], Awaitable[Any]]) -> None:
+        self.startup_tasks.append(task)
+
+
+class MendContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """python-telegram-bot's context with typed access to Mend's services."""
+
+    @property
+    def mend(self) -> Services:
+        return cast(Services, self.bot_data[SERVICES_KEY])

@@ -1,0 +1,144 @@
+"""/export gives a partner their data; /forget erases the couple's, after a confirmation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram import Chat, InputFile, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Command, MendContext, Services
+from bot.couples import erase_couple, group_locale, partner_locale
+from bot.features.onboarding import welcome_buttons
+from bot.guards import known_partner, partners_only
+from bot.messages import button, reply, say
+from bot.model import Couple, to_iso, utcnow
+from bot.timers import TIMERS_TABLE
+
+FORGET = "forget:"
+
+
+def export_document(services: Services, couples: list[Couple], user_id: int) -> dict[str, Any]:
+    """Everything the bot keeps about this person: their settings, their couples' shared
+    settings and plans, and their own private entries; never the other partner's private ones."""
+    sections = []
+    for couple in couples:
+        me, other = couple.partner(user_id), couple.other(user_id)
+        if me is None:
+            continue
+        section: dict[str, Any] = {
+            "group": couple.title,
+            "created_at": to_iso(couple.created_at),
+            "setup_completed_at": to_iso(couple.setup_completed_at),
+            "status": couple.status,
+            "path": couple.path,
+            "group_language": couple.language,
+            "you": me.to_doc(),
+            "partner": None if other is None else {"name": other.name, "role": other.role},
+            "scheduled": [
+                {"kind": r["kind"], "due": r["due"]}
+                for r in services.store.records(couple.chat_id, TIMERS_TABLE)
+                if r.get("partner") in (None, user_id)
+            ],
+        }
+        for name, exporter in services.exporters.items():
+            section[name] = exporter(services, couple, user_id)
+        sections.append(section)
+    return {"exported_at": to_iso(utcnow()), "user_id": user_id, "couples": sections}
+
+
+@known_partner
+async def export_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/export: the partner's data as a JSON document, always in their private chat."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    services = context.mend
+    me = couples[0].partner(user.id)
+    assert me is not None
+    document = export_document(services, couples, user.id)
+    data = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    filename = f"mend-export-{utcnow().date().isoformat()}.json"
+    locale = partner_locale(services, me)
+    caption = services.render.message(locale, "privacy/export_caption", count=len(couples))
+    try:
+        await context.bot.send_document(user.id, InputFile(data, filename=filename),
+                                        caption=caption)
+    except (Forbidden, BadRequest) as error:
+        # They never opened the private chat, or blocked the bot: say so in the group.
+        if chat.type == Chat.PRIVATE or not _unreachable(error):
+            raise
+        await reply(update, context, group_locale(services, couples[0]),
+                    "privacy/export_unreachable", name=me.name)
+        return
+    if chat.type != Chat.PRIVATE:
+        await reply(update, context, group_locale(services, couples[0]), "privacy/export_sent",
+                    name=me.name)
+
+
+def _unreachable(error: Exception) -> bool:
+    return isinstance(error, Forbidden) or (
+        isinstance(error, BadRequest) and "chat not found" in error.message.lower()
+    )
+
+
+async def forget_command(update: Update, context: MendContext) -> None:
+    chat = update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE:
+        user = update.effective_user
+        locale = context.mend.render.locale_for(user.language_code if user else None)
+        await reply(update, context, locale, "privacy/forget_in_group")
+        return
+    await _forget_in_group(update, context)
+
+
+@partners_only
+async def _forget_in_group(update: Update, context: MendContext, couple: Couple) -> None:
+    """/forget in the group: ask the one who asked to confirm."""
+    user = update.effective_user
+    assert user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    rows = [
+        [button(services.render.label(locale, "privacy.forget_yes"), f"{FORGET}yes:{user.id}")],
+        [button(services.render.label(locale, "privacy.forget_no"), f"{FORGET}no:{user.id}")],
+    ]
+    await reply(update, context, locale, "privacy/forget_confirm", buttons=rows,
+                name=user.first_name)
+
+
+@partners_only
+async def forget_button(update: Update, context: MendContext, couple: Couple) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    answer, _, asker = query.data.removeprefix(FORGET).partition(":")
+    if answer not in ("yes", "no") or not asker.isdigit() or not couple.is_partner(int(asker)):
+        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
+        return
+    if int(asker) != user.id:
+        asker_name = couple.partner(int(asker)).name  # type: ignore[union-attr]
+        await query.answer(services.render.label(locale, "alert.forget_not_yours", name=asker_name),
+                           show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None and query.message.is_accessible:
+        await query.edit_message_reply_markup(None)
+    if answer == "no":
+        await say(context, couple.chat_id, locale, "privacy/forget_kept")
+        return
+    erase_couple(services, couple.chat_id)
+    await say(context, couple.chat_id, locale, "privacy/forget_done", name=user.first_name,
+              buttons=welcome_buttons(services, locale))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.add_commands(
+        Command("export", "privacy", in_group=True, in_private=True),
+        Command("forget", "privacy", in_group=True, in_private=False),
+    )
+    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CommandHandler("forget", forget_command))
+    app.add_handler(CallbackQueryHandler(forget_button, pattern=f"^{FORGET}"))

@@ -1,0 +1,322 @@
+"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview."""
+
+from __future__ import annotations
+
+import asyncio
+import zoneinfo
+from typing import Any
+
+from telegram import Chat, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import asks
+from bot.context import Command, MendContext, Services
+from bot.couples import group_locale, partner_locale, update_partner
+from bot.features.onboarding import ask_path, ask_roles
+from bot.guards import known_partner
+from bot.messages import Buttons, button, reply
+from bot.model import Couple, Partner, utcnow
+from bot.quiet import parse_quiet_hours
+from bot.zones import find_zone, warm_up
+
+ZONE = "tz:"
+QUIET = "quiet:"
+LANGUAGE = "lang:"
+SETTINGS = "set:"
+QUIET_PRESETS = ("22:00-07:00", "23:00-08:00", "21:00-06:30")
+
+
+def _me(couples: list[Couple], user_id: int) -> Partner:
+    partner = couples[0].partner(user_id)
+    assert partner is not None
+    return partner
+
+
+def _locale(context: MendContext, update: Update, couples: list[Couple], me: Partner) -> str:
+    """Private answers follow the partner's language; group answers the group's."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE:
+        return partner_locale(context.mend, me)
+    return group_locale(context.mend, couples[0])
+
+
+# -- time zone -------------------------------------------------------------------------------
+
+
+@known_partner
+async def timezone_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/timezone [city or zone]: show, set or (with a typo) suggest."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    me = _me(couples, user.id)
+    text = " ".join(context.args or [])
+    if not text:
+        await asks.ask(context, couples[0], me, "timezone", "settings/timezone_ask",
+                       in_chat=message.chat_id, reply_to=message.message_id,
+                       current=me.timezone, now=utcnow())
+        return
+    await apply_zone(update, context, couples, me, text)
+
+
+async def apply_zone(update: Update, context: MendContext, couples: list[Couple], me: Partner,
+                     text: str) -> None:
+    locale = _locale(context, update, couples, me)
+    guess = await asyncio.to_thread(find_zone, text)
+    if guess.zone is not None:
+        await _set_zone(update, context, me.user_id, guess.zone, locale)
+        return
+    render = context.mend.render
+    rows: Buttons = [
+        [button(render.label(locale, "settings.zone_choice", place=s.place, zone=s.zone),
+                f"{ZONE}{s.zone}")]
+        for s in guess.suggestions
+    ]
+    template = "settings/timezone_suggest" if rows else "settings/timezone_unknown"
+    await reply(update, context, locale, template, buttons=rows, typed=text[:64])
+
+
+async def _set_zone(update: Update, context: MendContext, user_id: int, zone_name: str,
+                    locale: str) -> None:
+    def change(partner: Partner) -> None:
+        partner.timezone = zone_name
+
+    update_partner(context.mend, user_id, change)
+    await reply(update, context, locale, "settings/timezone_set", zone=zone_name, now=utcnow())
+
+
+async def zone_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+    await apply_zone(update, context, [answer.couple], answer.partner, answer.text)
+
+
+@known_partner
+async def zone_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """A suggested zone was tapped: it sets the zone of whoever tapped it."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    zone_name = query.data.removeprefix(ZONE)
+    me = _me(couples, user.id)
+    locale = _locale(context, update, couples, me)
+    if zone_name not in zoneinfo.available_timezones():
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await _set_zone(update, context, user.id, zone_name, locale)
+
+
+# -- quiet hours -----------------------------------------------------------------------------
+
+
+@known_partner
+async def quiet_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/quiet 22:00-07:00, /quiet off, or /quiet to see them with presets."""
+    user = update.effective_user
+    assert user is not None
+    me = _me(couples, user.id)
+    locale = _locale(context, update, couples, me)
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await reply(update, context, locale, "settings/quiet_show",
+                    buttons=_quiet_buttons(context, locale),
+                    start=me.quiet_start, end=me.quiet_end)
+        return
+    await _set_quiet(update, context, me, locale, text)
+
+
+def _quiet_buttons(context: MendContext, locale: str) -> Buttons:
+    render = context.mend.render
+    rows: list[list[Any]] = [
+        [button(render.label(locale, "settings.quiet_preset", range=preset.replace("-", "–")),
+                f"{QUIET}{preset}")]
+        for preset in QUIET_PRESETS
+    ]
+    rows.append([button(render.label(locale, "settings.quiet_off"), f"{QUIET}off")])
+    return rows
+
+
+async def _set_quiet(update: Update, context: MendContext, me: Partner, locale: str,
+                     text: str) -> bool:
+    if text.lower() in ("off", "none", "aus", "0"):
+        hours: tuple[str | None, str | None] = (None, None)
+    else:
+        parsed = parse_quiet_hours(text)
+        if parsed is None:
+            await reply(update, context, locale, "settings/quiet_usage", typed=text[:40])
+            return False
+        hours = parsed
+
+    def change(partner: Partner) -> None:
+        partner.quiet_start, partner.quiet_end = hours
+
+    update_partner(context.mend, me.user_id, change)
+    await reply(update, context, locale, "settings/quiet_set", start=hours[0], end=hours[1])
+    return True
+
+
+@known_partner
+async def quiet_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    me = _me(couples, user.id)
+    locale = _locale(context, update, couples, me)
+    choice = query.data.removeprefix(QUIET)
+    if choice != "off" and choice not in QUIET_PRESETS:
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await _set_quiet(update, context, me, locale, choice)
+
+
+# -- language --------------------------------------------------------------------------------
+
+
+@known_partner
+async def language_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/language: in private the partner's own language, in the group the group's."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    me = _me(couples, user.id)
+    private = chat.type == Chat.PRIVATE
+    locale = _locale(context, update, couples, me)
+    await reply(update, context, locale, "settings/language_choose",
+                buttons=_language_buttons(context, locale, "me" if private else "group"),
+                private=private)
+
+
+def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
+    render = context.mend.render
+    rows: list[list[Any]] = [
+        [button(render.label(code, "language.name"), f"{LANGUAGE}{scope}:{code}")]
+        for code in render.locales
+    ]
+    rows.append([button(render.label(locale, "language.auto"), f"{LANGUAGE}{scope}:auto")])
+    return rows
+
+
+@known_partner
+async def language_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    assert query is not None and query.data is not None and chat is not None and user is not None
+    services = context.mend
+    scope, _, code = query.data.removeprefix(LANGUAGE).partition(":")
+    me = _me(couples, user.id)
+    if scope not in ("me", "group") or (code != "auto" and code not in services.render.locales):
+        locale = _locale(context, update, couples, me)
+        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
+        return
+    chosen = None if code == "auto" else code
+    if scope == "group" and chat.type != Chat.PRIVATE:
+        with services.store.transaction(couples[0].chat_id) as tx:
+            couple = tx.couple()
+            assert couple is not None
+            couple.language = chosen
+            tx.save(couple)
+        locale = group_locale(services, couple)
+    else:
+        def change(partner: Partner) -> None:
+            partner.language = chosen
+
+        updated = update_partner(services, user.id, change)
+        me = updated[0].partner(user.id) or me
+        locale = partner_locale(services, me)
+    await query.answer()
+    await reply(update, context, locale, "settings/language_set", scope=scope,
+                language=services.render.label(locale if code == "auto" else code,
+                                               "language.name"),
+                auto=chosen is None)
+
+
+# -- /settings -------------------------------------------------------------------------------
+
+
+@known_partner
+async def settings_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """Everything in one place, with buttons to change it."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    services, render = context.mend, context.mend.render
+    me = _me(couples, user.id)
+    locale = _locale(context, update, couples, me)
+    if chat.type == Chat.PRIVATE:
+        rows = [
+            [button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
+             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet")],
+            [button(render.label(locale, "settings.my_language"), f"{SETTINGS}lang_me")],
+        ]
+        await reply(update, context, locale, "settings/overview_private", buttons=rows,
+                    me=_partner_view(services, me), groups=[c.title for c in couples],
+                    now=utcnow())
+        return
+    couple = couples[0]
+    rows = [
+        [button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
+         button(render.label(locale, "settings.roles"), f"{SETTINGS}roles")],
+        [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
+        [button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
+         button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet")],
+    ]
+    day = None
+    if couple.setup_completed_at is not None:
+        day = (utcnow().date() - couple.setup_completed_at.date()).days + 1
+    await reply(update, context, locale, "settings/overview_group", buttons=rows,
+                path=couple.path, day=day,
+                language=render.label(group_locale(services, couple), "language.name"),
+                partners=[_partner_view(services, p) for p in couple.partners], now=utcnow())
+
+
+def _partner_view(services: Services, partner: Partner) -> dict[str, Any]:
+    return {
+        "name": partner.name,
+        "timezone": partner.timezone,
+        "quiet_start": partner.quiet_start,
+        "quiet_end": partner.quiet_end,
+        "role": partner.role,
+        "private_chat": partner.private_chat,
+        "language": services.render.label(partner_locale(services, partner), "language.name"),
+    }
+
+
+@known_partner
+async def settings_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    query, chat, user, message = (update.callback_query, update.effective_chat,
+                                  update.effective_user, update.effective_message)
+    assert query is not None and query.data is not None and chat is not None and user is not None
+    me = _me(couples, user.id)
+    locale = _locale(context, update, couples, me)
+    action = query.data.removeprefix(SETTINGS)
+    in_group = chat.type != Chat.PRIVATE
+    await query.answer()
+    if action == "tz":
+        await asks.ask(context, couples[0], me, "timezone", "settings/timezone_ask",
+                       in_chat=chat.id, current=me.timezone, now=utcnow())
+    elif action == "quiet":
+        await reply(update, context, locale, "settings/quiet_show",
+                    buttons=_quiet_buttons(context, locale), start=me.quiet_start, end=me.quiet_end)
+    elif action in ("lang_me", "lang_group"):
+        scope = "group" if action == "lang_group" and in_group else "me"
+        await reply(update, context, locale, "settings/language_choose",
+                    buttons=_language_buttons(context, locale, scope), private=scope == "me")
+    elif action == "path" and in_group:
+        await ask_path(context, couples[0])
+    elif action == "roles" and in_group and couples[0].path:
+        await ask_roles(context, couples[0], chosen_by="")
+    elif message is not None:
+        await reply(update, context, locale, "settings/unavailable")
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.add_commands(
+        Command("settings", "start", in_group=True, in_private=True),
+        Command("timezone", "personal", in_group=True, in_private=True),
+        Command("quiet", "personal", in_group=True, in_private=True),
+        Command("language", "personal", in_group=True, in_private=True),
+    )
+    asks.on_answer("timezone", zone_answer)
+    app.add_handler(CommandHandler("timezone", timezone_command))
+    app.add_handler(CommandHandler("quiet", quiet_command))
+    app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CallbackQueryHandler(zone_button, pattern=f"^{ZONE}"))
+    app.add_handler(CallbackQueryHandler(quiet_button, pattern=f"^{QUIET}"))
+    app.add_handler(CallbackQueryHandler(language_button, pattern=f"^{LANGUAGE}"))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=f"^{SETTINGS}"))
+    services.on_start(lambda: asyncio.to_thread(warm_up))  # the city index takes a moment

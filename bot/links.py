@@ -1,0 +1,68 @@
+"""Deep links from the group to a partner's private chat.
+
+A link carries a random token; only its hash is stored, it expires, and it works once, for the
+partner it was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.storage import Store, Transaction
+
+LINKS_TABLE = "links"
+LINK_LIFETIME = timedelta(days=7)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _key(digest: str) -> str:
+    return f"link:{digest}"
+
+
+def new_link(tx: Transaction, couple: Couple, user_id: int, now: datetime | None = None) -> str:
+    """Make a fresh token for `user_id` (replacing their older ones); returns the token."""
+    now = now or utcnow()
+    table = tx.table(LINKS_TABLE)
+    for old in table.find(user_id=user_id):
+        couple.drop_key(_key(old["hash"]))
+        table.remove(old["id"])
+    token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-], fits /start payloads
+    digest = _hash(token)
+    table.insert({"hash": digest, "user_id": user_id, "expires_at": to_iso(now + LINK_LIFETIME)})
+    couple.add_key(_key(digest))
+    return token
+
+
+def use_link(store: Store, token: str, user_id: int) -> int | None:
+    """Redeem a token for `user_id`: the couple chat it was made for, or None. Works once.
+
+    A token made for the other partner is refused and stays valid for them; an expired one is
+    refused and removed.
+    """
+    if len(token) > 64:
+        return None
+    digest = _hash(token)
+    chat_id = store.chat_for_key(_key(digest))
+    if chat_id is None:
+        return None
+    with store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        table = tx.table(LINKS_TABLE)
+        record = next(iter(table.find(hash=digest)), None)
+        if couple is None or record is None or record["user_id"] != user_id:
+            return None
+        table.remove(record["id"])
+        couple.drop_key(_key(digest))
+        tx.save(couple)
+    expires = from_iso(record["expires_at"])
+    return chat_id if expires is not None and expires > utcnow() else None
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"

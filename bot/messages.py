@@ -1,0 +1,151 @@
+"""Sending rendered templates: parse mode, threads, migrated chats and unreachable partners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import BadRequest, ChatMigrated, Forbidden
+
+from bot.context import MendContext
+from bot.couples import move_couple, partner_locale
+from bot.model import Couple, Partner
+
+log = logging.getLogger(__name__)
+
+Buttons = Sequence[Sequence[InlineKeyboardButton]]
+
+
+def button(label: str, data: str) -> InlineKeyboardButton:
+    """A callback button; `data` is `feature:action[:argument]`, at most 64 bytes."""
+    if len(data.encode()) > 64:
+        raise ValueError(f"callback data longer than 64 bytes: {data!r}")
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def link(label: str, url: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, url=url)
+
+
+async def send_html(
+    context: MendContext,
+    chat_id: int,
+    html: str,
+    *,
+    buttons: Buttons | None = None,
+    force_reply_placeholder: str | None = None,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+) -> Message:
+    """Send one HTML message; follows a group that became a supergroup."""
+    markup: InlineKeyboardMarkup | ForceReply | None = None
+    if buttons:
+        markup = InlineKeyboardMarkup(buttons)
+    elif force_reply_placeholder is not None:
+        markup = ForceReply(selective=True, input_field_placeholder=force_reply_placeholder)
+    reply = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    )
+    try:
+        return await context.bot.send_message(
+            chat_id, html, reply_markup=markup, reply_parameters=reply, message_thread_id=thread_id
+        )
+    except ChatMigrated as migrated:
+        move_couple(context.mend, chat_id, migrated.new_chat_id)
+        return await context.bot.send_message(
+            migrated.new_chat_id, html, reply_markup=markup, reply_parameters=reply
+        )
+
+
+async def say(
+    context: MendContext,
+    chat_id: int,
+    locale: str,
+    template: str,
+    *,
+    buttons: Buttons | None = None,
+    force_reply_placeholder: str | None = None,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    **data: Any,
+) -> Message:
+    """Render `template` in `locale` and send it to `chat_id`."""
+    html = context.mend.render.message(locale, template, **data)
+    return await send_html(
+        context,
+        chat_id,
+        html,
+        buttons=buttons,
+        force_reply_placeholder=force_reply_placeholder,
+        reply_to=reply_to,
+        thread_id=thread_id,
+    )
+
+
+async def reply(
+    update: Update,
+    context: MendContext,
+    locale: str,
+    template: str,
+    *,
+    buttons: Buttons | None = None,
+    quote: bool = False,
+    **data: Any,
+) -> Message | None:
+    """Answer in the chat (and forum topic) the update came from."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    thread_id = message.message_thread_id if message and message.is_topic_message else None
+    return await say(
+        context,
+        chat.id,
+        locale,
+        template,
+        buttons=buttons,
+        reply_to=message.message_id if quote and message else None,
+        thread_id=thread_id,
+        **data,
+    )
+
+
+async def say_private(
+    context: MendContext,
+    couple: Couple,
+    partner: Partner,
+    template: str,
+    *,
+    buttons: Buttons | None = None,
+    **data: Any,
+) -> Message | None:
+    """Send to a partner's private chat; None if they never opened it or blocked the bot."""
+    locale = partner_locale(context.mend, partner)
+    try:
+        return await say(context, partner.user_id, locale, template, buttons=buttons, **data)
+    except Forbidden:
+        _mark_unreachable(context, couple.chat_id, partner.user_id)
+        return None
+    except BadRequest as error:
+        if "chat not found" not in error.message.lower():
+            raise
+        _mark_unreachable(context, couple.chat_id, partner.user_id)
+        return None
+
+
+def _mark_unreachable(context: MendContext, chat_id: int, user_id: int) -> None:
+    with context.mend.store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        partner = couple.partner(user_id) if couple else None
+        if couple and partner and partner.private_chat:
+            partner.private_chat = False
+            tx.save(couple)

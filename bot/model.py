@@ -1,0 +1,157 @@
+"""The couple and its two partners, as the features see them and as the store keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+MAX_PARTNERS = 2
+
+Path_ = Literal["repair", "new"]
+PATHS: tuple[Path_, ...] = ("repair", "new")
+# Roles change which scripts are offered, never who may use the bot.
+ROLES_BY_PATH: dict[str, tuple[str, ...]] = {
+    "repair": ("repairing", "hurt"),
+    "new": ("learning", "supporting"),
+}
+
+
+def utcnow() -> datetime:
+    """The current time, always timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def to_iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass
+class Partner:
+    """One of the two people in the couple; personal settings are theirs alone."""
+
+    user_id: int
+    name: str
+    joined_at: datetime
+    telegram_language: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    quiet_start: str | None = None  # "HH:MM" in the partner's own time zone
+    quiet_end: str | None = None
+    role: str | None = None
+    private_chat: bool = False
+    left_group: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "name": self.name,
+            "joined_at": to_iso(self.joined_at),
+            "telegram_language": self.telegram_language,
+            "language": self.language,
+            "timezone": self.timezone,
+            "quiet_start": self.quiet_start,
+            "quiet_end": self.quiet_end,
+            "role": self.role,
+            "private_chat": self.private_chat,
+            "left_group": self.left_group,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Partner:
+        joined = from_iso(doc["joined_at"])
+        assert joined is not None
+        return cls(
+            user_id=int(doc["user_id"]),
+            name=str(doc["name"]),
+            joined_at=joined,
+            telegram_language=doc.get("telegram_language"),
+            language=doc.get("language"),
+            timezone=doc.get("timezone"),
+            quiet_start=doc.get("quiet_start"),
+            quiet_end=doc.get("quiet_end"),
+            role=doc.get("role"),
+            private_chat=bool(doc.get("private_chat", False)),
+            left_group=bool(doc.get("left_group", False)),
+        )
+
+
+@dataclass
+class Couple:
+    """A couple's shared group chat with the bot, and everything they set up together."""
+
+    chat_id: int
+    title: str
+    created_at: datetime
+    partners: list[Partner] = field(default_factory=list)
+    status: Literal["active", "removed"] = "active"
+    path: str | None = None
+    language: str | None = None
+    setup_completed_at: datetime | None = None
+    removed_at: datetime | None = None
+    migrated_from: int | None = None
+    # Lookup keys the store indexes to this chat (poll ids, deep-link token hashes, ...).
+    keys: list[str] = field(default_factory=list)
+
+    def partner(self, user_id: int) -> Partner | None:
+        return next((p for p in self.partners if p.user_id == user_id), None)
+
+    def other(self, user_id: int) -> Partner | None:
+        return next((p for p in self.partners if p.user_id != user_id), None)
+
+    def is_partner(self, user_id: int) -> bool:
+        return self.partner(user_id) is not None
+
+    @property
+    def is_full(self) -> bool:
+        return len(self.partners) >= MAX_PARTNERS
+
+    @property
+    def is_set_up(self) -> bool:
+        return self.setup_completed_at is not None
+
+    def add_key(self, key: str) -> None:
+        if key not in self.keys:
+            self.keys.append(key)
+
+    def drop_key(self, key: str) -> None:
+        if key in self.keys:
+            self.keys.remove(key)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "chat_id": self.chat_id,
+            "title": self.title,
+            "created_at": to_iso(self.created_at),
+            "partners": [p.to_doc() for p in self.partners],
+            "status": self.status,
+            "path": self.path,
+            "language": self.language,
+            "setup_completed_at": to_iso(self.setup_completed_at),
+            "removed_at": to_iso(self.removed_at),
+            "migrated_from": self.migrated_from,
+            "keys": list(self.keys),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Couple:
+        created = from_iso(doc["created_at"])
+        assert created is not None
+        status = doc.get("status", "active")
+        return cls(
+            chat_id=int(doc["chat_id"]),
+            title=str(doc.get("title", "")),
+            created_at=created,
+            partners=[Partner.from_doc(p) for p in doc.get("partners", [])],
+            status="removed" if status == "removed" else "active",
+            path=doc.get("path"),
+            language=doc.get("language"),
+            setup_completed_at=from_iso(doc.get("setup_completed_at")),
+            removed_at=from_iso(doc.get("removed_at")),
+            migrated_from=doc.get("migrated_from"),
+            keys=list(doc.get("keys", [])),
+        )

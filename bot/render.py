@@ -1,0 +1,143 @@
+"""The one Jinja environment: every sentence a user reads comes from `content/`.
+
+Messages are `content/<locale>/<feature>/<name>.html.j2`, rendered with autoescape (Telegram's
+HTML parse mode) and StrictUndefined, so a missing value fails loudly instead of showing a blank.
+Short plain-text labels (buttons, command descriptions) live in `content/<locale>/labels.toml`.
+A locale that lacks a template or label falls back to English.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+DEFAULT_LOCALE = "en"
+TEMPLATE_SUFFIX = ".html.j2"
+
+
+class Renderer:
+    """Renders messages and labels in a locale, with English as the fallback."""
+
+    def __init__(self, content_dir: Path = CONTENT_DIR) -> None:
+        self.content_dir = content_dir
+        self.locales: tuple[str, ...] = tuple(
+            sorted(
+                (p.name for p in content_dir.iterdir() if p.is_dir() and len(p.name) == 2),
+                key=lambda name: (name != DEFAULT_LOCALE, name),
+            )
+        )
+        self.env = Environment(
+            loader=FileSystemLoader(content_dir),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["clock"] = _clock
+        self.env.filters["day_clock"] = _day_clock
+        self.env.filters["date"] = _date
+        self.env.filters["weekday"] = _weekday
+        self._labels = {locale: _load_labels(content_dir / locale) for locale in self.locales}
+
+    def locale_for(self, *candidates: str | None) -> str:
+        """The first supported locale among `candidates` (IETF tags like "de-AT" are cut)."""
+        for candidate in candidates:
+            if candidate:
+                short = candidate.split("-")[0].split("_")[0].lower()
+                if short in self.locales:
+                    return short
+        return DEFAULT_LOCALE
+
+    def message(self, locale: str, name: str, **context: Any) -> str:
+        """Render `content/<locale>/<name>.html.j2` (falling back to English) as Telegram HTML."""
+        template = self.env.get_or_select_template(
+            [f"{locale}/{name}{TEMPLATE_SUFFIX}", f"{DEFAULT_LOCALE}/{name}{TEMPLATE_SUFFIX}"]
+        )
+        return template.render(locale=locale, **context).strip()
+
+    def label(self, locale: str, key: str, **values: Any) -> str:
+        """A short plain-text label such as a button; `{name}` placeholders are filled in."""
+        text = self._labels.get(locale, {}).get(key) or self._labels[DEFAULT_LOCALE].get(key)
+        if text is None:
+            raise KeyError(f"no label {key!r} in content/{DEFAULT_LOCALE}/labels.toml")
+        return text.format_map(_Strict(values))
+
+    def label_keys(self, locale: str = DEFAULT_LOCALE) -> Iterable[str]:
+        return self._labels.get(locale, {}).keys()
+
+    def template_names(self) -> list[str]:
+        """Every message template by name (without locale and suffix), from all locales."""
+        names: set[str] = set()
+        for locale in self.locales:
+            base = self.content_dir / locale
+            for path in base.rglob(f"*{TEMPLATE_SUFFIX}"):
+                relative = path.relative_to(base).as_posix()
+                if not relative.startswith("_"):
+                    names.add(relative.removesuffix(TEMPLATE_SUFFIX))
+        return sorted(names)
+
+
+class _Strict(dict[str, Any]):
+    def __missing__(self, key: str) -> Any:
+        raise KeyError(f"label placeholder {{{key}}} has no value")
+
+
+def _load_labels(locale_dir: Path) -> dict[str, str]:
+    path = locale_dir / "labels.toml"
+    if not path.is_file():
+        return {}
+    return dict(_flatten(tomllib.loads(path.read_text(encoding="utf-8"))))
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str]]:
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", str(value)
+
+
+@cache
+def zone(name: str | None) -> tzinfo:
+    """A partner's zone; UTC until they have set one."""
+    return ZoneInfo(name or "UTC")
+
+
+def _in_zone(moment: datetime, zone_name: str | None) -> datetime:
+    return moment.astimezone(zone(zone_name))
+
+
+@pass_context
+def _clock(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+    """19:30 (or 7:30 PM), in a partner's zone and the reader's locale."""
+    return format_time(_in_zone(moment, zone_name), "short", locale=context["locale"])
+
+
+@pass_context
+def _day_clock(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+    """Sunday 19:30, in a partner's zone and the reader's locale."""
+    local = _in_zone(moment, zone_name)
+    return format_datetime(local, "EEEE HH:mm", locale=context["locale"])
+
+
+@pass_context
+def _date(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+    """24 December 2026, in a partner's zone and the reader's locale."""
+    return format_date(_in_zone(moment, zone_name), "long", locale=context["locale"])
+
+
+@pass_context
+def _weekday(context: Context, day: int) -> str:
+    """The name of a weekday counted from Monday = 0."""
+    return format_date(datetime(2024, 1, 1 + day), "EEEE", locale=context["locale"])

@@ -1,0 +1,235 @@
+"""The couple store: one TinyDB file per couple chat, indexed in memory.
+
+A write touches only the file of the couple it concerns, so its cost does not depend on how
+many couples the bot serves. The lookups that cross couples (which chats a person is in, which
+chat a poll or a deep-link token belongs to) are derived from the files at start-up and kept
+current as couples change; they are never written separately, so they can't drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb.table import Document, Table
+
+from bot.model import Couple
+from bot.storage.atomic import TEMP_SUFFIX, AtomicJSONStorage, sync_directory, write_atomically
+from bot.storage.migrations import META_TABLE, migrate
+
+log = logging.getLogger(__name__)
+
+DIR_MODE = 0o700
+COUPLE_TABLE = "couple"
+COUPLE_DOC_ID = 1
+Record = dict[str, Any]
+
+
+class Records:
+    """A table of small records (timers, polls, journal entries, ...) of one couple."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def insert(self, record: Record) -> int:
+        return int(self._table.insert(dict(record)))
+
+    def get(self, record_id: int) -> Record | None:
+        doc = self._table.get(doc_id=record_id)
+        if doc is None or isinstance(doc, list):
+            return None
+        return {**doc, "id": record_id}
+
+    def update(self, record_id: int, fields: Record) -> None:
+        self._table.update(dict(fields), doc_ids=[record_id])
+
+    def remove(self, record_id: int) -> None:
+        with contextlib.suppress(KeyError):
+            self._table.remove(doc_ids=[record_id])
+
+    def all(self) -> list[Record]:
+        return [{**doc, "id": doc.doc_id} for doc in self._table.all()]
+
+    def find(self, **equal: Any) -> list[Record]:
+        return [r for r in self.all() if all(r.get(k) == v for k, v in equal.items())]
+
+    def clear(self) -> None:
+        self._table.truncate()
+
+
+class Transaction:
+    """Changes to one couple that land on disk together, or not at all."""
+
+    def __init__(self, storage: AtomicJSONStorage) -> None:
+        self._storage = storage
+
+    def couple(self) -> Couple | None:
+        doc = self._table(COUPLE_TABLE).get(doc_id=COUPLE_DOC_ID)
+        if doc is None or isinstance(doc, list):
+            return None
+        return Couple.from_doc(dict(doc))
+
+    def save(self, couple: Couple) -> None:
+        table = self._table(COUPLE_TABLE)
+        table.upsert(Document(couple.to_doc(), doc_id=COUPLE_DOC_ID))
+
+    def table(self, name: str) -> Records:
+        if name in (COUPLE_TABLE, META_TABLE):
+            raise ValueError(f"{name!r} is reserved")
+        return Records(self._table(name))
+
+    def _table(self, name: str) -> Table:
+        # A fresh Table per use: no query cache or id counter can outlive a rolled-back batch.
+        return Table(self._storage, name, cache_size=0)
+
+
+class Store:
+    """All couples' data under one directory, readable by its owner only."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.couples_dir = data_dir / "couples"
+        self._files: dict[int, AtomicJSONStorage] = {}
+        self._chats_by_user: dict[int, set[int]] = {}
+        self._chat_by_key: dict[str, int] = {}
+        self._indexed: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the directories, clear half-written files, migrate and index every couple."""
+        for directory in (self.data_dir, self.couples_dir):
+            directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            directory.chmod(DIR_MODE)
+        for leftover in self.couples_dir.glob(f"*{TEMP_SUFFIX}"):
+            leftover.unlink()  # a write that never reached its rename; the old file is intact
+        for path in sorted(self.couples_dir.glob("*.json")):
+            self._load(path)
+        self._drop_superseded()
+
+    def _load(self, path: Path) -> None:
+        try:
+            chat_id = int(path.stem)
+            storage = AtomicJSONStorage(path)
+            tables = storage.read() or {}
+        except (ValueError, json.JSONDecodeError) as error:
+            # Not ours or unreadable: keep it aside for a person to look at, never crash on it.
+            aside = path.with_name(f"{path.name}.unreadable")
+            log.error("moving unreadable data file %s aside: %s", path.name, error)
+            path.rename(aside)
+            return
+        if migrate(tables):
+            storage.write(tables)
+        self._files[chat_id] = storage
+        self._reindex(chat_id)
+
+    def _drop_superseded(self) -> None:
+        """A crash between writing a migrated chat's new file and removing the old one."""
+        for chat_id in list(self._files):
+            couple = self.couple(chat_id)
+            if couple and couple.migrated_from in self._files:
+                self.delete(couple.migrated_from)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def chat_ids(self) -> list[int]:
+        return list(self._files)
+
+    def couple(self, chat_id: int) -> Couple | None:
+        storage = self._files.get(chat_id)
+        return None if storage is None else Transaction(storage).couple()
+
+    def records(self, chat_id: int, table: str) -> list[Record]:
+        storage = self._files.get(chat_id)
+        return [] if storage is None else Transaction(storage).table(table).all()
+
+    def chats_of_user(self, user_id: int) -> list[int]:
+        return sorted(self._chats_by_user.get(user_id, ()))
+
+    def chat_for_key(self, key: str) -> int | None:
+        return self._chat_by_key.get(key)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self, chat_id: int) -> Iterator[Transaction]:
+        """Everything changed inside lands in one atomic write when the block ends."""
+        storage = self._files.get(chat_id)
+        if storage is None:
+            storage = AtomicJSONStorage(self.couples_dir / f"{chat_id}.json")
+        with storage.batch():
+            yield Transaction(storage)
+            tables = storage.read()
+            if tables is not None and META_TABLE not in tables:
+                migrate(tables)
+                storage.write(tables)
+        if chat_id not in self._files and storage.read() is not None:
+            self._files[chat_id] = storage
+        self._reindex(chat_id)
+
+    def delete(self, chat_id: int) -> None:
+        """Erase a couple's file for good."""
+        storage = self._files.pop(chat_id, None)
+        path = self.couples_dir / f"{chat_id}.json"
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            sync_directory(self.couples_dir)
+        if storage is not None:
+            storage.forget()
+        self._unindex(chat_id)
+
+    def move(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Follow a group that became a supergroup: same data, new chat id."""
+        storage = self._files.get(old_chat_id)
+        tables = None if storage is None else storage.read()
+        if tables is None:
+            return
+        couple_doc = tables.get(COUPLE_TABLE, {}).get(str(COUPLE_DOC_ID))
+        if couple_doc is not None:
+            couple_doc["chat_id"] = new_chat_id
+            couple_doc["migrated_from"] = old_chat_id
+        new_path = self.couples_dir / f"{new_chat_id}.json"
+        # New file first: a crash in between leaves both, and open() drops the old one.
+        write_atomically(new_path, json.dumps(tables, ensure_ascii=False, separators=(",", ":")))
+        self._files[new_chat_id] = AtomicJSONStorage(new_path)
+        self._reindex(new_chat_id)
+        self.delete(old_chat_id)
+
+    # -- indexes ----------------------------------------------------------------------------
+
+    def _reindex(self, chat_id: int) -> None:
+        self._unindex(chat_id)
+        couple = self.couple(chat_id)
+        if couple is None:
+            return
+        users = frozenset(p.user_id for p in couple.partners)
+        keys = frozenset(couple.keys)
+        for user_id in users:
+            self._chats_by_user.setdefault(user_id, set()).add(chat_id)
+        for key in keys:
+            self._chat_by_key[key] = chat_id
+        self._indexed[chat_id] = (users, keys)
+
+    def _unindex(self, chat_id: int) -> None:
+        users, keys = self._indexed.pop(chat_id, (frozenset(), frozenset()))
+        for user_id in users:
+            chats = self._chats_by_user.get(user_id)
+            if chats is not None:
+                chats.discard(chat_id)
+                if not chats:
+                    del self._chats_by_user[user_id]
+        for key in keys:
+            if self._chat_by_key.get(key) == chat_id:
+                del self._chat_by_key[key]
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of a file (tests check data is readable by its owner only)."""
+    return path.stat().st_mode & 0o777

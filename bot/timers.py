@@ -1,0 +1,285 @@
+"""The timer store: every pending timer lives in its couple's file before it is scheduled.
+
+Features ask this module for timers and never touch the scheduler. A timer is written to the
+store first, then put into python-telegram-bot's JobQueue under a stable id, so at start-up the
+same timers are rebuilt with `replace_existing` and nothing is scheduled twice. When a timer has
+fired it is removed from the store, so a restart neither loses nor repeats it. A timer that came
+due while the bot was down fires once at start-up, marked late, if its kind still makes sense
+late (a pause end); otherwise (yesterday's morning prompt) it is dropped.
+
+Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
+job whose time has passed, so jobs get `misfire_grace_time=None`; removing a one-off job that
+already ran raises `JobLookupError`, which is expected and ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.jobstores.base import JobLookupError
+from telegram.error import Forbidden, NetworkError, RetryAfter
+
+from bot.model import from_iso, to_iso, utcnow
+from bot.storage import Record, Store
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, Job, JobQueue
+
+    from bot.context import MendContext
+
+log = logging.getLogger(__name__)
+
+TIMERS_TABLE = "timers"
+# A failing delivery (network, 5xx) is retried with growing pauses, then given up on.
+RETRY_DELAYS = (timedelta(seconds=15), timedelta(minutes=1), timedelta(minutes=5),
+                timedelta(minutes=30), timedelta(hours=2))
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What a timer handler is told: which timer, for whom, and whether it fires late."""
+
+    chat_id: int
+    timer_id: int
+    kind: str
+    due: datetime
+    partner: int | None
+    payload: dict[str, Any]
+    late: bool
+
+
+Handler = Callable[["MendContext", Fired], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TimerKind:
+    handler: Handler
+    # How late a timer of this kind may still fire after downtime; None: never late, drop it.
+    late_limit: timedelta | None = None
+
+
+@dataclass
+class Timers:
+    """Pending timers of every couple: stored first, then scheduled, removed once fired."""
+
+    store: Store
+    kinds: dict[str, TimerKind] = field(default_factory=dict)
+    _queue: JobQueue[Any] | None = None
+
+    def register(self, kind: str, handler: Handler, *, late_limit: timedelta | None = None) -> None:
+        """Declare a kind of timer and what to do when one fires."""
+        self.kinds[kind] = TimerKind(handler, late_limit)
+
+    def attach(self, queue: JobQueue[Any]) -> None:
+        self._queue = queue
+
+    # -- for features -------------------------------------------------------------------
+
+    def schedule(
+        self,
+        chat_id: int,
+        kind: str,
+        due: datetime,
+        *,
+        partner: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> int:
+        """Store a timer and schedule it; returns its id within the couple."""
+        if kind not in self.kinds:
+            raise KeyError(f"unknown timer kind {kind!r}")
+        record = {
+            "kind": kind,
+            "due": to_iso(due),
+            "partner": partner,
+            "payload": payload or {},
+            "attempts": 0,
+        }
+        with self.store.transaction(chat_id) as tx:
+            timer_id = tx.table(TIMERS_TABLE).insert(record)
+        self._enqueue(chat_id, timer_id, due)
+        return timer_id
+
+    def pending(self, chat_id: int, kind: str | None = None) -> list[Record]:
+        """The couple's pending timers (optionally of one kind), soonest first."""
+        records = self.store.records(chat_id, TIMERS_TABLE)
+        chosen = [r for r in records if kind is None or r["kind"] == kind]
+        return sorted(chosen, key=lambda r: str(r["due"]))
+
+    def cancel(self, chat_id: int, timer_id: int) -> None:
+        with self.store.transaction(chat_id) as tx:
+            tx.table(TIMERS_TABLE).remove(timer_id)
+        self._dequeue(chat_id, timer_id)
+
+    def cancel_kind(self, chat_id: int, kind: str, *, partner: int | None = None) -> int:
+        """Cancel every pending timer of a kind (for one partner, if given); returns how many."""
+        doomed = [
+            r["id"]
+            for r in self.pending(chat_id, kind)
+            if partner is None or r.get("partner") == partner
+        ]
+        if doomed:
+            with self.store.transaction(chat_id) as tx:
+                table = tx.table(TIMERS_TABLE)
+                for timer_id in doomed:
+                    table.remove(timer_id)
+            for timer_id in doomed:
+                self._dequeue(chat_id, timer_id)
+        return len(doomed)
+
+    def cancel_all(self, chat_id: int, *, keep: tuple[str, ...] = ()) -> None:
+        for record in self.pending(chat_id):
+            if record["kind"] not in keep:
+                self.cancel(chat_id, record["id"])
+
+    def unschedule_all(self, chat_id: int) -> None:
+        """Take a couple's jobs off the scheduler (its data is about to be erased or moved)."""
+        for record in self.store.records(chat_id, TIMERS_TABLE):
+            self._dequeue(chat_id, record["id"])
+
+    def reschedule_all(self, chat_id: int) -> None:
+        """Put a couple's stored timers (back) on the scheduler, e.g. after a chat migration."""
+        for record in self.store.records(chat_id, TIMERS_TABLE):
+            due = from_iso(record["due"])
+            assert due is not None
+            self._enqueue(chat_id, record["id"], due)
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def rebuild(self, now: datetime | None = None) -> tuple[int, int, int]:
+        """Schedule every stored timer; returns (scheduled, late, dropped)."""
+        now = now or utcnow()
+        scheduled = late = dropped = 0
+        for chat_id in self.store.chat_ids():
+            stale: list[int] = []
+            for record in self.store.records(chat_id, TIMERS_TABLE):
+                due = from_iso(record["due"])
+                kind = self.kinds.get(record["kind"])
+                if due is None or kind is None:
+                    log.warning("dropping timer of unknown kind %r", record.get("kind"))
+                    stale.append(record["id"])
+                    continue
+                if due <= now:
+                    if kind.late_limit is None or now - due > kind.late_limit:
+                        stale.append(record["id"])
+                        dropped += 1
+                        continue
+                    late += 1
+                scheduled += 1
+                self._enqueue(chat_id, record["id"], due)
+            if stale:
+                with self.store.transaction(chat_id) as tx:
+                    for timer_id in stale:
+                        tx.table(TIMERS_TABLE).remove(timer_id)
+        return scheduled, late, dropped
+
+    # -- the scheduler side -------------------------------------------------------------
+
+    def job_for(self, chat_id: int, timer_id: int) -> Job[Any] | None:
+        """The scheduled job of a timer (tests run it directly instead of waiting)."""
+        queue = self._require_queue()
+        aps_job = queue.scheduler.get_job(_job_id(chat_id, timer_id))
+        if aps_job is None:
+            return None
+        job: Job[Any] = aps_job.args[1]
+        return job
+
+    async def run_now(self, application: Application[Any, Any, Any, Any, Any, Any],
+                      chat_id: int, timer_id: int) -> None:
+        """Fire a scheduled timer now, as the scheduler would at its due time."""
+        job = self.job_for(chat_id, timer_id)
+        if job is None:
+            raise LookupError(f"timer {timer_id} of chat {chat_id} is not scheduled")
+        self._dequeue(chat_id, timer_id)
+        await job.run(application)
+
+    def _enqueue(self, chat_id: int, timer_id: int, due: datetime) -> None:
+        queue = self._require_queue()
+        job_id = _job_id(chat_id, timer_id)
+        queue.run_once(
+            self._fire,
+            when=due,
+            data=(chat_id, timer_id),
+            name=job_id,
+            job_kwargs={"id": job_id, "replace_existing": True, "misfire_grace_time": None},
+        )
+
+    def _dequeue(self, chat_id: int, timer_id: int) -> None:
+        if self._queue is None:
+            return
+        with contextlib.suppress(JobLookupError):  # it already ran or was never scheduled
+            self._queue.scheduler.remove_job(_job_id(chat_id, timer_id))
+
+    def _require_queue(self) -> JobQueue[Any]:
+        if self._queue is None:
+            raise RuntimeError("Timers.attach(job_queue) was not called")
+        return self._queue
+
+    async def _fire(self, context: MendContext) -> None:
+        assert context.job is not None
+        chat_id: int
+        timer_id: int
+        chat_id, timer_id = context.job.data  # type: ignore[misc]
+        record = next(
+            (r for r in self.store.records(chat_id, TIMERS_TABLE) if r["id"] == timer_id), None
+        )
+        if record is None:
+            return  # cancelled, or the couple was erased, after it was scheduled
+        kind = self.kinds.get(record["kind"])
+        due = from_iso(record["due"])
+        if kind is None or due is None:
+            self.cancel(chat_id, timer_id)
+            return
+        original_due = from_iso(record["payload"].get("_first_due")) or due
+        fired = Fired(
+            chat_id=chat_id,
+            timer_id=timer_id,
+            kind=record["kind"],
+            due=original_due,
+            partner=record.get("partner"),
+            payload={k: v for k, v in record["payload"].items() if not k.startswith("_")},
+            late=utcnow() - original_due > timedelta(minutes=2),
+        )
+        try:
+            await kind.handler(context, fired)
+        except RetryAfter as error:
+            self._retry(chat_id, record, error.retry_after)
+            return
+        except Forbidden:
+            log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
+        except NetworkError:  # includes TimedOut and 5xx answers
+            self._retry(chat_id, record, None)
+            return
+        except Exception:
+            log.exception("timer %s failed", record["kind"])
+        if self.store.couple(chat_id) is not None:
+            with self.store.transaction(chat_id) as tx:
+                tx.table(TIMERS_TABLE).remove(timer_id)
+
+    def _retry(self, chat_id: int, record: Record, retry_after: Any) -> None:
+        attempts = int(record.get("attempts", 0))
+        if attempts >= len(RETRY_DELAYS):
+            log.warning("giving up on timer %s after %d attempts", record["kind"], attempts)
+            self.cancel(chat_id, record["id"])
+            return
+        delay = RETRY_DELAYS[attempts]
+        if retry_after is not None:
+            if not isinstance(retry_after, timedelta):
+                retry_after = timedelta(seconds=float(retry_after))
+            delay = max(delay, retry_after)
+        due = utcnow() + delay
+        payload = dict(record["payload"])
+        payload.setdefault("_first_due", record["due"])
+        with self.store.transaction(chat_id) as tx:
+            tx.table(TIMERS_TABLE).update(
+                record["id"], {"due": to_iso(due), "attempts": attempts + 1, "payload": payload}
+            )
+        self._enqueue(chat_id, record["id"], due)
+
+
+def _job_id(chat_id: int, timer_id: int) -> str:
+    return f"timer:{chat_id}:{timer_id}"
