@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+)
 
 from bot import asks
 from bot.config import Settings
@@ -70,6 +79,8 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     asks.register(app)
     for feature in FEATURES:
         feature.register(app, services)
+    # Last: a button no feature claims (old, or forged) still gets an answer.
+    app.add_handler(CallbackQueryHandler(_unknown_button))
     app.add_error_handler(_on_error)
     return app
 
@@ -86,16 +97,34 @@ async def _post_init(app: MendApp) -> None:
     log.info("timers rebuilt: %d scheduled (%d late), %d dropped as stale",
              scheduled, late, dropped)
     await help_feature.publish_menus(app, services)
-    for task in services.startup_tasks:
-        app.create_task(task())
+    assert app.job_queue is not None
+    app.job_queue.run_once(_run_startup_tasks, when=0, name="startup-tasks")
+
+
+async def _run_startup_tasks(context: MendContext) -> None:
+    """Background warm-ups that shouldn't delay polling."""
+    for task in context.mend.startup_tasks:
+        await task()
+
+
+async def _unknown_button(update: Update, context: MendContext) -> None:
+    """A button press no handler took: tell the person it's out of date."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None
+    services = context.mend
+    locale = services.render.locale_for(user.language_code if user else None)
+    await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
 
 
 async def _on_error(update: object, context: MendContext) -> None:
-    """Log what failed without logging what people wrote."""
+    """Log what failed without logging what people wrote; never leave a button spinning."""
     kind = "none"
     if isinstance(update, Update):
         kind = next((t for t in Update.ALL_TYPES if getattr(update, t, None)), "unknown")
     log.error("error while handling an update (%s)", kind, exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
 
 
 async def start(app: MendApp, *, poll_timeout: int = 10) -> None:

@@ -40,6 +40,8 @@ class Services:
     exporters: dict[str, Callable[[Services, Couple, int], Any]] = field(default_factory=dict)
     # Background work to start once the bot runs (not awaited by start-up).
     startup_tasks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    # When each outsider was last told the bot isn't theirs: (chat, user) → monotonic time.
+    outsider_notices: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def add_commands(self, *commands: Command) -> None:
         self.commands.extend(commands)

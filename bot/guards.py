@@ -26,7 +26,6 @@ Handler = Callable[[Update, MendContext], Coroutine[Any, Any, None]]
 
 # Someone outside the couple is told at most once in this many seconds per chat.
 OUTSIDER_NOTICE_INTERVAL = 600.0
-_last_outsider_notice: dict[tuple[int, int], float] = {}
 
 
 def partners_only(handler: CoupleHandler) -> Handler:
@@ -106,8 +105,9 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
         await query.answer(text, show_alert=True)
         return
     now = time.monotonic()
+    notices = context.mend.outsider_notices
     key = (chat.id, user.id)
-    if now - _last_outsider_notice.get(key, -OUTSIDER_NOTICE_INTERVAL) < OUTSIDER_NOTICE_INTERVAL:
+    if now - notices.get(key, -OUTSIDER_NOTICE_INTERVAL) < OUTSIDER_NOTICE_INTERVAL:
         return
-    _last_outsider_notice[key] = now
+    notices[key] = now
     await reply(update, context, locale, "common/outsider", name=user.first_name, partners=names)

@@ -59,19 +59,23 @@ class Renderer:
                     return short
         return DEFAULT_LOCALE
 
-    def message(self, locale: str, name: str, **context: Any) -> str:
+    def message(self, locale: str, name: str, /, **context: Any) -> str:
         """Render `content/<locale>/<name>.html.j2` (falling back to English) as Telegram HTML."""
         template = self.env.get_or_select_template(
             [f"{locale}/{name}{TEMPLATE_SUFFIX}", f"{DEFAULT_LOCALE}/{name}{TEMPLATE_SUFFIX}"]
         )
         return template.render(locale=locale, **context).strip()
 
-    def label(self, locale: str, key: str, **values: Any) -> str:
+    def label(self, locale: str, key: str, /, **values: Any) -> str:
         """A short plain-text label such as a button; `{name}` placeholders are filled in."""
+        return self.raw_label(locale, key).format_map(_Strict(values))
+
+    def raw_label(self, locale: str, key: str) -> str:
+        """A label as written in labels.toml, placeholders unfilled."""
         text = self._labels.get(locale, {}).get(key) or self._labels[DEFAULT_LOCALE].get(key)
         if text is None:
             raise KeyError(f"no label {key!r} in content/{DEFAULT_LOCALE}/labels.toml")
-        return text.format_map(_Strict(values))
+        return text
 
     def label_keys(self, locale: str = DEFAULT_LOCALE) -> Iterable[str]:
         return self._labels.get(locale, {}).keys()

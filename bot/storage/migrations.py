@@ -29,8 +29,9 @@ def schema_of(tables: Tables) -> int:
     return int(meta.get("schema", SCHEMA_VERSION))
 
 
-def migrate(tables: Tables, *, target: int = SCHEMA_VERSION) -> bool:
-    """Upgrade `tables` in place to `target`; return whether anything changed."""
+def migrate(tables: Tables, *, target: int | None = None) -> bool:
+    """Upgrade `tables` in place to `target` (default: current); return whether it changed."""
+    target = SCHEMA_VERSION if target is None else target
     version = schema_of(tables)
     if version > target:
         raise SchemaTooNew(f"data schema {version} is newer than this bot's {target}")

@@ -1,0 +1,123 @@
+"""Onboarding through the sandbox: greeting, "I'm in", private links, path, roles, outsiders."""
+
+from __future__ import annotations
+
+from bot.context import Services
+from bot.sandbox import Sandbox
+from tests.conftest import People, onboard
+
+
+async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -> None:
+    alex = sandbox.user("Alex", language_code="en")
+    sam = sandbox.user("Sam", language_code="en")
+    group = sandbox.group("Us", members=[alex, sam])
+    await group.add_bot(by=alex)
+
+    welcome = await group.expect("I'm Mend", "never your conversation", "/forget", "14 days")
+    assert [b.text for row in welcome.buttons for b in row] == ["I'm in"]
+
+    answer = await alex.press(welcome, "I'm in")
+    assert answer.text == "Welcome. You're in."
+    joined = await group.expect("Alex is in", "wait for your partner")
+    assert joined.buttons[0][0].url.startswith(f"https://t.me/{sandbox.bot_user['username']}?start=")
+
+    await sam.press(welcome, "I'm in")
+    await group.expect("Sam is in")
+    question = await group.expect("Which of these fits")
+    await sam.press(question, "Trusting again")
+    roles = await group.expect("Sam chose", "trusting again", "learning to trust again")
+    assert question.buttons == []  # answered questions lose their buttons
+    labels = [b.text for row in roles.buttons for b in row]
+    assert labels == ["Alex is learning to trust again", "Sam is learning to trust again",
+                      "We both are", "Skip roles"]
+    await alex.press(roles, "Alex is learning to trust again")
+    ready = await group.expect("Today is day 1", "Alex: learning to trust again",
+                               "Sam: the supporting partner")
+    assert ready.sender["id"] == sandbox.bot_user["id"]
+
+    couple = services.store.couple(group.id)
+    assert couple is not None and couple.is_set_up and couple.path == "new"
+    assert [(p.name, p.role) for p in couple.partners] == [("Alex", "learning"),
+                                                          ("Sam", "supporting")]
+
+
+async def test_private_links_work_once_and_for_their_owner_only(
+    sandbox: Sandbox, services: Services
+) -> None:
+    people = await onboard(sandbox, services, open_private=False)
+    alex, sam = people.alex, people.sam
+
+    # Sam taps the link that was made for Alex: it doesn't connect Alex, and Sam, a partner
+    # too, is welcomed without using up Alex's link.
+    sam_chat = await sam.follow_link(people.joined["Alex"], "Alex: open your private chat")
+    await sam_chat.expect("your private space")
+    alex_chat = await alex.follow_link(people.joined["Alex"], "Alex: open your private chat")
+    await alex_chat.expect("Hi Alex", "your private space", "/timezone")
+    assert people.couple().partner(alex.id).private_chat  # type: ignore[union-attr]
+
+    # A stranger with a used link learns how to start, and is connected to nothing.
+    casey = sandbox.user("Casey")
+    casey_chat = await casey.follow_link(people.joined["Alex"], "Alex: open your private chat")
+    await casey_chat.expect("expired or was already used")
+    assert services.store.chats_of_user(casey.id) == []
+
+
+async def test_a_third_person_is_told_kindly_and_changes_nothing(
+    sandbox: Sandbox, couple: People
+) -> None:
+    casey = sandbox.user("Casey")
+    await couple.group.add_member(casey, by=couple.alex)
+    before = couple.couple()
+
+    welcome = couple.group.bot_messages()[0]
+    answer = await casey.press(welcome, "I'm in")
+    assert answer.show_alert and "Alex & Sam" in (answer.text or "")
+
+    await couple.group.send(casey, "/settings")
+    await couple.group.expect("Hi Casey", "Alex and Sam", "Nothing has been changed")
+    await couple.group.send(casey, "/forget")
+    await sandbox.settle()
+    assert couple.group.bot_messages()[-1].text.startswith("Hi Casey")  # told once, not twice
+
+    path_question = next(m for m in couple.group.bot_messages() if "Which of these" in m.text)
+    answer = await casey.press_data(path_question, "onb:path:new")
+    assert answer.show_alert
+    assert couple.couple() == before
+
+
+async def test_forged_button_presses_change_nothing(sandbox: Sandbox, couple: People) -> None:
+    casey = sandbox.user("Casey")
+    await couple.group.add_member(casey, by=couple.alex)
+    before = couple.couple()
+    any_message = couple.group.bot_messages()[-1]
+
+    # An outsider forging Alex's confirmation of /forget in the couple's own group:
+    answer = await casey.press_data(any_message, f"forget:yes:{couple.alex.id}")
+    assert answer.show_alert
+    # A partner forging a role for someone who isn't in the couple:
+    answer = await couple.sam.press_data(any_message, f"onb:role:{casey.id}")
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    # Garbage of every kind:
+    for data in ("tz:Not/AZone", "quiet:99:99-00:00", "lang:group:xx", "set:nothing", "x" * 64):
+        await couple.alex.press_data(any_message, data)
+
+    # Another couple's partner forging Alex's id in their own group reaches only their group.
+    other = await onboard(sandbox, couple.services, title="Robin & Kim")
+    answer = await other.alex.press_data(other.group.bot_messages()[-1],
+                                         f"forget:yes:{couple.alex.id}")
+    assert answer.show_alert
+    await sandbox.settle()
+    assert couple.couple() == before
+    assert other.couple().partners
+
+
+async def test_start_in_the_group_shows_where_the_couple_stands(couple: People) -> None:
+    await couple.group.send(couple.sam, "/start")
+    await couple.group.expect("day 1", "repairing trust after a breach")
+
+
+async def test_a_private_start_from_a_stranger_explains_how_to_begin(sandbox: Sandbox,
+                                                                   app: object) -> None:
+    robin = sandbox.user("Robin")
+    chat = await robin.start_private()
+    await chat.expect("create a group with your partner")

@@ -1,0 +1,119 @@
+"""Privacy basics: /export, /forget, removal and erasure, migrated groups, blocked bots."""
+
+from __future__ import annotations
+
+import json
+
+from bot.app import MendApp
+from bot.context import Services
+from bot.features.membership import ERASE
+from bot.sandbox import Sandbox
+from tests.conftest import People, onboard
+
+
+async def test_export_in_private_sends_the_partners_data(couple: People) -> None:
+    await couple.alex.send_private("/timezone Berlin")
+    await couple.alex.private.expect("Time zone set")
+    await couple.alex.send_private("/export")
+    sent = await couple.alex.private.next_bot_message()
+    assert sent.document is not None
+    assert sent.document.filename.startswith("mend-export-")
+    assert "your partner's" in sent.caption.lower()
+    data = json.loads(sent.document.data)
+    [mine] = data["couples"]
+    assert mine["group"] == "Alex & Sam"
+    assert mine["you"]["timezone"] == "Europe/Berlin"
+    assert mine["partner"] == {"name": "Sam", "role": None}
+
+
+async def test_export_from_the_group_goes_to_private(couple: People) -> None:
+    await couple.group.send(couple.sam, "/export")
+    await couple.group.expect("Sam, I've sent your data to our private chat")
+    sent = await couple.sam.private.next_bot_message()
+    assert sent.document is not None
+
+
+async def test_export_for_someone_i_cannot_reach(sandbox: Sandbox, services: Services) -> None:
+    people = await onboard(sandbox, services, open_private=False)
+    await people.group.send(people.alex, "/export")
+    await people.group.expect("Alex, I can't reach you privately")
+
+
+async def test_a_partner_who_blocked_the_bot(couple: People) -> None:
+    couple.sam.block_bot()
+    await couple.group.send(couple.sam, "/export")
+    await couple.group.expect("Sam, I can't reach you privately")
+
+
+async def test_forget_needs_the_askers_confirmation(couple: People, services: Services) -> None:
+    await couple.group.send(couple.alex, "/forget")
+    confirm = await couple.group.expect("Alex, do you want me to erase everything")
+    answer = await couple.sam.press(confirm, "Yes, erase everything")
+    assert answer.show_alert and "Only Alex can confirm" in (answer.text or "")
+    assert services.store.couple(couple.group.id) is not None
+
+    await couple.alex.press(confirm, "Yes, erase everything")
+    await couple.group.expect("At Alex's request I've erased everything")
+    assert services.store.couple(couple.group.id) is None
+    assert not (services.settings.data_dir / "couples" / f"{couple.group.id}.json").exists()
+
+
+async def test_forget_can_be_called_off(couple: People, services: Services) -> None:
+    await couple.group.send(couple.sam, "/forget")
+    confirm = await couple.group.expect("do you want me to erase")
+    await couple.sam.press(confirm, "No, keep it")
+    await couple.group.expect("nothing was erased")
+    assert services.store.couple(couple.group.id) is not None
+
+
+async def test_forget_in_private_points_to_the_group(couple: People) -> None:
+    await couple.alex.send_private("/forget")
+    await couple.alex.private.expect("works in your shared group")
+
+
+async def test_removed_then_erased_after_the_grace_period(
+    couple: People, services: Services, app: MendApp
+) -> None:
+    await couple.group.remove_bot(by=couple.sam)
+    notice = await couple.alex.private.expect("I was removed from", "Alex & Sam", "/export")
+    assert "14 days" in notice.text
+    await couple.sam.private.expect("I was removed from")
+    [erase] = services.timers.pending(couple.group.id, ERASE)
+    assert services.store.couple(couple.group.id).status == "removed"  # type: ignore[union-attr]
+
+    await services.timers.run_now(app, couple.group.id, erase["id"])
+    assert services.store.couple(couple.group.id) is None
+
+
+async def test_added_back_before_erasure_keeps_everything(
+    couple: People, services: Services
+) -> None:
+    await couple.alex.send_private("/timezone Berlin")
+    await couple.alex.private.expect("Time zone set")
+    await couple.group.remove_bot(by=couple.sam)
+    await couple.alex.private.expect("I was removed")
+    await couple.group.add_bot(by=couple.sam)
+    await couple.group.expect("I'm back", "Nothing was erased")
+    assert services.timers.pending(couple.group.id, ERASE) == []
+    restored = services.store.couple(couple.group.id)
+    assert restored is not None and restored.status == "active"
+    assert restored.partner(couple.alex.id).timezone == "Europe/Berlin"  # type: ignore[union-attr]
+
+
+async def test_data_follows_a_group_that_becomes_a_supergroup(
+    couple: People, services: Services
+) -> None:
+    old_id = couple.group.id
+    supergroup = await couple.group.migrate_to_supergroup()
+    await supergroup.send(couple.alex, "/settings")
+    await supergroup.expect("How things are set up", "Alex", "Sam")
+    assert services.store.couple(old_id) is None
+    assert services.store.couple(supergroup.id) is not None
+
+
+async def test_a_partner_leaving_keeps_their_place(sandbox: Sandbox, couple: People) -> None:
+    await couple.group.remove_member(couple.sam)
+    await couple.group.expect("Sam has left the group", "stays theirs")
+    assert couple.couple().partner(couple.sam.id).left_group  # type: ignore[union-attr]
+    await couple.group.add_member(couple.sam, by=couple.alex)
+    await couple.group.expect("Welcome back, Sam")

@@ -1,0 +1,101 @@
+"""Personal settings through the sandbox: time zone (with typos), quiet hours, language."""
+
+from __future__ import annotations
+
+from bot.sandbox import Sandbox
+from tests.conftest import People
+
+
+async def test_time_zone_by_city_in_private(couple: People) -> None:
+    chat = couple.alex.private
+    await couple.alex.send_private("/timezone berlin")
+    await chat.expect("Time zone set to Europe/Berlin")
+    assert couple.couple().partner(couple.alex.id).timezone == "Europe/Berlin"  # type: ignore[union-attr]
+
+
+async def test_a_typo_gets_suggestions_as_buttons(couple: People) -> None:
+    chat = couple.sam.private
+    await couple.sam.send_private("/timezone sydny")
+    await chat.expect("Time zone set to Australia/Sydney")  # a known alternate spelling
+    await couple.sam.send_private("/timezone melborne")
+    suggestions = await chat.expect("couldn't place", "melborne")
+    await couple.sam.press(suggestions, "Melbourne (Australia/Melbourne)")
+    await chat.expect("Time zone set to Australia/Melbourne")
+    assert couple.couple().partner(couple.sam.id).timezone == "Australia/Melbourne"  # type: ignore[union-attr]
+
+
+async def test_an_unknown_place_explains_what_works(couple: People) -> None:
+    await couple.alex.send_private("/timezone <b>Atlantis</b>")
+    answer = await couple.alex.private.expect("couldn't find a place", "<b>Atlantis</b>",
+                                              "/timezone UTC+2")
+    assert "<b>Atlantis</b>" in answer.text  # shown as typed, not as formatting
+
+
+async def test_time_zone_asked_in_the_group_with_a_reply(couple: People) -> None:
+    group = couple.group
+    await group.send(couple.alex, "/timezone")
+    question = await group.expect("Alex, which city or time zone")
+    assert question.force_reply
+    # Sam answering Alex's question is ignored; Alex's own answer counts.
+    await group.reply(couple.sam, to=question, text="Tokyo")
+    await group.reply(couple.alex, to=question, text="Lisbon")
+    await group.expect("Time zone set to Europe/Lisbon")
+    couple_now = couple.couple()
+    assert couple_now.partner(couple.alex.id).timezone == "Europe/Lisbon"  # type: ignore[union-attr]
+    assert couple_now.partner(couple.sam.id).timezone is None  # type: ignore[union-attr]
+
+
+async def test_quiet_hours(couple: People) -> None:
+    chat = couple.alex.private
+    await couple.alex.send_private("/quiet 10pm-7am")
+    await chat.expect("Quiet hours set to 22:00–07:00")
+    await couple.alex.send_private("/quiet whenever")
+    await chat.expect("couldn't read", "/quiet 22:00-07:00", "/quiet off")
+    await couple.alex.send_private("/quiet")
+    shown = await chat.expect("Your quiet hours: 22:00–07:00")
+    await couple.alex.press(shown, "No quiet hours")
+    await chat.expect("Quiet hours are off")
+    partner = couple.couple().partner(couple.alex.id)
+    assert partner is not None and partner.quiet_start is None
+
+
+async def test_settings_overview_in_the_group(couple: People) -> None:
+    await couple.alex.send_private("/timezone Europe/Berlin")
+    await couple.alex.private.expect("Time zone set")
+    await couple.group.send(couple.sam, "/settings")
+    overview = await couple.group.expect("How things are set up", "Europe/Berlin",
+                                         "Private chat: open")
+    await couple.sam.press(overview, "My quiet hours")
+    await couple.group.expect("Your quiet hours")
+
+
+async def test_settings_in_private(couple: People) -> None:
+    await couple.sam.send_private("/settings")
+    mine = await couple.sam.private.expect("Your settings", "not set yet", "Alex & Sam")
+    await couple.sam.press(mine, "My time zone")
+    question = await couple.sam.private.expect("which city or time zone")
+    await couple.sam.private.reply(couple.sam, to=question, text="auckland")
+    await couple.sam.private.expect("Time zone set to Pacific/Auckland")
+
+
+async def test_language_choice_in_private(couple: People) -> None:
+    await couple.alex.send_private("/language")
+    choice = await couple.alex.private.expect("Which language")
+    await couple.alex.press(choice, "English")
+    await couple.alex.private.expect("I'll write to you in English")
+    partner = couple.couple().partner(couple.alex.id)
+    assert partner is not None and partner.language == "en"
+
+
+async def test_help_lists_commands_by_purpose_and_menus_are_set(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await couple.group.send(couple.alex, "/help")
+    await couple.group.expect("What we can do together", "/settings", "/forget")
+    await couple.alex.send_private("/help")
+    private_help = await couple.alex.private.expect("in private", "/timezone", "/export")
+    assert "/forget" not in private_help.text
+    group_menu = [c["command"] for c in sandbox.commands("all_group_chats")]
+    private_menu = [c["command"] for c in sandbox.commands("all_private_chats")]
+    assert "forget" in group_menu and "forget" not in private_menu
+    assert {"start", "help", "settings", "timezone", "export"} <= set(private_menu)

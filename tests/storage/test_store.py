@@ -1,0 +1,204 @@
+"""The couple store: atomic, private, per-couple files with derived indexes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.model import Couple, Partner
+from bot.storage import Store, migrations
+from bot.storage.store import file_mode
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def couple(chat_id: int, *user_ids: int) -> Couple:
+    return Couple(
+        chat_id=chat_id,
+        title=f"Group {chat_id}",
+        created_at=NOW,
+        partners=[Partner(user_id=u, name=f"P{u}", joined_at=NOW) for u in user_ids],
+    )
+
+
+def save(store: Store, value: Couple) -> None:
+    with store.transaction(value.chat_id) as tx:
+        tx.save(value)
+
+
+def opened(path: Path) -> Store:
+    store = Store(path)
+    store.open()
+    return store
+
+
+def test_a_saved_couple_survives_reopening(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    original = couple(-100, 1, 2)
+    original.partners[0].timezone = "Europe/Berlin"
+    save(store, original)
+
+    again = opened(tmp_path)
+    loaded = again.couple(-100)
+    assert loaded == original
+    assert again.chats_of_user(1) == [-100]
+    assert again.chats_of_user(3) == []
+
+
+def test_data_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    store = opened(tmp_path / "data")
+    save(store, couple(-1, 1))
+    assert file_mode(tmp_path / "data") == 0o700
+    assert file_mode(tmp_path / "data" / "couples") == 0o700
+    assert file_mode(tmp_path / "data" / "couples" / "-1.json") == 0o600
+
+
+def test_a_write_touches_only_its_own_couples_file(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    for chat_id in range(-10, 0):
+        save(store, couple(chat_id, 1000 + chat_id))
+    files = sorted((tmp_path / "couples").glob("*.json"))
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in files}
+
+    with store.transaction(-3) as tx:
+        current = tx.couple()
+        assert current is not None
+        current.path = "repair"
+        tx.save(current)
+
+    after = {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in files}
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == ["-3.json"]
+
+
+def test_a_transaction_lands_whole_or_not_at_all(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-5, 1, 2))
+    with pytest.raises(RuntimeError), store.transaction(-5) as tx:
+        current = tx.couple()
+        assert current is not None
+        current.path = "new"
+        tx.save(current)
+        tx.table("timers").insert({"kind": "x"})
+        raise RuntimeError("crash in the middle")
+    assert store.couple(-5).path is None  # type: ignore[union-attr]
+    assert store.records(-5, "timers") == []
+    assert opened(tmp_path).couple(-5).path is None  # type: ignore[union-attr]
+
+
+def test_records_and_lookup_keys(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    value = couple(-7, 1, 2)
+    value.add_key("poll:abc")
+    save(store, value)
+    with store.transaction(-7) as tx:
+        first = tx.table("notes").insert({"text": "one", "by": 1})
+        tx.table("notes").insert({"text": "two", "by": 2})
+        tx.table("notes").update(first, {"text": "uno"})
+    assert store.chat_for_key("poll:abc") == -7
+    assert [r["text"] for r in store.records(-7, "notes")] == ["uno", "two"]
+
+    again = opened(tmp_path)
+    assert again.chat_for_key("poll:abc") == -7
+    with again.transaction(-7) as tx:
+        current = tx.couple()
+        assert current is not None
+        current.drop_key("poll:abc")
+        tx.save(current)
+    assert again.chat_for_key("poll:abc") is None
+
+
+def test_a_half_written_temp_file_is_ignored(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-9, 1))
+    leftover = tmp_path / "couples" / "-9.json.4242.tmp"
+    leftover.write_text('{"couple": {"1": {"chat_id": -9, "tit')
+    again = opened(tmp_path)
+    assert again.couple(-9) is not None
+    assert not leftover.exists()
+
+
+def test_an_unreadable_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "couples").mkdir(parents=True)
+    (tmp_path / "couples" / "-11.json").write_text("{not json")
+    store = opened(tmp_path)
+    save(store, couple(-12, 1))
+    assert store.chat_ids() == [-12]
+    assert (tmp_path / "couples" / "-11.json.unreadable").exists()
+
+
+def test_delete_erases_the_file_and_the_indexes(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    value = couple(-13, 1, 2)
+    value.add_key("link:x")
+    save(store, value)
+    store.delete(-13)
+    assert store.couple(-13) is None
+    assert store.chats_of_user(1) == []
+    assert store.chat_for_key("link:x") is None
+    assert not (tmp_path / "couples" / "-13.json").exists()
+    assert opened(tmp_path).chat_ids() == []
+
+
+def test_move_follows_a_migrated_chat(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-20, 1, 2))
+    with store.transaction(-20) as tx:
+        tx.table("timers").insert({"kind": "pause_end"})
+    store.move(-20, -1000020)
+    moved = store.couple(-1000020)
+    assert moved is not None and moved.chat_id == -1000020 and moved.migrated_from == -20
+    assert store.couple(-20) is None
+    assert store.chats_of_user(2) == [-1000020]
+    assert [r["kind"] for r in store.records(-1000020, "timers")] == ["pause_end"]
+
+
+def test_a_crash_during_move_keeps_the_new_chat_only(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-30, 1, 2))
+    # What a crash between writing the new file and deleting the old one leaves behind:
+    data = json.loads((tmp_path / "couples" / "-30.json").read_text())
+    data["couple"]["1"].update(chat_id=-1000030, migrated_from=-30)
+    (tmp_path / "couples" / "-1000030.json").write_text(json.dumps(data))
+    again = opened(tmp_path)
+    assert again.chat_ids() == [-1000030]
+    assert again.chats_of_user(1) == [-1000030]
+
+
+def test_every_file_carries_a_schema_version(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-40, 1))
+    data = json.loads((tmp_path / "couples" / "-40.json").read_text())
+    assert data["_meta"]["1"]["schema"] == migrations.SCHEMA_VERSION
+
+
+def test_older_files_are_migrated_once_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-41, 1))
+    current = migrations.SCHEMA_VERSION
+
+    def add_motto(tables: migrations.Tables) -> None:
+        tables["couple"]["1"]["motto"] = "steady"
+
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(migrations.MIGRATIONS, current, add_motto)
+    opened(tmp_path)
+    data = json.loads((tmp_path / "couples" / "-41.json").read_text())
+    assert data["_meta"]["1"]["schema"] == current + 1
+    assert data["couple"]["1"]["motto"] == "steady"
+
+
+def test_a_file_from_a_newer_version_stops_the_start(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-42, 1))
+    path = tmp_path / "couples" / "-42.json"
+    data = json.loads(path.read_text())
+    data["_meta"]["1"]["schema"] = migrations.SCHEMA_VERSION + 5
+    path.write_text(json.dumps(data))
+    with pytest.raises(migrations.SchemaTooNew):
+        opened(tmp_path)

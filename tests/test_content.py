@@ -1,0 +1,92 @@
+"""Every template renders in every locale with sample data, within Telegram's limits."""
+
+from __future__ import annotations
+
+import re
+import string
+import zoneinfo
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, services_of
+from bot.config import Settings
+from bot.render import DEFAULT_LOCALE, Renderer
+from bot.sandbox.html import parse_html, utf16_len
+from tests.content_samples import NAME, SAMPLES
+
+MESSAGE_LIMIT = 4096  # characters after entity parsing
+CAPTION_LIMIT = 1024
+ALERT_LIMIT = 200  # answerCallbackQuery text
+BUTTON_LIMIT = 64  # our own limit: longer labels wrap badly on phones
+CAPTIONS = {"privacy/export_caption"}
+
+renderer = Renderer()
+
+
+def cases() -> list[tuple[str, str, int]]:
+    return [
+        (locale, name, index)
+        for locale in renderer.locales
+        for name in renderer.template_names()
+        for index in range(len(SAMPLES.get(name, [{}])))
+    ]
+
+
+def test_every_template_has_samples() -> None:
+    missing = sorted(set(renderer.template_names()) - set(SAMPLES))
+    assert not missing, f"add samples to tests/content_samples.py for: {missing}"
+    unused = sorted(set(SAMPLES) - set(renderer.template_names()))
+    assert not unused, f"samples for templates that no longer exist: {unused}"
+
+
+@pytest.mark.parametrize(("locale", "name", "index"), cases())
+def test_template_renders_within_limits(locale: str, name: str, index: int) -> None:
+    html = renderer.message(locale, name, **SAMPLES[name][index])
+    text, _entities = parse_html(html)  # raises on anything Telegram would reject
+    limit = CAPTION_LIMIT if name in CAPTIONS else MESSAGE_LIMIT
+    assert 0 < utf16_len(text.strip()) <= limit
+    if NAME in SAMPLES[name][index].values():
+        assert NAME in text  # shown exactly as typed: escaped, never read as markup
+
+
+def test_locales_are_discovered_with_english_first() -> None:
+    assert renderer.locales[0] == DEFAULT_LOCALE
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+@pytest.mark.parametrize("locale", renderer.locales)
+def test_labels_exist_fit_and_match_english_placeholders(locale: str) -> None:
+    english = set(renderer.label_keys(DEFAULT_LOCALE))
+    keys = set(renderer.label_keys(locale))
+    assert keys <= english, f"labels unknown in English: {sorted(keys - english)}"
+    for key in english:
+        fields = _placeholders(renderer.raw_label(DEFAULT_LOCALE, key))
+        assert _placeholders(renderer.raw_label(locale, key)) == fields, key
+        sample = renderer.label(locale, key, **dict.fromkeys(fields, "Maximiliane"))
+        assert sample.strip()
+        if key.startswith("alert."):
+            assert len(sample) <= ALERT_LIMIT, key
+        elif key.startswith("commands."):
+            assert 1 <= len(sample) <= 256, key
+        else:
+            assert len(sample) <= BUTTON_LIMIT, key
+
+
+def test_command_names_fit_telegrams_rules(tmp_path: Path) -> None:
+    settings = Settings(token="123456:" + "A" * 35, api_base_url="http://127.0.0.1:9/bot",
+                        data_dir=tmp_path, erase_after_days=14, log_level="INFO")
+    services = services_of(build_application(settings))
+    assert services.commands
+    for command in services.commands:
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", command.name)
+        for locale in renderer.locales:
+            assert renderer.label(locale, f"commands.{command.name}")
+
+
+def test_the_longest_zone_fits_in_callback_data() -> None:
+    longest = max(zoneinfo.available_timezones(), key=len)
+    assert len(f"tz:{longest}".encode()) <= 64

@@ -1,0 +1,78 @@
+"""Forgiving time-zone names and quiet-hour ranges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.quiet import in_quiet_hours, parse_quiet_hours
+from bot.zones import find_zone
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("berlin", "Europe/Berlin"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("München", "Europe/Berlin"),
+        ("sydney", "Australia/Sydney"),
+        ("New York", "America/New_York"),
+        ("sao paulo", "America/Sao_Paulo"),
+        ("Germany", "Europe/Berlin"),
+        ("UTC+3", "Etc/GMT-3"),
+        ("gmt-5", "Etc/GMT+5"),
+        ("UTC", "UTC"),
+    ],
+)
+def test_names_people_type(typed: str, zone: str) -> None:
+    assert find_zone(typed).zone == zone
+
+
+def test_a_typo_gets_suggestions_not_a_guess() -> None:
+    guess = find_zone("berln")
+    assert guess.zone is None
+    assert "Europe/Berlin" in [s.zone for s in guess.suggestions]
+
+
+def test_a_country_with_several_zones_offers_its_main_ones() -> None:
+    guess = find_zone("Australia")
+    assert guess.zone is None
+    zones = [s.zone for s in guess.suggestions]
+    assert zones[0] == "Australia/Sydney"
+    assert "Australia/Perth" in zones
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "xqzvw", "x" * 500, "<script>"])
+def test_nonsense_finds_nothing(typed: str) -> None:
+    assert find_zone(typed).zone is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("22:00-07:00", ("22:00", "07:00")),
+        ("22-7", ("22:00", "07:00")),
+        ("10pm-7am", ("22:00", "07:00")),
+        ("22.30 – 6.45", ("22:30", "06:45")),
+        ("23:00 to 08:00", ("23:00", "08:00")),
+    ],
+)
+def test_quiet_ranges(typed: str, expected: tuple[str, str]) -> None:
+    assert parse_quiet_hours(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["22:00", "25:00-07:00", "13pm-2am", "22:00-22:00", "soon"])
+def test_bad_quiet_ranges(typed: str) -> None:
+    assert parse_quiet_hours(typed) is None
+
+
+def test_quiet_hours_across_midnight_in_the_partners_zone() -> None:
+    # 21:30 UTC is 08:30 the next morning in Sydney (summer, UTC+11).
+    moment = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)
+    assert not in_quiet_hours(moment, "22:00", "07:00", "Australia/Sydney")
+    assert in_quiet_hours(moment, "22:00", "09:00", "Australia/Sydney")
+    assert not in_quiet_hours(moment, "22:00", "07:00", "Europe/London")  # 21:30 there
+    assert in_quiet_hours(moment, "22:00", "07:00", "Europe/Berlin")  # 22:30 there
+    assert not in_quiet_hours(moment, None, None, "Europe/Berlin")
