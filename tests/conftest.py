@@ -56,15 +56,17 @@ class People:
     sam: SandboxUser
     group: SandboxChat
     joined: dict[str, SentMessage]
-    services: Services
+    services: Services | None
 
     def couple(self) -> Couple:
+        assert self.services is not None, "this bot runs in another process"
         couple = self.services.store.couple(self.group.id)
         assert couple is not None
         return couple
 
 
-async def onboard(sandbox: Sandbox, services: Services, *, path: str = "Repair after a breach",
+async def onboard(sandbox: Sandbox, services: Services | None, *,
+                  path: str = "Repair after a breach",
                   open_private: bool = True, title: str = "Alex & Sam") -> People:
     """Two people create a group, add the bot, both tap "I'm in", pick a path, skip roles."""
     alex = sandbox.user("Alex", language_code="en")
