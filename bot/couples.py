@@ -12,11 +12,12 @@ log = logging.getLogger(__name__)
 
 
 def group_locale(services: Services, couple: Couple | None, *fallbacks: str | None) -> str:
-    """The language of the couple's group messages: their choice, else the first partner's."""
+    """The language of the couple's group messages: their choice for the group, else the
+    first partner's Telegram app (a partner's private choice stays private)."""
     candidates: list[str | None] = []
     if couple is not None:
         candidates.append(couple.language)
-        candidates.extend(partner_language(p) for p in couple.partners)
+        candidates.extend(p.telegram_language for p in couple.partners)
     candidates.extend(fallbacks)
     return services.render.locale_for(*candidates)
 

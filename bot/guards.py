@@ -13,12 +13,12 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Chat, Update, User
 
 from bot.context import MendContext
-from bot.couples import group_locale
+from bot.couples import group_locale, update_partner
 from bot.messages import reply
-from bot.model import Couple
+from bot.model import Couple, Partner
 
 CoupleHandler = Callable[[Update, MendContext, Couple], Awaitable[None]]
 UserHandler = Callable[[Update, MendContext, list[Couple]], Awaitable[None]]
@@ -46,6 +46,8 @@ def partners_only(handler: CoupleHandler) -> Handler:
         if not couple.is_partner(user.id):
             await refuse_outsider(update, context, couple)
             return
+        if _language_changed(context, [couple], user):
+            couple = context.mend.store.couple(chat.id) or couple
         await handler(update, context, couple)
 
     return guarded
@@ -75,9 +77,26 @@ def known_partner(handler: UserHandler) -> Handler:
             locale = context.mend.render.locale_for(user.language_code)
             await reply(update, context, locale, "common/stranger")
             return
+        if _language_changed(context, couples, user):
+            couples = [store.couple(c.chat_id) or c for c in couples]
         await handler(update, context, couples)
 
     return guarded
+
+
+def _language_changed(context: MendContext, couples: list[Couple], user: User) -> bool:
+    """Follow a partner who switched their Telegram app's language; True if stored anew."""
+    if not user.language_code or all(
+        (p := c.partner(user.id)) is None or p.telegram_language == user.language_code
+        for c in couples
+    ):
+        return False
+
+    def change(partner: Partner) -> None:
+        partner.telegram_language = user.language_code
+
+    update_partner(context.mend, user.id, change)
+    return True
 
 
 async def refuse(
@@ -94,9 +113,13 @@ async def refuse(
 
 
 async def refuse_outsider(update: Update, context: MendContext, couple: Couple) -> None:
-    """A third person: kindly told the bot is for the two of them; nothing changes."""
+    """Someone who isn't a partner: asked to join while there is room, else kindly told the
+    bot is for the two of them. Nothing changes."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    if not couple.is_full:
+        await refuse(update, context, couple, "common/join_first", "alert.join_first")
+        return
     locale = group_locale(context.mend, couple, user.language_code)
     names = [p.name for p in couple.partners]
     query = update.callback_query

@@ -31,8 +31,8 @@ SECTIONS = [
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/group_only": [{}],
     "common/not_set_up": [{}],
-    "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}, {"name": "C",
-                                                                        "partners": ["A"]}],
+    "common/join_first": [{}],
+    "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
     "help/help": [{"sections": SECTIONS, "private": True}, {"sections": SECTIONS,
                                                              "private": False}],

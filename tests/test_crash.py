@@ -52,11 +52,12 @@ class BotProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                await asyncio.to_thread(self.process.wait, 10)
             except subprocess.TimeoutExpired:
                 self.kill()
 
@@ -68,7 +69,7 @@ async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProc
     try:
         yield process
     finally:
-        process.stop()
+        await process.stop()
 
 
 async def test_sigkill_mid_write_keeps_the_store_intact(

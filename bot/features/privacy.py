@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
+from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.onboarding import welcome_buttons
 from bot.guards import known_partner, partners_only
 from bot.messages import button, reply, say
@@ -69,8 +70,10 @@ async def export_command(update: Update, context: MendContext, couples: list[Cou
         # They never opened the private chat, or blocked the bot: say so in the group.
         if chat.type == Chat.PRIVATE or not _unreachable(error):
             raise
-        await reply(update, context, group_locale(services, couples[0]),
-                    "privacy/export_unreachable", name=me.name)
+        locale = group_locale(services, couples[0])
+        label = services.render.label(locale, "settings.private_link")
+        await reply(update, context, locale, "privacy/export_unreachable",
+                    buttons=[[button(label, PRIVATE_LINK)]], name=me.name)
         return
     if chat.type != Chat.PRIVATE:
         await reply(update, context, group_locale(services, couples[0]), "privacy/export_sent",

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
+from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.onboarding import ask_path, ask_roles
 from bot.guards import known_partner
 from bot.messages import Buttons, button, reply
@@ -253,6 +254,7 @@ async def settings_command(update: Update, context: MendContext, couples: list[C
         [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
         [button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
          button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet")],
+        [button(render.label(locale, "settings.private_link"), PRIVATE_LINK)],
     ]
     day = None
     if couple.setup_completed_at is not None:

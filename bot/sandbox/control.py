@@ -97,6 +97,11 @@ class SandboxUser:
         """The language the person's Telegram app is set to."""
         return self.state.language_code
 
+    @language_code.setter
+    def language_code(self, code: str | None) -> None:
+        """The person switches their app's language; their next updates carry it."""
+        self.state.language_code = code
+
     @property
     def user(self) -> dict[str, Any]:
         """The Bot API ``User`` object."""

@@ -36,7 +36,19 @@ async def test_export_from_the_group_goes_to_private(couple: People) -> None:
 async def test_export_for_someone_i_cannot_reach(sandbox: Sandbox, services: Services) -> None:
     people = await onboard(sandbox, services, open_private=False)
     await people.group.send(people.alex, "/export")
-    await people.group.expect("Alex, I can't reach you privately")
+    unreachable = await people.group.expect("Alex, I can't reach you privately")
+    # The fresh link works for Alex only; then /export reaches the private chat.
+    answer = await people.sam.press(unreachable, "A new link to my private chat")
+    assert not answer.show_alert
+    await people.group.expect("Sam, here is a fresh link")
+    await people.alex.press(unreachable, "A new link to my private chat")
+    fresh = await people.group.expect("Alex, here is a fresh link")
+    chat = await people.alex.follow_link(fresh, "Alex: open your private chat")
+    await chat.expect("your private space")
+    await people.group.send(people.alex, "/export")
+    await people.group.expect("Alex, I've sent your data")
+    sent = await chat.next_bot_message()
+    assert sent.document is not None
 
 
 async def test_a_partner_who_blocked_the_bot(couple: People) -> None:

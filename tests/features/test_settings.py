@@ -99,3 +99,27 @@ async def test_help_lists_commands_by_purpose_and_menus_are_set(
     private_menu = [c["command"] for c in sandbox.commands("all_private_chats")]
     assert "forget" in group_menu and "forget" not in private_menu
     assert {"start", "help", "settings", "timezone", "export"} <= set(private_menu)
+
+
+async def test_each_partner_is_answered_in_their_own_language(
+    sandbox: Sandbox, couple: People
+) -> None:
+    # Sam's Telegram app speaks German; the group follows the first partner (English).
+    couple.sam.language_code = "de"
+    await couple.sam.send_private("/timezone Wien")
+    await couple.sam.private.expect("Zeitzone gespeichert", "Europe/Vienna")
+    await couple.group.send(couple.sam, "/timezone Wien")
+    await couple.group.expect("Time zone set to Europe/Vienna")
+
+    # A choice beats the app's language, in private and for the group.
+    await couple.alex.send_private("/language")
+    choice = await couple.alex.private.expect("Which language")
+    await couple.alex.press(choice, "Deutsch")
+    await couple.alex.private.expect("Ich schreibe dir ab jetzt auf Deutsch")
+    await couple.group.send(couple.sam, "/language")
+    choice = await couple.group.expect("Which language should I use in this group")
+    await couple.sam.press(choice, "Deutsch")
+    await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+    await couple.group.send(couple.alex, "/help")
+    await couple.group.expect("/settings")
+    assert sandbox.commands("all_private_chats", "de")  # German command menus exist too

@@ -1,0 +1,130 @@
+"""Mend's benchmarks: figures to compare with the targets in the product description.
+
+    scripts/bench                 all of them
+    scripts/bench --couples 2000  a smaller run
+
+- write cost: one couple's state change with 10 and with N couples stored (should not grow);
+- start-up: `python -m bot` with N couples stored, each with pending timers, until it answers
+  a message that was waiting for it, and its resident memory then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.model import Couple, Partner, to_iso  # noqa: E402
+from bot.sandbox import Sandbox  # noqa: E402
+from bot.storage import Store  # noqa: E402
+from bot.timers import TIMERS_TABLE  # noqa: E402
+
+TIMERS_PER_COUPLE = 3
+
+
+def populate(data_dir: Path, count: int) -> Store:
+    """`count` set-up couples, each with pending timers, as the bot would have stored them."""
+    store = Store(data_dir)
+    store.open()
+    now = datetime.now(UTC)
+    for index in range(count):
+        chat_id = -1_000_000 - index
+        couple = Couple(
+            chat_id=chat_id, title=f"Couple {index}", created_at=now, path="repair",
+            setup_completed_at=now, status="removed", removed_at=now,
+            partners=[
+                Partner(user_id=10_000_000 + 2 * index, name="Alex", joined_at=now,
+                        timezone="Europe/Berlin", quiet_start="22:00", quiet_end="07:00"),
+                Partner(user_id=10_000_001 + 2 * index, name="Sam", joined_at=now,
+                        timezone="Australia/Sydney", private_chat=True),
+            ],
+        )
+        with store.transaction(chat_id) as tx:
+            tx.save(couple)
+            for n in range(TIMERS_PER_COUPLE):
+                due = now + timedelta(days=3, minutes=index % 1440, seconds=n)
+                tx.table(TIMERS_TABLE).insert(
+                    {"kind": "erase", "due": to_iso(due), "partner": None, "payload": {},
+                     "attempts": 0}
+                )
+    return store
+
+
+def write_cost(store: Store, rounds: int = 300) -> float:
+    """Median seconds for one couple's state change (one atomic file replace)."""
+    chat_ids = store.chat_ids()
+    times = []
+    for n in range(rounds):
+        chat_id = chat_ids[n % len(chat_ids)]
+        started = time.perf_counter()
+        with store.transaction(chat_id) as tx:
+            couple = tx.couple()
+            assert couple is not None
+            couple.partners[0].quiet_start = f"{20 + n % 4}:00"
+            tx.save(couple)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+async def start_up(data_dir: Path) -> tuple[float, float]:
+    """Seconds from `python -m bot` until it answers a message sent before it started, and
+    its resident memory then."""
+    async with Sandbox() as sandbox:
+        robin = sandbox.user("Robin")
+        await robin.send_private("/help")
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": sandbox.token,
+               "BOT_API_BASE_URL": sandbox.base_url, "BOT_DATA_DIR": str(data_dir),
+               "MEND_LOG_LEVEL": "WARNING"}
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "bot"], env=env)
+        try:
+            while not robin.private.bot_messages():
+                if process.poll() is not None:
+                    raise RuntimeError("the bot exited during start-up")
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - started
+            rss_kb = next(
+                int(line.split()[1])
+                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                if line.startswith("VmRSS:")
+            )
+        finally:
+            process.terminate()
+            # Wait in a thread: the sandbox in this loop must answer the bot's last calls.
+            await asyncio.to_thread(process.wait, 20)
+    return elapsed, rss_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--couples", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
+        print(f"storing 10 and {args.couples} couples ({TIMERS_PER_COUPLE} timers each) ...",
+              flush=True)
+        small = populate(Path(small_dir), 10)
+        began = time.perf_counter()
+        big = populate(Path(big_dir), args.couples)
+        print(f"  populated in {time.perf_counter() - began:.1f} s")
+        small_cost, big_cost = write_cost(small), write_cost(big)
+        print(f"write cost, median: {small_cost * 1000:.2f} ms with 10 couples, "
+              f"{big_cost * 1000:.2f} ms with {args.couples} "
+              f"(ratio {big_cost / small_cost:.2f}; target ≤ 2)")
+        seconds, resident = asyncio.run(start_up(Path(big_dir)))
+        print(f"start-up with {args.couples} couples and {args.couples * TIMERS_PER_COUPLE} "
+              f"timers: answering after {seconds:.2f} s (target ≤ 5 s), "
+              f"{resident:.0f} MB resident (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
