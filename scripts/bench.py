@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,22 +85,19 @@ async def start_up(data_dir: Path) -> tuple[float, float]:
                "BOT_API_BASE_URL": sandbox.base_url, "BOT_DATA_DIR": str(data_dir),
                "MEND_LOG_LEVEL": "WARNING"}
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "bot"], env=env)
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env)
         try:
             while not robin.private.bot_messages():
-                if process.poll() is not None:
+                if process.returncode is not None:
                     raise RuntimeError("the bot exited during start-up")
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - started
-            rss_kb = next(
-                int(line.split()[1])
-                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
-                if line.startswith("VmRSS:")
-            )
+            status = await asyncio.to_thread(Path(f"/proc/{process.pid}/status").read_text)
+            rss_kb = next(int(line.split()[1]) for line in status.splitlines()
+                          if line.startswith("VmRSS:"))
         finally:
             process.terminate()
-            # Wait in a thread: the sandbox in this loop must answer the bot's last calls.
-            await asyncio.to_thread(process.wait, 20)
+            await process.wait()
     return elapsed, rss_kb / 1024
 
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from bot.app import build_application, start, stop
 from bot.config import Settings
 from bot.sandbox import MessageEvent, Sandbox, SandboxChat, SandboxUser, SentMessage
+from bot.zones import warm_up
 
 USAGE = """\
 Mend is running against a local sandbox: nothing leaves this machine.
@@ -42,14 +43,17 @@ class Console:
         self.out = out
         self.people = {name.lower(): sandbox.user(name) for name in ("Alex", "Sam", "Casey")}
         self.group = sandbox.group("Alex & Sam", members=list(self.people.values()))
+        self._printed: dict[tuple[int, int], str] = {}
         sandbox.on_message(self._show)
 
     def _show(self, event: MessageEvent) -> None:
         message = event.message
         if not message.from_bot or event.kind == "deleted":
             return
-        if event.kind == "edited" and message.edits and message.edits[-1] == message.text:
+        key = (message.chat_id, message.message_id)
+        if event.kind == "edited" and self._printed.get(key) == message.text:
             return  # only its buttons changed (an answered question): nothing new to read
+        self._printed[key] = message.text
         where = "group" if message.chat_id == self.group.id else self._private_owner(message)
         mark = " (edited)" if event.kind == "edited" else ""
         print(f"\n[{where}]{mark} {message.render()}", file=self.out, flush=True)
@@ -174,6 +178,8 @@ async def _main(settings: Settings, out: TextIO) -> int:
             replace(settings, token=sandbox.token, api_base_url=sandbox.base_url,
                     data_dir=data_dir)
         )
+        # Build the city index before anyone talks: a reply shouldn't wait for it.
+        await asyncio.to_thread(warm_up)
         await start(app)
         console = Console(sandbox, out)
         print(USAGE, file=out)
