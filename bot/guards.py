@@ -39,16 +39,9 @@ def partners_only(handler: CoupleHandler) -> Handler:
         if chat.type == Chat.PRIVATE:
             await refuse(update, context, None, "common/group_only", "alert.group_only")
             return
-        couple = context.mend.store.couple(chat.id)
-        if couple is None or couple.status != "active" or not couple.partners:
-            await refuse(update, context, couple, "common/not_set_up", "alert.not_set_up")
-            return
-        if not couple.is_partner(user.id):
-            await refuse_outsider(update, context, couple)
-            return
-        if _language_changed(context, [couple], user):
-            couple = context.mend.store.couple(chat.id) or couple
-        await handler(update, context, couple)
+        couple = await _partners_couple(update, context, chat, user)
+        if couple is not None:
+            await handler(update, context, couple)
 
     return guarded
 
@@ -61,18 +54,13 @@ def known_partner(handler: UserHandler) -> Handler:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or user.is_bot:
             return
+        if chat.type != Chat.PRIVATE:
+            couple = await _partners_couple(update, context, chat, user)
+            if couple is not None:
+                await handler(update, context, [couple])
+            return
         store = context.mend.store
-        if chat.type == Chat.PRIVATE:
-            couples = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
-        else:
-            couple = store.couple(chat.id)
-            if couple is None or couple.status != "active" or not couple.partners:
-                await refuse(update, context, couple, "common/not_set_up", "alert.not_set_up")
-                return
-            if not couple.is_partner(user.id):
-                await refuse_outsider(update, context, couple)
-                return
-            couples = [couple]
+        couples = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
         if not couples:
             locale = context.mend.render.locale_for(user.language_code)
             await reply(update, context, locale, "common/stranger")
@@ -82,6 +70,23 @@ def known_partner(handler: UserHandler) -> Handler:
         await handler(update, context, couples)
 
     return guarded
+
+
+async def _partners_couple(
+    update: Update, context: MendContext, chat: Chat, user: User
+) -> Couple | None:
+    """The group's couple if `user` is one of its partners; otherwise say why not."""
+    store = context.mend.store
+    couple = store.couple(chat.id)
+    if couple is None or couple.status != "active" or not couple.partners:
+        await refuse(update, context, couple, "common/not_set_up", "alert.not_set_up")
+        return None
+    if not couple.is_partner(user.id):
+        await refuse_outsider(update, context, couple)
+        return None
+    if _language_changed(context, [couple], user):
+        couple = store.couple(chat.id) or couple
+    return couple
 
 
 def _language_changed(context: MendContext, couples: list[Couple], user: User) -> bool:

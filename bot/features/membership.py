@@ -128,6 +128,13 @@ async def service_message(update: Update, context: MendContext) -> None:
     couple = services.store.couple(message.chat_id)
     if couple is None or couple.status != "active":
         return
+    if message.new_chat_title:
+        with services.store.transaction(message.chat_id) as tx:
+            current = tx.couple()
+            assert current is not None
+            current.title = message.new_chat_title
+            tx.save(current)
+        return
     locale = group_locale(services, couple)
     if message.left_chat_member and couple.is_partner(message.left_chat_member.id):
         _mark_left(services, message.chat_id, message.left_chat_member.id, left=True)
@@ -158,7 +165,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         MessageHandler(
             filters.StatusUpdate.MIGRATE
             | filters.StatusUpdate.LEFT_CHAT_MEMBER
-            | filters.StatusUpdate.NEW_CHAT_MEMBERS,
+            | filters.StatusUpdate.NEW_CHAT_MEMBERS
+            | filters.StatusUpdate.NEW_CHAT_TITLE,
             service_message,
         )
     )

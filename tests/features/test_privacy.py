@@ -123,6 +123,12 @@ async def test_data_follows_a_group_that_becomes_a_supergroup(
     assert services.store.couple(supergroup.id) is not None
 
 
+async def test_a_new_group_title_is_kept(couple: People) -> None:
+    await couple.group.set_title("Us, again", by=couple.sam)
+    await couple.alex.send_private("/settings")
+    await couple.alex.private.expect("Groups: Us, again")
+
+
 async def test_a_partner_leaving_keeps_their_place(sandbox: Sandbox, couple: People) -> None:
     await couple.group.remove_member(couple.sam)
     await couple.group.expect("Sam has left the group", "stays theirs")
