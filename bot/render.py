@@ -2,7 +2,8 @@
 
 Messages are `content/<locale>/<feature>/<name>.html.j2`, rendered with autoescape (Telegram's
 HTML parse mode) and StrictUndefined, so a missing value fails loudly instead of showing a blank.
-Short plain-text labels (buttons, command descriptions) live in `content/<locale>/labels.toml`.
+Short plain-text labels (buttons, command descriptions) live in `labels.toml` files: one at
+`content/<locale>/` and one in any feature folder that needs its own.
 A locale that lacks a template or label falls back to English.
 """
 
@@ -98,10 +99,14 @@ class _Strict(dict[str, Any]):
 
 
 def _load_labels(locale_dir: Path) -> dict[str, str]:
-    path = locale_dir / "labels.toml"
-    if not path.is_file():
-        return {}
-    return dict(_flatten(tomllib.loads(path.read_text(encoding="utf-8"))))
+    """Every labels.toml of a locale (one at the top, one per feature folder), merged."""
+    labels: dict[str, str] = {}
+    for path in sorted(locale_dir.rglob("labels.toml")):
+        for key, text in _flatten(tomllib.loads(path.read_text(encoding="utf-8"))):
+            if key in labels:
+                raise ValueError(f"label {key!r} is defined twice ({path})")
+            labels[key] = text
+    return labels
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str]]:

@@ -7,6 +7,13 @@ fired it is removed from the store, so a restart neither loses nor repeats it. A
 due while the bot was down fires once at start-up, marked late, if its kind still makes sense
 late (a pause end); otherwise (yesterday's morning prompt) it is dropped.
 
+Only timers due within HORIZON are handed to the scheduler; the rest wait in a heap and are
+handed over by a sweep every few minutes, so start-up with many couples stays quick.
+
+A kind may respect quiet hours: when one of its timers comes due inside the quiet hours of the
+partner it is for (or, for the group, of either partner), it waits until they end. That is
+decided when it fires, so a change of quiet hours after scheduling is honoured.
+
 Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
 job whose time has passed, so jobs get `misfire_grace_time=None`; removing a one-off job that
 already ran raises `JobLookupError`, which is expected and ignored.
@@ -15,6 +22,7 @@ already ran raises `JobLookupError`, which is expected and ignored.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, NetworkError, RetryAfter
 
-from bot.model import from_iso, to_iso, utcnow
+from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
+from bot.when import outside_quiet_hours
 
 if TYPE_CHECKING:
     from telegram.ext import Application, Job, JobQueue
@@ -35,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TIMERS_TABLE = "timers"
+HORIZON = timedelta(hours=6)
+SWEEP_EVERY = timedelta(minutes=5)
+LATE_AFTER = timedelta(minutes=2)
 # A failing delivery (network, 5xx) is retried with growing pauses, then given up on.
 RETRY_DELAYS = (timedelta(seconds=15), timedelta(minutes=1), timedelta(minutes=5),
                 timedelta(minutes=30), timedelta(hours=2))
@@ -61,6 +73,11 @@ class TimerKind:
     handler: Handler
     # How late a timer of this kind may still fire after downtime; None: never late, drop it.
     late_limit: timedelta | None = None
+    # Wait for the end of the partner's (or, for the group, both partners') quiet hours.
+    quiet: bool = False
+
+
+Reconciler = Callable[["Timers", Couple], None]
 
 
 @dataclass
@@ -69,11 +86,27 @@ class Timers:
 
     store: Store
     kinds: dict[str, TimerKind] = field(default_factory=dict)
+    reconcilers: list[Reconciler] = field(default_factory=list)
     _queue: JobQueue[Any] | None = None
+    # Timers beyond the horizon: (due, chat id, timer id), soonest first. Entries of timers
+    # cancelled or moved since are skipped when they come up.
+    _later: list[tuple[datetime, int, int]] = field(default_factory=list)
 
-    def register(self, kind: str, handler: Handler, *, late_limit: timedelta | None = None) -> None:
+    def register(
+        self,
+        kind: str,
+        handler: Handler,
+        *,
+        late_limit: timedelta | None = None,
+        quiet: bool = False,
+    ) -> None:
         """Declare a kind of timer and what to do when one fires."""
-        self.kinds[kind] = TimerKind(handler, late_limit)
+        self.kinds[kind] = TimerKind(handler, late_limit, quiet)
+
+    def reconcile_with(self, reconciler: Reconciler) -> None:
+        """Run `reconciler` for every active couple at start-up (after the rebuild), so a
+        feature can make sure its recurring timers exist, e.g. after a dropped stale one."""
+        self.reconcilers.append(reconciler)
 
     def attach(self, queue: JobQueue[Any]) -> None:
         self._queue = queue
@@ -101,7 +134,7 @@ class Timers:
         }
         with self.store.transaction(chat_id) as tx:
             timer_id = tx.table(TIMERS_TABLE).insert(record)
-        self._enqueue(chat_id, timer_id, due)
+        self._place(chat_id, timer_id, due)
         return timer_id
 
     def pending(self, chat_id: int, kind: str | None = None) -> list[Record]:
@@ -146,7 +179,29 @@ class Timers:
         for record in self.store.records(chat_id, TIMERS_TABLE):
             due = from_iso(record["due"])
             assert due is not None
-            self._enqueue(chat_id, record["id"], due)
+            self._place(chat_id, record["id"], due)
+
+    def _place(self, chat_id: int, timer_id: int, due: datetime,
+               now: datetime | None = None) -> None:
+        """Hand a timer to the scheduler if it is due soon, else keep it for a later sweep."""
+        if due - (now or utcnow()) <= HORIZON:
+            self._enqueue(chat_id, timer_id, due)
+        else:
+            heapq.heappush(self._later, (due, chat_id, timer_id))
+
+    async def _sweep(self, _context: MendContext) -> None:
+        """Hand over the timers that have come within the horizon."""
+        horizon = utcnow() + HORIZON
+        while self._later and self._later[0][0] <= horizon:
+            due, chat_id, timer_id = heapq.heappop(self._later)
+            record = self._record(chat_id, timer_id)
+            if record is not None and from_iso(record["due"]) == due:
+                self._enqueue(chat_id, timer_id, due)
+
+    def _record(self, chat_id: int, timer_id: int) -> Record | None:
+        return next(
+            (r for r in self.store.records(chat_id, TIMERS_TABLE) if r["id"] == timer_id), None
+        )
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -170,11 +225,21 @@ class Timers:
                         continue
                     late += 1
                 scheduled += 1
-                self._enqueue(chat_id, record["id"], due)
+                self._place(chat_id, record["id"], due, now)
             if stale:
                 with self.store.transaction(chat_id) as tx:
                     for timer_id in stale:
                         tx.table(TIMERS_TABLE).remove(timer_id)
+        if self.reconcilers:
+            for chat_id in self.store.chat_ids():
+                couple = self.store.couple(chat_id)
+                if couple is not None and couple.status == "active" and couple.is_set_up:
+                    for reconcile in self.reconcilers:
+                        reconcile(self, couple)
+        queue = self._require_queue()
+        queue.run_repeating(self._sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY,
+                            name="timers:sweep",
+                            job_kwargs={"id": "timers:sweep", "replace_existing": True})
         return scheduled, late, dropped
 
     # -- the scheduler side -------------------------------------------------------------
@@ -190,10 +255,13 @@ class Timers:
 
     async def run_now(self, application: Application[Any, Any, Any, Any, Any, Any],
                       chat_id: int, timer_id: int) -> None:
-        """Fire a scheduled timer now, as the scheduler would at its due time."""
+        """Fire a stored timer now, as the scheduler would at its due time."""
+        if self._record(chat_id, timer_id) is None:
+            raise LookupError(f"chat {chat_id} has no pending timer {timer_id}")
+        if self.job_for(chat_id, timer_id) is None:  # beyond the horizon, not handed over yet
+            self._enqueue(chat_id, timer_id, utcnow() + HORIZON)
         job = self.job_for(chat_id, timer_id)
-        if job is None:
-            raise LookupError(f"timer {timer_id} of chat {chat_id} is not scheduled")
+        assert job is not None
         self._dequeue(chat_id, timer_id)
         await job.run(application)
 
@@ -224,15 +292,15 @@ class Timers:
         chat_id: int
         timer_id: int
         chat_id, timer_id = context.job.data  # type: ignore[misc]
-        record = next(
-            (r for r in self.store.records(chat_id, TIMERS_TABLE) if r["id"] == timer_id), None
-        )
+        record = self._record(chat_id, timer_id)
         if record is None:
             return  # cancelled, or the couple was erased, after it was scheduled
         kind = self.kinds.get(record["kind"])
         due = from_iso(record["due"])
         if kind is None or due is None:
             self.cancel(chat_id, timer_id)
+            return
+        if kind.quiet and self._wait_for_quiet_hours(chat_id, record):
             return
         original_due = from_iso(record["payload"].get("_first_due")) or due
         fired = Fired(
@@ -242,7 +310,7 @@ class Timers:
             due=original_due,
             partner=record.get("partner"),
             payload={k: v for k, v in record["payload"].items() if not k.startswith("_")},
-            late=utcnow() - original_due > timedelta(minutes=2),
+            late=utcnow() - original_due > LATE_AFTER,
         )
         try:
             await kind.handler(context, fired)
@@ -259,6 +327,22 @@ class Timers:
         if self.store.couple(chat_id) is not None:
             with self.store.transaction(chat_id) as tx:
                 tx.table(TIMERS_TABLE).remove(timer_id)
+
+    def _wait_for_quiet_hours(self, chat_id: int, record: Record) -> bool:
+        """Move a timer that came due in quiet hours to their end; True if it was moved."""
+        couple = self.store.couple(chat_id)
+        if couple is None:
+            return False
+        partner = couple.partner(record["partner"]) if record.get("partner") else None
+        people = [partner] if partner is not None else couple.partners
+        now = utcnow()
+        free = outside_quiet_hours(now, people)
+        if free <= now:
+            return False
+        with self.store.transaction(chat_id) as tx:
+            tx.table(TIMERS_TABLE).update(record["id"], {"due": to_iso(free)})
+        self._place(chat_id, record["id"], free, now)
+        return True
 
     def _retry(self, chat_id: int, record: Record, retry_after: Any) -> None:
         attempts = int(record.get("attempts", 0))
@@ -278,7 +362,7 @@ class Timers:
             tx.table(TIMERS_TABLE).update(
                 record["id"], {"due": to_iso(due), "attempts": attempts + 1, "payload": payload}
             )
-        self._enqueue(chat_id, record["id"], due)
+        self._place(chat_id, record["id"], due)
 
 
 def _job_id(chat_id: int, timer_id: int) -> str:

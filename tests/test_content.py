@@ -13,7 +13,8 @@ from bot.app import build_application, services_of
 from bot.config import Settings
 from bot.render import DEFAULT_LOCALE, Renderer
 from bot.sandbox.html import parse_html, utf16_len
-from tests.content_samples import NAME, SAMPLES
+from tests.samples import SAMPLES
+from tests.samples.foundation import NAME
 
 MESSAGE_LIMIT = 4096  # characters after entity parsing
 CAPTION_LIMIT = 1024
@@ -35,7 +36,7 @@ def cases() -> list[tuple[str, str, int]]:
 
 def test_every_template_has_samples() -> None:
     missing = sorted(set(renderer.template_names()) - set(SAMPLES))
-    assert not missing, f"add samples to tests/content_samples.py for: {missing}"
+    assert not missing, f"add samples (tests/samples/<feature>.py) for: {missing}"
     unused = sorted(set(SAMPLES) - set(renderer.template_names()))
     assert not unused, f"samples for templates that no longer exist: {unused}"
 

@@ -1,4 +1,4 @@
-"""Sample data for every message template; the content test renders each in every locale.
+"""Samples for the foundation's templates: onboarding, membership, settings, help, privacy.
 
 Samples use hostile and long values on purpose: names with markup, long group titles.
 """

@@ -1,0 +1,69 @@
+"""Time in each partner's own zone: next local occurrences, quiet hours, daylight saving.
+
+Everything stored is UTC; everything shown or scheduled by a person's clock goes through here.
+Wall-clock times that don't exist (the hour skipped when clocks spring forward) move forward
+by the gap; times that happen twice (when clocks fall back) mean the first of the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+from bot.model import Partner
+from bot.render import zone
+
+# Searching for a moment outside everyone's quiet hours stops after a day: if the quiet hours
+# of two partners together cover all of it, the prompt goes out at the end of the search.
+QUIET_SEARCH = timedelta(hours=24)
+
+
+def local_to_utc(day: datetime, at: time, zone_name: str | None) -> datetime:
+    """The UTC moment of wall-clock time `at` on `day`'s date in the zone (DST-safe)."""
+    # fold=0 (PEP 495): a repeated wall time means its first occurrence, and a skipped one
+    # is read with the offset from before the change, which lands it just past the gap
+    # (02:30 on the night Berlin springs forward becomes 03:30 summer time).
+    local = datetime.combine(day.date(), at).replace(tzinfo=zone(zone_name), fold=0)
+    return local.astimezone(UTC)
+
+
+def next_local(
+    at: time, zone_name: str | None, after: datetime, weekday: int | None = None
+) -> datetime:
+    """The first moment strictly after `after` when it is `at` (on `weekday`, Monday = 0)
+    in the zone, as UTC."""
+    tz = zone(zone_name)
+    local_after = after.astimezone(tz)
+    for days in range(0, 9):
+        day = local_after + timedelta(days=days)
+        if weekday is not None and day.weekday() != weekday:
+            continue
+        candidate = local_to_utc(day, at, zone_name)
+        if candidate > after:
+            return candidate
+    raise AssertionError("a weekday repeats within 8 days")
+
+
+def quiet_until(moment: datetime, partner: Partner) -> datetime | None:
+    """When the partner's quiet hours end, if `moment` falls inside them; else None."""
+    if not partner.quiet_start or not partner.quiet_end:
+        return None
+    start, end = time.fromisoformat(partner.quiet_start), time.fromisoformat(partner.quiet_end)
+    local = moment.astimezone(zone(partner.timezone)).time()
+    inside = (start <= local < end) if start < end else (local >= start or local < end)
+    if not inside:
+        return None
+    return next_local(end, partner.timezone, moment)
+
+
+def outside_quiet_hours(moment: datetime, partners: Iterable[Partner]) -> datetime:
+    """The first moment at or after `moment` outside every given partner's quiet hours."""
+    people = list(partners)
+    candidate = moment
+    limit = moment + QUIET_SEARCH
+    while candidate < limit:
+        ends = [end for p in people if (end := quiet_until(candidate, p)) is not None]
+        if not ends:
+            return candidate
+        candidate = max(ends)
+    return limit
