@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 TIMERS_TABLE = "timers"
 HORIZON = timedelta(hours=6)
 SWEEP_EVERY = timedelta(minutes=5)
+SWEEP_JOB = "timers:sweep"
 LATE_AFTER = timedelta(minutes=2)
 # A failing delivery (network, 5xx) is retried with growing pauses, then given up on.
 RETRY_DELAYS = (timedelta(seconds=15), timedelta(minutes=1), timedelta(minutes=5),
@@ -238,8 +239,9 @@ class Timers:
                         reconcile(self, couple)
         queue = self._require_queue()
         queue.run_repeating(self._sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY,
-                            name="timers:sweep",
-                            job_kwargs={"id": "timers:sweep", "replace_existing": True})
+                            name=SWEEP_JOB,
+                            job_kwargs={"id": SWEEP_JOB, "replace_existing": True,
+                                        "misfire_grace_time": None, "coalesce": True})
         return scheduled, late, dropped
 
     # -- the scheduler side -------------------------------------------------------------

@@ -2,18 +2,71 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
 from bot.model import Couple
+from bot.timers import HORIZON, SWEEP_JOB
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
+
+
+HOP = HORIZON / 2
+
+
+class Clock:
+    """The wall clock as the bot, its scheduler and the sandbox see it, moved by the test.
+
+    Time still flows; `advance` jumps ahead and wakes the scheduler, so timers that came due
+    fire at once, as they would have at their time. Nothing sleeps for real minutes.
+    """
+
+    def __init__(self, traveller: time_machine.Coordinates) -> None:
+        self._traveller = traveller
+        self.app: MendApp | None = None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def advance(self, delta: timedelta, sandbox: Sandbox | None = None) -> None:
+        """Move `delta` ahead, stopping at each scheduled job's time so it fires on time
+        (and at least every half horizon, so the timers' sweep hands over what comes next)."""
+        assert self.app is not None and self.app.job_queue is not None
+        scheduler = self.app.job_queue.scheduler
+        target = self.now() + delta
+        while True:
+            now = self.now()
+            upcoming = [job.next_run_time for job in scheduler.get_jobs()
+                        if job.next_run_time is not None and job.id != SWEEP_JOB]
+            stop = min([target, now + HOP, *(t for t in upcoming if t > now)])
+            self._traveller.shift(stop - now)
+            scheduler.wakeup()
+            await asyncio.sleep(0.03)
+            if stop >= target:
+                break
+        if sandbox is not None:
+            await sandbox.settle(idle=0.15)
+
+    async def to(self, moment: datetime, sandbox: Sandbox | None = None) -> None:
+        await self.advance(moment - self.now(), sandbox)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """Starts at the real now, or where `@pytest.mark.clock(datetime(...))` says."""
+    marker = request.node.get_closest_marker("clock")
+    start = marker.args[0] if marker else datetime.now(UTC)
+    with time_machine.travel(start, tick=True) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture
@@ -34,8 +87,9 @@ def settings(tmp_path: Path, sandbox: Sandbox) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[MendApp]:
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[MendApp]:
     application = build_application(settings, rate_limit=False)
+    clock.app = application
     await start(application, poll_timeout=1)
     try:
         yield application

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from bot.app import MendApp
 from bot.context import Services
 from bot.features.membership import ERASE
 from bot.sandbox import Sandbox
-from tests.conftest import People, onboard
+from tests.conftest import Clock, People, onboard
 
 
 async def test_export_in_private_sends_the_partners_data(couple: People) -> None:
@@ -84,16 +84,18 @@ async def test_forget_in_private_points_to_the_group(couple: People) -> None:
 
 
 async def test_removed_then_erased_after_the_grace_period(
-    couple: People, services: Services, app: MendApp
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
 ) -> None:
     await couple.group.remove_bot(by=couple.sam)
     notice = await couple.alex.private.expect("I was removed from", "Alex & Sam", "/export")
     assert "14 days" in notice.text
     await couple.sam.private.expect("I was removed from")
-    [erase] = services.timers.pending(couple.group.id, ERASE)
+    assert len(services.timers.pending(couple.group.id, ERASE)) == 1
     assert services.store.couple(couple.group.id).status == "removed"  # type: ignore[union-attr]
 
-    await services.timers.run_now(app, couple.group.id, erase["id"])
+    await clock.advance(timedelta(days=13, hours=23), sandbox)
+    assert services.store.couple(couple.group.id) is not None
+    await clock.advance(timedelta(hours=1, minutes=1), sandbox)
     assert services.store.couple(couple.group.id) is None
 
 
