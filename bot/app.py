@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
 from bot.features import help as help_feature
 from bot.features import membership, onboarding, privacy, settings
+from bot.features import pause
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
@@ -42,7 +43,7 @@ ALLOWED_UPDATES = [
 ]
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
-FEATURES = (membership, onboarding, settings, privacy, help_feature)
+FEATURES = (membership, onboarding, settings, privacy, help_feature, pause)
 
 
 def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendApp:

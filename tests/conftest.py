@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,10 @@ class Clock:
     async def to(self, moment: datetime, sandbox: Sandbox | None = None) -> None:
         await self.advance(moment - self.now(), sandbox)
 
+    def jump(self, delta: timedelta) -> None:
+        """Time passes with no bot running (downtime): nothing is woken up."""
+        self._traveller.shift(delta)
+
 
 @pytest.fixture
 def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
@@ -100,6 +104,29 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[MendApp]:
 @pytest.fixture
 def services(app: MendApp) -> Services:
     return services_of(app)
+
+
+Restart = Callable[..., Awaitable[MendApp]]
+
+
+@pytest.fixture
+async def restart(settings: Settings, clock: Clock, app: MendApp) -> AsyncIterator[Restart]:
+    """Stop the bot and start a new process-like instance over the same data directory;
+    `await restart(downtime=timedelta(hours=2))` lets time pass while it is down."""
+    apps = [app]
+
+    async def again(downtime: timedelta = timedelta(0)) -> MendApp:
+        await stop(apps[-1])
+        clock.jump(downtime)
+        fresh = build_application(settings, rate_limit=False)
+        clock.app = fresh
+        await start(fresh, poll_timeout=1)
+        apps.append(fresh)
+        return fresh
+
+    yield again
+    for application in apps[1:]:
+        await stop(application)
 
 
 @dataclass

@@ -1,0 +1,241 @@
+"""/pause: the cooling-off protocol.
+
+A partner asks for a break (30 minutes by default, 20 at least — the time a flooded body needs
+to calm — and 24 hours at most). The group sees who paused and when both come back, each in
+their own time; grounding is offered (breathing, a private journaling prompt, or just rest).
+Only the partner who paused ends it early (/resume) or adds time (/extend): the one who needed
+the break decides when they are ready; the other can send a quiet "ready when you are". At the
+end both are invited back with a gentle way to restart. One pause at a time per couple.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Command, MendContext, Services
+from bot.couples import group_locale, partner_locale
+from bot.guards import partners_only
+from bot.messages import button, reply, say, say_private
+from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.storage import Record
+from bot.timers import Fired
+
+PAUSES_TABLE = "pauses"
+PAUSE_END = "pause_end"
+DEFAULT_MINUTES = 30
+MIN_MINUTES = 20
+MAX_MINUTES = 24 * 60
+DEFAULT_EXTENSION = 15
+MIN_EXTENSION = 5
+CHOICE = "pause:"
+# A pause end missed during downtime is still worth a word up to this late.
+LATE_LIMIT = timedelta(hours=24)
+
+
+def active_pause(services: Services, chat_id: int) -> Record | None:
+    """The couple's running pause, if any."""
+    return next(
+        (r for r in services.store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None
+    )
+
+
+def _minutes(args: list[str], default: int) -> int | None:
+    if not args:
+        return default
+    text = args[0].strip().lower().removesuffix("min").removesuffix("m")
+    return int(text) if text.isdigit() and len(text) <= 5 else None
+
+
+def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
+    """A moment as each partner reads it on their own clock."""
+    return [{"name": p.name, "zone": p.timezone, "at": moment} for p in couple.partners]
+
+
+@partners_only
+async def pause_command(update: Update, context: MendContext, couple: Couple) -> None:
+    """/pause [minutes]: start a pause, or see what is left of the running one."""
+    user = update.effective_user
+    assert user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    running = active_pause(services, couple.chat_id)
+    if running is not None:
+        ends_at = from_iso(running["ends_at"])
+        assert ends_at is not None
+        left = max(0, round((ends_at - utcnow()).total_seconds() / 60))
+        await reply(update, context, locale, "pause/running", by=_name(couple, running["by"]),
+                    minutes_left=left, times=_times(couple, ends_at))
+        return
+    minutes = _minutes(context.args or [], DEFAULT_MINUTES)
+    if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        await reply(update, context, locale, "pause/usage", low=MIN_MINUTES, high=MAX_MINUTES,
+                    default=DEFAULT_MINUTES)
+        return
+    now = utcnow()
+    ends_at = now + timedelta(minutes=minutes)
+    with services.store.transaction(couple.chat_id) as tx:
+        pause_id = tx.table(PAUSES_TABLE).insert({
+            "by": user.id, "started_at": to_iso(now), "ends_at": to_iso(ends_at),
+            "minutes": minutes, "ended_at": None, "ended_by": None,
+        })
+    services.timers.schedule(couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id})
+    render = services.render
+    rows = [
+        [button(render.label(locale, "pause.breathe"), f"{CHOICE}breathe")],
+        [button(render.label(locale, "pause.journal"), f"{CHOICE}journal")],
+        [button(render.label(locale, "pause.rest"), f"{CHOICE}rest")],
+    ]
+    await reply(update, context, locale, "pause/started", buttons=rows, name=user.first_name,
+                minutes=minutes, times=_times(couple, ends_at))
+
+
+def _name(couple: Couple, user_id: int) -> str:
+    partner = couple.partner(user_id)
+    return partner.name if partner else "?"
+
+
+@partners_only
+async def pause_choice(update: Update, context: MendContext, couple: Couple) -> None:
+    """Grounding during a pause: breathing, a private journaling prompt, or rest."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    choice = query.data.removeprefix(CHOICE)
+    partner = couple.partner(user.id)
+    assert partner is not None
+    if choice not in ("breathe", "journal", "rest") or active_pause(services, couple.chat_id) is None:
+        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
+        return
+    if choice == "rest":
+        await query.answer(services.render.label(locale, "alert.pause_rest_answer"))
+        return
+    if choice == "journal":
+        sent = await say_private(context, couple, partner, "pause/journal_prompt",
+                                 name=partner.name)
+        label = "alert.pause_sent_private" if sent else "alert.pause_open_private_first"
+        await query.answer(services.render.label(locale, label), show_alert=sent is None)
+        return
+    await query.answer()
+    await _breathe(context, couple, user.id, locale)
+
+
+async def _breathe(context: MendContext, couple: Couple, user_id: int, locale: str) -> None:
+    """Breathing in the partner's private chat when it is open, else in the group."""
+    from bot.features.calm import run_breathing
+
+    partner = couple.partner(user_id)
+    if partner is not None and partner.private_chat:
+        await run_breathing(context, partner.user_id, partner_locale(context.mend, partner))
+    else:
+        await run_breathing(context, couple.chat_id, locale)
+
+
+@partners_only
+async def resume_command(update: Update, context: MendContext, couple: Couple) -> None:
+    """/resume: the partner who paused ends it; the other sends a quiet "ready when you are"."""
+    user = update.effective_user
+    assert user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    running = active_pause(services, couple.chat_id)
+    if running is None:
+        await reply(update, context, locale, "pause/none")
+        return
+    pauser = couple.partner(running["by"])
+    if running["by"] != user.id and pauser is not None:
+        sent = await say_private(context, couple, pauser, "pause/ready_when_you_are",
+                                 name=user.first_name)
+        if sent is None:  # they can't be reached privately: the quiet word goes to the group
+            await reply(update, context, locale, "pause/ready_when_you_are_group",
+                        name=user.first_name, pauser=pauser.name)
+        else:
+            await reply(update, context, locale, "pause/ready_sent", pauser=pauser.name)
+        return
+    _end(services, couple.chat_id, running, user.id)
+    await say(context, couple.chat_id, locale, "pause/ended", early=True, late=False,
+              name=user.first_name, names=[p.name for p in couple.partners], ended_at=utcnow(),
+              times=[])
+
+
+@partners_only
+async def extend_command(update: Update, context: MendContext, couple: Couple) -> None:
+    """/extend [minutes]: the partner who paused adds time (15 minutes by default)."""
+    user = update.effective_user
+    assert user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    running = active_pause(services, couple.chat_id)
+    if running is None:
+        await reply(update, context, locale, "pause/none")
+        return
+    if running["by"] != user.id:
+        await reply(update, context, locale, "pause/extend_not_yours",
+                    pauser=_name(couple, running["by"]))
+        return
+    ends_at, started_at = from_iso(running["ends_at"]), from_iso(running["started_at"])
+    assert ends_at is not None and started_at is not None
+    most = MAX_MINUTES - round((ends_at - started_at).total_seconds() / 60)
+    minutes = _minutes(context.args or [], DEFAULT_EXTENSION)
+    if minutes is None or not MIN_EXTENSION <= minutes <= max(MIN_EXTENSION, most):
+        await reply(update, context, locale, "pause/extend_usage", low=MIN_EXTENSION,
+                    high=max(MIN_EXTENSION, most), default=DEFAULT_EXTENSION, full=most <= 0)
+        return
+    new_end = ends_at + timedelta(minutes=minutes)
+    services.timers.cancel_kind(couple.chat_id, PAUSE_END)
+    with services.store.transaction(couple.chat_id) as tx:
+        tx.table(PAUSES_TABLE).update(running["id"], {"ends_at": to_iso(new_end)})
+    services.timers.schedule(couple.chat_id, PAUSE_END, new_end, payload={"pause": running["id"]})
+    await reply(update, context, locale, "pause/extended", name=user.first_name,
+                minutes=minutes, times=_times(couple, new_end))
+
+
+def _end(services: Services, chat_id: int, pause: Record, ended_by: int | None) -> None:
+    services.timers.cancel_kind(chat_id, PAUSE_END)
+    with services.store.transaction(chat_id) as tx:
+        tx.table(PAUSES_TABLE).update(
+            pause["id"], {"ended_at": to_iso(utcnow()), "ended_by": ended_by}
+        )
+
+
+async def pause_over(context: MendContext, fired: Fired) -> None:
+    """The agreed time is up: invite both back, gently (and say so if the word comes late)."""
+    services = context.mend
+    couple = services.store.couple(fired.chat_id)
+    pause = next((r for r in services.store.records(fired.chat_id, PAUSES_TABLE)
+                  if r["id"] == fired.payload.get("pause")), None)
+    if couple is None or pause is None or pause["ended_at"] is not None:
+        return
+    with services.store.transaction(fired.chat_id) as tx:
+        tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
+    await say(context, couple.chat_id, group_locale(services, couple), "pause/ended",
+              early=False, late=fired.late, name=_name(couple, pause["by"]),
+              names=[p.name for p in couple.partners], ended_at=fired.due,
+              times=_times(couple, fired.due))
+
+
+def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
+    """Pauses are shared: both partners saw them in the group."""
+    return [
+        {k: r[k] for k in ("started_at", "ends_at", "ended_at", "minutes")}
+        | {"mine": r["by"] == user_id}
+        for r in services.store.records(couple.chat_id, PAUSES_TABLE)
+    ]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.add_commands(
+        Command("pause", "calm"),
+        Command("resume", "calm"),
+        Command("extend", "calm"),
+    )
+    services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT)
+    services.exporters["pauses"] = pauses_export
+    app.add_handler(CommandHandler("pause", pause_command))
+    app.add_handler(CommandHandler("resume", resume_command))
+    app.add_handler(CommandHandler("extend", extend_command))
+    app.add_handler(CallbackQueryHandler(pause_choice, pattern=f"^{CHOICE}"))

@@ -1,0 +1,163 @@
+"""/pause through the sandbox: local times, one pause at a time, who may end or extend it,
+restarts in the middle and after the end, and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.app import services_of
+from bot.features.pause import PAUSE_END
+from bot.sandbox import Sandbox
+from tests.conftest import Clock, People, Restart
+
+
+async def set_zones(couple: People) -> None:
+    await couple.alex.send_private("/timezone Berlin")
+    await couple.alex.private.expect("Time zone set")
+    await couple.sam.send_private("/timezone Sydney")
+    await couple.sam.private.expect("Time zone set")
+
+
+async def test_a_pause_shows_each_partners_time_and_ends_once(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    await set_zones(couple)
+    start = clock.now()
+    await couple.group.send(couple.alex, "/pause")
+    started = await couple.group.expect("Alex asked for a pause", "30 minutes")
+    end = start + timedelta(minutes=30)
+    berlin = end.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"{berlin:%-I:%M}" in started.text and "for Alex" in started.text
+    assert "for Sam" in started.text
+    assert [b.text for row in started.buttons for b in row] == [
+        "Breathe with me", "A private journaling prompt", "Just rest"]
+
+    await couple.group.send(couple.sam, "/pause")
+    await couple.group.expect("You're in a pause that Alex asked for", "minutes left")
+
+    await clock.advance(timedelta(minutes=29), sandbox)
+    assert "The pause is over" not in couple.group.bot_messages()[-1].text
+    await clock.advance(timedelta(minutes=2), sandbox)
+    await couple.group.expect("The pause is over", "Welcome back, Alex and Sam", "I feel")
+    await clock.advance(timedelta(hours=2), sandbox)
+    ends = [m for m in couple.group.bot_messages() if "pause is over" in m.text]
+    assert len(ends) == 1
+
+
+async def test_lengths_outside_the_range_get_the_usage(couple: People) -> None:
+    for wrong in ("/pause 10", "/pause 1441", "/pause soon", "/pause -5"):
+        await couple.group.send(couple.alex, wrong)
+        await couple.group.expect("between 20 and 1440 minutes", "/pause 45")
+    await couple.group.send(couple.alex, "/pause 45")
+    await couple.group.expect("Alex asked for a pause", "45 minutes")
+
+
+async def test_only_the_partner_who_paused_ends_it(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    await couple.group.send(couple.sam, "/resume")
+    await couple.group.expect("I've let Alex know, quietly")
+    await couple.alex.private.expect("Sam says: ready when you are")
+
+    await couple.group.send(couple.alex, "/resume")
+    await couple.group.expect("Alex is ready to come back", "I feel")
+    await clock.advance(timedelta(hours=1), sandbox)
+    assert not any("pause is over" in m.text for m in couple.group.bot_messages())
+    await couple.group.send(couple.alex, "/resume")
+    await couple.group.expect("There's no pause running")
+
+
+async def test_ready_when_you_are_reaches_the_group_if_private_is_closed(
+    couple: People,
+) -> None:
+    couple.alex.block_bot()
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    await couple.group.send(couple.sam, "/resume")
+    await couple.group.expect("Sam is ready whenever you are, Alex")
+
+
+async def test_extend_adds_time_for_the_one_who_paused(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    await couple.group.send(couple.sam, "/pause 20")
+    await couple.group.expect("Sam asked for a pause", "20 minutes")
+    await couple.group.send(couple.alex, "/extend")
+    await couple.group.expect("only Sam can make it longer")
+    await couple.group.send(couple.sam, "/extend 2000")
+    await couple.group.expect("between 5 and 1420 minutes")
+    await couple.group.send(couple.sam, "/extend")
+    await couple.group.expect("Sam needs 15 more minutes")
+    await clock.advance(timedelta(minutes=25), sandbox)
+    assert not any("pause is over" in m.text for m in couple.group.bot_messages())
+    await clock.advance(timedelta(minutes=11), sandbox)
+    await couple.group.expect("The pause is over")
+
+
+async def test_a_restart_mid_pause_still_ends_it_once(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    await clock.advance(timedelta(minutes=10), sandbox)
+    app = await restart(downtime=timedelta(minutes=5))
+    assert len(services_of(app).timers.pending(couple.group.id, PAUSE_END)) == 1
+    await clock.advance(timedelta(minutes=16), sandbox)
+    ended = await couple.group.expect("The pause is over")
+    assert "couldn't tell you on time" not in ended.text
+    app = await restart()
+    await clock.advance(timedelta(hours=1), sandbox)
+    assert len([m for m in couple.group.bot_messages() if "pause" in m.text.lower()
+                and "over" in m.text]) == 1
+    assert services_of(app).timers.pending(couple.group.id) == []
+
+
+async def test_a_pause_that_ended_during_downtime_is_announced_late_once(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    await set_zones(couple)
+    await couple.group.send(couple.sam, "/pause 20")
+    await couple.group.expect("Sam asked for a pause")
+    await restart(downtime=timedelta(hours=3))
+    late = await couple.group.expect("Your pause ended at", "couldn't tell you on time")
+    assert "for Alex" in late.text and "for Sam" in late.text
+    await restart()
+    await sandbox.settle()
+    assert len([m for m in couple.group.bot_messages() if "ended at" in m.text]) == 1
+
+
+async def test_a_pause_end_reaches_partners_even_in_quiet_hours(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    now = clock.now()
+    quiet = f"{now:%H}:00-{(now + timedelta(hours=3)):%H}:00"
+    await couple.alex.send_private(f"/quiet {quiet}")  # Alex has no zone yet: UTC
+    await couple.alex.private.expect("Quiet hours set")
+    await couple.group.send(couple.sam, "/pause")
+    await couple.group.expect("Sam asked for a pause")
+    await clock.advance(timedelta(minutes=31), sandbox)
+    await couple.group.expect("The pause is over")
+
+
+async def test_a_journaling_prompt_in_private(couple: People) -> None:
+    await couple.group.send(couple.alex, "/pause")
+    started = await couple.group.expect("Alex asked for a pause")
+    answer = await couple.sam.press(started, "A private journaling prompt")
+    assert answer.text == "I've sent you a prompt in our private chat."
+    await couple.sam.private.expect("Sam, a few lines just for you")
+    answer = await couple.alex.press(started, "Just rest")
+    assert "Rest well" in (answer.text or "")
+
+
+async def test_outsiders_cant_pause_or_press(sandbox: Sandbox, couple: People) -> None:
+    casey = sandbox.user("Casey")
+    await couple.group.add_member(casey, by=couple.alex)
+    await couple.group.send(casey, "/pause")
+    await couple.group.expect("Hi Casey")
+    await couple.group.send(couple.alex, "/pause")
+    started = await couple.group.expect("Alex asked for a pause")
+    answer = await casey.press(started, "Just rest")
+    assert answer.show_alert
