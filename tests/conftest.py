@@ -16,9 +16,8 @@ from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
 from bot.model import Couple
-from bot.timers import HORIZON, SWEEP_JOB
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-
+from bot.timers import HORIZON, SWEEP_JOB
 
 HOP = HORIZON / 2
 

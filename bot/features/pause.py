@@ -108,7 +108,8 @@ async def pause_choice(update: Update, context: MendContext, couple: Couple) -> 
     choice = query.data.removeprefix(CHOICE)
     partner = couple.partner(user.id)
     assert partner is not None
-    if choice not in ("breathe", "journal", "rest") or active_pause(services, couple.chat_id) is None:
+    running = active_pause(services, couple.chat_id)
+    if choice not in ("breathe", "journal", "rest") or running is None:
         await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     if choice == "rest":
