@@ -25,6 +25,7 @@ from bot.context import SERVICES_KEY, MendContext, Services
 from bot.features import help as help_feature
 from bot.features import membership, onboarding, privacy, settings
 from bot.features import pause
+from bot.features import windows
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
@@ -43,7 +44,7 @@ ALLOWED_UPDATES = [
 ]
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
-FEATURES = (membership, onboarding, settings, privacy, help_feature, pause)
+FEATURES = (membership, onboarding, settings, privacy, help_feature, pause, windows)
 
 
 def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendApp:

@@ -1,0 +1,43 @@
+"""Samples for the insecurity window and worry templates."""
+
+from __future__ import annotations
+
+from tests.samples.foundation import LONG_NAME, NAME
+from tests.samples.pause import AT, TIMES
+
+LONG_WORRY = "When you go quiet for hours I start imagining <b>things</b> & more. " * 14
+
+SAMPLES = {
+    "windows/schedule": [
+        {"windows": [{"number": n, "minutes": 20, "times": TIMES} for n in (1, 2, 3, 4)],
+         "default": 20},
+        {"windows": [], "default": 20},
+    ],
+    "windows/usage": [{"low": 10, "high": 60, "most": 4}],
+    "windows/full": [{"most": 4}],
+    "windows/length_set": [{"minutes": 60}],
+    "windows/pick_day": [{}],
+    "windows/pick_time": [{"day": "Wednesday", "zone": "America/Argentina/ComodRivadavia"},
+                          {"day": "Mittwoch", "zone": None}],
+    "windows/ask_time": [{"partner": NAME, "day": "Sunday", "zone": "Europe/Berlin"},
+                         {"partner": LONG_NAME, "day": "Sunday", "zone": None}],
+    "windows/bad_time": [{"typed": "<b>25:99</b>"}],
+    "windows/added": [{"name": NAME, "times": TIMES, "minutes": 20, "zone_missing": True},
+                      {"name": NAME, "times": TIMES, "minutes": 60, "zone_missing": False}],
+    "windows/removed": [{"number": 2, "left": 1}, {"number": 1, "left": 0}],
+    "windows/opened": [{"minutes": 20, "waiting": 0, "late": False, "names": [NAME, LONG_NAME]},
+                       {"minutes": 60, "waiting": 1, "late": True, "names": [NAME, LONG_NAME]},
+                       {"minutes": 20, "waiting": 7, "late": False, "names": [NAME, LONG_NAME]}],
+    "windows/your_worries": [{"count": 1}, {"count": 12}],
+    "windows/worry_item": [{"text": LONG_WORRY}],
+    "windows/closed": [{"late": True, "times": TIMES, "parked": 1},
+                       {"late": False, "times": [], "parked": 0},
+                       {"late": False, "times": TIMES, "parked": 3}],
+    "windows/worry_in_private": [{"name": NAME}],
+    "windows/worry_ask": [{"parked": 0}, {"parked": 4}],
+    "windows/worry_parked": [{"opening": AT, "zone": "Pacific/Chatham", "parked": 1},
+                             {"opening": None, "zone": None, "parked": 5},
+                             {"opening": AT, "zone": None, "parked": 2}],
+    "windows/worry_too_long": [{"most": 1000}],
+    "windows/worry_shared": [{"name": NAME, "text": LONG_WORRY}],
+}
