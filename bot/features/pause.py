@@ -211,12 +211,13 @@ async def pause_over(context: MendContext, fired: Fired) -> None:
                   if r["id"] == fired.payload.get("pause")), None)
     if couple is None or pause is None or pause["ended_at"] is not None:
         return
-    with services.store.transaction(fired.chat_id) as tx:
-        tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
+    # Say it first: if sending fails, the timer is retried and the pause is still running.
     await say(context, couple.chat_id, group_locale(services, couple), "pause/ended",
               early=False, late=fired.late, name=_name(couple, pause["by"]),
               names=[p.name for p in couple.partners], ended_at=fired.due,
               times=_times(couple, fired.due))
+    with services.store.transaction(fired.chat_id) as tx:
+        tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
 
 
 def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:

@@ -161,3 +161,18 @@ async def test_outsiders_cant_pause_or_press(sandbox: Sandbox, couple: People) -
     started = await couple.group.expect("Alex asked for a pause")
     answer = await casey.press(started, "Just rest")
     assert answer.show_alert
+
+
+async def test_a_pause_end_survives_a_failing_bot_api(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    sandbox.faults.inject("sendMessage", kind="server_error", times=1)
+    sandbox.faults.inject("sendMessage", kind="flood", times=1, retry_after=30)
+    await clock.advance(timedelta(minutes=30, seconds=5), sandbox)
+    assert not any("pause is over" in m.text for m in couple.group.bot_messages())
+    await clock.advance(timedelta(minutes=2), sandbox)
+    await couple.group.expect("The pause is over")
+    await clock.advance(timedelta(minutes=30), sandbox)
+    assert len([m for m in couple.group.bot_messages() if "pause is over" in m.text]) == 1
