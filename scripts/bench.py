@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,7 +65,7 @@ def write_cost(store: Store, rounds: int = 300) -> float:
     chat_ids = store.chat_ids()
     times = []
     for n in range(rounds):
-        chat_id = chat_ids[n % len(chat_ids)]
+        chat_id = chat_ids[n % len(chat_ids)] if chat_ids else 0
         started = time.perf_counter()
         with store.transaction(chat_id) as tx:
             couple = tx.couple()
@@ -101,10 +102,86 @@ async def start_up(data_dir: Path) -> tuple[float, float]:
     return elapsed, rss_kb / 1024
 
 
+async def fanout(count: int) -> None:
+    """`count` couples whose pauses all end in the same minute, with Telegram's limits on."""
+    from bot.app import build_application, services_of, start, stop
+    from bot.config import Settings
+    from bot.features.pause import PAUSE_END, PAUSES_TABLE
+    from bot.timers import Timers
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        store = Store(Path(data_dir))
+        store.open()
+        now = datetime.now(UTC)
+        due = now + timedelta(seconds=20)
+        async with Sandbox() as sandbox:
+            for index in range(count):
+                chat = sandbox.group(f"Couple {index}", members=[
+                    sandbox.user("Alex"), sandbox.user("Sam")])
+                chat.state.members[sandbox.world.bot.id] = "member"  # added long ago
+                couple = Couple(
+                    chat_id=chat.id, title=chat.title, created_at=now, path="repair",
+                    setup_completed_at=now,
+                    partners=[Partner(user_id=m.id, name=m.name, joined_at=now)
+                              for m in chat.members],
+                )
+                with store.transaction(chat.id) as tx:
+                    tx.save(couple)
+                    pause = tx.table(PAUSES_TABLE).insert({
+                        "by": couple.partners[0].user_id, "started_at": to_iso(now),
+                        "ends_at": to_iso(due), "minutes": 20, "ended_at": None,
+                        "ended_by": None})
+                    tx.table(TIMERS_TABLE).insert({
+                        "kind": PAUSE_END, "due": to_iso(due), "partner": None,
+                        "payload": {"pause": pause}, "attempts": 0})
+            sandbox.rate_limits.enable()
+            settings = Settings(token=sandbox.token, api_base_url=sandbox.base_url,
+                                data_dir=Path(data_dir), erase_after_days=14, log_level="WARNING")
+            app = build_application(settings)
+            lateness: list[float] = []
+            original = Timers._fire
+
+            async def measured(self: Timers, context: Any) -> None:
+                lateness.append((datetime.now(UTC) - due).total_seconds())
+                await original(self, context)
+
+            Timers._fire = measured  # type: ignore[method-assign]
+            services_of(app)  # built
+            await start(app)
+            try:
+                deadline = time.monotonic() + count / 20 + 120
+                while time.monotonic() < deadline:
+                    sent = [c for c in sandbox.calls if c.method == "sendMessage" and c.ok]
+                    if len(sent) >= count:
+                        break
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(2)
+            finally:
+                await stop(app)
+                Timers._fire = original  # type: ignore[method-assign]
+            sent = [c for c in sandbox.calls if c.method == "sendMessage" and c.ok]
+            chats = [c.params["chat_id"] for c in sent]
+            first, last = min(c.at for c in sent), max(c.at for c in sent)
+            rate = (len(sent) - 1) / (last - first) if last > first else float("inf")
+            limits = sandbox.rate_limits
+            lateness.sort()
+            p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
+            print(f"fan-out to {count} chats: {len(set(chats))} delivered, "
+                  f"{len(chats) - len(set(chats))} twice; {rate:.1f} messages/s "
+                  f"({rate / 30:.0%} of Telegram's 30/s; target ≥ 90%); "
+                  f"{limits.too_many_requests} of {limits.total_calls} calls answered 429 "
+                  f"({limits.too_many_requests / max(1, limits.total_calls):.1%}; target ≤ 1%)")
+            print(f"timer lateness under that load: p99 {p99:.3f} s (target ≤ 1 s), "
+                  f"max {lateness[-1] if lateness else float('nan'):.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--couples", type=int, default=10_000)
+    parser.add_argument("--fanout", type=int, default=2_000)
     args = parser.parse_args()
+    if args.fanout:
+        asyncio.run(fanout(args.fanout))
     with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
         print(f"storing 10 and {args.couples} couples ({TIMERS_PER_COUPLE} timers each) ...",
               flush=True)
