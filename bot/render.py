@@ -10,6 +10,7 @@ A locale that lacks a template or label falls back to English.
 from __future__ import annotations
 
 import tomllib
+from contextvars import ContextVar
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from functools import cache
@@ -18,10 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+_LOCALE: ContextVar[str] = ContextVar("locale", default="en")
 DEFAULT_LOCALE = "en"
 TEMPLATE_SUFFIX = ".html.j2"
 
@@ -65,7 +66,13 @@ class Renderer:
         template = self.env.get_or_select_template(
             [f"{locale}/{name}{TEMPLATE_SUFFIX}", f"{DEFAULT_LOCALE}/{name}{TEMPLATE_SUFFIX}"]
         )
-        return template.render(locale=locale, **context).strip()
+        # The filters read the locale from here, so macros imported without context (which
+        # Jinja compiles once, not per render) can format times too.
+        token = _LOCALE.set(locale)
+        try:
+            return template.render(locale=locale, **context).strip()
+        finally:
+            _LOCALE.reset(token)
 
     def label(self, locale: str, key: str, /, **values: Any) -> str:
         """A short plain-text label such as a button; `{name}` placeholders are filled in."""
@@ -127,26 +134,22 @@ def _in_zone(moment: datetime, zone_name: str | None) -> datetime:
     return moment.astimezone(zone(zone_name))
 
 
-@pass_context
-def _clock(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+def _clock(moment: datetime, zone_name: str | None = None) -> str:
     """19:30 (or 7:30 PM), in a partner's zone and the reader's locale."""
-    return format_time(_in_zone(moment, zone_name), "short", locale=context["locale"])
+    return format_time(_in_zone(moment, zone_name), "short", locale=_LOCALE.get())
 
 
-@pass_context
-def _day_clock(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+def _day_clock(moment: datetime, zone_name: str | None = None) -> str:
     """Sunday 19:30, in a partner's zone and the reader's locale."""
     local = _in_zone(moment, zone_name)
-    return format_datetime(local, "EEEE HH:mm", locale=context["locale"])
+    return format_datetime(local, "EEEE HH:mm", locale=_LOCALE.get())
 
 
-@pass_context
-def _date(context: Context, moment: datetime, zone_name: str | None = None) -> str:
+def _date(moment: datetime, zone_name: str | None = None) -> str:
     """24 December 2026, in a partner's zone and the reader's locale."""
-    return format_date(_in_zone(moment, zone_name), "long", locale=context["locale"])
+    return format_date(_in_zone(moment, zone_name), "long", locale=_LOCALE.get())
 
 
-@pass_context
-def _weekday(context: Context, day: int) -> str:
+def _weekday(day: int) -> str:
     """The name of a weekday counted from Monday = 0."""
-    return format_date(datetime(2024, 1, 1 + day), "EEEE", locale=context["locale"])
+    return format_date(datetime(2024, 1, 1 + day), "EEEE", locale=_LOCALE.get())
