@@ -11,7 +11,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -26,6 +25,7 @@ from bot.features import help as help_feature
 from bot.features import membership, onboarding, privacy, settings
 from bot.features import pause
 from bot.features import windows
+from bot.ratelimit import RateLimiter
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
@@ -42,8 +42,6 @@ ALLOWED_UPDATES = [
     Update.POLL,
     Update.POLL_ANSWER,
 ]
-
-OVERALL_PER_SECOND = 30
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
 FEATURES = (membership, onboarding, settings, privacy, help_feature, pause, windows)
@@ -74,11 +72,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     )
     if rate_limit:
         # Telegram's limits (about 30/s overall, 20/min per group), retrying on RetryAfter.
-        # The overall limit is kept smooth (one every 1/30 s) instead of "30 at once, then 30
-        # a second": a burst at the start of a fan-out is what draws 429s.
-        builder.rate_limiter(AIORateLimiter(
-            overall_max_rate=1, overall_time_period=1 / OVERALL_PER_SECOND, max_retries=3,
-        ))
+        builder.rate_limiter(RateLimiter(max_retries=3))
     app: MendApp = builder.build()
     app.bot_data[SERVICES_KEY] = services
     assert app.job_queue is not None
