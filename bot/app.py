@@ -21,10 +21,18 @@ from telegram.ext import (
 from bot import asks
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
+from bot.features import (
+    calm,
+    membership,
+    onboarding,
+    pause,
+    privacy,
+    settings,
+    support,
+    talk,
+    windows,
+)
 from bot.features import help as help_feature
-from bot.features import membership, onboarding, privacy, settings
-from bot.features import pause
-from bot.features import windows
 from bot.ratelimit import RateLimiter
 from bot.render import Renderer
 from bot.storage import Store
@@ -44,7 +52,8 @@ ALLOWED_UPDATES = [
 ]
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
-FEATURES = (membership, onboarding, settings, privacy, help_feature, pause, windows)
+FEATURES = (membership, onboarding, settings, privacy, help_feature, pause, windows,
+            talk, calm, support)
 
 
 def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendApp:

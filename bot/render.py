@@ -10,8 +10,8 @@ A locale that lacks a template or label falls back to English.
 from __future__ import annotations
 
 import tomllib
-from contextvars import ContextVar
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path

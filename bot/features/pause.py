@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
+from bot.features.calm import run_breathing
 from bot.guards import partners_only
 from bot.messages import button, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
@@ -122,18 +123,13 @@ async def pause_choice(update: Update, context: MendContext, couple: Couple) -> 
         await query.answer(services.render.label(locale, label), show_alert=sent is None)
         return
     await query.answer()
-    await _breathe(context, couple, user.id, locale)
-
-
-async def _breathe(context: MendContext, couple: Couple, user_id: int, locale: str) -> None:
-    """Breathing in the partner's private chat when it is open, else in the group."""
-    from bot.features.calm import run_breathing
-
-    partner = couple.partner(user_id)
-    if partner is not None and partner.private_chat:
-        await run_breathing(context, partner.user_id, partner_locale(context.mend, partner))
+    # Breathing in the partner's private chat when it is open, else in the group; it runs for
+    # a while, so it runs beside the handling of other updates, not in its way.
+    if partner.private_chat:
+        breathing = run_breathing(context, partner.user_id, partner_locale(services, partner))
     else:
-        await run_breathing(context, couple.chat_id, locale)
+        breathing = run_breathing(context, couple.chat_id, locale)
+    context.application.create_task(breathing, update=update)
 
 
 @partners_only

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.app import services_of
 from bot.features.pause import PAUSE_END
 from bot.sandbox import Sandbox
@@ -176,3 +178,16 @@ async def test_a_pause_end_survives_a_failing_bot_api(
     await couple.group.expect("The pause is over")
     await clock.advance(timedelta(minutes=30), sandbox)
     assert len([m for m in couple.group.bot_messages() if "pause is over" in m.text]) == 1
+
+
+async def test_breathing_during_a_pause_runs_in_private(
+    couple: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.features.calm.PHASE_SECONDS", 0.01)
+    await couple.group.send(couple.alex, "/pause")
+    started = await couple.group.expect("Alex asked for a pause")
+    await couple.alex.press(started, "Breathe with me")
+    breathing = await couple.alex.private.next_bot_message()
+    await couple.group.send(couple.sam, "/pause")  # other updates aren't held up meanwhile
+    await couple.group.expect("You're in a pause")
+    assert breathing.chat_id == couple.alex.id

@@ -1,0 +1,249 @@
+"""Words to start from: /script (scripts by situation and role) and /starter (conversation
+starters by roadmap phase and depth).
+
+Roles only change the order in which scripts are offered to the person who asked; every script
+is open to both partners. Starters are drawn without repeats from the set of the couple's
+current phase and the chosen depth; the set starts over, with a gentle note, once it is used up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import Chat, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Command, MendContext, Services
+from bot.couples import group_locale, partner_locale
+from bot.guards import known_partner
+from bot.messages import Buttons, button, reply
+from bot.model import Couple, Partner, to_iso, utcnow
+
+SCRIPT = "script:"
+STARTER = "starter:"
+STARTERS_USED_TABLE = "starters_used"
+
+
+@dataclass(frozen=True)
+class Script:
+    """A script for one situation: the paths it belongs to and the roles it is offered first to."""
+
+    key: str
+    paths: tuple[str, ...]
+    first_for: tuple[str, ...]
+
+
+# The order here is the order offered when the asker has no role (both sides' material).
+SCRIPTS: tuple[Script, ...] = (
+    Script("acknowledge", ("repair",), ("repairing",)),
+    Script("apology", ("repair",), ("repairing",)),
+    Script("hurt", ("repair",), ("hurt",)),
+    Script("past", ("new",), ("learning",)),
+    Script("fears", ("new",), ("learning",)),
+    Script("istatement", ("repair", "new"), ("hurt", "learning")),
+    Script("whenthen", ("repair", "new"), ("hurt", "learning")),
+    Script("gentle", ("repair", "new"), ("hurt", "learning")),
+    Script("trigger", ("repair", "new"), ("hurt", "learning")),
+    Script("listen", ("repair", "new"), ("repairing", "supporting")),
+    Script("respond", ("repair", "new"), ("repairing", "supporting")),
+)
+SCRIPTS_BY_KEY = {script.key: script for script in SCRIPTS}
+
+# Roadmap phases by month since day 1 (months 1–3, 4–6, 7 onwards), and the two depths.
+PHASES = ("stabilise", "intimacy", "new_normal")
+DEPTHS = ("light", "deeper")
+DEPTH_WORDS = {
+    "light": "light", "leicht": "light", "easy": "light",
+    "deeper": "deeper", "deep": "deeper", "tief": "deeper", "tiefer": "deeper",
+}
+# Every phase+depth set in content/<locale>/talk/starter.html.j2 has exactly this many starters.
+STARTERS_PER_SET = 10
+
+
+def reader_locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
+    """Private answers follow the partner's own language; group answers the group's."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE:
+        return partner_locale(context.mend, me)
+    return group_locale(context.mend, couple)
+
+
+def asking_partner(couples: list[Couple], update: Update) -> Partner:
+    """The partner who sent the update (the guards made sure they are one)."""
+    user = update.effective_user
+    assert user is not None
+    partner = couples[0].partner(user.id)
+    assert partner is not None
+    return partner
+
+
+# -- /script ---------------------------------------------------------------------------------
+
+
+def offered_scripts(path: str | None, role: str | None) -> tuple[list[Script], int]:
+    """The scripts of the couple's path, the asker's role's first; and how many are theirs."""
+    scripts = [s for s in SCRIPTS if path is None or path in s.paths]
+    if role is None:
+        return scripts, 0
+    first = [s for s in scripts if role in s.first_for]
+    return first + [s for s in scripts if role not in s.first_for], len(first)
+
+
+@known_partner
+async def script_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/script: a menu of situations; /script <situation>: that script at once."""
+    couple, me = couples[0], asking_partner(couples, update)
+    locale = reader_locale(context, update, couple, me)
+    render = context.mend.render
+    wanted = " ".join(context.args or []).strip().lower()
+    if wanted:
+        if wanted in SCRIPTS_BY_KEY:
+            await reply(update, context, locale, f"talk/script_{wanted}")
+            return
+        known = [{"key": s.key, "title": render.label(locale, f"talk.script_{s.key}")}
+                 for s in SCRIPTS]
+        await reply(update, context, locale, "talk/script_usage", typed=wanted[:40],
+                    scripts=known)
+        return
+    scripts, first = offered_scripts(couple.path, me.role)
+    rows: Buttons = [
+        [button(render.label(locale, f"talk.script_{s.key}"), f"{SCRIPT}{s.key}")]
+        for s in scripts
+    ]
+    await reply(update, context, locale, "talk/script_menu", buttons=rows, name=me.name,
+                role=me.role if first else None, first=first)
+
+
+@known_partner
+async def script_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """A situation was tapped: its script, in the chat where the menu is."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    couple, me = couples[0], asking_partner(couples, update)
+    locale = reader_locale(context, update, couple, me)
+    key = query.data.removeprefix(SCRIPT)
+    if key not in SCRIPTS_BY_KEY:
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"),
+                           show_alert=True)
+        return
+    await query.answer()
+    await reply(update, context, locale, f"talk/script_{key}")
+
+
+# -- /starter --------------------------------------------------------------------------------
+
+
+def roadmap_month(setup_completed_at: datetime | None, now: datetime) -> int:
+    """The roadmap month (1, 2, ...); day 1 is the day setup completed."""
+    if setup_completed_at is None:
+        return 1
+    start, today = setup_completed_at.date(), now.date()
+    months = (today.year - start.year) * 12 + today.month - start.month
+    if today.day < start.day:
+        months -= 1
+    return max(months, 0) + 1
+
+
+def phase_of(month: int) -> str:
+    """Months 1–3 stabilise, 4–6 strengthen intimacy, 7 onwards build a new normal."""
+    if month <= 3:
+        return PHASES[0]
+    if month <= 6:
+        return PHASES[1]
+    return PHASES[2]
+
+
+def draw_starter(services: Services, chat_id: int, phase: str, depth: str) -> tuple[int, bool]:
+    """A starter of this phase and depth not used yet; when all were, start the set over
+    (not with the one just used). Returns its index and whether the set started over."""
+    with services.store.transaction(chat_id) as tx:
+        used_table = tx.table(STARTERS_USED_TABLE)
+        used = [r for r in used_table.all() if r.get("phase") == phase
+                and r.get("depth") == depth]
+        used_indexes = {r.get("index") for r in used}
+        fresh = [i for i in range(STARTERS_PER_SET) if i not in used_indexes]
+        restarted = not fresh
+        if restarted:
+            last = max(used, key=lambda r: int(r["id"]))["index"]
+            for record in used:
+                used_table.remove(int(record["id"]))
+            fresh = [i for i in range(STARTERS_PER_SET) if i != last]
+        index = secrets.choice(fresh)
+        used_table.insert({"phase": phase, "depth": depth, "index": index,
+                           "at": to_iso(utcnow())})
+    return index, restarted
+
+
+def _depth_buttons(context: MendContext, locale: str) -> Buttons:
+    render = context.mend.render
+    return [[button(render.label(locale, f"talk.{depth}"), f"{STARTER}{depth}")
+             for depth in DEPTHS]]
+
+
+@known_partner
+async def starter_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/starter: light or deeper? /starter light|deeper: a starter at once."""
+    couple, me = couples[0], asking_partner(couples, update)
+    locale = reader_locale(context, update, couple, me)
+    month = roadmap_month(couple.setup_completed_at, utcnow())
+    typed = " ".join(context.args or []).strip().lower()
+    if not typed:
+        await reply(update, context, locale, "talk/starter_choose",
+                    buttons=_depth_buttons(context, locale), month=month, phase=phase_of(month))
+        return
+    depth = DEPTH_WORDS.get(typed)
+    if depth is None:
+        await reply(update, context, locale, "talk/starter_usage", typed=typed[:40])
+        return
+    await _send_starter(update, context, couple, locale, depth)
+
+
+@known_partner
+async def starter_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """A depth was tapped: the next starter of the couple's current phase."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    couple, me = couples[0], asking_partner(couples, update)
+    locale = reader_locale(context, update, couple, me)
+    depth = query.data.removeprefix(STARTER)
+    if depth not in DEPTHS:
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"),
+                           show_alert=True)
+        return
+    await query.answer()
+    await _send_starter(update, context, couple, locale, depth)
+
+
+async def _send_starter(update: Update, context: MendContext, couple: Couple, locale: str,
+                        depth: str) -> None:
+    month = roadmap_month(couple.setup_completed_at, utcnow())
+    phase = phase_of(month)
+    index, restarted = draw_starter(context.mend, couple.chat_id, phase, depth)
+    await reply(update, context, locale, "talk/starter", buttons=_depth_buttons(context, locale),
+                month=month, phase=phase, depth=depth, index=index, restarted=restarted)
+
+
+def export_talk(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
+    """Which starters the couple has used (shared by both partners)."""
+    return {
+        "starters_used": [
+            {"phase": r.get("phase"), "depth": r.get("depth"), "index": r.get("index"),
+             "at": r.get("at")}
+            for r in services.store.records(couple.chat_id, STARTERS_USED_TABLE)
+        ],
+    }
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.add_commands(
+        Command("script", "together", in_group=True, in_private=True),
+        Command("starter", "together", in_group=True, in_private=True),
+    )
+    services.exporters["talk"] = export_talk
+    app.add_handler(CommandHandler("script", script_command))
+    app.add_handler(CommandHandler("starter", starter_command))
+    app.add_handler(CallbackQueryHandler(script_button, pattern=f"^{SCRIPT}"))
+    app.add_handler(CallbackQueryHandler(starter_button, pattern=f"^{STARTER}"))
