@@ -22,14 +22,19 @@ from bot import asks
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
 from bot.features import (
+    boundaries,
     calm,
+    journal,
     membership,
     onboarding,
     pause,
+    plan,
     privacy,
+    repair_track,
     settings,
     support,
     talk,
+    visit,
     windows,
 )
 from bot.features import help as help_feature
@@ -52,8 +57,11 @@ ALLOWED_UPDATES = [
 ]
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
-FEATURES = (membership, onboarding, settings, privacy, help_feature, pause, windows,
-            talk, calm, support)
+FEATURES = (
+    membership, onboarding, settings, privacy, help_feature,
+    pause, windows, talk, calm, support,
+    plan, boundaries, repair_track, visit, journal,
+)
 
 
 def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendApp:

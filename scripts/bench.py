@@ -175,11 +175,76 @@ async def fanout(count: int) -> None:
                   f"max {lateness[-1] if lateness else float('nan'):.3f} s")
 
 
+ECHO_BOT = """
+import os, sys
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+async def echo(update, context):
+    await update.effective_message.reply_text(update.effective_message.text)
+
+app = (ApplicationBuilder().token(os.environ["BOT_TOKEN"])
+       .base_url(os.environ["BOT_API_BASE_URL"]).build())
+app.add_handler(MessageHandler(filters.TEXT, echo))
+app.run_polling()
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def command_cost(couples: int, rounds: int) -> None:
+    """CPU per handled command: Mend with `couples` stored vs a bare echo bot."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        populate(Path(data_dir), couples)
+        async with Sandbox() as sandbox:
+            alex, sam = sandbox.user("Alex"), sandbox.user("Sam")
+            group = sandbox.group("Alex & Sam", members=[alex, sam])
+            group.state.members[sandbox.world.bot.id] = "member"
+            now = datetime.now(UTC)
+            store = Store(Path(data_dir))
+            store.open()
+            with store.transaction(group.id) as tx:
+                tx.save(Couple(chat_id=group.id, title=group.title, created_at=now,
+                               path="repair", setup_completed_at=now,
+                               partners=[Partner(user_id=p.id, name=p.name, joined_at=now)
+                                         for p in (alex, sam)]))
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": sandbox.token,
+                   "BOT_API_BASE_URL": sandbox.base_url, "BOT_DATA_DIR": data_dir,
+                   "MEND_LOG_LEVEL": "WARNING"}
+            results = {}
+            for name, command in (("echo bot", [sys.executable, "-c", ECHO_BOT]),
+                                  ("Mend", [sys.executable, "-m", "bot"])):
+                group.skip()
+                process = await asyncio.create_subprocess_exec(*command, env=env)
+                try:
+                    texts = ("/settings", "/window", "/quiet 22:00-07:00", "/help")
+                    for n in range(rounds + 5):
+                        if n == 5:  # warmed up: start counting
+                            started = await asyncio.to_thread(cpu_seconds, process.pid)
+                        await group.send(alex, texts[n % len(texts)])
+                        await group.next_bot_message(timeout=30)
+                    used = await asyncio.to_thread(cpu_seconds, process.pid) - started
+                    results[name] = used / rounds
+                finally:
+                    process.terminate()
+                    await process.wait()
+            echo, mend = results["echo bot"], results["Mend"]
+            print(f"CPU per handled command with {couples} couples stored: Mend "
+                  f"{mend * 1000:.1f} ms, bare echo bot {echo * 1000:.1f} ms "
+                  f"(ratio {mend / echo:.2f}; target ≤ 1.5)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--couples", type=int, default=10_000)
     parser.add_argument("--fanout", type=int, default=2_000)
+    parser.add_argument("--commands", type=int, default=200)
     args = parser.parse_args()
+    if args.commands:
+        asyncio.run(command_cost(args.couples, args.commands))
     if args.fanout:
         asyncio.run(fanout(args.fanout))
     with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:

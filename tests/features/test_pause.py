@@ -114,7 +114,7 @@ async def test_a_restart_mid_pause_still_ends_it_once(
     await clock.advance(timedelta(hours=1), sandbox)
     assert len([m for m in couple.group.bot_messages() if "pause" in m.text.lower()
                 and "over" in m.text]) == 1
-    assert services_of(app).timers.pending(couple.group.id) == []
+    assert services_of(app).timers.pending(couple.group.id, PAUSE_END) == []
 
 
 async def test_a_pause_that_ended_during_downtime_is_announced_late_once(

@@ -1,0 +1,431 @@
+"""The infidelity track, the voluntary transparency exercises, and gentle notes on pitfalls.
+
+When a couple on the repair path says the breach was infidelity (asked once, in the /plan flow,
+and again with `/plan track`), the track adds what that deeper repair needs: full
+responsibility, disclosure as far as the hurt partner needs it, no contact with the person
+involved, and a timeline back to autonomy built together. The timeline's stages and the
+no-contact agreement are boundaries with review dates (boundaries.py builds on this module and
+implements the entry points named below).
+
+The transparency exercises are three weekly invitations (share highlights unprompted; a voice
+note after something that might worry; meet a new friend over video): voluntary, never a test,
+stoppable at any time.
+
+Pitfall notes (moving too fast, repair as punishment, technology as a crutch, blaming the
+distance) appear at the moment a pattern shows up, at most once per pitfall per month.
+
+Also here, because the repair features share them: reading a typed date, adding months.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.context import MendContext, Services
+from bot.couples import group_locale
+from bot.guards import partners_only
+from bot.messages import Buttons, button, say
+from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.storage import Record, Store
+from bot.timers import Fired, Timers
+
+TRACK_TABLE = "repair_track"
+PITFALLS_TABLE = "pitfalls"
+EXERCISE = "transparency_week"
+EXERCISE_WEEKS = 3
+EXERCISE_EVERY = timedelta(days=7)
+# A weekly invitation missed during downtime may still come a little late, never in a burst.
+EXERCISE_LATE_LIMIT = timedelta(days=2)
+PITFALL_QUIET = timedelta(days=30)
+PITFALLS = ("too_fast", "punishment", "crutch", "distance")
+TRACK_KINDS = ("infidelity", "other")
+
+TRACK = "trk:"
+# Entry points boundaries.py implements (it builds on this module, not the other way round).
+ADD_STAGE = "bnd:stage"
+ADD_NO_CONTACT = "bnd:sug:no_contact"
+SHOW_BOUNDARIES = "bnd:list"
+
+
+# -- shared by the repair features ------------------------------------------------------------
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
+}
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_NUMERIC = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\.?$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})\.?\s+([a-zä]{3,})\.?(?:\s+(\d{4}))?$")
+_MONTH_DAY = re.compile(r"^([a-zä]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?(?:\s+(\d{4}))?$")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later (the month's last day if it is shorter)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """A calendar day from "2026-05-14", "14.05.2026", "14/5", "14 May" or "May 14"; without a
+    year, the next such day from `today` on. None if it isn't a date."""
+    cleaned = " ".join(text.strip().lower().split())
+    year: int | None = None
+    if match := _ISO.match(cleaned):
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
+    elif match := _NUMERIC.match(cleaned):
+        day, month = int(match[1]), int(match[2])
+        year = _full_year(match[3])
+    elif (match := _DAY_MONTH.match(cleaned)) and (month_ := _month(match[2])):
+        day, month, year = int(match[1]), month_, _full_year(match[3])
+    elif (match := _MONTH_DAY.match(cleaned)) and (month_ := _month(match[1])):
+        day, month, year = int(match[2]), month_, _full_year(match[3])
+    else:
+        return None
+    try:
+        if year is not None:
+            return date(year, month, day)
+        candidate = date(today.year, month, day)
+        return candidate if candidate >= today else date(today.year + 1, month, day)
+    except ValueError:
+        return None
+
+
+def _full_year(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return int(text) + 2000 if len(text) == 2 else int(text)
+
+
+def _month(word: str) -> int | None:
+    return _MONTHS.get(word[:3])
+
+
+def day_as_moment(day: date) -> datetime:
+    """A calendar day as the renderer's date filters want it (noon UTC, shown without a zone)."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
+    """One moment as each partner reads it: their name, their zone."""
+    return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
+
+
+def stale(context: MendContext, locale: str) -> str:
+    return context.mend.render.label(locale, "alert.stale_button")
+
+
+def thread_of(update: Update | None) -> int | None:
+    """The forum topic an update came from, so what follows lands in the same topic."""
+    message = None if update is None else update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+# -- pitfalls ----------------------------------------------------------------------------------
+
+# Reading free text for a pattern is a hint, never a verdict: the note that follows is gentle.
+_BLAMES_DISTANCE = re.compile(
+    r"(because of|due to|blame|fault of|caused by|thanks to)\s+(the\s+|our\s+|this\s+)?"
+    r"(long[- ]?)?distance"
+    r"|\bthe\s+distance\s+(made|makes|is why|was why|did|does)"
+    r"|if\s+we\s+(weren't|were\s+not|didn't\s+live)\s+(so\s+)?far"
+    r"|wegen\s+(der|unserer|dieser)\s+(entfernung|distanz|fernbeziehung)"
+    r"|(entfernung|distanz|fernbeziehung)\s+(ist|war)\s+schuld"
+    r"|(entfernung|distanz)\s+hat\s+(mich|uns)",
+    re.IGNORECASE,
+)
+_LEANS_ON_MESSAGING = re.compile(
+    r"\b(every|each)\s+(hour|\d+\s+(minutes?|hours?))"
+    r"|always\s+(be\s+)?(reachable|available|online)"
+    r"|(answer|reply|respond|text\s+back)\s+(right\s+away|immediately|instantly|within)"
+    r"|non-?stop|constantly|all\s+day\s+long"
+    r"|jede\s+stunde|alle\s+\d+\s+(minuten|stunden)|immer\s+(erreichbar|online)"
+    r"|sofort\s+(antworten|zurückschreiben)|ständig",
+    re.IGNORECASE,
+)
+
+
+def blames_distance(text: str) -> bool:
+    return _BLAMES_DISTANCE.search(text) is not None
+
+
+def leans_on_messaging(text: str) -> bool:
+    return _LEANS_ON_MESSAGING.search(text) is not None
+
+
+async def note_pitfall(context: MendContext, couple: Couple, kind: str, *,
+                      thread: int | None = None, **data: Any) -> bool:
+    """Show the gentle note for a pitfall unless it was shown in the last month; True if shown."""
+    if kind not in PITFALLS:
+        raise ValueError(f"unknown pitfall {kind!r}")
+    services = context.mend
+    now = utcnow()
+    with services.store.transaction(couple.chat_id) as tx:
+        table = tx.table(PITFALLS_TABLE)
+        earlier = table.find(kind=kind)
+        if any(now - (from_iso(r["shown_at"]) or now) < PITFALL_QUIET for r in earlier):
+            return False
+        for record in earlier:
+            table.remove(record["id"])
+        table.insert({"kind": kind, "shown_at": to_iso(now)})
+    await say(context, couple.chat_id, group_locale(services, couple), f"repair/pitfall_{kind}",
+              thread_id=thread, **data)
+    return True
+
+
+async def check_text(context: MendContext, couple: Couple, text: str,
+                     thread: int | None = None) -> None:
+    """Free text the couple wrote into their plan or boundaries: two pitfalls show in words."""
+    if blames_distance(text):
+        await note_pitfall(context, couple, "distance", thread=thread)
+    if leans_on_messaging(text):
+        await note_pitfall(context, couple, "crutch", thread=thread)
+
+
+# -- the track -------------------------------------------------------------------------------
+
+
+def track_state(store: Store, chat_id: int) -> Record | None:
+    records = store.records(chat_id, TRACK_TABLE)
+    return records[0] if records else None
+
+
+def track_kind(store: Store, chat_id: int) -> str | None:
+    state = track_state(store, chat_id)
+    return None if state is None else state.get("kind")
+
+
+def _save_track(services: Services, chat_id: int, fields: Record) -> Record:
+    with services.store.transaction(chat_id) as tx:
+        table = tx.table(TRACK_TABLE)
+        rows = table.all()
+        if rows:
+            table.update(rows[0]["id"], fields)
+            record_id = rows[0]["id"]
+        else:
+            record_id = table.insert({"kind": None, "exercises": None, **fields})
+        record = table.get(record_id)
+    assert record is not None
+    return record
+
+
+def _role_holder(couple: Couple, role: str) -> Partner | None:
+    return next((p for p in couple.partners if p.role == role), None)
+
+
+async def offer_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
+    """Ask, once, whether the breach was infidelity (either partner may answer)."""
+    services = context.mend
+    locale = group_locale(services, couple)
+    label = services.render.label
+    rows: Buttons = [
+        [button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")],
+        [button(label(locale, "repair.is_other"), f"{TRACK}kind:other")],
+    ]
+    await say(context, couple.chat_id, locale, "repair/track_offer", buttons=rows,
+              thread_id=thread)
+
+
+async def show_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
+    """`/plan track`: the question if it hasn't been answered, else where the couple stands."""
+    kind = track_kind(context.mend.store, couple.chat_id)
+    if kind is None:
+        await offer_track(context, couple, thread)
+    elif kind == "infidelity":
+        await _show_infidelity_track(context, couple, None, thread)
+    else:
+        await _show_other(context, couple, None, thread)
+
+
+def _exercises_running(services: Services, chat_id: int) -> bool:
+    state = track_state(services.store, chat_id)
+    exercises = None if state is None else state.get("exercises")
+    return bool(exercises and exercises.get("state") == "running")
+
+
+async def _show_infidelity_track(context: MendContext, couple: Couple, changed_by: str | None,
+                                 thread: int | None) -> None:
+    services = context.mend
+    locale = group_locale(services, couple)
+    label = services.render.label
+    rows: list[list[Any]] = [
+        [button(label(locale, "repair.add_no_contact"), ADD_NO_CONTACT)],
+        [button(label(locale, "repair.add_stage"), ADD_STAGE),
+         button(label(locale, "repair.see_timeline"), SHOW_BOUNDARIES)],
+    ]
+    if not _exercises_running(services, couple.chat_id):
+        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+    rows.append([button(label(locale, "repair.not_our_track"), f"{TRACK}kind:other")])
+    repairing, hurt = _role_holder(couple, "repairing"), _role_holder(couple, "hurt")
+    await say(context, couple.chat_id, locale, "repair/track", buttons=rows, thread_id=thread,
+              changed_by=changed_by, repairing=repairing.name if repairing else None,
+              hurt=hurt.name if hurt else None)
+
+
+async def _show_other(context: MendContext, couple: Couple, changed_by: str | None,
+                      thread: int | None) -> None:
+    services = context.mend
+    locale = group_locale(services, couple)
+    label = services.render.label
+    rows: list[list[Any]] = []
+    if not _exercises_running(services, couple.chat_id):
+        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+    rows.append([button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")])
+    await say(context, couple.chat_id, locale, "repair/track_other", buttons=rows,
+              thread_id=thread, changed_by=changed_by)
+
+
+@partners_only
+async def track_button(update: Update, context: MendContext, couple: Couple) -> None:
+    """The track's buttons: which track, the exercises on or off."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    services = context.mend
+    locale = group_locale(services, couple)
+    action, _, argument = query.data.removeprefix(TRACK).partition(":")
+    thread = thread_of(update)
+    if action == "kind" and argument in TRACK_KINDS:
+        await query.answer()
+        await _clear_buttons(update)
+        if track_kind(services.store, couple.chat_id) == argument:
+            await show_track(context, couple, thread)
+            return
+        _save_track(services, couple.chat_id,
+                    {"kind": argument, "chosen_by": user.id, "chosen_at": to_iso(utcnow())})
+        if argument == "infidelity":
+            await _show_infidelity_track(context, couple, user.first_name, thread)
+        else:
+            await _show_other(context, couple, user.first_name, thread)
+    elif action == "show" and not argument:
+        await query.answer()
+        await show_track(context, couple, thread)
+    elif action == "ex" and argument == "start":
+        if _exercises_running(services, couple.chat_id):
+            await query.answer(services.render.label(locale, "alert.repair_exercises_running"),
+                               show_alert=True)
+            return
+        await query.answer()
+        await start_exercises(context, couple, user.first_name, thread)
+    elif action == "ex" and argument == "stop":
+        if not _exercises_running(services, couple.chat_id):
+            await query.answer(stale(context, locale), show_alert=True)
+            return
+        await query.answer()
+        await _clear_buttons(update)
+        services.timers.cancel_kind(couple.chat_id, EXERCISE)
+        _save_track(services, couple.chat_id, {"exercises": {
+            **(_exercise_state(services, couple.chat_id) or {}), "state": "stopped"}})
+        await say(context, couple.chat_id, locale, "repair/exercises_stopped",
+                  thread_id=thread, name=user.first_name)
+    else:
+        await query.answer(stale(context, locale), show_alert=True)
+
+
+async def _clear_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None and query.message.is_accessible:
+        with contextlib.suppress(BadRequest):  # already cleared by the other partner's tap
+            await query.edit_message_reply_markup(None)
+
+
+# -- the transparency exercises ---------------------------------------------------------------
+
+
+def _exercise_state(services: Services, chat_id: int) -> dict[str, Any] | None:
+    state = track_state(services.store, chat_id)
+    exercises = None if state is None else state.get("exercises")
+    return dict(exercises) if exercises else None
+
+
+async def start_exercises(context: MendContext, couple: Couple, started_by: str,
+                          thread: int | None = None) -> None:
+    """Three weekly invitations, the first right away (once outside quiet hours)."""
+    services = context.mend
+    now = utcnow()
+    services.timers.cancel_kind(couple.chat_id, EXERCISE)
+    _save_track(services, couple.chat_id, {"exercises": {
+        "state": "running", "started_at": to_iso(now), "week": 0, "thread": thread}})
+    services.timers.schedule(couple.chat_id, EXERCISE, now, payload={"week": 1})
+    await say(context, couple.chat_id, group_locale(services, couple), "repair/exercises_started",
+              thread_id=thread, name=started_by, weeks=EXERCISE_WEEKS)
+
+
+async def exercise_due(context: MendContext, fired: Fired) -> None:
+    """A week's invitation: posted, and the next one planned (three in all)."""
+    services = context.mend
+    couple = services.store.couple(fired.chat_id)
+    exercises = _exercise_state(services, fired.chat_id)
+    if couple is None or couple.status != "active" or not exercises:
+        return
+    if exercises.get("state") != "running":
+        return
+    week = int(fired.payload.get("week", 1))
+    if not 1 <= week <= EXERCISE_WEEKS:
+        return
+    locale = group_locale(services, couple)
+    stop = [[button(services.render.label(locale, "repair.stop_exercises"), f"{TRACK}ex:stop")]]
+    last = week == EXERCISE_WEEKS
+    await say(context, couple.chat_id, locale, "repair/exercise_week",
+              buttons=None if last else stop, thread_id=exercises.get("thread"), week=week,
+              weeks=EXERCISE_WEEKS, late=fired.late)
+    exercises["week"] = week
+    if last:
+        exercises["state"] = "done"
+    else:
+        services.timers.schedule(couple.chat_id, EXERCISE, fired.due + EXERCISE_EVERY,
+                                 payload={"week": week + 1})
+    _save_track(services, couple.chat_id, {"exercises": exercises})
+
+
+def reconcile_exercises(timers: Timers, couple: Couple) -> None:
+    """After downtime: if a week's invitation was dropped, the series goes on with the next."""
+    records = timers.store.records(couple.chat_id, TRACK_TABLE)
+    exercises = records[0].get("exercises") if records else None
+    if not exercises or exercises.get("state") != "running":
+        return
+    if timers.pending(couple.chat_id, EXERCISE):
+        return
+    started = from_iso(exercises.get("started_at")) or utcnow()
+    now = utcnow()
+    for week in range(int(exercises.get("week", 0)) + 1, EXERCISE_WEEKS + 1):
+        due = started + EXERCISE_EVERY * (week - 1)
+        if due > now:
+            timers.schedule(couple.chat_id, EXERCISE, due, payload={"week": week})
+            return
+    with timers.store.transaction(couple.chat_id) as tx:
+        tx.table(TRACK_TABLE).update(records[0]["id"],
+                                     {"exercises": {**exercises, "state": "done"}})
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+
+def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
+    """The couple's shared track choice, exercise progress and the notes they were shown."""
+    state = track_state(services.store, couple.chat_id) or {}
+    return {
+        "track": state.get("kind"),
+        "exercises": state.get("exercises"),
+        "notes_shown": [
+            {"pitfall": r["kind"], "shown_at": r["shown_at"]}
+            for r in services.store.records(couple.chat_id, PITFALLS_TABLE)
+        ],
+    }
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
+    services.timers.reconcile_with(reconcile_exercises)
+    services.exporters["repair_track"] = export
+    app.add_handler(CallbackQueryHandler(track_button, pattern=f"^{TRACK}"))

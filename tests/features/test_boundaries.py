@@ -1,0 +1,179 @@
+"""/boundaries through the sandbox: temporary scaffolds with review dates, the review where
+both partners choose, and no surveillance, ever."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import MendApp, services_of, stop
+from bot.config import Settings
+from bot.context import Services
+from bot.features.boundaries import BOUNDARIES_TABLE, REVIEW, asks_for_surveillance
+from bot.model import from_iso
+from bot.sandbox import Sandbox, SentMessage
+from tests.conftest import Clock, People
+from tests.features.test_plan import START, restart, seen, set_zones
+
+
+async def add_suggested(people: People, label: str) -> SentMessage:
+    await people.group.send(people.alex, "/boundaries")
+    listing = await people.group.expect("Your boundaries")
+    await people.alex.press(listing, label)
+    return await people.group.expect("Added by Alex", "pencilled in a month")
+
+
+def review_button(listing: SentMessage) -> str:
+    [label] = [text for text in listing.button_texts() if text.startswith("Review: ")]
+    return label
+
+
+async def both_choose(people: People, review: SentMessage, alex: str, sam: str) -> SentMessage:
+    noted = await people.alex.press(review, alex)
+    assert noted.text is not None and noted.text.startswith(f"Noted: {alex}.")
+    await people.sam.press(review, sam)
+    return await seen(people.group, f"Alex: {alex} · Sam: {sam}")
+
+
+@pytest.mark.clock(START)
+async def test_a_boundary_with_a_typed_review_date_and_its_review(
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await set_zones(couple)
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("Your boundaries", "None right now", "never surveillance")
+    assert listing.button_texts() == [
+        "+ Daily check-ins at agreed times", "+ Open about new close friendships",
+        "+ Nothing deleted or hidden", "+ In our own words"]
+    await sam.press(listing, "+ Open about new close friendships")
+    added = await group.expect("Added by Sam", "Being open about new close friendships",
+                               "pencilled in a month", "April 10, 2026")
+    assert added.button_texts() == ["2 weeks", "1 month", "3 months", "Type a date"]
+    [pencilled] = services.timers.pending(group.id, REVIEW)
+
+    # Sam types a date: read in New York, where the review comes that evening at 19:00.
+    await sam.press(added, "Type a date")
+    question = await group.expect("Sam, on which day should you look at", "America/New_York")
+    await group.reply(sam, to=question, text="next week sometime")
+    question = await group.expect("Sam, I couldn't read “next week sometime”")
+    await group.reply(sam, to=question, text="2026-03-12")
+    await group.expect("Review date set by Sam",
+                       "Alex March 13, 2026, 12:00\u202fAM · Sam March 12, 2026, 7:00\u202fPM")
+    [timer] = services.timers.pending(group.id, REVIEW)  # moved, not added
+    assert timer["due"] != pencilled["due"]
+    assert from_iso(timer["due"]) == datetime(2026, 3, 12, 23, tzinfo=UTC)
+
+    await group.send(alex, "/boundaries")
+    await group.expect("1. Being open about new close friendships", "added by Sam",
+                       "review Alex March 13, 2026 · Sam March 12, 2026")
+
+    # The review comes on time; each partner chooses, and the careful choice holds.
+    await clock.to(datetime(2026, 3, 12, 22, 58, tzinfo=UTC), sandbox)
+    assert not any("Time to look" in m.text for m in group.bot_messages())
+    await clock.advance(timedelta(minutes=3), sandbox)
+    review = await seen(group, "Time to look at a boundary", "Being open about new close",
+                                "ends only if you both choose end")
+    assert review.button_texts() == ["Keep", "Loosen", "End"]
+    casey = sandbox.user("Casey")
+    await group.add_member(casey, by=sam)
+    assert (await casey.press(review, "End")).show_alert
+    boundary_id = services.store.records(group.id, BOUNDARIES_TABLE)[0]["id"]
+    for forged in (f"bnd:choose:{boundary_id}:forever", "bnd:choose:999:end",
+                   f"bnd:date:{boundary_id}:1y", f"bnd:reword:{boundary_id}"):
+        answer = await alex.press_data(review, forged)
+        assert answer.show_alert and "no longer current" in (answer.text or ""), forged
+
+    await alex.press(review, "End")
+    await sandbox.settle(idle=0.05)
+    assert "Chosen: Alex. Waiting for Sam." in review.text  # not what Alex chose
+    await alex.press(review, "Keep")  # changed their mind before Sam chose
+    await sam.press(review, "Loosen")
+    outcome = await seen(group, "Alex: Keep · Sam: Loosen", "Kept for now",
+                                 "otherwise the more careful choice holds")
+    assert review.buttons == []
+    stored = services.store.records(group.id, BOUNDARIES_TABLE)[0]
+    assert stored["state"] == "active" and stored["kept_in_row"] == 1
+    assert len(services.timers.pending(group.id, REVIEW)) == 1
+
+    # Reviewing again right away: loosen, reword, then both end it, a milestone.
+    await alex.press(outcome, "1 month")
+    await seen(group, "Review date set by Alex")
+    await group.send(sam, "/boundaries")
+    listing = await seen(group, "Your boundaries")
+    await sam.press(listing, review_button(listing))
+    review = await seen(group, "Time to look at a boundary", "as Sam asked")
+    outcome = await both_choose(couple, review, "Loosen", "Loosen")
+    assert "Loosened" in outcome.text
+    await alex.press(outcome, "Reword it")
+    question = await seen(group, "Alex, how would the lighter version")
+    await group.reply(alex, to=question, text="I mention new friends when they come up")
+    await seen(group, "Reworded by Alex", "I mention new friends when they come up")
+
+    await group.send(alex, "/boundaries")
+    listing = await seen(group, "I mention new friends", "(loosened)")
+    await alex.press(listing, review_button(listing))
+    review = await seen(group, "Time to look at a boundary")
+    outcome = await both_choose(couple, review, "End", "End")
+    assert "has ended" in outcome.text and "milestone" in outcome.text
+    assert services.timers.pending(group.id, REVIEW) == []
+    await group.wait_for(lambda m: "gentle note" in m.text)  # all gone in the first weeks
+    await group.send(sam, "/boundaries")
+    await seen(group, "None right now", "1 ended along the way")
+
+
+async def test_surveillance_is_never_a_boundary(couple: People, services: Services) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(alex, "/boundaries add I want to see your location at all times")
+    await group.expect("Alex, I understand the wish", "won't set up anything that tracks",
+                       "Transparency is choosing to let the other in")
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("Your boundaries")
+    await sam.press(listing, "+ In our own words")
+    question = await group.expect("Sam, what's the boundary")
+    await group.reply(sam, to=question, text="You give me your phone password")
+    await group.expect("Sam, I understand the wish")
+    assert services.store.records(group.id, BOUNDARIES_TABLE) == []
+
+    await group.send(alex, "/boundaries add I tell you when I'm out late")
+    await group.expect("Added by Alex", "I tell you when I'm out late")
+    await group.send(alex, "/boundaries forever")
+    await group.expect("This is how /boundaries works", "/boundaries add")
+
+
+def test_what_counts_as_surveillance() -> None:
+    for policing in ("share your live location", "I read your messages every night",
+                     "check each other's phones", "give me your passcode",
+                     "Standort immer teilen", "Ich will deine Nachrichten lesen"):
+        assert asks_for_surveillance(policing), policing
+    for open_ in ("I tell you about new friends", "we share our calendars",
+                  "no deleting messages", "Ich erzähle dir von neuen Freundschaften"):
+        assert not asks_for_surveillance(open_), open_
+
+
+@pytest.mark.clock(START)
+async def test_a_review_due_while_down_comes_late_once(
+    sandbox: Sandbox, app: MendApp, settings: Settings, couple: People, clock: Clock
+) -> None:
+    added = await add_suggested(couple, "+ Nothing deleted or hidden")
+    await couple.alex.press(added, "2 weeks")
+    await couple.group.expect("Review date set by Alex")
+    fresh = await restart(app, settings, clock, timedelta(days=15))
+    try:
+        await seen(couple.group, "A little later than planned", "Time to look at a boundary",
+                                  "No deleting messages or hiding social activity")
+        assert services_of(fresh).timers.pending(couple.group.id, REVIEW) == []
+        await sandbox.settle(idle=0.1)
+        assert sum("Time to look" in m.text for m in couple.group.bot_messages()) == 1
+    finally:
+        await stop(fresh)
+
+
+async def test_the_list_in_german(couple: People) -> None:
+    couple.alex.language_code = "de"
+    await couple.group.send(couple.alex, "/boundaries")
+    listing = await couple.group.expect("Eure Grenzen", "Offenheit, niemals Überwachung")
+    await couple.alex.press(listing, "+ Tägliche Check-ins zu festen Zeiten")
+    await couple.group.expect("Hinzugefügt von Alex", "Tägliche Check-ins zu vereinbarten Zeiten",
+                              "Ich habe einen Monat vorgemerkt")

@@ -1,0 +1,251 @@
+"""/journal and the self-work tools through the sandbox: entries stay with their author (never in
+the group, never in the other partner's export), the trigger statement reaches the group only
+when its author confirms, and the private checks read gently."""
+
+from __future__ import annotations
+
+import json
+
+from bot.context import Services
+from bot.features.journal import JOURNAL_TABLE
+from bot.sandbox import Sandbox, SandboxChat, SandboxUser
+from tests.conftest import People, onboard
+
+
+async def answer(person: SandboxUser, chat: SandboxChat, *fragments: str, text: str) -> None:
+    """The next bot message in `chat` asks something; `person` replies to it."""
+    question = await chat.expect(*fragments)
+    assert question.force_reply
+    await chat.reply(person, to=question, text=text)
+
+
+async def export_of(person: SandboxUser) -> dict:  # type: ignore[type-arg]
+    await person.send_private("/export")
+    sent = await person.private.wait_for(lambda m: m.document is not None)
+    assert sent.document is not None
+    [section] = json.loads(sent.document.data)["couples"]
+    return section  # type: ignore[no-any-return]
+
+
+async def test_journal_entries_stay_with_their_author(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    alex, sam, group = couple.alex, couple.sam, couple.group
+    await group.send(alex, "/journal")
+    pointer = await group.expect("Alex, your journal lives in our private chat", "/journal there")
+    assert pointer.buttons == []  # the private chat is open already
+
+    await alex.send_private("/journal")
+    menu = await alex.private.expect("Your journal", "Only you can see", "No entries yet")
+    await alex.press(menu, "One good decision today")
+    await answer(alex, alex.private, "one good decision", text="I said no to <b>overtime</b>")
+    await answer(alex, alex.private, "how did it feel", text="Steady, a bit proud")
+    await alex.private.expect("Saved, just for you", "your own instincts")
+    await alex.press(menu, "A fear, and where it began")
+    await answer(alex, alex.private, "most afraid of", text="Being left without a word")
+    await answer(alex, alex.private, "Where do you think you learned", text="My last breakup")
+    await alex.private.expect("Saved", "old story")
+    await sam.send_private("/journal Sam's own thought")
+    await sam.private.expect("Saved, just for you")
+
+    await alex.send_private("/journal")
+    history = await alex.private.expect("Recent entries", "a fear", "Being left without a word",
+                                        "My last breakup", "a good decision",
+                                        "I said no to <b>overtime</b>", "Steady, a bit proud")
+    assert "Sam's own thought" not in history.text
+
+    section = await export_of(alex)
+    mine = section["journal"]["entries"]
+    assert [e["answers"] for e in mine] == [["I said no to <b>overtime</b>", "Steady, a bit proud"],
+                                           ["Being left without a word", "My last breakup"]]
+    assert "Sam's own thought" not in json.dumps(section)
+    assert [e["answers"] for e in (await export_of(sam))["journal"]["entries"]] == [
+        ["Sam's own thought"]]
+
+    await sandbox.settle()
+    shown = " ".join(m.text for m in group.bot_messages())
+    for private in ("overtime", "Being left", "breakup", "Sam's own thought"):
+        assert private not in shown
+    assert "Being left" not in " ".join(m.text for m in sam.private.bot_messages())
+    stored = services.store.records(group.id, JOURNAL_TABLE)
+    assert sorted(r["author"] for r in stored) == [alex.id, alex.id, sam.id]
+
+
+async def test_a_long_journal_is_paged(couple: People, services: Services) -> None:
+    alex = couple.alex
+    for number in range(1, 13):
+        await alex.send_private(f"/journal entry number {number:02d} " + "x" * 600)
+        await alex.private.expect("Saved")
+    await alex.send_private("/journal")
+    page = await alex.private.expect("page 1 of 3", "12 in all", "entry number 12")
+    assert "entry number 07" not in page.text and "…" in page.text
+    assert len(page.text) < 4096
+    await alex.press(page, "◀ Older")
+    assert "page 2 of 3" in page.text and "entry number 07" in page.text
+    await alex.press(page, "◀ Older")
+    assert "page 3 of 3" in page.text and "entry number 01" in page.text
+    assert "◀ Older" not in page.button_texts()
+    await alex.press(page, "Newer ▶")
+    assert "page 2 of 3" in page.text
+    answer_ = await alex.press_data(page, "jn:pg:x")
+    assert answer_.show_alert
+
+
+async def test_journal_in_the_group_offers_a_fresh_link(
+    sandbox: Sandbox, services: Services
+) -> None:
+    people = await onboard(sandbox, services, open_private=False, path="Trusting again")
+    await people.group.send(people.sam, "/journal")
+    pointer = await people.group.expect("Sam, your journal lives in our private chat",
+                                        "Open it with the button below")
+    await people.sam.press(pointer, "A new link to my private chat")
+    fresh = await people.group.expect("Sam, here is a fresh link")
+    chat = await people.sam.follow_link(fresh, "Sam: open your private chat")
+    await chat.expect("your private space")
+    await people.sam.send_private("/journal")
+    menu = await chat.expect("Your journal", "tools for trusting again come first")
+    assert menu.button_texts()[0] == "Warning signs in me"  # the new path's tools lead
+    await people.group.send(people.sam, "/selfcheck")
+    await people.group.expect("Sam, this one lives in our private chat")
+
+
+async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
+    sandbox: Sandbox, couple: People
+) -> None:
+    alex, sam, group = couple.alex, couple.sam, couple.group
+    await group.send(alex, "/trigger")
+    await group.expect("Alex, I've written to you in our private chat")
+    await answer(alex, alex.private, "What set it off?", text="a late reply")
+    draft = await alex.private.expect("Here's a way you could say it", "a late reply",
+                                      "more my past speaking", "Alex & Sam")
+    assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
+    await sandbox.settle()
+    assert not any("late reply" in m.text for m in group.bot_messages())
+
+    await alex.press(draft, "Edit")
+    await answer(alex, alex.private, "Write it in your own words",
+                 text="When replies are slow I get scared. Could you tell me we're ok?")
+    redraft = await alex.private.expect("When replies are slow I get scared")
+    await alex.press(redraft, "Share in the group")
+    shared = await group.expect("Alex would like to share something",
+                                "When replies are slow I get scared", "calm, kind answer")
+    assert "late reply" not in shared.text
+    await alex.private.expect("Shared in your group")
+    stale = await alex.press_data(redraft, draft.buttons[0][0].callback_data or "")
+    assert stale.show_alert  # shared once; the old draft's button is no longer current
+
+    # Straight from the private chat, kept private: nothing ever reaches the group.
+    await sam.send_private("/trigger plans changed again")
+    kept = await sam.private.expect("Here's a way", "plans changed again")
+    for forged in (f"jn:tg:{group.id - 5}:2:share",  # a chat Sam isn't in
+                   f"jn:tg:{group.id}:1:keep",  # Alex's trigger, not Sam's
+                   f"jn:tg:{group.id}:2:publish"):
+        answer_ = await sam.press_data(kept, forged)
+        assert answer_.show_alert, forged
+    await sam.press(kept, "Keep private")
+    await sam.private.expect("Kept here, just for you")
+    share = kept.buttons[0][0].callback_data if kept.buttons else None
+    assert share is None  # the buttons are gone
+    await sandbox.settle()
+    assert not any("plans changed" in m.text for m in group.bot_messages())
+
+
+async def test_warning_signs_self_check(couple: People) -> None:
+    alex = couple.alex
+    await alex.send_private("/selfcheck")
+    check = await alex.private.expect("A quiet look at yourself", "1 of 6")
+    first = check.buttons[0][0].callback_data or ""
+    for choice in ("Yes, that's me", "Yes, that's me", "Not really", "Yes, that's me",
+                   "Yes, that's me", "Not really"):
+        await alex.press(check, choice)
+    assert "What you noticed" in check.text and "be gentle with yourself" in check.text
+    assert "Holding back" in check.text and "/ladder" in check.text
+    assert "Watching for danger" not in check.text  # answered "not really"
+    assert "/support" in check.text  # four of six apply
+    assert "score" not in check.text.lower() and "4" not in check.text
+    stale = await alex.press_data(check, first)
+    assert stale.show_alert
+
+    await alex.send_private("/selfcheck")
+    calm = await alex.private.expect("1 of 6")
+    for _ in range(6):
+        await alex.press(calm, "Not really")
+    assert "None of these feel like you" in calm.text and "/support" not in calm.text
+
+
+async def test_setback_or_red_flag(couple: People) -> None:
+    sam = couple.sam
+    await sam.send_private("/setback")
+    check = await sam.private.expect("A setback, or a red flag?", "1 of 5")
+    for choice in ("Yes", "No", "Yes", "Yes", "No"):
+        await sam.press(check, choice)
+    assert "normal setback" in check.text and "reassurance" in check.text
+
+    await sam.send_private("/setback")
+    check = await sam.private.expect("1 of 5")
+    for choice in ("No", "Yes", "No", "Yes", "No"):
+        await sam.press(check, choice)
+    assert "more than a bump" in check.text and "brushed aside" in check.text
+    assert "came back after you'd talked" in check.text and "won't talk about it" in check.text
+    assert "/support" in check.text
+
+    await sam.send_private("/setback")
+    check = await sam.private.expect("1 of 5")
+    for choice in ("Yes", "No", "Yes", "Yes", "Yes"):
+        await sam.press(check, choice)
+    assert "Your safety comes first" in check.text and "/support" in check.text
+    assert "pick up where you left off" not in check.text
+
+
+async def test_vulnerability_ladder(sandbox: Sandbox, couple: People) -> None:
+    alex, group = couple.alex, couple.group
+    await alex.send_private("/ladder")
+    ladder = await alex.private.expect("Your vulnerability ladder", "No rungs yet")
+    await alex.press(ladder, "Ideas")
+    ideas = await alex.private.expect("A few ideas")
+    await alex.press(ideas, "How I like to be comforted")
+    ladder = await alex.private.expect("1. how I like to be comforted")
+    await alex.press(ladder, "Add my own")
+    await answer(alex, alex.private, "next thing you might share", text="My brother's wedding")
+    ladder = await alex.private.expect("1. how I like to be comforted", "2. My brother's wedding")
+    await alex.press(ladder, "✓ I shared 1")
+    assert "1. ✓ how I like to be comforted" in ladder.text
+    response = await alex.private.expect("How did your partner respond?")
+    await alex.press(response, "With care")
+    await alex.private.expect("met with care", "next rung")
+    await alex.send_private("/ladder")
+    ladder = await alex.private.expect("1. ✓ how I like to be comforted · met with care")
+    await alex.press(ladder, "✕ Remove 2")
+    assert "My brother's wedding" not in ladder.text
+    await sandbox.settle()
+    assert not any("comforted" in m.text for m in group.bot_messages())
+    assert not any("comforted" in m.text for m in couple.sam.private.bot_messages())
+
+
+async def test_from_rumination_to_reflection(sandbox: Sandbox, couple: People) -> None:
+    sam, group = couple.sam, couple.group
+    for round_ in range(3):
+        await sam.send_private("/reflect")
+        await answer(sam, sam.private, "Stuck in a loop?", text="They'll leave like the last one")
+        notice = await sam.private.expect("anything new", "the same circle")
+        await sam.press(notice, "The same circle")
+        await answer(sam, sam.private, "rumination", "what is fear filling in",
+                     text="I know they stayed all year")
+        step = await sam.private.expect("One small next step")
+        await sam.press(step, "Keep this in my journal" if round_ < 2 else "Tell my partner gently")
+        done = await sam.private.expect("You named the loop", "They'll leave like the last one")
+    assert "several times this week" in done.text and "/support" in done.text
+    draft = await sam.private.expect("Here's a way you could say it", "the last one")
+    await sam.send_private("/journal")
+    await sam.private.expect("a loop, looked at", "I know they stayed all year")
+    await sandbox.settle()
+    assert not any("last one" in m.text for m in group.bot_messages())
+    assert draft.button_texts()[0] == "Share in the group"
+
+
+async def test_german_journal(couple: People) -> None:
+    couple.sam.language_code = "de"
+    await couple.sam.send_private("/journal")
+    menu = await couple.sam.private.expect("Dein Tagebuch", "Noch keine Einträge")
+    await couple.sam.press(menu, "Eine gute Entscheidung heute")
+    await couple.sam.private.expect("gute Entscheidung", "Antworte auf diese Nachricht")

@@ -1,0 +1,223 @@
+"""The infidelity track, the three weekly transparency invitations, and the pitfall notes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.context import Services
+from bot.features.repair_track import (
+    EXERCISE,
+    PITFALLS_TABLE,
+    blames_distance,
+    leans_on_messaging,
+    parse_day,
+    track_kind,
+)
+from bot.sandbox import Sandbox, SentMessage
+from tests.conftest import Clock, People
+from tests.features.test_boundaries import both_choose
+from tests.features.test_plan import START, seen, write_plan
+
+
+async def leap(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
+    """Jump to `moment` at once, like a laptop waking up: only for stretches where nothing
+    is due, so the jump can't make anything late."""
+    assert clock.app is not None and clock.app.job_queue is not None
+    clock._traveller.shift(moment - clock.now())
+    clock.app.job_queue.scheduler.wakeup()
+    await sandbox.settle(idle=0.1)
+
+
+def notes(people: People, fragment: str) -> list[SentMessage]:
+    return [m for m in people.group.bot_messages() if "gentle note" in m.text
+            and fragment in m.text]
+
+
+@pytest.mark.clock(START)
+async def test_the_infidelity_track(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/plan track")
+    offer = await group.expect("Was the breach infidelity?")
+    casey = sandbox.user("Casey")
+    await group.add_member(casey, by=alex)
+    assert (await casey.press(offer, "Yes, it was infidelity")).show_alert
+    assert (await sam.press_data(offer, "trk:kind:affair")).show_alert
+    assert track_kind(services.store, group.id) is None
+
+    await sam.press(offer, "Yes, it was infidelity")
+    track = await group.expect("Sam chose the infidelity track", "Full responsibility",
+                               "without excuses", "as far as it's needed",
+                               "No contact with the person involved", "back to autonomy",
+                               "never a test")
+    assert track_kind(services.store, group.id) == "infidelity"
+
+    await alex.press(track, "Agree on no contact")
+    await group.expect("Added by Alex", "No contact with the person involved",
+                       "clearest signs of repair")
+    await sam.press(track, "Add a stage to our timeline")
+    question = await group.expect("Sam, describe this stage")
+    await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
+    stage = await group.expect("Stage 1 is on your timeline", "When does this stage end?")
+    await sam.press(stage, "2 weeks")
+    await group.expect("Review date set by Sam")
+
+    await group.send(alex, "/boundaries")
+    listing = await group.expect("1. No contact with the person involved",
+                                 "Your timeline back to autonomy",
+                                 "Stage 1: We talk every evening")
+    assert "+ No contact with the person involved" not in listing.button_texts()
+    assert "Add a stage to our timeline" in listing.button_texts()
+
+    # A stage is reviewed like a boundary; moving on is its own small milestone.
+    await alex.press(listing, next(t for t in listing.button_texts() if "We talk" in t))
+    review = await group.expect("Time to look at stage 1 of your timeline")
+    outcome = await both_choose(couple, review, "End", "End")
+    assert "Stage 1 is behind you" in outcome.text
+
+    await group.send(alex, "/plan track")
+    track = await group.expect("The infidelity track")
+    await alex.press(track, "This track doesn't fit us")
+    await group.expect("Noted, Alex: not the infidelity track")
+    assert track_kind(services.store, group.id) == "other"
+
+
+@pytest.mark.clock(START)
+async def test_three_weekly_transparency_invitations_then_quiet(
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(alex, "/plan track")
+    offer = await group.expect("Was the breach infidelity?")
+    await alex.press(offer, "No, something else")
+    other = await group.expect("Noted, Alex: not the infidelity track")
+    await sam.press(other, "Start the transparency exercises")
+    await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
+    week_one = await group.expect("Transparency, week 1 of 3", "good parts of your day",
+                                  "not a test")
+    assert week_one.button_texts() == ["Stop these invitations"]
+    already = await alex.press(other, "Start the transparency exercises")
+    assert already.show_alert and "already running" in (already.text or "")
+
+    started = clock.now()
+    for week, words in ((2, "voice note"), (3, "video call")):
+        due = started + timedelta(days=7 * (week - 1))
+        await leap(clock, sandbox, due - timedelta(hours=1))
+        assert not any(f"week {week} of 3" in m.text for m in group.bot_messages())
+        await clock.advance(timedelta(hours=1, minutes=1), sandbox)
+        prompt = await seen(group, f"Transparency, week {week} of 3", words)
+    assert "last of the three" in prompt.text and prompt.buttons == []
+    assert services.timers.pending(group.id, EXERCISE) == []
+
+    await leap(clock, sandbox, started + timedelta(days=30))
+    assert sum("Transparency, week" in m.text for m in group.bot_messages()) == 3
+
+
+@pytest.mark.clock(START)
+async def test_the_invitations_can_be_stopped(couple: People, services: Services) -> None:
+    await couple.group.send(couple.sam, "/plan track")
+    offer = await couple.group.expect("Was the breach infidelity?")
+    await couple.sam.press(offer, "Yes, it was infidelity")
+    track = await couple.group.expect("The infidelity track")
+    await couple.sam.press(track, "Start the transparency exercises")
+    await couple.group.expect("Transparency exercises")
+    week_one = await couple.group.expect("Transparency, week 1 of 3")
+    await couple.alex.press(week_one, "Stop these invitations")
+    await couple.group.expect("Stopped, as Alex asked")
+    assert services.timers.pending(couple.group.id, EXERCISE) == []
+    assert (await couple.alex.press_data(week_one, "trk:ex:stop")).show_alert
+
+
+@pytest.mark.clock(START)
+async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+
+    # Repair as punishment: one partner adds boundary after boundary.
+    await group.send(alex, "/boundaries")
+    listing = await group.expect("Your boundaries")
+    for label in ("+ Daily check-ins at agreed times", "+ Open about new close friendships",
+                  "+ Nothing deleted or hidden"):
+        await alex.press(listing, label)
+        await group.expect("Added by Alex")
+    assert notes(couple, "") == []
+    await group.send(alex, "/boundaries add I tell you who I'm meeting")
+    await group.expect("Added by Alex")
+    await group.expect("A gentle note", "most of your boundaries come from Alex", "bridge")
+    await group.send(alex, "/boundaries add I share my weekend plans")
+    await group.expect("Added by Alex")
+    await sandbox.settle(idle=0.1)
+    assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
+
+    # Blaming the distance, and messaging as the only reassurance: seen in the words.
+    await group.send(sam, "/boundaries add We text back immediately, always reachable")
+    await group.expect("Added by Sam")
+    await group.expect("A gentle note", "something to lean on")
+    await group.send(alex, "/plan")
+    checkins = await group.expect("Step 1 of 4")
+    await alex.press(checkins, "Every day")
+    question = await group.expect("Alex, at what time each day?")
+    await group.reply(alex, to=question, text="8:00, 13:00, 21:00")
+    changes = await group.expect("Step 2 of 4")
+    await sandbox.settle(idle=0.1)
+    assert len(notes(couple, "something to lean on")) == 1  # three a day, but shown already
+    await alex.press(changes, "Add a change")
+    question = await group.expect("Alex, what is one thing")
+    await group.reply(alex, to=question, text="Stop saying it happened because of the distance")
+    await group.expect("Step 2 of 4")
+    await group.expect("A gentle note", "the distance is hard", "doesn't decide")
+
+    # Moving too fast: every boundary ended in the first weeks.
+    for _ in range(6):
+        await group.send(sam, "/boundaries")
+        listing = await group.expect("Your boundaries")
+        await sam.press(listing, review_button_first(listing))
+        review = await group.expect("Time to look at a boundary")
+        await both_choose(couple, review, "End", "End")
+    await group.expect("A gentle note", "all of your boundaries have ended")
+    shown = {r["kind"] for r in services.store.records(group.id, PITFALLS_TABLE)}
+    assert shown == {"punishment", "crutch", "distance", "too_fast"}
+
+    # A month later the same pattern may be named once more.
+    await leap(clock, sandbox, clock.now() + timedelta(days=31))
+    for text in ("a", "b", "c", "d"):
+        await group.send(alex, f"/boundaries add I share plan {text}")
+        await seen(group, "Added by Alex")
+    await seen(group, "A gentle note", "come from Alex")
+
+
+def review_button_first(listing: SentMessage) -> str:
+    return next(t for t in listing.button_texts() if t.startswith("Review: "))
+
+
+@pytest.mark.clock(START)
+async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) -> None:
+    await write_plan(sandbox, couple)
+    offer = await couple.group.expect("Was the breach infidelity?")
+    await couple.alex.press(offer, "Yes, it was infidelity")
+    await couple.group.expect("Alex chose the infidelity track")
+    await couple.group.send(couple.sam, "/plan")
+    plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
+    await couple.sam.press(plan, "The infidelity track")
+    await couple.group.expect("The infidelity track", "Full responsibility")
+
+
+def test_reading_dates_and_patterns() -> None:
+    today = START.date()
+    assert str(parse_day("2026-05-14", today)) == "2026-05-14"
+    assert str(parse_day("14.05.2026", today)) == "2026-05-14"
+    assert str(parse_day("14/5", today)) == "2026-05-14"
+    assert str(parse_day("1 March", today)) == "2027-03-01"  # already past this year
+    assert str(parse_day("May 14th", today)) == "2026-05-14"
+    assert str(parse_day("14. Mai", today)) == "2026-05-14"
+    assert parse_day("31.02.2026", today) is None
+    assert parse_day("soon", today) is None
+    assert blames_distance("it only happened because of the distance")
+    assert blames_distance("Die Entfernung ist schuld")
+    assert not blames_distance("I'll keep my distance from him")
+    assert leans_on_messaging("text me every hour")
+    assert not leans_on_messaging("a call every Sunday")

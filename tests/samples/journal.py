@@ -1,0 +1,90 @@
+"""Samples for /journal and the self-work tools: full pages of long entries, every branch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.samples.foundation import LONG_NAME, NAME
+
+AT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+EXCERPT = ("<b>Ich</b> & “du” " * 20)[:280] + "…"  # the longest an entry shows on a page
+LONG_ENTRY = {"at": AT, "prompt": "decision", "answers": [EXCERPT, EXCERPT]}
+SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt"]
+WORDS = "<i>late reply</i> & “plans” " * 6
+OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
+
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "journal/private_only": [
+        {"name": NAME, "command": command, "linked": linked}
+        for command in ("journal", "trigger", "selfcheck") for linked in (True, False)
+    ],
+    "journal/menu": [
+        {"entries": [LONG_ENTRY] * 5, "page": 2, "pages": 40, "total": 200,
+         "zone": "Australia/Lord_Howe", "new_path": True},
+        {"entries": [{"at": AT, "prompt": p, "answers": [NAME]}
+                     for p in ("fear", "free", "reflect")],
+         "page": 1, "pages": 1, "total": 3, "zone": None, "new_path": False},
+        {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
+    ],
+    "journal/ask": [
+        {"partner": "Alex", "prompt": prompt, "part": part}
+        for prompt, part in (("decision", 0), ("decision", 1), ("fear", 0), ("fear", 1),
+                             ("free", 0))
+    ],
+    "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
+    "journal/selfcheck_question": [
+        {"index": i, "total": len(SIGNS), "question": sign} for i, sign in enumerate(SIGNS)
+    ],
+    "journal/selfcheck_reading": [
+        {"signs": SIGNS, "many": True}, {"signs": ["doubts"], "many": False},
+        {"signs": [], "many": False},
+    ],
+    "journal/setback_question": [
+        {"index": i, "total": 5, "question": q}
+        for i, q in enumerate(("heard", "repeated", "talking", "effort", "afraid"))
+    ],
+    "journal/setback_reading": [
+        {"flags": ["heard", "repeated", "talking", "effort"], "afraid": False},
+        {"flags": ["heard"], "afraid": True},
+        {"flags": [], "afraid": False},
+    ],
+    "journal/ladder": [
+        {"rungs": [{"text": ("<b>x</b>" * 100)[:200], "idea": None, "shared": True,
+                    "response": r} for r in ("care", "mixed", "hard", None)] * 3,
+         "full": True},
+        {"rungs": [{"text": None, "idea": idea, "shared": False, "response": None}
+                   for idea in ("small_worry", "comfort", "lesson", "old_hurt", "need",
+                                "big_fear")],
+         "full": False},
+        {"rungs": [], "full": False},
+    ],
+    "journal/ladder_ask": [{"partner": "Alex"}],
+    "journal/ladder_ideas": [{}],
+    "journal/ladder_response_ask": [{}],
+    "journal/ladder_response": [{"response": r} for r in ("care", "mixed", "hard")],
+    "journal/trigger_ask": [{"partner": "Alex"}],
+    "journal/trigger_moved": [{"name": NAME}],
+    "journal/trigger_statement": [{"what": WORDS, "text": None}, {"what": WORDS, "text": OWN}],
+    "journal/trigger_draft": [
+        {"what": WORDS, "text": None, "group": LONG_NAME * 4},
+        {"what": WORDS, "text": OWN, "group": ""},
+    ],
+    "journal/trigger_shared": [
+        {"name": NAME, "what": WORDS, "text": None, "author_locale": "de"},
+        {"name": LONG_NAME, "what": WORDS, "text": OWN, "author_locale": "en"},
+    ],
+    "journal/trigger_done": [{"shared": True}, {"shared": False}],
+    "journal/trigger_edit_ask": [{"partner": "Alex"}],
+    "journal/trigger_closed": [{}],
+    "journal/reflect_loop_ask": [{"partner": "Alex"}],
+    "journal/reflect_notice": [{}],
+    "journal/reflect_known_ask": [{"partner": "Alex", "circling": True},
+                                  {"partner": "Alex", "circling": False}],
+    "journal/reflect_step": [{}],
+    "journal/reflect_done": [
+        {"loop": ("<b>loop</b>" * 100)[:500], "known": OWN, "step": step, "looping": looping}
+        for step, looping in (("write", True), ("share", False), ("rest", False),
+                              ("kind", True))
+    ],
+}
