@@ -18,19 +18,22 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot import asks
+from bot import asks, polls
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
 from bot.features import (
     boundaries,
     calm,
+    checkins,
     journal,
     membership,
     onboarding,
     pause,
     plan,
     privacy,
+    progress,
     repair_track,
+    rituals,
     settings,
     support,
     talk,
@@ -61,6 +64,7 @@ FEATURES = (
     membership, onboarding, settings, privacy, help_feature,
     pause, windows, talk, calm, support,
     plan, boundaries, repair_track, visit, journal,
+    polls, rituals, checkins, progress,
 )
 
 

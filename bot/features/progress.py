@@ -1,0 +1,492 @@
+"""The roadmap (day count, phases, milestones) and `/progress`.
+
+Day 1 is the day setup completed. Months 1–3 stabilise, 4–6 strengthen intimacy, 7 onwards
+build a new normal (the month count is talk.py's, so starters and prompts agree); the start of
+months 4 and 7 is announced in the group by a timer, and the phase decides the wording of the
+ritual prompts and the check-ins. The first phase begins with setup, which onboarding announces.
+
+Milestones are celebrated in the group once each, ever:
+- a first kept week — a roadmap week (days 1–7, 8–14, ...) is kept when the weekly check-in
+  begun in it was answered by both partners (both finished the reflection), or when each
+  partner kept a daily ritual ("Done", or a note written here) on at least five of its seven
+  days, by their own calendar;
+- a first month — four kept weeks (not necessarily in a row: no streaks here);
+- a first visit both rated safe — a visit whose record in visit.py has `both_safe` true (both
+  rated it 4 or 5 and both let the group see their rating).
+
+`/progress` (group or private) sends a chart — weekly scores per partner, checklist count per
+month, pauses per week — and a short written summary. When the guides' warning signs last
+(scores of 2 or less three check-ins running for a partner; three or more pauses a week, two
+weeks running; a partner who answered none of the last three check-ins while not away), the
+summary and, at most monthly, a private note to each partner suggest professional support
+(/support). After three monthly checklists without progress (neither partner ticked most of the
+statements in any of them, and the latest has no more ticks than the first), each partner gets,
+privately and at most once a quarter, the honest "when repair isn't working" reflection; it is
+never a group verdict.
+
+This module also starts every recurring series (ritual prompts, check-ins, checklists, letters,
+phases) of a couple that has just completed setup: it observes the roles button onboarding ends
+with (and says nothing then), and `reconcile_with` puts lost series back at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from telegram import Chat, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Command, MendContext, Services
+from bot.couples import group_locale, partner_locale
+from bot.features import checkins, rituals
+from bot.features.onboarding import ROLE
+from bot.features.pause import PAUSES_TABLE
+from bot.features.repair_track import add_months
+from bot.features.talk import PHASES, phase_of, roadmap_month
+from bot.features.visit import VISITS_TABLE
+from bot.guards import known_partner
+from bot.messages import reply, say, say_private
+from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.storage import Record, Store
+from bot.timers import Fired, Timers
+from bot.when import local_to_utc
+
+log = logging.getLogger(__name__)
+
+ROADMAP_TABLE = "roadmap"
+PHASE = "roadmap_phase"
+PHASE_STARTS = {PHASES[1]: 3, PHASES[2]: 6}  # months after day 1
+PHASE_AT = time(10, 0)
+PHASE_LATE_LIMIT = timedelta(days=14)
+MILESTONES = ("first_week", "first_month", "first_safe_visit")
+KEPT_RITUAL_DAYS = 5  # of a week's seven
+KEPT_WEEKS_FOR_MONTH = 4
+LOW_SCORE = 2
+RUNNING = 3  # check-ins in a row
+PAUSES_A_WEEK = 3
+SUPPORT_HINT_EVERY = timedelta(days=28)
+NOT_WORKING_EVERY = timedelta(days=90)
+CHART_SIZE = (8.0, 9.0)  # inches at CHART_DPI: 800 × 900 pixels
+CHART_DPI = 100
+CHART_WEEKS = 12
+CHART_MONTHS = 12
+
+
+# -- the roadmap -------------------------------------------------------------------------------
+
+
+def day_count(couple: Couple, now: datetime) -> int:
+    """Day 1 is the day setup completed."""
+    if couple.setup_completed_at is None:
+        return 1
+    return (now.date() - couple.setup_completed_at.date()).days + 1
+
+
+def week_of(couple: Couple, day: date) -> int:
+    """The roadmap week a day falls in: days 1–7 are week 1."""
+    assert couple.setup_completed_at is not None
+    return (day - couple.setup_completed_at.date()).days // 7 + 1
+
+
+def roadmap(store: Store, chat_id: int) -> Record | None:
+    return next(iter(store.records(chat_id, ROADMAP_TABLE)), None)
+
+
+def _change_roadmap(store: Store, chat_id: int, fields: Record) -> None:
+    with store.transaction(chat_id) as tx:
+        table = tx.table(ROADMAP_TABLE)
+        current = next(iter(table.all()), None)
+        if current is None:
+            table.insert({"announced": [PHASES[0]], "milestones": {}, "support_hint_at": None,
+                          "not_working_at": None, **fields})
+        else:
+            table.update(current["id"], fields)
+
+
+def phase_moment(couple: Couple, phase: str) -> datetime:
+    assert couple.setup_completed_at is not None
+    first = couple.partners[0] if couple.partners else None
+    start = add_months(couple.setup_completed_at, PHASE_STARTS[phase])
+    return local_to_utc(start, PHASE_AT, first.timezone if first else None)
+
+
+def ensure(timers: Timers, couple: Couple, *, besides: int | None = None,
+           pending: list[Record] | None = None) -> None:
+    """The roadmap record exists and the next phase to announce has its timer."""
+    store = timers.store
+    if couple.setup_completed_at is None or (
+            pending is not None and any(t["kind"] == PHASE for t in pending)):
+        return
+    if roadmap(store, couple.chat_id) is None:
+        _change_roadmap(store, couple.chat_id, {})
+    if any(t["id"] != besides for t in timers.pending(couple.chat_id, PHASE)):
+        return
+    record = roadmap(store, couple.chat_id)
+    assert record is not None
+    now = utcnow()
+    for phase in PHASE_STARTS:
+        if phase in record["announced"]:
+            continue
+        due = phase_moment(couple, phase)
+        if now - due > PHASE_LATE_LIMIT:  # long past (a long downtime): not worth saying now
+            _change_roadmap(store, couple.chat_id, {"announced": [*record["announced"], phase]})
+            record = roadmap(store, couple.chat_id) or record
+            continue
+        timers.schedule(couple.chat_id, PHASE, max(due, now + timedelta(minutes=1)),
+                        payload={"phase": phase})
+        return
+
+
+def start_series(timers: Timers, couple: Couple) -> None:
+    """Every recurring series of the timed practices has its next timer: once a couple is
+    set up, and for every couple at start-up (one read of its timers for all the series)."""
+    pending = timers.pending(couple.chat_id)
+    rituals.ensure(timers, couple, pending)
+    checkins.ensure(timers, couple, pending)
+    ensure(timers, couple, pending=pending)
+
+
+async def after_setup(update: Update, context: MendContext) -> None:
+    """Observes the roles button that completes onboarding: a newly set-up couple's series
+    start (nothing is said; onboarding announces day 1)."""
+    chat = update.effective_chat
+    if chat is None or chat.type == Chat.PRIVATE:
+        return
+    services = context.mend
+    couple = services.store.couple(chat.id)
+    if (couple is None or couple.status != "active" or not couple.is_set_up
+            or roadmap(services.store, chat.id) is not None):
+        return
+    start_series(services.timers, couple)
+
+
+async def phase_due(context: MendContext, fired: Fired) -> None:
+    """A new phase of the roadmap begins: said once, in the group."""
+    services = context.mend
+    couple = services.store.couple(fired.chat_id)
+    phase = str(fired.payload.get("phase"))
+    record = roadmap(services.store, fired.chat_id)
+    if (couple is None or couple.status != "active" or record is None
+            or phase not in PHASE_STARTS):
+        return
+    if phase not in record["announced"]:
+        _change_roadmap(services.store, couple.chat_id,
+                        {"announced": [*record["announced"], phase]})
+    ensure(services.timers, couple, besides=fired.timer_id)
+    if phase in record["announced"]:
+        return
+    now = utcnow()
+    await say(context, couple.chat_id, group_locale(services, couple), "progress/phase",
+              phase=phase, day=day_count(couple, now), month=roadmap_month(
+                  couple.setup_completed_at, now), late=fired.late, path=couple.path)
+    await check_milestones(context, couple)
+
+
+# -- milestones --------------------------------------------------------------------------------
+
+
+def kept_weeks(store: Store, couple: Couple) -> list[int]:
+    """The roadmap weeks that were kept (see the module's docstring for the rule)."""
+    if couple.setup_completed_at is None or len(couple.partners) < 2:
+        return []
+    kept: set[int] = set()
+    for record in store.records(couple.chat_id, checkins.CHECKINS_TABLE):
+        reflections = record["reflections"]
+        started = from_iso(record["started_at"])
+        if started is not None and all(
+                reflections.get(str(p.user_id), {}).get("done") for p in couple.partners):
+            kept.add(week_of(couple, started.date()))
+    per_partner = [
+        Counter(week_of(couple, day)
+                for day in rituals.done_days(store, couple.chat_id, p.user_id))
+        for p in couple.partners
+    ]
+    weeks = set().union(*per_partner)
+    kept.update(w for w in weeks if all(c[w] >= KEPT_RITUAL_DAYS for c in per_partner))
+    return sorted(w for w in kept if w >= 1)
+
+
+def _reached(store: Store, couple: Couple) -> list[str]:
+    kept = kept_weeks(store, couple)
+    reached = []
+    if kept:
+        reached.append("first_week")
+    if len(kept) >= KEPT_WEEKS_FOR_MONTH:
+        reached.append("first_month")
+    if any(v.get("both_safe") for v in store.records(couple.chat_id, VISITS_TABLE)):
+        reached.append("first_safe_visit")
+    return reached
+
+
+async def check_milestones(context: MendContext, couple: Couple) -> None:
+    """Celebrate each milestone the first time it is reached, and never again."""
+    services = context.mend
+    store = services.store
+    if couple.setup_completed_at is None or roadmap(store, couple.chat_id) is None:
+        return
+    reached = _reached(store, couple)
+    new: list[str] = []
+    with store.transaction(couple.chat_id) as tx:
+        table = tx.table(ROADMAP_TABLE)
+        record = next(iter(table.all()), None)
+        if record is None:
+            return
+        milestones = dict(record["milestones"])
+        for key in reached:
+            if key not in milestones:
+                milestones[key] = to_iso(utcnow())
+                new.append(key)
+        if new:  # stored before it is said: a crash can lose a celebration, never repeat one
+            table.update(record["id"], {"milestones": milestones})
+    for key in new:
+        log.info("milestone reached: %s", key)
+        await say(context, couple.chat_id, group_locale(services, couple), "progress/milestone",
+                  milestone=key, day=day_count(couple, utcnow()),
+                  names=[p.name for p in couple.partners])
+
+
+# -- signs -------------------------------------------------------------------------------------
+
+
+def _finished_checkins(store: Store, chat_id: int) -> list[Record]:
+    return sorted((r for r in store.records(chat_id, checkins.CHECKINS_TABLE)
+                   if r["state"] != "open"), key=lambda r: str(r["started_at"]))
+
+
+def signs(store: Store, couple: Couple, now: datetime) -> dict[str, bool]:
+    """The guides' signs that outside help could make a difference, when they last."""
+    recent = _finished_checkins(store, couple.chat_id)[-RUNNING:]
+    running = len(recent) == RUNNING
+    low = running and any(
+        all((score := r["scores"].get(str(p.user_id))) is not None and score <= LOW_SCORE
+            for r in recent)
+        for p in couple.partners)
+    silent = running and len(couple.partners) == 2 and any(
+        all(not checkins.answered_by(r, p.user_id) and p.user_id not in r["away"]
+            for r in recent)
+        and any(checkins.answered_by(r, other.user_id) for r in recent)
+        for p in couple.partners if (other := couple.other(p.user_id)) is not None)
+    started = [from_iso(r["started_at"]) for r in store.records(couple.chat_id, PAUSES_TABLE)]
+    last_week = sum(1 for s in started if s and now - timedelta(days=7) < s <= now)
+    week_before = sum(1 for s in started
+                      if s and now - timedelta(days=14) < s <= now - timedelta(days=7))
+    pauses = last_week >= PAUSES_A_WEEK and week_before >= PAUSES_A_WEEK
+    return {"low_scores": low, "frequent_pauses": pauses, "not_answering": silent}
+
+
+def not_working(store: Store, couple: Couple) -> bool:
+    """Three monthly checklists in a row without most statements checked by anyone, and no
+    more ticks than three months before."""
+    done = checkins.done_checklists(store, couple.chat_id)[-RUNNING:]
+    if len(done) < RUNNING:
+        return False
+    totals = [sum(len(a) for a in r["answers"].values()) for r in done]
+    none_most = all(len(a) < checkins.MOST for r in done for a in r["answers"].values())
+    return none_most and totals[-1] <= totals[0]
+
+
+def _due(record: Record, key: str, every: timedelta, now: datetime) -> bool:
+    last = from_iso(record.get(key))
+    return last is None or now - last >= every
+
+
+async def after_checkin(context: MendContext, couple: Couple) -> None:
+    """After a reveal: milestones, and (at most monthly) a private word about support."""
+    await check_milestones(context, couple)
+    services = context.mend
+    now = utcnow()
+    record = roadmap(services.store, couple.chat_id)
+    found = signs(services.store, couple, now)
+    if record is None or not any(found.values()) or not _due(
+            record, "support_hint_at", SUPPORT_HINT_EVERY, now):
+        return
+    _change_roadmap(services.store, couple.chat_id, {"support_hint_at": to_iso(now)})
+    for partner in couple.partners:
+        await say_private(context, couple, partner, "progress/support_hint",
+                          low_scores=found["low_scores"],
+                          frequent_pauses=found["frequent_pauses"],
+                          not_answering=found["not_answering"])
+
+
+async def after_checklist(context: MendContext, couple: Couple) -> None:
+    """After a monthly verdict: if months pass without progress, the honest reflection, to
+    each partner privately (at most once a quarter)."""
+    services = context.mend
+    now = utcnow()
+    record = roadmap(services.store, couple.chat_id)
+    if (record is None or not not_working(services.store, couple)
+            or not _due(record, "not_working_at", NOT_WORKING_EVERY, now)):
+        return
+    _change_roadmap(services.store, couple.chat_id, {"not_working_at": to_iso(now)})
+    log.info("the not-working reflection went to both partners privately")
+    for partner in couple.partners:
+        await say_private(context, couple, partner, "progress/not_working", name=partner.name,
+                          path=couple.path)
+
+
+# -- /progress ---------------------------------------------------------------------------------
+
+
+def _series(store: Store, couple: Couple, now: datetime) -> dict[str, Any]:
+    """What the chart and the summary show."""
+    current_week = week_of(couple, now.date())
+    weeks = list(range(max(1, current_week - CHART_WEEKS + 1), current_week + 1))
+    scores: dict[int, dict[int, int]] = {p.user_id: {} for p in couple.partners}
+    for record in store.records(couple.chat_id, checkins.CHECKINS_TABLE):
+        started = from_iso(record["started_at"])
+        if started is None:
+            continue
+        for partner in couple.partners:
+            score = record["scores"].get(str(partner.user_id))
+            if score is not None:
+                scores[partner.user_id][week_of(couple, started.date())] = int(score)
+    done = checkins.done_checklists(store, couple.chat_id)[-CHART_MONTHS:]
+    months = [int(r["month"]) for r in done]
+    ticks = {p.user_id: [len(r["answers"][str(p.user_id)])
+                         if str(p.user_id) in r["answers"] else None for r in done]
+             for p in couple.partners}
+    pause_weeks = Counter(
+        week_of(couple, s.date()) for r in store.records(couple.chat_id, PAUSES_TABLE)
+        if (s := from_iso(r["started_at"])) is not None)
+    return {"weeks": weeks, "scores": scores, "months": months, "ticks": ticks,
+            "pauses": [pause_weeks.get(w, 0) for w in weeks]}
+
+
+def _plain(text: str, limit: int = 24) -> str:
+    """A name as matplotlib should draw it: short, no "$" read as mathematics, and no emoji
+    (the chart's font has none)."""
+    drawable = "".join(ch for ch in text if ord(ch) <= 0xFFFF).strip() or "?"
+    short = drawable if len(drawable) <= limit else drawable[: limit - 1] + "…"
+    return short.replace("$", r"\$")
+
+
+def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:
+    """Three small charts in one PNG (runs in a worker thread: no pyplot, no shared state)."""
+    figure = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
+    FigureCanvasAgg(figure)
+    top, middle, bottom = figure.subplots(3, 1)
+    weeks = series["weeks"]
+    for user_id, by_week in series["scores"].items():
+        points = [(w, by_week[w]) for w in weeks if w in by_week]
+        if points:
+            top.plot([w for w, _ in points], [s for _, s in points], marker="o",
+                     label=_plain(names[user_id]))
+    top.set_ylim(0.5, 5.5)
+    top.set_yticks(range(1, 6))
+    top.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
+    top.set_title(_plain(titles["scores"], 80))
+    top.set_xlabel(_plain(titles["week"], 40))
+    if top.get_legend_handles_labels()[0]:
+        top.legend(loc="lower left", fontsize="small")
+    months = series["months"]
+    width = 0.8 / max(1, len(series["ticks"]))
+    for index, (user_id, counts) in enumerate(series["ticks"].items()):
+        xs = [m - 0.4 + width * (index + 0.5) for m in months]
+        middle.bar(xs, [c or 0 for c in counts], width=width, label=_plain(names[user_id]))
+    middle.set_ylim(0, checkins.MOST + 2.5)
+    middle.axhline(checkins.MOST - 0.5, color="grey", linestyle=":", linewidth=1)
+    middle.set_title(_plain(titles["checklist"], 80))
+    middle.set_xlabel(_plain(titles["month"], 40))
+    if months:
+        middle.set_xticks(months)
+        middle.legend(loc="upper left", fontsize="small")
+    bottom.bar(weeks, series["pauses"], color="#8a9bb0")
+    bottom.set_title(_plain(titles["pauses"], 80))
+    bottom.set_xlabel(_plain(titles["week"], 40))
+    bottom.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
+    for axis in (top.xaxis, middle.yaxis, bottom.xaxis, bottom.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=CHART_DPI)
+    return out.getvalue()
+
+
+def _summary(store: Store, couple: Couple, series: dict[str, Any],
+             now: datetime) -> dict[str, Any]:
+    month = roadmap_month(couple.setup_completed_at, now)
+    people = []
+    for partner in couple.partners:
+        by_week = series["scores"][partner.user_id]
+        recent = [by_week[w] for w in sorted(by_week)][-4:]
+        earlier = [by_week[w] for w in sorted(by_week)][-8:-4]
+        ticks = [t for t in series["ticks"][partner.user_id] if t is not None]
+        people.append({
+            "name": partner.name,
+            "last_score": recent[-1] if recent else None,
+            "average": round(sum(recent) / len(recent), 1) if recent else None,
+            "trend": (None if not recent or not earlier
+                      else round(sum(recent) / len(recent) - sum(earlier) / len(earlier), 1)),
+            "ticks": ticks[-1] if ticks else None,
+            "tick_change": ticks[-1] - ticks[-2] if len(ticks) >= 2 else None,
+        })
+    record = roadmap(store, couple.chat_id) or {"milestones": {}}
+    return {
+        "day": day_count(couple, now), "month": month, "phase": phase_of(month),
+        "week": week_of(couple, now.date()),
+        "checkins": len(_finished_checkins(store, couple.chat_id)),
+        "people": people, "total": len(checkins.STATEMENTS), "most": checkins.MOST,
+        "pauses_month": sum(series["pauses"][-4:]),
+        "milestones": [k for k in MILESTONES if k in record["milestones"]],
+        "signs": signs(store, couple, now), "path": couple.path,
+    }
+
+
+@known_partner
+async def progress_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/progress: the chart and a short summary (in private: the same, for your couple)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    assert chat is not None and user is not None and message is not None
+    services = context.mend
+    couple = couples[0]
+    me = couple.partner(user.id)
+    assert me is not None
+    private = chat.type == Chat.PRIVATE
+    locale = partner_locale(services, me) if private else group_locale(services, couple)
+    if not couple.is_set_up:
+        await reply(update, context, locale, "common/not_set_up")
+        return
+    now = utcnow()
+    series = _series(services.store, couple, now)
+    label = services.render.label
+    titles = {key: label(locale, f"progress.chart_{key}")
+              for key in ("scores", "checklist", "pauses", "week", "month")}
+    names = {p.user_id: p.name for p in couple.partners}
+    png = await asyncio.to_thread(render_chart, series, names, titles)
+    summary = _summary(services.store, couple, series, now)
+    thread = message.message_thread_id if message.is_topic_message else None
+    caption = services.render.message(locale, "progress/caption", day=summary["day"],
+                                      phase=summary["phase"])
+    await context.bot.send_photo(chat.id, photo=png, caption=caption,
+                                 message_thread_id=thread)
+    await reply(update, context, locale, "progress/summary", private=private, **summary)
+    await check_milestones(context, couple)
+
+
+# -- export and wiring -------------------------------------------------------------------------
+
+
+def progress_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
+    """The roadmap is shared: its phases and milestones were said in the group."""
+    record = roadmap(services.store, couple.chat_id) or {}
+    return {"day_one": to_iso(couple.setup_completed_at),
+            "phases_announced": record.get("announced", []),
+            "milestones": record.get("milestones", {})}
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.add_commands(Command("progress", "together", in_group=True, in_private=True))
+    services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True)
+    services.timers.reconcile_with(start_series)
+    services.exporters["progress"] = progress_export
+    app.add_handler(CommandHandler("progress", progress_command))
+    # After onboarding's own handler (group 0) has completed the setup.
+    app.add_handler(CallbackQueryHandler(after_setup, pattern=f"^{ROLE}"), group=1)

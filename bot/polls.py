@@ -1,0 +1,167 @@
+"""Polls the bot sends for a couple, and the votes that come back.
+
+A `poll_answer` update carries the voter and the poll id, never the chat, and it never reaches a
+per-chat handler. So every poll is remembered in its couple's file when it is sent: a record in
+the "polls" table and the lookup key "poll:<id>". A vote is routed to the handler registered for
+the poll's kind. Only the couple's partners' votes count; votes on polls that are unknown or
+closed are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Message, Update
+from telegram.error import BadRequest, ChatMigrated, Forbidden
+from telegram.ext import Application, PollAnswerHandler
+
+from bot.context import MendContext, Services
+from bot.couples import move_couple
+from bot.model import Couple, Partner, to_iso, utcnow
+from bot.storage import Record
+
+log = logging.getLogger(__name__)
+
+POLLS_TABLE = "polls"
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A partner's vote on one of the couple's polls; no options means it was taken back."""
+
+    couple: Couple
+    partner: Partner
+    kind: str
+    poll_id: str
+    option_ids: tuple[int, ...]
+    payload: dict[str, Any]
+
+
+VoteHandler = Callable[[MendContext, Vote], Awaitable[None]]
+_handlers: dict[str, VoteHandler] = {}
+
+
+def on_answer(kind: str, handler: VoteHandler) -> None:
+    """Route votes on polls of `kind` to `handler`."""
+    _handlers[kind] = handler
+
+
+def poll_key(poll_id: str) -> str:
+    return f"poll:{poll_id}"
+
+
+async def send_poll(
+    context: MendContext,
+    couple: Couple,
+    kind: str,
+    question: str,
+    options: Sequence[str],
+    *,
+    multiple: bool = False,
+    payload: dict[str, Any] | None = None,
+    thread_id: int | None = None,
+) -> Message:
+    """Send a non-anonymous poll to the couple's group and remember it (plain-text question
+    and options: they are escaped for the HTML parse mode)."""
+    question_html = html.escape(question, quote=False)
+    options_html = [html.escape(option, quote=False) for option in options]
+    chat_id = couple.chat_id
+    try:
+        message = await context.bot.send_poll(
+            chat_id, question_html, options_html, is_anonymous=False,
+            allows_multiple_answers=multiple, message_thread_id=thread_id,
+        )
+    except ChatMigrated as migrated:
+        move_couple(context.mend, chat_id, migrated.new_chat_id)
+        chat_id = migrated.new_chat_id
+        message = await context.bot.send_poll(
+            chat_id, question_html, options_html, is_anonymous=False,
+            allows_multiple_answers=multiple,
+        )
+    assert message.poll is not None
+    with context.mend.store.transaction(chat_id) as tx:
+        fresh = tx.couple()
+        assert fresh is not None
+        tx.table(POLLS_TABLE).insert({
+            "poll_id": message.poll.id,
+            "message_id": message.message_id,
+            "kind": kind,
+            "payload": payload or {},
+            "sent_at": to_iso(utcnow()),
+            "closed": False,
+            "votes": {},
+        })
+        fresh.add_key(poll_key(message.poll.id))
+        tx.save(fresh)
+    return message
+
+
+def find(services: Services, chat_id: int, poll_id: str) -> Record | None:
+    return next((r for r in services.store.records(chat_id, POLLS_TABLE)
+                 if r["poll_id"] == poll_id), None)
+
+
+def close(services: Services, chat_id: int, poll_id: str) -> Record | None:
+    """Stop counting votes on a poll (its key is dropped); returns its record."""
+    with services.store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        table = tx.table(POLLS_TABLE)
+        record = next((r for r in table.all() if r["poll_id"] == poll_id), None)
+        if record is None:
+            return None
+        table.update(record["id"], {"closed": True})
+        if couple is not None:
+            couple.drop_key(poll_key(poll_id))
+            tx.save(couple)
+    return record
+
+
+async def stop(context: MendContext, chat_id: int, poll_id: str) -> None:
+    """Close a poll here and in the chat (people see it closed); quietly if it already is."""
+    record = close(context.mend, chat_id, poll_id)
+    if record is None:
+        return
+    with contextlib.suppress(BadRequest, Forbidden):
+        await context.bot.stop_poll(chat_id, record["message_id"])
+
+
+async def _on_poll_answer(update: Update, context: MendContext) -> None:
+    """A vote: if it is a partner's, on an open poll of theirs, store it and hand it on."""
+    answer = update.poll_answer
+    if answer is None or answer.user is None:
+        return  # a vote cast as a chat (anonymous admin): not a partner's
+    store = context.mend.store
+    chat_id = store.chat_for_key(poll_key(answer.poll_id))
+    if chat_id is None:
+        return
+    user_id = answer.user.id
+    with store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        table = tx.table(POLLS_TABLE)
+        record = next((r for r in table.all() if r["poll_id"] == answer.poll_id), None)
+        if (couple is None or couple.status != "active" or record is None or record["closed"]
+                or not couple.is_partner(user_id)):
+            return
+        votes = dict(record["votes"])
+        if answer.option_ids:
+            votes[str(user_id)] = list(answer.option_ids)
+        else:
+            votes.pop(str(user_id), None)
+        table.update(record["id"], {"votes": votes})
+    partner = couple.partner(user_id)
+    assert partner is not None
+    handler = _handlers.get(record["kind"])
+    if handler is None:
+        log.warning("no handler for votes on polls of kind %r", record["kind"])
+        return
+    await handler(context, Vote(couple, partner, record["kind"], answer.poll_id,
+                                tuple(answer.option_ids), dict(record["payload"])))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    app.add_handler(PollAnswerHandler(_on_poll_answer))
