@@ -125,7 +125,9 @@ async def _post_init(app: MendApp) -> None:
 
 
 async def _run_startup_tasks(context: MendContext) -> None:
-    """Background warm-ups that shouldn't delay polling."""
+    """Work that shouldn't delay polling: recurring timers put back, warm-ups."""
+    checked = await context.mend.timers.reconcile_all()
+    log.info("recurring timers checked for %d couples", checked)
     for task in context.mend.startup_tasks:
         await task()
 

@@ -21,6 +21,7 @@ already ran raises `JobLookupError`, which is expected and ignored.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import logging
@@ -105,8 +106,8 @@ class Timers:
         self.kinds[kind] = TimerKind(handler, late_limit, quiet)
 
     def reconcile_with(self, reconciler: Reconciler) -> None:
-        """Run `reconciler` for every active couple at start-up (after the rebuild), so a
-        feature can make sure its recurring timers exist, e.g. after a dropped stale one."""
+        """Run `reconciler` for every set-up couple soon after start-up (see reconcile_all), so
+        a feature can make sure its recurring timers exist, e.g. after a dropped stale one."""
         self.reconcilers.append(reconciler)
 
     def attach(self, queue: JobQueue[Any]) -> None:
@@ -231,18 +232,29 @@ class Timers:
                 with self.store.transaction(chat_id) as tx:
                     for timer_id in stale:
                         tx.table(TIMERS_TABLE).remove(timer_id)
-        if self.reconcilers:
-            for chat_id in self.store.chat_ids():
-                couple = self.store.couple(chat_id)
-                if couple is not None and couple.status == "active" and couple.is_set_up:
-                    for reconcile in self.reconcilers:
-                        reconcile(self, couple)
         queue = self._require_queue()
         queue.run_repeating(self._sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY,
                             name=SWEEP_JOB,
                             job_kwargs={"id": SWEEP_JOB, "replace_existing": True,
                                         "misfire_grace_time": None, "coalesce": True})
         return scheduled, late, dropped
+
+    async def reconcile_all(self, chunk: int = 200) -> int:
+        """Let every feature put back the recurring timers a set-up couple should have.
+
+        Runs after polling has started, a chunk of couples at a time, so a bot with many
+        couples answers at once; usually there is nothing to add. Returns couples checked.
+        """
+        checked = 0
+        for chat_id in self.store.chat_ids():
+            couple = self.store.couple(chat_id)
+            if couple is not None and couple.status == "active" and couple.is_set_up:
+                for reconcile in self.reconcilers:
+                    reconcile(self, couple)
+                checked += 1
+                if checked % chunk == 0:
+                    await asyncio.sleep(0)
+        return checked
 
     # -- the scheduler side -------------------------------------------------------------
 
