@@ -32,6 +32,7 @@ FAQ_KEYS = (
     "sorry_no_effort",
     "doing_the_work",
     "therapy",
+    "approaches",
 )
 
 

@@ -49,6 +49,8 @@ SCRIPTS: tuple[Script, ...] = (
     Script("trigger", ("repair", "new"), ("hurt", "learning")),
     Script("listen", ("repair", "new"), ("repairing", "supporting")),
     Script("respond", ("repair", "new"), ("repairing", "supporting")),
+    Script("closeness", ("repair",), ("hurt", "repairing")),
+    Script("online", ("repair", "new"), ("hurt", "repairing", "learning", "supporting")),
 )
 SCRIPTS_BY_KEY = {script.key: script for script in SCRIPTS}
 

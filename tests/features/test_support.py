@@ -92,7 +92,7 @@ async def test_support_in_german(couple: People) -> None:
 async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     await couple.group.send(couple.sam, "/faq")
     menu = await couple.group.expect("Questions many couples ask", "Tap one")
-    assert len(menu.button_texts()) == 8
+    assert len(menu.button_texts()) == 9
     await couple.alex.press(menu, "Can I ever trust fully again?")
     await couple.group.expect("Can I ever trust fully again?", "kept promises",
                               "it has been tested")
@@ -109,12 +109,14 @@ async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     await couple.group.send(couple.alex, "/faq 3")
     await couple.group.expect("May I ask for more openness after a betrayal?",
                               "passwords, tracking")
+    await couple.sam.press(menu, "Openness, rituals or therapy: which suits us?")
+    await couple.group.expect("each at its time", "end date", "/rituals", "/support")
 
 
 async def test_faq_with_wrong_arguments(couple: People) -> None:
-    for typed in ("0", "9", "why"):
+    for typed in ("0", "10", "why"):
         await couple.group.send(couple.alex, f"/faq {typed}")
-        await couple.group.expect(f"I didn't understand “{typed}”", "a number from 1 to 8",
+        await couple.group.expect(f"I didn't understand “{typed}”", "a number from 1 to 9",
                                   "/faq 1")
 
 

@@ -53,7 +53,7 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
 
     await couple.group.send(couple.alex, "/script")
     menu = await couple.group.expect("Words for hard moments",
-                                     "Alex, the first 4 fit you as the partner doing the repair")
+                                     "Alex, the first 6 fit you as the partner doing the repair")
     assert menu.button_texts()[:4] == [
         "Saying plainly what happened", "An apology without defending",
         "Listening: reflect, validate, ask", "Answering with care when they open up",
@@ -61,7 +61,7 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
     assert "Sharing your past, bit by bit" not in menu.button_texts()  # the other path's
 
     await couple.group.send(couple.sam, "/script")
-    sams = await couple.group.expect("Sam, the first 5 fit you as the partner who was hurt")
+    sams = await couple.group.expect("Sam, the first 7 fit you as the partner who was hurt")
     assert sams.button_texts()[0] == "Words for the one who was hurt"
     assert sorted(sams.button_texts()) == sorted(menu.button_texts())  # same scripts, reordered
 
@@ -257,3 +257,10 @@ def test_every_starter_set_is_full_and_distinct_in_every_language() -> None:
                 with pytest.raises(UndefinedError):  # no starter nobody would ever draw
                     render.message(locale, "talk/starter", month=1, phase=phase, depth=depth,
                                    index=STARTERS_PER_SET, restarted=False)
+
+
+async def test_scripts_for_closeness_and_online_life(couple: People) -> None:
+    await couple.group.send(couple.sam, "/script closeness")
+    await couple.group.expect("Finding your way back to closeness", "“not yet” is an answer")
+    await couple.alex.send_private("/script online")
+    await couple.alex.private.expect("social media and exes", "never passwords", "/boundaries")

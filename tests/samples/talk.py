@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.features.talk import SCRIPTS
 from tests.samples.foundation import LONG_NAME, NAME
 
-SCRIPT_KEYS = ("acknowledge", "apology", "hurt", "past", "fears", "istatement", "whenthen",
-               "gentle", "trigger", "listen", "respond")
+SCRIPT_KEYS = tuple(script.key for script in SCRIPTS)
 TYPED = "<b>nope</b> & \"more\""
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
