@@ -91,6 +91,26 @@ async def say(
     )
 
 
+def thread_of(update: Update | None) -> int | None:
+    """The forum topic an update came from, so what follows lands in the same topic."""
+    message = None if update is None else update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def clear_buttons(update: Update) -> None:
+    """Take the buttons off an answered question, so it can't be answered twice."""
+    query = update.callback_query
+    if query is None or query.message is None or not query.message.is_accessible:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+
+
 async def reply(
     update: Update,
     context: MendContext,
@@ -106,7 +126,6 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
-    thread_id = message.message_thread_id if message and message.is_topic_message else None
     return await say(
         context,
         chat.id,
@@ -114,7 +133,7 @@ async def reply(
         template,
         buttons=buttons,
         reply_to=message.message_id if quote and message else None,
-        thread_id=thread_id,
+        thread_id=thread_of(update),
         **data,
     )
 

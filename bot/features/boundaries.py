@@ -29,17 +29,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
+from bot.dates import add_months, parse_day
 from bot.features import repair_track
-from bot.features.repair_track import (
-    add_months,
-    local_moments,
-    note_pitfall,
-    parse_day,
-    stale,
-    thread_of,
-)
+from bot.features.repair_track import local_moments, note_pitfall, stale
 from bot.guards import partners_only
-from bot.messages import Buttons, button, reply, say
+from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.render import zone
 from bot.storage import Record
@@ -322,7 +316,7 @@ async def _choose_date(update: Update, context: MendContext, couple: Couple, rec
                        boundary=_view(context.mend, couple, record, locale),
                        zone=partner.timezone, typed=None)
         return
-    await _clear_buttons(update)
+    await clear_buttons(update)
     now = utcnow()
     due = {"2w": now + timedelta(days=14), "1m": add_months(now, 1),
            "3m": add_months(now, 3)}[choice]
@@ -440,7 +434,7 @@ async def _choose(update: Update, context: MendContext, couple: Couple, record: 
             with contextlib.suppress(BadRequest):  # the same choice tapped twice: no change
                 await query.edit_message_text(html, reply_markup=markup)
         return
-    await _clear_buttons(update)
+    await clear_buttons(update)
     await _outcome(context, couple, record, choices, locale)
 
 
@@ -563,11 +557,6 @@ async def boundary_button(update: Update, context: MendContext, couple: Couple) 
         await query.answer(stale(context, locale), show_alert=True)
 
 
-async def _clear_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        with contextlib.suppress(BadRequest):  # already cleared by the other partner's tap
-            await query.edit_message_reply_markup(None)
 
 
 # -- wiring ----------------------------------------------------------------------------------

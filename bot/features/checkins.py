@@ -35,8 +35,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
+from bot.dates import add_months
 from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.repair_track import add_months
 from bot.features.rituals import is_away
 from bot.features.talk import phase_of, roadmap_month
 from bot.features.windows import parse_clock

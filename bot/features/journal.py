@@ -32,7 +32,7 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.guards import Handler, known_partner
-from bot.messages import Buttons, button, reply, say, send_html
+from bot.messages import Buttons, button, clear_buttons, reply, say, send_html
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.storage import Record
 
@@ -125,14 +125,6 @@ async def _edit(update: Update, html: str, buttons: Buttons | None) -> None:
             raise
 
 
-async def _clear_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        try:
-            await query.edit_message_reply_markup(None)
-        except BadRequest as error:
-            if "not modified" not in error.message.lower():
-                raise
 
 
 async def _private_only(update: Update, context: MendContext, couple: Couple,
@@ -494,7 +486,7 @@ async def _ladder_button(update: Update, context: MendContext, couple: Couple, m
             and not rung.get("response")):
         _change(services, couple, LADDER_TABLE, rung["id"], {"response": args[2]})
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         await say(context, me.user_id, locale, "journal/ladder_response", response=args[2])
         return True
     return False
@@ -601,7 +593,7 @@ async def _trigger_button(update: Update, context: MendContext, couple: Couple, 
         await asks.ask(context, couple, me, "journal_trigger_edit", "journal/trigger_edit_ask",
                        in_chat=me.user_id, payload={"trigger": trigger_id})
         return True
-    await _clear_buttons(update)
+    await clear_buttons(update)
     if action == "share":
         _change(services, couple, TRIGGERS_TABLE, trigger_id,
                 {"state": "shared", "shared_at": to_iso(utcnow())})
@@ -698,7 +690,7 @@ async def _reflect_button(update: Update, context: MendContext, couple: Couple, 
             return False
         _change(services, couple, CHECKS_TABLE, run_id, {"circling": args[1] == "circling"})
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         await asks.ask(context, couple, me, "journal_known", "journal/reflect_known_ask",
                        in_chat=me.user_id, payload={"run": run_id},
                        circling=args[1] == "circling")
@@ -709,7 +701,7 @@ async def _reflect_button(update: Update, context: MendContext, couple: Couple, 
             return False
         _change(services, couple, CHECKS_TABLE, run_id, {"step": args[2], "done": True})
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         if args[2] == "write":
             _insert(services, couple, JOURNAL_TABLE, {
                 "author": me.user_id, "at": to_iso(utcnow()), "prompt": "reflect",

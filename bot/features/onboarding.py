@@ -16,7 +16,7 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.guards import partners_only, refuse_outsider
 from bot.links import deep_link, new_link, use_link
-from bot.messages import Buttons, button, link, reply, say
+from bot.messages import Buttons, button, clear_buttons, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
 JOIN = "onb:join"
@@ -151,7 +151,7 @@ async def choose_path(update: Update, context: MendContext, couple: Couple) -> N
             partner.role = None
         tx.save(current)
     await query.answer()
-    await _clear_buttons(update)
+    await clear_buttons(update)
     await ask_roles(context, current, chosen_by=user.first_name)
 
 
@@ -202,7 +202,7 @@ async def choose_role(update: Update, context: MendContext, couple: Couple) -> N
             current.setup_completed_at = now
         tx.save(current)
     await query.answer()
-    await _clear_buttons(update)
+    await clear_buttons(update)
     roles = {p.name: p.role for p in current.partners if p.role}
     if newly_set_up:
         await say(context, current.chat_id, locale, "onboarding/ready", path=current.path,
@@ -212,11 +212,6 @@ async def choose_role(update: Update, context: MendContext, couple: Couple) -> N
                   path=current.path, roles=roles)
 
 
-async def _clear_buttons(update: Update) -> None:
-    """Take the buttons off a question once it is answered, so it can't be answered twice."""
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        await query.edit_message_reply_markup(None)
 
 
 # -- /start ----------------------------------------------------------------------------------

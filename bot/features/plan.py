@@ -27,17 +27,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
+from bot.dates import add_months, day_as_moment, parse_day
 from bot.features import boundaries, repair_track
-from bot.features.repair_track import (
-    add_months,
-    day_as_moment,
-    local_moments,
-    parse_day,
-    stale,
-    thread_of,
-)
+from bot.features.repair_track import local_moments, stale
 from bot.guards import partners_only
-from bot.messages import Buttons, button, reply, say
+from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.render import zone
 from bot.storage import Record
@@ -434,7 +428,7 @@ async def plan_button(update: Update, context: MendContext, couple: Couple) -> N
     elif action == "rev" and argument in ("keep", "change") and plan and (
             plan["state"] == "agreed"):
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         if argument == "keep":
             await say(context, couple.chat_id, locale, "plan/review_kept", name=user.first_name,
                       thread_id=plan.get("thread"),
@@ -467,11 +461,11 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
                        in_chat=chat_id, thread_id=thread, limit=MAX_TEXT, too_long=None)
     elif action == "beh" and argument == "done" and plan.get("behaviours") and not extra:
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         await _next_step(context, couple, plan)
     elif action == "beh" and argument == "rm" and _index(extra, plan.get("behaviours", [])):
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         entries = list(plan["behaviours"])
         del entries[int(extra)]
         updated = _update(services, chat_id, {"behaviours": entries})
@@ -501,7 +495,7 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
     elif action == "emo" and argument == "done" and not extra and (
             plan.get("emotions") or plan.get("emotions_own")):
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         await _next_step(context, couple, plan)
     elif action == "visit" and argument == "date" and not extra:
         await query.answer()
@@ -509,7 +503,7 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
                        thread_id=thread, zone=partner.timezone, typed=None)
     elif action == "visit" and argument == "none" and not extra:
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         updated = _update(services, chat_id, {"visit": "not_yet"})
         assert updated is not None
         await _next_step(context, couple, updated)
@@ -537,12 +531,6 @@ async def _refresh_emotions(update: Update, context: MendContext, couple: Couple
         await query.edit_message_text(html, reply_markup=markup)
 
 
-async def _clear_buttons(update: Update) -> None:
-    """An answered step loses its buttons, so it can't be answered twice."""
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
 
 
 async def _delete_button(update: Update, context: MendContext, couple: Couple, plan: Record,
@@ -555,7 +543,7 @@ async def _delete_button(update: Update, context: MendContext, couple: Couple, p
                                                  name=_name(couple, asker)), show_alert=True)
         return
     await query.answer()
-    await _clear_buttons(update)
+    await clear_buttons(update)
     if answer == "no":
         await say(context, couple.chat_id, locale, "plan/delete_kept", thread_id=plan.get("thread"))
         return

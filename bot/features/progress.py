@@ -46,10 +46,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
+from bot.dates import add_months
 from bot.features import checkins, rituals
 from bot.features.onboarding import ROLE
 from bot.features.pause import PAUSES_TABLE
-from bot.features.repair_track import add_months
 from bot.features.talk import PHASES, phase_of, roadmap_month
 from bot.features.visit import VISITS_TABLE
 from bot.guards import known_partner

@@ -19,20 +19,17 @@ Also here, because the repair features share them: reading a typed date, adding 
 
 from __future__ import annotations
 
-import calendar
-import contextlib
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import MendContext, Services
 from bot.couples import group_locale
 from bot.guards import partners_only
-from bot.messages import Buttons, button, say
+from bot.messages import Buttons, button, clear_buttons, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
@@ -57,64 +54,6 @@ SHOW_BOUNDARIES = "bnd:list"
 
 # -- shared by the repair features ------------------------------------------------------------
 
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
-}
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_NUMERIC = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\.?$")
-_DAY_MONTH = re.compile(r"^(\d{1,2})\.?\s+([a-zä]{3,})\.?(?:\s+(\d{4}))?$")
-_MONTH_DAY = re.compile(r"^([a-zä]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?(?:\s+(\d{4}))?$")
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` later (the month's last day if it is shorter)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """A calendar day from "2026-05-14", "14.05.2026", "14/5", "14 May" or "May 14"; without a
-    year, the next such day from `today` on. None if it isn't a date."""
-    cleaned = " ".join(text.strip().lower().split())
-    year: int | None = None
-    if match := _ISO.match(cleaned):
-        year, month, day = int(match[1]), int(match[2]), int(match[3])
-    elif match := _NUMERIC.match(cleaned):
-        day, month = int(match[1]), int(match[2])
-        year = _full_year(match[3])
-    elif (match := _DAY_MONTH.match(cleaned)) and (month_ := _month(match[2])):
-        day, month, year = int(match[1]), month_, _full_year(match[3])
-    elif (match := _MONTH_DAY.match(cleaned)) and (month_ := _month(match[1])):
-        day, month, year = int(match[2]), month_, _full_year(match[3])
-    else:
-        return None
-    try:
-        if year is not None:
-            return date(year, month, day)
-        candidate = date(today.year, month, day)
-        return candidate if candidate >= today else date(today.year + 1, month, day)
-    except ValueError:
-        return None
-
-
-def _full_year(text: str | None) -> int | None:
-    if text is None:
-        return None
-    return int(text) + 2000 if len(text) == 2 else int(text)
-
-
-def _month(word: str) -> int | None:
-    return _MONTHS.get(word[:3])
-
-
-def day_as_moment(day: date) -> datetime:
-    """A calendar day as the renderer's date filters want it (noon UTC, shown without a zone)."""
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-
-
 def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
     """One moment as each partner reads it: their name, their zone."""
     return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
@@ -122,14 +61,6 @@ def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
 
 def stale(context: MendContext, locale: str) -> str:
     return context.mend.render.label(locale, "alert.stale_button")
-
-
-def thread_of(update: Update | None) -> int | None:
-    """The forum topic an update came from, so what follows lands in the same topic."""
-    message = None if update is None else update.effective_message
-    if message is None or not message.is_topic_message:
-        return None
-    return message.message_thread_id
 
 
 # -- pitfalls ----------------------------------------------------------------------------------
@@ -297,7 +228,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
     thread = thread_of(update)
     if action == "kind" and argument in TRACK_KINDS:
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         if track_kind(services.store, couple.chat_id) == argument:
             await show_track(context, couple, thread)
             return
@@ -322,7 +253,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
             await query.answer(stale(context, locale), show_alert=True)
             return
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         services.timers.cancel_kind(couple.chat_id, EXERCISE)
         _save_track(services, couple.chat_id, {"exercises": {
             **(_exercise_state(services, couple.chat_id) or {}), "state": "stopped"}})
@@ -332,11 +263,6 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         await query.answer(stale(context, locale), show_alert=True)
 
 
-async def _clear_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        with contextlib.suppress(BadRequest):  # already cleared by the other partner's tap
-            await query.edit_message_reply_markup(None)
 
 
 # -- the transparency exercises ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.features.repair_track import day_as_moment, parse_day
+from bot.dates import day_as_moment, parse_day
 from bot.features.talk import phase_of, roadmap_month
 from bot.features.windows import parse_clock
 from bot.guards import known_partner

@@ -22,8 +22,7 @@ milestones feature to read.
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Update
@@ -33,9 +32,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
+from bot.dates import day_as_moment, parse_day
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.guards import known_partner, partners_only
-from bot.messages import Buttons, button, reply, say, say_private
+from bot.messages import Buttons, button, clear_buttons, reply, say, say_private
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.render import zone
 from bot.storage import Record
@@ -75,79 +75,9 @@ SHARES = ("all", "rating", "none")
 
 # -- dates -------------------------------------------------------------------------------------
 
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "maer": 3, "apr": 4, "may": 5, "mai": 5,
-    "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
-}
-_RELATIVE = {"today": 0, "heute": 0, "tomorrow": 1, "morgen": 1, "übermorgen": 2}
-_ISO = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?$")
-_DOTTED = re.compile(r"^(\d{1,2})[.-](\d{1,2})(?:[.-](\d{2}|\d{4})?)?\.?$")
-_SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$")
-_DAY_MONTH = re.compile(
-    r"^(\d{1,2})(?:st|nd|rd|th)?\.?\s*(?:of\s+)?([^\W\d_]+)\.?,?(?:\s+(\d{4}))?$"
-)
-_MONTH_DAY = re.compile(r"^([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\.?,?(?:\s+(\d{4}))?$")
-
-
-def parse_day(text: str, earliest: date) -> date | None:
-    """A calendar day from what a person typed: "2026-12-24", "24.12.", "24.12.2026", "12/24",
-    "24 Dec", "December 24th", "tomorrow". Without a year, the first such day on or after
-    `earliest`. None if it isn't a day."""
-    typed = " ".join(text.strip().lower().split())[:40]
-    if typed in _RELATIVE:
-        return earliest + timedelta(days=_RELATIVE[typed])
-    year: int | None
-    if match := _ISO.match(typed):
-        year, month, day = (int(g) for g in match.groups())
-        return _valid(year, month, day)
-    if match := _DOTTED.match(typed):
-        day, month, year = int(match[1]), int(match[2]), _year(match[3])
-    elif match := _SLASHED.match(typed):
-        first, second, year = int(match[1]), int(match[2]), _year(match[3])
-        # Day first, as most of the world writes it, unless only month-first makes sense.
-        day, month = (second, first) if second > 12 >= first else (first, second)
-    elif match := _DAY_MONTH.match(typed):
-        day, month, year = int(match[1]), _month(match[2]), _year(match[3])
-    elif match := _MONTH_DAY.match(typed):
-        day, month, year = int(match[2]), _month(match[1]), _year(match[3])
-    else:
-        return None
-    if month == 0:
-        return None
-    if year is not None:
-        return _valid(year, month, day)
-    for candidate_year in (earliest.year, earliest.year + 1, earliest.year + 4):
-        found = _valid(candidate_year, month, day)
-        if found is not None and found >= earliest:
-            return found
-    return None
-
-
-def _year(text: str | None) -> int | None:
-    if not text:
-        return None
-    return 2000 + int(text) if len(text) == 2 else int(text)
-
-
-def _month(word: str) -> int:
-    word = word.replace("ä", "ae") if word.startswith("mä") and len(word) > 3 else word
-    return _MONTHS.get(word[:3], 0) or _MONTHS.get(word[:4], 0)
-
-
-def _valid(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
-
-
-def _noon(day: date) -> datetime:
-    """A calendar day as a moment the date filters show as that same day (read in UTC)."""
-    return datetime.combine(day, time(12), tzinfo=UTC)
 
 
 # -- moments -----------------------------------------------------------------------------------
@@ -350,7 +280,7 @@ async def _start_plan(update: Update, context: MendContext, couple: Couple,
             "checkins": {}, "reflections": {}, "both_safe": None,
         })
     await query.answer()
-    await _clear_buttons(update)
+    await clear_buttons(update)
     visit = _visit(services, couple.chat_id, visit_id)
     assert visit is not None
     await _prompt_step(context, couple, visit, partner)
@@ -403,14 +333,14 @@ async def _planning_button(update: Update, context: MendContext, couple: Couple,
         _update(services, chat_id, visit["id"], {"step": "rest"})
     elif action == "rest" and step == "rest" and arg in RESTS:
         await query.answer()
-        await _clear_buttons(update)
+        await clear_buttons(update)
         await _finish_plan(context, couple, visit["id"], arg)
         return True
     else:
         return False
     await query.answer()
     if action != "skipgoal":
-        await _clear_buttons(update)
+        await clear_buttons(update)
     fresh = _visit(services, chat_id, visit["id"])
     assert fresh is not None
     if action == "skipgoal":
@@ -443,8 +373,8 @@ async def _prompt_step(context: MendContext, couple: Couple, visit: Record, part
         await asks.ask(context, couple, partner, f"visit_{step}", "visit/ask_date",
                        in_chat=chat_id, payload={"visit": visit["id"]}, which=step,
                        error=error, typed=typed, max_nights=MAX_NIGHTS,
-                       arrival=_noon(arrival) if arrival else None,
-                       example=_noon(_today(common["zone"]) + timedelta(days=30)), **common)
+                       arrival=day_as_moment(arrival) if arrival else None,
+                       example=day_as_moment(_today(common["zone"]) + timedelta(days=30)), **common)
     elif step == "goals":
         waiting = [p for p in couple.partners if str(p.user_id) not in visit["goals"]]
         if not again:
@@ -466,7 +396,7 @@ async def _prompt_step(context: MendContext, couple: Couple, visit: Record, part
 
 def _dates(visit: Record) -> dict[str, Any]:
     arrival, departure = _day(visit["arrival"]), _day(visit["departure"])
-    return {"arrival": _noon(arrival), "departure": _noon(departure),
+    return {"arrival": day_as_moment(arrival), "departure": day_as_moment(departure),
             "nights": (departure - arrival).days}
 
 
@@ -484,14 +414,6 @@ def _time_buttons(services: Services, couple: Couple, visit: Record) -> Buttons:
     return rows
 
 
-async def _clear_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and query.message.is_accessible:
-        try:
-            await query.edit_message_reply_markup(None)
-        except BadRequest as error:  # already without buttons (two quick presses)
-            if "not modified" not in error.message.lower():
-                raise
 
 
 # -- free-text answers -------------------------------------------------------------------------
@@ -540,7 +462,7 @@ async def arrival_answer(update: Update, context: MendContext, answer: asks.Answ
         error = "unreadable"
     elif day < today:
         error = "past"
-    elif _noon(day) - _noon(today) > MAX_AHEAD:
+    elif day_as_moment(day) - day_as_moment(today) > MAX_AHEAD:
         error = "far"
     if error is not None or day is None:
         await _prompt_step(context, couple, visit, answer.partner, error=error,
@@ -868,7 +790,7 @@ async def reflection_button(update: Update, context: MendContext, couples: list[
         await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     await query.answer()
-    await _clear_buttons(update)
+    await clear_buttons(update)
     if action == "rate":
         _set_reflection(services, couple, visit["id"], user.id, {"rating": int(arg)})
         rows = [[button(services.render.label(partner_locale(services, me), "visit.note_yes"),

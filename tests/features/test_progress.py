@@ -12,10 +12,10 @@ from matplotlib import image
 
 from bot.app import services_of
 from bot.context import Services
+from bot.dates import add_months
 from bot.features import progress
 from bot.features.checkins import CHECKINS_TABLE, CHECKLISTS_TABLE
 from bot.features.pause import PAUSES_TABLE
-from bot.features.repair_track import add_months
 from bot.features.visit import VISITS_TABLE
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox

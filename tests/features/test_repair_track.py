@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.context import Services
+from bot.dates import parse_day
 from bot.features.repair_track import (
     EXERCISE,
     PITFALLS_TABLE,
     blames_distance,
     leans_on_messaging,
-    parse_day,
     track_kind,
 )
 from bot.sandbox import Sandbox, SentMessage

@@ -10,13 +10,13 @@ import pytest
 
 from bot.app import services_of
 from bot.context import Services
+from bot.dates import parse_day
 from bot.features.visit import (
     CHECKIN,
     COUNTDOWN,
     REFLECT,
     REVEAL,
     VISITS_TABLE,
-    parse_day,
 )
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
 from tests.conftest import Clock, People, Restart
