@@ -939,7 +939,7 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    services.add_commands(Command("checkin", "together"), Command("checklist", "together"))
+    services.add_commands(Command("checkin", "care"), Command("checklist", "care"))
     timers = services.timers
     # Prompts: wait out quiet hours; missed during downtime, dropped (the next one comes).
     timers.register(WEEKLY, weekly_due, quiet=True)
