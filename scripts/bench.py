@@ -205,6 +205,7 @@ app.run_polling()
 
 
 WARM_UP = 8
+PACE = 0.1  # seconds between commands
 
 
 def cpu_seconds(pid: int) -> float:
@@ -250,8 +251,13 @@ async def command_cost(couples: int, rounds: int) -> None:
                             await asyncio.sleep(5)
                             started = await asyncio.to_thread(cpu_seconds, process.pid)
                         group.skip()
+                        sent_at = time.perf_counter()
                         await group.send(alex, texts[n % len(texts)])
                         await group.next_bot_message(timeout=30)
+                        # The same steady pace for both bots (Mend's rate limiter spaces its
+                        # sends 1/30 s apart anyway): a process that is kept busy back to back
+                        # runs hotter, and its CPU time per command would not compare.
+                        await asyncio.sleep(max(0.0, PACE - (time.perf_counter() - sent_at)))
                     used = await asyncio.to_thread(cpu_seconds, process.pid) - started
                     results[name] = used / rounds
                 finally:
