@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -540,15 +541,23 @@ def checklist_moment(couple: Couple, store: Store, month: int) -> datetime:
 def ensure_monthly(timers: Timers, couple: Couple, *, besides: int | None = None,
                    at_least: int = 1) -> None:
     """The next month's checklist is pending (after month `at_least` - 1 has had its own)."""
+    _ensure_numbered(timers, couple, MONTHLY, "month", checklist_moment, besides, at_least)
+
+
+def _ensure_numbered(timers: Timers, couple: Couple, kind: str, key: str,
+                     moment: Callable[[Couple, Store, int], datetime], besides: int | None,
+                     at_least: int) -> None:
+    """A numbered series (month n, quarter n): the first number not yet past is pending,
+    unless one is already (a retried timer, `besides`, doesn't count)."""
     if couple.setup_completed_at is None or any(
-            t["id"] != besides for t in timers.pending(couple.chat_id, MONTHLY)):
+            t["id"] != besides for t in timers.pending(couple.chat_id, kind)):
         return
     now = utcnow()
-    month = at_least
-    while checklist_moment(couple, timers.store, month) <= now:
-        month += 1
-    timers.schedule(couple.chat_id, MONTHLY, checklist_moment(couple, timers.store, month),
-                    payload={"month": month})
+    number = at_least
+    while moment(couple, timers.store, number) <= now:
+        number += 1
+    timers.schedule(couple.chat_id, kind, moment(couple, timers.store, number),
+                    payload={key: number})
 
 
 async def monthly_due(context: MendContext, fired: Fired) -> None:
@@ -700,15 +709,8 @@ def quarter_moment(couple: Couple, store: Store, quarter: int) -> datetime:
 
 def ensure_quarterly(timers: Timers, couple: Couple, *, besides: int | None = None,
                      at_least: int = 1) -> None:
-    if couple.setup_completed_at is None or any(
-            t["id"] != besides for t in timers.pending(couple.chat_id, QUARTERLY)):
-        return
-    now = utcnow()
-    quarter = at_least
-    while quarter_moment(couple, timers.store, quarter) <= now:
-        quarter += 1
-    timers.schedule(couple.chat_id, QUARTERLY, quarter_moment(couple, timers.store, quarter),
-                    payload={"quarter": quarter})
+    """The next quarter's letters are pending."""
+    _ensure_numbered(timers, couple, QUARTERLY, "quarter", quarter_moment, besides, at_least)
 
 
 async def quarterly_due(context: MendContext, fired: Fired) -> None:

@@ -132,6 +132,14 @@ async def pause_choice(update: Update, context: MendContext, couple: Couple) -> 
     context.application.create_task(breathing, update=update)
 
 
+async def _running(update: Update, context: MendContext, couple: Couple) -> Record | None:
+    """The running pause, or None after saying there is none."""
+    running = active_pause(context.mend, couple.chat_id)
+    if running is None:
+        await reply(update, context, group_locale(context.mend, couple), "pause/none")
+    return running
+
+
 @partners_only
 async def resume_command(update: Update, context: MendContext, couple: Couple) -> None:
     """/resume: the partner who paused ends it; the other sends a quiet "ready when you are"."""
@@ -139,9 +147,8 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
     assert user is not None
     services = context.mend
     locale = group_locale(services, couple)
-    running = active_pause(services, couple.chat_id)
+    running = await _running(update, context, couple)
     if running is None:
-        await reply(update, context, locale, "pause/none")
         return
     pauser = couple.partner(running["by"])
     if running["by"] != user.id and pauser is not None:
@@ -166,9 +173,8 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
     assert user is not None
     services = context.mend
     locale = group_locale(services, couple)
-    running = active_pause(services, couple.chat_id)
+    running = await _running(update, context, couple)
     if running is None:
-        await reply(update, context, locale, "pause/none")
         return
     if running["by"] != user.id:
         await reply(update, context, locale, "pause/extend_not_yours",

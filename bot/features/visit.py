@@ -22,6 +22,7 @@ milestones feature to read.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -450,52 +451,44 @@ async def place_answer(update: Update, context: MendContext, answer: asks.Answer
 
 
 async def arrival_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, "arrival")
-    if visit is None:
-        await _not_current(update, context, couple)
-        return
-    today = _today(place_zone(couple, visit))
-    day = parse_day(answer.text, today)
-    error = None
-    if day is None:
-        error = "unreadable"
-    elif day < today:
-        error = "past"
-    elif day_as_moment(day) - day_as_moment(today) > MAX_AHEAD:
-        error = "far"
-    if error is not None or day is None:
-        await _prompt_step(context, couple, visit, answer.partner, error=error,
-                           typed=answer.text[:40])
-        return
-    _update(services, couple.chat_id, visit["id"],
-            {"arrival": day.isoformat(), "step": "departure"})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    await _prompt_step(context, couple, fresh, answer.partner)
+    """The first day of the visit: not in the past, not years ahead."""
+    def problem(day: date, visit: Record) -> str | None:
+        today = _today(place_zone(answer.couple, visit))
+        if day < today:
+            return "past"
+        return "far" if day_as_moment(day) - day_as_moment(today) > MAX_AHEAD else None
+
+    await _date_answer(update, context, answer, "arrival", "departure", problem)
 
 
 async def departure_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+    """The last day of the visit: not before the first, not months later."""
+    def problem(day: date, visit: Record) -> str | None:
+        arrival = _day(visit["arrival"])
+        if day < arrival:
+            return "before"
+        return "long" if (day - arrival).days > MAX_NIGHTS else None
+
+    await _date_answer(update, context, answer, "departure", "goals", problem)
+
+
+async def _date_answer(update: Update, context: MendContext, answer: asks.Answer, step: str,
+                       next_step: str, problem: Callable[[date, Record], str | None]) -> None:
+    """A typed date for `step`: read forgivingly, checked, stored, then on to `next_step`
+    (or the same question again, saying what was wrong)."""
     couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, "departure")
+    visit = _planning(services, answer, step)
     if visit is None:
         await _not_current(update, context, couple)
         return
-    arrival = _day(visit["arrival"])
-    day = parse_day(answer.text, arrival)
-    error = None
-    if day is None:
-        error = "unreadable"
-    elif day < arrival:
-        error = "before"
-    elif (day - arrival).days > MAX_NIGHTS:
-        error = "long"
+    earliest = _day(visit["arrival"]) if step == "departure" else _today(place_zone(couple, visit))
+    day = parse_day(answer.text, earliest)
+    error = "unreadable" if day is None else problem(day, visit)
     if error is not None or day is None:
         await _prompt_step(context, couple, visit, answer.partner, error=error,
                            typed=answer.text[:40])
         return
-    _update(services, couple.chat_id, visit["id"],
-            {"departure": day.isoformat(), "step": "goals"})
+    _update(services, couple.chat_id, visit["id"], {step: day.isoformat(), "step": next_step})
     fresh = _visit(services, couple.chat_id, visit["id"])
     assert fresh is not None
     await _prompt_step(context, couple, fresh, answer.partner)
