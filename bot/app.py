@@ -61,10 +61,25 @@ ALLOWED_UPDATES = [
 
 # Registration order is the dispatch order within a group: membership and onboarding first.
 FEATURES = (
-    membership, onboarding, settings, privacy, help_feature,
-    pause, windows, talk, calm, support,
-    plan, boundaries, repair_track, visit, journal,
-    polls, rituals, checkins, progress,
+    membership,
+    onboarding,
+    settings,
+    privacy,
+    help_feature,
+    pause,
+    windows,
+    talk,
+    calm,
+    support,
+    plan,
+    boundaries,
+    repair_track,
+    visit,
+    journal,
+    polls,
+    rituals,
+    checkins,
+    progress,
 )
 
 
@@ -117,8 +132,9 @@ async def _post_init(app: MendApp) -> None:
     """Before polling starts: rebuild timers, publish the command menus, start warm-ups."""
     services = services_of(app)
     scheduled, late, dropped = services.timers.rebuild()
-    log.info("timers rebuilt: %d scheduled (%d late), %d dropped as stale",
-             scheduled, late, dropped)
+    log.info(
+        "timers rebuilt: %d scheduled (%d late), %d dropped as stale", scheduled, late, dropped
+    )
     await help_feature.publish_menus(app, services)
     assert app.job_queue is not None
     app.job_queue.run_once(_run_startup_tasks, when=0, name="startup-tasks")
@@ -160,7 +176,9 @@ async def start(app: MendApp, *, poll_timeout: int = 10) -> None:
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(
-        poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
+        poll_interval=0,
+        timeout=poll_timeout,
+        allowed_updates=ALLOWED_UPDATES,
         drop_pending_updates=False,
     )
 
@@ -178,4 +196,3 @@ def run(settings_: Settings) -> None:
     """Run against Telegram (or the Bot API server in BOT_API_BASE_URL) until stopped."""
     app = build_application(settings_)
     app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
-

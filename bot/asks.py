@@ -82,14 +82,16 @@ async def ask(
         fresh = tx.couple()
         assert fresh is not None
         table = tx.table(ASKS_TABLE)
-        table.insert({
-            "chat": in_chat,
-            "message_id": message.message_id,
-            "kind": kind,
-            "partner": partner.user_id,
-            "payload": payload or {},
-            "asked_at": to_iso(utcnow()),
-        })
+        table.insert(
+            {
+                "chat": in_chat,
+                "message_id": message.message_id,
+                "kind": kind,
+                "partner": partner.user_id,
+                "payload": payload or {},
+                "asked_at": to_iso(utcnow()),
+            }
+        )
         fresh.add_key(_key(in_chat, message.message_id))
         for stale in sorted(table.all(), key=lambda r: r["id"])[:-MAX_OPEN_ASKS]:
             fresh.drop_key(_key(stale["chat"], stale["message_id"]))
@@ -112,9 +114,12 @@ async def _on_reply(update: Update, context: MendContext) -> None:
         couple = tx.couple()
         table = tx.table(ASKS_TABLE)
         record = next(
-            (r for r in table.all()
-             if r["chat"] == message.chat_id
-             and r["message_id"] == message.reply_to_message.message_id),
+            (
+                r
+                for r in table.all()
+                if r["chat"] == message.chat_id
+                and r["message_id"] == message.reply_to_message.message_id
+            ),
             None,
         )
         if couple is None or record is None or record["partner"] != user.id:

@@ -73,37 +73,47 @@ async def send_poll(
     chat_id = couple.chat_id
     try:
         message = await context.bot.send_poll(
-            chat_id, question_html, options_html, is_anonymous=False,
-            allows_multiple_answers=multiple, message_thread_id=thread_id,
+            chat_id,
+            question_html,
+            options_html,
+            is_anonymous=False,
+            allows_multiple_answers=multiple,
+            message_thread_id=thread_id,
         )
     except ChatMigrated as migrated:
         move_couple(context.mend, chat_id, migrated.new_chat_id)
         chat_id = migrated.new_chat_id
         message = await context.bot.send_poll(
-            chat_id, question_html, options_html, is_anonymous=False,
+            chat_id,
+            question_html,
+            options_html,
+            is_anonymous=False,
             allows_multiple_answers=multiple,
         )
     assert message.poll is not None
     with context.mend.store.transaction(chat_id) as tx:
         fresh = tx.couple()
         assert fresh is not None
-        tx.table(POLLS_TABLE).insert({
-            "poll_id": message.poll.id,
-            "message_id": message.message_id,
-            "kind": kind,
-            "payload": payload or {},
-            "sent_at": to_iso(utcnow()),
-            "closed": False,
-            "votes": {},
-        })
+        tx.table(POLLS_TABLE).insert(
+            {
+                "poll_id": message.poll.id,
+                "message_id": message.message_id,
+                "kind": kind,
+                "payload": payload or {},
+                "sent_at": to_iso(utcnow()),
+                "closed": False,
+                "votes": {},
+            }
+        )
         fresh.add_key(poll_key(message.poll.id))
         tx.save(fresh)
     return message
 
 
 def find(services: Services, chat_id: int, poll_id: str) -> Record | None:
-    return next((r for r in services.store.records(chat_id, POLLS_TABLE)
-                 if r["poll_id"] == poll_id), None)
+    return next(
+        (r for r in services.store.records(chat_id, POLLS_TABLE) if r["poll_id"] == poll_id), None
+    )
 
 
 def close(services: Services, chat_id: int, poll_id: str) -> Record | None:
@@ -144,8 +154,13 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
         couple = tx.couple()
         table = tx.table(POLLS_TABLE)
         record = next((r for r in table.all() if r["poll_id"] == answer.poll_id), None)
-        if (couple is None or couple.status != "active" or record is None or record["closed"]
-                or not couple.is_partner(user_id)):
+        if (
+            couple is None
+            or couple.status != "active"
+            or record is None
+            or record["closed"]
+            or not couple.is_partner(user_id)
+        ):
             return
         votes = dict(record["votes"])
         if answer.option_ids:
@@ -159,8 +174,17 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
     if handler is None:
         log.warning("no handler for votes on polls of kind %r", record["kind"])
         return
-    await handler(context, Vote(couple, partner, record["kind"], answer.poll_id,
-                                tuple(answer.option_ids), dict(record["payload"])))
+    await handler(
+        context,
+        Vote(
+            couple,
+            partner,
+            record["kind"],
+            answer.poll_id,
+            tuple(answer.option_ids),
+            dict(record["payload"]),
+        ),
+    )
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

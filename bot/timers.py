@@ -50,8 +50,13 @@ SWEEP_EVERY = timedelta(minutes=5)
 SWEEP_JOB = "timers:sweep"
 LATE_AFTER = timedelta(minutes=2)
 # A failing delivery (network, 5xx) is retried with growing pauses, then given up on.
-RETRY_DELAYS = (timedelta(seconds=15), timedelta(minutes=1), timedelta(minutes=5),
-                timedelta(minutes=30), timedelta(hours=2))
+RETRY_DELAYS = (
+    timedelta(seconds=15),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,9 @@ class Timers:
             assert due is not None
             self._place(chat_id, record["id"], due)
 
-    def _place(self, chat_id: int, timer_id: int, due: datetime,
-               now: datetime | None = None) -> None:
+    def _place(
+        self, chat_id: int, timer_id: int, due: datetime, now: datetime | None = None
+    ) -> None:
         """Hand a timer to the scheduler if it is due soon, else keep it for a later sweep."""
         if due - (now or utcnow()) <= HORIZON:
             self._enqueue(chat_id, timer_id, due)
@@ -233,10 +239,18 @@ class Timers:
                     for timer_id in stale:
                         tx.table(TIMERS_TABLE).remove(timer_id)
         queue = self._require_queue()
-        queue.run_repeating(self._sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY,
-                            name=SWEEP_JOB,
-                            job_kwargs={"id": SWEEP_JOB, "replace_existing": True,
-                                        "misfire_grace_time": None, "coalesce": True})
+        queue.run_repeating(
+            self._sweep,
+            interval=SWEEP_EVERY,
+            first=SWEEP_EVERY,
+            name=SWEEP_JOB,
+            job_kwargs={
+                "id": SWEEP_JOB,
+                "replace_existing": True,
+                "misfire_grace_time": None,
+                "coalesce": True,
+            },
+        )
         return scheduled, late, dropped
 
     async def reconcile_all(self, chunk: int = 200) -> int:
@@ -267,8 +281,9 @@ class Timers:
         job: Job[Any] = aps_job.args[1]
         return job
 
-    async def run_now(self, application: Application[Any, Any, Any, Any, Any, Any],
-                      chat_id: int, timer_id: int) -> None:
+    async def run_now(
+        self, application: Application[Any, Any, Any, Any, Any, Any], chat_id: int, timer_id: int
+    ) -> None:
         """Fire a stored timer now, as the scheduler would at its due time."""
         if self._record(chat_id, timer_id) is None:
             raise LookupError(f"chat {chat_id} has no pending timer {timer_id}")

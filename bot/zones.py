@@ -146,9 +146,11 @@ def _build_indexes() -> Indexes:
     countries: dict[str, tuple[Suggestion, ...]] = {}
     for country in cache_.get_countries().values():
         ranked = sorted(
-            ((total, Suggestion(largest, zone))
-             for (code, zone), (total, largest, _) in country_zones.items()
-             if code == country["iso"]),
+            (
+                (total, Suggestion(largest, zone))
+                for (code, zone), (total, largest, _) in country_zones.items()
+                if code == country["iso"]
+            ),
             key=lambda item: -item[0],
         )
         everyone = sum(total for total, _ in ranked)

@@ -40,13 +40,27 @@ def populate(data_dir: Path, count: int) -> Store:
     for index in range(count):
         chat_id = -1_000_000 - index
         couple = Couple(
-            chat_id=chat_id, title=f"Couple {index}", created_at=now, path="repair",
+            chat_id=chat_id,
+            title=f"Couple {index}",
+            created_at=now,
+            path="repair",
             setup_completed_at=now,
             partners=[
-                Partner(user_id=10_000_000 + 2 * index, name="Alex", joined_at=now,
-                        timezone="Europe/Berlin", quiet_start="22:00", quiet_end="07:00"),
-                Partner(user_id=10_000_001 + 2 * index, name="Sam", joined_at=now,
-                        timezone="Australia/Sydney", private_chat=True),
+                Partner(
+                    user_id=10_000_000 + 2 * index,
+                    name="Alex",
+                    joined_at=now,
+                    timezone="Europe/Berlin",
+                    quiet_start="22:00",
+                    quiet_end="07:00",
+                ),
+                Partner(
+                    user_id=10_000_001 + 2 * index,
+                    name="Sam",
+                    joined_at=now,
+                    timezone="Australia/Sydney",
+                    private_chat=True,
+                ),
             ],
         )
         with store.transaction(chat_id) as tx:
@@ -54,8 +68,13 @@ def populate(data_dir: Path, count: int) -> Store:
             for n in range(TIMERS_PER_COUPLE):
                 due = now + timedelta(days=3, minutes=index % 1440, seconds=n)
                 tx.table(TIMERS_TABLE).insert(
-                    {"kind": "pause_end", "due": to_iso(due), "partner": None,
-                     "payload": {"pause": n}, "attempts": 0}
+                    {
+                        "kind": "pause_end",
+                        "due": to_iso(due),
+                        "partner": None,
+                        "payload": {"pause": n},
+                        "attempts": 0,
+                    }
                 )
     return store
 
@@ -65,8 +84,13 @@ async def recurring_timers(data_dir: Path) -> int:
     from bot.app import build_application, services_of
     from bot.config import Settings
 
-    settings = Settings(token="123456:" + "A" * 35, api_base_url="http://127.0.0.1:9/bot",
-                        data_dir=data_dir, erase_after_days=14, log_level="WARNING")
+    settings = Settings(
+        token="123456:" + "A" * 35,
+        api_base_url="http://127.0.0.1:9/bot",
+        data_dir=data_dir,
+        erase_after_days=14,
+        log_level="WARNING",
+    )
     services = services_of(build_application(settings))
     before = sum(len(services.store.records(c, TIMERS_TABLE)) for c in services.store.chat_ids())
     await services.timers.reconcile_all()
@@ -96,9 +120,14 @@ async def start_up(data_dir: Path) -> tuple[float, float]:
     async with Sandbox() as sandbox:
         robin = sandbox.user("Robin")
         await robin.send_private("/help")
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": sandbox.token,
-               "BOT_API_BASE_URL": sandbox.base_url, "BOT_DATA_DIR": str(data_dir),
-               "MEND_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": sandbox.token,
+            "BOT_API_BASE_URL": sandbox.base_url,
+            "BOT_DATA_DIR": str(data_dir),
+            "MEND_LOG_LEVEL": "WARNING",
+        }
         started = time.perf_counter()
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env)
         try:
@@ -108,8 +137,9 @@ async def start_up(data_dir: Path) -> tuple[float, float]:
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - started
             status = await asyncio.to_thread(Path(f"/proc/{process.pid}/status").read_text)
-            rss_kb = next(int(line.split()[1]) for line in status.splitlines()
-                          if line.startswith("VmRSS:"))
+            rss_kb = next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
         finally:
             process.terminate()
             await process.wait()
@@ -130,27 +160,49 @@ async def fanout(count: int) -> None:
         due = now + timedelta(seconds=20)
         async with Sandbox() as sandbox:
             for index in range(count):
-                chat = sandbox.group(f"Couple {index}", members=[
-                    sandbox.user("Alex"), sandbox.user("Sam")])
+                chat = sandbox.group(
+                    f"Couple {index}", members=[sandbox.user("Alex"), sandbox.user("Sam")]
+                )
                 chat.state.members[sandbox.world.bot.id] = "member"  # added long ago
                 couple = Couple(
-                    chat_id=chat.id, title=chat.title, created_at=now, path="repair",
+                    chat_id=chat.id,
+                    title=chat.title,
+                    created_at=now,
+                    path="repair",
                     setup_completed_at=now,
-                    partners=[Partner(user_id=m.id, name=m.name, joined_at=now)
-                              for m in chat.members],
+                    partners=[
+                        Partner(user_id=m.id, name=m.name, joined_at=now) for m in chat.members
+                    ],
                 )
                 with store.transaction(chat.id) as tx:
                     tx.save(couple)
-                    pause = tx.table(PAUSES_TABLE).insert({
-                        "by": couple.partners[0].user_id, "started_at": to_iso(now),
-                        "ends_at": to_iso(due), "minutes": 20, "ended_at": None,
-                        "ended_by": None})
-                    tx.table(TIMERS_TABLE).insert({
-                        "kind": PAUSE_END, "due": to_iso(due), "partner": None,
-                        "payload": {"pause": pause}, "attempts": 0})
+                    pause = tx.table(PAUSES_TABLE).insert(
+                        {
+                            "by": couple.partners[0].user_id,
+                            "started_at": to_iso(now),
+                            "ends_at": to_iso(due),
+                            "minutes": 20,
+                            "ended_at": None,
+                            "ended_by": None,
+                        }
+                    )
+                    tx.table(TIMERS_TABLE).insert(
+                        {
+                            "kind": PAUSE_END,
+                            "due": to_iso(due),
+                            "partner": None,
+                            "payload": {"pause": pause},
+                            "attempts": 0,
+                        }
+                    )
             sandbox.rate_limits.enable()
-            settings = Settings(token=sandbox.token, api_base_url=sandbox.base_url,
-                                data_dir=Path(data_dir), erase_after_days=14, log_level="WARNING")
+            settings = Settings(
+                token=sandbox.token,
+                api_base_url=sandbox.base_url,
+                data_dir=Path(data_dir),
+                erase_after_days=14,
+                log_level="WARNING",
+            )
             app = build_application(settings)
             lateness: list[float] = []
             original = Timers._fire
@@ -180,13 +232,17 @@ async def fanout(count: int) -> None:
             limits = sandbox.rate_limits
             lateness.sort()
             p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
-            print(f"fan-out to {count} chats: {len(set(chats))} delivered, "
-                  f"{len(chats) - len(set(chats))} twice; {rate:.1f} messages/s "
-                  f"({rate / 30:.0%} of Telegram's 30/s; target ≥ 90%); "
-                  f"{limits.too_many_requests} of {limits.total_calls} calls answered 429 "
-                  f"({limits.too_many_requests / max(1, limits.total_calls):.1%}; target ≤ 1%)")
-            print(f"timer lateness under that load: p99 {p99:.3f} s (target ≤ 1 s), "
-                  f"max {lateness[-1] if lateness else float('nan'):.3f} s")
+            print(
+                f"fan-out to {count} chats: {len(set(chats))} delivered, "
+                f"{len(chats) - len(set(chats))} twice; {rate:.1f} messages/s "
+                f"({rate / 30:.0%} of Telegram's 30/s; target ≥ 90%); "
+                f"{limits.too_many_requests} of {limits.total_calls} calls answered 429 "
+                f"({limits.too_many_requests / max(1, limits.total_calls):.1%}; target ≤ 1%)"
+            )
+            print(
+                f"timer lateness under that load: p99 {p99:.3f} s (target ≤ 1 s), "
+                f"max {lateness[-1] if lateness else float('nan'):.3f} s"
+            )
 
 
 ECHO_BOT = """
@@ -229,18 +285,38 @@ async def command_cost(couples: int, rounds: int) -> None:
                 group = sandbox.group(f"Couple {index}", members=[alex, sam])
                 group.state.members[sandbox.world.bot.id] = "member"
                 with store.transaction(group.id) as tx:
-                    tx.save(Couple(chat_id=group.id, title=group.title, created_at=now,
-                                   path="repair", setup_completed_at=now,
-                                   partners=[Partner(user_id=p.id, name=p.name, joined_at=now,
-                                                     telegram_language=p.language_code)
-                                             for p in (alex, sam)]))
+                    tx.save(
+                        Couple(
+                            chat_id=group.id,
+                            title=group.title,
+                            created_at=now,
+                            path="repair",
+                            setup_completed_at=now,
+                            partners=[
+                                Partner(
+                                    user_id=p.id,
+                                    name=p.name,
+                                    joined_at=now,
+                                    telegram_language=p.language_code,
+                                )
+                                for p in (alex, sam)
+                            ],
+                        )
+                    )
                 groups.append((group, alex))
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": sandbox.token,
-                   "BOT_API_BASE_URL": sandbox.base_url, "BOT_DATA_DIR": data_dir,
-                   "MEND_LOG_LEVEL": "WARNING"}
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "BOT_TOKEN": sandbox.token,
+                "BOT_API_BASE_URL": sandbox.base_url,
+                "BOT_DATA_DIR": data_dir,
+                "MEND_LOG_LEVEL": "WARNING",
+            }
             results = {}
-            for name, command in (("echo bot", [sys.executable, "-c", ECHO_BOT]),
-                                  ("Mend", [sys.executable, "-m", "bot"])):
+            for name, command in (
+                ("echo bot", [sys.executable, "-c", ECHO_BOT]),
+                ("Mend", [sys.executable, "-m", "bot"]),
+            ):
                 process = await asyncio.create_subprocess_exec(*command, env=env)
                 try:
                     texts = ("/settings", "/window", "/quiet 22:00-07:00", "/help")
@@ -264,9 +340,11 @@ async def command_cost(couples: int, rounds: int) -> None:
                     process.terminate()
                     await process.wait()
             echo, mend = results["echo bot"], results["Mend"]
-            print(f"CPU per handled command with {couples} couples stored: Mend "
-                  f"{mend * 1000:.1f} ms, bare echo bot {echo * 1000:.1f} ms "
-                  f"(ratio {mend / echo:.2f}; target ≤ 1.5)")
+            print(
+                f"CPU per handled command with {couples} couples stored: Mend "
+                f"{mend * 1000:.1f} ms, bare echo bot {echo * 1000:.1f} ms "
+                f"(ratio {mend / echo:.2f}; target ≤ 1.5)"
+            )
 
 
 def main() -> None:
@@ -280,27 +358,35 @@ def main() -> None:
     if args.fanout:
         asyncio.run(fanout(args.fanout))
     with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
-        print(f"storing 10 and {args.couples} couples ({TIMERS_PER_COUPLE} timers each) ...",
-              flush=True)
+        print(
+            f"storing 10 and {args.couples} couples ({TIMERS_PER_COUPLE} timers each) ...",
+            flush=True,
+        )
         small = populate(Path(small_dir), 10)
         began = time.perf_counter()
         big = populate(Path(big_dir), args.couples)
         print(f"  populated in {time.perf_counter() - began:.1f} s")
         began = time.perf_counter()
         series = asyncio.run(recurring_timers(Path(big_dir)))
-        print(f"  {series} recurring timers added as a running bot would, "
-              f"in {time.perf_counter() - began:.1f} s")
+        print(
+            f"  {series} recurring timers added as a running bot would, "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
         small_cost, big_cost = write_cost(small), write_cost(big)
-        print(f"write cost, median: {small_cost * 1000:.2f} ms with 10 couples, "
-              f"{big_cost * 1000:.2f} ms with {args.couples} "
-              f"(ratio {big_cost / small_cost:.2f}; target ≤ 2)")
+        print(
+            f"write cost, median: {small_cost * 1000:.2f} ms with 10 couples, "
+            f"{big_cost * 1000:.2f} ms with {args.couples} "
+            f"(ratio {big_cost / small_cost:.2f}; target ≤ 2)"
+        )
         seconds, resident = asyncio.run(start_up(Path(big_dir)))
         reopened = Store(Path(big_dir))
         reopened.open()
         timers = sum(len(reopened.records(c, TIMERS_TABLE)) for c in reopened.chat_ids())
-        print(f"start-up with {args.couples} couples and {timers} "
-              f"timers: answering after {seconds:.2f} s (target ≤ 5 s), "
-              f"{resident:.0f} MB resident (target < 300 MB)")
+        print(
+            f"start-up with {args.couples} couples and {timers} "
+            f"timers: answering after {seconds:.2f} s (target ≤ 5 s), "
+            f"{resident:.0f} MB resident (target < 300 MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,11 @@ class Clock:
         target = self.now() + delta
         while True:
             now = self.now()
-            upcoming = [job.next_run_time for job in scheduler.get_jobs()
-                        if job.next_run_time is not None and job.id != SWEEP_JOB]
+            upcoming = [
+                job.next_run_time
+                for job in scheduler.get_jobs()
+                if job.next_run_time is not None and job.id != SWEEP_JOB
+            ]
             stop = min([target, now + HOP, *(t for t in upcoming if t > now)])
             self._traveller.shift(stop - now)
             scheduler.wakeup()
@@ -145,9 +148,14 @@ class People:
         return couple
 
 
-async def onboard(sandbox: Sandbox, services: Services | None, *,
-                  path: str = "Repair after a breach",
-                  open_private: bool = True, title: str = "Alex & Sam") -> People:
+async def onboard(
+    sandbox: Sandbox,
+    services: Services | None,
+    *,
+    path: str = "Repair after a breach",
+    open_private: bool = True,
+    title: str = "Alex & Sam",
+) -> People:
     """Two people create a group, add the bot, both tap "I'm in", pick a path, skip roles."""
     alex = sandbox.user("Alex", language_code="en")
     sam = sandbox.user("Sam", language_code="en")
@@ -166,8 +174,9 @@ async def onboard(sandbox: Sandbox, services: Services | None, *,
     people = People(alex, sam, group, {"Alex": joined_alex, "Sam": joined_sam}, services)
     if open_private:
         for person in (alex, sam):
-            chat = await person.follow_link(people.joined[person.name],
-                                            f"{person.name}: open your private chat")
+            chat = await person.follow_link(
+                people.joined[person.name], f"{person.name}: open your private chat"
+            )
             await chat.expect("your private space")
     return people
 

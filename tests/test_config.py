@@ -79,8 +79,13 @@ def test_data_dir_must_not_be_a_file(tmp_path: Path) -> None:
 def test_python_m_bot_exits_with_one_clear_line(tmp_path: Path) -> None:
     env = {**os.environ, "BOT_TOKEN": "nope", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -30,8 +30,14 @@ def test_a_newcomer_can_talk_to_the_bot_without_telegram(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env.update(PYTHONPATH=str(ROOT), BOT_DATA_DIR=str(tmp_path / "data"))
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], input=SCRIPT, cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "bot"],
+        input=SCRIPT,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr

@@ -78,8 +78,13 @@ def test_labels_exist_fit_and_match_english_placeholders(locale: str) -> None:
 
 
 def test_command_names_fit_telegrams_rules(tmp_path: Path) -> None:
-    settings = Settings(token="123456:" + "A" * 35, api_base_url="http://127.0.0.1:9/bot",
-                        data_dir=tmp_path, erase_after_days=14, log_level="INFO")
+    settings = Settings(
+        token="123456:" + "A" * 35,
+        api_base_url="http://127.0.0.1:9/bot",
+        data_dir=tmp_path,
+        erase_after_days=14,
+        log_level="INFO",
+    )
     services = services_of(build_application(settings))
     assert services.commands
     for command in services.commands:

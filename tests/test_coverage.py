@@ -23,9 +23,14 @@ def headings(guide: Path) -> list[str]:
     sentences (the guides are plain text)."""
     lines = [line.strip() for line in guide.read_text(encoding="utf-8").splitlines()]
     return [
-        line for index, line in enumerate(lines)
-        if index > 0 and line and len(line) <= 90 and not line.startswith("-")
-        and not line.endswith((":", ".")) and not re.match(r"^[QA]\d+:", line)
+        line
+        for index, line in enumerate(lines)
+        if index > 0
+        and line
+        and len(line) <= 90
+        and not line.startswith("-")
+        and not line.endswith((":", "."))
+        and not re.match(r"^[QA]\d+:", line)
     ]
 
 
@@ -55,11 +60,18 @@ def test_every_section_is_served(guide: str) -> None:
 
 
 def test_the_table_names_only_real_commands(tmp_path: Path) -> None:
-    settings = Settings(token="123456:" + "A" * 35, api_base_url="http://127.0.0.1:9/bot",
-                        data_dir=tmp_path, erase_after_days=14, log_level="INFO")
+    settings = Settings(
+        token="123456:" + "A" * 35,
+        api_base_url="http://127.0.0.1:9/bot",
+        data_dir=tmp_path,
+        erase_after_days=14,
+        log_level="INFO",
+    )
     commands = {c.name for c in services_of(build_application(settings)).commands}
     named = {
-        name for title in TABLES.values() for served in table(title).values()
+        name
+        for title in TABLES.values()
+        for served in table(title).values()
         for name in re.findall(r"`/([a-z_]+)", served)
     }
     assert named and named <= commands, f"not commands: {sorted(named - commands)}"

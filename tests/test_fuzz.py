@@ -46,7 +46,10 @@ HOSTILE = [
 
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_every_command_survives_hostile_arguments(
-    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture,
+    sandbox: Sandbox,
+    couple: People,
+    services: Services,
+    caplog: pytest.LogCaptureFixture,
     seed: int,
 ) -> None:
     rng = random.Random(seed)

@@ -97,8 +97,7 @@ def _live(records: list[Record]) -> list[Record]:
 def _get(services: Services, chat_id: int, boundary_id: str) -> Record | None:
     if not boundary_id.isdigit():
         return None
-    return next((r for r in all_boundaries(services, chat_id) if r["id"] == int(boundary_id)),
-                None)
+    return next((r for r in all_boundaries(services, chat_id) if r["id"] == int(boundary_id)), None)
 
 
 def _update(services: Services, chat_id: int, boundary_id: int, fields: Record) -> Record:
@@ -124,8 +123,9 @@ def _schedule_review(services: Services, couple: Couple, record: Record, due: da
     if record.get("timer") is not None:
         timers.cancel(couple.chat_id, record["timer"])
     timer_id = timers.schedule(couple.chat_id, REVIEW, due, payload={"boundary": record["id"]})
-    return _update(services, couple.chat_id, record["id"],
-                   {"review_at": to_iso(due), "timer": timer_id})
+    return _update(
+        services, couple.chat_id, record["id"], {"review_at": to_iso(due), "timer": timer_id}
+    )
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -137,14 +137,18 @@ def _view(services: Services, couple: Couple, record: Record, locale: str) -> di
     """What a template needs to show one boundary, its review date in each partner's zone."""
     suggestion = record.get("suggestion")
     review_at = from_iso(record.get("review_at"))
-    days = {review_at.astimezone(zone(p.timezone)).date() for p in couple.partners} if (
-        review_at) else set()
+    days = (
+        {review_at.astimezone(zone(p.timezone)).date() for p in couple.partners}
+        if (review_at)
+        else set()
+    )
     return {
         "id": record["id"],
         "text": record.get("text"),
         "suggestion": suggestion,
         "title": services.render.label(locale, f"boundaries.suggestion_{suggestion}")
-        if suggestion else None,
+        if suggestion
+        else None,
         "source": record["source"],
         "stage": record.get("stage"),
         "by": _name(couple, record.get("by")),
@@ -175,15 +179,16 @@ async def boundaries_command(update: Update, context: MendContext, couple: Coupl
     if args[0].lower() in ("add", "neu", "new") and len(args) > 1:
         user = update.effective_user
         assert user is not None
-        await add(context, couple, user.id, "own", text=" ".join(args[1:]),
-                  thread=thread_of(update))
+        await add(
+            context, couple, user.id, "own", text=" ".join(args[1:]), thread=thread_of(update)
+        )
         return
     await reply(update, context, group_locale(context.mend, couple), "boundaries/usage")
 
 
-
-async def show_list(context: MendContext, couple: Couple, update: Update | None = None,
-                    thread: int | None = None) -> None:
+async def show_list(
+    context: MendContext, couple: Couple, update: Update | None = None, thread: int | None = None
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     label = services.render.label
@@ -197,8 +202,7 @@ async def show_list(context: MendContext, couple: Couple, update: Update | None 
     offered = [s for s in (*SUGGESTIONS, *((NO_CONTACT,) if infidelity else ())) if s not in taken]
     rows: list[list[Any]] = []
     if len(live) < MAX_ACTIVE:
-        rows.extend([button(label(locale, f"boundaries.add_{s}"), f"{B}sug:{s}")]
-                    for s in offered)
+        rows.extend([button(label(locale, f"boundaries.add_{s}"), f"{B}sug:{s}")] for s in offered)
         rows.append([button(label(locale, "boundaries.add_own"), f"{B}own")])
         if infidelity:
             rows.append([button(label(locale, "repair.add_stage"), repair_track.ADD_STAGE)])
@@ -207,22 +211,39 @@ async def show_list(context: MendContext, couple: Couple, update: Update | None 
         for v in live
     )
     data: dict[str, Any] = {
-        "boundaries": boundaries, "stages": stages, "ended": len(ended),
-        "ended_stages": sum(1 for r in ended if r["source"] == "stage"), "infidelity": infidelity,
+        "boundaries": boundaries,
+        "stages": stages,
+        "ended": len(ended),
+        "ended_stages": sum(1 for r in ended if r["source"] == "stage"),
+        "infidelity": infidelity,
     }
     if update is not None:
         await reply(update, context, locale, "boundaries/list", buttons=rows, **data)
     else:
-        await say(context, couple.chat_id, locale, "boundaries/list", buttons=rows,
-                  thread_id=thread, **data)
+        await say(
+            context,
+            couple.chat_id,
+            locale,
+            "boundaries/list",
+            buttons=rows,
+            thread_id=thread,
+            **data,
+        )
 
 
 # -- adding ----------------------------------------------------------------------------------
 
 
-async def add(context: MendContext, couple: Couple, user_id: int, source: str, *,
-              text: str | None = None, suggestion: str | None = None,
-              thread: int | None = None) -> Record | None:
+async def add(
+    context: MendContext,
+    couple: Couple,
+    user_id: int,
+    source: str,
+    *,
+    text: str | None = None,
+    suggestion: str | None = None,
+    thread: int | None = None,
+) -> Record | None:
     """Add a boundary (or a timeline stage) with a pencilled-in review date in one month."""
     services = context.mend
     locale = group_locale(services, couple)
@@ -230,18 +251,30 @@ async def add(context: MendContext, couple: Couple, user_id: int, source: str, *
     if text is not None:
         text = " ".join(text.split())
         if asks_for_surveillance(text):
-            await say(context, chat_id, locale, "boundaries/not_surveillance",
-                      thread_id=thread, name=_name(couple, user_id))
+            await say(
+                context,
+                chat_id,
+                locale,
+                "boundaries/not_surveillance",
+                thread_id=thread,
+                name=_name(couple, user_id),
+            )
             return None
         if not text or len(text) > MAX_TEXT:
-            await say(context, chat_id, locale, "boundaries/too_long", thread_id=thread,
-                      limit=MAX_TEXT, length=len(text))
+            await say(
+                context,
+                chat_id,
+                locale,
+                "boundaries/too_long",
+                thread_id=thread,
+                limit=MAX_TEXT,
+                length=len(text),
+            )
             return None
     records = all_boundaries(services, chat_id)
     live = _live(records)
     if len(live) >= MAX_ACTIVE:
-        await say(context, chat_id, locale, "boundaries/full", thread_id=thread,
-                  limit=MAX_ACTIVE)
+        await say(context, chat_id, locale, "boundaries/full", thread_id=thread, limit=MAX_ACTIVE)
         return None
     if suggestion is not None and any(r.get("suggestion") == suggestion for r in live):
         await show_list(context, couple, thread=thread)
@@ -251,18 +284,37 @@ async def add(context: MendContext, couple: Couple, user_id: int, source: str, *
     if source == "stage":
         stage = 1 + sum(1 for r in records if r["source"] == "stage")
     with services.store.transaction(chat_id) as tx:
-        boundary_id = tx.table(BOUNDARIES_TABLE).insert({
-            "text": text, "suggestion": suggestion, "source": source, "stage": stage,
-            "by": user_id, "added_at": to_iso(now), "review_at": None, "timer": None,
-            "state": "active", "choices": {}, "kept_in_row": 0, "loosened": 0,
-            "review_message": None, "ended_at": None, "thread": thread,
-        })
+        boundary_id = tx.table(BOUNDARIES_TABLE).insert(
+            {
+                "text": text,
+                "suggestion": suggestion,
+                "source": source,
+                "stage": stage,
+                "by": user_id,
+                "added_at": to_iso(now),
+                "review_at": None,
+                "timer": None,
+                "state": "active",
+                "choices": {},
+                "kept_in_row": 0,
+                "loosened": 0,
+                "review_message": None,
+                "ended_at": None,
+                "thread": thread,
+            }
+        )
         record = tx.table(BOUNDARIES_TABLE).get(boundary_id)
     assert record is not None
     record = _schedule_review(services, couple, record, add_months(now, 1))
-    await say(context, chat_id, locale, "boundaries/added",
-              buttons=_date_buttons(context, locale, record["id"]), thread_id=thread,
-              boundary=_view(services, couple, record, locale))
+    await say(
+        context,
+        chat_id,
+        locale,
+        "boundaries/added",
+        buttons=_date_buttons(context, locale, record["id"]),
+        thread_id=thread,
+        boundary=_view(services, couple, record, locale),
+    )
     if text is not None:
         await repair_track.check_text(context, couple, text, thread)
     await _check_one_sided(context, couple, thread)
@@ -271,21 +323,27 @@ async def add(context: MendContext, couple: Couple, user_id: int, source: str, *
 
 async def _check_one_sided(context: MendContext, couple: Couple, thread: int | None) -> None:
     """Many boundaries from one partner can turn repair into punishment."""
-    live = [r for r in _live(all_boundaries(context.mend, couple.chat_id))
-            if r["source"] in ("suggested", "own")]
+    live = [
+        r
+        for r in _live(all_boundaries(context.mend, couple.chat_id))
+        if r["source"] in ("suggested", "own")
+    ]
     for partner in couple.partners:
         mine = sum(1 for r in live if r.get("by") == partner.user_id)
         if mine >= ONE_SIDED and len(live) - mine <= 1:
-            await note_pitfall(context, couple, "punishment", thread=thread,
-                               reason="one_sided", name=partner.name)
+            await note_pitfall(
+                context, couple, "punishment", thread=thread, reason="one_sided", name=partner.name
+            )
             return
 
 
 def _date_buttons(context: MendContext, locale: str, boundary_id: int) -> Buttons:
     label = context.mend.render.label
     return [
-        [button(label(locale, f"boundaries.date_{c}"), f"{B}date:{boundary_id}:{c}")
-         for c in DATE_CHOICES[:3]],
+        [
+            button(label(locale, f"boundaries.date_{c}"), f"{B}date:{boundary_id}:{c}")
+            for c in DATE_CHOICES[:3]
+        ],
         [button(label(locale, "boundaries.date_typed"), f"{B}date:{boundary_id}:typed")],
     ]
 
@@ -295,31 +353,47 @@ async def text_answer(update: Update, context: MendContext, answer: asks.Answer)
     source = answer.payload.get("source")
     if source not in ("own", "stage"):
         return
-    await add(context, answer.couple, answer.partner.user_id, str(source), text=answer.text,
-              thread=thread_of(update))
+    await add(
+        context,
+        answer.couple,
+        answer.partner.user_id,
+        str(source),
+        text=answer.text,
+        thread=thread_of(update),
+    )
 
 
 # -- review dates ----------------------------------------------------------------------------
 
 
-async def _choose_date(update: Update, context: MendContext, couple: Couple, record: Record,
-                       choice: str, locale: str) -> None:
+async def _choose_date(
+    update: Update, context: MendContext, couple: Couple, record: Record, choice: str, locale: str
+) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     partner = couple.partner(user.id)
     assert partner is not None
     await query.answer()
     if choice == "typed":
-        await asks.ask(context, couple, partner, "bnd_date", "boundaries/ask_date",
-                       in_chat=couple.chat_id, thread_id=record.get("thread"),
-                       payload={"boundary": record["id"]},
-                       boundary=_view(context.mend, couple, record, locale),
-                       zone=partner.timezone, typed=None)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "bnd_date",
+            "boundaries/ask_date",
+            in_chat=couple.chat_id,
+            thread_id=record.get("thread"),
+            payload={"boundary": record["id"]},
+            boundary=_view(context.mend, couple, record, locale),
+            zone=partner.timezone,
+            typed=None,
+        )
         return
     await clear_buttons(update)
     now = utcnow()
-    due = {"2w": now + timedelta(days=14), "1m": add_months(now, 1),
-           "3m": add_months(now, 3)}[choice]
+    due = {"2w": now + timedelta(days=14), "1m": add_months(now, 1), "3m": add_months(now, 3)}[
+        choice
+    ]
     await _set_date(context, couple, record, due, partner)
 
 
@@ -329,8 +403,9 @@ async def date_answer(update: Update, context: MendContext, answer: asks.Answer)
     record = _get(services, couple.chat_id, str(answer.payload.get("boundary", "")))
     locale = group_locale(services, couple)
     if record is None or record["state"] != "active":
-        await say(context, couple.chat_id, locale, "boundaries/moved_on",
-                  thread_id=thread_of(update))
+        await say(
+            context, couple.chat_id, locale, "boundaries/moved_on", thread_id=thread_of(update)
+        )
         return
     record = _here(services, couple, record, update)
     now = utcnow()
@@ -338,29 +413,51 @@ async def date_answer(update: Update, context: MendContext, answer: asks.Answer)
     day = parse_day(answer.text, today)
     due = _evening(day, partner) if day is not None else None
     if due is None or due <= now or due - now > MAX_AHEAD:
-        await asks.ask(context, couple, partner, "bnd_date", "boundaries/ask_date",
-                       in_chat=couple.chat_id, thread_id=record.get("thread"),
-                       payload={"boundary": record["id"]},
-                       boundary=_view(services, couple, record, locale), zone=partner.timezone,
-                       typed=answer.text[:40])
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "bnd_date",
+            "boundaries/ask_date",
+            in_chat=couple.chat_id,
+            thread_id=record.get("thread"),
+            payload={"boundary": record["id"]},
+            boundary=_view(services, couple, record, locale),
+            zone=partner.timezone,
+            typed=answer.text[:40],
+        )
         return
     await _set_date(context, couple, record, due, partner)
     if due - now > FAR_REVIEW:
-        await note_pitfall(context, couple, "punishment", thread=record.get("thread"),
-                           reason="far", name=partner.name)
+        await note_pitfall(
+            context,
+            couple,
+            "punishment",
+            thread=record.get("thread"),
+            reason="far",
+            name=partner.name,
+        )
 
 
 def _evening(day: date, partner: Partner) -> datetime:
     return local_to_utc(datetime.combine(day, REVIEW_AT), REVIEW_AT, partner.timezone)
 
 
-async def _set_date(context: MendContext, couple: Couple, record: Record, due: datetime,
-                    partner: Partner) -> None:
+async def _set_date(
+    context: MendContext, couple: Couple, record: Record, due: datetime, partner: Partner
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     record = _schedule_review(services, couple, record, due)
-    await say(context, couple.chat_id, locale, "boundaries/date_set", name=partner.name,
-              thread_id=record.get("thread"), boundary=_view(services, couple, record, locale))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "boundaries/date_set",
+        name=partner.name,
+        thread_id=record.get("thread"),
+        boundary=_view(services, couple, record, locale),
+    )
 
 
 # -- the review ------------------------------------------------------------------------------
@@ -378,25 +475,46 @@ async def review_due(context: MendContext, fired: Fired) -> None:
     await _open_review(context, couple, record, late=fired.late)
 
 
-async def _open_review(context: MendContext, couple: Couple, record: Record, *,
-                       late: bool = False, asked_by: str | None = None) -> None:
+async def _open_review(
+    context: MendContext,
+    couple: Couple,
+    record: Record,
+    *,
+    late: bool = False,
+    asked_by: str | None = None,
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     if record.get("timer") is not None:
         services.timers.cancel(couple.chat_id, record["timer"])
     # Asked again while a review is open: the choices made so far stay.
     choices = record.get("choices", {}) if record["state"] == "reviewing" else {}
-    record = _update(services, couple.chat_id, record["id"],
-                     {"state": "reviewing", "choices": choices, "timer": None})
-    message = await say(context, couple.chat_id, locale, "boundaries/review",
-                        buttons=_choice_buttons(context, locale, record["id"]),
-                        thread_id=record.get("thread"),
-                        **_review_data(services, couple, record, locale, late, asked_by))
+    record = _update(
+        services,
+        couple.chat_id,
+        record["id"],
+        {"state": "reviewing", "choices": choices, "timer": None},
+    )
+    message = await say(
+        context,
+        couple.chat_id,
+        locale,
+        "boundaries/review",
+        buttons=_choice_buttons(context, locale, record["id"]),
+        thread_id=record.get("thread"),
+        **_review_data(services, couple, record, locale, late, asked_by),
+    )
     _update(services, couple.chat_id, record["id"], {"review_message": message.message_id})
 
 
-def _review_data(services: Services, couple: Couple, record: Record, locale: str, late: bool,
-                 asked_by: str | None) -> dict[str, Any]:
+def _review_data(
+    services: Services,
+    couple: Couple,
+    record: Record,
+    locale: str,
+    late: bool,
+    asked_by: str | None,
+) -> dict[str, Any]:
     chosen = record.get("choices", {})
     return {
         "boundary": _view(services, couple, record, locale),
@@ -410,26 +528,35 @@ def _review_data(services: Services, couple: Couple, record: Record, locale: str
 
 def _choice_buttons(context: MendContext, locale: str, boundary_id: int) -> Buttons:
     label = context.mend.render.label
-    return [[button(label(locale, f"boundaries.choice_{c}"), f"{B}choose:{boundary_id}:{c}")
-             for c in CHOICES]]
+    return [
+        [
+            button(label(locale, f"boundaries.choice_{c}"), f"{B}choose:{boundary_id}:{c}")
+            for c in CHOICES
+        ]
+    ]
 
 
-async def _choose(update: Update, context: MendContext, couple: Couple, record: Record,
-                  choice: str, locale: str) -> None:
+async def _choose(
+    update: Update, context: MendContext, couple: Couple, record: Record, choice: str, locale: str
+) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     services = context.mend
     choices = {**record.get("choices", {}), str(user.id): choice}
     record = _update(services, couple.chat_id, record["id"], {"choices": choices})
-    label = services.render.label(locale, "alert.boundaries_noted",
-                                  choice=services.render.label(locale,
-                                                               f"boundaries.choice_{choice}"))
+    label = services.render.label(
+        locale,
+        "alert.boundaries_noted",
+        choice=services.render.label(locale, f"boundaries.choice_{choice}"),
+    )
     await query.answer(label)
     if not all(str(p.user_id) in choices for p in couple.partners):
         if query.message is not None and query.message.is_accessible:
             html = services.render.message(
-                locale, "boundaries/review",
-                **_review_data(services, couple, record, locale, False, None))
+                locale,
+                "boundaries/review",
+                **_review_data(services, couple, record, locale, False, None),
+            )
             markup = InlineKeyboardMarkup(_choice_buttons(context, locale, record["id"]))
             with contextlib.suppress(BadRequest):  # the same choice tapped twice: no change
                 await query.edit_message_text(html, reply_markup=markup)
@@ -438,38 +565,82 @@ async def _choose(update: Update, context: MendContext, couple: Couple, record: 
     await _outcome(context, couple, record, choices, locale)
 
 
-async def _outcome(context: MendContext, couple: Couple, record: Record,
-                   choices: dict[str, str], locale: str) -> None:
+async def _outcome(
+    context: MendContext, couple: Couple, record: Record, choices: dict[str, str], locale: str
+) -> None:
     """Both have chosen: it ends only if both chose end; otherwise the more careful choice."""
     services = context.mend
     result = min(choices.values(), key=CHOICES.index)
     now = utcnow()
-    shown = [{"name": p.name, "choice": services.render.label(
-        locale, f"boundaries.choice_{choices[str(p.user_id)]}")} for p in couple.partners]
+    shown = [
+        {
+            "name": p.name,
+            "choice": services.render.label(locale, f"boundaries.choice_{choices[str(p.user_id)]}"),
+        }
+        for p in couple.partners
+    ]
     if result == "end":
-        record = _update(services, couple.chat_id, record["id"],
-                         {"state": "ended", "ended_at": to_iso(now), "choices": {}})
-        await say(context, couple.chat_id, locale, "boundaries/outcome", result=result,
-                  thread_id=record.get("thread"), choices=shown,
-                  boundary=_view(services, couple, record, locale))
+        record = _update(
+            services,
+            couple.chat_id,
+            record["id"],
+            {"state": "ended", "ended_at": to_iso(now), "choices": {}},
+        )
+        await say(
+            context,
+            couple.chat_id,
+            locale,
+            "boundaries/outcome",
+            result=result,
+            thread_id=record.get("thread"),
+            choices=shown,
+            boundary=_view(services, couple, record, locale),
+        )
         await _check_early_end(context, couple, record.get("thread"))
         return
     kept_in_row = record.get("kept_in_row", 0) + 1 if result == "keep" else 0
-    record = _update(services, couple.chat_id, record["id"], {
-        "state": "active", "choices": {}, "kept_in_row": kept_in_row,
-        "loosened": record.get("loosened", 0) + (result == "loosen"),
-    })
+    record = _update(
+        services,
+        couple.chat_id,
+        record["id"],
+        {
+            "state": "active",
+            "choices": {},
+            "kept_in_row": kept_in_row,
+            "loosened": record.get("loosened", 0) + (result == "loosen"),
+        },
+    )
     record = _schedule_review(services, couple, record, add_months(now, 1))
     rows = list(_date_buttons(context, locale, record["id"]))
     if result == "loosen":
-        rows.insert(0, [button(services.render.label(locale, "boundaries.reword"),
-                               f"{B}reword:{record['id']}")])
-    await say(context, couple.chat_id, locale, "boundaries/outcome", buttons=rows, result=result,
-              thread_id=record.get("thread"), choices=shown,
-              boundary=_view(services, couple, record, locale))
+        rows.insert(
+            0,
+            [
+                button(
+                    services.render.label(locale, "boundaries.reword"), f"{B}reword:{record['id']}"
+                )
+            ],
+        )
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "boundaries/outcome",
+        buttons=rows,
+        result=result,
+        thread_id=record.get("thread"),
+        choices=shown,
+        boundary=_view(services, couple, record, locale),
+    )
     if kept_in_row >= KEPT_TOO_OFTEN:
-        await note_pitfall(context, couple, "punishment", thread=record.get("thread"),
-                           reason="kept", name=_name(couple, record.get("by")))
+        await note_pitfall(
+            context,
+            couple,
+            "punishment",
+            thread=record.get("thread"),
+            reason="kept",
+            name=_name(couple, record.get("by")),
+        )
 
 
 async def _check_early_end(context: MendContext, couple: Couple, thread: int | None) -> None:
@@ -493,17 +664,38 @@ async def reword_answer(update: Update, context: MendContext, answer: asks.Answe
         return
     text = " ".join(answer.text.split())
     if asks_for_surveillance(text):
-        await say(context, couple.chat_id, locale, "boundaries/not_surveillance",
-                  thread_id=thread, name=answer.partner.name)
+        await say(
+            context,
+            couple.chat_id,
+            locale,
+            "boundaries/not_surveillance",
+            thread_id=thread,
+            name=answer.partner.name,
+        )
         return
     if not text or len(text) > MAX_TEXT:
-        await say(context, couple.chat_id, locale, "boundaries/too_long", thread_id=thread,
-                  limit=MAX_TEXT, length=len(text))
+        await say(
+            context,
+            couple.chat_id,
+            locale,
+            "boundaries/too_long",
+            thread_id=thread,
+            limit=MAX_TEXT,
+            length=len(text),
+        )
         return
-    record = _update(services, couple.chat_id, record["id"],
-                     {"text": text, "suggestion": None, "thread": thread})
-    await say(context, couple.chat_id, locale, "boundaries/reworded", name=answer.partner.name,
-              thread_id=thread, boundary=_view(services, couple, record, locale))
+    record = _update(
+        services, couple.chat_id, record["id"], {"text": text, "suggestion": None, "thread": thread}
+    )
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "boundaries/reworded",
+        name=answer.partner.name,
+        thread_id=thread,
+        boundary=_view(services, couple, record, locale),
+    )
     await repair_track.check_text(context, couple, text, thread)
 
 
@@ -532,8 +724,16 @@ async def boundary_button(update: Update, context: MendContext, couple: Couple) 
         return
     if action in ("own", "stage") and not rest:
         await query.answer()
-        await asks.ask(context, couple, partner, "bnd_text", f"boundaries/ask_{action}",
-                       in_chat=couple.chat_id, thread_id=thread, payload={"source": action})
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "bnd_text",
+            f"boundaries/ask_{action}",
+            in_chat=couple.chat_id,
+            thread_id=thread,
+            payload={"source": action},
+        )
         return
     record = _get(services, couple.chat_id, target)
     if record is None:
@@ -549,14 +749,19 @@ async def boundary_button(update: Update, context: MendContext, couple: Couple) 
         await _choose(update, context, couple, record, choice, locale)
     elif action == "reword" and not choice and record["state"] == "active":
         await query.answer()
-        await asks.ask(context, couple, partner, "bnd_reword", "boundaries/ask_reword",
-                       in_chat=couple.chat_id, thread_id=thread,
-                       payload={"boundary": record["id"]},
-                       boundary=_view(services, couple, record, locale))
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "bnd_reword",
+            "boundaries/ask_reword",
+            in_chat=couple.chat_id,
+            thread_id=thread,
+            payload={"boundary": record["id"]},
+            boundary=_view(services, couple, record, locale),
+        )
     else:
         await query.answer(stale(context, locale), show_alert=True)
-
-
 
 
 # -- wiring ----------------------------------------------------------------------------------
@@ -565,8 +770,20 @@ async def boundary_button(update: Update, context: MendContext, couple: Couple) 
 def export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
     """The couple's boundaries: shared agreements, so both partners get all of them."""
     return [
-        {k: r.get(k) for k in ("text", "suggestion", "source", "stage", "added_at", "review_at",
-                               "state", "ended_at", "loosened")}
+        {
+            k: r.get(k)
+            for k in (
+                "text",
+                "suggestion",
+                "source",
+                "stage",
+                "added_at",
+                "review_at",
+                "state",
+                "ended_at",
+                "loosened",
+            )
+        }
         | {"added_by_you": r.get("by") == user_id}
         for r in all_boundaries(services, couple.chat_id)
     ]

@@ -49,8 +49,14 @@ def breathing_in(context: MendContext, chat_id: int) -> bool:
     return chat_id in _breathing_chats(context)
 
 
-async def run_breathing(context: MendContext, chat_id: int, locale: str, *,
-                        rounds: int = DEFAULT_ROUNDS, thread_id: int | None = None) -> None:
+async def run_breathing(
+    context: MendContext,
+    chat_id: int,
+    locale: str,
+    *,
+    rounds: int = DEFAULT_ROUNDS,
+    thread_id: int | None = None,
+) -> None:
     """Guide `rounds` of 4-4-4 breathing by editing one message, then close with a short line.
 
     Takes about rounds × 3 × PHASE_SECONDS: start it with `application.create_task` so other
@@ -64,8 +70,9 @@ async def run_breathing(context: MendContext, chat_id: int, locale: str, *,
     await _breathe_claimed(context, chat_id, locale, rounds, thread_id)
 
 
-async def _breathe_claimed(context: MendContext, chat_id: int, locale: str, rounds: int,
-                           thread_id: int | None) -> None:
+async def _breathe_claimed(
+    context: MendContext, chat_id: int, locale: str, rounds: int, thread_id: int | None
+) -> None:
     """The session itself, for a chat already marked busy; frees the chat when done."""
     render = context.mend.render
     try:
@@ -74,8 +81,14 @@ async def _breathe_claimed(context: MendContext, chat_id: int, locale: str, roun
             for phase in BREATH_PHASES:
                 if not context.application.running:
                     return  # the bot is shutting down: don't hold it up for the last breaths
-                html = render.message(locale, "calm/breathe_step", round=round_number,
-                                      rounds=rounds, phase=phase, count=COUNT)
+                html = render.message(
+                    locale,
+                    "calm/breathe_step",
+                    round=round_number,
+                    rounds=rounds,
+                    phase=phase,
+                    count=COUNT,
+                )
                 if message is None:
                     message = await send_html(context, chat_id, html, thread_id=thread_id)
                 else:
@@ -111,8 +124,15 @@ async def breathe_command(update: Update, context: MendContext, couples: list[Co
     rounds = DEFAULT_ROUNDS
     if typed:
         if not typed.isdigit() or not 1 <= int(typed) <= MAX_ROUNDS:
-            await reply(update, context, locale, "calm/breathe_usage", typed=typed[:40],
-                        rounds=DEFAULT_ROUNDS, max_rounds=MAX_ROUNDS)
+            await reply(
+                update,
+                context,
+                locale,
+                "calm/breathe_usage",
+                typed=typed[:40],
+                rounds=DEFAULT_ROUNDS,
+                max_rounds=MAX_ROUNDS,
+            )
             return
         rounds = int(typed)
     chats = _breathing_chats(context)
@@ -144,8 +164,10 @@ NEXT_STEP = {"noticed": "story", "new": "choose", "old": "choose", "unsure": "ch
 
 def _step_buttons(context: MendContext, locale: str, step: str) -> Buttons:
     render = context.mend.render
-    rows: list[list[Any]] = [[button(render.label(locale, f"calm.{choice}"),
-                                     f"{JEALOUS}{choice}")] for choice in CHOICES[step]]
+    rows: list[list[Any]] = [
+        [button(render.label(locale, f"calm.{choice}"), f"{JEALOUS}{choice}")]
+        for choice in CHOICES[step]
+    ]
     rows.append([button(render.label(locale, "calm.stop"), f"{JEALOUS}{STOP}")])
     return rows
 
@@ -158,22 +180,38 @@ async def jealous_command(update: Update, context: MendContext, couples: list[Co
     couple, me = couples[0], asking_partner(couples, update)
     locale = reader_locale(context, update, couple, me)
     private = chat.type == Chat.PRIVATE
-    sent = await reply(update, context, locale, "calm/jealous_notice",
-                       buttons=_step_buttons(context, locale, "notice"), name=me.name,
-                       private=private)
+    sent = await reply(
+        update,
+        context,
+        locale,
+        "calm/jealous_notice",
+        buttons=_step_buttons(context, locale, "notice"),
+        name=me.name,
+        private=private,
+    )
     if sent is None:
         return
     with context.mend.store.transaction(couple.chat_id) as tx:
         checks = tx.table(CHECKS_TABLE)
-        checks.insert({"chat_id": sent.chat_id, "message_id": sent.message_id,
-                       "owner": me.user_id, "private": private, "step": "notice",
-                       "source": None, "choice": None, "started_at": to_iso(utcnow())})
+        checks.insert(
+            {
+                "chat_id": sent.chat_id,
+                "message_id": sent.message_id,
+                "owner": me.user_id,
+                "private": private,
+                "step": "notice",
+                "source": None,
+                "choice": None,
+                "started_at": to_iso(utcnow()),
+            }
+        )
         for old in sorted(checks.all(), key=lambda r: int(r["id"]))[:-KEEP_CHECKS]:
             checks.remove(int(old["id"]))
 
 
-def _find_check(context: MendContext, couples: list[Couple], chat_id: int,
-                message_id: int) -> tuple[Couple, Record] | None:
+def _find_check(
+    context: MendContext, couples: list[Couple], chat_id: int, message_id: int
+) -> tuple[Couple, Record] | None:
     for couple in couples:
         for record in context.mend.store.records(couple.chat_id, CHECKS_TABLE):
             if record.get("chat_id") == chat_id and record.get("message_id") == message_id:
@@ -191,8 +229,7 @@ async def jealous_button(update: Update, context: MendContext, couples: list[Cou
     locale = reader_locale(context, update, couples[0], me)
     choice = query.data.removeprefix(JEALOUS)
     message = query.message
-    found = None if message is None else _find_check(context, couples, chat.id,
-                                                     message.message_id)
+    found = None if message is None else _find_check(context, couples, chat.id, message.message_id)
     if found is None:
         await query.answer(render.label(locale, "alert.stale_button"), show_alert=True)
         return
@@ -200,8 +237,7 @@ async def jealous_button(update: Update, context: MendContext, couples: list[Cou
     if check.get("owner") != user.id:
         owner = couple.partner(int(check.get("owner", 0)))
         name = owner.name[:ALERT_NAME_LENGTH] if owner else "?"  # alerts hold 200 characters
-        await query.answer(render.label(locale, "alert.calm_not_yours", name=name),
-                           show_alert=True)
+        await query.answer(render.label(locale, "alert.calm_not_yours", name=name), show_alert=True)
         return
     step = str(check.get("step"))
     if step not in CHOICES or (choice != STOP and choice not in CHOICES[step]):
@@ -227,8 +263,9 @@ async def jealous_button(update: Update, context: MendContext, couples: list[Cou
     await _show_step(update, context, couple, locale, {**check, **changes})
 
 
-async def _show_step(update: Update, context: MendContext, couple: Couple, locale: str,
-                     check: Record) -> None:
+async def _show_step(
+    update: Update, context: MendContext, couple: Couple, locale: str, check: Record
+) -> None:
     """Edit the check's message into its next step (or send it anew if it can't be edited)."""
     query = update.callback_query
     assert query is not None
@@ -258,8 +295,13 @@ def export_calm(services: Services, couple: Couple, user_id: int) -> dict[str, A
     """The partner's own jealousy checks (never the other partner's)."""
     return {
         "jealousy_checks": [
-            {"started_at": r.get("started_at"), "private": r.get("private"),
-             "step": r.get("step"), "source": r.get("source"), "choice": r.get("choice")}
+            {
+                "started_at": r.get("started_at"),
+                "private": r.get("private"),
+                "step": r.get("step"),
+                "source": r.get("source"),
+                "choice": r.get("choice"),
+            }
             for r in services.store.records(couple.chat_id, CHECKS_TABLE)
             if r.get("owner") == user_id
         ],

@@ -104,8 +104,9 @@ def _stale(context: MendContext, locale: str) -> str:
     return context.mend.render.label(locale, "alert.stale_button")
 
 
-async def _ask_private(context: MendContext, couple: Couple, partner: Partner, kind: str,
-                       template: str, **data: Any) -> bool:
+async def _ask_private(
+    context: MendContext, couple: Couple, partner: Partner, kind: str, template: str, **data: Any
+) -> bool:
     """A question in the partner's private chat; False if it can't reach them."""
     if not partner.private_chat:
         return False
@@ -139,21 +140,23 @@ def schedule_of(store: Store, couple: Couple) -> Record:
 
 
 def _next_weekly(schedule: Record, after: datetime) -> datetime:
-    return next_local(time.fromisoformat(schedule["at"]), schedule["zone"], after,
-                      schedule["weekday"])
+    return next_local(
+        time.fromisoformat(schedule["at"]), schedule["zone"], after, schedule["weekday"]
+    )
 
 
-def ensure_weekly(timers: Timers, couple: Couple, *, besides: int | None = None,
-                  after: datetime | None = None) -> None:
+def ensure_weekly(
+    timers: Timers, couple: Couple, *, besides: int | None = None, after: datetime | None = None
+) -> None:
     """The next weekly check-in is pending (unless they turned it off)."""
     schedule = schedule_of(timers.store, couple)
-    if not schedule["on"] or any(t["id"] != besides
-                                 for t in timers.pending(couple.chat_id, WEEKLY)):
+    if not schedule["on"] or any(
+        t["id"] != besides for t in timers.pending(couple.chat_id, WEEKLY)
+    ):
         return
     if after is None:
         after = utcnow()
-        if couple.setup_completed_at and not timers.store.records(couple.chat_id,
-                                                                   CHECKINS_TABLE):
+        if couple.setup_completed_at and not timers.store.records(couple.chat_id, CHECKINS_TABLE):
             # A first stretch of days together before the first one.
             after = max(after, couple.setup_completed_at + FIRST_AFTER_SETUP)
     timers.schedule(couple.chat_id, WEEKLY, _next_weekly(schedule, after))
@@ -185,11 +188,16 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
     # the right local time, when that is still ahead.
     target = _next_weekly(schedule, now - timedelta(hours=26))
     if now + timedelta(minutes=10) < target < now + timedelta(days=1):
-        ensure_weekly(services.timers, couple, besides=fired.timer_id,
-                      after=target - timedelta(seconds=1))
+        ensure_weekly(
+            services.timers, couple, besides=fired.timer_id, after=target - timedelta(seconds=1)
+        )
         return
-    ensure_weekly(services.timers, couple, besides=fired.timer_id,
-                  after=max(now, target) + timedelta(minutes=15))
+    ensure_weekly(
+        services.timers,
+        couple,
+        besides=fired.timer_id,
+        after=max(now, target) + timedelta(minutes=15),
+    )
     await start_checkin(context, couple)
     from bot.features.progress import check_milestones  # progress builds on this module
 
@@ -212,8 +220,13 @@ async def checkin_command(update: Update, context: MendContext, couple: Couple) 
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
             deadline = from_iso(running["deadline"]) if running else None
-            await reply(update, context, locale, "checkins/already_open",
-                        times=_times(couple, deadline) if deadline else [])
+            await reply(
+                update,
+                context,
+                locale,
+                "checkins/already_open",
+                times=_times(couple, deadline) if deadline else [],
+            )
         return
     if args in (["off"], ["aus"]):
         _save_schedule(services.store, couple, {"on": False})
@@ -222,10 +235,14 @@ async def checkin_command(update: Update, context: MendContext, couple: Couple) 
         return
     if args in (["on"], ["an"]):
         _save_schedule(services.store, couple, {"on": True})
-    elif len(args) == 2 and (weekday := parse_weekday(args[0])) is not None and (
-            at := parse_clock(args[1])) is not None:
-        _save_schedule(services.store, couple, {"weekday": weekday, "at": at, "on": True,
-                                                "set_by": me.user_id})
+    elif (
+        len(args) == 2
+        and (weekday := parse_weekday(args[0])) is not None
+        and (at := parse_clock(args[1])) is not None
+    ):
+        _save_schedule(
+            services.store, couple, {"weekday": weekday, "at": at, "on": True, "set_by": me.user_id}
+        )
     else:
         await reply(update, context, locale, "checkins/usage")
         return
@@ -235,8 +252,16 @@ async def checkin_command(update: Update, context: MendContext, couple: Couple) 
     upcoming = services.timers.pending(couple.chat_id, WEEKLY)
     moment = from_iso(upcoming[0]["due"]) if upcoming else _next_weekly(schedule, utcnow())
     assert moment is not None
-    await reply(update, context, locale, "checkins/schedule_set", weekday=schedule["weekday"],
-                at=schedule["at"], zone=schedule["zone"], times=_times(couple, moment))
+    await reply(
+        update,
+        context,
+        locale,
+        "checkins/schedule_set",
+        weekday=schedule["weekday"],
+        at=schedule["at"],
+        zone=schedule["zone"],
+        times=_times(couple, moment),
+    )
 
 
 def _save_schedule(store: Store, couple: Couple, fields: Record) -> None:
@@ -251,8 +276,7 @@ def _save_schedule(store: Store, couple: Couple, fields: Record) -> None:
 
 
 def open_checkin(store: Store, chat_id: int) -> Record | None:
-    return next((r for r in store.records(chat_id, CHECKINS_TABLE) if r["state"] == "open"),
-                None)
+    return next((r for r in store.records(chat_id, CHECKINS_TABLE) if r["state"] == "open"), None)
 
 
 def _expire_stale(services: Services, chat_id: int, table: str) -> None:
@@ -267,8 +291,9 @@ def _expire_stale(services: Services, chat_id: int, table: str) -> None:
                 polls.close(services, chat_id, record["poll_id"])
 
 
-async def start_checkin(context: MendContext, couple: Couple, *, by: Partner | None = None,
-                        thread_id: int | None = None) -> Record | None:
+async def start_checkin(
+    context: MendContext, couple: Couple, *, by: Partner | None = None, thread_id: int | None = None
+) -> Record | None:
     """Poll in the group, questions in private; None if one is running already."""
     services = context.mend
     store = services.store
@@ -280,48 +305,86 @@ async def start_checkin(context: MendContext, couple: Couple, *, by: Partner | N
     phase = _phase(couple)
     away = [p for p in couple.partners if p.left_group or is_away(store, couple, p, now)]
     with store.transaction(couple.chat_id) as tx:
-        checkin_id = tx.table(CHECKINS_TABLE).insert({
-            "state": "open", "started_at": to_iso(now), "deadline": to_iso(deadline),
-            "phase": phase, "by": by.user_id if by else None, "scores": {}, "reflections": {},
-            "away": [p.user_id for p in away], "poll_id": None, "revealed_at": None,
-        })
+        checkin_id = tx.table(CHECKINS_TABLE).insert(
+            {
+                "state": "open",
+                "started_at": to_iso(now),
+                "deadline": to_iso(deadline),
+                "phase": phase,
+                "by": by.user_id if by else None,
+                "scores": {},
+                "reflections": {},
+                "away": [p.user_id for p in away],
+                "poll_id": None,
+                "revealed_at": None,
+            }
+        )
     unreachable = []
     for partner in couple.partners:
         if partner in away:
             continue
-        _set_reflection(store, couple.chat_id, checkin_id, partner.user_id,
-                        {"step": 0, "texts": {}, "share": {}, "done": False})
+        _set_reflection(
+            store,
+            couple.chat_id,
+            checkin_id,
+            partner.user_id,
+            {"step": 0, "texts": {}, "share": {}, "done": False},
+        )
         if not await _ask_question(context, couple, partner, checkin_id, 0, deadline):
             unreachable.append(partner)
     locale = group_locale(services, couple)
     rows: Buttons = []
     if unreachable:
         label = services.render.label
-        rows = [[button(label(locale, "settings.private_link"), PRIVATE_LINK)],
-                [button(label(locale, "checkins.send_questions"), f"{OURS}q:{checkin_id}")]]
-    await say(context, couple.chat_id, locale, "checkins/started", buttons=rows,
-              thread_id=thread_id, phase=phase, name=by.name if by else None,
-              times=_times(couple, deadline), away=[p.name for p in away],
-              unreachable=[p.name for p in unreachable])
+        rows = [
+            [button(label(locale, "settings.private_link"), PRIVATE_LINK)],
+            [button(label(locale, "checkins.send_questions"), f"{OURS}q:{checkin_id}")],
+        ]
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "checkins/started",
+        buttons=rows,
+        thread_id=thread_id,
+        phase=phase,
+        name=by.name if by else None,
+        times=_times(couple, deadline),
+        away=[p.name for p in away],
+        unreachable=[p.name for p in unreachable],
+    )
     render = services.render
     poll = await polls.send_poll(
-        context, couple, "checkin", render.label(locale, "checkins.poll_question"),
+        context,
+        couple,
+        "checkin",
+        render.label(locale, "checkins.poll_question"),
         [render.label(locale, f"checkins.score_{n}") for n in range(1, SCORES + 1)],
-        payload={"checkin": checkin_id}, thread_id=thread_id)
+        payload={"checkin": checkin_id},
+        thread_id=thread_id,
+    )
     assert poll.poll is not None
     _update(store, couple.chat_id, CHECKINS_TABLE, checkin_id, {"poll_id": poll.poll.id})
     services.timers.schedule(couple.chat_id, DEADLINE, deadline, payload={"checkin": checkin_id})
     for partner in couple.partners:
         if partner not in away:
-            services.timers.schedule(couple.chat_id, REMIND, deadline - REMIND_BEFORE,
-                                     partner=partner.user_id, payload={"checkin": checkin_id})
-    log.info("weekly check-in started (%d asked privately)",
-             len(couple.partners) - len(away) - len(unreachable))
+            services.timers.schedule(
+                couple.chat_id,
+                REMIND,
+                deadline - REMIND_BEFORE,
+                partner=partner.user_id,
+                payload={"checkin": checkin_id},
+            )
+    log.info(
+        "weekly check-in started (%d asked privately)",
+        len(couple.partners) - len(away) - len(unreachable),
+    )
     return _record(store, couple.chat_id, CHECKINS_TABLE, checkin_id)
 
 
-def _set_reflection(store: Store, chat_id: int, checkin_id: int, user_id: int,
-                    fields: Record) -> Record:
+def _set_reflection(
+    store: Store, chat_id: int, checkin_id: int, user_id: int, fields: Record
+) -> Record:
     """Change one partner's reflection inside a check-in; returns the check-in."""
     with store.transaction(chat_id) as tx:
         table = tx.table(CHECKINS_TABLE)
@@ -334,16 +397,34 @@ def _set_reflection(store: Store, chat_id: int, checkin_id: int, user_id: int,
     return record
 
 
-async def _ask_question(context: MendContext, couple: Couple, partner: Partner,
-                        checkin_id: int, step: int, deadline: datetime, *,
-                        again: bool = False) -> bool:
+async def _ask_question(
+    context: MendContext,
+    couple: Couple,
+    partner: Partner,
+    checkin_id: int,
+    step: int,
+    deadline: datetime,
+    *,
+    again: bool = False,
+) -> bool:
     other = couple.other(partner.user_id)
     return await _ask_private(
-        context, couple, partner, "checkin_reflect", "checkins/question",
-        payload={"checkin": checkin_id, "step": step}, first=step == 0 and not again,
-        question=QUESTIONS[step], number=step + 1, total=len(QUESTIONS), phase=_phase(couple),
-        other=other.name if other else "", deadline=deadline, zone=partner.timezone,
-        most=MAX_ANSWER)
+        context,
+        couple,
+        partner,
+        "checkin_reflect",
+        "checkins/question",
+        payload={"checkin": checkin_id, "step": step},
+        first=step == 0 and not again,
+        question=QUESTIONS[step],
+        number=step + 1,
+        total=len(QUESTIONS),
+        phase=_phase(couple),
+        other=other.name if other else "",
+        deadline=deadline,
+        zone=partner.timezone,
+        most=MAX_ANSWER,
+    )
 
 
 async def reflect_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -354,36 +435,55 @@ async def reflect_answer(update: Update, context: MendContext, answer: asks.Answ
     checkin_id, step = answer.payload.get("checkin"), answer.payload.get("step")
     record = _record(services.store, couple.chat_id, CHECKINS_TABLE, checkin_id)
     mine = record["reflections"].get(str(me.user_id)) if record else None
-    if (record is None or record["state"] != "open" or mine is None
-            or mine["step"] != step or not isinstance(step, int)
-            or QUESTIONS[step] in mine["texts"]):
+    if (
+        record is None
+        or record["state"] != "open"
+        or mine is None
+        or mine["step"] != step
+        or not isinstance(step, int)
+        or QUESTIONS[step] in mine["texts"]
+    ):
         await reply(update, context, locale, "checkins/closed_private")
         return
     text = answer.text.strip()
     deadline = from_iso(record["deadline"])
     assert deadline is not None
     if len(text) > MAX_ANSWER:
-        await reply(update, context, locale, "checkins/too_long", most=MAX_ANSWER,
-                    length=len(text))
+        await reply(update, context, locale, "checkins/too_long", most=MAX_ANSWER, length=len(text))
         await _ask_question(context, couple, me, record["id"], step, deadline, again=True)
         return
-    _set_reflection(services.store, couple.chat_id, record["id"], me.user_id,
-                    {"texts": {**mine["texts"], QUESTIONS[step]: text}})
+    _set_reflection(
+        services.store,
+        couple.chat_id,
+        record["id"],
+        me.user_id,
+        {"texts": {**mine["texts"], QUESTIONS[step]: text}},
+    )
     await _ask_share(context, couple, me, record["id"], step)
 
 
-async def _ask_share(context: MendContext, couple: Couple, me: Partner, checkin_id: int,
-                     step: int) -> None:
+async def _ask_share(
+    context: MendContext, couple: Couple, me: Partner, checkin_id: int, step: int
+) -> None:
     services = context.mend
     locale = partner_locale(services, me)
     data = f"{couple.chat_id}:{checkin_id}:{step}"
-    rows: Buttons = [[
-        button(services.render.label(locale, "checkins.share"), f"{MINE}s:{data}:1"),
-        button(services.render.label(locale, "checkins.keep"), f"{MINE}s:{data}:0"),
-    ]]
+    rows: Buttons = [
+        [
+            button(services.render.label(locale, "checkins.share"), f"{MINE}s:{data}:1"),
+            button(services.render.label(locale, "checkins.keep"), f"{MINE}s:{data}:0"),
+        ]
+    ]
     other = couple.other(me.user_id)
-    await say_private(context, couple, me, "checkins/share_ask", buttons=rows,
-                      question=QUESTIONS[step], other=other.name if other else "")
+    await say_private(
+        context,
+        couple,
+        me,
+        "checkins/share_ask",
+        buttons=rows,
+        question=QUESTIONS[step],
+        other=other.name if other else "",
+    )
 
 
 async def _share_choice(update: Update, context: MendContext, parts: list[str]) -> bool:
@@ -398,16 +498,32 @@ async def _share_choice(update: Update, context: MendContext, parts: list[str]) 
     me = couple.partner(user.id) if couple else None
     record = _record(services.store, chat_id, CHECKINS_TABLE, checkin_id) if me else None
     mine = record["reflections"].get(str(user.id)) if record else None
-    if (couple is None or me is None or record is None or mine is None
-            or record["state"] != "open" or choice not in (0, 1) or mine["step"] != step
-            or not 0 <= step < len(QUESTIONS) or QUESTIONS[step] not in mine["texts"]):
+    if (
+        couple is None
+        or me is None
+        or record is None
+        or mine is None
+        or record["state"] != "open"
+        or choice not in (0, 1)
+        or mine["step"] != step
+        or not 0 <= step < len(QUESTIONS)
+        or QUESTIONS[step] not in mine["texts"]
+    ):
         return False
     locale = partner_locale(services, me)
     step_after = step + 1
     done = step_after == len(QUESTIONS)
-    _set_reflection(services.store, chat_id, checkin_id, me.user_id, {
-        "share": {**mine["share"], QUESTIONS[step]: choice == 1}, "step": step_after,
-        "done": done})
+    _set_reflection(
+        services.store,
+        chat_id,
+        checkin_id,
+        me.user_id,
+        {
+            "share": {**mine["share"], QUESTIONS[step]: choice == 1},
+            "step": step_after,
+            "done": done,
+        },
+    )
     alert = "alert.checkins_shared" if choice else "alert.checkins_kept"
     await query.answer(services.render.label(locale, alert))
     with contextlib.suppress(BadRequest):
@@ -418,8 +534,15 @@ async def _share_choice(update: Update, context: MendContext, parts: list[str]) 
         await _ask_question(context, couple, me, checkin_id, step_after, deadline)
         return True
     other = couple.other(me.user_id)
-    await say_private(context, couple, me, "checkins/reflect_done",
-                      other=other.name if other else "", deadline=deadline, zone=me.timezone)
+    await say_private(
+        context,
+        couple,
+        me,
+        "checkins/reflect_done",
+        other=other.name if other else "",
+        deadline=deadline,
+        zone=me.timezone,
+    )
     await _reveal_if_complete(context, couple, checkin_id)
     return True
 
@@ -443,8 +566,13 @@ async def _reveal(context: MendContext, couple: Couple, record: Record, *, late:
     """What each chose to share, side by side: question by question, both partners."""
     services = context.mend
     store = services.store
-    _update(store, couple.chat_id, CHECKINS_TABLE, record["id"],
-            {"state": "revealed", "revealed_at": to_iso(utcnow())})
+    _update(
+        store,
+        couple.chat_id,
+        CHECKINS_TABLE,
+        record["id"],
+        {"state": "revealed", "revealed_at": to_iso(utcnow())},
+    )
     for pending in services.timers.pending(couple.chat_id, REMIND):
         if pending["payload"].get("checkin") == record["id"]:
             services.timers.cancel(couple.chat_id, pending["id"])
@@ -456,16 +584,30 @@ async def _reveal(context: MendContext, couple: Couple, record: Record, *, late:
             text = mine.get("texts", {}).get(question)
             shared = bool(mine.get("share", {}).get(question))
             status = "shared" if text and shared else "private" if text else "none"
-            answers.append({"name": partner.name, "status": status,
-                            "text": text if status == "shared" else None,
-                            "away": partner.user_id in record["away"]})
+            answers.append(
+                {
+                    "name": partner.name,
+                    "status": status,
+                    "text": text if status == "shared" else None,
+                    "away": partner.user_id in record["away"],
+                }
+            )
         questions.append({"key": question, "answers": answers})
-    scores = [{"name": p.name, "score": record["scores"].get(str(p.user_id))}
-              for p in couple.partners]
+    scores = [
+        {"name": p.name, "score": record["scores"].get(str(p.user_id))} for p in couple.partners
+    ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
-    await say(context, couple.chat_id, group_locale(services, couple), "checkins/reveal",
-              questions=questions, scores=scores, late=late, complete=complete)
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "checkins/reveal",
+        questions=questions,
+        scores=scores,
+        late=late,
+        complete=complete,
+    )
     from bot.features.progress import after_checkin  # progress builds on this module
 
     await after_checkin(context, couple)
@@ -475,8 +617,7 @@ async def deadline_due(context: MendContext, fired: Fired) -> None:
     """The check-in's deadline: reveal what there is (if not yet), close the poll."""
     services = context.mend
     couple = services.store.couple(fired.chat_id)
-    record = _record(services.store, fired.chat_id, CHECKINS_TABLE,
-                     fired.payload.get("checkin"))
+    record = _record(services.store, fired.chat_id, CHECKINS_TABLE, fired.payload.get("checkin"))
     if couple is None or record is None:
         return
     if record.get("poll_id"):
@@ -491,17 +632,32 @@ async def remind_due(context: MendContext, fired: Fired) -> None:
     services = context.mend
     couple = services.store.couple(fired.chat_id)
     me = couple.partner(fired.partner) if couple and fired.partner else None
-    record = _record(services.store, fired.chat_id, CHECKINS_TABLE,
-                     fired.payload.get("checkin"))
+    record = _record(services.store, fired.chat_id, CHECKINS_TABLE, fired.payload.get("checkin"))
     mine = record["reflections"].get(str(me.user_id)) if record and me else None
-    if (couple is None or me is None or record is None or mine is None
-            or record["state"] != "open" or mine.get("done")
-            or is_away(services.store, couple, me, utcnow())):
+    if (
+        couple is None
+        or me is None
+        or record is None
+        or mine is None
+        or record["state"] != "open"
+        or mine.get("done")
+        or is_away(services.store, couple, me, utcnow())
+    ):
         return
     deadline = from_iso(record["deadline"])
     assert deadline is not None
-    if await say_private(context, couple, me, "checkins/reminder", deadline=deadline,
-                         zone=me.timezone, started=bool(mine["texts"])) is None:
+    if (
+        await say_private(
+            context,
+            couple,
+            me,
+            "checkins/reminder",
+            deadline=deadline,
+            zone=me.timezone,
+            started=bool(mine["texts"]),
+        )
+        is None
+    ):
         return
     await _continue(context, couple, me, record, mine)
 
@@ -538,26 +694,35 @@ def checklist_moment(couple: Couple, store: Store, month: int) -> datetime:
     return _shifted(couple, store, add_months(couple.setup_completed_at, month), CHECKLIST_AT)
 
 
-def ensure_monthly(timers: Timers, couple: Couple, *, besides: int | None = None,
-                   at_least: int = 1) -> None:
+def ensure_monthly(
+    timers: Timers, couple: Couple, *, besides: int | None = None, at_least: int = 1
+) -> None:
     """The next month's checklist is pending (after month `at_least` - 1 has had its own)."""
     _ensure_numbered(timers, couple, MONTHLY, "month", checklist_moment, besides, at_least)
 
 
-def _ensure_numbered(timers: Timers, couple: Couple, kind: str, key: str,
-                     moment: Callable[[Couple, Store, int], datetime], besides: int | None,
-                     at_least: int) -> None:
+def _ensure_numbered(
+    timers: Timers,
+    couple: Couple,
+    kind: str,
+    key: str,
+    moment: Callable[[Couple, Store, int], datetime],
+    besides: int | None,
+    at_least: int,
+) -> None:
     """A numbered series (month n, quarter n): the first number not yet past is pending,
     unless one is already (a retried timer, `besides`, doesn't count)."""
     if couple.setup_completed_at is None or any(
-            t["id"] != besides for t in timers.pending(couple.chat_id, kind)):
+        t["id"] != besides for t in timers.pending(couple.chat_id, kind)
+    ):
         return
     now = utcnow()
     number = at_least
     while moment(couple, timers.store, number) <= now:
         number += 1
-    timers.schedule(couple.chat_id, kind, moment(couple, timers.store, number),
-                    payload={key: number})
+    timers.schedule(
+        couple.chat_id, kind, moment(couple, timers.store, number), payload={key: number}
+    )
 
 
 async def monthly_due(context: MendContext, fired: Fired) -> None:
@@ -565,14 +730,17 @@ async def monthly_due(context: MendContext, fired: Fired) -> None:
     couple = services.store.couple(fired.chat_id)
     if couple is None or couple.status != "active" or not couple.is_set_up:
         return
-    ensure_monthly(services.timers, couple, besides=fired.timer_id,
-                   at_least=int(fired.payload.get("month", 0)) + 1)
+    ensure_monthly(
+        services.timers,
+        couple,
+        besides=fired.timer_id,
+        at_least=int(fired.payload.get("month", 0)) + 1,
+    )
     await start_checklist(context, couple)
 
 
 def open_checklist(store: Store, chat_id: int) -> Record | None:
-    return next((r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "open"),
-                None)
+    return next((r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "open"), None)
 
 
 @partners_only
@@ -588,12 +756,18 @@ async def checklist_command(update: Update, context: MendContext, couple: Couple
     if await start_checklist(context, couple, thread_id=thread) is None:
         running = open_checklist(context.mend.store, couple.chat_id)
         deadline = from_iso(running["deadline"]) if running else None
-        await reply(update, context, locale, "checkins/checklist_open",
-                    times=_times(couple, deadline) if deadline else [])
+        await reply(
+            update,
+            context,
+            locale,
+            "checkins/checklist_open",
+            times=_times(couple, deadline) if deadline else [],
+        )
 
 
-async def start_checklist(context: MendContext, couple: Couple, *,
-                          thread_id: int | None = None) -> Record | None:
+async def start_checklist(
+    context: MendContext, couple: Couple, *, thread_id: int | None = None
+) -> Record | None:
     services = context.mend
     store = services.store
     _expire_stale(services, couple.chat_id, CHECKLISTS_TABLE)
@@ -603,24 +777,46 @@ async def start_checklist(context: MendContext, couple: Couple, *,
     deadline = now + CHECKLIST_WINDOW
     month = roadmap_month(couple.setup_completed_at, now)
     with store.transaction(couple.chat_id) as tx:
-        checklist_id = tx.table(CHECKLISTS_TABLE).insert({
-            "state": "open", "started_at": to_iso(now), "deadline": to_iso(deadline),
-            "month": month, "answers": {}, "poll_id": None,
-        })
+        checklist_id = tx.table(CHECKLISTS_TABLE).insert(
+            {
+                "state": "open",
+                "started_at": to_iso(now),
+                "deadline": to_iso(deadline),
+                "month": month,
+                "answers": {},
+                "poll_id": None,
+            }
+        )
     locale = group_locale(services, couple)
     label = services.render.label
-    await say(context, couple.chat_id, locale, "checkins/checklist_intro", thread_id=thread_id,
-              month=month, total=len(STATEMENTS), most=MOST, times=_times(couple, deadline))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "checkins/checklist_intro",
+        thread_id=thread_id,
+        month=month,
+        total=len(STATEMENTS),
+        most=MOST,
+        times=_times(couple, deadline),
+    )
     options = [label(locale, f"checkins.statement_{key}") for key in STATEMENTS]
     options.append(label(locale, "checkins.statement_none"))
-    poll = await polls.send_poll(context, couple, "checklist",
-                                 label(locale, "checkins.checklist_question"), options,
-                                 multiple=True, payload={"checklist": checklist_id},
-                                 thread_id=thread_id)
+    poll = await polls.send_poll(
+        context,
+        couple,
+        "checklist",
+        label(locale, "checkins.checklist_question"),
+        options,
+        multiple=True,
+        payload={"checklist": checklist_id},
+        thread_id=thread_id,
+    )
     assert poll.poll is not None
     _update(store, couple.chat_id, CHECKLISTS_TABLE, checklist_id, {"poll_id": poll.poll.id})
-    services.timers.schedule(couple.chat_id, CHECKLIST_END, deadline,
-                             payload={"checklist": checklist_id})
+    services.timers.schedule(
+        couple.chat_id, CHECKLIST_END, deadline, payload={"checklist": checklist_id}
+    )
     return _record(store, couple.chat_id, CHECKLISTS_TABLE, checklist_id)
 
 
@@ -633,8 +829,9 @@ async def checklist_vote(context: MendContext, vote: polls.Vote) -> None:
         return
     answers = dict(record["answers"])
     if vote.option_ids:
-        answers[str(vote.partner.user_id)] = sorted(i for i in vote.option_ids
-                                                    if 0 <= i < len(STATEMENTS))
+        answers[str(vote.partner.user_id)] = sorted(
+            i for i in vote.option_ids if 0 <= i < len(STATEMENTS)
+        )
     else:
         answers.pop(str(vote.partner.user_id), None)
     _update(store, couple.chat_id, CHECKLISTS_TABLE, record["id"], {"answers": answers})
@@ -645,8 +842,10 @@ async def checklist_vote(context: MendContext, vote: polls.Vote) -> None:
 
 def done_checklists(store: Store, chat_id: int) -> list[Record]:
     """Finished checklists, oldest first."""
-    return sorted((r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "done"),
-                  key=lambda r: r["id"])
+    return sorted(
+        (r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "done"),
+        key=lambda r: r["id"],
+    )
 
 
 async def _verdict(context: MendContext, couple: Couple, record: Record, *, late: bool) -> None:
@@ -655,8 +854,13 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
     store = services.store
     previous = done_checklists(store, couple.chat_id)
     before = previous[-1]["answers"] if previous else {}
-    _update(store, couple.chat_id, CHECKLISTS_TABLE, record["id"],
-            {"state": "done", "done_at": to_iso(utcnow())})
+    _update(
+        store,
+        couple.chat_id,
+        CHECKLISTS_TABLE,
+        record["id"],
+        {"state": "done", "done_at": to_iso(utcnow())},
+    )
     partners = []
     counts: list[int] = []
     for partner in couple.partners:
@@ -665,10 +869,13 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
         count = None if mine is None else len(mine)
         if count is not None:
             counts.append(count)
-        partners.append({
-            "name": partner.name, "count": count,
-            "change": None if count is None or earlier is None else count - len(earlier),
-        })
+        partners.append(
+            {
+                "name": partner.name,
+                "count": count,
+                "change": None if count is None or earlier is None else count - len(earlier),
+            }
+        )
     most = [c for c in counts if c >= MOST]
     if len(counts) == len(couple.partners) and len(most) == len(counts):
         verdict = "right_way"
@@ -680,10 +887,20 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
         verdict = "no_answers"
     if record.get("poll_id"):
         await polls.stop(context, couple.chat_id, record["poll_id"])
-    await say(context, couple.chat_id, group_locale(services, couple),
-              "checkins/checklist_verdict", partners=partners, verdict=verdict,
-              total=len(STATEMENTS), most=MOST, month=record["month"], late=late,
-              first=not previous, path=couple.path)
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "checkins/checklist_verdict",
+        partners=partners,
+        verdict=verdict,
+        total=len(STATEMENTS),
+        most=MOST,
+        month=record["month"],
+        late=late,
+        first=not previous,
+        path=couple.path,
+    )
     from bot.features.progress import after_checklist  # progress builds on this module
 
     await after_checklist(context, couple)
@@ -692,8 +909,9 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
 async def checklist_end_due(context: MendContext, fired: Fired) -> None:
     services = context.mend
     couple = services.store.couple(fired.chat_id)
-    record = _record(services.store, fired.chat_id, CHECKLISTS_TABLE,
-                     fired.payload.get("checklist"))
+    record = _record(
+        services.store, fired.chat_id, CHECKLISTS_TABLE, fired.payload.get("checklist")
+    )
     if couple is not None and record is not None and record["state"] == "open":
         await _verdict(context, couple, record, late=fired.late)
 
@@ -707,8 +925,9 @@ def quarter_moment(couple: Couple, store: Store, quarter: int) -> datetime:
     return _shifted(couple, store, day, QUARTER_AT)
 
 
-def ensure_quarterly(timers: Timers, couple: Couple, *, besides: int | None = None,
-                     at_least: int = 1) -> None:
+def ensure_quarterly(
+    timers: Timers, couple: Couple, *, besides: int | None = None, at_least: int = 1
+) -> None:
     """The next quarter's letters are pending."""
     _ensure_numbered(timers, couple, QUARTERLY, "quarter", quarter_moment, besides, at_least)
 
@@ -718,8 +937,12 @@ async def quarterly_due(context: MendContext, fired: Fired) -> None:
     couple = services.store.couple(fired.chat_id)
     if couple is None or couple.status != "active" or not couple.is_set_up:
         return
-    ensure_quarterly(services.timers, couple, besides=fired.timer_id,
-                     at_least=int(fired.payload.get("quarter", 0)) + 1)
+    ensure_quarterly(
+        services.timers,
+        couple,
+        besides=fired.timer_id,
+        at_least=int(fired.payload.get("quarter", 0)) + 1,
+    )
     await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
 
 
@@ -732,13 +955,21 @@ async def start_letters(context: MendContext, couple: Couple, quarter: int) -> i
         for earlier in table.all():
             if earlier["state"] == "open":
                 table.update(earlier["id"], {"state": "closed"})
-        round_id = table.insert({"quarter": quarter, "state": "open", "letters": {},
-                                 "started_at": to_iso(utcnow())})
+        round_id = table.insert(
+            {"quarter": quarter, "state": "open", "letters": {}, "started_at": to_iso(utcnow())}
+        )
     locale = group_locale(services, couple)
-    rows = [[button(services.render.label(locale, "checkins.write_letter"),
-                    f"{OURS}l:{round_id}")]]
-    await say(context, couple.chat_id, locale, "checkins/quarterly", buttons=rows,
-              quarter=quarter, phase=_phase(couple), most=MAX_LETTER)
+    rows = [[button(services.render.label(locale, "checkins.write_letter"), f"{OURS}l:{round_id}")]]
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "checkins/quarterly",
+        buttons=rows,
+        quarter=quarter,
+        phase=_phase(couple),
+        most=MAX_LETTER,
+    )
     now = utcnow()
     for partner in couple.partners:
         if not is_away(store, couple, partner, now):
@@ -746,12 +977,20 @@ async def start_letters(context: MendContext, couple: Couple, quarter: int) -> i
     return round_id
 
 
-async def _ask_letter(context: MendContext, couple: Couple, partner: Partner,
-                      round_id: int) -> bool:
+async def _ask_letter(
+    context: MendContext, couple: Couple, partner: Partner, round_id: int
+) -> bool:
     other = couple.other(partner.user_id)
-    return await _ask_private(context, couple, partner, "letter", "checkins/letter_ask",
-                              payload={"round": round_id}, other=other.name if other else "",
-                              most=MAX_LETTER)
+    return await _ask_private(
+        context,
+        couple,
+        partner,
+        "letter",
+        "checkins/letter_ask",
+        payload={"round": round_id},
+        other=other.name if other else "",
+        most=MAX_LETTER,
+    )
 
 
 @partners_only
@@ -768,24 +1007,30 @@ async def group_button(update: Update, context: MendContext, couple: Couple) -> 
     if len(parts) == 2 and parts[0] == "q" and parts[1].isdigit():
         await _send_questions_again(update, context, couple, me, int(parts[1]))
         return
-    letters = (_record(services.store, couple.chat_id, LETTERS_TABLE, int(parts[1]))
-               if len(parts) == 2 and parts[0] == "l" and parts[1].isdigit() else None)
+    letters = (
+        _record(services.store, couple.chat_id, LETTERS_TABLE, int(parts[1]))
+        if len(parts) == 2 and parts[0] == "l" and parts[1].isdigit()
+        else None
+    )
     if letters is None or letters["state"] != "open":
         await query.answer(_stale(context, locale), show_alert=True)
         return
     if str(me.user_id) in letters["letters"]:
-        await query.answer(services.render.label(locale, "alert.checkins_letter_written"),
-                           show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.checkins_letter_written"), show_alert=True
+        )
         return
     if await _ask_letter(context, couple, me, letters["id"]):
         await query.answer(services.render.label(locale, "alert.checkins_sent_private"))
     else:
-        await query.answer(services.render.label(locale, "alert.checkins_open_private"),
-                           show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.checkins_open_private"), show_alert=True
+        )
 
 
-async def _send_questions_again(update: Update, context: MendContext, couple: Couple,
-                                me: Partner, checkin_id: int) -> None:
+async def _send_questions_again(
+    update: Update, context: MendContext, couple: Couple, me: Partner, checkin_id: int
+) -> None:
     """A partner who couldn't be reached (or was away) asks for this week's questions."""
     query = update.callback_query
     assert query is not None
@@ -797,8 +1042,9 @@ async def _send_questions_again(update: Update, context: MendContext, couple: Co
         return
     mine = record["reflections"].get(str(me.user_id))
     if mine is not None and mine.get("done"):
-        await query.answer(services.render.label(locale, "alert.checkins_nothing_to_send"),
-                           show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.checkins_nothing_to_send"), show_alert=True
+        )
         return
     if mine is None:
         mine = {"step": 0, "texts": {}, "share": {}, "done": False}
@@ -806,12 +1052,14 @@ async def _send_questions_again(update: Update, context: MendContext, couple: Co
     if await _continue(context, couple, me, record, mine):
         await query.answer(services.render.label(locale, "alert.checkins_sent_private"))
     else:
-        await query.answer(services.render.label(locale, "alert.checkins_open_private"),
-                           show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.checkins_open_private"), show_alert=True
+        )
 
 
-async def _continue(context: MendContext, couple: Couple, me: Partner, record: Record,
-                    mine: Record) -> bool:
+async def _continue(
+    context: MendContext, couple: Couple, me: Partner, record: Record, mine: Record
+) -> bool:
     """The partner's next step again: the share choice they owe, or the open question."""
     deadline = from_iso(record["deadline"])
     assert deadline is not None
@@ -821,8 +1069,7 @@ async def _continue(context: MendContext, couple: Couple, me: Partner, record: R
             return False
         await _ask_share(context, couple, me, record["id"], step)
         return True
-    return await _ask_question(context, couple, me, record["id"], step, deadline,
-                               again=step > 0)
+    return await _ask_question(context, couple, me, record["id"], step, deadline, again=step > 0)
 
 
 async def letter_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -836,28 +1083,66 @@ async def letter_answer(update: Update, context: MendContext, answer: asks.Answe
         return
     text = answer.text.strip()
     if len(text) > MAX_LETTER:
-        await reply(update, context, locale, "checkins/letter_too_long", most=MAX_LETTER,
-                    length=len(text))
+        await reply(
+            update, context, locale, "checkins/letter_too_long", most=MAX_LETTER, length=len(text)
+        )
         await _ask_letter(context, couple, me, letters["id"])
         return
-    written = {**letters["letters"], str(me.user_id): {"text": text,
-                                                        "written_at": to_iso(utcnow())}}
+    written = {
+        **letters["letters"],
+        str(me.user_id): {"text": text, "written_at": to_iso(utcnow())},
+    }
     _update(services.store, couple.chat_id, LETTERS_TABLE, letters["id"], {"letters": written})
     other = couple.other(me.user_id)
     if all(str(p.user_id) in written for p in couple.partners):
-        _update(services.store, couple.chat_id, LETTERS_TABLE, letters["id"],
-                {"state": "revealed", "revealed_at": to_iso(utcnow())})
-        await reply(update, context, locale, "checkins/letter_saved", revealed=True,
-                    other=other.name if other else "")
-        shown = [{"name": p.name, "other": o.name if (o := couple.other(p.user_id)) else "",
-                  "text": written[str(p.user_id)]["text"]} for p in couple.partners]
-        await say(context, couple.chat_id, group_locale(services, couple),
-                  "checkins/letters_reveal", letters=shown)
+        _update(
+            services.store,
+            couple.chat_id,
+            LETTERS_TABLE,
+            letters["id"],
+            {"state": "revealed", "revealed_at": to_iso(utcnow())},
+        )
+        await reply(
+            update,
+            context,
+            locale,
+            "checkins/letter_saved",
+            revealed=True,
+            other=other.name if other else "",
+        )
+        shown = [
+            {
+                "name": p.name,
+                "other": o.name if (o := couple.other(p.user_id)) else "",
+                "text": written[str(p.user_id)]["text"],
+            }
+            for p in couple.partners
+        ]
+        await say(
+            context,
+            couple.chat_id,
+            group_locale(services, couple),
+            "checkins/letters_reveal",
+            letters=shown,
+        )
         return
-    rows: Buttons = [[button(services.render.label(locale, "checkins.withdraw_letter"),
-                             f"{MINE}w:{couple.chat_id}:{letters['id']}")]]
-    await reply(update, context, locale, "checkins/letter_saved", buttons=rows, revealed=False,
-                other=other.name if other else "")
+    rows: Buttons = [
+        [
+            button(
+                services.render.label(locale, "checkins.withdraw_letter"),
+                f"{MINE}w:{couple.chat_id}:{letters['id']}",
+            )
+        ]
+    ]
+    await reply(
+        update,
+        context,
+        locale,
+        "checkins/letter_saved",
+        buttons=rows,
+        revealed=False,
+        other=other.name if other else "",
+    )
 
 
 async def _letter_choice(update: Update, context: MendContext, parts: list[str]) -> bool:
@@ -876,13 +1161,24 @@ async def _letter_choice(update: Update, context: MendContext, parts: list[str])
     locale = partner_locale(services, me)
     mine = str(me.user_id) in letters["letters"]
     if parts[0] == "w" and mine:
-        _update(services.store, chat_id, LETTERS_TABLE, round_id, {
-            "letters": {k: v for k, v in letters["letters"].items() if k != str(me.user_id)}})
+        _update(
+            services.store,
+            chat_id,
+            LETTERS_TABLE,
+            round_id,
+            {"letters": {k: v for k, v in letters["letters"].items() if k != str(me.user_id)}},
+        )
         await query.answer(services.render.label(locale, "alert.checkins_letter_withdrawn"))
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(None)
-        rows: Buttons = [[button(services.render.label(locale, "checkins.write_again"),
-                                 f"{MINE}a:{chat_id}:{round_id}")]]
+        rows: Buttons = [
+            [
+                button(
+                    services.render.label(locale, "checkins.write_again"),
+                    f"{MINE}a:{chat_id}:{round_id}",
+                )
+            ]
+        ]
         await say_private(context, couple, me, "checkins/letter_withdrawn", buttons=rows)
         return True
     if parts[0] == "a" and not mine:
@@ -923,21 +1219,42 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
         if record["state"] != "open":
             for uid, theirs in record["reflections"].items():
                 if uid != me:
-                    shared_by_other = {q: t for q, t in theirs.get("texts", {}).items()
-                                       if theirs.get("share", {}).get(q)}
-        weekly.append({"started_at": record["started_at"], "scores": record["scores"],
-                       "my_reflection": {"texts": mine.get("texts", {}),
-                                         "share": mine.get("share", {})},
-                       "shared_by_partner": shared_by_other})
+                    shared_by_other = {
+                        q: t
+                        for q, t in theirs.get("texts", {}).items()
+                        if theirs.get("share", {}).get(q)
+                    }
+        weekly.append(
+            {
+                "started_at": record["started_at"],
+                "scores": record["scores"],
+                "my_reflection": {"texts": mine.get("texts", {}), "share": mine.get("share", {})},
+                "shared_by_partner": shared_by_other,
+            }
+        )
     letters = []
     for record in services.store.records(couple.chat_id, LETTERS_TABLE):
-        letters.append({"quarter": record["quarter"], "state": record["state"],
-                        "letters": {uid: letter for uid, letter in record["letters"].items()
-                                    if uid == me or record["state"] == "revealed"}})
-    checklists = [{k: r.get(k) for k in ("started_at", "month", "answers", "state")}
-                  for r in services.store.records(couple.chat_id, CHECKLISTS_TABLE)]
-    return {"schedule": schedule_of(services.store, couple), "weekly": weekly,
-            "checklists": checklists, "letters": letters}
+        letters.append(
+            {
+                "quarter": record["quarter"],
+                "state": record["state"],
+                "letters": {
+                    uid: letter
+                    for uid, letter in record["letters"].items()
+                    if uid == me or record["state"] == "revealed"
+                },
+            }
+        )
+    checklists = [
+        {k: r.get(k) for k in ("started_at", "month", "answers", "state")}
+        for r in services.store.records(couple.chat_id, CHECKLISTS_TABLE)
+    ]
+    return {
+        "schedule": schedule_of(services.store, couple),
+        "weekly": weekly,
+        "checklists": checklists,
+        "letters": letters,
+    }
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -78,8 +78,9 @@ def _mine(services: Services, couple: Couple, table: str, user_id: int) -> list[
     return [r for r in services.store.records(couple.chat_id, table) if r.get("author") == user_id]
 
 
-def _record(services: Services, couple: Couple, table: str, record_id: int,
-            user_id: int) -> Record | None:
+def _record(
+    services: Services, couple: Couple, table: str, record_id: int, user_id: int
+) -> Record | None:
     """One of the person's own records; None for anyone else's (or a forged id)."""
     return next((r for r in _mine(services, couple, table, user_id) if r["id"] == record_id), None)
 
@@ -89,8 +90,7 @@ def _insert(services: Services, couple: Couple, table: str, record: Record) -> i
         return tx.table(table).insert(record)
 
 
-def _change(services: Services, couple: Couple, table: str, record_id: int,
-            fields: Record) -> None:
+def _change(services: Services, couple: Couple, table: str, record_id: int, fields: Record) -> None:
     with services.store.transaction(couple.chat_id) as tx:
         tx.table(table).update(record_id, fields)
 
@@ -108,8 +108,11 @@ async def _stale(update: Update, context: MendContext, me: Partner | None) -> No
     query, user = update.callback_query, update.effective_user
     assert query is not None
     services = context.mend
-    locale = _locale(services, me) if me else services.render.locale_for(
-        user.language_code if user else None)
+    locale = (
+        _locale(services, me)
+        if me
+        else services.render.locale_for(user.language_code if user else None)
+    )
     await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
 
 
@@ -125,10 +128,7 @@ async def _edit(update: Update, html: str, buttons: Buttons | None) -> None:
             raise
 
 
-
-
-async def _private_only(update: Update, context: MendContext, couple: Couple,
-                        command: str) -> None:
+async def _private_only(update: Update, context: MendContext, couple: Couple, command: str) -> None:
     """In the group: this lives in the private chat (with a fresh link if it isn't open)."""
     user = update.effective_user
     assert user is not None
@@ -139,18 +139,30 @@ async def _private_only(update: Update, context: MendContext, couple: Couple,
     rows: Buttons = []
     if not me.private_chat:
         rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
-    await reply(update, context, locale, "journal/private_only", buttons=rows, name=me.name,
-                command=command, linked=me.private_chat)
+    await reply(
+        update,
+        context,
+        locale,
+        "journal/private_only",
+        buttons=rows,
+        name=me.name,
+        command=command,
+        linked=me.private_chat,
+    )
 
 
 def _tool_buttons(services: Services, locale: str) -> list[list[Any]]:
     render = services.render
     labels = {tool: render.label(locale, f"journal.tool_{tool}") for tool in TOOLS}
     return [
-        [button(labels["selfcheck"], f"{PREFIX}t:selfcheck"),
-         button(labels["ladder"], f"{PREFIX}t:ladder")],
-        [button(labels["trigger"], f"{PREFIX}t:trigger"),
-         button(labels["setback"], f"{PREFIX}t:setback")],
+        [
+            button(labels["selfcheck"], f"{PREFIX}t:selfcheck"),
+            button(labels["ladder"], f"{PREFIX}t:ladder"),
+        ],
+        [
+            button(labels["trigger"], f"{PREFIX}t:trigger"),
+            button(labels["setback"], f"{PREFIX}t:setback"),
+        ],
         [button(labels["reflect"], f"{PREFIX}t:reflect")],
     ]
 
@@ -169,35 +181,60 @@ async def journal_command(update: Update, context: MendContext, couples: list[Co
     couple, me = _home(couples, user.id)
     text = " ".join(context.args or []).strip()
     if text:
-        _insert(context.mend, couple, JOURNAL_TABLE, {
-            "author": me.user_id, "at": to_iso(utcnow()), "prompt": "free",
-            "answers": [text[:MAX_TEXT]]})
+        _insert(
+            context.mend,
+            couple,
+            JOURNAL_TABLE,
+            {
+                "author": me.user_id,
+                "at": to_iso(utcnow()),
+                "prompt": "free",
+                "answers": [text[:MAX_TEXT]],
+            },
+        )
         await reply(update, context, _locale(context.mend, me), "journal/saved", prompt="free")
         return
     html, rows = _journal_page(context.mend, couple, me, 0)
     await send_html(context, me.user_id, html, buttons=rows)
 
 
-def _journal_page(services: Services, couple: Couple, me: Partner,
-                  page: int) -> tuple[str, Buttons]:
+def _journal_page(
+    services: Services, couple: Couple, me: Partner, page: int
+) -> tuple[str, Buttons]:
     """The journal menu with one page of entries, newest first."""
     locale = _locale(services, me)
     render = services.render
-    entries = sorted(_mine(services, couple, JOURNAL_TABLE, me.user_id),
-                     key=lambda r: (r["at"], r["id"]), reverse=True)
+    entries = sorted(
+        _mine(services, couple, JOURNAL_TABLE, me.user_id),
+        key=lambda r: (r["at"], r["id"]),
+        reverse=True,
+    )
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = [
-        {"at": from_iso(e["at"]), "prompt": e["prompt"],
-         "answers": [_excerpt(a) for a in e["answers"]]}
-        for e in entries[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        {
+            "at": from_iso(e["at"]),
+            "prompt": e["prompt"],
+            "answers": [_excerpt(a) for a in e["answers"]],
+        }
+        for e in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     ]
-    html = render.message(locale, "journal/menu", entries=shown, page=page + 1, pages=pages,
-                          total=len(entries), zone=me.timezone, new_path=couple.path == "new")
+    html = render.message(
+        locale,
+        "journal/menu",
+        entries=shown,
+        page=page + 1,
+        pages=pages,
+        total=len(entries),
+        zone=me.timezone,
+        new_path=couple.path == "new",
+    )
     prompts: list[list[Any]] = [
         [button(render.label(locale, "journal.prompt_decision"), f"{PREFIX}p:decision")],
-        [button(render.label(locale, "journal.prompt_fear"), f"{PREFIX}p:fear"),
-         button(render.label(locale, "journal.prompt_free"), f"{PREFIX}p:free")],
+        [
+            button(render.label(locale, "journal.prompt_fear"), f"{PREFIX}p:fear"),
+            button(render.label(locale, "journal.prompt_free"), f"{PREFIX}p:free"),
+        ],
     ]
     tools = _tool_buttons(services, locale)
     rows = tools + prompts if couple.path == "new" else prompts + tools
@@ -215,11 +252,25 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
 
 
-async def _ask_prompt(context: MendContext, couple: Couple, me: Partner, prompt: str,
-                      part: int, entry: int | None = None) -> None:
-    await asks.ask(context, couple, me, "journal_entry", "journal/ask", in_chat=me.user_id,
-                   payload={"prompt": prompt, "part": part, "entry": entry},
-                   prompt=prompt, part=part)
+async def _ask_prompt(
+    context: MendContext,
+    couple: Couple,
+    me: Partner,
+    prompt: str,
+    part: int,
+    entry: int | None = None,
+) -> None:
+    await asks.ask(
+        context,
+        couple,
+        me,
+        "journal_entry",
+        "journal/ask",
+        in_chat=me.user_id,
+        payload={"prompt": prompt, "part": part, "entry": entry},
+        prompt=prompt,
+        part=part,
+    )
 
 
 async def entry_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -234,12 +285,15 @@ async def entry_answer(update: Update, context: MendContext, answer: asks.Answer
     if part > 0 and isinstance(entry_id, int):
         entry = _record(services, couple, JOURNAL_TABLE, entry_id, me.user_id)
     if entry is None:
-        saved_id = _insert(services, couple, JOURNAL_TABLE, {
-            "author": me.user_id, "at": to_iso(utcnow()), "prompt": prompt, "answers": [text]})
+        saved_id = _insert(
+            services,
+            couple,
+            JOURNAL_TABLE,
+            {"author": me.user_id, "at": to_iso(utcnow()), "prompt": prompt, "answers": [text]},
+        )
     else:
         saved_id = entry["id"]
-        _change(services, couple, JOURNAL_TABLE, saved_id, {
-            "answers": [*entry["answers"], text]})
+        _change(services, couple, JOURNAL_TABLE, saved_id, {"answers": [*entry["answers"], text]})
     if part + 1 < PROMPTS[prompt]:
         await _ask_prompt(context, couple, me, prompt, part + 1, saved_id)
         return
@@ -248,12 +302,19 @@ async def entry_answer(update: Update, context: MendContext, answer: asks.Answer
 
 def journal_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """Only the person's own private entries and tools, never the other partner's."""
-    def own(table: str) -> list[Record]:
-        return [{k: v for k, v in r.items() if k not in ("id", "author")}
-                for r in _mine(services, couple, table, user_id)]
 
-    return {"entries": own(JOURNAL_TABLE), "ladder": own(LADDER_TABLE),
-            "triggers": own(TRIGGERS_TABLE), "checks": own(CHECKS_TABLE)}
+    def own(table: str) -> list[Record]:
+        return [
+            {k: v for k, v in r.items() if k not in ("id", "author")}
+            for r in _mine(services, couple, table, user_id)
+        ]
+
+    return {
+        "entries": own(JOURNAL_TABLE),
+        "ladder": own(LADDER_TABLE),
+        "triggers": own(TRIGGERS_TABLE),
+        "checks": own(CHECKS_TABLE),
+    }
 
 
 # -- the private tools' commands ---------------------------------------------------------------
@@ -326,8 +387,7 @@ async def journal_button(update: Update, context: MendContext, couples: list[Cou
         target = next((c for c in couples if c.chat_id == int(args[0])), None)
         owner = target.partner(user.id) if target else None
         if target is not None and owner is not None:
-            handled = await _trigger_button(update, context, target, owner, int(args[1]),
-                                            args[2])
+            handled = await _trigger_button(update, context, target, owner, int(args[1]), args[2])
     if not handled:
         await _stale(update, context, me)
 
@@ -341,15 +401,19 @@ def _questions(tool: str) -> tuple[str, ...]:
 
 async def _start_check(context: MendContext, couple: Couple, me: Partner, tool: str) -> None:
     services = context.mend
-    run_id = _insert(services, couple, CHECKS_TABLE, {
-        "author": me.user_id, "tool": tool, "at": to_iso(utcnow()), "answers": [],
-        "done": False})
+    run_id = _insert(
+        services,
+        couple,
+        CHECKS_TABLE,
+        {"author": me.user_id, "tool": tool, "at": to_iso(utcnow()), "answers": [], "done": False},
+    )
     html, rows = _check_view(services, me, tool, run_id, [])
     await send_html(context, me.user_id, html, buttons=rows)
 
 
-def _check_view(services: Services, me: Partner, tool: str, run_id: int,
-                answers: list[str]) -> tuple[str, Buttons]:
+def _check_view(
+    services: Services, me: Partner, tool: str, run_id: int, answers: list[str]
+) -> tuple[str, Buttons]:
     """The next question with yes/no buttons, or, when all are answered, the reading."""
     locale = _locale(services, me)
     render = services.render
@@ -357,27 +421,45 @@ def _check_view(services: Services, me: Partner, tool: str, run_id: int,
     area = "sc" if tool == "selfcheck" else "sb"
     if len(answers) < len(questions):
         index = len(answers)
-        rows = [[button(render.label(locale, f"journal.{area}_yes"),
-                        f"{PREFIX}{area}:{run_id}:{index}:y"),
-                 button(render.label(locale, f"journal.{area}_no"),
-                        f"{PREFIX}{area}:{run_id}:{index}:n")]]
-        html = render.message(locale, f"journal/{tool}_question", index=index,
-                              total=len(questions), question=questions[index])
+        rows = [
+            [
+                button(
+                    render.label(locale, f"journal.{area}_yes"),
+                    f"{PREFIX}{area}:{run_id}:{index}:y",
+                ),
+                button(
+                    render.label(locale, f"journal.{area}_no"), f"{PREFIX}{area}:{run_id}:{index}:n"
+                ),
+            ]
+        ]
+        html = render.message(
+            locale,
+            f"journal/{tool}_question",
+            index=index,
+            total=len(questions),
+            question=questions[index],
+        )
         return html, rows
     chosen = dict(zip(questions, answers, strict=True))
     if tool == "selfcheck":
         signs = [sign for sign in SIGNS if chosen[sign] == "y"]
-        html = render.message(locale, "journal/selfcheck_reading", signs=signs,
-                              many=len(signs) >= MANY_SIGNS)
+        html = render.message(
+            locale, "journal/selfcheck_reading", signs=signs, many=len(signs) >= MANY_SIGNS
+        )
     else:
         flags = [q for q, red in SETBACK.items() if q != "afraid" and chosen[q] == red]
-        html = render.message(locale, "journal/setback_reading", flags=flags,
-                              afraid=chosen["afraid"] == SETBACK["afraid"])
+        html = render.message(
+            locale,
+            "journal/setback_reading",
+            flags=flags,
+            afraid=chosen["afraid"] == SETBACK["afraid"],
+        )
     return html, []
 
 
-async def _check_button(update: Update, context: MendContext, couple: Couple, me: Partner,
-                        area: str, args: list[str]) -> bool:
+async def _check_button(
+    update: Update, context: MendContext, couple: Couple, me: Partner, area: str, args: list[str]
+) -> bool:
     """`jn:sc|sb:<run>:<index>:<y|n>`: only the current question of the person's own run."""
     query = update.callback_query
     assert query is not None
@@ -386,8 +468,13 @@ async def _check_button(update: Update, context: MendContext, couple: Couple, me
     if len(args) != 3 or not args[0].isdigit() or not args[1].isdigit() or args[2] not in "yn":
         return False
     run = _record(services, couple, CHECKS_TABLE, int(args[0]), me.user_id)
-    if (run is None or run["tool"] != tool or run["done"]
-            or int(args[1]) != len(run["answers"]) or len(args[2]) != 1):
+    if (
+        run is None
+        or run["tool"] != tool
+        or run["done"]
+        or int(args[1]) != len(run["answers"])
+        or len(args[2]) != 1
+    ):
         return False
     answers = [*run["answers"], args[2]]
     done = len(answers) == len(_questions(tool))
@@ -415,17 +502,40 @@ def _ladder_view(services: Services, couple: Couple, me: Partner) -> tuple[str, 
     for number, rung in enumerate(rungs, start=1):
         row = []
         if not rung.get("shared_at"):
-            row.append(button(render.label(locale, "journal.rung_shared", n=number),
-                              f"{PREFIX}ld:shared:{rung['id']}"))
-        row.append(button(render.label(locale, "journal.rung_remove", n=number),
-                          f"{PREFIX}ld:del:{rung['id']}"))
+            row.append(
+                button(
+                    render.label(locale, "journal.rung_shared", n=number),
+                    f"{PREFIX}ld:shared:{rung['id']}",
+                )
+            )
+        row.append(
+            button(
+                render.label(locale, "journal.rung_remove", n=number),
+                f"{PREFIX}ld:del:{rung['id']}",
+            )
+        )
         rows.append(row)
     if len(rungs) < MAX_RUNGS:
-        rows.append([button(render.label(locale, "journal.rung_add"), f"{PREFIX}ld:add"),
-                     button(render.label(locale, "journal.rung_ideas"), f"{PREFIX}ld:ideas")])
-    html = render.message(locale, "journal/ladder", rungs=[
-        {"text": r.get("text"), "idea": r.get("idea"), "shared": bool(r.get("shared_at")),
-         "response": r.get("response")} for r in rungs], full=len(rungs) >= MAX_RUNGS)
+        rows.append(
+            [
+                button(render.label(locale, "journal.rung_add"), f"{PREFIX}ld:add"),
+                button(render.label(locale, "journal.rung_ideas"), f"{PREFIX}ld:ideas"),
+            ]
+        )
+    html = render.message(
+        locale,
+        "journal/ladder",
+        rungs=[
+            {
+                "text": r.get("text"),
+                "idea": r.get("idea"),
+                "shared": bool(r.get("shared_at")),
+                "response": r.get("response"),
+            }
+            for r in rungs
+        ],
+        full=len(rungs) >= MAX_RUNGS,
+    )
     return html, rows
 
 
@@ -434,8 +544,9 @@ async def _show_ladder(context: MendContext, couple: Couple, me: Partner) -> Non
     await send_html(context, me.user_id, html, buttons=rows)
 
 
-async def _ladder_button(update: Update, context: MendContext, couple: Couple, me: Partner,
-                         args: list[str]) -> bool:
+async def _ladder_button(
+    update: Update, context: MendContext, couple: Couple, me: Partner, args: list[str]
+) -> bool:
     query = update.callback_query
     assert query is not None
     services = context.mend
@@ -445,19 +556,32 @@ async def _ladder_button(update: Update, context: MendContext, couple: Couple, m
     full = len(_rungs(services, couple, me)) >= MAX_RUNGS
     if action == "add" and len(args) == 1 and not full:
         await query.answer()
-        await asks.ask(context, couple, me, "journal_rung", "journal/ladder_ask",
-                       in_chat=me.user_id)
+        await asks.ask(
+            context, couple, me, "journal_rung", "journal/ladder_ask", in_chat=me.user_id
+        )
         return True
     if action == "ideas" and len(args) == 1 and not full:
         await query.answer()
-        rows = [[button(render.label(locale, f"journal.idea_{idea}"), f"{PREFIX}ld:pick:{idea}")]
-                for idea in IDEAS]
+        rows = [
+            [button(render.label(locale, f"journal.idea_{idea}"), f"{PREFIX}ld:pick:{idea}")]
+            for idea in IDEAS
+        ]
         await say(context, me.user_id, locale, "journal/ladder_ideas", buttons=rows)
         return True
     if action == "pick" and len(args) == 2 and args[1] in IDEAS and not full:
-        _insert(services, couple, LADDER_TABLE, {
-            "author": me.user_id, "added_at": to_iso(utcnow()), "text": None, "idea": args[1],
-            "shared_at": None, "response": None})
+        _insert(
+            services,
+            couple,
+            LADDER_TABLE,
+            {
+                "author": me.user_id,
+                "added_at": to_iso(utcnow()),
+                "text": None,
+                "idea": args[1],
+                "shared_at": None,
+                "response": None,
+            },
+        )
         await query.answer(render.label(locale, "alert.journal_rung_added"))
         await _show_ladder(context, couple, me)
         return True
@@ -478,12 +602,24 @@ async def _ladder_button(update: Update, context: MendContext, couple: Couple, m
         html, buttons = _ladder_view(services, couple, me)
         await _edit(update, html, buttons)
         await query.answer()
-        ask = [[button(render.label(locale, f"journal.response_{r}"),
-                       f"{PREFIX}ld:resp:{rung['id']}:{r}") for r in RESPONSES]]
+        ask = [
+            [
+                button(
+                    render.label(locale, f"journal.response_{r}"),
+                    f"{PREFIX}ld:resp:{rung['id']}:{r}",
+                )
+                for r in RESPONSES
+            ]
+        ]
         await say(context, me.user_id, locale, "journal/ladder_response_ask", buttons=ask)
         return True
-    if (action == "resp" and len(args) == 3 and args[2] in RESPONSES and rung.get("shared_at")
-            and not rung.get("response")):
+    if (
+        action == "resp"
+        and len(args) == 3
+        and args[2] in RESPONSES
+        and rung.get("shared_at")
+        and not rung.get("response")
+    ):
         _change(services, couple, LADDER_TABLE, rung["id"], {"response": args[2]})
         await query.answer()
         await clear_buttons(update)
@@ -497,9 +633,19 @@ async def rung_answer(update: Update, context: MendContext, answer: asks.Answer)
     services, couple, me = context.mend, answer.couple, answer.partner
     if len(_rungs(services, couple, me)) >= MAX_RUNGS:
         return
-    _insert(services, couple, LADDER_TABLE, {
-        "author": me.user_id, "added_at": to_iso(utcnow()), "text": answer.text[:MAX_RUNG],
-        "idea": None, "shared_at": None, "response": None})
+    _insert(
+        services,
+        couple,
+        LADDER_TABLE,
+        {
+            "author": me.user_id,
+            "added_at": to_iso(utcnow()),
+            "text": answer.text[:MAX_RUNG],
+            "idea": None,
+            "shared_at": None,
+            "response": None,
+        },
+    )
     await _show_ladder(context, couple, me)
 
 
@@ -528,15 +674,17 @@ async def trigger_command(update: Update, context: MendContext, couples: list[Co
         fresh = services.store.couple(couple.chat_id) or couple
         await _private_only(update, context, fresh, "trigger")
         return
-    await reply(update, context, group_locale(services, couple), "journal/trigger_moved",
-                name=partner.name)
+    await reply(
+        update, context, group_locale(services, couple), "journal/trigger_moved", name=partner.name
+    )
 
 
 async def _ask_trigger(context: MendContext, couple: Couple, me: Partner) -> bool:
     """Ask in private what set it off; False if the private chat can't be reached."""
     try:
-        await asks.ask(context, couple, me, "journal_trigger", "journal/trigger_ask",
-                       in_chat=me.user_id)
+        await asks.ask(
+            context, couple, me, "journal_trigger", "journal/trigger_ask", in_chat=me.user_id
+        )
     except (Forbidden, BadRequest) as error:
         if isinstance(error, BadRequest) and "chat not found" not in error.message.lower():
             raise
@@ -556,31 +704,50 @@ async def trigger_answer(update: Update, context: MendContext, answer: asks.Answ
 
 async def _draft(context: MendContext, couple: Couple, me: Partner, what: str) -> None:
     services = context.mend
-    trigger_id = _insert(services, couple, TRIGGERS_TABLE, {
-        "author": me.user_id, "at": to_iso(utcnow()), "what": what.strip().rstrip(".!")[:200],
-        "text": None,
-        "state": "draft", "locale": _locale(services, me)})
+    trigger_id = _insert(
+        services,
+        couple,
+        TRIGGERS_TABLE,
+        {
+            "author": me.user_id,
+            "at": to_iso(utcnow()),
+            "what": what.strip().rstrip(".!")[:200],
+            "text": None,
+            "state": "draft",
+            "locale": _locale(services, me),
+        },
+    )
     trigger = _record(services, couple, TRIGGERS_TABLE, trigger_id, me.user_id)
     assert trigger is not None
     await _show_draft(context, couple, me, trigger)
 
 
-async def _show_draft(context: MendContext, couple: Couple, me: Partner,
-                      trigger: Record) -> None:
+async def _show_draft(context: MendContext, couple: Couple, me: Partner, trigger: Record) -> None:
     services = context.mend
     locale = _locale(services, me)
     data = f"{PREFIX}tg:{couple.chat_id}:{trigger['id']}:"
     rows = [
         [button(services.render.label(locale, "journal.trigger_share"), f"{data}share")],
-        [button(services.render.label(locale, "journal.trigger_edit"), f"{data}edit"),
-         button(services.render.label(locale, "journal.trigger_keep"), f"{data}keep")],
+        [
+            button(services.render.label(locale, "journal.trigger_edit"), f"{data}edit"),
+            button(services.render.label(locale, "journal.trigger_keep"), f"{data}keep"),
+        ],
     ]
-    await say(context, me.user_id, locale, "journal/trigger_draft", buttons=rows,
-              what=trigger["what"], text=trigger["text"], group=couple.title)
+    await say(
+        context,
+        me.user_id,
+        locale,
+        "journal/trigger_draft",
+        buttons=rows,
+        what=trigger["what"],
+        text=trigger["text"],
+        group=couple.title,
+    )
 
 
-async def _trigger_button(update: Update, context: MendContext, couple: Couple, me: Partner,
-                          trigger_id: int, action: str) -> bool:
+async def _trigger_button(
+    update: Update, context: MendContext, couple: Couple, me: Partner, trigger_id: int, action: str
+) -> bool:
     """Share (only now does anything reach the group), edit, or keep it private."""
     query = update.callback_query
     assert query is not None
@@ -590,21 +757,41 @@ async def _trigger_button(update: Update, context: MendContext, couple: Couple, 
         return False
     await query.answer()
     if action == "edit":
-        await asks.ask(context, couple, me, "journal_trigger_edit", "journal/trigger_edit_ask",
-                       in_chat=me.user_id, payload={"trigger": trigger_id})
+        await asks.ask(
+            context,
+            couple,
+            me,
+            "journal_trigger_edit",
+            "journal/trigger_edit_ask",
+            in_chat=me.user_id,
+            payload={"trigger": trigger_id},
+        )
         return True
     await clear_buttons(update)
     if action == "share":
-        _change(services, couple, TRIGGERS_TABLE, trigger_id,
-                {"state": "shared", "shared_at": to_iso(utcnow())})
-        await say(context, couple.chat_id, group_locale(services, couple),
-                  "journal/trigger_shared", name=me.name, what=trigger["what"],
-                  text=trigger["text"], author_locale=_known_locale(services, trigger["locale"]))
+        _change(
+            services,
+            couple,
+            TRIGGERS_TABLE,
+            trigger_id,
+            {"state": "shared", "shared_at": to_iso(utcnow())},
+        )
+        await say(
+            context,
+            couple.chat_id,
+            group_locale(services, couple),
+            "journal/trigger_shared",
+            name=me.name,
+            what=trigger["what"],
+            text=trigger["text"],
+            author_locale=_known_locale(services, trigger["locale"]),
+        )
         log.info("a trigger statement was shared with the group by its author")
     else:
         _change(services, couple, TRIGGERS_TABLE, trigger_id, {"state": "private"})
-    await say(context, me.user_id, _locale(services, me), "journal/trigger_done",
-              shared=action == "share")
+    await say(
+        context, me.user_id, _locale(services, me), "journal/trigger_done", shared=action == "share"
+    )
     return True
 
 
@@ -616,8 +803,9 @@ def _known_locale(services: Services, locale: str) -> str:
 async def trigger_edit_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
     """The person's own wording replaces the draft; it is shown again before anything is sent."""
     services, couple, me = context.mend, answer.couple, answer.partner
-    trigger = _record(services, couple, TRIGGERS_TABLE, int(answer.payload.get("trigger", 0)),
-                      me.user_id)
+    trigger = _record(
+        services, couple, TRIGGERS_TABLE, int(answer.payload.get("trigger", 0)), me.user_id
+    )
     if trigger is None or trigger["state"] != "draft":
         await reply(update, context, _locale(services, me), "journal/trigger_closed")
         return
@@ -631,15 +819,35 @@ async def trigger_edit_answer(update: Update, context: MendContext, answer: asks
 
 async def _start_reflect(context: MendContext, couple: Couple, me: Partner) -> None:
     services = context.mend
-    run_id = _insert(services, couple, CHECKS_TABLE, {
-        "author": me.user_id, "tool": "reflect", "at": to_iso(utcnow()), "loop": None,
-        "circling": None, "known": None, "step": None, "done": False})
-    await asks.ask(context, couple, me, "journal_loop", "journal/reflect_loop_ask",
-                   in_chat=me.user_id, payload={"run": run_id})
+    run_id = _insert(
+        services,
+        couple,
+        CHECKS_TABLE,
+        {
+            "author": me.user_id,
+            "tool": "reflect",
+            "at": to_iso(utcnow()),
+            "loop": None,
+            "circling": None,
+            "known": None,
+            "step": None,
+            "done": False,
+        },
+    )
+    await asks.ask(
+        context,
+        couple,
+        me,
+        "journal_loop",
+        "journal/reflect_loop_ask",
+        in_chat=me.user_id,
+        payload={"run": run_id},
+    )
 
 
-def _open_run(services: Services, couple: Couple, me: Partner, run_id: Any,
-              missing: str) -> Record | None:
+def _open_run(
+    services: Services, couple: Couple, me: Partner, run_id: Any, missing: str
+) -> Record | None:
     """The person's own unfinished /reflect run, if it still waits for `missing`."""
     if not isinstance(run_id, int):
         return None
@@ -656,10 +864,17 @@ async def loop_answer(update: Update, context: MendContext, answer: asks.Answer)
         return
     _change(services, couple, CHECKS_TABLE, run["id"], {"loop": answer.text[:500]})
     locale = _locale(services, me)
-    rows = [[button(services.render.label(locale, "journal.loop_circling"),
-                    f"{PREFIX}rf:{run['id']}:circling"),
-             button(services.render.label(locale, "journal.loop_new"),
-                    f"{PREFIX}rf:{run['id']}:new")]]
+    rows = [
+        [
+            button(
+                services.render.label(locale, "journal.loop_circling"),
+                f"{PREFIX}rf:{run['id']}:circling",
+            ),
+            button(
+                services.render.label(locale, "journal.loop_new"), f"{PREFIX}rf:{run['id']}:new"
+            ),
+        ]
+    ]
     await say(context, me.user_id, locale, "journal/reflect_notice", buttons=rows)
 
 
@@ -670,13 +885,21 @@ async def known_answer(update: Update, context: MendContext, answer: asks.Answer
         return
     _change(services, couple, CHECKS_TABLE, run["id"], {"known": answer.text[:1000]})
     locale = _locale(services, me)
-    rows = [[button(services.render.label(locale, f"journal.step_{step}"),
-                    f"{PREFIX}rf:{run['id']}:step:{step}")] for step in NEXT_STEPS]
+    rows = [
+        [
+            button(
+                services.render.label(locale, f"journal.step_{step}"),
+                f"{PREFIX}rf:{run['id']}:step:{step}",
+            )
+        ]
+        for step in NEXT_STEPS
+    ]
     await say(context, me.user_id, locale, "journal/reflect_step", buttons=rows)
 
 
-async def _reflect_button(update: Update, context: MendContext, couple: Couple, me: Partner,
-                          args: list[str]) -> bool:
+async def _reflect_button(
+    update: Update, context: MendContext, couple: Couple, me: Partner, args: list[str]
+) -> bool:
     """`jn:rf:<run>:circling|new` and `jn:rf:<run>:step:<step>`."""
     query = update.callback_query
     assert query is not None
@@ -691,9 +914,16 @@ async def _reflect_button(update: Update, context: MendContext, couple: Couple, 
         _change(services, couple, CHECKS_TABLE, run_id, {"circling": args[1] == "circling"})
         await query.answer()
         await clear_buttons(update)
-        await asks.ask(context, couple, me, "journal_known", "journal/reflect_known_ask",
-                       in_chat=me.user_id, payload={"run": run_id},
-                       circling=args[1] == "circling")
+        await asks.ask(
+            context,
+            couple,
+            me,
+            "journal_known",
+            "journal/reflect_known_ask",
+            in_chat=me.user_id,
+            payload={"run": run_id},
+            circling=args[1] == "circling",
+        )
         return True
     if len(args) == 3 and args[1] == "step" and args[2] in NEXT_STEPS:
         run = _open_run(services, couple, me, run_id, "step")
@@ -703,12 +933,27 @@ async def _reflect_button(update: Update, context: MendContext, couple: Couple, 
         await query.answer()
         await clear_buttons(update)
         if args[2] == "write":
-            _insert(services, couple, JOURNAL_TABLE, {
-                "author": me.user_id, "at": to_iso(utcnow()), "prompt": "reflect",
-                "answers": [run["loop"], run["known"]]})
-        await say(context, me.user_id, _locale(services, me), "journal/reflect_done",
-                  loop=run["loop"], known=run["known"], step=args[2],
-                  looping=_looping(services, couple, me))
+            _insert(
+                services,
+                couple,
+                JOURNAL_TABLE,
+                {
+                    "author": me.user_id,
+                    "at": to_iso(utcnow()),
+                    "prompt": "reflect",
+                    "answers": [run["loop"], run["known"]],
+                },
+            )
+        await say(
+            context,
+            me.user_id,
+            _locale(services, me),
+            "journal/reflect_done",
+            loop=run["loop"],
+            known=run["known"],
+            step=args[2],
+            looping=_looping(services, couple, me),
+        )
         if args[2] == "share":
             await _draft(context, couple, me, run["loop"])
         return True
@@ -718,9 +963,13 @@ async def _reflect_button(update: Update, context: MendContext, couple: Couple, 
 def _looping(services: Services, couple: Couple, me: Partner) -> bool:
     """The same anxious circling, again and again this week: time to suggest support."""
     since = utcnow() - LOOPING_WINDOW
-    circling = [r for r in _mine(services, couple, CHECKS_TABLE, me.user_id)
-                if r.get("tool") == "reflect" and r.get("circling")
-                and (from_iso(r["at"]) or since) >= since]
+    circling = [
+        r
+        for r in _mine(services, couple, CHECKS_TABLE, me.user_id)
+        if r.get("tool") == "reflect"
+        and r.get("circling")
+        and (from_iso(r["at"]) or since) >= since
+    ]
     return len(circling) >= LOOPING_RUNS
 
 
@@ -745,4 +994,3 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     for tool in ("selfcheck", "ladder", "setback", "reflect"):
         app.add_handler(CommandHandler(tool, _tool_command(tool)))
     app.add_handler(CallbackQueryHandler(journal_button, pattern=f"^{PREFIX}"))
-

@@ -77,8 +77,13 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
             assert current is not None
             current.status, current.removed_at = "active", None
             tx.save(current)
-        await say(context, chat.id, group_locale(services, couple), "membership/welcome_back",
-                  names=[p.name for p in couple.partners])
+        await say(
+            context,
+            chat.id,
+            group_locale(services, couple),
+            "membership/welcome_back",
+            names=[p.name for p in couple.partners],
+        )
 
 
 async def _removed(context: MendContext, chat: Chat) -> None:
@@ -97,9 +102,16 @@ async def _removed(context: MendContext, chat: Chat) -> None:
     services.timers.schedule(chat.id, ERASE, erase_at)
     for partner in couple.partners:
         if partner.private_chat:
-            await say_private(context, couple, partner, "membership/removed_notice",
-                              group=couple.title, erase_at=erase_at, timezone=partner.timezone,
-                              days=services.settings.erase_after_days)
+            await say_private(
+                context,
+                couple,
+                partner,
+                "membership/removed_notice",
+                group=couple.title,
+                erase_at=erase_at,
+                timezone=partner.timezone,
+                days=services.settings.erase_after_days,
+            )
 
 
 async def erase_after_removal(context: MendContext, fired: Fired) -> None:
@@ -108,8 +120,10 @@ async def erase_after_removal(context: MendContext, fired: Fired) -> None:
     if couple is None or couple.status != "removed":
         return
     erase_couple(context.mend, fired.chat_id)
-    log.info("erased a couple's data %d days after the bot was removed",
-             context.mend.settings.erase_after_days)
+    log.info(
+        "erased a couple's data %d days after the bot was removed",
+        context.mend.settings.erase_after_days,
+    )
 
 
 async def service_message(update: Update, context: MendContext) -> None:
@@ -138,14 +152,20 @@ async def service_message(update: Update, context: MendContext) -> None:
     locale = group_locale(services, couple)
     if message.left_chat_member and couple.is_partner(message.left_chat_member.id):
         _mark_left(services, message.chat_id, message.left_chat_member.id, left=True)
-        await say(context, message.chat_id, locale, "membership/partner_left",
-                  name=message.left_chat_member.first_name)
+        await say(
+            context,
+            message.chat_id,
+            locale,
+            "membership/partner_left",
+            name=message.left_chat_member.first_name,
+        )
     for member in message.new_chat_members or ():
         partner = couple.partner(member.id)
         if partner is not None and partner.left_group:
             _mark_left(services, message.chat_id, member.id, left=False)
-            await say(context, message.chat_id, locale, "membership/partner_back",
-                      name=member.first_name)
+            await say(
+                context, message.chat_id, locale, "membership/partner_back", name=member.first_name
+            )
 
 
 def _mark_left(services: Services, chat_id: int, user_id: int, *, left: bool) -> None:

@@ -29,8 +29,9 @@ def welcome_buttons(services: Services, locale: str) -> Buttons:
     return [[button(services.render.label(locale, "onboarding.join"), JOIN)]]
 
 
-async def greet(context: MendContext, chat: Chat, language: str | None,
-                thread_id: int | None = None) -> None:
+async def greet(
+    context: MendContext, chat: Chat, language: str | None, thread_id: int | None = None
+) -> None:
     """The first words in a new group: what the bot does, its privacy promises, "I'm in"."""
     services = context.mend
     locale = services.render.locale_for(language)
@@ -70,8 +71,12 @@ async def join(update: Update, context: MendContext) -> None:
         couple = tx.couple() or Couple(chat_id=chat.id, title=chat.title or "", created_at=now)
         couple.status = "active"
         couple.partners.append(
-            Partner(user_id=user.id, name=user.first_name, joined_at=now,
-                    telegram_language=user.language_code)
+            Partner(
+                user_id=user.id,
+                name=user.first_name,
+                joined_at=now,
+                telegram_language=user.language_code,
+            )
         )
         token = new_link(tx, couple, user.id, now)
         tx.save(couple)
@@ -126,8 +131,14 @@ async def ask_path(context: MendContext, couple: Couple) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     rows = [[button(services.render.label(locale, f"path.{p}"), f"{PATH}{p}")] for p in PATHS]
-    await say(context, couple.chat_id, locale, "onboarding/choose_path", buttons=rows,
-              names=[p.name for p in couple.partners])
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "onboarding/choose_path",
+        buttons=rows,
+        names=[p.name for p in couple.partners],
+    )
 
 
 @partners_only
@@ -161,15 +172,26 @@ async def ask_roles(context: MendContext, couple: Couple, chosen_by: str) -> Non
     path = couple.path or "repair"
     first_role = ROLES_BY_PATH[path][0]
     rows = [
-        [button(services.render.label(locale, f"role.{first_role}", name=p.name),
-                f"{ROLE}{p.user_id}")]
+        [
+            button(
+                services.render.label(locale, f"role.{first_role}", name=p.name),
+                f"{ROLE}{p.user_id}",
+            )
+        ]
         for p in couple.partners
     ]
     if path == "new":
         rows.append([button(services.render.label(locale, "role.both_learning"), f"{ROLE}both")])
     rows.append([button(services.render.label(locale, "role.skip"), f"{ROLE}skip")])
-    await say(context, couple.chat_id, locale, "onboarding/choose_roles", buttons=rows,
-              path=path, chosen_by=chosen_by)
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "onboarding/choose_roles",
+        buttons=rows,
+        path=path,
+        chosen_by=chosen_by,
+    )
 
 
 @partners_only
@@ -205,13 +227,24 @@ async def choose_role(update: Update, context: MendContext, couple: Couple) -> N
     await clear_buttons(update)
     roles = {p.name: p.role for p in current.partners if p.role}
     if newly_set_up:
-        await say(context, current.chat_id, locale, "onboarding/ready", path=current.path,
-                  roles=roles, names=[p.name for p in current.partners])
+        await say(
+            context,
+            current.chat_id,
+            locale,
+            "onboarding/ready",
+            path=current.path,
+            roles=roles,
+            names=[p.name for p in current.partners],
+        )
     else:
-        await say(context, current.chat_id, locale, "onboarding/roles_updated",
-                  path=current.path, roles=roles)
-
-
+        await say(
+            context,
+            current.chat_id,
+            locale,
+            "onboarding/roles_updated",
+            path=current.path,
+            roles=roles,
+        )
 
 
 # -- /start ----------------------------------------------------------------------------------
@@ -232,17 +265,29 @@ async def start_group(update: Update, context: MendContext) -> None:
         return
     locale = group_locale(services, couple, user.language_code)
     if not couple.is_full:
-        await reply(update, context, locale, "onboarding/waiting",
-                    buttons=welcome_buttons(services, locale),
-                    names=[p.name for p in couple.partners])
+        await reply(
+            update,
+            context,
+            locale,
+            "onboarding/waiting",
+            buttons=welcome_buttons(services, locale),
+            names=[p.name for p in couple.partners],
+        )
     elif couple.path is None:
         await ask_path(context, couple)
     elif not couple.is_set_up:
         await ask_roles(context, couple, chosen_by="")
     else:
         day = (utcnow().date() - couple.setup_completed_at.date()).days + 1  # type: ignore[union-attr]
-        await reply(update, context, locale, "onboarding/status", day=day, path=couple.path,
-                    names=[p.name for p in couple.partners])
+        await reply(
+            update,
+            context,
+            locale,
+            "onboarding/status",
+            day=day,
+            path=couple.path,
+            names=[p.name for p in couple.partners],
+        )
 
 
 async def start_private(update: Update, context: MendContext) -> None:

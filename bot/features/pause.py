@@ -68,21 +68,41 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
         ends_at = from_iso(running["ends_at"])
         assert ends_at is not None
         left = max(0, round((ends_at - utcnow()).total_seconds() / 60))
-        await reply(update, context, locale, "pause/running", by=_name(couple, running["by"]),
-                    minutes_left=left, times=_times(couple, ends_at))
+        await reply(
+            update,
+            context,
+            locale,
+            "pause/running",
+            by=_name(couple, running["by"]),
+            minutes_left=left,
+            times=_times(couple, ends_at),
+        )
         return
     minutes = _minutes(context.args or [], DEFAULT_MINUTES)
     if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        await reply(update, context, locale, "pause/usage", low=MIN_MINUTES, high=MAX_MINUTES,
-                    default=DEFAULT_MINUTES)
+        await reply(
+            update,
+            context,
+            locale,
+            "pause/usage",
+            low=MIN_MINUTES,
+            high=MAX_MINUTES,
+            default=DEFAULT_MINUTES,
+        )
         return
     now = utcnow()
     ends_at = now + timedelta(minutes=minutes)
     with services.store.transaction(couple.chat_id) as tx:
-        pause_id = tx.table(PAUSES_TABLE).insert({
-            "by": user.id, "started_at": to_iso(now), "ends_at": to_iso(ends_at),
-            "minutes": minutes, "ended_at": None, "ended_by": None,
-        })
+        pause_id = tx.table(PAUSES_TABLE).insert(
+            {
+                "by": user.id,
+                "started_at": to_iso(now),
+                "ends_at": to_iso(ends_at),
+                "minutes": minutes,
+                "ended_at": None,
+                "ended_by": None,
+            }
+        )
     services.timers.schedule(couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id})
     render = services.render
     rows = [
@@ -90,8 +110,16 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
         [button(render.label(locale, "pause.journal"), f"{CHOICE}journal")],
         [button(render.label(locale, "pause.rest"), f"{CHOICE}rest")],
     ]
-    await reply(update, context, locale, "pause/started", buttons=rows, name=user.first_name,
-                minutes=minutes, times=_times(couple, ends_at))
+    await reply(
+        update,
+        context,
+        locale,
+        "pause/started",
+        buttons=rows,
+        name=user.first_name,
+        minutes=minutes,
+        times=_times(couple, ends_at),
+    )
 
 
 def _name(couple: Couple, user_id: int) -> str:
@@ -117,8 +145,9 @@ async def pause_choice(update: Update, context: MendContext, couple: Couple) -> 
         await query.answer(services.render.label(locale, "alert.pause_rest_answer"))
         return
     if choice == "journal":
-        sent = await say_private(context, couple, partner, "pause/journal_prompt",
-                                 name=partner.name)
+        sent = await say_private(
+            context, couple, partner, "pause/journal_prompt", name=partner.name
+        )
         label = "alert.pause_sent_private" if sent else "alert.pause_open_private_first"
         await query.answer(services.render.label(locale, label), show_alert=sent is None)
         return
@@ -152,18 +181,34 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
         return
     pauser = couple.partner(running["by"])
     if running["by"] != user.id and pauser is not None:
-        sent = await say_private(context, couple, pauser, "pause/ready_when_you_are",
-                                 name=user.first_name)
+        sent = await say_private(
+            context, couple, pauser, "pause/ready_when_you_are", name=user.first_name
+        )
         if sent is None:  # they can't be reached privately: the quiet word goes to the group
-            await reply(update, context, locale, "pause/ready_when_you_are_group",
-                        name=user.first_name, pauser=pauser.name)
+            await reply(
+                update,
+                context,
+                locale,
+                "pause/ready_when_you_are_group",
+                name=user.first_name,
+                pauser=pauser.name,
+            )
         else:
             await reply(update, context, locale, "pause/ready_sent", pauser=pauser.name)
         return
     _end(services, couple.chat_id, running, user.id)
-    await say(context, couple.chat_id, locale, "pause/ended", early=True, late=False,
-              name=user.first_name, names=[p.name for p in couple.partners], ended_at=utcnow(),
-              times=[])
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "pause/ended",
+        early=True,
+        late=False,
+        name=user.first_name,
+        names=[p.name for p in couple.partners],
+        ended_at=utcnow(),
+        times=[],
+    )
 
 
 @partners_only
@@ -177,24 +222,40 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
     if running is None:
         return
     if running["by"] != user.id:
-        await reply(update, context, locale, "pause/extend_not_yours",
-                    pauser=_name(couple, running["by"]))
+        await reply(
+            update, context, locale, "pause/extend_not_yours", pauser=_name(couple, running["by"])
+        )
         return
     ends_at, started_at = from_iso(running["ends_at"]), from_iso(running["started_at"])
     assert ends_at is not None and started_at is not None
     most = MAX_MINUTES - round((ends_at - started_at).total_seconds() / 60)
     minutes = _minutes(context.args or [], DEFAULT_EXTENSION)
     if minutes is None or not MIN_EXTENSION <= minutes <= max(MIN_EXTENSION, most):
-        await reply(update, context, locale, "pause/extend_usage", low=MIN_EXTENSION,
-                    high=max(MIN_EXTENSION, most), default=DEFAULT_EXTENSION, full=most <= 0)
+        await reply(
+            update,
+            context,
+            locale,
+            "pause/extend_usage",
+            low=MIN_EXTENSION,
+            high=max(MIN_EXTENSION, most),
+            default=DEFAULT_EXTENSION,
+            full=most <= 0,
+        )
         return
     new_end = ends_at + timedelta(minutes=minutes)
     services.timers.cancel_kind(couple.chat_id, PAUSE_END)
     with services.store.transaction(couple.chat_id) as tx:
         tx.table(PAUSES_TABLE).update(running["id"], {"ends_at": to_iso(new_end)})
     services.timers.schedule(couple.chat_id, PAUSE_END, new_end, payload={"pause": running["id"]})
-    await reply(update, context, locale, "pause/extended", name=user.first_name,
-                minutes=minutes, times=_times(couple, new_end))
+    await reply(
+        update,
+        context,
+        locale,
+        "pause/extended",
+        name=user.first_name,
+        minutes=minutes,
+        times=_times(couple, new_end),
+    )
 
 
 def _end(services: Services, chat_id: int, pause: Record, ended_by: int | None) -> None:
@@ -209,15 +270,29 @@ async def pause_over(context: MendContext, fired: Fired) -> None:
     """The agreed time is up: invite both back, gently (and say so if the word comes late)."""
     services = context.mend
     couple = services.store.couple(fired.chat_id)
-    pause = next((r for r in services.store.records(fired.chat_id, PAUSES_TABLE)
-                  if r["id"] == fired.payload.get("pause")), None)
+    pause = next(
+        (
+            r
+            for r in services.store.records(fired.chat_id, PAUSES_TABLE)
+            if r["id"] == fired.payload.get("pause")
+        ),
+        None,
+    )
     if couple is None or pause is None or pause["ended_at"] is not None:
         return
     # Say it first: if sending fails, the timer is retried and the pause is still running.
-    await say(context, couple.chat_id, group_locale(services, couple), "pause/ended",
-              early=False, late=fired.late, name=_name(couple, pause["by"]),
-              names=[p.name for p in couple.partners], ended_at=fired.due,
-              times=_times(couple, fired.due))
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "pause/ended",
+        early=False,
+        late=fired.late,
+        name=_name(couple, pause["by"]),
+        names=[p.name for p in couple.partners],
+        ended_at=fired.due,
+        times=_times(couple, fired.due),
+    )
     with services.store.transaction(fired.chat_id) as tx:
         tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
 

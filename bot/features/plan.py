@@ -100,9 +100,21 @@ def _may_answer(couple: Couple, step: str, user_id: int) -> Partner | None:
 # -- reading check-in times ------------------------------------------------------------------
 
 _WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-    "sunday": 6, "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4,
-    "samstag": 5, "sonnabend": 5, "sonntag": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+    "montag": 0,
+    "dienstag": 1,
+    "mittwoch": 2,
+    "donnerstag": 3,
+    "freitag": 4,
+    "samstag": 5,
+    "sonnabend": 5,
+    "sonntag": 6,
 }
 _SHORT_WEEKDAYS = {"mo": 0, "di": 1, "mi": 2, "do": 3, "fr": 4, "sa": 5, "so": 6}
 _NOT_WEEKDAYS = {"die", "mit", "sam"}  # words (and a name) that only look like days
@@ -168,15 +180,19 @@ def _plan_view(services: Services, couple: Couple, plan: Record, locale: str) ->
         "slots": slots,
         "entered_by": _name(couple, plan.get("times_by")),
         "entered_zone": entered_in,
-        "behaviours": [{"text": b["text"], "by": _name(couple, b["by"])}
-                       for b in plan.get("behaviours", [])],
+        "behaviours": [
+            {"text": b["text"], "by": _name(couple, b["by"])} for b in plan.get("behaviours", [])
+        ],
         "owner": owner.name if owner else None,
-        "emotions": [services.render.label(locale, f"plan.emo_{key}")
-                     for key in plan.get("emotions", [])],
-        "own": [{"text": o["text"], "by": _name(couple, o["by"])}
-                for o in plan.get("emotions_own", [])],
-        "visit": None if visit in (None, "not_yet") else day_as_moment(
-            datetime.fromisoformat(visit).date()),
+        "emotions": [
+            services.render.label(locale, f"plan.emo_{key}") for key in plan.get("emotions", [])
+        ],
+        "own": [
+            {"text": o["text"], "by": _name(couple, o["by"])} for o in plan.get("emotions_own", [])
+        ],
+        "visit": None
+        if visit in (None, "not_yet")
+        else day_as_moment(datetime.fromisoformat(visit).date()),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
         "track": repair_track.track_kind(services.store, couple.chat_id),
@@ -220,10 +236,15 @@ async def plan_command(update: Update, context: MendContext, couple: Couple) -> 
         if plan is None:
             await reply(update, context, locale, "plan/none")
             return
-        rows = [[button(services.render.label(locale, "plan.delete_yes"), f"{P}del:yes:{user.id}"),
-                 button(services.render.label(locale, "plan.delete_no"), f"{P}del:no:{user.id}")]]
-        await reply(update, context, locale, "plan/delete_confirm", buttons=rows,
-                    name=user.first_name)
+        rows = [
+            [
+                button(services.render.label(locale, "plan.delete_yes"), f"{P}del:yes:{user.id}"),
+                button(services.render.label(locale, "plan.delete_no"), f"{P}del:no:{user.id}"),
+            ]
+        ]
+        await reply(
+            update, context, locale, "plan/delete_confirm", buttons=rows, name=user.first_name
+        )
     else:
         await reply(update, context, locale, "plan/usage", typed=argument[:40])
 
@@ -234,14 +255,27 @@ async def _begin(context: MendContext, couple: Couple, user_id: int, thread: int
         table = tx.table(PLAN_TABLE)
         if table.all():
             return
-        plan_id = table.insert({
-            "state": "drafting", "step": "checkins", "editing": False,
-            "started_by": user_id, "started_at": to_iso(now),
-            "frequency": None, "times": [], "zone": None, "times_by": None,
-            "behaviours": [], "emotions": [], "emotions_own": [], "visit": None,
-            "agreed_at": None, "review_anchor": None, "pinned_message": None,
-            "thread": thread,
-        })
+        plan_id = table.insert(
+            {
+                "state": "drafting",
+                "step": "checkins",
+                "editing": False,
+                "started_by": user_id,
+                "started_at": to_iso(now),
+                "frequency": None,
+                "times": [],
+                "zone": None,
+                "times_by": None,
+                "behaviours": [],
+                "emotions": [],
+                "emotions_own": [],
+                "visit": None,
+                "agreed_at": None,
+                "review_anchor": None,
+                "pinned_message": None,
+                "thread": thread,
+            }
+        )
         plan = table.get(plan_id)
     assert plan is not None
     await _post_step(context, couple, plan, first=True)
@@ -250,49 +284,65 @@ async def _begin(context: MendContext, couple: Couple, user_id: int, thread: int
 async def _show(context: MendContext, couple: Couple, plan: Record, update: Update) -> None:
     services = context.mend
     locale = group_locale(services, couple)
-    await reply(update, context, locale, "plan/plan",
-                buttons=_plan_buttons(context, couple, locale),
-                updated=None, **_plan_view(services, couple, plan, locale))
+    await reply(
+        update,
+        context,
+        locale,
+        "plan/plan",
+        buttons=_plan_buttons(context, couple, locale),
+        updated=None,
+        **_plan_view(services, couple, plan, locale),
+    )
 
 
 def _plan_buttons(context: MendContext, couple: Couple, locale: str) -> Buttons:
     label = context.mend.render.label
     rows: list[list[Any]] = [
-        [button(label(locale, "plan.edit_checkins"), f"{P}edit:checkins"),
-         button(label(locale, "plan.edit_behaviours"), f"{P}edit:behaviours")],
-        [button(label(locale, "plan.edit_emotions"), f"{P}edit:emotions"),
-         button(label(locale, "plan.edit_visit"), f"{P}edit:visit")],
+        [
+            button(label(locale, "plan.edit_checkins"), f"{P}edit:checkins"),
+            button(label(locale, "plan.edit_behaviours"), f"{P}edit:behaviours"),
+        ],
+        [
+            button(label(locale, "plan.edit_emotions"), f"{P}edit:emotions"),
+            button(label(locale, "plan.edit_visit"), f"{P}edit:visit"),
+        ],
     ]
     if couple.path == "repair":
         rows.append([button(label(locale, "plan.track"), f"{repair_track.TRACK}show")])
     return rows
 
 
-async def _edit_menu(context: MendContext, couple: Couple, update: Update | None,
-                     thread: int | None = None) -> None:
+async def _edit_menu(
+    context: MendContext, couple: Couple, update: Update | None, thread: int | None = None
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     rows = _plan_buttons(context, couple, locale)
     if update is not None:
         await reply(update, context, locale, "plan/edit_menu", buttons=rows)
     else:
-        await say(context, couple.chat_id, locale, "plan/edit_menu", buttons=rows,
-                  thread_id=thread)
+        await say(context, couple.chat_id, locale, "plan/edit_menu", buttons=rows, thread_id=thread)
 
 
 # -- the steps -------------------------------------------------------------------------------
 
 
-async def _post_step(context: MendContext, couple: Couple, plan: Record, *,
-                     first: bool = False) -> None:
+async def _post_step(
+    context: MendContext, couple: Couple, plan: Record, *, first: bool = False
+) -> None:
     """The message for the plan's current step, with its buttons."""
     services = context.mend
     locale = group_locale(services, couple)
     label = services.render.label
     step = plan["step"]
     editing = bool(plan.get("editing"))
-    data: dict[str, Any] = {"first": first, "editing": editing, "number": STEPS.index(step) + 1,
-                            "steps": len(STEPS), **_plan_view(services, couple, plan, locale)}
+    data: dict[str, Any] = {
+        "first": first,
+        "editing": editing,
+        "number": STEPS.index(step) + 1,
+        "steps": len(STEPS),
+        **_plan_view(services, couple, plan, locale),
+    }
     rows: list[list[Any]] = []
     if step == "checkins":
         rows = [[button(label(locale, f"plan.freq_{f}"), f"{P}freq:{f}") for f in FREQUENCIES]]
@@ -303,15 +353,28 @@ async def _post_step(context: MendContext, couple: Couple, plan: Record, *,
         if entries:
             rows.append([button(label(locale, "plan.step_done"), f"{P}beh:done")])
         if editing:
-            rows.extend([button(label(locale, "plan.remove", number=i + 1), f"{P}beh:rm:{i}")]
-                        for i in range(len(entries)))
+            rows.extend(
+                [button(label(locale, "plan.remove", number=i + 1), f"{P}beh:rm:{i}")]
+                for i in range(len(entries))
+            )
     elif step == "emotions":
         rows = [list(row) for row in _emotion_rows(context, locale, plan)]
     elif step == "visit":
-        rows = [[button(label(locale, "plan.visit_date"), f"{P}visit:date"),
-                 button(label(locale, "plan.visit_not_yet"), f"{P}visit:none")]]
-    await say(context, couple.chat_id, locale, f"plan/step_{step}", buttons=rows,
-              thread_id=plan.get("thread"), **data)
+        rows = [
+            [
+                button(label(locale, "plan.visit_date"), f"{P}visit:date"),
+                button(label(locale, "plan.visit_not_yet"), f"{P}visit:none"),
+            ]
+        ]
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        f"plan/step_{step}",
+        buttons=rows,
+        thread_id=plan.get("thread"),
+        **data,
+    )
 
 
 def _emotion_rows(context: MendContext, locale: str, plan: Record) -> Buttons:
@@ -326,8 +389,10 @@ def _emotion_rows(context: MendContext, locale: str, plan: Record) -> Buttons:
     if len(own) < MAX_OWN:
         rows.append([button(label(locale, "plan.emo_own"), f"{P}emo:own")])
     if plan.get("editing"):
-        rows.extend([button(label(locale, "plan.remove_own", number=i + 1), f"{P}emo:rm:{i}")]
-                    for i in range(len(own)))
+        rows.extend(
+            [button(label(locale, "plan.remove_own", number=i + 1), f"{P}emo:rm:{i}")]
+            for i in range(len(own))
+        )
     if chosen or own:
         rows.append([button(label(locale, "plan.step_done"), f"{P}emo:done")])
     return rows
@@ -364,25 +429,34 @@ async def _settle(context: MendContext, couple: Couple) -> None:
     if first_time or not services.timers.pending(couple.chat_id, REVIEW):
         schedule_review(services.timers, couple.chat_id, plan)
     await _publish(context, couple, plan, edited)
-    if first_time and couple.path == "repair" and repair_track.track_kind(
-            services.store, couple.chat_id) is None:
+    if (
+        first_time
+        and couple.path == "repair"
+        and repair_track.track_kind(services.store, couple.chat_id) is None
+    ):
         await repair_track.offer_track(context, couple, plan.get("thread"))
 
 
-async def _publish(context: MendContext, couple: Couple, plan: Record,
-                   edited: str | None) -> None:
+async def _publish(context: MendContext, couple: Couple, plan: Record, edited: str | None) -> None:
     """The plan as one message, pinned; the previous plan message unpinned."""
     services = context.mend
     locale = group_locale(services, couple)
-    message = await say(context, couple.chat_id, locale, "plan/plan",
-                        buttons=_plan_buttons(context, couple, locale), updated=edited,
-                        thread_id=plan.get("thread"),
-                        **_plan_view(services, couple, plan, locale))
+    message = await say(
+        context,
+        couple.chat_id,
+        locale,
+        "plan/plan",
+        buttons=_plan_buttons(context, couple, locale),
+        updated=edited,
+        thread_id=plan.get("thread"),
+        **_plan_view(services, couple, plan, locale),
+    )
     previous = plan.get("pinned_message")
     _update(services, couple.chat_id, {"pinned_message": message.message_id})
     try:
-        await context.bot.pin_chat_message(couple.chat_id, message.message_id,
-                                           disable_notification=True)
+        await context.bot.pin_chat_message(
+            couple.chat_id, message.message_id, disable_notification=True
+        )
     except TelegramError:
         # Not allowed to pin here (a supergroup where the bot isn't an admin): just say so.
         await say(context, couple.chat_id, locale, "plan/pin_failed", thread_id=plan.get("thread"))
@@ -408,15 +482,18 @@ async def plan_button(update: Update, context: MendContext, couple: Couple) -> N
     argument, _, extra = rest.partition(":")
     plan = _follow(services, couple.chat_id, update)
     step = {"freq": "checkins", "beh": "behaviours", "emo": "emotions", "visit": "visit"}.get(
-        action)
+        action
+    )
     if step is not None:
         if not _at_step(plan, step):
             await query.answer(stale(context, locale), show_alert=True)
             return
         owner = _may_answer(couple, step, user.id)
         if owner is not None:
-            await query.answer(services.render.label(locale, "alert.plan_not_yours",
-                                                     name=owner.name), show_alert=True)
+            await query.answer(
+                services.render.label(locale, "alert.plan_not_yours", name=owner.name),
+                show_alert=True,
+            )
             return
         assert plan is not None
         await _step_button(update, context, couple, partner, plan, action, argument, extra)
@@ -425,25 +502,45 @@ async def plan_button(update: Update, context: MendContext, couple: Couple) -> N
         updated = _update(services, couple.chat_id, {"step": argument, "editing": True})
         assert updated is not None
         await _post_step(context, couple, updated)
-    elif action == "rev" and argument in ("keep", "change") and plan and (
-            plan["state"] == "agreed"):
+    elif (
+        action == "rev" and argument in ("keep", "change") and plan and (plan["state"] == "agreed")
+    ):
         await query.answer()
         await clear_buttons(update)
         if argument == "keep":
-            await say(context, couple.chat_id, locale, "plan/review_kept", name=user.first_name,
-                      thread_id=plan.get("thread"),
-                      **_plan_view(services, couple, plan, locale))
+            await say(
+                context,
+                couple.chat_id,
+                locale,
+                "plan/review_kept",
+                name=user.first_name,
+                thread_id=plan.get("thread"),
+                **_plan_view(services, couple, plan, locale),
+            )
         else:
             await _edit_menu(context, couple, None, plan.get("thread"))
-    elif action == "del" and argument in ("yes", "no") and plan and extra.isdigit() and (
-            couple.is_partner(int(extra))):
+    elif (
+        action == "del"
+        and argument in ("yes", "no")
+        and plan
+        and extra.isdigit()
+        and (couple.is_partner(int(extra)))
+    ):
         await _delete_button(update, context, couple, plan, argument, int(extra), locale)
     else:
         await query.answer(stale(context, locale), show_alert=True)
 
 
-async def _step_button(update: Update, context: MendContext, couple: Couple, partner: Partner,
-                       plan: Record, action: str, argument: str, extra: str) -> None:
+async def _step_button(
+    update: Update,
+    context: MendContext,
+    couple: Couple,
+    partner: Partner,
+    plan: Record,
+    action: str,
+    argument: str,
+    extra: str,
+) -> None:
     query = update.callback_query
     assert query is not None
     services = context.mend
@@ -452,13 +549,32 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
     thread = plan.get("thread")
     if action == "freq" and argument in FREQUENCIES and not extra:
         await query.answer()
-        await asks.ask(context, couple, partner, "plan_times", "plan/ask_times", in_chat=chat_id,
-                       thread_id=thread, payload={"frequency": argument}, frequency=argument,
-                       zone=partner.timezone, typed=None)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_times",
+            "plan/ask_times",
+            in_chat=chat_id,
+            thread_id=thread,
+            payload={"frequency": argument},
+            frequency=argument,
+            zone=partner.timezone,
+            typed=None,
+        )
     elif action == "beh" and argument == "add" and not extra:
         await query.answer()
-        await asks.ask(context, couple, partner, "plan_behaviour", "plan/ask_behaviour",
-                       in_chat=chat_id, thread_id=thread, limit=MAX_TEXT, too_long=None)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_behaviour",
+            "plan/ask_behaviour",
+            in_chat=chat_id,
+            thread_id=thread,
+            limit=MAX_TEXT,
+            too_long=None,
+        )
     elif action == "beh" and argument == "done" and plan.get("behaviours") and not extra:
         await query.answer()
         await clear_buttons(update)
@@ -483,8 +599,17 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
         await _refresh_emotions(update, context, couple, updated, locale)
     elif action == "emo" and argument == "own" and not extra:
         await query.answer()
-        await asks.ask(context, couple, partner, "plan_emotion", "plan/ask_emotion",
-                       in_chat=chat_id, thread_id=thread, limit=MAX_TEXT, too_long=None)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_emotion",
+            "plan/ask_emotion",
+            in_chat=chat_id,
+            thread_id=thread,
+            limit=MAX_TEXT,
+            too_long=None,
+        )
     elif action == "emo" and argument == "rm" and _index(extra, plan.get("emotions_own", [])):
         await query.answer()
         own = list(plan["emotions_own"])
@@ -492,15 +617,28 @@ async def _step_button(update: Update, context: MendContext, couple: Couple, par
         updated = _update(services, chat_id, {"emotions_own": own})
         assert updated is not None
         await _refresh_emotions(update, context, couple, updated, locale)
-    elif action == "emo" and argument == "done" and not extra and (
-            plan.get("emotions") or plan.get("emotions_own")):
+    elif (
+        action == "emo"
+        and argument == "done"
+        and not extra
+        and (plan.get("emotions") or plan.get("emotions_own"))
+    ):
         await query.answer()
         await clear_buttons(update)
         await _next_step(context, couple, plan)
     elif action == "visit" and argument == "date" and not extra:
         await query.answer()
-        await asks.ask(context, couple, partner, "plan_visit", "plan/ask_visit", in_chat=chat_id,
-                       thread_id=thread, zone=partner.timezone, typed=None)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_visit",
+            "plan/ask_visit",
+            in_chat=chat_id,
+            thread_id=thread,
+            zone=partner.timezone,
+            typed=None,
+        )
     elif action == "visit" and argument == "none" and not extra:
         await query.answer()
         await clear_buttons(update)
@@ -515,32 +653,45 @@ def _index(text: str, entries: list[Any]) -> bool:
     return text.isdigit() and int(text) < len(entries)
 
 
-async def _refresh_emotions(update: Update, context: MendContext, couple: Couple, plan: Record,
-                            locale: str) -> None:
+async def _refresh_emotions(
+    update: Update, context: MendContext, couple: Couple, plan: Record, locale: str
+) -> None:
     """Show the choices made so far on the step's own message."""
     query = update.callback_query
     if query is None or query.message is None or not query.message.is_accessible:
         return
     services = context.mend
     html = services.render.message(
-        locale, "plan/step_emotions", first=False, editing=bool(plan.get("editing")),
-        number=STEPS.index("emotions") + 1, steps=len(STEPS),
-        **_plan_view(services, couple, plan, locale))
+        locale,
+        "plan/step_emotions",
+        first=False,
+        editing=bool(plan.get("editing")),
+        number=STEPS.index("emotions") + 1,
+        steps=len(STEPS),
+        **_plan_view(services, couple, plan, locale),
+    )
     markup = InlineKeyboardMarkup(_emotion_rows(context, locale, plan))
     with contextlib.suppress(TelegramError):  # "message is not modified" after a double tap
         await query.edit_message_text(html, reply_markup=markup)
 
 
-
-
-async def _delete_button(update: Update, context: MendContext, couple: Couple, plan: Record,
-                         answer: str, asker: int, locale: str) -> None:
+async def _delete_button(
+    update: Update,
+    context: MendContext,
+    couple: Couple,
+    plan: Record,
+    answer: str,
+    asker: int,
+    locale: str,
+) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     services = context.mend
     if asker != user.id:
-        await query.answer(services.render.label(locale, "alert.plan_delete_not_yours",
-                                                 name=_name(couple, asker)), show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.plan_delete_not_yours", name=_name(couple, asker)),
+            show_alert=True,
+        )
         return
     await query.answer()
     await clear_buttons(update)
@@ -553,16 +704,27 @@ async def _delete_button(update: Update, context: MendContext, couple: Couple, p
     if plan.get("pinned_message"):
         with contextlib.suppress(TelegramError):
             await context.bot.unpin_chat_message(couple.chat_id, plan["pinned_message"])
-    await say(context, couple.chat_id, locale, "plan/deleted", name=user.first_name,
-              thread_id=plan.get("thread"))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "plan/deleted",
+        name=user.first_name,
+        thread_id=plan.get("thread"),
+    )
 
 
 # -- answers to the questions ----------------------------------------------------------------
 
 
 async def _moved_on(context: MendContext, couple: Couple, update: Update) -> None:
-    await say(context, couple.chat_id, group_locale(context.mend, couple), "plan/moved_on",
-              thread_id=thread_of(update))
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(context.mend, couple),
+        "plan/moved_on",
+        thread_id=thread_of(update),
+    )
 
 
 async def times_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -577,28 +739,55 @@ async def times_answer(update: Update, context: MendContext, answer: asks.Answer
     parsed = parse_times(answer.text)
     if parsed is not None and parsed[1]:
         frequency = "weekly"  # days were named, so it's certain days
-    if (parsed is None or frequency not in FREQUENCIES
-            or (frequency == "weekly" and not parsed[1])
-            or len(parsed[0]) > (MAX_WEEKLY_TIMES if frequency == "weekly" else MAX_TIMES_A_DAY)):
-        await asks.ask(context, couple, partner, "plan_times", "plan/ask_times",
-                       in_chat=couple.chat_id, thread_id=plan.get("thread"),
-                       payload={"frequency": frequency},
-                       frequency=frequency, zone=partner.timezone, typed=answer.text[:40])
+    if (
+        parsed is None
+        or frequency not in FREQUENCIES
+        or (frequency == "weekly" and not parsed[1])
+        or len(parsed[0]) > (MAX_WEEKLY_TIMES if frequency == "weekly" else MAX_TIMES_A_DAY)
+    ):
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_times",
+            "plan/ask_times",
+            in_chat=couple.chat_id,
+            thread_id=plan.get("thread"),
+            payload={"frequency": frequency},
+            frequency=frequency,
+            zone=partner.timezone,
+            typed=answer.text[:40],
+        )
         return
     times, days = parsed
     weekdays: list[int | None] = [*days] if days else [None]
     slots = [{"at": at, "weekday": day} for day in weekdays for at in times]
-    updated = _update(services, couple.chat_id, {
-        "frequency": frequency, "times": slots, "zone": partner.timezone,
-        "times_by": partner.user_id})
+    updated = _update(
+        services,
+        couple.chat_id,
+        {
+            "frequency": frequency,
+            "times": slots,
+            "zone": partner.timezone,
+            "times_by": partner.user_id,
+        },
+    )
     assert updated is not None
     await _next_step(context, couple, updated)
     if frequency == "daily" and len(times) >= CRUTCH_TIMES_A_DAY:
         await repair_track.note_pitfall(context, couple, "crutch", thread=updated.get("thread"))
 
 
-async def _free_text(update: Update, context: MendContext, answer: asks.Answer, step: str,
-                     field: str, kind: str, template: str, most: int) -> None:
+async def _free_text(
+    update: Update,
+    context: MendContext,
+    answer: asks.Answer,
+    step: str,
+    field: str,
+    kind: str,
+    template: str,
+    most: int,
+) -> None:
     """A change or own words for hard moments: kept, and the step shown again."""
     services, couple, partner = context.mend, answer.couple, answer.partner
     plan = _follow(services, couple.chat_id, update)
@@ -609,12 +798,27 @@ async def _free_text(update: Update, context: MendContext, answer: asks.Answer, 
     thread = plan.get("thread")
     text = " ".join(answer.text.split())
     if boundaries.asks_for_surveillance(text):
-        await say(context, couple.chat_id, group_locale(services, couple),
-                  "boundaries/not_surveillance", thread_id=thread, name=partner.name)
+        await say(
+            context,
+            couple.chat_id,
+            group_locale(services, couple),
+            "boundaries/not_surveillance",
+            thread_id=thread,
+            name=partner.name,
+        )
         return
     if len(text) > MAX_TEXT:
-        await asks.ask(context, couple, partner, kind, template, in_chat=couple.chat_id,
-                       thread_id=thread, limit=MAX_TEXT, too_long=len(text))
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            kind,
+            template,
+            in_chat=couple.chat_id,
+            thread_id=thread,
+            limit=MAX_TEXT,
+            too_long=len(text),
+        )
         return
     entries = list(plan.get(field, []))
     if len(entries) >= most:
@@ -628,13 +832,29 @@ async def _free_text(update: Update, context: MendContext, answer: asks.Answer, 
 
 
 async def behaviour_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await _free_text(update, context, answer, "behaviours", "behaviours", "plan_behaviour",
-                     "plan/ask_behaviour", MAX_BEHAVIOURS)
+    await _free_text(
+        update,
+        context,
+        answer,
+        "behaviours",
+        "behaviours",
+        "plan_behaviour",
+        "plan/ask_behaviour",
+        MAX_BEHAVIOURS,
+    )
 
 
 async def emotion_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await _free_text(update, context, answer, "emotions", "emotions_own", "plan_emotion",
-                     "plan/ask_emotion", MAX_OWN)
+    await _free_text(
+        update,
+        context,
+        answer,
+        "emotions",
+        "emotions_own",
+        "plan_emotion",
+        "plan/ask_emotion",
+        MAX_OWN,
+    )
 
 
 async def visit_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -648,9 +868,17 @@ async def visit_answer(update: Update, context: MendContext, answer: asks.Answer
     today = utcnow().astimezone(zone(partner.timezone)).date()
     day = parse_day(answer.text, today)
     if day is None or day < today or (day - today).days > VISIT_AHEAD_DAYS:
-        await asks.ask(context, couple, partner, "plan_visit", "plan/ask_visit",
-                       in_chat=couple.chat_id, thread_id=plan.get("thread"),
-                       zone=partner.timezone, typed=answer.text[:40])
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "plan_visit",
+            "plan/ask_visit",
+            in_chat=couple.chat_id,
+            thread_id=plan.get("thread"),
+            zone=partner.timezone,
+            typed=answer.text[:40],
+        )
         return
     updated = _update(services, couple.chat_id, {"visit": day.isoformat()})
     assert updated is not None
@@ -682,16 +910,26 @@ async def review_due(context: MendContext, fired: Fired) -> None:
     if couple is None or couple.status != "active" or plan is None or plan["state"] != "agreed":
         return
     anchor = from_iso(plan.get("review_anchor")) or fired.due
-    services.timers.schedule(fired.chat_id, REVIEW,
-                             next_review(anchor, max(fired.due, utcnow())))
+    services.timers.schedule(fired.chat_id, REVIEW, next_review(anchor, max(fired.due, utcnow())))
     locale = group_locale(services, couple)
     label = services.render.label
-    rows = [[button(label(locale, "plan.review_keep"), f"{P}rev:keep"),
-             button(label(locale, "plan.review_change"), f"{P}rev:change")]]
+    rows = [
+        [
+            button(label(locale, "plan.review_keep"), f"{P}rev:keep"),
+            button(label(locale, "plan.review_change"), f"{P}rev:change"),
+        ]
+    ]
     months = _months_between(anchor, fired.due)
-    await say(context, couple.chat_id, locale, "plan/review", buttons=rows, months=months,
-              thread_id=plan.get("thread"),
-              **_plan_view(services, couple, plan, locale))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "plan/review",
+        buttons=rows,
+        months=months,
+        thread_id=plan.get("thread"),
+        **_plan_view(services, couple, plan, locale),
+    )
 
 
 def _months_between(start: datetime, end: datetime) -> int:
@@ -717,8 +955,20 @@ def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] |
     plan = current_plan(services, couple.chat_id)
     if plan is None:
         return None
-    return {k: plan.get(k) for k in ("state", "frequency", "times", "zone", "behaviours",
-                                     "emotions", "emotions_own", "visit", "agreed_at")}
+    return {
+        k: plan.get(k)
+        for k in (
+            "state",
+            "frequency",
+            "times",
+            "zone",
+            "behaviours",
+            "emotions",
+            "emotions_own",
+            "visit",
+            "agreed_at",
+        )
+    }
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -64,20 +64,28 @@ async def export_command(update: Update, context: MendContext, couples: list[Cou
     locale = partner_locale(services, me)
     caption = services.render.message(locale, "privacy/export_caption", count=len(couples))
     try:
-        await context.bot.send_document(user.id, InputFile(data, filename=filename),
-                                        caption=caption)
+        await context.bot.send_document(
+            user.id, InputFile(data, filename=filename), caption=caption
+        )
     except (Forbidden, BadRequest) as error:
         # They never opened the private chat, or blocked the bot: say so in the group.
         if chat.type == Chat.PRIVATE or not _unreachable(error):
             raise
         locale = group_locale(services, couples[0])
         label = services.render.label(locale, "settings.private_link")
-        await reply(update, context, locale, "privacy/export_unreachable",
-                    buttons=[[button(label, PRIVATE_LINK)]], name=me.name)
+        await reply(
+            update,
+            context,
+            locale,
+            "privacy/export_unreachable",
+            buttons=[[button(label, PRIVATE_LINK)]],
+            name=me.name,
+        )
         return
     if chat.type != Chat.PRIVATE:
-        await reply(update, context, group_locale(services, couples[0]), "privacy/export_sent",
-                    name=me.name)
+        await reply(
+            update, context, group_locale(services, couples[0]), "privacy/export_sent", name=me.name
+        )
 
 
 def _unreachable(error: Exception) -> bool:
@@ -107,8 +115,9 @@ async def _forget_in_group(update: Update, context: MendContext, couple: Couple)
         [button(services.render.label(locale, "privacy.forget_yes"), f"{FORGET}yes:{user.id}")],
         [button(services.render.label(locale, "privacy.forget_no"), f"{FORGET}no:{user.id}")],
     ]
-    await reply(update, context, locale, "privacy/forget_confirm", buttons=rows,
-                name=user.first_name)
+    await reply(
+        update, context, locale, "privacy/forget_confirm", buttons=rows, name=user.first_name
+    )
 
 
 @partners_only
@@ -123,8 +132,10 @@ async def forget_button(update: Update, context: MendContext, couple: Couple) ->
         return
     if int(asker) != user.id:
         asker_name = couple.partner(int(asker)).name  # type: ignore[union-attr]
-        await query.answer(services.render.label(locale, "alert.forget_not_yours", name=asker_name),
-                           show_alert=True)
+        await query.answer(
+            services.render.label(locale, "alert.forget_not_yours", name=asker_name),
+            show_alert=True,
+        )
         return
     await query.answer()
     if query.message is not None and query.message.is_accessible:
@@ -133,8 +144,14 @@ async def forget_button(update: Update, context: MendContext, couple: Couple) ->
         await say(context, couple.chat_id, locale, "privacy/forget_kept")
         return
     erase_couple(services, couple.chat_id)
-    await say(context, couple.chat_id, locale, "privacy/forget_done", name=user.first_name,
-              buttons=welcome_buttons(services, locale))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "privacy/forget_done",
+        name=user.first_name,
+        buttons=welcome_buttons(services, locale),
+    )
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -105,8 +105,15 @@ def _change_roadmap(store: Store, chat_id: int, fields: Record) -> None:
         table = tx.table(ROADMAP_TABLE)
         current = next(iter(table.all()), None)
         if current is None:
-            table.insert({"announced": [PHASES[0]], "milestones": {}, "support_hint_at": None,
-                          "not_working_at": None, **fields})
+            table.insert(
+                {
+                    "announced": [PHASES[0]],
+                    "milestones": {},
+                    "support_hint_at": None,
+                    "not_working_at": None,
+                    **fields,
+                }
+            )
         else:
             table.update(current["id"], fields)
 
@@ -118,12 +125,18 @@ def phase_moment(couple: Couple, phase: str) -> datetime:
     return local_to_utc(start, PHASE_AT, first.timezone if first else None)
 
 
-def ensure(timers: Timers, couple: Couple, *, besides: int | None = None,
-           pending: list[Record] | None = None) -> None:
+def ensure(
+    timers: Timers,
+    couple: Couple,
+    *,
+    besides: int | None = None,
+    pending: list[Record] | None = None,
+) -> None:
     """The roadmap record exists and the next phase to announce has its timer."""
     store = timers.store
     if couple.setup_completed_at is None or (
-            pending is not None and any(t["kind"] == PHASE for t in pending)):
+        pending is not None and any(t["kind"] == PHASE for t in pending)
+    ):
         return
     if roadmap(store, couple.chat_id) is None:
         _change_roadmap(store, couple.chat_id, {})
@@ -140,8 +153,9 @@ def ensure(timers: Timers, couple: Couple, *, besides: int | None = None,
             _change_roadmap(store, couple.chat_id, {"announced": [*record["announced"], phase]})
             record = roadmap(store, couple.chat_id) or record
             continue
-        timers.schedule(couple.chat_id, PHASE, max(due, now + timedelta(minutes=1)),
-                        payload={"phase": phase})
+        timers.schedule(
+            couple.chat_id, PHASE, max(due, now + timedelta(minutes=1)), payload={"phase": phase}
+        )
         return
 
 
@@ -162,8 +176,12 @@ async def after_setup(update: Update, context: MendContext) -> None:
         return
     services = context.mend
     couple = services.store.couple(chat.id)
-    if (couple is None or couple.status != "active" or not couple.is_set_up
-            or roadmap(services.store, chat.id) is not None):
+    if (
+        couple is None
+        or couple.status != "active"
+        or not couple.is_set_up
+        or roadmap(services.store, chat.id) is not None
+    ):
         return
     start_series(services.timers, couple)
 
@@ -174,19 +192,27 @@ async def phase_due(context: MendContext, fired: Fired) -> None:
     couple = services.store.couple(fired.chat_id)
     phase = str(fired.payload.get("phase"))
     record = roadmap(services.store, fired.chat_id)
-    if (couple is None or couple.status != "active" or record is None
-            or phase not in PHASE_STARTS):
+    if couple is None or couple.status != "active" or record is None or phase not in PHASE_STARTS:
         return
     if phase not in record["announced"]:
-        _change_roadmap(services.store, couple.chat_id,
-                        {"announced": [*record["announced"], phase]})
+        _change_roadmap(
+            services.store, couple.chat_id, {"announced": [*record["announced"], phase]}
+        )
     ensure(services.timers, couple, besides=fired.timer_id)
     if phase in record["announced"]:
         return
     now = utcnow()
-    await say(context, couple.chat_id, group_locale(services, couple), "progress/phase",
-              phase=phase, day=day_count(couple, now), month=roadmap_month(
-                  couple.setup_completed_at, now), late=fired.late, path=couple.path)
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "progress/phase",
+        phase=phase,
+        day=day_count(couple, now),
+        month=roadmap_month(couple.setup_completed_at, now),
+        late=fired.late,
+        path=couple.path,
+    )
     await check_milestones(context, couple)
 
 
@@ -202,11 +228,11 @@ def kept_weeks(store: Store, couple: Couple) -> list[int]:
         reflections = record["reflections"]
         started = from_iso(record["started_at"])
         if started is not None and all(
-                reflections.get(str(p.user_id), {}).get("done") for p in couple.partners):
+            reflections.get(str(p.user_id), {}).get("done") for p in couple.partners
+        ):
             kept.add(week_of(couple, started.date()))
     per_partner = [
-        Counter(week_of(couple, day)
-                for day in rituals.done_days(store, couple.chat_id, p.user_id))
+        Counter(week_of(couple, day) for day in rituals.done_days(store, couple.chat_id, p.user_id))
         for p in couple.partners
     ]
     weeks = set().union(*per_partner)
@@ -248,17 +274,25 @@ async def check_milestones(context: MendContext, couple: Couple) -> None:
             table.update(record["id"], {"milestones": milestones})
     for key in new:
         log.info("milestone reached: %s", key)
-        await say(context, couple.chat_id, group_locale(services, couple), "progress/milestone",
-                  milestone=key, day=day_count(couple, utcnow()),
-                  names=[p.name for p in couple.partners])
+        await say(
+            context,
+            couple.chat_id,
+            group_locale(services, couple),
+            "progress/milestone",
+            milestone=key,
+            day=day_count(couple, utcnow()),
+            names=[p.name for p in couple.partners],
+        )
 
 
 # -- signs -------------------------------------------------------------------------------------
 
 
 def _finished_checkins(store: Store, chat_id: int) -> list[Record]:
-    return sorted((r for r in store.records(chat_id, checkins.CHECKINS_TABLE)
-                   if r["state"] != "open"), key=lambda r: str(r["started_at"]))
+    return sorted(
+        (r for r in store.records(chat_id, checkins.CHECKINS_TABLE) if r["state"] != "open"),
+        key=lambda r: str(r["started_at"]),
+    )
 
 
 def signs(store: Store, couple: Couple, now: datetime) -> dict[str, bool]:
@@ -266,18 +300,30 @@ def signs(store: Store, couple: Couple, now: datetime) -> dict[str, bool]:
     recent = _finished_checkins(store, couple.chat_id)[-RUNNING:]
     running = len(recent) == RUNNING
     low = running and any(
-        all((score := r["scores"].get(str(p.user_id))) is not None and score <= LOW_SCORE
-            for r in recent)
-        for p in couple.partners)
-    silent = running and len(couple.partners) == 2 and any(
-        all(not checkins.answered_by(r, p.user_id) and p.user_id not in r["away"]
-            for r in recent)
-        and any(checkins.answered_by(r, other.user_id) for r in recent)
-        for p in couple.partners if (other := couple.other(p.user_id)) is not None)
+        all(
+            (score := r["scores"].get(str(p.user_id))) is not None and score <= LOW_SCORE
+            for r in recent
+        )
+        for p in couple.partners
+    )
+    silent = (
+        running
+        and len(couple.partners) == 2
+        and any(
+            all(
+                not checkins.answered_by(r, p.user_id) and p.user_id not in r["away"]
+                for r in recent
+            )
+            and any(checkins.answered_by(r, other.user_id) for r in recent)
+            for p in couple.partners
+            if (other := couple.other(p.user_id)) is not None
+        )
+    )
     started = [from_iso(r["started_at"]) for r in store.records(couple.chat_id, PAUSES_TABLE)]
     last_week = sum(1 for s in started if s and now - timedelta(days=7) < s <= now)
-    week_before = sum(1 for s in started
-                      if s and now - timedelta(days=14) < s <= now - timedelta(days=7))
+    week_before = sum(
+        1 for s in started if s and now - timedelta(days=14) < s <= now - timedelta(days=7)
+    )
     pauses = last_week >= PAUSES_A_WEEK and week_before >= PAUSES_A_WEEK
     return {"low_scores": low, "frequent_pauses": pauses, "not_answering": silent}
 
@@ -305,15 +351,23 @@ async def after_checkin(context: MendContext, couple: Couple) -> None:
     now = utcnow()
     record = roadmap(services.store, couple.chat_id)
     found = signs(services.store, couple, now)
-    if record is None or not any(found.values()) or not _due(
-            record, "support_hint_at", SUPPORT_HINT_EVERY, now):
+    if (
+        record is None
+        or not any(found.values())
+        or not _due(record, "support_hint_at", SUPPORT_HINT_EVERY, now)
+    ):
         return
     _change_roadmap(services.store, couple.chat_id, {"support_hint_at": to_iso(now)})
     for partner in couple.partners:
-        await say_private(context, couple, partner, "progress/support_hint",
-                          low_scores=found["low_scores"],
-                          frequent_pauses=found["frequent_pauses"],
-                          not_answering=found["not_answering"])
+        await say_private(
+            context,
+            couple,
+            partner,
+            "progress/support_hint",
+            low_scores=found["low_scores"],
+            frequent_pauses=found["frequent_pauses"],
+            not_answering=found["not_answering"],
+        )
 
 
 async def after_checklist(context: MendContext, couple: Couple) -> None:
@@ -322,14 +376,18 @@ async def after_checklist(context: MendContext, couple: Couple) -> None:
     services = context.mend
     now = utcnow()
     record = roadmap(services.store, couple.chat_id)
-    if (record is None or not not_working(services.store, couple)
-            or not _due(record, "not_working_at", NOT_WORKING_EVERY, now)):
+    if (
+        record is None
+        or not not_working(services.store, couple)
+        or not _due(record, "not_working_at", NOT_WORKING_EVERY, now)
+    ):
         return
     _change_roadmap(services.store, couple.chat_id, {"not_working_at": to_iso(now)})
     log.info("the not-working reflection went to both partners privately")
     for partner in couple.partners:
-        await say_private(context, couple, partner, "progress/not_working", name=partner.name,
-                          path=couple.path)
+        await say_private(
+            context, couple, partner, "progress/not_working", name=partner.name, path=couple.path
+        )
 
 
 # -- /progress ---------------------------------------------------------------------------------
@@ -350,14 +408,25 @@ def _series(store: Store, couple: Couple, now: datetime) -> dict[str, Any]:
                 scores[partner.user_id][week_of(couple, started.date())] = int(score)
     done = checkins.done_checklists(store, couple.chat_id)[-CHART_MONTHS:]
     months = [int(r["month"]) for r in done]
-    ticks = {p.user_id: [len(r["answers"][str(p.user_id)])
-                         if str(p.user_id) in r["answers"] else None for r in done]
-             for p in couple.partners}
+    ticks = {
+        p.user_id: [
+            len(r["answers"][str(p.user_id)]) if str(p.user_id) in r["answers"] else None
+            for r in done
+        ]
+        for p in couple.partners
+    }
     pause_weeks = Counter(
-        week_of(couple, s.date()) for r in store.records(couple.chat_id, PAUSES_TABLE)
-        if (s := from_iso(r["started_at"])) is not None)
-    return {"weeks": weeks, "scores": scores, "months": months, "ticks": ticks,
-            "pauses": [pause_weeks.get(w, 0) for w in weeks]}
+        week_of(couple, s.date())
+        for r in store.records(couple.chat_id, PAUSES_TABLE)
+        if (s := from_iso(r["started_at"])) is not None
+    )
+    return {
+        "weeks": weeks,
+        "scores": scores,
+        "months": months,
+        "ticks": ticks,
+        "pauses": [pause_weeks.get(w, 0) for w in weeks],
+    }
 
 
 def _plain(text: str, limit: int = 24) -> str:
@@ -377,8 +446,12 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     for user_id, by_week in series["scores"].items():
         points = [(w, by_week[w]) for w in weeks if w in by_week]
         if points:
-            top.plot([w for w, _ in points], [s for _, s in points], marker="o",
-                     label=_plain(names[user_id]))
+            top.plot(
+                [w for w, _ in points],
+                [s for _, s in points],
+                marker="o",
+                label=_plain(names[user_id]),
+            )
     top.set_ylim(0.5, 5.5)
     top.set_yticks(range(1, 6))
     top.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
@@ -410,8 +483,7 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     return out.getvalue()
 
 
-def _summary(store: Store, couple: Couple, series: dict[str, Any],
-             now: datetime) -> dict[str, Any]:
+def _summary(store: Store, couple: Couple, series: dict[str, Any], now: datetime) -> dict[str, Any]:
     month = roadmap_month(couple.setup_completed_at, now)
     people = []
     for partner in couple.partners:
@@ -419,24 +491,34 @@ def _summary(store: Store, couple: Couple, series: dict[str, Any],
         recent = [by_week[w] for w in sorted(by_week)][-4:]
         earlier = [by_week[w] for w in sorted(by_week)][-8:-4]
         ticks = [t for t in series["ticks"][partner.user_id] if t is not None]
-        people.append({
-            "name": partner.name,
-            "last_score": recent[-1] if recent else None,
-            "average": round(sum(recent) / len(recent), 1) if recent else None,
-            "trend": (None if not recent or not earlier
-                      else round(sum(recent) / len(recent) - sum(earlier) / len(earlier), 1)),
-            "ticks": ticks[-1] if ticks else None,
-            "tick_change": ticks[-1] - ticks[-2] if len(ticks) >= 2 else None,
-        })
+        people.append(
+            {
+                "name": partner.name,
+                "last_score": recent[-1] if recent else None,
+                "average": round(sum(recent) / len(recent), 1) if recent else None,
+                "trend": (
+                    None
+                    if not recent or not earlier
+                    else round(sum(recent) / len(recent) - sum(earlier) / len(earlier), 1)
+                ),
+                "ticks": ticks[-1] if ticks else None,
+                "tick_change": ticks[-1] - ticks[-2] if len(ticks) >= 2 else None,
+            }
+        )
     record = roadmap(store, couple.chat_id) or {"milestones": {}}
     return {
-        "day": day_count(couple, now), "month": month, "phase": phase_of(month),
+        "day": day_count(couple, now),
+        "month": month,
+        "phase": phase_of(month),
         "week": week_of(couple, now.date()),
         "checkins": len(_finished_checkins(store, couple.chat_id)),
-        "people": people, "total": len(checkins.STATEMENTS), "most": checkins.MOST,
+        "people": people,
+        "total": len(checkins.STATEMENTS),
+        "most": checkins.MOST,
         "pauses_month": sum(series["pauses"][-4:]),
         "milestones": [k for k in MILESTONES if k in record["milestones"]],
-        "signs": signs(store, couple, now), "path": couple.path,
+        "signs": signs(store, couple, now),
+        "path": couple.path,
     }
 
 
@@ -457,16 +539,18 @@ async def progress_command(update: Update, context: MendContext, couples: list[C
     now = utcnow()
     series = _series(services.store, couple, now)
     label = services.render.label
-    titles = {key: label(locale, f"progress.chart_{key}")
-              for key in ("scores", "checklist", "pauses", "week", "month")}
+    titles = {
+        key: label(locale, f"progress.chart_{key}")
+        for key in ("scores", "checklist", "pauses", "week", "month")
+    }
     names = {p.user_id: p.name for p in couple.partners}
     png = await asyncio.to_thread(render_chart, series, names, titles)
     summary = _summary(services.store, couple, series, now)
     thread = message.message_thread_id if message.is_topic_message else None
-    caption = services.render.message(locale, "progress/caption", day=summary["day"],
-                                      phase=summary["phase"])
-    await context.bot.send_photo(chat.id, photo=png, caption=caption,
-                                 message_thread_id=thread)
+    caption = services.render.message(
+        locale, "progress/caption", day=summary["day"], phase=summary["phase"]
+    )
+    await context.bot.send_photo(chat.id, photo=png, caption=caption, message_thread_id=thread)
     await reply(update, context, locale, "progress/summary", private=private, **summary)
     await check_milestones(context, couple)
 
@@ -477,9 +561,11 @@ async def progress_command(update: Update, context: MendContext, couples: list[C
 def progress_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """The roadmap is shared: its phases and milestones were said in the group."""
     record = roadmap(services.store, couple.chat_id) or {}
-    return {"day_one": to_iso(couple.setup_completed_at),
-            "phases_announced": record.get("announced", []),
-            "milestones": record.get("milestones", {})}
+    return {
+        "day_one": to_iso(couple.setup_completed_at),
+        "phases_announced": record.get("announced", []),
+        "milestones": record.get("milestones", {}),
+    }
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -54,6 +54,7 @@ SHOW_BOUNDARIES = "bnd:list"
 
 # -- shared by the repair features ------------------------------------------------------------
 
+
 def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
     """One moment as each partner reads it: their name, their zone."""
     return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
@@ -95,8 +96,9 @@ def leans_on_messaging(text: str) -> bool:
     return _LEANS_ON_MESSAGING.search(text) is not None
 
 
-async def note_pitfall(context: MendContext, couple: Couple, kind: str, *,
-                      thread: int | None = None, **data: Any) -> bool:
+async def note_pitfall(
+    context: MendContext, couple: Couple, kind: str, *, thread: int | None = None, **data: Any
+) -> bool:
     """Show the gentle note for a pitfall unless it was shown in the last month; True if shown."""
     if kind not in PITFALLS:
         raise ValueError(f"unknown pitfall {kind!r}")
@@ -110,13 +112,20 @@ async def note_pitfall(context: MendContext, couple: Couple, kind: str, *,
         for record in earlier:
             table.remove(record["id"])
         table.insert({"kind": kind, "shown_at": to_iso(now)})
-    await say(context, couple.chat_id, group_locale(services, couple), f"repair/pitfall_{kind}",
-              thread_id=thread, **data)
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        f"repair/pitfall_{kind}",
+        thread_id=thread,
+        **data,
+    )
     return True
 
 
-async def check_text(context: MendContext, couple: Couple, text: str,
-                     thread: int | None = None) -> None:
+async def check_text(
+    context: MendContext, couple: Couple, text: str, thread: int | None = None
+) -> None:
     """Free text the couple wrote into their plan or boundaries: two pitfalls show in words."""
     if blames_distance(text):
         await note_pitfall(context, couple, "distance", thread=thread)
@@ -164,8 +173,7 @@ async def offer_track(context: MendContext, couple: Couple, thread: int | None =
         [button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")],
         [button(label(locale, "repair.is_other"), f"{TRACK}kind:other")],
     ]
-    await say(context, couple.chat_id, locale, "repair/track_offer", buttons=rows,
-              thread_id=thread)
+    await say(context, couple.chat_id, locale, "repair/track_offer", buttons=rows, thread_id=thread)
 
 
 async def show_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
@@ -185,27 +193,39 @@ def _exercises_running(services: Services, chat_id: int) -> bool:
     return bool(exercises and exercises.get("state") == "running")
 
 
-async def _show_infidelity_track(context: MendContext, couple: Couple, changed_by: str | None,
-                                 thread: int | None) -> None:
+async def _show_infidelity_track(
+    context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     label = services.render.label
     rows: list[list[Any]] = [
         [button(label(locale, "repair.add_no_contact"), ADD_NO_CONTACT)],
-        [button(label(locale, "repair.add_stage"), ADD_STAGE),
-         button(label(locale, "repair.see_timeline"), SHOW_BOUNDARIES)],
+        [
+            button(label(locale, "repair.add_stage"), ADD_STAGE),
+            button(label(locale, "repair.see_timeline"), SHOW_BOUNDARIES),
+        ],
     ]
     if not _exercises_running(services, couple.chat_id):
         rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
     rows.append([button(label(locale, "repair.not_our_track"), f"{TRACK}kind:other")])
     repairing, hurt = _role_holder(couple, "repairing"), _role_holder(couple, "hurt")
-    await say(context, couple.chat_id, locale, "repair/track", buttons=rows, thread_id=thread,
-              changed_by=changed_by, repairing=repairing.name if repairing else None,
-              hurt=hurt.name if hurt else None)
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "repair/track",
+        buttons=rows,
+        thread_id=thread,
+        changed_by=changed_by,
+        repairing=repairing.name if repairing else None,
+        hurt=hurt.name if hurt else None,
+    )
 
 
-async def _show_other(context: MendContext, couple: Couple, changed_by: str | None,
-                      thread: int | None) -> None:
+async def _show_other(
+    context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     label = services.render.label
@@ -213,8 +233,15 @@ async def _show_other(context: MendContext, couple: Couple, changed_by: str | No
     if not _exercises_running(services, couple.chat_id):
         rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
     rows.append([button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")])
-    await say(context, couple.chat_id, locale, "repair/track_other", buttons=rows,
-              thread_id=thread, changed_by=changed_by)
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "repair/track_other",
+        buttons=rows,
+        thread_id=thread,
+        changed_by=changed_by,
+    )
 
 
 @partners_only
@@ -232,8 +259,11 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         if track_kind(services.store, couple.chat_id) == argument:
             await show_track(context, couple, thread)
             return
-        _save_track(services, couple.chat_id,
-                    {"kind": argument, "chosen_by": user.id, "chosen_at": to_iso(utcnow())})
+        _save_track(
+            services,
+            couple.chat_id,
+            {"kind": argument, "chosen_by": user.id, "chosen_at": to_iso(utcnow())},
+        )
         if argument == "infidelity":
             await _show_infidelity_track(context, couple, user.first_name, thread)
         else:
@@ -243,8 +273,9 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         await show_track(context, couple, thread)
     elif action == "ex" and argument == "start":
         if _exercises_running(services, couple.chat_id):
-            await query.answer(services.render.label(locale, "alert.repair_exercises_running"),
-                               show_alert=True)
+            await query.answer(
+                services.render.label(locale, "alert.repair_exercises_running"), show_alert=True
+            )
             return
         await query.answer()
         await start_exercises(context, couple, user.first_name, thread)
@@ -255,14 +286,26 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         await query.answer()
         await clear_buttons(update)
         services.timers.cancel_kind(couple.chat_id, EXERCISE)
-        _save_track(services, couple.chat_id, {"exercises": {
-            **(_exercise_state(services, couple.chat_id) or {}), "state": "stopped"}})
-        await say(context, couple.chat_id, locale, "repair/exercises_stopped",
-                  thread_id=thread, name=user.first_name)
+        _save_track(
+            services,
+            couple.chat_id,
+            {
+                "exercises": {
+                    **(_exercise_state(services, couple.chat_id) or {}),
+                    "state": "stopped",
+                }
+            },
+        )
+        await say(
+            context,
+            couple.chat_id,
+            locale,
+            "repair/exercises_stopped",
+            thread_id=thread,
+            name=user.first_name,
+        )
     else:
         await query.answer(stale(context, locale), show_alert=True)
-
-
 
 
 # -- the transparency exercises ---------------------------------------------------------------
@@ -274,17 +317,28 @@ def _exercise_state(services: Services, chat_id: int) -> dict[str, Any] | None:
     return dict(exercises) if exercises else None
 
 
-async def start_exercises(context: MendContext, couple: Couple, started_by: str,
-                          thread: int | None = None) -> None:
+async def start_exercises(
+    context: MendContext, couple: Couple, started_by: str, thread: int | None = None
+) -> None:
     """Three weekly invitations, the first right away (once outside quiet hours)."""
     services = context.mend
     now = utcnow()
     services.timers.cancel_kind(couple.chat_id, EXERCISE)
-    _save_track(services, couple.chat_id, {"exercises": {
-        "state": "running", "started_at": to_iso(now), "week": 0, "thread": thread}})
+    _save_track(
+        services,
+        couple.chat_id,
+        {"exercises": {"state": "running", "started_at": to_iso(now), "week": 0, "thread": thread}},
+    )
     services.timers.schedule(couple.chat_id, EXERCISE, now, payload={"week": 1})
-    await say(context, couple.chat_id, group_locale(services, couple), "repair/exercises_started",
-              thread_id=thread, name=started_by, weeks=EXERCISE_WEEKS)
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "repair/exercises_started",
+        thread_id=thread,
+        name=started_by,
+        weeks=EXERCISE_WEEKS,
+    )
 
 
 async def exercise_due(context: MendContext, fired: Fired) -> None:
@@ -302,15 +356,24 @@ async def exercise_due(context: MendContext, fired: Fired) -> None:
     locale = group_locale(services, couple)
     stop = [[button(services.render.label(locale, "repair.stop_exercises"), f"{TRACK}ex:stop")]]
     last = week == EXERCISE_WEEKS
-    await say(context, couple.chat_id, locale, "repair/exercise_week",
-              buttons=None if last else stop, thread_id=exercises.get("thread"), week=week,
-              weeks=EXERCISE_WEEKS, late=fired.late)
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "repair/exercise_week",
+        buttons=None if last else stop,
+        thread_id=exercises.get("thread"),
+        week=week,
+        weeks=EXERCISE_WEEKS,
+        late=fired.late,
+    )
     exercises["week"] = week
     if last:
         exercises["state"] = "done"
     else:
-        services.timers.schedule(couple.chat_id, EXERCISE, fired.due + EXERCISE_EVERY,
-                                 payload={"week": week + 1})
+        services.timers.schedule(
+            couple.chat_id, EXERCISE, fired.due + EXERCISE_EVERY, payload={"week": week + 1}
+        )
     _save_track(services, couple.chat_id, {"exercises": exercises})
 
 
@@ -330,8 +393,9 @@ def reconcile_exercises(timers: Timers, couple: Couple) -> None:
             timers.schedule(couple.chat_id, EXERCISE, due, payload={"week": week})
             return
     with timers.store.transaction(couple.chat_id) as tx:
-        tx.table(TRACK_TABLE).update(records[0]["id"],
-                                     {"exercises": {**exercises, "state": "done"}})
+        tx.table(TRACK_TABLE).update(
+            records[0]["id"], {"exercises": {**exercises, "state": "done"}}
+        )
 
 
 # -- wiring ----------------------------------------------------------------------------------

@@ -66,8 +66,9 @@ FINAL = ("done", "skipped")
 
 def settings_of(store: Store, chat_id: int, user_id: int) -> Record:
     """A partner's ritual choices in a couple (all off, default times, until they choose)."""
-    stored = next((r for r in store.records(chat_id, SETTINGS_TABLE)
-                   if r["partner"] == user_id), None)
+    stored = next(
+        (r for r in store.records(chat_id, SETTINGS_TABLE) if r["partner"] == user_id), None
+    )
     chosen: Record = {"partner": user_id, "on": [], "at": {}, "away_until": None}
     if stored is not None:
         chosen.update(stored)
@@ -108,16 +109,31 @@ def _next_prompt(partner: Partner, at: str, after: datetime) -> datetime:
     return next_local(time.fromisoformat(at), partner.timezone, after)
 
 
-def _schedule(timers: Timers, couple: Couple, partner: Partner, ritual: str, at: str,
-              after: datetime, besides: int | None = None) -> None:
+def _schedule(
+    timers: Timers,
+    couple: Couple,
+    partner: Partner,
+    ritual: str,
+    at: str,
+    after: datetime,
+    besides: int | None = None,
+) -> None:
     """The ritual's next prompt for the partner, unless one is already pending."""
-    if any(t.get("partner") == partner.user_id and t["payload"].get("ritual") == ritual
-           and t["id"] != besides for t in timers.pending(couple.chat_id, PROMPT)):
+    if any(
+        t.get("partner") == partner.user_id
+        and t["payload"].get("ritual") == ritual
+        and t["id"] != besides
+        for t in timers.pending(couple.chat_id, PROMPT)
+    ):
         return
     due = _next_prompt(partner, at, after)
-    timers.schedule(couple.chat_id, PROMPT, due, partner=partner.user_id,
-                    payload={"ritual": ritual, "day": local_day(due, partner).isoformat(),
-                             "for": to_iso(due)})
+    timers.schedule(
+        couple.chat_id,
+        PROMPT,
+        due,
+        partner=partner.user_id,
+        payload={"ritual": ritual, "day": local_day(due, partner).isoformat(), "for": to_iso(due)},
+    )
 
 
 def _reschedule(services: Services, couple: Couple, partner: Partner, ritual: str) -> None:
@@ -125,8 +141,10 @@ def _reschedule(services: Services, couple: Couple, partner: Partner, ritual: st
     timers = services.timers
     for kind in (PROMPT, AGAIN):
         for pending in timers.pending(couple.chat_id, kind):
-            if (pending.get("partner") == partner.user_id
-                    and pending["payload"].get("ritual") == ritual):
+            if (
+                pending.get("partner") == partner.user_id
+                and pending["payload"].get("ritual") == ritual
+            ):
                 timers.cancel(couple.chat_id, pending["id"])
     chosen = settings_of(services.store, couple.chat_id, partner.user_id)
     if ritual in chosen["on"]:
@@ -138,9 +156,11 @@ def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) 
     the many couples without rituals: start-up runs this for every couple (progress.py)."""
     if not any(r.get("on") for r in timers.store.records(couple.chat_id, SETTINGS_TABLE)):
         return
-    waiting = {(t.get("partner"), t["payload"].get("ritual"))
-               for t in (timers.pending(couple.chat_id) if pending is None else pending)
-               if t["kind"] == PROMPT}
+    waiting = {
+        (t.get("partner"), t["payload"].get("ritual"))
+        for t in (timers.pending(couple.chat_id) if pending is None else pending)
+        if t["kind"] == PROMPT
+    }
     now = utcnow()
     for partner in couple.partners:
         chosen = settings_of(timers.store, couple.chat_id, partner.user_id)
@@ -163,12 +183,23 @@ async def prompt_due(context: MendContext, fired: Fired) -> None:
     if fired.kind == PROMPT and ritual in chosen["on"]:
         # Tomorrow's first, so the series goes on whatever happens below; a retry of this
         # timer finds it already there.
-        _schedule(services.timers, couple, partner, ritual, chosen["at"][ritual],
-                  max(now, intended), besides=fired.timer_id)
+        _schedule(
+            services.timers,
+            couple,
+            partner,
+            ritual,
+            chosen["at"][ritual],
+            max(now, intended),
+            besides=fired.timer_id,
+        )
     day = str(fired.payload.get("day"))
-    if (ritual not in chosen["on"] or now - intended > TOO_LATE or partner.left_group
-            or is_away(services.store, couple, partner, intended)
-            or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL):
+    if (
+        ritual not in chosen["on"]
+        or now - intended > TOO_LATE
+        or partner.left_group
+        or is_away(services.store, couple, partner, intended)
+        or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL
+    ):
         return
     await _send_prompt(context, couple, partner, ritual, day, again=fired.kind == AGAIN)
 
@@ -178,21 +209,31 @@ def _status(store: Store, chat_id: int, user_id: int, ritual: str, day: str) -> 
     return None if record is None else str(record["status"])
 
 
-def _day_record(store: Store, chat_id: int, user_id: int, ritual: str,
-                day: str) -> Record | None:
-    return next((r for r in store.records(chat_id, DAYS_TABLE)
-                 if r["partner"] == user_id and r["ritual"] == ritual and r["day"] == day), None)
+def _day_record(store: Store, chat_id: int, user_id: int, ritual: str, day: str) -> Record | None:
+    return next(
+        (
+            r
+            for r in store.records(chat_id, DAYS_TABLE)
+            if r["partner"] == user_id and r["ritual"] == ritual and r["day"] == day
+        ),
+        None,
+    )
 
 
-def _mark(store: Store, chat_id: int, user_id: int, ritual: str, day: str,
-          fields: Record) -> None:
+def _mark(store: Store, chat_id: int, user_id: int, ritual: str, day: str, fields: Record) -> None:
     """Note how a ritual went on a day (kept a few months, for the milestones)."""
     oldest = (utcnow() - timedelta(days=KEEP_DAYS)).date().isoformat()
     with store.transaction(chat_id) as tx:
         table = tx.table(DAYS_TABLE)
         records = table.all()
-        found = next((r for r in records if r["partner"] == user_id and r["ritual"] == ritual
-                      and r["day"] == day), None)
+        found = next(
+            (
+                r
+                for r in records
+                if r["partner"] == user_id and r["ritual"] == ritual and r["day"] == day
+            ),
+            None,
+        )
         stamped = {**fields, "updated_at": to_iso(utcnow())}
         if found is None:
             table.insert({"partner": user_id, "ritual": ritual, "day": day, **stamped})
@@ -205,30 +246,53 @@ def _mark(store: Store, chat_id: int, user_id: int, ritual: str, day: str,
 
 def done_days(store: Store, chat_id: int, user_id: int) -> set[date]:
     """The days (their own calendar) on which the partner kept at least one ritual."""
-    return {date.fromisoformat(r["day"]) for r in store.records(chat_id, DAYS_TABLE)
-            if r["partner"] == user_id and r["status"] == "done"}
+    return {
+        date.fromisoformat(r["day"])
+        for r in store.records(chat_id, DAYS_TABLE)
+        if r["partner"] == user_id and r["status"] == "done"
+    }
 
 
-async def _send_prompt(context: MendContext, couple: Couple, partner: Partner, ritual: str,
-                       day: str, *, again: bool) -> None:
+async def _send_prompt(
+    context: MendContext, couple: Couple, partner: Partner, ritual: str, day: str, *, again: bool
+) -> None:
     services = context.mend
     locale = partner_locale(services, partner)
     label = services.render.label
     data = f"{couple.chat_id}:{RITUALS.index(ritual)}:{day.replace('-', '')}"
     rows: Buttons = [
-        [button(label(locale, "rituals.done"), f"{ACT}d:{data}"),
-         button(label(locale, "rituals.write_here"), f"{ACT}w:{data}")],
-        [button(label(locale, "rituals.later"), f"{ACT}l:{data}"),
-         button(label(locale, "rituals.skip"), f"{ACT}s:{data}")],
+        [
+            button(label(locale, "rituals.done"), f"{ACT}d:{data}"),
+            button(label(locale, "rituals.write_here"), f"{ACT}w:{data}"),
+        ],
+        [
+            button(label(locale, "rituals.later"), f"{ACT}l:{data}"),
+            button(label(locale, "rituals.skip"), f"{ACT}s:{data}"),
+        ],
     ]
     other = couple.other(partner.user_id)
     month = roadmap_month(couple.setup_completed_at, utcnow())
-    sent = await say_private(context, couple, partner, "rituals/prompt", buttons=rows,
-                             ritual=ritual, name=partner.name, other=other.name if other else "",
-                             phase=phase_of(month), again=again)
+    sent = await say_private(
+        context,
+        couple,
+        partner,
+        "rituals/prompt",
+        buttons=rows,
+        ritual=ritual,
+        name=partner.name,
+        other=other.name if other else "",
+        phase=phase_of(month),
+        again=again,
+    )
     if sent is not None:
-        _mark(services.store, couple.chat_id, partner.user_id, ritual, day,
-              {"status": "prompted", "message_id": sent.message_id})
+        _mark(
+            services.store,
+            couple.chat_id,
+            partner.user_id,
+            ritual,
+            day,
+            {"status": "prompted", "message_id": sent.message_id},
+        )
 
 
 # -- the prompt's buttons ----------------------------------------------------------------------
@@ -254,17 +318,31 @@ async def prompt_button(update: Update, context: MendContext) -> None:
     if action == "w":
         await query.answer()
         other = couple.other(partner.user_id)
-        await asks.ask(context, couple, partner, "ritual_note", "rituals/note_ask",
-                       in_chat=partner.user_id, payload={"ritual": ritual, "day": day},
-                       ritual=ritual, other=other.name if other else "", most=MAX_NOTE)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "ritual_note",
+            "rituals/note_ask",
+            in_chat=partner.user_id,
+            payload={"ritual": ritual, "day": day},
+            ritual=ritual,
+            other=other.name if other else "",
+            most=MAX_NOTE,
+        )
         return
     _cancel_again(services.timers, couple.chat_id, partner.user_id, ritual)
     with contextlib.suppress(BadRequest):  # already tidied
         await query.edit_message_reply_markup(None)
     if action == "l":
         due = utcnow() + SNOOZE
-        services.timers.schedule(couple.chat_id, AGAIN, due, partner=partner.user_id,
-                                 payload={"ritual": ritual, "day": day, "for": to_iso(due)})
+        services.timers.schedule(
+            couple.chat_id,
+            AGAIN,
+            due,
+            partner=partner.user_id,
+            payload={"ritual": ritual, "day": day, "for": to_iso(due)},
+        )
         _mark(store, couple.chat_id, partner.user_id, ritual, day, {"status": "snoozed"})
         await query.answer(label(locale, "alert.rituals_later"))
     elif action == "s":
@@ -276,8 +354,9 @@ async def prompt_button(update: Update, context: MendContext) -> None:
         await _after_kept(context, couple)
 
 
-def _prompt_target(services: Services, parts: list[str], user_id: int,
-                   message_id: int | None) -> tuple[Couple, Partner, str, str] | None:
+def _prompt_target(
+    services: Services, parts: list[str], user_id: int, message_id: int | None
+) -> tuple[Couple, Partner, str, str] | None:
     """The couple, partner, ritual and day a prompt button is about, if it is still current."""
     if len(parts) != 4 or parts[0] not in ("d", "w", "l", "s") or not parts[2].isdigit():
         return None
@@ -292,8 +371,7 @@ def _prompt_target(services: Services, parts: list[str], user_id: int,
         return None
     ritual = RITUALS[index]
     record = _day_record(services.store, chat_id, user_id, ritual, day)
-    if (record is None or record["status"] in FINAL
-            or record.get("message_id") != message_id):
+    if record is None or record["status"] in FINAL or record.get("message_id") != message_id:
         return None
     return couple, partner, ritual, day
 
@@ -314,19 +392,36 @@ async def note_answer(update: Update, context: MendContext, answer: asks.Answer)
     if ritual not in RITUALS:
         return
     if len(answer.text) > MAX_NOTE:
-        await reply(update, context, locale, "rituals/note_too_long", most=MAX_NOTE,
-                    length=len(answer.text))
-        await asks.ask(context, couple, partner, "ritual_note", "rituals/note_ask",
-                       in_chat=partner.user_id, payload={"ritual": ritual, "day": day},
-                       ritual=ritual, other=other.name if other else "", most=MAX_NOTE)
+        await reply(
+            update, context, locale, "rituals/note_too_long", most=MAX_NOTE, length=len(answer.text)
+        )
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "ritual_note",
+            "rituals/note_ask",
+            in_chat=partner.user_id,
+            payload={"ritual": ritual, "day": day},
+            ritual=ritual,
+            other=other.name if other else "",
+            most=MAX_NOTE,
+        )
         return
     if _status(services.store, couple.chat_id, partner.user_id, ritual, day) == "done":
         await reply(update, context, locale, "rituals/note_already")
         return
     fresh = services.store.couple(couple.chat_id) or couple
-    await say(context, fresh.chat_id, group_locale(services, fresh), "rituals/note_passed",
-              ritual=ritual, name=partner.name, other=other.name if other else "",
-              text=answer.text)
+    await say(
+        context,
+        fresh.chat_id,
+        group_locale(services, fresh),
+        "rituals/note_passed",
+        ritual=ritual,
+        name=partner.name,
+        other=other.name if other else "",
+        text=answer.text,
+    )
     _cancel_again(services.timers, couple.chat_id, partner.user_id, ritual)
     _mark(services.store, couple.chat_id, partner.user_id, ritual, day, {"status": "done"})
     await reply(update, context, locale, "rituals/note_sent", other=other.name if other else "")
@@ -355,19 +450,24 @@ def _locale(context: MendContext, update: Update, couple: Couple, me: Partner) -
     return group_locale(context.mend, couple)
 
 
-def _overview(services: Services, couple: Couple, me: Partner,
-              locale: str) -> tuple[dict[str, Any], Buttons]:
+def _overview(
+    services: Services, couple: Couple, me: Partner, locale: str
+) -> tuple[dict[str, Any], Buttons]:
     chosen = settings_of(services.store, couple.chat_id, me.user_id)
     label = services.render.label
     rows: list[list[InlineKeyboardButton]] = []
     for index, ritual in enumerate(RITUALS):
         name = label(locale, f"rituals.{ritual}")
         state = "rituals.on" if ritual in chosen["on"] else "rituals.off"
-        rows.append([
-            button(label(locale, state, ritual=name), f"{SET}t:{me.user_id}:{index}"),
-            button(label(locale, "rituals.time", at=chosen["at"][ritual]),
-                   f"{SET}c:{me.user_id}:{index}"),
-        ])
+        rows.append(
+            [
+                button(label(locale, state, ritual=name), f"{SET}t:{me.user_id}:{index}"),
+                button(
+                    label(locale, "rituals.time", at=chosen["at"][ritual]),
+                    f"{SET}c:{me.user_id}:{index}",
+                ),
+            ]
+        )
     until = away_until(services.store, couple.chat_id, me.user_id)
     today = local_day(utcnow(), me)
     data = {
@@ -403,9 +503,13 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
     assert me is not None
     locale = _locale(context, update, couple, me)
     label = services.render.label
-    valid = (len(parts) in (3, 4) and parts[0] in ("t", "c", "a", "o")
-             and parts[1].lstrip("-").isdigit() and parts[2].isdigit()
-             and int(parts[2]) < len(RITUALS))
+    valid = (
+        len(parts) in (3, 4)
+        and parts[0] in ("t", "c", "a", "o")
+        and parts[1].lstrip("-").isdigit()
+        and parts[2].isdigit()
+        and int(parts[2]) < len(RITUALS)
+    )
     if not valid:
         await query.answer(label(locale, "alert.stale_button"), show_alert=True)
         return
@@ -414,8 +518,9 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
         await query.answer(label(locale, "alert.stale_button"), show_alert=True)
         return
     if owner.user_id != me.user_id:
-        await query.answer(label(locale, "alert.rituals_not_yours", name=owner.name),
-                           show_alert=True)
+        await query.answer(
+            label(locale, "alert.rituals_not_yours", name=owner.name), show_alert=True
+        )
         return
     action, ritual = parts[0], RITUALS[int(parts[2])]
     if action == "t":
@@ -427,17 +532,27 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
         with contextlib.suppress(BadRequest):  # e.g. pressed twice: nothing to change
             await query.edit_message_text(
                 services.render.message(locale, "rituals/overview", **data),
-                reply_markup=InlineKeyboardMarkup(rows))
+                reply_markup=InlineKeyboardMarkup(rows),
+            )
         await query.answer()
     elif action == "c" and len(parts) == 3:
         await query.answer()
         presets: Buttons = [
-            [button(at, f"{SET}a:{me.user_id}:{parts[2]}:{at.replace(':', '')}")
-             for at in PRESETS[ritual]],
+            [
+                button(at, f"{SET}a:{me.user_id}:{parts[2]}:{at.replace(':', '')}")
+                for at in PRESETS[ritual]
+            ],
             [button(label(locale, "rituals.other_time"), f"{SET}o:{me.user_id}:{parts[2]}")],
         ]
-        await reply(update, context, locale, "rituals/pick_time", buttons=presets, ritual=ritual,
-                    zone=me.timezone)
+        await reply(
+            update,
+            context,
+            locale,
+            "rituals/pick_time",
+            buttons=presets,
+            ritual=ritual,
+            zone=me.timezone,
+        )
     elif action == "a" and len(parts) == 4 and (at := parse_clock(parts[3])) is not None:
         await query.answer()
         with contextlib.suppress(BadRequest):  # already tidied
@@ -445,24 +560,47 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
         await _set_time(update, context, couple, me, ritual, at, locale)
     elif action == "o" and len(parts) == 3:
         await query.answer()
-        await asks.ask(context, couple, me, "ritual_time", "rituals/ask_time",
-                       in_chat=message.chat_id if message else couple.chat_id,
-                       reply_to=message.message_id if message else None,
-                       payload={"ritual": ritual}, ritual=ritual, zone=me.timezone)
+        await asks.ask(
+            context,
+            couple,
+            me,
+            "ritual_time",
+            "rituals/ask_time",
+            in_chat=message.chat_id if message else couple.chat_id,
+            reply_to=message.message_id if message else None,
+            payload={"ritual": ritual},
+            ritual=ritual,
+            zone=me.timezone,
+        )
     else:
         await query.answer(label(locale, "alert.stale_button"), show_alert=True)
 
 
-async def _set_time(update: Update, context: MendContext, couple: Couple, me: Partner,
-                    ritual: str, at: str, locale: str) -> None:
+async def _set_time(
+    update: Update,
+    context: MendContext,
+    couple: Couple,
+    me: Partner,
+    ritual: str,
+    at: str,
+    locale: str,
+) -> None:
     services = context.mend
     chosen = settings_of(services.store, couple.chat_id, me.user_id)
     at_times = {**chosen["at"], ritual: at}
     on = chosen["on"] if ritual in chosen["on"] else [*chosen["on"], ritual]
     _save_settings(services.store, couple.chat_id, me.user_id, {"at": at_times, "on": on})
     _reschedule(services, couple, me, ritual)
-    await reply(update, context, locale, "rituals/time_set", ritual=ritual, at=at,
-                zone=me.timezone, reachable=me.private_chat)
+    await reply(
+        update,
+        context,
+        locale,
+        "rituals/time_set",
+        ritual=ritual,
+        at=at,
+        zone=me.timezone,
+        reachable=me.private_chat,
+    )
 
 
 async def time_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -493,15 +631,26 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
     typed = " ".join(context.args or []).strip()
     last = parse_day(typed, today) if typed else None
     if last is None or not today <= last <= today + timedelta(days=MAX_AWAY_DAYS):
-        await reply(update, context, locale, "rituals/away_usage",
-                    example=day_as_moment(today + timedelta(days=7)),
-                    iso=(today + timedelta(days=7)).isoformat(),
-                    typed=typed[:40] if last is None else "",
-                    most=MAX_AWAY_DAYS)
+        await reply(
+            update,
+            context,
+            locale,
+            "rituals/away_usage",
+            example=day_as_moment(today + timedelta(days=7)),
+            iso=(today + timedelta(days=7)).isoformat(),
+            typed=typed[:40] if last is None else "",
+            most=MAX_AWAY_DAYS,
+        )
         return
     _set_away(context.mend, user.id, last.isoformat())
-    await reply(update, context, locale, "rituals/away_set", last=day_as_moment(last),
-                back_on=day_as_moment(last + timedelta(days=1)))
+    await reply(
+        update,
+        context,
+        locale,
+        "rituals/away_set",
+        last=day_as_moment(last),
+        back_on=day_as_moment(last + timedelta(days=1)),
+    )
 
 
 @known_partner
@@ -529,11 +678,17 @@ def _set_away(services: Services, user_id: int, last: str | None) -> None:
 def rituals_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """The person's own choices and days; never the other partner's."""
     chosen = settings_of(services.store, couple.chat_id, user_id)
-    days = [{k: r.get(k) for k in ("ritual", "day", "status")}
-            for r in services.store.records(couple.chat_id, DAYS_TABLE)
-            if r["partner"] == user_id]
-    return {"on": chosen["on"], "at": chosen["at"], "away_until": chosen["away_until"],
-            "days": days}
+    days = [
+        {k: r.get(k) for k in ("ritual", "day", "status")}
+        for r in services.store.records(couple.chat_id, DAYS_TABLE)
+        if r["partner"] == user_id
+    ]
+    return {
+        "on": chosen["on"],
+        "at": chosen["at"],
+        "away_until": chosen["away_until"],
+        "days": days,
+    }
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -52,15 +52,24 @@ async def timezone_command(update: Update, context: MendContext, couples: list[C
     me = _me(couples, user.id)
     text = " ".join(context.args or [])
     if not text:
-        await asks.ask(context, couples[0], me, "timezone", "settings/timezone_ask",
-                       in_chat=message.chat_id, reply_to=message.message_id,
-                       current=me.timezone, now=utcnow())
+        await asks.ask(
+            context,
+            couples[0],
+            me,
+            "timezone",
+            "settings/timezone_ask",
+            in_chat=message.chat_id,
+            reply_to=message.message_id,
+            current=me.timezone,
+            now=utcnow(),
+        )
         return
     await apply_zone(update, context, couples, me, text)
 
 
-async def apply_zone(update: Update, context: MendContext, couples: list[Couple], me: Partner,
-                     text: str) -> None:
+async def apply_zone(
+    update: Update, context: MendContext, couples: list[Couple], me: Partner, text: str
+) -> None:
     locale = _locale(context, update, couples, me)
     guess = await asyncio.to_thread(find_zone, text)
     if guess.zone is not None:
@@ -68,16 +77,21 @@ async def apply_zone(update: Update, context: MendContext, couples: list[Couple]
         return
     render = context.mend.render
     rows: Buttons = [
-        [button(render.label(locale, "settings.zone_choice", place=s.place, zone=s.zone),
-                f"{ZONE}{s.zone}")]
+        [
+            button(
+                render.label(locale, "settings.zone_choice", place=s.place, zone=s.zone),
+                f"{ZONE}{s.zone}",
+            )
+        ]
         for s in guess.suggestions
     ]
     template = "settings/timezone_suggest" if rows else "settings/timezone_unknown"
     await reply(update, context, locale, template, buttons=rows, typed=text[:64])
 
 
-async def _set_zone(update: Update, context: MendContext, user_id: int, zone_name: str,
-                    locale: str) -> None:
+async def _set_zone(
+    update: Update, context: MendContext, user_id: int, zone_name: str, locale: str
+) -> None:
     def change(partner: Partner) -> None:
         partner.timezone = zone_name
 
@@ -116,9 +130,15 @@ async def quiet_command(update: Update, context: MendContext, couples: list[Coup
     locale = _locale(context, update, couples, me)
     text = " ".join(context.args or []).strip()
     if not text:
-        await reply(update, context, locale, "settings/quiet_show",
-                    buttons=_quiet_buttons(context, locale),
-                    start=me.quiet_start, end=me.quiet_end)
+        await reply(
+            update,
+            context,
+            locale,
+            "settings/quiet_show",
+            buttons=_quiet_buttons(context, locale),
+            start=me.quiet_start,
+            end=me.quiet_end,
+        )
         return
     await _set_quiet(update, context, me, locale, text)
 
@@ -126,16 +146,21 @@ async def quiet_command(update: Update, context: MendContext, couples: list[Coup
 def _quiet_buttons(context: MendContext, locale: str) -> Buttons:
     render = context.mend.render
     rows: list[list[Any]] = [
-        [button(render.label(locale, "settings.quiet_preset", range=preset.replace("-", "–")),
-                f"{QUIET}{preset}")]
+        [
+            button(
+                render.label(locale, "settings.quiet_preset", range=preset.replace("-", "–")),
+                f"{QUIET}{preset}",
+            )
+        ]
         for preset in QUIET_PRESETS
     ]
     rows.append([button(render.label(locale, "settings.quiet_off"), f"{QUIET}off")])
     return rows
 
 
-async def _set_quiet(update: Update, context: MendContext, me: Partner, locale: str,
-                     text: str) -> bool:
+async def _set_quiet(
+    update: Update, context: MendContext, me: Partner, locale: str, text: str
+) -> bool:
     if text.lower() in ("off", "none", "aus", "0"):
         hours: tuple[str | None, str | None] = (None, None)
     else:
@@ -178,9 +203,14 @@ async def language_command(update: Update, context: MendContext, couples: list[C
     me = _me(couples, user.id)
     private = chat.type == Chat.PRIVATE
     locale = _locale(context, update, couples, me)
-    await reply(update, context, locale, "settings/language_choose",
-                buttons=_language_buttons(context, locale, "me" if private else "group"),
-                private=private)
+    await reply(
+        update,
+        context,
+        locale,
+        "settings/language_choose",
+        buttons=_language_buttons(context, locale, "me" if private else "group"),
+        private=private,
+    )
 
 
 def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
@@ -213,6 +243,7 @@ async def language_button(update: Update, context: MendContext, couples: list[Co
             tx.save(couple)
         locale = group_locale(services, couple)
     else:
+
         def change(partner: Partner) -> None:
             partner.language = chosen
 
@@ -220,10 +251,15 @@ async def language_button(update: Update, context: MendContext, couples: list[Co
         me = updated[0].partner(user.id) or me
         locale = partner_locale(services, me)
     await query.answer()
-    await reply(update, context, locale, "settings/language_set", scope=scope,
-                language=services.render.label(locale if code == "auto" else code,
-                                               "language.name"),
-                auto=chosen is None)
+    await reply(
+        update,
+        context,
+        locale,
+        "settings/language_set",
+        scope=scope,
+        language=services.render.label(locale if code == "auto" else code, "language.name"),
+        auto=chosen is None,
+    )
 
 
 # -- /settings -------------------------------------------------------------------------------
@@ -239,30 +275,51 @@ async def settings_command(update: Update, context: MendContext, couples: list[C
     locale = _locale(context, update, couples, me)
     if chat.type == Chat.PRIVATE:
         rows = [
-            [button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
-             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet")],
+            [
+                button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
+                button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
+            ],
             [button(render.label(locale, "settings.my_language"), f"{SETTINGS}lang_me")],
         ]
-        await reply(update, context, locale, "settings/overview_private", buttons=rows,
-                    me=_partner_view(services, me), groups=[c.title for c in couples],
-                    now=utcnow())
+        await reply(
+            update,
+            context,
+            locale,
+            "settings/overview_private",
+            buttons=rows,
+            me=_partner_view(services, me),
+            groups=[c.title for c in couples],
+            now=utcnow(),
+        )
         return
     couple = couples[0]
     rows = [
-        [button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
-         button(render.label(locale, "settings.roles"), f"{SETTINGS}roles")],
+        [
+            button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
+            button(render.label(locale, "settings.roles"), f"{SETTINGS}roles"),
+        ],
         [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
-        [button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
-         button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet")],
+        [
+            button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
+            button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
+        ],
         [button(render.label(locale, "settings.private_link"), PRIVATE_LINK)],
     ]
     day = None
     if couple.setup_completed_at is not None:
         day = (utcnow().date() - couple.setup_completed_at.date()).days + 1
-    await reply(update, context, locale, "settings/overview_group", buttons=rows,
-                path=couple.path, day=day,
-                language=render.label(group_locale(services, couple), "language.name"),
-                partners=[_partner_view(services, p) for p in couple.partners], now=utcnow())
+    await reply(
+        update,
+        context,
+        locale,
+        "settings/overview_group",
+        buttons=rows,
+        path=couple.path,
+        day=day,
+        language=render.label(group_locale(services, couple), "language.name"),
+        partners=[_partner_view(services, p) for p in couple.partners],
+        now=utcnow(),
+    )
 
 
 def _partner_view(services: Services, partner: Partner) -> dict[str, Any]:
@@ -279,8 +336,12 @@ def _partner_view(services: Services, partner: Partner) -> dict[str, Any]:
 
 @known_partner
 async def settings_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    query, chat, user, message = (update.callback_query, update.effective_chat,
-                                  update.effective_user, update.effective_message)
+    query, chat, user, message = (
+        update.callback_query,
+        update.effective_chat,
+        update.effective_user,
+        update.effective_message,
+    )
     assert query is not None and query.data is not None and chat is not None and user is not None
     me = _me(couples, user.id)
     locale = _locale(context, update, couples, me)
@@ -288,15 +349,36 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
     in_group = chat.type != Chat.PRIVATE
     await query.answer()
     if action == "tz":
-        await asks.ask(context, couples[0], me, "timezone", "settings/timezone_ask",
-                       in_chat=chat.id, current=me.timezone, now=utcnow())
+        await asks.ask(
+            context,
+            couples[0],
+            me,
+            "timezone",
+            "settings/timezone_ask",
+            in_chat=chat.id,
+            current=me.timezone,
+            now=utcnow(),
+        )
     elif action == "quiet":
-        await reply(update, context, locale, "settings/quiet_show",
-                    buttons=_quiet_buttons(context, locale), start=me.quiet_start, end=me.quiet_end)
+        await reply(
+            update,
+            context,
+            locale,
+            "settings/quiet_show",
+            buttons=_quiet_buttons(context, locale),
+            start=me.quiet_start,
+            end=me.quiet_end,
+        )
     elif action in ("lang_me", "lang_group"):
         scope = "group" if action == "lang_group" and in_group else "me"
-        await reply(update, context, locale, "settings/language_choose",
-                    buttons=_language_buttons(context, locale, scope), private=scope == "me")
+        await reply(
+            update,
+            context,
+            locale,
+            "settings/language_choose",
+            buttons=_language_buttons(context, locale, scope),
+            private=scope == "me",
+        )
     elif action == "path" and in_group:
         await ask_path(context, couples[0])
     elif action == "roles" and in_group and couples[0].path:

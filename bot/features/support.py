@@ -66,8 +66,14 @@ async def _support_from_group(update: Update, context: MendContext, couple: Coup
     sent = await say_private(context, couple, me, "support/support")
     if sent is None:
         label = services.render.label(locale, "settings.private_link")
-        await reply(update, context, locale, "support/unreachable",
-                    buttons=[[button(label, PRIVATE_LINK)]], name=me.name)
+        await reply(
+            update,
+            context,
+            locale,
+            "support/unreachable",
+            buttons=[[button(label, PRIVATE_LINK)]],
+            name=me.name,
+        )
         return
     await reply(update, context, locale, "support/sent", name=me.name)
 
@@ -77,8 +83,7 @@ async def _support_from_group(update: Update, context: MendContext, couple: Coup
 
 def _faq_buttons(context: MendContext, locale: str) -> Buttons:
     render = context.mend.render
-    return [[button(render.label(locale, f"support.faq_{key}"), f"{FAQ}{key}")]
-            for key in FAQ_KEYS]
+    return [[button(render.label(locale, f"support.faq_{key}"), f"{FAQ}{key}")] for key in FAQ_KEYS]
 
 
 @known_partner
@@ -88,14 +93,14 @@ async def faq_command(update: Update, context: MendContext, couples: list[Couple
     locale = reader_locale(context, update, couples[0], me)
     typed = " ".join(context.args or []).strip()
     if not typed:
-        await reply(update, context, locale, "support/faq_menu",
-                    buttons=_faq_buttons(context, locale))
+        await reply(
+            update, context, locale, "support/faq_menu", buttons=_faq_buttons(context, locale)
+        )
         return
     if typed.isdigit() and 1 <= int(typed) <= len(FAQ_KEYS):
         await _answer(update, context, locale, FAQ_KEYS[int(typed) - 1])
         return
-    await reply(update, context, locale, "support/faq_usage", typed=typed[:40],
-                count=len(FAQ_KEYS))
+    await reply(update, context, locale, "support/faq_usage", typed=typed[:40], count=len(FAQ_KEYS))
 
 
 @known_partner
@@ -107,8 +112,7 @@ async def faq_button(update: Update, context: MendContext, couples: list[Couple]
     locale = reader_locale(context, update, couples[0], me)
     key = query.data.removeprefix(FAQ)
     if key not in FAQ_KEYS:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"),
-                           show_alert=True)
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     await query.answer()
     await _answer(update, context, locale, key)

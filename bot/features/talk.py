@@ -58,8 +58,13 @@ SCRIPTS_BY_KEY = {script.key: script for script in SCRIPTS}
 PHASES = ("stabilise", "intimacy", "new_normal")
 DEPTHS = ("light", "deeper")
 DEPTH_WORDS = {
-    "light": "light", "leicht": "light", "easy": "light",
-    "deeper": "deeper", "deep": "deeper", "tief": "deeper", "tiefer": "deeper",
+    "light": "light",
+    "leicht": "light",
+    "easy": "light",
+    "deeper": "deeper",
+    "deep": "deeper",
+    "tief": "deeper",
+    "tiefer": "deeper",
 }
 # Every phase+depth set in content/<locale>/talk/starter.html.j2 has exactly this many starters.
 STARTERS_PER_SET = 10
@@ -105,18 +110,25 @@ async def script_command(update: Update, context: MendContext, couples: list[Cou
         if wanted in SCRIPTS_BY_KEY:
             await reply(update, context, locale, f"talk/script_{wanted}")
             return
-        known = [{"key": s.key, "title": render.label(locale, f"talk.script_{s.key}")}
-                 for s in SCRIPTS]
-        await reply(update, context, locale, "talk/script_usage", typed=wanted[:40],
-                    scripts=known)
+        known = [
+            {"key": s.key, "title": render.label(locale, f"talk.script_{s.key}")} for s in SCRIPTS
+        ]
+        await reply(update, context, locale, "talk/script_usage", typed=wanted[:40], scripts=known)
         return
     scripts, first = offered_scripts(couple.path, me.role)
     rows: Buttons = [
-        [button(render.label(locale, f"talk.script_{s.key}"), f"{SCRIPT}{s.key}")]
-        for s in scripts
+        [button(render.label(locale, f"talk.script_{s.key}"), f"{SCRIPT}{s.key}")] for s in scripts
     ]
-    await reply(update, context, locale, "talk/script_menu", buttons=rows, name=me.name,
-                role=me.role if first else None, first=first)
+    await reply(
+        update,
+        context,
+        locale,
+        "talk/script_menu",
+        buttons=rows,
+        name=me.name,
+        role=me.role if first else None,
+        first=first,
+    )
 
 
 @known_partner
@@ -128,8 +140,7 @@ async def script_button(update: Update, context: MendContext, couples: list[Coup
     locale = reader_locale(context, update, couple, me)
     key = query.data.removeprefix(SCRIPT)
     if key not in SCRIPTS_BY_KEY:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"),
-                           show_alert=True)
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     await query.answer()
     await reply(update, context, locale, f"talk/script_{key}")
@@ -163,8 +174,7 @@ def draw_starter(services: Services, chat_id: int, phase: str, depth: str) -> tu
     (not with the one just used). Returns its index and whether the set started over."""
     with services.store.transaction(chat_id) as tx:
         used_table = tx.table(STARTERS_USED_TABLE)
-        used = [r for r in used_table.all() if r.get("phase") == phase
-                and r.get("depth") == depth]
+        used = [r for r in used_table.all() if r.get("phase") == phase and r.get("depth") == depth]
         used_indexes = {r.get("index") for r in used}
         fresh = [i for i in range(STARTERS_PER_SET) if i not in used_indexes]
         restarted = not fresh
@@ -174,15 +184,15 @@ def draw_starter(services: Services, chat_id: int, phase: str, depth: str) -> tu
                 used_table.remove(int(record["id"]))
             fresh = [i for i in range(STARTERS_PER_SET) if i != last]
         index = secrets.choice(fresh)
-        used_table.insert({"phase": phase, "depth": depth, "index": index,
-                           "at": to_iso(utcnow())})
+        used_table.insert({"phase": phase, "depth": depth, "index": index, "at": to_iso(utcnow())})
     return index, restarted
 
 
 def _depth_buttons(context: MendContext, locale: str) -> Buttons:
     render = context.mend.render
-    return [[button(render.label(locale, f"talk.{depth}"), f"{STARTER}{depth}")
-             for depth in DEPTHS]]
+    return [
+        [button(render.label(locale, f"talk.{depth}"), f"{STARTER}{depth}") for depth in DEPTHS]
+    ]
 
 
 @known_partner
@@ -193,8 +203,15 @@ async def starter_command(update: Update, context: MendContext, couples: list[Co
     month = roadmap_month(couple.setup_completed_at, utcnow())
     typed = " ".join(context.args or []).strip().lower()
     if not typed:
-        await reply(update, context, locale, "talk/starter_choose",
-                    buttons=_depth_buttons(context, locale), month=month, phase=phase_of(month))
+        await reply(
+            update,
+            context,
+            locale,
+            "talk/starter_choose",
+            buttons=_depth_buttons(context, locale),
+            month=month,
+            phase=phase_of(month),
+        )
         return
     depth = DEPTH_WORDS.get(typed)
     if depth is None:
@@ -212,28 +229,42 @@ async def starter_button(update: Update, context: MendContext, couples: list[Cou
     locale = reader_locale(context, update, couple, me)
     depth = query.data.removeprefix(STARTER)
     if depth not in DEPTHS:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"),
-                           show_alert=True)
+        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     await query.answer()
     await _send_starter(update, context, couple, locale, depth)
 
 
-async def _send_starter(update: Update, context: MendContext, couple: Couple, locale: str,
-                        depth: str) -> None:
+async def _send_starter(
+    update: Update, context: MendContext, couple: Couple, locale: str, depth: str
+) -> None:
     month = roadmap_month(couple.setup_completed_at, utcnow())
     phase = phase_of(month)
     index, restarted = draw_starter(context.mend, couple.chat_id, phase, depth)
-    await reply(update, context, locale, "talk/starter", buttons=_depth_buttons(context, locale),
-                month=month, phase=phase, depth=depth, index=index, restarted=restarted)
+    await reply(
+        update,
+        context,
+        locale,
+        "talk/starter",
+        buttons=_depth_buttons(context, locale),
+        month=month,
+        phase=phase,
+        depth=depth,
+        index=index,
+        restarted=restarted,
+    )
 
 
 def export_talk(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """Which starters the couple has used (shared by both partners)."""
     return {
         "starters_used": [
-            {"phase": r.get("phase"), "depth": r.get("depth"), "index": r.get("index"),
-             "at": r.get("at")}
+            {
+                "phase": r.get("phase"),
+                "depth": r.get("depth"),
+                "index": r.get("index"),
+                "at": r.get("at"),
+            }
             for r in services.store.records(couple.chat_id, STARTERS_USED_TABLE)
         ],
     }

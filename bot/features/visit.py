@@ -104,8 +104,10 @@ def shared_moment(day: date, zone_name: str | None, partners: list[Partner]) -> 
     every partner; the nearest to mid-morning at the place. Mid-morning if none is."""
     midnight = datetime.combine(day, time())
     preferred = PREFERRED_AT.hour * 60 + PREFERRED_AT.minute
-    slots = sorted((time(h, m) for h in range(6, 23) for m in (0, 30)),
-                   key=lambda t: abs(t.hour * 60 + t.minute - preferred))
+    slots = sorted(
+        (time(h, m) for h in range(6, 23) for m in (0, 30)),
+        key=lambda t: abs(t.hour * 60 + t.minute - preferred),
+    )
     for slot in slots:
         moment = local_to_utc(midnight, slot, zone_name)
         if all(_awake(moment, p) for p in partners):
@@ -175,8 +177,9 @@ def _update(services: Services, chat_id: int, visit_id: int, fields: Record) -> 
         tx.table(VISITS_TABLE).update(visit_id, fields)
 
 
-def _cancel_timers(timers: Timers, chat_id: int, visit_id: int,
-                   kinds: tuple[str, ...] = TIMER_KINDS) -> None:
+def _cancel_timers(
+    timers: Timers, chat_id: int, visit_id: int, kinds: tuple[str, ...] = TIMER_KINDS
+) -> None:
     for kind in kinds:
         for record in timers.pending(chat_id, kind):
             if record["payload"].get("visit") == visit_id:
@@ -208,10 +211,20 @@ async def visit_command(update: Update, context: MendContext, couple: Couple) ->
             await reply(update, context, locale, "visit/none", cancelled=True)
             return
         _cancel_timers(services.timers, couple.chat_id, current["id"])
-        _update(services, couple.chat_id, current["id"],
-                {"state": "cancelled", "cancelled_at": to_iso(utcnow()), "cancelled_by": user.id})
-        await reply(update, context, locale, "visit/cancelled", name=user.first_name,
-                    planned=current["state"] == "planned")
+        _update(
+            services,
+            couple.chat_id,
+            current["id"],
+            {"state": "cancelled", "cancelled_at": to_iso(utcnow()), "cancelled_by": user.id},
+        )
+        await reply(
+            update,
+            context,
+            locale,
+            "visit/cancelled",
+            name=user.first_name,
+            planned=current["state"] == "planned",
+        )
         return
     partner = couple.partner(user.id)
     assert partner is not None
@@ -219,10 +232,15 @@ async def visit_command(update: Update, context: MendContext, couple: Couple) ->
         if await _ask_reflection(context, couple, finished, partner, late=False):
             await reply(update, context, locale, "visit/reflect_sent", name=partner.name)
         else:
-            link = [[button(services.render.label(locale, "settings.private_link"),
-                            PRIVATE_LINK)]]
-            await reply(update, context, locale, "visit/reflect_unreachable", buttons=link,
-                        name=partner.name)
+            link = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
+            await reply(
+                update,
+                context,
+                locale,
+                "visit/reflect_unreachable",
+                buttons=link,
+                name=partner.name,
+            )
     if current is None:
         rows = [[button(services.render.label(locale, "visit.plan"), f"{GROUP}plan")]]
         await reply(update, context, locale, "visit/intro", buttons=rows)
@@ -263,8 +281,9 @@ async def visit_button(update: Update, context: MendContext, couple: Couple) -> 
         await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
 
 
-async def _start_plan(update: Update, context: MendContext, couple: Couple,
-                      partner: Partner) -> None:
+async def _start_plan(
+    update: Update, context: MendContext, couple: Couple, partner: Partner
+) -> None:
     query = update.callback_query
     assert query is not None
     services = context.mend
@@ -274,12 +293,25 @@ async def _start_plan(update: Update, context: MendContext, couple: Couple,
         return
     now = utcnow()
     with services.store.transaction(couple.chat_id) as tx:
-        visit_id = tx.table(VISITS_TABLE).insert({
-            "state": "planning", "step": "where", "planner": partner.user_id,
-            "created_at": to_iso(now), "host": None, "zone": None, "arrival": None,
-            "departure": None, "goals": {}, "activities": [], "ideas": [], "rest": None,
-            "checkins": {}, "reflections": {}, "both_safe": None,
-        })
+        visit_id = tx.table(VISITS_TABLE).insert(
+            {
+                "state": "planning",
+                "step": "where",
+                "planner": partner.user_id,
+                "created_at": to_iso(now),
+                "host": None,
+                "zone": None,
+                "arrival": None,
+                "departure": None,
+                "goals": {},
+                "activities": [],
+                "ideas": [],
+                "rest": None,
+                "checkins": {},
+                "reflections": {},
+                "both_safe": None,
+            }
+        )
     await query.answer()
     await clear_buttons(update)
     visit = _visit(services, couple.chat_id, visit_id)
@@ -287,8 +319,15 @@ async def _start_plan(update: Update, context: MendContext, couple: Couple,
     await _prompt_step(context, couple, visit, partner)
 
 
-async def _planning_button(update: Update, context: MendContext, couple: Couple, visit: Record,
-                           partner: Partner, action: str, arg: str) -> bool:
+async def _planning_button(
+    update: Update,
+    context: MendContext,
+    couple: Couple,
+    visit: Record,
+    partner: Partner,
+    action: str,
+    arg: str,
+) -> bool:
     """One planning step's button; False if it doesn't fit the step the plan is at."""
     query = update.callback_query
     assert query is not None
@@ -298,8 +337,12 @@ async def _planning_button(update: Update, context: MendContext, couple: Couple,
         if arg == "else":
             _update(services, chat_id, visit["id"], {"step": "place", "planner": partner.user_id})
         elif arg.isdigit() and couple.is_partner(int(arg)):
-            _update(services, chat_id, visit["id"],
-                    {"step": "arrival", "host": int(arg), "planner": partner.user_id})
+            _update(
+                services,
+                chat_id,
+                visit["id"],
+                {"step": "arrival", "host": int(arg), "planner": partner.user_id},
+            )
         else:
             return False
     elif action == "skipgoal" and step == "goals" and not arg:
@@ -317,18 +360,27 @@ async def _planning_button(update: Update, context: MendContext, couple: Couple,
         assert fresh is not None
         if query.message is not None and query.message.is_accessible:
             await query.edit_message_reply_markup(
-                InlineKeyboardMarkup(_time_buttons(services, couple, fresh)))
+                InlineKeyboardMarkup(_time_buttons(services, couple, fresh))
+            )
         await query.answer()  # after the edit, so the ticks are there when the spinner stops
         return True
     elif action == "own" and step == "time" and not arg:
         if len(visit["ideas"]) >= MAX_IDEAS:
             locale = group_locale(services, couple)
-            await query.answer(services.render.label(locale, "alert.visit_enough_ideas"),
-                               show_alert=True)
+            await query.answer(
+                services.render.label(locale, "alert.visit_enough_ideas"), show_alert=True
+            )
             return True
         await query.answer()
-        await asks.ask(context, couple, partner, "visit_idea", "visit/ask_idea",
-                       in_chat=chat_id, payload={"visit": visit["id"]})
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "visit_idea",
+            "visit/ask_idea",
+            in_chat=chat_id,
+            payload={"visit": visit["id"]},
+        )
         return True
     elif action == "done" and step == "time" and not arg:
         _update(services, chat_id, visit["id"], {"step": "rest"})
@@ -351,8 +403,16 @@ async def _planning_button(update: Update, context: MendContext, couple: Couple,
     return True
 
 
-async def _prompt_step(context: MendContext, couple: Couple, visit: Record, partner: Partner,
-                       *, again: bool = False, error: str | None = None, typed: str = "") -> None:
+async def _prompt_step(
+    context: MendContext,
+    couple: Couple,
+    visit: Record,
+    partner: Partner,
+    *,
+    again: bool = False,
+    error: str | None = None,
+    typed: str = "",
+) -> None:
     """Ask for what the plan needs next (again, after /visit, if it was left half-way)."""
     services = context.mend
     locale = group_locale(services, couple)
@@ -360,45 +420,99 @@ async def _prompt_step(context: MendContext, couple: Couple, visit: Record, part
     common: dict[str, Any] = {"again": again, "zone": place_zone(couple, visit)}
     if step == "where":
         rows: Buttons = [
-            *([button(render.label(locale, "visit.at_home", name=p.name),
-                      f"{GROUP}where:{visit['id']}:{p.user_id}")] for p in couple.partners),
+            *(
+                [
+                    button(
+                        render.label(locale, "visit.at_home", name=p.name),
+                        f"{GROUP}where:{visit['id']}:{p.user_id}",
+                    )
+                ]
+                for p in couple.partners
+            ),
             [button(render.label(locale, "visit.elsewhere"), f"{GROUP}where:{visit['id']}:else")],
         ]
         await say(context, chat_id, locale, "visit/ask_where", buttons=rows, **common)
     elif step == "place":
-        await asks.ask(context, couple, partner, "visit_place", "visit/ask_place",
-                       in_chat=chat_id, payload={"visit": visit["id"]}, error=error,
-                       typed=typed, **common)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "visit_place",
+            "visit/ask_place",
+            in_chat=chat_id,
+            payload={"visit": visit["id"]},
+            error=error,
+            typed=typed,
+            **common,
+        )
     elif step in ("arrival", "departure"):
         arrival = _day(visit["arrival"]) if visit.get("arrival") else None
-        await asks.ask(context, couple, partner, f"visit_{step}", "visit/ask_date",
-                       in_chat=chat_id, payload={"visit": visit["id"]}, which=step,
-                       error=error, typed=typed, max_nights=MAX_NIGHTS,
-                       arrival=day_as_moment(arrival) if arrival else None,
-                       example=day_as_moment(_today(common["zone"]) + timedelta(days=30)), **common)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            f"visit_{step}",
+            "visit/ask_date",
+            in_chat=chat_id,
+            payload={"visit": visit["id"]},
+            which=step,
+            error=error,
+            typed=typed,
+            max_nights=MAX_NIGHTS,
+            arrival=day_as_moment(arrival) if arrival else None,
+            example=day_as_moment(_today(common["zone"]) + timedelta(days=30)),
+            **common,
+        )
     elif step == "goals":
         waiting = [p for p in couple.partners if str(p.user_id) not in visit["goals"]]
         if not again:
-            skip = [[button(render.label(locale, "visit.skip_goal"),
-                            f"{GROUP}skipgoal:{visit['id']}")]]
-            await say(context, chat_id, locale, "visit/goals_intro", buttons=skip,
-                      **_dates(visit), **common)
+            skip = [
+                [button(render.label(locale, "visit.skip_goal"), f"{GROUP}skipgoal:{visit['id']}")]
+            ]
+            await say(
+                context,
+                chat_id,
+                locale,
+                "visit/goals_intro",
+                buttons=skip,
+                **_dates(visit),
+                **common,
+            )
         for person in waiting:
-            await asks.ask(context, couple, person, "visit_goal", "visit/ask_goal",
-                           in_chat=chat_id, payload={"visit": visit["id"]})
+            await asks.ask(
+                context,
+                couple,
+                person,
+                "visit_goal",
+                "visit/ask_goal",
+                in_chat=chat_id,
+                payload={"visit": visit["id"]},
+            )
     elif step == "time":
-        await say(context, chat_id, locale, "visit/ask_time",
-                  buttons=_time_buttons(services, couple, visit), ideas=visit["ideas"], **common)
+        await say(
+            context,
+            chat_id,
+            locale,
+            "visit/ask_time",
+            buttons=_time_buttons(services, couple, visit),
+            ideas=visit["ideas"],
+            **common,
+        )
     elif step == "rest":
-        rows = [[button(render.label(locale, f"visit.rest_{key}"),
-                        f"{GROUP}rest:{visit['id']}:{key}")] for key in RESTS]
+        rows = [
+            [button(render.label(locale, f"visit.rest_{key}"), f"{GROUP}rest:{visit['id']}:{key}")]
+            for key in RESTS
+        ]
         await say(context, chat_id, locale, "visit/ask_rest", buttons=rows, **common)
 
 
 def _dates(visit: Record) -> dict[str, Any]:
     arrival, departure = _day(visit["arrival"]), _day(visit["departure"])
-    return {"arrival": day_as_moment(arrival), "departure": day_as_moment(departure),
-            "nights": (departure - arrival).days}
+    return {
+        "arrival": day_as_moment(arrival),
+        "departure": day_as_moment(departure),
+        "nights": (departure - arrival).days,
+    }
 
 
 def _time_buttons(services: Services, couple: Couple, visit: Record) -> Buttons:
@@ -410,11 +524,13 @@ def _time_buttons(services: Services, couple: Couple, visit: Record) -> Buttons:
         if key in visit["activities"]:
             label = render.label(locale, "visit.chosen", label=label)
         rows.append([button(label, f"{GROUP}act:{visit['id']}:{key}")])
-    rows.append([button(render.label(locale, "visit.own_idea"), f"{GROUP}own:{visit['id']}"),
-                 button(render.label(locale, "visit.time_done"), f"{GROUP}done:{visit['id']}")])
+    rows.append(
+        [
+            button(render.label(locale, "visit.own_idea"), f"{GROUP}own:{visit['id']}"),
+            button(render.label(locale, "visit.time_done"), f"{GROUP}done:{visit['id']}"),
+        ]
+    )
     return rows
-
-
 
 
 # -- free-text answers -------------------------------------------------------------------------
@@ -441,8 +557,9 @@ async def place_answer(update: Update, context: MendContext, answer: asks.Answer
     guess = await asyncio.to_thread(find_zone, answer.text)
     found = guess.zone or (guess.suggestions[0].zone if len(guess.suggestions) == 1 else None)
     if found is None:
-        await _prompt_step(context, couple, visit, answer.partner, error="unknown",
-                           typed=answer.text[:40])
+        await _prompt_step(
+            context, couple, visit, answer.partner, error="unknown", typed=answer.text[:40]
+        )
         return
     _update(services, couple.chat_id, visit["id"], {"zone": found, "step": "arrival"})
     fresh = _visit(services, couple.chat_id, visit["id"])
@@ -452,6 +569,7 @@ async def place_answer(update: Update, context: MendContext, answer: asks.Answer
 
 async def arrival_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
     """The first day of the visit: not in the past, not years ahead."""
+
     def problem(day: date, visit: Record) -> str | None:
         today = _today(place_zone(answer.couple, visit))
         if day < today:
@@ -463,6 +581,7 @@ async def arrival_answer(update: Update, context: MendContext, answer: asks.Answ
 
 async def departure_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
     """The last day of the visit: not before the first, not months later."""
+
     def problem(day: date, visit: Record) -> str | None:
         arrival = _day(visit["arrival"])
         if day < arrival:
@@ -472,8 +591,14 @@ async def departure_answer(update: Update, context: MendContext, answer: asks.An
     await _date_answer(update, context, answer, "departure", "goals", problem)
 
 
-async def _date_answer(update: Update, context: MendContext, answer: asks.Answer, step: str,
-                       next_step: str, problem: Callable[[date, Record], str | None]) -> None:
+async def _date_answer(
+    update: Update,
+    context: MendContext,
+    answer: asks.Answer,
+    step: str,
+    next_step: str,
+    problem: Callable[[date, Record], str | None],
+) -> None:
     """A typed date for `step`: read forgivingly, checked, stored, then on to `next_step`
     (or the same question again, saying what was wrong)."""
     couple, services = answer.couple, context.mend
@@ -485,8 +610,9 @@ async def _date_answer(update: Update, context: MendContext, answer: asks.Answer
     day = parse_day(answer.text, earliest)
     error = "unreadable" if day is None else problem(day, visit)
     if error is not None or day is None:
-        await _prompt_step(context, couple, visit, answer.partner, error=error,
-                           typed=answer.text[:40])
+        await _prompt_step(
+            context, couple, visit, answer.partner, error=error, typed=answer.text[:40]
+        )
         return
     _update(services, couple.chat_id, visit["id"], {step: day.isoformat(), "step": next_step})
     fresh = _visit(services, couple.chat_id, visit["id"])
@@ -542,13 +668,22 @@ async def idea_answer(update: Update, context: MendContext, answer: asks.Answer)
 
 async def _finish_plan(context: MendContext, couple: Couple, visit_id: int, rest: str) -> None:
     services = context.mend
-    _update(services, couple.chat_id, visit_id,
-            {"rest": rest, "state": "planned", "step": None, "planned_at": to_iso(utcnow())})
+    _update(
+        services,
+        couple.chat_id,
+        visit_id,
+        {"rest": rest, "state": "planned", "step": None, "planned_at": to_iso(utcnow())},
+    )
     visit = _visit(services, couple.chat_id, visit_id)
     assert visit is not None
     schedule_visit(services.timers, couple, visit)
-    await say(context, couple.chat_id, group_locale(services, couple), "visit/planned",
-              **_summary(services, couple, visit))
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "visit/planned",
+        **_summary(services, couple, visit),
+    )
 
 
 def schedule_visit(timers: Timers, couple: Couple, visit: Record) -> None:
@@ -556,18 +691,21 @@ def schedule_visit(timers: Timers, couple: Couple, visit: Record) -> None:
     now, chat_id, visit_id = utcnow(), couple.chat_id, visit["id"]
     arrival = _day(visit["arrival"])
     for days in COUNTDOWN_DAYS:
-        moment = shared_moment(arrival - timedelta(days=days), place_zone(couple, visit),
-                               couple.partners)
+        moment = shared_moment(
+            arrival - timedelta(days=days), place_zone(couple, visit), couple.partners
+        )
         if moment > now:
             timers.schedule(chat_id, COUNTDOWN, moment, payload={"visit": visit_id, "days": days})
     first = _next_checkin(couple, visit, now)
     if first is not None:
-        timers.schedule(chat_id, CHECKIN, first[1],
-                        payload={"visit": visit_id, "day": first[0].isoformat()})
+        timers.schedule(
+            chat_id, CHECKIN, first[1], payload={"visit": visit_id, "day": first[0].isoformat()}
+        )
     reflections = [reflect_moment(couple, visit, p) for p in couple.partners]
     for partner, moment in zip(couple.partners, reflections, strict=True):
-        timers.schedule(chat_id, REFLECT, moment, partner=partner.user_id,
-                        payload={"visit": visit_id})
+        timers.schedule(
+            chat_id, REFLECT, moment, partner=partner.user_id, payload={"visit": visit_id}
+        )
     timers.schedule(chat_id, REVEAL, max(reflections) + REVEAL_AFTER, payload={"visit": visit_id})
 
 
@@ -584,9 +722,11 @@ def _schedule_view(services: Services, couple: Couple, visit: Record) -> list[di
             continue  # the timer firing right now (a countdown shows the plan) isn't "coming"
         kind, days = record["kind"].removeprefix("visit_"), record["payload"].get("days")
         entry = view.setdefault((kind, days), {"kind": kind, "days": days, "times": []})
-        entry["times"].extend({"name": p.name, "zone": p.timezone, "at": at}
-                              for p in couple.partners
-                              if record.get("partner") in (None, p.user_id))
+        entry["times"].extend(
+            {"name": p.name, "zone": p.timezone, "at": at}
+            for p in couple.partners
+            if record.get("partner") in (None, p.user_id)
+        )
     return list(view.values())
 
 
@@ -599,8 +739,10 @@ def _summary(services: Services, couple: Couple, visit: Record) -> dict[str, Any
         "host": host.name if host else None,
         "zone": zone_name,
         "days_left": (arrival - _today(zone_name)).days,
-        "goals": [{"name": p.name, "goal": visit["goals"].get(str(p.user_id)) or ""}
-                  for p in couple.partners],
+        "goals": [
+            {"name": p.name, "goal": visit["goals"].get(str(p.user_id)) or ""}
+            for p in couple.partners
+        ],
         "light": [a for a in visit["activities"] if a in LIGHT],
         "serious": [a for a in visit["activities"] if a not in LIGHT],
         "ideas": visit["ideas"],
@@ -628,8 +770,14 @@ async def countdown_due(context: MendContext, fired: Fired) -> None:
     if found is None or found[1]["state"] != "planned":
         return
     couple, visit = found
-    await say(context, couple.chat_id, group_locale(services, couple), "visit/countdown",
-              days=int(fired.payload.get("days", 1)), **_summary(services, couple, visit))
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "visit/countdown",
+        days=int(fired.payload.get("days", 1)),
+        **_summary(services, couple, visit),
+    )
 
 
 async def checkin_due(context: MendContext, fired: Fired) -> None:
@@ -647,42 +795,59 @@ async def checkin_due(context: MendContext, fired: Fired) -> None:
     await _send_checkin(context, couple, visit, day, {})
 
 
-def _schedule_next_checkin(timers: Timers, couple: Couple, visit: Record,
-                           after: datetime) -> None:
+def _schedule_next_checkin(timers: Timers, couple: Couple, visit: Record, after: datetime) -> None:
     following = _next_checkin(couple, visit, max(after, utcnow()))
     if following is not None:
-        timers.schedule(couple.chat_id, CHECKIN, following[1],
-                        payload={"visit": visit["id"], "day": following[0].isoformat()})
+        timers.schedule(
+            couple.chat_id,
+            CHECKIN,
+            following[1],
+            payload={"visit": visit["id"], "day": following[0].isoformat()},
+        )
 
 
-def _checkin_view(couple: Couple, visit: Record, day: str,
-                  answers: dict[str, str]) -> dict[str, Any]:
+def _checkin_view(
+    couple: Couple, visit: Record, day: str, answers: dict[str, str]
+) -> dict[str, Any]:
     number = (_day(day) - _day(visit["arrival"])).days + 1
     return {
         "day": number,
         "last": day == visit["departure"],
         "first": number == 2,
-        "answers": [{"name": p.name, "mood": answers.get(str(p.user_id))}
-                    for p in couple.partners],
+        "answers": [{"name": p.name, "mood": answers.get(str(p.user_id))} for p in couple.partners],
     }
 
 
 def _checkin_buttons(services: Services, locale: str, visit: Record, day: str) -> Buttons:
-    return [[button(services.render.label(locale, f"visit.mood_{mood}"),
-                    f"{GROUP}feel:{visit['id']}:{day}:{mood}") for mood in MOODS]]
+    return [
+        [
+            button(
+                services.render.label(locale, f"visit.mood_{mood}"),
+                f"{GROUP}feel:{visit['id']}:{day}:{mood}",
+            )
+            for mood in MOODS
+        ]
+    ]
 
 
-async def _send_checkin(context: MendContext, couple: Couple, visit: Record, day: str,
-                        answers: dict[str, str]) -> None:
+async def _send_checkin(
+    context: MendContext, couple: Couple, visit: Record, day: str, answers: dict[str, str]
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
-    await say(context, couple.chat_id, locale, "visit/checkin",
-              buttons=_checkin_buttons(services, locale, visit, day),
-              **_checkin_view(couple, visit, day, answers))
+    await say(
+        context,
+        couple.chat_id,
+        locale,
+        "visit/checkin",
+        buttons=_checkin_buttons(services, locale, visit, day),
+        **_checkin_view(couple, visit, day, answers),
+    )
 
 
-async def _feel(update: Update, context: MendContext, couple: Couple, visit: Record, day: str,
-                mood: str) -> bool:
+async def _feel(
+    update: Update, context: MendContext, couple: Couple, visit: Record, day: str, mood: str
+) -> bool:
     """A partner answers the morning check-in; the message shows both answers."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
@@ -694,8 +859,9 @@ async def _feel(update: Update, context: MendContext, couple: Couple, visit: Rec
     _update(services, couple.chat_id, visit["id"], {"checkins": checkins})
     if query.message is not None and query.message.is_accessible:
         locale = group_locale(services, couple)
-        html = services.render.message(locale, "visit/checkin",
-                                       **_checkin_view(couple, visit, day, checkins[day]))
+        html = services.render.message(
+            locale, "visit/checkin", **_checkin_view(couple, visit, day, checkins[day])
+        )
         markup = InlineKeyboardMarkup(_checkin_buttons(services, locale, visit, day))
         try:
             await query.edit_message_text(html, reply_markup=markup)
@@ -712,8 +878,10 @@ def ensure_checkins(timers: Timers, couple: Couple) -> None:
     for visit in timers.store.records(couple.chat_id, VISITS_TABLE):
         if visit["state"] != "planned":
             continue
-        if any(r["payload"].get("visit") == visit["id"]
-               for r in timers.pending(couple.chat_id, CHECKIN)):
+        if any(
+            r["payload"].get("visit") == visit["id"]
+            for r in timers.pending(couple.chat_id, CHECKIN)
+        ):
             continue
         _schedule_next_checkin(timers, couple, visit, utcnow())
 
@@ -736,24 +904,46 @@ async def reflect_due(context: MendContext, fired: Fired) -> None:
     if not await _ask_reflection(context, couple, visit, partner, late=fired.late):
         group = group_locale(services, couple)
         link = [[button(services.render.label(group, "settings.private_link"), PRIVATE_LINK)]]
-        await say(context, couple.chat_id, group, "visit/reflect_unreachable", buttons=link,
-                  name=partner.name)
+        await say(
+            context,
+            couple.chat_id,
+            group,
+            "visit/reflect_unreachable",
+            buttons=link,
+            name=partner.name,
+        )
 
 
-async def _ask_reflection(context: MendContext, couple: Couple, visit: Record,
-                          partner: Partner, *, late: bool) -> bool:
+async def _ask_reflection(
+    context: MendContext, couple: Couple, visit: Record, partner: Partner, *, late: bool
+) -> bool:
     """The private question with its 1–5 buttons; False if the partner can't be reached."""
     prefix = f"{MINE}{couple.chat_id}:{visit['id']}:"
     rows = [[button(str(n), f"{prefix}rate:{n}") for n in range(1, 6)]]
-    sent = await say_private(context, couple, partner, "visit/reflect_ask", buttons=rows,
-                             name=partner.name, late=late, group=couple.title, **_dates(visit))
+    sent = await say_private(
+        context,
+        couple,
+        partner,
+        "visit/reflect_ask",
+        buttons=rows,
+        name=partner.name,
+        late=late,
+        group=couple.title,
+        **_dates(visit),
+    )
     return sent is not None
 
 
 def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Record | None:
     """A finished visit whose reflection this partner hasn't given yet."""
-    return next((v for v in visits(services, couple.chat_id) if v["state"] == "over"
-                 and not v["reflections"].get(str(user_id), {}).get("share")), None)
+    return next(
+        (
+            v
+            for v in visits(services, couple.chat_id)
+            if v["state"] == "over" and not v["reflections"].get(str(user_id), {}).get("share")
+        ),
+        None,
+    )
 
 
 @known_partner
@@ -771,41 +961,64 @@ async def reflection_button(update: Update, context: MendContext, couples: list[
     mine = visit["reflections"].get(str(user.id), {}) if visit else {}
     action, arg = (parts[2], parts[3]) if len(parts) >= 4 else ("", "")
     valid = (
-        chat.type == Chat.PRIVATE and couple is not None and visit is not None
-        and me is not None and visit["state"] == "over" and not mine.get("share")
-        and ((action == "rate" and arg in ("1", "2", "3", "4", "5"))
-             or (action == "note" and arg in ("yes", "no") and "rating" in mine)
-             or (action == "share" and arg in SHARES and "rating" in mine))
+        chat.type == Chat.PRIVATE
+        and couple is not None
+        and visit is not None
+        and me is not None
+        and visit["state"] == "over"
+        and not mine.get("share")
+        and (
+            (action == "rate" and arg in ("1", "2", "3", "4", "5"))
+            or (action == "note" and arg in ("yes", "no") and "rating" in mine)
+            or (action == "share" and arg in SHARES and "rating" in mine)
+        )
     )
     if not valid or couple is None or visit is None or me is None:
-        locale = partner_locale(services, me) if me else services.render.locale_for(
-            user.language_code)
+        locale = (
+            partner_locale(services, me) if me else services.render.locale_for(user.language_code)
+        )
         await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
         return
     await query.answer()
     await clear_buttons(update)
     if action == "rate":
         _set_reflection(services, couple, visit["id"], user.id, {"rating": int(arg)})
-        rows = [[button(services.render.label(partner_locale(services, me), "visit.note_yes"),
-                        f"{MINE}{couple.chat_id}:{visit['id']}:note:yes"),
-                 button(services.render.label(partner_locale(services, me), "visit.note_no"),
-                        f"{MINE}{couple.chat_id}:{visit['id']}:note:no")]]
-        await say_private(context, couple, me, "visit/reflect_rated", buttons=rows,
-                          rating=int(arg))
+        rows = [
+            [
+                button(
+                    services.render.label(partner_locale(services, me), "visit.note_yes"),
+                    f"{MINE}{couple.chat_id}:{visit['id']}:note:yes",
+                ),
+                button(
+                    services.render.label(partner_locale(services, me), "visit.note_no"),
+                    f"{MINE}{couple.chat_id}:{visit['id']}:note:no",
+                ),
+            ]
+        ]
+        await say_private(context, couple, me, "visit/reflect_rated", buttons=rows, rating=int(arg))
     elif action == "note" and arg == "yes":
-        await asks.ask(context, couple, me, "visit_note", "visit/reflect_note_ask",
-                       in_chat=user.id, payload={"visit": visit["id"]})
+        await asks.ask(
+            context,
+            couple,
+            me,
+            "visit_note",
+            "visit/reflect_note_ask",
+            in_chat=user.id,
+            payload={"visit": visit["id"]},
+        )
     elif action == "note":
         await _ask_share(context, couple, visit["id"], me, has_note=False)
     else:
-        _set_reflection(services, couple, visit["id"], user.id,
-                        {"share": arg, "answered_at": to_iso(utcnow())})
+        _set_reflection(
+            services, couple, visit["id"], user.id, {"share": arg, "answered_at": to_iso(utcnow())}
+        )
         await say_private(context, couple, me, "visit/reflect_thanks", share=arg)
         await _reveal_if_complete(context, couple, visit["id"])
 
 
-def _set_reflection(services: Services, couple: Couple, visit_id: int, user_id: int,
-                    fields: Record) -> None:
+def _set_reflection(
+    services: Services, couple: Couple, visit_id: int, user_id: int, fields: Record
+) -> None:
     with services.store.transaction(couple.chat_id) as tx:
         table = tx.table(VISITS_TABLE)
         visit = table.get(visit_id)
@@ -821,33 +1034,44 @@ async def note_answer(update: Update, context: MendContext, answer: asks.Answer)
     visit = _visit(services, couple.chat_id, int(answer.payload.get("visit", 0)))
     mine = visit["reflections"].get(str(answer.partner.user_id), {}) if visit else {}
     if visit is None or visit["state"] != "over" or mine.get("share") or "rating" not in mine:
-        await reply(update, context, partner_locale(services, answer.partner),
-                    "visit/reflect_closed")
+        await reply(
+            update, context, partner_locale(services, answer.partner), "visit/reflect_closed"
+        )
         return
-    _set_reflection(services, couple, visit["id"], answer.partner.user_id,
-                    {"note": answer.text[:MAX_TEXT]})
+    _set_reflection(
+        services, couple, visit["id"], answer.partner.user_id, {"note": answer.text[:MAX_TEXT]}
+    )
     await _ask_share(context, couple, visit["id"], answer.partner, has_note=True)
 
 
-async def _ask_share(context: MendContext, couple: Couple, visit_id: int, me: Partner, *,
-                     has_note: bool) -> None:
+async def _ask_share(
+    context: MendContext, couple: Couple, visit_id: int, me: Partner, *, has_note: bool
+) -> None:
     services = context.mend
     locale = partner_locale(services, me)
     prefix = f"{MINE}{couple.chat_id}:{visit_id}:share:"
     shares = SHARES if has_note else SHARES[1:]
-    rows = [[button(services.render.label(locale, f"visit.share_{key}"), f"{prefix}{key}")]
-            for key in shares]
+    rows = [
+        [button(services.render.label(locale, f"visit.share_{key}"), f"{prefix}{key}")]
+        for key in shares
+    ]
     other = couple.other(me.user_id)
-    await say_private(context, couple, me, "visit/reflect_share_ask", buttons=rows,
-                      has_note=has_note, other=other.name if other else "")
+    await say_private(
+        context,
+        couple,
+        me,
+        "visit/reflect_share_ask",
+        buttons=rows,
+        has_note=has_note,
+        other=other.name if other else "",
+    )
 
 
 async def _reveal_if_complete(context: MendContext, couple: Couple, visit_id: int) -> None:
     visit = _visit(context.mend, couple.chat_id, visit_id)
     if visit is None:
         return
-    done = [p for p in couple.partners
-            if visit["reflections"].get(str(p.user_id), {}).get("share")]
+    done = [p for p in couple.partners if visit["reflections"].get(str(p.user_id), {}).get("share")]
     if len(done) == len(couple.partners):
         _cancel_timers(context.mend.timers, couple.chat_id, visit_id, (REVEAL,))
         await _reveal(context, couple, visit, late=False)
@@ -879,20 +1103,34 @@ def both_felt_safe(couple: Couple, visit: Record) -> bool:
 async def _reveal(context: MendContext, couple: Couple, visit: Record, *, late: bool) -> None:
     services = context.mend
     both_safe = both_felt_safe(couple, visit)
-    _update(services, couple.chat_id, visit["id"],
-            {"state": "done", "revealed_at": to_iso(utcnow()), "both_safe": both_safe})
+    _update(
+        services,
+        couple.chat_id,
+        visit["id"],
+        {"state": "done", "revealed_at": to_iso(utcnow()), "both_safe": both_safe},
+    )
     answers = []
     for partner in couple.partners:
         mine = visit["reflections"].get(str(partner.user_id), {})
         share = mine.get("share") or ("none" if "rating" in mine else None)
-        answers.append({
-            "name": partner.name,
-            "answered": share is not None,
-            "rating": mine.get("rating") if share in ("all", "rating") else None,
-            "note": mine.get("note") if share == "all" else None,
-        })
-    await say(context, couple.chat_id, group_locale(services, couple), "visit/reveal",
-              answers=answers, both_safe=both_safe, late=late, **_dates(visit))
+        answers.append(
+            {
+                "name": partner.name,
+                "answered": share is not None,
+                "rating": mine.get("rating") if share in ("all", "rating") else None,
+                "note": mine.get("note") if share == "all" else None,
+            }
+        )
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "visit/reveal",
+        answers=answers,
+        both_safe=both_safe,
+        late=late,
+        **_dates(visit),
+    )
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -902,9 +1140,20 @@ def visits_export(services: Services, couple: Couple, user_id: int) -> list[dict
     """Visit plans are shared (made in the group); of the reflections, only the person's own."""
     exported = []
     for visit in visits(services, couple.chat_id):
-        item = {k: visit.get(k) for k in (
-            "state", "created_at", "arrival", "departure", "zone", "activities", "ideas", "rest",
-            "both_safe")}
+        item = {
+            k: visit.get(k)
+            for k in (
+                "state",
+                "created_at",
+                "arrival",
+                "departure",
+                "zone",
+                "activities",
+                "ideas",
+                "rest",
+                "both_safe",
+            )
+        }
         item["host"] = _name(couple, visit.get("host")) if visit.get("host") else None
         item["goals"] = {_name(couple, int(uid)): goal for uid, goal in visit["goals"].items()}
         item["my_reflection"] = visit["reflections"].get(str(user_id))

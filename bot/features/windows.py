@@ -46,7 +46,7 @@ _CLOCK = re.compile(r"^(\d{1,2})[:.h]?(\d{2})?$")
 
 
 def parse_clock(text: str) -> str | None:
-    """"19:00", "19.30", "7" → "HH:MM"; None if it isn't a time of day."""
+    """ "19:00", "19.30", "7" → "HH:MM"; None if it isn't a time of day."""
     match = _CLOCK.match(text.strip().lower())
     if not match:
         return None
@@ -55,7 +55,7 @@ def parse_clock(text: str) -> str | None:
 
 
 def parse_day(text: str) -> int | None:
-    """"sun", "Sunday", "so" (German) → 6; Monday is 0."""
+    """ "sun", "Sunday", "so" (German) → 6; Monday is 0."""
     word = text.strip().lower()
     german = ("mo", "di", "mi", "do", "fr", "sa", "so")
     for index, (english, short) in enumerate(zip(_DAYS, german, strict=True)):
@@ -79,8 +79,10 @@ def _views(couple: Couple, slot_records: list[Record]) -> list[dict[str, Any]]:
         {
             "number": index + 1,
             "minutes": slot["minutes"],
-            "times": [{"name": p.name, "zone": p.timezone, "at": next_opening(slot, now)}
-                      for p in couple.partners],
+            "times": [
+                {"name": p.name, "zone": p.timezone, "at": next_opening(slot, now)}
+                for p in couple.partners
+            ],
         }
         for index, slot in enumerate(slot_records)
     ]
@@ -123,8 +125,9 @@ async def window_command(update: Update, context: MendContext, couple: Couple) -
                     table.update(slot["id"], {"minutes": minutes})
             await reply(update, context, locale, "windows/length_set", minutes=minutes)
             return
-    await reply(update, context, locale, "windows/usage", low=MIN_MINUTES, high=MAX_MINUTES,
-                most=MAX_SLOTS)
+    await reply(
+        update, context, locale, "windows/usage", low=MIN_MINUTES, high=MAX_MINUTES, most=MAX_SLOTS
+    )
 
 
 async def _show(update: Update, context: MendContext, couple: Couple, locale: str) -> None:
@@ -135,29 +138,56 @@ async def _show(update: Update, context: MendContext, couple: Couple, locale: st
     if len(current) < MAX_SLOTS:
         rows.append([button(render.label(locale, "windows.add"), f"{WINDOW}add")])
     for index, slot in enumerate(current):
-        rows.append([button(render.label(locale, "windows.remove", number=index + 1),
-                            f"{WINDOW}remove:{slot['id']}")])
-    await reply(update, context, locale, "windows/schedule", buttons=rows,
-                windows=_views(couple, current), default=DEFAULT_MINUTES)
+        rows.append(
+            [
+                button(
+                    render.label(locale, "windows.remove", number=index + 1),
+                    f"{WINDOW}remove:{slot['id']}",
+                )
+            ]
+        )
+    await reply(
+        update,
+        context,
+        locale,
+        "windows/schedule",
+        buttons=rows,
+        windows=_views(couple, current),
+        default=DEFAULT_MINUTES,
+    )
 
 
-async def _add(update: Update, context: MendContext, couple: Couple, partner: Partner,
-               weekday: int, at: str) -> None:
+async def _add(
+    update: Update, context: MendContext, couple: Couple, partner: Partner, weekday: int, at: str
+) -> None:
     services = context.mend
     locale = group_locale(services, couple)
     if len(slots(services, couple.chat_id)) >= MAX_SLOTS:
         await reply(update, context, locale, "windows/full", most=MAX_SLOTS)
         return
     minutes = next((s["minutes"] for s in slots(services, couple.chat_id)), DEFAULT_MINUTES)
-    slot = {"weekday": weekday, "at": at, "zone": partner.timezone, "minutes": minutes,
-            "set_by": partner.user_id}
+    slot = {
+        "weekday": weekday,
+        "at": at,
+        "zone": partner.timezone,
+        "minutes": minutes,
+        "set_by": partner.user_id,
+    }
     with services.store.transaction(couple.chat_id) as tx:
         slot_id = tx.table(SLOTS_TABLE).insert(slot)
     opening = next_opening(slot, utcnow())
     _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opening)
     times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
-    await reply(update, context, locale, "windows/added", name=partner.name, times=times,
-                minutes=minutes, zone_missing=partner.timezone is None)
+    await reply(
+        update,
+        context,
+        locale,
+        "windows/added",
+        name=partner.name,
+        times=times,
+        minutes=minutes,
+        zone_missing=partner.timezone is None,
+    )
 
 
 async def _remove(update: Update, context: MendContext, couple: Couple, number: int) -> bool:
@@ -167,8 +197,14 @@ async def _remove(update: Update, context: MendContext, couple: Couple, number: 
         return False
     slot_id = current[number - 1]["id"]
     _drop_slot(services, couple.chat_id, slot_id)
-    await reply(update, context, group_locale(services, couple), "windows/removed",
-                number=number, left=len(current) - 1)
+    await reply(
+        update,
+        context,
+        group_locale(services, couple),
+        "windows/removed",
+        number=number,
+        left=len(current) - 1,
+    )
     return True
 
 
@@ -200,8 +236,15 @@ async def window_button(update: Update, context: MendContext, couple: Couple) ->
         day = int(parts[1])
         rows = [[button(at, f"{WINDOW}at:{day}:{at.replace(':', '')}")] for at in TIME_PRESETS]
         rows.append([button(render.label(locale, "windows.other_time"), f"{WINDOW}other:{day}")])
-        await reply(update, context, locale, "windows/pick_time", buttons=rows,
-                    day=_weekday_name(locale, day), zone=partner.timezone)
+        await reply(
+            update,
+            context,
+            locale,
+            "windows/pick_time",
+            buttons=rows,
+            day=_weekday_name(locale, day),
+            zone=partner.timezone,
+        )
     elif len(parts) == 3 and parts[0] == "at" and parts[1].isdigit() and int(parts[1]) < 7:
         at = parse_clock(parts[2][:2] + ":" + parts[2][2:])
         if at is None:
@@ -211,10 +254,18 @@ async def window_button(update: Update, context: MendContext, couple: Couple) ->
         await _add(update, context, couple, partner, int(parts[1]), at)
     elif len(parts) == 2 and parts[0] == "other" and parts[1].isdigit() and int(parts[1]) < 7:
         await query.answer()
-        await asks.ask(context, couple, partner, "window_time", "windows/ask_time",
-                       in_chat=couple.chat_id, payload={"weekday": int(parts[1])},
-                       reply_to=message.message_id if message else None,
-                       day=_weekday_name(locale, int(parts[1])), zone=partner.timezone)
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "window_time",
+            "windows/ask_time",
+            in_chat=couple.chat_id,
+            payload={"weekday": int(parts[1])},
+            reply_to=message.message_id if message else None,
+            day=_weekday_name(locale, int(parts[1])),
+            zone=partner.timezone,
+        )
     elif len(parts) == 2 and parts[0] == "remove" and parts[1].isdigit():
         current = [s["id"] for s in slots(services, couple.chat_id)]
         if int(parts[1]) not in current:
@@ -229,8 +280,13 @@ async def window_button(update: Update, context: MendContext, couple: Couple) ->
 async def window_time_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
     at = parse_clock(answer.text)
     if at is None:
-        await reply(update, context, group_locale(context.mend, answer.couple),
-                    "windows/bad_time", typed=answer.text[:40])
+        await reply(
+            update,
+            context,
+            group_locale(context.mend, answer.couple),
+            "windows/bad_time",
+            typed=answer.text[:40],
+        )
         return
     await _add(update, context, answer.couple, answer.partner, int(answer.payload["weekday"]), at)
 
@@ -242,50 +298,80 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
     """The window opens: the structure and the count in the group, each one's worries in private."""
     services = context.mend
     couple = services.store.couple(fired.chat_id)
-    slot = next((s for s in slots(services, fired.chat_id)
-                 if s["id"] == fired.payload.get("slot")), None)
+    slot = next(
+        (s for s in slots(services, fired.chat_id) if s["id"] == fired.payload.get("slot")), None
+    )
     if couple is None or slot is None:
         return
     now = utcnow()
     # The next one first, so the series goes on whatever happens below. A retry of this
     # timer (after a network error) finds them already there.
-    _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot["id"], next_opening(slot, now),
-            besides=fired.timer_id)
-    _ensure(services.timers, couple.chat_id, WINDOW_CLOSE, slot["id"],
-            now + timedelta(minutes=slot["minutes"]))
-    parked = [w for w in services.store.records(couple.chat_id, WORRIES_TABLE)
-              if w["status"] == "parked"]
-    await say(context, couple.chat_id, group_locale(services, couple), "windows/opened",
-              minutes=slot["minutes"], waiting=len(parked), late=fired.late,
-              names=[p.name for p in couple.partners])
+    _ensure(
+        services.timers,
+        couple.chat_id,
+        WINDOW_OPEN,
+        slot["id"],
+        next_opening(slot, now),
+        besides=fired.timer_id,
+    )
+    _ensure(
+        services.timers,
+        couple.chat_id,
+        WINDOW_CLOSE,
+        slot["id"],
+        now + timedelta(minutes=slot["minutes"]),
+    )
+    parked = [
+        w for w in services.store.records(couple.chat_id, WORRIES_TABLE) if w["status"] == "parked"
+    ]
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "windows/opened",
+        minutes=slot["minutes"],
+        waiting=len(parked),
+        late=fired.late,
+        names=[p.name for p in couple.partners],
+    )
     for partner in couple.partners:
         mine = [w for w in parked if w["author"] == partner.user_id]
         if mine:
             await _remind(context, couple, partner, mine)
 
 
-def _ensure(timers: Timers, chat_id: int, kind: str, slot_id: int, due: datetime,
-            besides: int | None = None) -> None:
+def _ensure(
+    timers: Timers, chat_id: int, kind: str, slot_id: int, due: datetime, besides: int | None = None
+) -> None:
     """Schedule a slot's timer of `kind` unless one is already pending."""
-    if not any(t["payload"].get("slot") == slot_id and t["id"] != besides
-               for t in timers.pending(chat_id, kind)):
+    if not any(
+        t["payload"].get("slot") == slot_id and t["id"] != besides
+        for t in timers.pending(chat_id, kind)
+    ):
         timers.schedule(chat_id, kind, due, payload={"slot": slot_id})
 
 
-async def _remind(context: MendContext, couple: Couple, partner: Partner,
-                  worries: list[Record]) -> None:
+async def _remind(
+    context: MendContext, couple: Couple, partner: Partner, worries: list[Record]
+) -> None:
     locale = partner_locale(context.mend, partner)
     render = context.mend.render
     await say_private(context, couple, partner, "windows/your_worries", count=len(worries))
     for worry in worries:
         data = f"{couple.chat_id}:{worry['id']}"
-        rows: Buttons = [[
-            button(render.label(locale, "worry.share"), f"{WORRY}share:{data}"),
-            button(render.label(locale, "worry.keep"), f"{WORRY}keep:{data}"),
-            button(render.label(locale, "worry.drop"), f"{WORRY}drop:{data}"),
-        ]]
-        if await say_private(context, couple, partner, "windows/worry_item", buttons=rows,
-                             text=worry["text"]) is None:
+        rows: Buttons = [
+            [
+                button(render.label(locale, "worry.share"), f"{WORRY}share:{data}"),
+                button(render.label(locale, "worry.keep"), f"{WORRY}keep:{data}"),
+                button(render.label(locale, "worry.drop"), f"{WORRY}drop:{data}"),
+            ]
+        ]
+        if (
+            await say_private(
+                context, couple, partner, "windows/worry_item", buttons=rows, text=worry["text"]
+            )
+            is None
+        ):
             return
 
 
@@ -303,10 +389,18 @@ async def window_closes(context: MendContext, fired: Fired) -> None:
     if upcoming:
         opening = from_iso(upcoming[0]["due"])
         times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
-    still_parked = sum(1 for w in services.store.records(couple.chat_id, WORRIES_TABLE)
-                       if w["status"] == "parked")
-    await say(context, couple.chat_id, group_locale(services, couple), "windows/closed",
-              late=fired.late, times=times, parked=still_parked)
+    still_parked = sum(
+        1 for w in services.store.records(couple.chat_id, WORRIES_TABLE) if w["status"] == "parked"
+    )
+    await say(
+        context,
+        couple.chat_id,
+        group_locale(services, couple),
+        "windows/closed",
+        late=fired.late,
+        times=times,
+        parked=still_parked,
+    )
 
 
 # -- worries ------------------------------------------------------------------------------
@@ -325,37 +419,64 @@ async def worry_command(update: Update, context: MendContext, couples: list[Coup
         # Never repeat or store what was typed here: worries belong in the private chat.
         locale = group_locale(services, couple)
         rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
-        await reply(update, context, locale, "windows/worry_in_private", buttons=rows,
-                    name=partner.name)
+        await reply(
+            update, context, locale, "windows/worry_in_private", buttons=rows, name=partner.name
+        )
         return
     text = " ".join(context.args or []).strip()
     if not text:
-        await asks.ask(context, couple, partner, "worry", "windows/worry_ask", in_chat=chat.id,
-                       reply_to=message.message_id, parked=_parked_count(services, couple, user.id))
+        await asks.ask(
+            context,
+            couple,
+            partner,
+            "worry",
+            "windows/worry_ask",
+            in_chat=chat.id,
+            reply_to=message.message_id,
+            parked=_parked_count(services, couple, user.id),
+        )
         return
     await park(update, context, couple, partner, text)
 
 
 def _parked_count(services: Services, couple: Couple, user_id: int) -> int:
-    return sum(1 for w in services.store.records(couple.chat_id, WORRIES_TABLE)
-               if w["author"] == user_id and w["status"] == "parked")
+    return sum(
+        1
+        for w in services.store.records(couple.chat_id, WORRIES_TABLE)
+        if w["author"] == user_id and w["status"] == "parked"
+    )
 
 
-async def park(update: Update, context: MendContext, couple: Couple, partner: Partner,
-               text: str) -> None:
+async def park(
+    update: Update, context: MendContext, couple: Couple, partner: Partner, text: str
+) -> None:
     services = context.mend
     locale = partner_locale(services, partner)
     if len(text) > MAX_WORRY:
         await reply(update, context, locale, "windows/worry_too_long", most=MAX_WORRY)
         return
     with services.store.transaction(couple.chat_id) as tx:
-        tx.table(WORRIES_TABLE).insert({"author": partner.user_id, "text": text,
-                                         "created_at": to_iso(utcnow()), "status": "parked"})
-    upcoming = sorted(services.timers.pending(couple.chat_id, WINDOW_OPEN),
-                      key=lambda t: str(t["due"]))
+        tx.table(WORRIES_TABLE).insert(
+            {
+                "author": partner.user_id,
+                "text": text,
+                "created_at": to_iso(utcnow()),
+                "status": "parked",
+            }
+        )
+    upcoming = sorted(
+        services.timers.pending(couple.chat_id, WINDOW_OPEN), key=lambda t: str(t["due"])
+    )
     opening = from_iso(upcoming[0]["due"]) if upcoming else None
-    await reply(update, context, locale, "windows/worry_parked", opening=opening,
-                zone=partner.timezone, parked=_parked_count(services, couple, partner.user_id))
+    await reply(
+        update,
+        context,
+        locale,
+        "windows/worry_parked",
+        opening=opening,
+        zone=partner.timezone,
+        parked=_parked_count(services, couple, partner.user_id),
+    )
 
 
 async def worry_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
@@ -377,10 +498,20 @@ async def worry_button(update: Update, context: MendContext) -> None:
         await query.answer(stale, show_alert=True)
         return
     couple = services.store.couple(chat_id)
-    worry = next((w for w in services.store.records(chat_id, WORRIES_TABLE)
-                  if w["id"] == worry_id), None) if couple else None
-    if (couple is None or worry is None or worry["author"] != user.id
-            or worry["status"] != "parked" or action not in ("share", "keep", "drop")):
+    worry = (
+        next(
+            (w for w in services.store.records(chat_id, WORRIES_TABLE) if w["id"] == worry_id), None
+        )
+        if couple
+        else None
+    )
+    if (
+        couple is None
+        or worry is None
+        or worry["author"] != user.id
+        or worry["status"] != "parked"
+        or action not in ("share", "keep", "drop")
+    ):
         await query.answer(stale, show_alert=True)
         return
     partner = couple.partner(user.id)
@@ -391,28 +522,39 @@ async def worry_button(update: Update, context: MendContext) -> None:
         await query.edit_message_reply_markup(None)
         return
     with services.store.transaction(chat_id) as tx:
-        tx.table(WORRIES_TABLE).update(worry_id, {
-            "status": "shared" if action == "share" else "let_go",
-            "settled_at": to_iso(utcnow())})
+        tx.table(WORRIES_TABLE).update(
+            worry_id,
+            {"status": "shared" if action == "share" else "let_go", "settled_at": to_iso(utcnow())},
+        )
     await query.edit_message_reply_markup(None)
     if action == "drop":
         await query.answer(services.render.label(locale, "alert.worry_dropped"))
         return
     await query.answer(services.render.label(locale, "alert.worry_shared"))
-    await say(context, chat_id, group_locale(services, couple), "windows/worry_shared",
-              name=partner.name, text=worry["text"])
+    await say(
+        context,
+        chat_id,
+        group_locale(services, couple),
+        "windows/worry_shared",
+        name=partner.name,
+        text=worry["text"],
+    )
 
 
 def worries_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
     """A partner's own worries only: the other's stay theirs."""
-    return [{k: w.get(k) for k in ("text", "created_at", "status", "settled_at")}
-            for w in services.store.records(couple.chat_id, WORRIES_TABLE)
-            if w["author"] == user_id]
+    return [
+        {k: w.get(k) for k in ("text", "created_at", "status", "settled_at")}
+        for w in services.store.records(couple.chat_id, WORRIES_TABLE)
+        if w["author"] == user_id
+    ]
 
 
 def windows_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
-    return [{k: s[k] for k in ("weekday", "at", "zone", "minutes")}
-            for s in slots(services, couple.chat_id)]
+    return [
+        {k: s[k] for k in ("weekday", "at", "zone", "minutes")}
+        for s in slots(services, couple.chat_id)
+    ]
 
 
 def reconcile(timers: Timers, couple: Couple) -> None:
@@ -428,8 +570,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     # An opening missed by more than a window's length is dropped (the next one comes); a
     # closing is still worth a late word. Openings wait out quiet hours; closings don't.
-    services.timers.register(WINDOW_OPEN, window_opens, late_limit=timedelta(minutes=MAX_MINUTES),
-                             quiet=True)
+    services.timers.register(
+        WINDOW_OPEN, window_opens, late_limit=timedelta(minutes=MAX_MINUTES), quiet=True
+    )
     services.timers.register(WINDOW_CLOSE, window_closes, late_limit=timedelta(hours=12))
     services.timers.reconcile_with(reconcile)
     services.exporters["worries"] = worries_export

@@ -85,7 +85,8 @@ class Console:
                 return message
             if wanted == "link" and any(
                 b.url and "?start=" in b.url and person.name in b.text
-                for row in message.buttons for b in row
+                for row in message.buttons
+                for b in row
             ):
                 return message
         return None
@@ -144,8 +145,12 @@ class Console:
                 if message is None:
                     print(f"Mend hasn't posted a private link for {person.name}.", file=self.out)
                     return
-                label = next(b.text for row in message.buttons for b in row
-                             if b.url and person.name in b.text)
+                label = next(
+                    b.text
+                    for row in message.buttons
+                    for b in row
+                    if b.url and person.name in b.text
+                )
                 await person.follow_link(message, label)
             elif action == "vote" and argument:
                 message = self._latest(person, "poll")
@@ -175,8 +180,7 @@ async def _main(settings: Settings, out: TextIO) -> int:
     shutil.rmtree(data_dir, ignore_errors=True)  # the sandbox's people are new each time
     async with Sandbox() as sandbox:
         app = build_application(
-            replace(settings, token=sandbox.token, api_base_url=sandbox.base_url,
-                    data_dir=data_dir)
+            replace(settings, token=sandbox.token, api_base_url=sandbox.base_url, data_dir=data_dir)
         )
         # Build the city index before anyone talks: a reply shouldn't wait for it.
         await asyncio.to_thread(warm_up)

@@ -45,11 +45,18 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     await group.send(sam, "/boundaries")
     listing = await group.expect("Your boundaries", "None right now", "never surveillance")
     assert listing.button_texts() == [
-        "+ Daily check-ins at agreed times", "+ Open about new close friendships",
-        "+ Nothing deleted or hidden", "+ In our own words"]
+        "+ Daily check-ins at agreed times",
+        "+ Open about new close friendships",
+        "+ Nothing deleted or hidden",
+        "+ In our own words",
+    ]
     await sam.press(listing, "+ Open about new close friendships")
-    added = await group.expect("Added by Sam", "Being open about new close friendships",
-                               "pencilled in a month", "April 10, 2026")
+    added = await group.expect(
+        "Added by Sam",
+        "Being open about new close friendships",
+        "pencilled in a month",
+        "April 10, 2026",
+    )
     assert added.button_texts() == ["2 weeks", "1 month", "3 months", "Type a date"]
     [pencilled] = services.timers.pending(group.id, REVIEW)
 
@@ -59,29 +66,42 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     await group.reply(sam, to=question, text="next week sometime")
     question = await group.expect("Sam, I couldn't read “next week sometime”")
     await group.reply(sam, to=question, text="2026-03-12")
-    await group.expect("Review date set by Sam",
-                       "Alex March 13, 2026, 12:00\u202fAM · Sam March 12, 2026, 7:00\u202fPM")
+    await group.expect(
+        "Review date set by Sam",
+        "Alex March 13, 2026, 12:00\u202fAM · Sam March 12, 2026, 7:00\u202fPM",
+    )
     [timer] = services.timers.pending(group.id, REVIEW)  # moved, not added
     assert timer["due"] != pencilled["due"]
     assert from_iso(timer["due"]) == datetime(2026, 3, 12, 23, tzinfo=UTC)
 
     await group.send(alex, "/boundaries")
-    await group.expect("1. Being open about new close friendships", "added by Sam",
-                       "review Alex March 13, 2026 · Sam March 12, 2026")
+    await group.expect(
+        "1. Being open about new close friendships",
+        "added by Sam",
+        "review Alex March 13, 2026 · Sam March 12, 2026",
+    )
 
     # The review comes on time; each partner chooses, and the careful choice holds.
     await clock.to(datetime(2026, 3, 12, 22, 58, tzinfo=UTC), sandbox)
     assert not any("Time to look" in m.text for m in group.bot_messages())
     await clock.advance(timedelta(minutes=3), sandbox)
-    review = await seen(group, "Time to look at a boundary", "Being open about new close",
-                                "ends only if you both choose end")
+    review = await seen(
+        group,
+        "Time to look at a boundary",
+        "Being open about new close",
+        "ends only if you both choose end",
+    )
     assert review.button_texts() == ["Keep", "Loosen", "End"]
     casey = sandbox.user("Casey")
     await group.add_member(casey, by=sam)
     assert (await casey.press(review, "End")).show_alert
     boundary_id = services.store.records(group.id, BOUNDARIES_TABLE)[0]["id"]
-    for forged in (f"bnd:choose:{boundary_id}:forever", "bnd:choose:999:end",
-                   f"bnd:date:{boundary_id}:1y", f"bnd:reword:{boundary_id}"):
+    for forged in (
+        f"bnd:choose:{boundary_id}:forever",
+        "bnd:choose:999:end",
+        f"bnd:date:{boundary_id}:1y",
+        f"bnd:reword:{boundary_id}",
+    ):
         answer = await alex.press_data(review, forged)
         assert answer.show_alert and "no longer current" in (answer.text or ""), forged
 
@@ -90,8 +110,9 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     assert "Chosen: Alex. Waiting for Sam." in review.text  # not what Alex chose
     await alex.press(review, "Keep")  # changed their mind before Sam chose
     await sam.press(review, "Loosen")
-    outcome = await seen(group, "Alex: Keep · Sam: Loosen", "Kept for now",
-                                 "otherwise the more careful choice holds")
+    outcome = await seen(
+        group, "Alex: Keep · Sam: Loosen", "Kept for now", "otherwise the more careful choice holds"
+    )
     assert review.buttons == []
     stored = services.store.records(group.id, BOUNDARIES_TABLE)[0]
     assert stored["state"] == "active" and stored["kept_in_row"] == 1
@@ -126,8 +147,11 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
 async def test_surveillance_is_never_a_boundary(couple: People, services: Services) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(alex, "/boundaries add I want to see your location at all times")
-    await group.expect("Alex, I understand the wish", "won't set up anything that tracks",
-                       "Transparency is choosing to let the other in")
+    await group.expect(
+        "Alex, I understand the wish",
+        "won't set up anything that tracks",
+        "Transparency is choosing to let the other in",
+    )
     await group.send(sam, "/boundaries")
     listing = await group.expect("Your boundaries")
     await sam.press(listing, "+ In our own words")
@@ -143,12 +167,21 @@ async def test_surveillance_is_never_a_boundary(couple: People, services: Servic
 
 
 def test_what_counts_as_surveillance() -> None:
-    for policing in ("share your live location", "I read your messages every night",
-                     "check each other's phones", "give me your passcode",
-                     "Standort immer teilen", "Ich will deine Nachrichten lesen"):
+    for policing in (
+        "share your live location",
+        "I read your messages every night",
+        "check each other's phones",
+        "give me your passcode",
+        "Standort immer teilen",
+        "Ich will deine Nachrichten lesen",
+    ):
         assert asks_for_surveillance(policing), policing
-    for open_ in ("I tell you about new friends", "we share our calendars",
-                  "no deleting messages", "Ich erzähle dir von neuen Freundschaften"):
+    for open_ in (
+        "I tell you about new friends",
+        "we share our calendars",
+        "no deleting messages",
+        "Ich erzähle dir von neuen Freundschaften",
+    ):
         assert not asks_for_surveillance(open_), open_
 
 
@@ -161,8 +194,12 @@ async def test_a_review_due_while_down_comes_late_once(
     await couple.group.expect("Review date set by Alex")
     fresh = await restart(app, settings, clock, timedelta(days=15))
     try:
-        await seen(couple.group, "A little later than planned", "Time to look at a boundary",
-                                  "No deleting messages or hiding social activity")
+        await seen(
+            couple.group,
+            "A little later than planned",
+            "Time to look at a boundary",
+            "No deleting messages or hiding social activity",
+        )
         assert services_of(fresh).timers.pending(couple.group.id, REVIEW) == []
         await sandbox.settle(idle=0.1)
         assert sum("Time to look" in m.text for m in couple.group.bot_messages()) == 1
@@ -175,5 +212,8 @@ async def test_the_list_in_german(couple: People) -> None:
     await couple.group.send(couple.alex, "/boundaries")
     listing = await couple.group.expect("Eure Grenzen", "Offenheit, niemals Überwachung")
     await couple.alex.press(listing, "+ Tägliche Check-ins zu festen Zeiten")
-    await couple.group.expect("Hinzugefügt von Alex", "Tägliche Check-ins zu vereinbarten Zeiten",
-                              "Ich habe einen Monat vorgemerkt")
+    await couple.group.expect(
+        "Hinzugefügt von Alex",
+        "Tägliche Check-ins zu vereinbarten Zeiten",
+        "Ich habe einen Monat vorgemerkt",
+    )

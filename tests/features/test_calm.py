@@ -38,8 +38,9 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
 ) -> None:
     group = couple.group
     await group.send(couple.alex, "/jealous")
-    check = await group.expect("Alex, a jealousy check", "Step 1 of 3: notice it",
-                               "send /jealous to me privately")
+    check = await group.expect(
+        "Alex, a jealousy check", "Step 1 of 3: notice it", "send /jealous to me privately"
+    )
     assert check.button_texts() == ["I've named it", "Stop here"]
 
     # Sam can't move Alex's check on, and is told kindly.
@@ -50,14 +51,21 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
 
     await couple.alex.press(check, "I've named it")
     await shows(check, "Step 2 of 3", "new that actually happened", "old fear")
-    assert check.button_texts() == ["Something new happened", "An old fear", "I'm not sure",
-                                    "Stop here"]
+    assert check.button_texts() == [
+        "Something new happened",
+        "An old fear",
+        "I'm not sure",
+        "Stop here",
+    ]
     await couple.alex.press(check, "An old fear")
     await shows(check, "Step 3 of 3", "isn't evidence about today")
     await couple.alex.press(check, "Share it with an “I” statement")
-    await shows(check, "I feel [the feeling] when [what you saw or heard, plainly], and I think "
-                       "an old fear is part of it", "Can you help me see how this looks from "
-                       "your side?")
+    await shows(
+        check,
+        "I feel [the feeling] when [what you saw or heard, plainly], and I think "
+        "an old fear is part of it",
+        "Can you help me see how this looks from your side?",
+    )
     assert check.buttons == []
     await sandbox.settle(idle=0.1)
     assert group.bot_messages()[-1] is check  # one place, edited step by step
@@ -65,7 +73,11 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
 
     [stored] = services.store.records(group.id, calm.CHECKS_TABLE)
     assert (stored["owner"], stored["step"], stored["source"], stored["choice"]) == (
-        couple.alex.id, "done", "old", "share")
+        couple.alex.id,
+        "done",
+        "old",
+        "share",
+    )
 
 
 async def test_a_private_check_parks_the_worry(sandbox: Sandbox, couple: People) -> None:
@@ -145,15 +157,19 @@ async def test_breathing_edits_one_message_through_the_rounds(
     sandbox: Sandbox, couple: People, quick_breaths: None
 ) -> None:
     await couple.group.send(couple.sam, "/breathe 2")
-    breath = await couple.group.expect("Breathing together · round 1 of 2",
-                                       "Breathe in slowly", "●○")
+    breath = await couple.group.expect(
+        "Breathing together · round 1 of 2", "Breathe in slowly", "●○"
+    )
     await shows(breath, "2 rounds done")
     await sandbox.settle(idle=0.1)
     assert couple.group.bot_messages()[-1] is breath
     steps = breath.edits  # every earlier text of the one message, in order
     assert len(steps) == 2 * 3
-    assert ["in" if "Breathe in" in s else "hold" if "Hold it" in s else "out"
-            for s in steps] == ["in", "hold", "out"] * 2
+    assert ["in" if "Breathe in" in s else "hold" if "Hold it" in s else "out" for s in steps] == [
+        "in",
+        "hold",
+        "out",
+    ] * 2
     assert "round 2 of 2" in steps[-1] and "●●" in steps[-1]
 
 
@@ -193,8 +209,9 @@ async def test_a_deleted_breathing_message_stops_quietly(
 async def test_breathing_with_wrong_rounds(couple: People) -> None:
     for typed in ("99", "0", "slowly"):
         await couple.group.send(couple.alex, f"/breathe {typed}")
-        await couple.group.expect(f"I couldn't read “{typed}” as a number of rounds",
-                                  "/breathe 6", "1 to 10")
+        await couple.group.expect(
+            f"I couldn't read “{typed}” as a number of rounds", "/breathe 6", "1 to 10"
+        )
 
 
 async def test_an_outsider_cannot_start_breathing(sandbox: Sandbox, couple: People) -> None:
@@ -204,8 +221,10 @@ async def test_an_outsider_cannot_start_breathing(sandbox: Sandbox, couple: Peop
     await couple.group.expect("Hi Casey", "Nothing has been changed")
     await couple.group.send(casey, "/jealous")
     await sandbox.settle(idle=0.1)
-    assert not any("breath" in m.text.lower() or "jealousy" in m.text.lower()
-                   for m in couple.group.bot_messages())
+    assert not any(
+        "breath" in m.text.lower() or "jealousy" in m.text.lower()
+        for m in couple.group.bot_messages()
+    )
 
 
 async def test_run_breathing_is_reusable(
@@ -221,8 +240,13 @@ async def test_run_breathing_is_reusable(
     assert len(breath.edits) == 3
     assert "Gemeinsam atmen · Runde 1 von 1" in breath.edits[0]
     await sandbox.settle(idle=0.1)
-    assert sum("Gemeinsam atmen" in m.html or "geschafft" in m.text
-               for m in couple.alex.private.bot_messages()) == 1
+    assert (
+        sum(
+            "Gemeinsam atmen" in m.html or "geschafft" in m.text
+            for m in couple.alex.private.bot_messages()
+        )
+        == 1
+    )
     assert not calm.breathing_in(context, couple.alex.id)
 
 

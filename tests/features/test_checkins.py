@@ -32,8 +32,7 @@ async def reflect(person: SandboxUser, texts: list[str], share: list[bool]) -> N
         await person.private.reply(person, to=question, text=text)
         choice = await person.private.expect("Saved, privately")
         answer = await person.press(choice, "Share it" if sharing else "Keep it private")
-        assert answer.text == ("Shared when the check-in is shown." if sharing
-                               else "Kept private.")
+        assert answer.text == ("Shared when the check-in is shown." if sharing else "Kept private.")
     await person.private.expect("that's all three")
 
 
@@ -47,12 +46,18 @@ async def test_both_answer_then_the_group_sees_what_each_shared_and_a_milestone_
     poll = await start(couple, couple.alex)
     await couple.alex.answer_poll(poll, [3])
     await couple.sam.answer_poll(poll, [4])
-    await reflect(couple.alex, ["We laughed on the call", "Friday still stings",
-                                "Call before bed"], [True, False, True])
+    await reflect(
+        couple.alex,
+        ["We laughed on the call", "Friday still stings", "Call before bed"],
+        [True, False, True],
+    )
     await sandbox.settle()
     assert said(couple, "side by side") == 0  # Sam hasn't finished: nothing is shown yet
-    await reflect(couple.sam, ["You called when you said", "Trusting the late nights",
-                               "Tell you about my week"], [True, True, False])
+    await reflect(
+        couple.sam,
+        ["You called when you said", "Trusting the late nights", "Tell you about my week"],
+        [True, True, False],
+    )
 
     reveal = await couple.group.expect("side by side", "Alex 4/5", "Sam 5/5")
     assert "We laughed on the call" in reveal.text and "You called when you said" in reveal.text
@@ -76,8 +81,9 @@ async def test_the_reveal_waits_for_the_deadline_with_one_reminder(
 ) -> None:
     poll = await start(couple, couple.alex)
     await couple.sam.answer_poll(poll, [1])
-    await reflect(couple.alex, ["Steady calls", "Nothing new", "Plan the visit"],
-                  [True, True, True])
+    await reflect(
+        couple.alex, ["Steady calls", "Nothing new", "Plan the visit"], [True, True, True]
+    )
     first_question = await couple.sam.private.expect("1 of 3")
     await clock.advance(timedelta(hours=11, minutes=50), sandbox)
     assert said(couple, "side by side") == 0
@@ -99,9 +105,7 @@ async def test_the_reveal_waits_for_the_deadline_with_one_reminder(
     await couple.sam.private.expect("already closed")
 
 
-async def test_usage_schedule_and_who_may_start(
-    sandbox: Sandbox, couple: People
-) -> None:
+async def test_usage_schedule_and_who_may_start(sandbox: Sandbox, couple: People) -> None:
     services = couple.services
     assert services is not None
     [weekly] = services.timers.pending(couple.group.id, WEEKLY)  # set up with the couple
@@ -132,12 +136,16 @@ async def test_forged_and_stale_share_presses_change_nothing(couple: People) -> 
     question = await couple.sam.private.expect("1 of 3")
     await couple.sam.private.reply(couple.sam, to=question, text="Mine")
     choice = await couple.sam.private.expect("Saved, privately")
-    data = next(b.callback_data for row in choice.buttons for b in row
-                if b.text == "Share it")
+    data = next(b.callback_data for row in choice.buttons for b in row if b.text == "Share it")
     assert data is not None
     chat, checkin, step = data.split(":")[2:5]
-    for forged in (f"chk:s:{int(chat) - 1}:{checkin}:{step}:1", f"chk:s:{chat}:{checkin}:2:1",
-                   f"chk:s:{chat}:{checkin}:{step}:7", "chk:s:x", "chk:zz"):
+    for forged in (
+        f"chk:s:{int(chat) - 1}:{checkin}:{step}:1",
+        f"chk:s:{chat}:{checkin}:2:1",
+        f"chk:s:{chat}:{checkin}:{step}:7",
+        "chk:s:x",
+        "chk:zz",
+    ):
         answer = await couple.sam.press_data(choice, forged)
         assert answer.show_alert and "no longer current" in (answer.text or "")
     await couple.sam.press(choice, "Keep it private")
@@ -180,10 +188,16 @@ async def test_months_without_progress_get_a_private_word_never_a_group_verdict(
     alex, sam = str(couple.alex.id), str(couple.sam.id)
     with services.store.transaction(couple.group.id) as tx:
         for month, ticks in ((1, 3), (2, 2)):
-            tx.table(CHECKLISTS_TABLE).insert({
-                "state": "done", "started_at": to_iso(utcnow()), "deadline": to_iso(utcnow()),
-                "month": month, "answers": {alex: list(range(ticks)), sam: [0]},
-                "poll_id": None})
+            tx.table(CHECKLISTS_TABLE).insert(
+                {
+                    "state": "done",
+                    "started_at": to_iso(utcnow()),
+                    "deadline": to_iso(utcnow()),
+                    "month": month,
+                    "answers": {alex: list(range(ticks)), sam: [0]},
+                    "poll_id": None,
+                }
+            )
     verdict = await checklist(couple, [0, 1], [3])
     assert "quiet word" not in verdict.text
     await couple.alex.private.expect("Alex, a quiet word, only for you", "/support")
@@ -222,11 +236,13 @@ async def test_quarterly_letters_are_revealed_together_and_can_be_taken_back(
     ask_sam = await couple.sam.private.expect("Your appreciation letter to Alex")
     await couple.sam.private.reply(couple.sam, to=ask_sam, text="How you listen")
     await couple.sam.private.expect("both letters are in your group")
-    letters = await couple.group.expect("Your appreciation letters", "Alex to Sam",
-                                        "Your patience, always", "How you listen")
+    letters = await couple.group.expect(
+        "Your appreciation letters", "Alex to Sam", "Your patience, always", "How you listen"
+    )
     assert "First draft" not in letters.text
     [next_quarter] = services_of(app).timers.pending(  # type: ignore[arg-type]
-        couple.group.id, QUARTERLY)
+        couple.group.id, QUARTERLY
+    )
     assert next_quarter["payload"]["quarter"] == 2
 
 
@@ -245,8 +261,7 @@ async def test_a_partner_away_is_not_asked_and_votes_of_outsiders_do_not_count(
     await outsider.answer_poll(poll, [0])
     await couple.alex.answer_poll(poll, [2])
     await reflect(couple.alex, ["x", "y", "z"], [True, True, True])
-    reveal = await couple.group.expect("side by side", "Alex 3/5", "Sam no vote",
-                                       "away this week")
+    reveal = await couple.group.expect("side by side", "Alex 3/5", "Sam no vote", "away this week")
     assert "Not everyone finished" not in reveal.text
     assert not any("1 of 3" in m.text for m in couple.sam.private.bot_messages())
     [record] = services.store.records(couple.group.id, "checkins")
@@ -270,11 +285,9 @@ async def test_a_deadline_missed_during_downtime_reveals_late_once_and_the_nudge
     sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
 ) -> None:
     await start(couple, couple.alex)
-    await reflect(couple.alex, ["Kind words", "Old doubts", "Ask, not assume"],
-                  [True, False, True])
+    await reflect(couple.alex, ["Kind words", "Old doubts", "Ask, not assume"], [True, False, True])
     await restart(downtime=timedelta(hours=25))
-    reveal = await couple.group.expect("side by side", "a little later than planned",
-                                       "Kind words")
+    reveal = await couple.group.expect("side by side", "a little later than planned", "Kind words")
     assert "Old doubts" not in reveal.text
     await restart()
     await clock.advance(timedelta(hours=1), sandbox)

@@ -49,18 +49,27 @@ async def test_journal_entries_stay_with_their_author(
     await sam.private.expect("Saved, just for you")
 
     await alex.send_private("/journal")
-    history = await alex.private.expect("Recent entries", "a fear", "Being left without a word",
-                                        "My last breakup", "a good decision",
-                                        "I said no to <b>overtime</b>", "Steady, a bit proud")
+    history = await alex.private.expect(
+        "Recent entries",
+        "a fear",
+        "Being left without a word",
+        "My last breakup",
+        "a good decision",
+        "I said no to <b>overtime</b>",
+        "Steady, a bit proud",
+    )
     assert "Sam's own thought" not in history.text
 
     section = await export_of(alex)
     mine = section["journal"]["entries"]
-    assert [e["answers"] for e in mine] == [["I said no to <b>overtime</b>", "Steady, a bit proud"],
-                                           ["Being left without a word", "My last breakup"]]
+    assert [e["answers"] for e in mine] == [
+        ["I said no to <b>overtime</b>", "Steady, a bit proud"],
+        ["Being left without a word", "My last breakup"],
+    ]
     assert "Sam's own thought" not in json.dumps(section)
     assert [e["answers"] for e in (await export_of(sam))["journal"]["entries"]] == [
-        ["Sam's own thought"]]
+        ["Sam's own thought"]
+    ]
 
     await sandbox.settle()
     shown = " ".join(m.text for m in group.bot_messages())
@@ -96,8 +105,9 @@ async def test_journal_in_the_group_offers_a_fresh_link(
 ) -> None:
     people = await onboard(sandbox, services, open_private=False, path="Trusting again")
     await people.group.send(people.sam, "/journal")
-    pointer = await people.group.expect("Sam, your journal lives in our private chat",
-                                        "Open it with the button below")
+    pointer = await people.group.expect(
+        "Sam, your journal lives in our private chat", "Open it with the button below"
+    )
     await people.sam.press(pointer, "A new link to my private chat")
     fresh = await people.group.expect("Sam, here is a fresh link")
     chat = await people.sam.follow_link(fresh, "Sam: open your private chat")
@@ -116,19 +126,27 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     await group.send(alex, "/trigger")
     await group.expect("Alex, I've written to you in our private chat")
     await answer(alex, alex.private, "What set it off?", text="a late reply")
-    draft = await alex.private.expect("Here's a way you could say it", "a late reply",
-                                      "more my past speaking", "Alex & Sam")
+    draft = await alex.private.expect(
+        "Here's a way you could say it", "a late reply", "more my past speaking", "Alex & Sam"
+    )
     assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
     await sandbox.settle()
     assert not any("late reply" in m.text for m in group.bot_messages())
 
     await alex.press(draft, "Edit")
-    await answer(alex, alex.private, "Write it in your own words",
-                 text="When replies are slow I get scared. Could you tell me we're ok?")
+    await answer(
+        alex,
+        alex.private,
+        "Write it in your own words",
+        text="When replies are slow I get scared. Could you tell me we're ok?",
+    )
     redraft = await alex.private.expect("When replies are slow I get scared")
     await alex.press(redraft, "Share in the group")
-    shared = await group.expect("Alex would like to share something",
-                                "When replies are slow I get scared", "calm, kind answer")
+    shared = await group.expect(
+        "Alex would like to share something",
+        "When replies are slow I get scared",
+        "calm, kind answer",
+    )
     assert "late reply" not in shared.text
     await alex.private.expect("Shared in your group")
     stale = await alex.press_data(redraft, draft.buttons[0][0].callback_data or "")
@@ -137,9 +155,11 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     # Straight from the private chat, kept private: nothing ever reaches the group.
     await sam.send_private("/trigger plans changed again")
     kept = await sam.private.expect("Here's a way", "plans changed again")
-    for forged in (f"jn:tg:{group.id - 5}:2:share",  # a chat Sam isn't in
-                   f"jn:tg:{group.id}:1:keep",  # Alex's trigger, not Sam's
-                   f"jn:tg:{group.id}:2:publish"):
+    for forged in (
+        f"jn:tg:{group.id - 5}:2:share",  # a chat Sam isn't in
+        f"jn:tg:{group.id}:1:keep",  # Alex's trigger, not Sam's
+        f"jn:tg:{group.id}:2:publish",
+    ):
         answer_ = await sam.press_data(kept, forged)
         assert answer_.show_alert, forged
     await sam.press(kept, "Keep private")
@@ -155,8 +175,14 @@ async def test_warning_signs_self_check(couple: People) -> None:
     await alex.send_private("/selfcheck")
     check = await alex.private.expect("A quiet look at yourself", "1 of 6")
     first = check.buttons[0][0].callback_data or ""
-    for choice in ("Yes, that's me", "Yes, that's me", "Not really", "Yes, that's me",
-                   "Yes, that's me", "Not really"):
+    for choice in (
+        "Yes, that's me",
+        "Yes, that's me",
+        "Not really",
+        "Yes, that's me",
+        "Yes, that's me",
+        "Not really",
+    ):
         await alex.press(check, choice)
     assert "What you noticed" in check.text and "be gentle with yourself" in check.text
     assert "Holding back" in check.text and "/ladder" in check.text
@@ -229,8 +255,13 @@ async def test_from_rumination_to_reflection(sandbox: Sandbox, couple: People) -
         await answer(sam, sam.private, "Stuck in a loop?", text="They'll leave like the last one")
         notice = await sam.private.expect("anything new", "the same circle")
         await sam.press(notice, "The same circle")
-        await answer(sam, sam.private, "rumination", "what is fear filling in",
-                     text="I know they stayed all year")
+        await answer(
+            sam,
+            sam.private,
+            "rumination",
+            "what is fear filling in",
+            text="I know they stayed all year",
+        )
         step = await sam.private.expect("One small next step")
         await sam.press(step, "Keep this in my journal" if round_ < 2 else "Tell my partner gently")
         done = await sam.private.expect("You named the loop", "They'll leave like the last one")

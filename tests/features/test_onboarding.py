@@ -19,7 +19,9 @@ async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -
     answer = await alex.press(welcome, "I'm in")
     assert answer.text == "Welcome. You're in."
     joined = await group.expect("Alex is in", "wait for your partner")
-    assert joined.buttons[0][0].url.startswith(f"https://t.me/{sandbox.bot_user['username']}?start=")
+    assert joined.buttons[0][0].url.startswith(
+        f"https://t.me/{sandbox.bot_user['username']}?start="
+    )
 
     await sam.press(welcome, "I'm in")
     await group.expect("Sam is in")
@@ -28,17 +30,24 @@ async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -
     roles = await group.expect("Sam chose", "trusting again", "learning to trust again")
     assert question.buttons == []  # answered questions lose their buttons
     labels = [b.text for row in roles.buttons for b in row]
-    assert labels == ["Alex is learning to trust again", "Sam is learning to trust again",
-                      "We both are", "Skip roles"]
+    assert labels == [
+        "Alex is learning to trust again",
+        "Sam is learning to trust again",
+        "We both are",
+        "Skip roles",
+    ]
     await alex.press(roles, "Alex is learning to trust again")
-    ready = await group.expect("Today is day 1", "Alex: learning to trust again",
-                               "Sam: the supporting partner")
+    ready = await group.expect(
+        "Today is day 1", "Alex: learning to trust again", "Sam: the supporting partner"
+    )
     assert ready.sender["id"] == sandbox.bot_user["id"]
 
     couple = services.store.couple(group.id)
     assert couple is not None and couple.is_set_up and couple.path == "new"
-    assert [(p.name, p.role) for p in couple.partners] == [("Alex", "learning"),
-                                                          ("Sam", "supporting")]
+    assert [(p.name, p.role) for p in couple.partners] == [
+        ("Alex", "learning"),
+        ("Sam", "supporting"),
+    ]
 
 
 async def test_private_links_work_once_and_for_their_owner_only(
@@ -103,8 +112,9 @@ async def test_forged_button_presses_change_nothing(sandbox: Sandbox, couple: Pe
 
     # Another couple's partner forging Alex's id in their own group reaches only their group.
     other = await onboard(sandbox, couple.services, title="Robin & Kim")
-    answer = await other.alex.press_data(other.group.bot_messages()[-1],
-                                         f"forget:yes:{couple.alex.id}")
+    answer = await other.alex.press_data(
+        other.group.bot_messages()[-1], f"forget:yes:{couple.alex.id}"
+    )
     assert answer.show_alert
     await sandbox.settle()
     assert couple.couple() == before
@@ -116,8 +126,9 @@ async def test_start_in_the_group_shows_where_the_couple_stands(couple: People) 
     await couple.group.expect("day 1", "repairing trust after a breach")
 
 
-async def test_a_private_start_from_a_stranger_explains_how_to_begin(sandbox: Sandbox,
-                                                                   app: object) -> None:
+async def test_a_private_start_from_a_stranger_explains_how_to_begin(
+    sandbox: Sandbox, app: object
+) -> None:
     robin = sandbox.user("Robin")
     chat = await robin.start_private()
     await chat.expect("create a group with your partner")

@@ -33,7 +33,10 @@ async def test_a_pause_shows_each_partners_time_and_ends_once(
     assert f"{berlin:%-I:%M}" in started.text and "for Alex" in started.text
     assert "for Sam" in started.text
     assert [b.text for row in started.buttons for b in row] == [
-        "Breathe with me", "A private journaling prompt", "Just rest"]
+        "Breathe with me",
+        "A private journaling prompt",
+        "Just rest",
+    ]
 
     await couple.group.send(couple.sam, "/pause")
     await couple.group.expect("You're in a pause that Alex asked for", "minutes left")
@@ -112,8 +115,16 @@ async def test_a_restart_mid_pause_still_ends_it_once(
     assert "couldn't tell you on time" not in ended.text
     app = await restart()
     await clock.advance(timedelta(hours=1), sandbox)
-    assert len([m for m in couple.group.bot_messages() if "pause" in m.text.lower()
-                and "over" in m.text]) == 1
+    assert (
+        len(
+            [
+                m
+                for m in couple.group.bot_messages()
+                if "pause" in m.text.lower() and "over" in m.text
+            ]
+        )
+        == 1
+    )
     assert services_of(app).timers.pending(couple.group.id, PAUSE_END) == []
 
 

@@ -75,8 +75,9 @@ async def test_a_couple_writes_the_plan_together(
     await group.send(casey, "/plan")
     await group.expect("Hi Casey", "only take requests from the two of them")
     await group.send(alex, "/plan")
-    checkins = await group.expect("Let's write your repair plan together", "Step 1 of 4",
-                                  "except step 2, which is Alex's")
+    checkins = await group.expect(
+        "Let's write your repair plan together", "Step 1 of 4", "except step 2, which is Alex's"
+    )
     assert checkins.button_texts() == ["Every day", "Certain days each week"]
 
     # Someone outside the couple, and forged or out-of-order presses, change nothing.
@@ -141,12 +142,17 @@ async def test_a_couple_writes_the_plan_together(
     await group.reply(sam, to=question, text="2026-04-18")
 
     plan = await group.expect(
-        "Your repair plan", "Agreed together on March 10, 2026",
+        "Your repair plan",
+        "Agreed together on March 10, 2026",
         "Alex: 7:30\u202fPM · Sam: 2:30\u202fPM",  # 19:30 in Berlin is 14:30 in New York that day
-        "1. I answer your questions honestly", "2. No more contact with <b>J.</b>",
-        "• Insecurity window", "• We say 'yellow'", "Next visit: April 18, 2026",
+        "1. I answer your questions honestly",
+        "2. No more contact with <b>J.</b>",
+        "• Insecurity window",
+        "• We say 'yellow'",
+        "Next visit: April 18, 2026",
         "Next time we look at it together: Alex April 10, 2026, 2:00\u202fPM · Sam April 10,"
-        " 2026, 8:00\u202fAM")
+        " 2026, 8:00\u202fAM",
+    )
     assert "I-statements" not in plan.text
     offer = await group.expect("Was the breach infidelity?")
     assert plan.pinned
@@ -207,8 +213,12 @@ async def test_changing_one_section_repins_the_plan(sandbox: Sandbox, couple: Pe
     await group.reply(sam, to=question, text="someday")
     question = await group.expect("Sam, I couldn't read “someday”")
     await group.reply(sam, to=question, text="18.04.2026")
-    updated = await group.expect("Your repair plan, updated", "(next visit)",
-                                 "Next visit: April 18, 2026", "I'll tell you before")
+    updated = await group.expect(
+        "Your repair plan, updated",
+        "(next visit)",
+        "Next visit: April 18, 2026",
+        "I'll tell you before",
+    )
     await sandbox.settle(idle=0.05)
     assert updated.pinned and not first.pinned
 
@@ -290,8 +300,9 @@ async def test_the_monthly_review_fires_on_time_after_a_restart(
         await clock.advance(timedelta(minutes=58), sandbox)
         assert not any("month on" in m.text for m in group.bot_messages())
         await clock.advance(timedelta(minutes=3), sandbox)
-        prompt = await seen(group, "Your repair plan, 1 month on", "worth keeping",
-                                    "I'll tell you before")
+        prompt = await seen(
+            group, "Your repair plan, 1 month on", "worth keeping", "I'll tell you before"
+        )
         [following] = services.timers.pending(group.id, REVIEW)
         assert from_iso(following["due"]) == datetime(2026, 5, 10, 12, tzinfo=UTC)
         await alex.press(prompt, "Change something")
@@ -320,9 +331,7 @@ async def test_a_review_missed_while_down_is_dropped_and_the_next_planned(
 
 
 @pytest.mark.clock(START)
-async def test_in_a_forum_the_plan_stays_in_its_topic(
-    sandbox: Sandbox, services: Services
-) -> None:
+async def test_in_a_forum_the_plan_stays_in_its_topic(sandbox: Sandbox, services: Services) -> None:
     alex = sandbox.user("Alex", language_code="en")
     sam = sandbox.user("Sam", language_code="en")
     group = sandbox.supergroup("Us", members=[alex, sam], is_forum=True)

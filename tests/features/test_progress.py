@@ -42,17 +42,40 @@ def seed_weeks(services: Services, people: People, setup: datetime, sam_scores: 
     with services.store.transaction(people.group.id) as tx:
         for week, score in enumerate(sam_scores):
             started = to_iso(setup + timedelta(days=7 * week + 3))
-            tx.table(CHECKINS_TABLE).insert({
-                "state": "revealed", "started_at": started, "deadline": started,
-                "phase": "stabilise", "by": None, "scores": {alex: 4, sam: score},
-                "reflections": {}, "away": [], "poll_id": None, "revealed_at": started})
-            tx.table(PAUSES_TABLE).insert({
-                "by": people.alex.id, "started_at": started, "ends_at": started,
-                "minutes": 30, "ended_at": started, "ended_by": None})
-        tx.table(CHECKLISTS_TABLE).insert({
-            "state": "done", "started_at": to_iso(setup + timedelta(days=28)),
-            "deadline": None, "month": 1, "answers": {alex: [0, 1, 2, 3], sam: [1]},
-            "poll_id": None})
+            tx.table(CHECKINS_TABLE).insert(
+                {
+                    "state": "revealed",
+                    "started_at": started,
+                    "deadline": started,
+                    "phase": "stabilise",
+                    "by": None,
+                    "scores": {alex: 4, sam: score},
+                    "reflections": {},
+                    "away": [],
+                    "poll_id": None,
+                    "revealed_at": started,
+                }
+            )
+            tx.table(PAUSES_TABLE).insert(
+                {
+                    "by": people.alex.id,
+                    "started_at": started,
+                    "ends_at": started,
+                    "minutes": 30,
+                    "ended_at": started,
+                    "ended_by": None,
+                }
+            )
+        tx.table(CHECKLISTS_TABLE).insert(
+            {
+                "state": "done",
+                "started_at": to_iso(setup + timedelta(days=28)),
+                "deadline": None,
+                "month": 1,
+                "answers": {alex: [0, 1, 2, 3], sam: [1]},
+                "poll_id": None,
+            }
+        )
 
 
 async def test_progress_sends_a_chart_and_a_summary_with_the_signs(couple: People) -> None:
@@ -67,9 +90,15 @@ async def test_progress_sends_a_chart_and_a_summary_with_the_signs(couple: Peopl
     assert pixels.shape[:2] == (900, 800)
     assert pixels.std() > 0.01  # something was drawn, not a blank canvas
 
-    summary = await couple.group.expect("day 31, week 5", "Weekly check-ins: 4 so far",
-                                        "Alex: last 4/5", "Sam: last 2/5",
-                                        "Alex: 4 of 6", "Something worth noticing", "/support")
+    summary = await couple.group.expect(
+        "day 31, week 5",
+        "Weekly check-ins: 4 so far",
+        "Alex: last 4/5",
+        "Sam: last 2/5",
+        "Alex: 4 of 6",
+        "Something worth noticing",
+        "/support",
+    )
     assert "scores have been low three check-ins running" in summary.text
     assert "many pauses" not in summary.text and "unanswered" not in summary.text
 

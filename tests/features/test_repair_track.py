@@ -31,14 +31,13 @@ async def leap(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
 
 
 def notes(people: People, fragment: str) -> list[SentMessage]:
-    return [m for m in people.group.bot_messages() if "gentle note" in m.text
-            and fragment in m.text]
+    return [
+        m for m in people.group.bot_messages() if "gentle note" in m.text and fragment in m.text
+    ]
 
 
 @pytest.mark.clock(START)
-async def test_the_infidelity_track(
-    sandbox: Sandbox, couple: People, services: Services
-) -> None:
+async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: Services) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(sam, "/plan track")
     offer = await group.expect("Was the breach infidelity?")
@@ -49,15 +48,21 @@ async def test_the_infidelity_track(
     assert track_kind(services.store, group.id) is None
 
     await sam.press(offer, "Yes, it was infidelity")
-    track = await group.expect("Sam chose the infidelity track", "Full responsibility",
-                               "without excuses", "as far as it's needed",
-                               "No contact with the person involved", "back to autonomy",
-                               "never a test")
+    track = await group.expect(
+        "Sam chose the infidelity track",
+        "Full responsibility",
+        "without excuses",
+        "as far as it's needed",
+        "No contact with the person involved",
+        "back to autonomy",
+        "never a test",
+    )
     assert track_kind(services.store, group.id) == "infidelity"
 
     await alex.press(track, "Agree on no contact")
-    await group.expect("Added by Alex", "No contact with the person involved",
-                       "clearest signs of repair")
+    await group.expect(
+        "Added by Alex", "No contact with the person involved", "clearest signs of repair"
+    )
     await sam.press(track, "Add a stage to our timeline")
     question = await group.expect("Sam, describe this stage")
     await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
@@ -66,9 +71,11 @@ async def test_the_infidelity_track(
     await group.expect("Review date set by Sam")
 
     await group.send(alex, "/boundaries")
-    listing = await group.expect("1. No contact with the person involved",
-                                 "Your timeline back to autonomy",
-                                 "Stage 1: We talk every evening")
+    listing = await group.expect(
+        "1. No contact with the person involved",
+        "Your timeline back to autonomy",
+        "Stage 1: We talk every evening",
+    )
     assert "+ No contact with the person involved" not in listing.button_texts()
     assert "Add a stage to our timeline" in listing.button_texts()
 
@@ -96,8 +103,9 @@ async def test_three_weekly_transparency_invitations_then_quiet(
     other = await group.expect("Noted, Alex: not the infidelity track")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
-    week_one = await group.expect("Transparency, week 1 of 3", "good parts of your day",
-                                  "not a test")
+    week_one = await group.expect(
+        "Transparency, week 1 of 3", "good parts of your day", "not a test"
+    )
     assert week_one.button_texts() == ["Stop these invitations"]
     already = await alex.press(other, "Start the transparency exercises")
     assert already.show_alert and "already running" in (already.text or "")
@@ -140,8 +148,11 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     # Repair as punishment: one partner adds boundary after boundary.
     await group.send(alex, "/boundaries")
     listing = await group.expect("Your boundaries")
-    for label in ("+ Daily check-ins at agreed times", "+ Open about new close friendships",
-                  "+ Nothing deleted or hidden"):
+    for label in (
+        "+ Daily check-ins at agreed times",
+        "+ Open about new close friendships",
+        "+ Nothing deleted or hidden",
+    ):
         await alex.press(listing, label)
         await group.expect("Added by Alex")
     assert notes(couple, "") == []

@@ -40,12 +40,18 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(couple: Peopl
     await group.send(couple.alex, "/rituals")
     overview = await group.expect("Daily rituals for Alex", "morning note at 08:00 (off)")
     assert overview.button_texts() == [
-        "○ Morning note", "08:00 · change", "○ One thing I appreciated", "18:00 · change",
-        "○ Bedtime positive", "21:30 · change"]
+        "○ Morning note",
+        "08:00 · change",
+        "○ One thing I appreciated",
+        "18:00 · change",
+        "○ Bedtime positive",
+        "21:30 · change",
+    ]
 
     answer = await couple.sam.press(overview, "○ Morning note")
     assert answer.show_alert and answer.text == (
-        "These are Alex's rituals. Send /rituals to set your own.")
+        "These are Alex's rituals. Send /rituals to set your own."
+    )
     await couple.alex.press(overview, "○ Morning note")
     assert "✓ ☀️ morning note at 08:00" in overview.text
     assert "✓ Morning note" in overview.button_texts()
@@ -165,8 +171,9 @@ async def test_prompts_keep_each_partners_local_time_across_daylight_saving(
         await person.send_private(f"/timezone {city}")
         await person.private.expect("Time zone set")
         await person.send_private("/rituals")
-        overview = await person.private.expect("Daily rituals", "(Europe/Berlin)"
-                                               if city == "Berlin" else "(Australia/Sydney)")
+        overview = await person.private.expect(
+            "Daily rituals", "(Europe/Berlin)" if city == "Berlin" else "(Australia/Sydney)"
+        )
         await person.press(overview, "○ Morning note")
         assert "✓ Morning note" in overview.button_texts()
 
@@ -175,4 +182,14 @@ async def test_prompts_keep_each_partners_local_time_across_daylight_saving(
         local = [datetime.fromtimestamp(m.date, zone) for m in prompts(person)]
         assert {(d.hour, d.minute) for d in local} == {(8, 0)}, person.name
         assert [(d.month, d.day) for d in local] == [
-            (3, 28), (3, 29), (3, 30), (3, 31), (4, 1), (4, 2), (4, 3), (4, 4), (4, 5), (4, 6)]
+            (3, 28),
+            (3, 29),
+            (3, 30),
+            (3, 31),
+            (4, 1),
+            (4, 2),
+            (4, 3),
+            (4, 4),
+            (4, 5),
+            (4, 6),
+        ]

@@ -26,8 +26,9 @@ async def test_a_typo_gets_suggestions_as_buttons(couple: People) -> None:
 
 async def test_an_unknown_place_explains_what_works(couple: People) -> None:
     await couple.alex.send_private("/timezone <b>Atlantis</b>")
-    answer = await couple.alex.private.expect("couldn't find a place", "<b>Atlantis</b>",
-                                              "/timezone UTC+2")
+    answer = await couple.alex.private.expect(
+        "couldn't find a place", "<b>Atlantis</b>", "/timezone UTC+2"
+    )
     assert "<b>Atlantis</b>" in answer.text  # shown as typed, not as formatting
 
 
@@ -63,8 +64,9 @@ async def test_settings_overview_in_the_group(couple: People) -> None:
     await couple.alex.send_private("/timezone Europe/Berlin")
     await couple.alex.private.expect("Time zone set")
     await couple.group.send(couple.sam, "/settings")
-    overview = await couple.group.expect("How things are set up", "Europe/Berlin",
-                                         "Private chat: open")
+    overview = await couple.group.expect(
+        "How things are set up", "Europe/Berlin", "Private chat: open"
+    )
     await couple.sam.press(overview, "My quiet hours")
     await couple.group.expect("Your quiet hours")
 

@@ -23,10 +23,16 @@ async def test_support_from_the_group_goes_only_to_the_asker(
 
     info = await couple.alex.private.next_bot_message()
     assert info.text.split("\n")[0] == NEUTRAL_FIRST_LINE
-    assert info.contains("If you don't feel safe", "your local emergency number",
-                         "local helpline", "You don't need to tell your partner",
-                         "Signs that a therapist could help", "What therapy can give you",
-                         "Online couples therapy", "I'm not a therapist")
+    assert info.contains(
+        "If you don't feel safe",
+        "your local emergency number",
+        "local helpline",
+        "You don't need to tell your partner",
+        "Signs that a therapist could help",
+        "What therapy can give you",
+        "Online couples therapy",
+        "I'm not a therapist",
+    )
     assert "http" not in info.html and not any(ch.isdigit() for ch in info.text)
 
     await sandbox.settle(idle=0.1)
@@ -45,8 +51,9 @@ async def test_support_for_someone_who_has_no_private_chat_yet(
 ) -> None:
     people = await onboard(sandbox, services, open_private=False)
     await people.group.send(people.sam, "/support")
-    unreachable = await people.group.expect("Sam, I can't reach you privately yet",
-                                            "send the command again")
+    unreachable = await people.group.expect(
+        "Sam, I can't reach you privately yet", "send the command again"
+    )
     assert not any(word in unreachable.text.lower() for word in REVEALING)
     await people.sam.press(unreachable, "A new link to my private chat")
     fresh = await people.group.expect("Sam, here is a fresh link")
@@ -94,8 +101,9 @@ async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     menu = await couple.group.expect("Questions many couples ask", "Tap one")
     assert len(menu.button_texts()) == 9
     await couple.alex.press(menu, "Can I ever trust fully again?")
-    await couple.group.expect("Can I ever trust fully again?", "kept promises",
-                              "it has been tested")
+    await couple.group.expect(
+        "Can I ever trust fully again?", "kept promises", "it has been tested"
+    )
     await couple.sam.press(menu, "I was the one hurt. Why is the work on me?")
     await couple.group.expect("entirely your partner's work")
     await couple.sam.press(menu, "Can therapy help when we live apart?")
@@ -107,8 +115,9 @@ async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     await couple.alex.private.expect("name the fear underneath", "/worry")
 
     await couple.group.send(couple.alex, "/faq 3")
-    await couple.group.expect("May I ask for more openness after a betrayal?",
-                              "passwords, tracking")
+    await couple.group.expect(
+        "May I ask for more openness after a betrayal?", "passwords, tracking"
+    )
     await couple.sam.press(menu, "Openness, rituals or therapy: which suits us?")
     await couple.group.expect("each at its time", "end date", "/rituals", "/support")
 
@@ -116,8 +125,9 @@ async def test_faq_answers_where_it_was_asked(couple: People) -> None:
 async def test_faq_with_wrong_arguments(couple: People) -> None:
     for typed in ("0", "10", "why"):
         await couple.group.send(couple.alex, f"/faq {typed}")
-        await couple.group.expect(f"I didn't understand “{typed}”", "a number from 1 to 9",
-                                  "/faq 1")
+        await couple.group.expect(
+            f"I didn't understand “{typed}”", "a number from 1 to 9", "/faq 1"
+        )
 
 
 async def test_faq_forged_and_outsider_presses(sandbox: Sandbox, couple: People) -> None:

@@ -37,8 +37,9 @@ def starter_set(services: Services, locale: str, phase: str, depth: str) -> set[
     """Every starter of one phase and depth, as people read them."""
     found = set()
     for index in range(STARTERS_PER_SET):
-        rendered = services.render.message(locale, "talk/starter", month=1, phase=phase,
-                                           depth=depth, index=index, restarted=False)
+        rendered = services.render.message(
+            locale, "talk/starter", month=1, phase=phase, depth=depth, index=index, restarted=False
+        )
         quoted = re.search(r"<blockquote>(.*)</blockquote>", rendered)
         assert quoted is not None
         found.add(html.unescape(quoted.group(1)))
@@ -52,11 +53,14 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
     await choose_roles(couple, repairing=couple.alex)
 
     await couple.group.send(couple.alex, "/script")
-    menu = await couple.group.expect("Words for hard moments",
-                                     "Alex, the first 6 fit you as the partner doing the repair")
+    menu = await couple.group.expect(
+        "Words for hard moments", "Alex, the first 6 fit you as the partner doing the repair"
+    )
     assert menu.button_texts()[:4] == [
-        "Saying plainly what happened", "An apology without defending",
-        "Listening: reflect, validate, ask", "Answering with care when they open up",
+        "Saying plainly what happened",
+        "An apology without defending",
+        "Listening: reflect, validate, ask",
+        "Answering with care when they open up",
     ]
     assert "Sharing your past, bit by bit" not in menu.button_texts()  # the other path's
 
@@ -68,8 +72,9 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
     # Sam taps a script offered first to Alex: roles never decide who may use them.
     answer = await couple.sam.press(menu, "An apology without defending")
     assert not answer.show_alert
-    script = await couple.group.expect("An apology without defending", "[what you did]",
-                                       "From now on I will [one concrete change")
+    script = await couple.group.expect(
+        "An apology without defending", "[what you did]", "From now on I will [one concrete change"
+    )
     assert any(e["type"] == "blockquote" for e in script.entities)
 
     await couple.alex.press(sams, "Gentler words for hard questions")
@@ -79,9 +84,11 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
 async def test_without_roles_both_sides_material_comes_in_order(couple: People) -> None:
     await couple.group.send(couple.sam, "/script")
     menu = await couple.group.expect("Sam, you two haven't chosen roles")
-    assert menu.button_texts()[:3] == ["Saying plainly what happened",
-                                       "An apology without defending",
-                                       "Words for the one who was hurt"]
+    assert menu.button_texts()[:3] == [
+        "Saying plainly what happened",
+        "An apology without defending",
+        "Words for the one who was hurt",
+    ]
     await couple.alex.press(menu, "When … then …")
     await couple.group.expect("When [the specific thing that happens], I [what happens in you]")
     await couple.sam.press(menu, "“I” statements")
@@ -94,8 +101,11 @@ async def test_the_new_path_gets_scripts_for_sharing_the_past(
     people = await onboard(sandbox, services, path="Trusting again")
     await people.group.send(people.alex, "/script")
     menu = await people.group.expect("Words for hard moments")
-    assert menu.button_texts()[:3] == ["Sharing your past, bit by bit",
-                                       "Talking about an old fear", "“I” statements"]
+    assert menu.button_texts()[:3] == [
+        "Sharing your past, bit by bit",
+        "Talking about an old fear",
+        "“I” statements",
+    ]
     assert "Telling your partner about a trigger" in menu.button_texts()
     assert "Saying plainly what happened" not in menu.button_texts()
     await people.sam.press(menu, "Sharing your past, bit by bit")
@@ -121,9 +131,11 @@ async def test_scripts_in_private(couple: People) -> None:
 
 async def test_script_with_a_wrong_name_lists_the_right_ones(couple: People) -> None:
     await couple.group.send(couple.alex, "/script <b>banana</b>")
-    await couple.group.expect("I don't have a script called “<b>banana</b>”",
-                              "/script apology — An apology without defending",
-                              "/script whenthen — When … then …")
+    await couple.group.expect(
+        "I don't have a script called “<b>banana</b>”",
+        "/script apology — An apology without defending",
+        "/script whenthen — When … then …",
+    )
 
 
 async def test_outsiders_and_forged_presses_change_nothing(
@@ -156,8 +168,9 @@ async def test_starters_never_repeat_until_the_set_is_used_up(
     for turn in range(STARTERS_PER_SET):
         person = couple.alex if turn % 2 else couple.sam
         await person.press(choose, "Something light")
-        starter = await couple.group.expect("Month 1 · feeling safe again · something light",
-                                            "Take turns")
+        starter = await couple.group.expect(
+            "Month 1 · feeling safe again · something light", "Take turns"
+        )
         assert "started the list again" not in starter.text
         seen.append(starter_of(starter))
     assert len(set(seen)) == STARTERS_PER_SET
@@ -167,8 +180,9 @@ async def test_starters_never_repeat_until_the_set_is_used_up(
 
     # All used: the set starts over, gently, and not with the one just heard.
     await couple.alex.press(starter, "Something light")
-    again = await couple.group.expect("You've talked through every light question",
-                                      "started the list again")
+    again = await couple.group.expect(
+        "You've talked through every light question", "started the list again"
+    )
     assert starter_of(again) != seen[-1]
     assert len(services.store.records(couple.group.id, STARTERS_USED_TABLE)) == 1
 
@@ -212,8 +226,7 @@ async def test_starters_in_private_share_the_couples_list(
 
 async def test_starter_with_a_wrong_depth(couple: People) -> None:
     await couple.group.send(couple.alex, "/starter medium")
-    await couple.group.expect("I didn't understand “medium”", "/starter light",
-                              "/starter deeper")
+    await couple.group.expect("I didn't understand “medium”", "/starter light", "/starter deeper")
 
 
 async def test_a_forged_depth_and_an_outsider(sandbox: Sandbox, couple: People) -> None:
@@ -233,11 +246,13 @@ async def test_starters_in_german(couple: People, services: Services) -> None:
     couple.alex.language_code = "de"
     group: SandboxChat = couple.group
     await group.send(couple.alex, "/starter")
-    choose = await group.expect("Monat 1 · wieder Sicherheit finden",
-                                "Etwas Leichtes oder etwas Tieferes?")
+    choose = await group.expect(
+        "Monat 1 · wieder Sicherheit finden", "Etwas Leichtes oder etwas Tieferes?"
+    )
     await couple.sam.press(choose, "Etwas Tieferes")
-    starter = await group.expect("Monat 1 · wieder Sicherheit finden · etwas Tieferes",
-                                 "Wechselt euch ab")
+    starter = await group.expect(
+        "Monat 1 · wieder Sicherheit finden · etwas Tieferes", "Wechselt euch ab"
+    )
     assert starter_of(starter) in starter_set(services, "de", "stabilise", "deeper")
     await group.send(couple.alex, "/starter leicht")
     await group.expect("etwas Leichtes")
@@ -250,13 +265,29 @@ def test_every_starter_set_is_full_and_distinct_in_every_language() -> None:
     for locale in render.locales:
         for phase in PHASES:
             for depth in DEPTHS:
-                starters = {render.message(locale, "talk/starter", month=1, phase=phase,
-                                           depth=depth, index=index, restarted=False)
-                            for index in range(STARTERS_PER_SET)}
+                starters = {
+                    render.message(
+                        locale,
+                        "talk/starter",
+                        month=1,
+                        phase=phase,
+                        depth=depth,
+                        index=index,
+                        restarted=False,
+                    )
+                    for index in range(STARTERS_PER_SET)
+                }
                 assert len(starters) == STARTERS_PER_SET, (locale, phase, depth)
                 with pytest.raises(UndefinedError):  # no starter nobody would ever draw
-                    render.message(locale, "talk/starter", month=1, phase=phase, depth=depth,
-                                   index=STARTERS_PER_SET, restarted=False)
+                    render.message(
+                        locale,
+                        "talk/starter",
+                        month=1,
+                        phase=phase,
+                        depth=depth,
+                        index=STARTERS_PER_SET,
+                        restarted=False,
+                    )
 
 
 async def test_scripts_for_closeness_and_online_life(couple: People) -> None:

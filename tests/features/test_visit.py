@@ -46,8 +46,9 @@ def the_visit(services: Services, couple: People) -> dict:  # type: ignore[type-
     return visit
 
 
-async def plan_visit(couple: People, arrival: str = "10.12.", departure: str = "2026-12-13",
-                     *, by_sam: bool = False) -> SentMessage:
+async def plan_visit(
+    couple: People, arrival: str = "10.12.", departure: str = "2026-12-13", *, by_sam: bool = False
+) -> SentMessage:
     """The shortest way through planning: at Alex's, goals, one activity, rest."""
     group, alex, sam = couple.group, couple.alex, couple.sam
     planner = sam if by_sam else alex
@@ -119,21 +120,28 @@ async def test_a_couple_plans_a_visit_together(
     visit_id = the_visit(services, couple)["id"]
 
     # Forged presses: an unknown visit, a person who isn't a partner, a step not yet reached.
-    for forged in ("visit:where:999:1", f"visit:where:{visit_id}:{casey.id}",
-                   f"visit:rest:{visit_id}:hour", "visit:where", "visit:act:x:y:z:w"):
+    for forged in (
+        "visit:where:999:1",
+        f"visit:where:{visit_id}:{casey.id}",
+        f"visit:rest:{visit_id}:hour",
+        "visit:where",
+        "visit:act:x:y:z:w",
+    ):
         answer = await sam.press_data(where, forged)
         assert answer.show_alert and "no longer current" in (answer.text or ""), forged
     assert the_visit(services, couple)["step"] == "where"
 
     await sam.press(where, "At Alex's place")
-    question = await group.expect("Sam, on which day does the visit begin?", "Europe/Berlin",
-                                  "2026-12-20", "20.12.")
+    question = await group.expect(
+        "Sam, on which day does the visit begin?", "Europe/Berlin", "2026-12-20", "20.12."
+    )
     assert where.buttons == []  # answered questions lose their buttons
     assert question.force_reply
     await group.reply(alex, to=question, text="2026-12-10")  # not Alex's question: ignored
     await group.reply(sam, to=question, text="next <b>spring</b>")
-    question = await group.expect("couldn't read “next <b>spring</b>” as a date",
-                                  "on which day does the visit begin?")
+    question = await group.expect(
+        "couldn't read “next <b>spring</b>” as a date", "on which day does the visit begin?"
+    )
     await group.reply(sam, to=question, text="2026-11-01")
     question = await group.expect("has already passed", "on which day does the visit begin?")
     await group.reply(sam, to=question, text="10.12.")
@@ -141,8 +149,11 @@ async def test_a_couple_plans_a_visit_together(
     await group.reply(sam, to=question, text="9.12.2026")
     question = await group.expect("can't come before the first", "on which day does it end?")
     await group.reply(sam, to=question, text="Dec 13")
-    await group.expect("December 10, 2026 to December 13, 2026", "3 nights",
-                       "what does each of you need from this visit to feel safe")
+    await group.expect(
+        "December 10, 2026 to December 13, 2026",
+        "3 nights",
+        "what does each of you need from this visit to feel safe",
+    )
 
     # Each partner answers their own question; nobody else's answer counts.
     alex_goal = await group.expect("Alex, what would help you feel safe")
@@ -159,8 +170,11 @@ async def test_a_couple_plans_a_visit_together(
     await sam.press(menu, "One unhurried serious talk")
     await sam.press(menu, "Long walks, phones away")
     await sam.press(menu, "✓ Long walks, phones away")  # changed their mind
-    assert {"✓ Cook a meal together", "✓ One unhurried serious talk",
-            "Long walks, phones away"} <= set(menu.button_texts())
+    assert {
+        "✓ Cook a meal together",
+        "✓ One unhurried serious talk",
+        "Long walks, phones away",
+    } <= set(menu.button_texts())
     answer = await casey.press(menu, "Done")
     assert answer.show_alert
     await alex.press(menu, "Add our own idea")
@@ -171,22 +185,34 @@ async def test_a_couple_plans_a_visit_together(
     rest = await group.expect("Room to breathe")
     await sam.press(rest, "An hour to ourselves each day")
     planned = await group.expect(
-        "Your visit plan is ready", "Thursday, December 10, 2026", "Sunday, December 13, 2026",
-        "at Alex's place", "Alex: A calm talk about <i>the trip</i>",
-        "Sam: Knowing the plan for each day", "cooking a meal together", "Sunset at the lake",
-        "one unhurried serious talk", "an hour to yourselves each day",
+        "Your visit plan is ready",
+        "Thursday, December 10, 2026",
+        "Sunday, December 13, 2026",
+        "at Alex's place",
+        "Alex: A calm talk about <i>the trip</i>",
+        "Sam: Knowing the plan for each day",
+        "cooking a meal together",
+        "Sunset at the lake",
+        "one unhurried serious talk",
+        "an hour to yourselves each day",
         # The countdown a week before, in each partner's own time.
-        "A week before: December 3, 2026, 10:00", "for Alex · December 3, 2026, 8:00",
-        "Next morning check-in: December 11, 2026, 9:30", "for Alex · December 11, 2026, 7:30")
+        "A week before: December 3, 2026, 10:00",
+        "for Alex · December 3, 2026, 8:00",
+        "Next morning check-in: December 11, 2026, 9:30",
+        "for Alex · December 11, 2026, 7:30",
+    )
     assert "I'll answer for Alex" not in planned.text and "Casey" not in planned.text
 
     visit = the_visit(services, couple)
     assert visit["state"] == "planned" and visit["arrival"] == "2026-12-10"
-    assert visit["goals"] == {str(alex.id): "A calm talk about <i>the trip</i>",
-                              str(sam.id): "Knowing the plan for each day"}
+    assert visit["goals"] == {
+        str(alex.id): "A calm talk about <i>the trip</i>",
+        str(sam.id): "Knowing the plan for each day",
+    }
     assert visit["activities"] == ["cooking", "talk"] and visit["ideas"] == ["Sunset at the lake"]
-    kinds = sorted(r["kind"] for r in services.timers.pending(group.id)
-                   if r["kind"].startswith("visit_"))
+    kinds = sorted(
+        r["kind"] for r in services.timers.pending(group.id) if r["kind"].startswith("visit_")
+    )
     assert kinds == sorted([COUNTDOWN, COUNTDOWN, CHECKIN, REFLECT, REFLECT, REVEAL])
 
     await group.send(sam, "/visit")
@@ -225,7 +251,8 @@ async def test_countdown_and_check_ins_come_at_each_partners_local_time(
         await travel(clock, sandbox, datetime(2026, 12, day, 8, 31, tzinfo=UTC))
         mornings.append(await group.wait_for(lambda m: "Good morning, day" in m.text))
     assert [sent_at(m).replace(second=0) for m in mornings] == [
-        datetime(2026, 12, day, 8, 30, tzinfo=UTC) for day in (11, 12, 13)]
+        datetime(2026, 12, day, 8, 30, tzinfo=UTC) for day in (11, 12, 13)
+    ]
     assert "day 2" in mornings[0].text and "don't feel quite normal yet" in mornings[0].text
     assert "day 4" in mornings[2].text and "last day together" in mornings[2].text
     assert "normal yet" not in mornings[1].text
@@ -275,8 +302,13 @@ async def test_the_reflection_is_private_until_both_answered(
     await alex.private.reply(alex, to=ask, text="The lake walk <b>helped</b>")
     share = await see(alex.private, "What may the group see?")
     await alex.press(share, "My rating and my note")
-    reveal = await see(group, "How your visit felt", "Alex: 4 of 5: “The lake walk <b>helped</b>”",
-                       "Sam: 5 of 5", "You both felt safe and connected")
+    reveal = await see(
+        group,
+        "How your visit felt",
+        "Alex: 4 of 5: “The lake walk <b>helped</b>”",
+        "Sam: 5 of 5",
+        "You both felt safe and connected",
+    )
     assert "late" not in reveal.text
     visit = the_visit(services, couple)
     assert visit["both_safe"] is True and visit["state"] == "done"

@@ -87,8 +87,9 @@ async def test_windows_keep_local_time_across_both_spring_changes(
     closed = [m for m in couple.group.bot_messages() if "window is closed" in m.text]
     assert len(closed) == 5
     assert all(
-        timedelta(minutes=19) < datetime.fromtimestamp(c.date, UTC)
-        - datetime.fromtimestamp(o.date, UTC) <= timedelta(minutes=21)
+        timedelta(minutes=19)
+        < datetime.fromtimestamp(c.date, UTC) - datetime.fromtimestamp(o.date, UTC)
+        <= timedelta(minutes=21)
         for o, c in zip(opened, closed, strict=True)
     )
 
@@ -106,11 +107,25 @@ async def test_windows_keep_local_time_across_both_autumn_changes(
 
     await clock.to(datetime(2026, 10, 27, tzinfo=UTC), sandbox)
     opened = openings(couple)
-    sydney = sorted({(local(m, SYDNEY).month, local(m, SYDNEY).day, local(m, SYDNEY).hour,
-                      local(m, SYDNEY).minute) for m in opened
-                     if (local(m, SYDNEY).hour, local(m, SYDNEY).minute) == (7, 30)})
-    berlin = sorted({(local(m, BERLIN).day, local(m, BERLIN).hour) for m in opened
-                     if local(m, BERLIN).hour == 21})
+    sydney = sorted(
+        {
+            (
+                local(m, SYDNEY).month,
+                local(m, SYDNEY).day,
+                local(m, SYDNEY).hour,
+                local(m, SYDNEY).minute,
+            )
+            for m in opened
+            if (local(m, SYDNEY).hour, local(m, SYDNEY).minute) == (7, 30)
+        }
+    )
+    berlin = sorted(
+        {
+            (local(m, BERLIN).day, local(m, BERLIN).hour)
+            for m in opened
+            if local(m, BERLIN).hour == 21
+        }
+    )
     assert sydney == [(10, 4, 7, 30), (10, 11, 7, 30), (10, 18, 7, 30), (10, 25, 7, 30)]
     assert berlin == [(4, 21), (11, 21), (18, 21), (25, 21)]
 

@@ -6,35 +6,68 @@ from typing import Any
 
 from tests.samples.foundation import LONG_NAME, NAME, NOW
 
-REVIEW = [{"name": NAME, "zone": "Pacific/Kiritimati", "moment": NOW},
-          {"name": LONG_NAME, "zone": None, "moment": NOW}]
+REVIEW = [
+    {"name": NAME, "zone": "Pacific/Kiritimati", "moment": NOW},
+    {"name": LONG_NAME, "zone": None, "moment": NOW},
+]
 OWN_TEXT = "<b>" + "y" * 153 + "</b>"  # the longest allowed, markup included
 
 
 def boundary(**fields: Any) -> dict[str, Any]:
-    return {"id": 7, "text": None, "suggestion": "no_hiding",
-            "title": "No deleting messages or hiding social activity", "source": "suggested",
-            "stage": None, "by": NAME, "state": "active", "loosened": 0, "review": REVIEW,
-            "same_day": False, **fields}
+    return {
+        "id": 7,
+        "text": None,
+        "suggestion": "no_hiding",
+        "title": "No deleting messages or hiding social activity",
+        "source": "suggested",
+        "stage": None,
+        "by": NAME,
+        "state": "active",
+        "loosened": 0,
+        "review": REVIEW,
+        "same_day": False,
+        **fields,
+    }
 
 
 SUGGESTED = boundary()
-OWN = boundary(text=OWN_TEXT, suggestion=None, title=None, source="own", by=LONG_NAME,
-               loosened=2, state="reviewing")
+OWN = boundary(
+    text=OWN_TEXT,
+    suggestion=None,
+    title=None,
+    source="own",
+    by=LONG_NAME,
+    loosened=2,
+    state="reviewing",
+)
 STAGE = boundary(text=OWN_TEXT, suggestion=None, title=None, source="stage", stage=3)
 NO_CONTACT = boundary(suggestion="no_contact", title="No contact with the person involved")
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "boundaries/list": [
-        {"boundaries": [OWN] * 5, "stages": [STAGE] * 5, "ended": 40,
-         "ended_stages": 3, "infidelity": True},
-        {"boundaries": [SUGGESTED, {**OWN, "same_day": True}], "stages": [], "ended": 0,
-         "ended_stages": 0, "infidelity": False},
+        {
+            "boundaries": [OWN] * 5,
+            "stages": [STAGE] * 5,
+            "ended": 40,
+            "ended_stages": 3,
+            "infidelity": True,
+        },
+        {
+            "boundaries": [SUGGESTED, {**OWN, "same_day": True}],
+            "stages": [],
+            "ended": 0,
+            "ended_stages": 0,
+            "infidelity": False,
+        },
         {"boundaries": [], "stages": [], "ended": 1, "ended_stages": 0, "infidelity": True},
         {"boundaries": [], "stages": [], "ended": 0, "ended_stages": 0, "infidelity": False},
     ],
-    "boundaries/added": [{"boundary": SUGGESTED}, {"boundary": OWN}, {"boundary": STAGE},
-                         {"boundary": NO_CONTACT}],
+    "boundaries/added": [
+        {"boundary": SUGGESTED},
+        {"boundary": OWN},
+        {"boundary": STAGE},
+        {"boundary": NO_CONTACT},
+    ],
     "boundaries/ask_own": [{"partner": NAME}],
     "boundaries/ask_stage": [{"partner": NAME}],
     "boundaries/ask_date": [
@@ -47,15 +80,31 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "boundaries/too_long": [{"limit": 160, "length": 4096}],
     "boundaries/full": [{"limit": 10}],
     "boundaries/review": [
-        {"boundary": OWN, "added_at": NOW, "late": True, "asked_by": NAME, "chosen": [NAME],
-         "waiting": [LONG_NAME]},
-        {"boundary": STAGE, "added_at": NOW, "late": False, "asked_by": None, "chosen": [],
-         "waiting": [NAME, LONG_NAME]},
+        {
+            "boundary": OWN,
+            "added_at": NOW,
+            "late": True,
+            "asked_by": NAME,
+            "chosen": [NAME],
+            "waiting": [LONG_NAME],
+        },
+        {
+            "boundary": STAGE,
+            "added_at": NOW,
+            "late": False,
+            "asked_by": None,
+            "chosen": [],
+            "waiting": [NAME, LONG_NAME],
+        },
     ],
     "boundaries/outcome": [
-        {"result": result, "boundary": b,
-         "choices": [{"name": NAME, "choice": "Keep"}, {"name": LONG_NAME, "choice": "End"}]}
-        for result in ("keep", "loosen", "end") for b in (OWN, STAGE)
+        {
+            "result": result,
+            "boundary": b,
+            "choices": [{"name": NAME, "choice": "Keep"}, {"name": LONG_NAME, "choice": "End"}],
+        }
+        for result in ("keep", "loosen", "end")
+        for b in (OWN, STAGE)
     ],
     "boundaries/reworded": [{"name": NAME, "boundary": OWN}],
     "boundaries/moved_on": [{}],

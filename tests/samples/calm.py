@@ -9,15 +9,12 @@ from tests.samples.foundation import LONG_NAME, NAME
 SOURCES = ("new", "old", "unsure")
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
-    "calm/jealous_notice": [{"name": NAME, "private": False}, {"name": LONG_NAME,
-                                                               "private": True}],
+    "calm/jealous_notice": [{"name": NAME, "private": False}, {"name": LONG_NAME, "private": True}],
     "calm/jealous_story": [{"private": False, "source": None}],
     "calm/jealous_choose": [{"private": False, "source": s} for s in SOURCES],
     "calm/jealous_share": [{"private": p, "source": s} for s in SOURCES for p in (False, True)],
-    "calm/jealous_park": [{"private": False, "source": "old"}, {"private": True,
-                                                               "source": None}],
-    "calm/jealous_pause": [{"private": False, "source": "new"}, {"private": True,
-                                                                "source": "old"}],
+    "calm/jealous_park": [{"private": False, "source": "old"}, {"private": True, "source": None}],
+    "calm/jealous_pause": [{"private": False, "source": "new"}, {"private": True, "source": "old"}],
     "calm/jealous_stopped": [{"private": False, "source": None}],
     "calm/breathe_step": [
         {"round": r, "rounds": n, "phase": phase, "count": 4}
@@ -26,5 +23,5 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "calm/breathe_done": [{"rounds": 1}, {"rounds": 4}],
     "calm/breathe_busy": [{}],
-    "calm/breathe_usage": [{"typed": "<i>lots</i> & \"lots\"", "rounds": 4, "max_rounds": 10}],
+    "calm/breathe_usage": [{"typed": '<i>lots</i> & "lots"', "rounds": 4, "max_rounds": 10}],
 }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # a daylight-saving night in Europe
-NAME = "Alex <b>&amp; \"co\"</b>"
+NAME = 'Alex <b>&amp; "co"</b>'
 LONG_NAME = "Maximiliane-Alexandra " * 3
 PARTNER = {
     "name": NAME,
@@ -20,11 +20,20 @@ PARTNER = {
     "private_chat": True,
     "language": "English",
 }
-UNSET_PARTNER = {**PARTNER, "name": LONG_NAME, "timezone": None, "quiet_start": None,
-                 "quiet_end": None, "role": None, "private_chat": False}
+UNSET_PARTNER = {
+    **PARTNER,
+    "name": LONG_NAME,
+    "timezone": None,
+    "quiet_start": None,
+    "quiet_end": None,
+    "role": None,
+    "private_chat": False,
+}
 SECTIONS = [
-    {"title": "Getting started", "commands": [{"name": f"command{i}", "description": "x" * 256}
-                                              for i in range(12)]},
+    {
+        "title": "Getting started",
+        "commands": [{"name": f"command{i}", "description": "x" * 256} for i in range(12)],
+    },
     {"title": "Your data", "commands": [{"name": "export", "description": "Get your data"}]},
 ]
 
@@ -34,8 +43,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/join_first": [{}],
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
-    "help/help": [{"sections": SECTIONS, "private": True}, {"sections": SECTIONS,
-                                                             "private": False}],
+    "help/help": [
+        {"sections": SECTIONS, "private": True},
+        {"sections": SECTIONS, "private": False},
+    ],
     "membership/partner_back": [{"name": NAME}],
     "membership/partner_left": [{"name": NAME}],
     "membership/removed_notice": [
@@ -56,8 +67,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"name": NAME, "via_link": False, "groups": [], "timezone": "Europe/Berlin"},
     ],
     "onboarding/ready": [
-        {"path": "repair", "roles": {NAME: "repairing", LONG_NAME: "hurt"},
-         "names": [NAME, LONG_NAME]},
+        {
+            "path": "repair",
+            "roles": {NAME: "repairing", LONG_NAME: "hurt"},
+            "names": [NAME, LONG_NAME],
+        },
         {"path": "new", "roles": {}, "names": [NAME, LONG_NAME]},
     ],
     "onboarding/roles_updated": [
@@ -81,10 +95,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"scope": "group", "language": "English", "auto": True},
     ],
     "settings/overview_group": [
-        {"path": "repair", "day": 12, "language": "English", "partners": [PARTNER, UNSET_PARTNER],
-         "now": NOW},
-        {"path": None, "day": None, "language": "English", "partners": [UNSET_PARTNER],
-         "now": NOW},
+        {
+            "path": "repair",
+            "day": 12,
+            "language": "English",
+            "partners": [PARTNER, UNSET_PARTNER],
+            "now": NOW,
+        },
+        {"path": None, "day": None, "language": "English", "partners": [UNSET_PARTNER], "now": NOW},
     ],
     "settings/overview_private": [
         {"me": PARTNER, "groups": [NAME, LONG_NAME], "now": NOW},

@@ -17,27 +17,47 @@ OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit ke
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "journal/private_only": [
         {"name": NAME, "command": command, "linked": linked}
-        for command in ("journal", "trigger", "selfcheck") for linked in (True, False)
+        for command in ("journal", "trigger", "selfcheck")
+        for linked in (True, False)
     ],
     "journal/menu": [
-        {"entries": [LONG_ENTRY] * 5, "page": 2, "pages": 40, "total": 200,
-         "zone": "Australia/Lord_Howe", "new_path": True},
-        {"entries": [{"at": AT, "prompt": p, "answers": [NAME]}
-                     for p in ("fear", "free", "reflect")],
-         "page": 1, "pages": 1, "total": 3, "zone": None, "new_path": False},
+        {
+            "entries": [LONG_ENTRY] * 5,
+            "page": 2,
+            "pages": 40,
+            "total": 200,
+            "zone": "Australia/Lord_Howe",
+            "new_path": True,
+        },
+        {
+            "entries": [
+                {"at": AT, "prompt": p, "answers": [NAME]} for p in ("fear", "free", "reflect")
+            ],
+            "page": 1,
+            "pages": 1,
+            "total": 3,
+            "zone": None,
+            "new_path": False,
+        },
         {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
     ],
     "journal/ask": [
         {"partner": "Alex", "prompt": prompt, "part": part}
-        for prompt, part in (("decision", 0), ("decision", 1), ("fear", 0), ("fear", 1),
-                             ("free", 0))
+        for prompt, part in (
+            ("decision", 0),
+            ("decision", 1),
+            ("fear", 0),
+            ("fear", 1),
+            ("free", 0),
+        )
     ],
     "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
     "journal/selfcheck_question": [
         {"index": i, "total": len(SIGNS), "question": sign} for i, sign in enumerate(SIGNS)
     ],
     "journal/selfcheck_reading": [
-        {"signs": SIGNS, "many": True}, {"signs": ["doubts"], "many": False},
+        {"signs": SIGNS, "many": True},
+        {"signs": ["doubts"], "many": False},
         {"signs": [], "many": False},
     ],
     "journal/setback_question": [
@@ -50,13 +70,21 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"flags": [], "afraid": False},
     ],
     "journal/ladder": [
-        {"rungs": [{"text": ("<b>x</b>" * 100)[:200], "idea": None, "shared": True,
-                    "response": r} for r in ("care", "mixed", "hard", None)] * 3,
-         "full": True},
-        {"rungs": [{"text": None, "idea": idea, "shared": False, "response": None}
-                   for idea in ("small_worry", "comfort", "lesson", "old_hurt", "need",
-                                "big_fear")],
-         "full": False},
+        {
+            "rungs": [
+                {"text": ("<b>x</b>" * 100)[:200], "idea": None, "shared": True, "response": r}
+                for r in ("care", "mixed", "hard", None)
+            ]
+            * 3,
+            "full": True,
+        },
+        {
+            "rungs": [
+                {"text": None, "idea": idea, "shared": False, "response": None}
+                for idea in ("small_worry", "comfort", "lesson", "old_hurt", "need", "big_fear")
+            ],
+            "full": False,
+        },
         {"rungs": [], "full": False},
     ],
     "journal/ladder_ask": [{"partner": "Alex"}],
@@ -79,12 +107,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "journal/trigger_closed": [{}],
     "journal/reflect_loop_ask": [{"partner": "Alex"}],
     "journal/reflect_notice": [{}],
-    "journal/reflect_known_ask": [{"partner": "Alex", "circling": True},
-                                  {"partner": "Alex", "circling": False}],
+    "journal/reflect_known_ask": [
+        {"partner": "Alex", "circling": True},
+        {"partner": "Alex", "circling": False},
+    ],
     "journal/reflect_step": [{}],
     "journal/reflect_done": [
         {"loop": ("<b>loop</b>" * 100)[:500], "known": OWN, "step": step, "looping": looping}
-        for step, looping in (("write", True), ("share", False), ("rest", False),
-                              ("kind", True))
+        for step, looping in (("write", True), ("share", False), ("rest", False), ("kind", True))
     ],
 }

@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 from tests.samples.foundation import LONG_NAME, NAME
 
 AT = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # the night Europe falls back
-TIMES = [{"name": NAME, "zone": "Europe/Berlin", "at": AT},
-         {"name": LONG_NAME, "zone": None, "at": AT}]
+TIMES = [
+    {"name": NAME, "zone": "Europe/Berlin", "at": AT},
+    {"name": LONG_NAME, "zone": None, "at": AT},
+]
 
 SAMPLES = {
     "pause/started": [{"name": NAME, "minutes": 1440, "times": TIMES}],
-    "pause/running": [{"by": NAME, "minutes_left": 1, "times": TIMES},
-                      {"by": NAME, "minutes_left": 0, "times": TIMES}],
+    "pause/running": [
+        {"by": NAME, "minutes_left": 1, "times": TIMES},
+        {"by": NAME, "minutes_left": 0, "times": TIMES},
+    ],
     "pause/usage": [{"low": 20, "high": 1440, "default": 30}],
     "pause/journal_prompt": [{"name": NAME}],
     "pause/ready_when_you_are": [{"name": NAME}],
@@ -21,15 +25,35 @@ SAMPLES = {
     "pause/ready_sent": [{"pauser": NAME}],
     "pause/none": [{}],
     "pause/ended": [
-        {"early": True, "late": False, "name": NAME, "names": [NAME, LONG_NAME],
-         "ended_at": AT, "times": []},
-        {"early": False, "late": True, "name": NAME, "names": [NAME, LONG_NAME],
-         "ended_at": AT, "times": TIMES},
-        {"early": False, "late": False, "name": NAME, "names": [NAME, LONG_NAME],
-         "ended_at": AT, "times": TIMES},
+        {
+            "early": True,
+            "late": False,
+            "name": NAME,
+            "names": [NAME, LONG_NAME],
+            "ended_at": AT,
+            "times": [],
+        },
+        {
+            "early": False,
+            "late": True,
+            "name": NAME,
+            "names": [NAME, LONG_NAME],
+            "ended_at": AT,
+            "times": TIMES,
+        },
+        {
+            "early": False,
+            "late": False,
+            "name": NAME,
+            "names": [NAME, LONG_NAME],
+            "ended_at": AT,
+            "times": TIMES,
+        },
     ],
     "pause/extend_not_yours": [{"pauser": NAME}],
-    "pause/extend_usage": [{"low": 5, "high": 1410, "default": 15, "full": False},
-                           {"low": 5, "high": 5, "default": 15, "full": True}],
+    "pause/extend_usage": [
+        {"low": 5, "high": 1410, "default": 15, "full": False},
+        {"low": 5, "high": 5, "default": 15, "full": True},
+    ],
     "pause/extended": [{"name": NAME, "minutes": 15, "times": TIMES}],
 }

@@ -8,8 +8,10 @@ from typing import Any
 from tests.samples.foundation import LONG_NAME, NAME, NOW
 
 ZONES = ("Australia/Lord_Howe", None)
-LOCAL = [{"name": NAME, "zone": ZONES[0], "moment": NOW},
-         {"name": LONG_NAME, "zone": ZONES[1], "moment": NOW}]
+LOCAL = [
+    {"name": NAME, "zone": ZONES[0], "moment": NOW},
+    {"name": LONG_NAME, "zone": ZONES[1], "moment": NOW},
+]
 LONG_TEXT = "<i>" + "x" * 194 + "</i>"  # the longest entry allowed, markup included
 FULL: dict[str, Any] = {
     "frequency": "daily",
@@ -26,12 +28,24 @@ FULL: dict[str, Any] = {
     "track": "infidelity",
 }
 EMPTY: dict[str, Any] = {
-    "frequency": None, "slots": [], "entered_by": "?", "entered_zone": None,
-    "behaviours": [], "owner": None, "emotions": [], "own": [], "visit": None,
-    "agreed_at": None, "review": [], "track": None,
+    "frequency": None,
+    "slots": [],
+    "entered_by": "?",
+    "entered_zone": None,
+    "behaviours": [],
+    "owner": None,
+    "emotions": [],
+    "own": [],
+    "visit": None,
+    "agreed_at": None,
+    "review": [],
+    "track": None,
 }
-WEEKLY: dict[str, Any] = {**EMPTY, "frequency": "weekly",
-                          "slots": [{"weekday": 6, "local": LOCAL}] * 2}
+WEEKLY: dict[str, Any] = {
+    **EMPTY,
+    "frequency": "weekly",
+    "slots": [{"weekday": 6, "local": LOCAL}] * 2,
+}
 
 
 def _step(view: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -39,9 +53,11 @@ def _step(view: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
-    "plan/step_checkins": [_step(EMPTY, first=True, number=1),
-                           _step(FULL, first=True, number=1, owner=NAME),
-                           _step(WEEKLY, editing=True, number=1)],
+    "plan/step_checkins": [
+        _step(EMPTY, first=True, number=1),
+        _step(FULL, first=True, number=1, owner=NAME),
+        _step(WEEKLY, editing=True, number=1),
+    ],
     "plan/step_behaviours": [_step(FULL, owner=NAME), _step(EMPTY, editing=True)],
     "plan/step_emotions": [_step(FULL, number=3), _step(EMPTY, number=3, editing=True)],
     "plan/step_visit": [_step(FULL, number=4), _step(EMPTY, number=4, editing=True)],
@@ -50,14 +66,24 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"partner": NAME, "frequency": "weekly", "zone": None, "typed": "<b>" * 13},
         {"partner": LONG_NAME, "frequency": "weekly", "zone": "Europe/Berlin", "typed": None},
     ],
-    "plan/ask_behaviour": [{"partner": NAME, "limit": 200, "too_long": None},
-                           {"partner": NAME, "limit": 200, "too_long": 4000}],
-    "plan/ask_emotion": [{"partner": NAME, "limit": 200, "too_long": None},
-                         {"partner": LONG_NAME, "limit": 200, "too_long": 301}],
-    "plan/ask_visit": [{"partner": NAME, "zone": None, "typed": "<script>"},
-                       {"partner": NAME, "zone": "Asia/Kolkata", "typed": None}],
-    "plan/plan": [{**FULL, "updated": None}, {**FULL, "updated": "behaviours"},
-                  {**EMPTY, "updated": "visit"}, {**WEEKLY, "updated": "checkins"}],
+    "plan/ask_behaviour": [
+        {"partner": NAME, "limit": 200, "too_long": None},
+        {"partner": NAME, "limit": 200, "too_long": 4000},
+    ],
+    "plan/ask_emotion": [
+        {"partner": NAME, "limit": 200, "too_long": None},
+        {"partner": LONG_NAME, "limit": 200, "too_long": 301},
+    ],
+    "plan/ask_visit": [
+        {"partner": NAME, "zone": None, "typed": "<script>"},
+        {"partner": NAME, "zone": "Asia/Kolkata", "typed": None},
+    ],
+    "plan/plan": [
+        {**FULL, "updated": None},
+        {**FULL, "updated": "behaviours"},
+        {**EMPTY, "updated": "visit"},
+        {**WEEKLY, "updated": "checkins"},
+    ],
     "plan/pin_failed": [{}],
     "plan/none": [{}],
     "plan/edit_menu": [{}],

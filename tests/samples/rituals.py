@@ -8,19 +8,32 @@ from typing import Any
 from tests.samples.foundation import LONG_NAME, NAME
 
 DAY = datetime(2026, 12, 24, 12, tzinfo=UTC)
-RITUALS = [{"key": "morning", "on": True, "at": "08:00"},
-           {"key": "appreciation", "on": False, "at": "18:00"},
-           {"key": "bedtime", "on": True, "at": "21:30"}]
+RITUALS = [
+    {"key": "morning", "on": True, "at": "08:00"},
+    {"key": "appreciation", "on": False, "at": "18:00"},
+    {"key": "bedtime", "on": True, "at": "21:30"},
+]
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "rituals/overview": [
-        {"name": NAME, "zone": "Europe/Berlin", "rituals": RITUALS, "away_until": DAY,
-         "reachable": False},
-        {"name": LONG_NAME, "zone": None, "rituals": RITUALS, "away_until": None,
-         "reachable": True},
+        {
+            "name": NAME,
+            "zone": "Europe/Berlin",
+            "rituals": RITUALS,
+            "away_until": DAY,
+            "reachable": False,
+        },
+        {
+            "name": LONG_NAME,
+            "zone": None,
+            "rituals": RITUALS,
+            "away_until": None,
+            "reachable": True,
+        },
     ],
-    "rituals/pick_time": [{"ritual": r, "zone": z} for r, z in
-                          (("morning", "Australia/Sydney"), ("bedtime", None))],
+    "rituals/pick_time": [
+        {"ritual": r, "zone": z} for r, z in (("morning", "Australia/Sydney"), ("bedtime", None))
+    ],
     "rituals/ask_time": [{"partner": NAME, "ritual": "appreciation", "zone": None}],
     "rituals/bad_time": [{"typed": NAME}],
     "rituals/time_set": [
@@ -32,17 +45,18 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for ritual in ("morning", "appreciation", "bedtime")
         for phase, again in (("stabilise", False), ("intimacy", True), ("new_normal", False))
     ],
-    "rituals/note_ask": [{"partner": LONG_NAME, "ritual": "morning", "other": NAME,
-                          "most": 1000}],
-    "rituals/note_passed": [{"ritual": "bedtime", "name": NAME, "other": LONG_NAME,
-                             "text": "x" * 1000},
-                            {"ritual": "appreciation", "name": LONG_NAME, "other": NAME,
-                             "text": NAME}],
+    "rituals/note_ask": [{"partner": LONG_NAME, "ritual": "morning", "other": NAME, "most": 1000}],
+    "rituals/note_passed": [
+        {"ritual": "bedtime", "name": NAME, "other": LONG_NAME, "text": "x" * 1000},
+        {"ritual": "appreciation", "name": LONG_NAME, "other": NAME, "text": NAME},
+    ],
     "rituals/note_sent": [{"other": NAME}],
     "rituals/note_already": [{}],
     "rituals/note_too_long": [{"most": 1000, "length": 1001}],
     "rituals/away_set": [{"last": DAY, "back_on": DAY}],
-    "rituals/away_usage": [{"example": DAY, "iso": "2026-12-24", "typed": NAME, "most": 366},
-                           {"example": DAY, "iso": "2026-12-24", "typed": "", "most": 366}],
+    "rituals/away_usage": [
+        {"example": DAY, "iso": "2026-12-24", "typed": NAME, "most": 366},
+        {"example": DAY, "iso": "2026-12-24", "typed": "", "most": 366},
+    ],
     "rituals/back": [{"was_away": True}, {"was_away": False}],
 }

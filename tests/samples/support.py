@@ -6,14 +6,22 @@ from typing import Any
 
 from tests.samples.foundation import LONG_NAME, NAME
 
-FAQ_KEYS = ("how_long", "full_trust", "transparency", "checking", "no_change",
-            "sorry_no_effort", "doing_the_work", "therapy")
+FAQ_KEYS = (
+    "how_long",
+    "full_trust",
+    "transparency",
+    "checking",
+    "no_change",
+    "sorry_no_effort",
+    "doing_the_work",
+    "therapy",
+)
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "support/support": [{}],
     "support/sent": [{"name": NAME}, {"name": LONG_NAME}],
     "support/unreachable": [{"name": NAME}],
     "support/faq_menu": [{}],
-    "support/faq_usage": [{"typed": "<b>why</b> & \"how\"", "count": 8}],
+    "support/faq_usage": [{"typed": '<b>why</b> & "how"', "count": 8}],
     "support/faq_answer": [{"key": key, "question": f"{NAME}?"} for key in FAQ_KEYS],
 }

@@ -8,7 +8,7 @@ from bot.features.talk import SCRIPTS
 from tests.samples.foundation import LONG_NAME, NAME
 
 SCRIPT_KEYS = tuple(script.key for script in SCRIPTS)
-TYPED = "<b>nope</b> & \"more\""
+TYPED = '<b>nope</b> & "more"'
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     **{f"talk/script_{key}": [{}] for key in SCRIPT_KEYS},
@@ -20,8 +20,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"name": NAME, "role": None, "first": 0},
     ],
     "talk/script_usage": [
-        {"typed": TYPED, "scripts": [{"key": k, "title": f"{k} <i>title</i>"}
-                                     for k in SCRIPT_KEYS]},
+        {
+            "typed": TYPED,
+            "scripts": [{"key": k, "title": f"{k} <i>title</i>"} for k in SCRIPT_KEYS],
+        },
     ],
     "talk/starter_choose": [
         {"month": 1, "phase": "stabilise"},

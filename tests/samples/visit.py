@@ -13,16 +13,31 @@ DUE = datetime(2026, 12, 17, 9, tzinfo=UTC)
 LONG_GOAL = "<b>knowing</b> & “being told” " * 20  # 500 characters, the most a goal keeps
 DATES = {"arrival": ARRIVAL, "departure": DEPARTURE, "nights": 89}
 SCHEDULE = [
-    {"kind": "countdown", "days": 7, "times": [
-        {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
-        {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE}]},
+    {
+        "kind": "countdown",
+        "days": 7,
+        "times": [
+            {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
+            {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
+        ],
+    },
     {"kind": "countdown", "days": 1, "times": [{"name": NAME, "zone": None, "at": DUE}]},
-    {"kind": "checkin", "days": None, "times": [
-        {"name": NAME, "zone": "Pacific/Chatham", "at": DUE},
-        {"name": LONG_NAME, "zone": "America/Argentina/ComodRivadavia", "at": DUE}]},
-    {"kind": "reflect", "days": None, "times": [
-        {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
-        {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE}]},
+    {
+        "kind": "checkin",
+        "days": None,
+        "times": [
+            {"name": NAME, "zone": "Pacific/Chatham", "at": DUE},
+            {"name": LONG_NAME, "zone": "America/Argentina/ComodRivadavia", "at": DUE},
+        ],
+    },
+    {
+        "kind": "reflect",
+        "days": None,
+        "times": [
+            {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
+            {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
+        ],
+    },
 ]
 FULL_PLAN: dict[str, Any] = {
     **DATES,
@@ -64,50 +79,89 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"partner": NAME, "again": True, "zone": None, "error": None, "typed": ""},
     ],
     "visit/ask_date": [
-        {"partner": NAME, "which": which, "error": error, "typed": "<b>31.02.</b>" * 3,
-         "max_nights": 90, "arrival": ARRIVAL if which == "departure" else None,
-         "example": DEPARTURE, "again": again, "zone": zone}
+        {
+            "partner": NAME,
+            "which": which,
+            "error": error,
+            "typed": "<b>31.02.</b>" * 3,
+            "max_nights": 90,
+            "arrival": ARRIVAL if which == "departure" else None,
+            "example": DEPARTURE,
+            "again": again,
+            "zone": zone,
+        }
         for which, error, again, zone in (
-            ("arrival", None, False, "Europe/Berlin"), ("arrival", "unreadable", True, None),
-            ("arrival", "past", False, None), ("arrival", "far", False, None),
-            ("departure", None, True, "Australia/Sydney"), ("departure", "before", False, None),
+            ("arrival", None, False, "Europe/Berlin"),
+            ("arrival", "unreadable", True, None),
+            ("arrival", "past", False, None),
+            ("arrival", "far", False, None),
+            ("departure", None, True, "Australia/Sydney"),
+            ("departure", "before", False, None),
             ("departure", "long", False, None),
         )
     ],
-    "visit/goals_intro": [{**DATES, "again": False, "zone": None},
-                          {**DATES, "nights": 1, "again": False, "zone": "UTC"}],
+    "visit/goals_intro": [
+        {**DATES, "again": False, "zone": None},
+        {**DATES, "nights": 1, "again": False, "zone": "UTC"},
+    ],
     "visit/ask_goal": [{"partner": LONG_NAME}],
     "visit/goal_noted": [{"waiting": [NAME]}, {"waiting": [NAME, LONG_NAME]}],
-    "visit/ask_time": [{"ideas": [LONG_GOAL[:200]] * 5, "again": True, "zone": None},
-                       {"ideas": [], "again": False, "zone": None}],
+    "visit/ask_time": [
+        {"ideas": [LONG_GOAL[:200]] * 5, "again": True, "zone": None},
+        {"ideas": [], "again": False, "zone": None},
+    ],
     "visit/ask_idea": [{"partner": NAME}],
     "visit/ask_rest": [{"again": True, "zone": None}, {"again": False, "zone": None}],
     "visit/not_current": [{}],
     "visit/planned": [FULL_PLAN, BARE_PLAN],
-    "visit/show": [FULL_PLAN, {**BARE_PLAN, "days_left": 1}, {**BARE_PLAN, "days_left": -2},
-                   {**FULL_PLAN, "days_left": 0}],
+    "visit/show": [
+        FULL_PLAN,
+        {**BARE_PLAN, "days_left": 1},
+        {**BARE_PLAN, "days_left": -2},
+        {**FULL_PLAN, "days_left": 0},
+    ],
     "visit/countdown": [{**FULL_PLAN, "days": 7}, {**BARE_PLAN, "days": 1}],
     "visit/checkin": [
         {"day": 2, "first": True, "last": False, "answers": ANSWERS},
-        {"day": 90, "first": False, "last": True,
-         "answers": [{"name": NAME, "mood": "good"}, {"name": LONG_NAME, "mood": "mixed"}]},
+        {
+            "day": 90,
+            "first": False,
+            "last": True,
+            "answers": [{"name": NAME, "mood": "good"}, {"name": LONG_NAME, "mood": "mixed"}],
+        },
     ],
-    "visit/reflect_ask": [{**DATES, "name": NAME, "late": True, "group": NAME},
-                          {**DATES, "name": LONG_NAME, "late": False, "group": ""}],
+    "visit/reflect_ask": [
+        {**DATES, "name": NAME, "late": True, "group": NAME},
+        {**DATES, "name": LONG_NAME, "late": False, "group": ""},
+    ],
     "visit/reflect_sent": [{"name": NAME}],
     "visit/reflect_unreachable": [{"name": NAME}],
     "visit/reflect_rated": [{"rating": 1}, {"rating": 5}],
     "visit/reflect_note_ask": [{"partner": "Alex"}],
-    "visit/reflect_share_ask": [{"has_note": True, "other": NAME},
-                                {"has_note": False, "other": ""}],
+    "visit/reflect_share_ask": [
+        {"has_note": True, "other": NAME},
+        {"has_note": False, "other": ""},
+    ],
     "visit/reflect_thanks": [{"share": "all"}, {"share": "rating"}, {"share": "none"}],
     "visit/reflect_closed": [{}],
     "visit/reveal": [
-        {**DATES, "late": True, "both_safe": True, "answers": [
-            {"name": NAME, "answered": True, "rating": 5, "note": LONG_GOAL},
-            {"name": LONG_NAME, "answered": True, "rating": 4, "note": None}]},
-        {**DATES, "late": False, "both_safe": False, "answers": [
-            {"name": NAME, "answered": True, "rating": None, "note": None},
-            {"name": LONG_NAME, "answered": False, "rating": None, "note": None}]},
+        {
+            **DATES,
+            "late": True,
+            "both_safe": True,
+            "answers": [
+                {"name": NAME, "answered": True, "rating": 5, "note": LONG_GOAL},
+                {"name": LONG_NAME, "answered": True, "rating": 4, "note": None},
+            ],
+        },
+        {
+            **DATES,
+            "late": False,
+            "both_safe": False,
+            "answers": [
+                {"name": NAME, "answered": True, "rating": None, "note": None},
+                {"name": LONG_NAME, "answered": False, "rating": None, "note": None},
+            ],
+        },
     ],
 }
