@@ -1,6 +1,8 @@
-# Shared by scripts/run, scripts/test and scripts/bench: create or update .venv, quietly and
-# only when pyproject.toml changed since the last install.
-# Usage: source scripts/_env.sh <extras>   (extras: "" for the bot alone, "dev" for tests)
+# Shared by scripts/run, scripts/test, scripts/check and scripts/bench: create or update .venv,
+# quietly and only when pyproject.toml or the lock changed since the last install. Dependencies
+# come from the hashed lock (scripts/locks/, made by scripts/lock); the project itself is then
+# installed on top, editable and without fetching anything.
+# Usage: source scripts/_env.sh <extras>   (extras: "" for the bot alone, "dev" for tests and gates)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,18 +20,26 @@ find_python() {
 }
 
 extras="${1:-}"
-spec="."
-[ -n "$extras" ] && spec=".[$extras]"
+lock="scripts/locks/${extras:-base}.txt"
 stamp=".venv/.installed-${extras:-base}"
-want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml "$lock" | sha256sum | cut -d' ' -f1)"
 
 if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv ..." >&2
   "$(find_python)" -m venv .venv
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing dependencies into .venv (${spec}) ..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+  echo "Installing dependencies into .venv (${lock}) ..." >&2
+  rm -f "$stamp"  # an install cut short is done again next time
+  pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
+  # Two calls: a hash-checked install cannot include the editable project, which has no hash.
+  "${pip[@]}" install --require-hashes -r "$lock" >&2
+  "${pip[@]}" install --no-deps --no-build-isolation -e . >&2
+  # A dependency added to pyproject.toml but not yet locked shows here, not as an ImportError.
+  if ! broken="$(.venv/bin/python -m pip --disable-pip-version-check check)"; then
+    echo "$broken" >&2
+    echo "${lock} does not satisfy pyproject.toml: run scripts/lock." >&2
+    exit 1
+  fi
   echo "$want" >"$stamp"
 fi
