@@ -17,10 +17,13 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
 )
+from telegram.request import HTTPXRequest
 
 from bot import asks, polls
+from bot.bot_api import LEDGER_FILE, MendApplication, MendBot, UpdateLedger
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
+from bot.couples import move_couple
 from bot.features import (
     boundaries,
     calm,
@@ -41,6 +44,9 @@ from bot.features import (
     windows,
 )
 from bot.features import help as help_feature
+from bot.flows import Runner
+from bot.network import RetryingRequest
+from bot.outbox import OUTBOX_RETRY, RETRY_LATE_LIMIT, Outbox
 from bot.ratelimit import RateLimiter
 from bot.render import Renderer
 from bot.storage import Store
@@ -89,32 +95,47 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         raise ValueError("build_application needs a token")
     store = Store(settings_.data_dir)
     store.open()
-    services = Services(settings=settings_, store=store, render=Renderer(), timers=Timers(store))
+    timers = Timers(store)
+    services = Services(
+        settings=settings_,
+        store=store,
+        render=Renderer(),
+        timers=timers,
+        outbox=Outbox(store, timers),
+    )
+    services.runner = Runner(services)
 
+    bot = MendBot(
+        settings_.token,
+        base_url=settings_.api_base_url,
+        base_file_url=settings_.file_base_url,
+        request=RetryingRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            tzinfo=UTC,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        # Telegram's limits (about 30/s overall, 20/min per group), retrying on RetryAfter.
+        rate_limiter=RateLimiter(max_retries=3) if rate_limit else None,
+        ledger=UpdateLedger(settings_.data_dir / LEDGER_FILE, store.applied),
+        on_chat_migrated=lambda old, new: move_couple(services, old, new),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings_.token)
-        .base_url(settings_.api_base_url)
-        .base_file_url(settings_.file_base_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                tzinfo=UTC,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
+        .application_class(MendApplication)
+        .bot(bot)
         .context_types(ContextTypes(context=MendContext))
         .post_init(_post_init)
     )
-    if rate_limit:
-        # Telegram's limits (about 30/s overall, 20/min per group), retrying on RetryAfter.
-        builder.rate_limiter(RateLimiter(max_retries=3))
     app: MendApp = builder.build()
     app.bot_data[SERVICES_KEY] = services
     assert app.job_queue is not None
     services.timers.attach(app.job_queue)
 
-    asks.register(app)
+    timers.register(OUTBOX_RETRY, services.outbox.retry_due, late_limit=RETRY_LATE_LIMIT)
+    asks.register(app, services)
+    services.runner.register(app)
     for feature in FEATURES:
         feature.register(app, services)
     # Last: a button no feature claims (old, or forged) still gets an answer.
@@ -131,7 +152,9 @@ def services_of(app: MendApp) -> Services:
 async def _post_init(app: MendApp) -> None:
     """Before polling starts: rebuild timers, publish the command menus, start warm-ups."""
     services = services_of(app)
+    owed = services.outbox.recover()
     scheduled, late, dropped = services.timers.rebuild()
+    log.info("%d couples are owed messages from before the restart", owed)
     log.info(
         "timers rebuilt: %d scheduled (%d late), %d dropped as stale", scheduled, late, dropped
     )
@@ -142,6 +165,8 @@ async def _post_init(app: MendApp) -> None:
 
 async def _run_startup_tasks(context: MendContext) -> None:
     """Work that shouldn't delay polling: recurring timers put back, warm-ups."""
+    for chat_id in context.mend.outbox.owing():
+        await context.mend.outbox.deliver(context, chat_id)
     checked = await context.mend.timers.reconcile_all()
     log.info("recurring timers checked for %d couples", checked)
     for task in context.mend.startup_tasks:

@@ -16,10 +16,11 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.context import MendContext
+from bot.context import MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.messages import say
 from bot.model import Couple, Partner, to_iso, utcnow
+from bot.storage import Record, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -79,25 +80,51 @@ async def ask(
         **data,
     )
     with services.store.transaction(couple.chat_id) as tx:
-        fresh = tx.couple()
-        assert fresh is not None
-        table = tx.table(ASKS_TABLE)
-        table.insert(
-            {
-                "chat": in_chat,
-                "message_id": message.message_id,
-                "kind": kind,
-                "partner": partner.user_id,
-                "payload": payload or {},
-                "asked_at": to_iso(utcnow()),
-            }
-        )
-        fresh.add_key(_key(in_chat, message.message_id))
-        for stale in sorted(table.all(), key=lambda r: r["id"])[:-MAX_OPEN_ASKS]:
-            fresh.drop_key(_key(stale["chat"], stale["message_id"]))
-            table.remove(stale["id"])
-        tx.save(fresh)
+        remember(tx, in_chat, message.message_id, kind, partner.user_id, payload or {})
     return message
+
+
+def remember(
+    tx: Transaction,
+    chat_id: int,
+    message_id: int,
+    kind: str,
+    partner: int,
+    payload: dict[str, Any],
+) -> None:
+    """Inside the couple's transaction: a reply to this message answers a question of `kind`
+    (only `partner` may answer it); the oldest open questions beyond MAX_OPEN_ASKS are
+    forgotten."""
+    couple = tx.couple()
+    assert couple is not None
+    table = tx.table(ASKS_TABLE)
+    table.insert(
+        {
+            "chat": chat_id,
+            "message_id": message_id,
+            "kind": kind,
+            "partner": partner,
+            "payload": payload,
+            "asked_at": to_iso(utcnow()),
+        }
+    )
+    couple.add_key(_key(chat_id, message_id))
+    for stale in sorted(table.all(), key=lambda r: r["id"])[:-MAX_OPEN_ASKS]:
+        couple.drop_key(_key(stale["chat"], stale["message_id"]))
+        table.remove(stale["id"])
+    tx.save(couple)
+
+
+def _after_send(tx: Transaction, entry: Record, message: Message, action: Record) -> None:
+    """Outbox action: the question just sent waits for its answer."""
+    remember(
+        tx,
+        message.chat_id,
+        message.message_id,
+        action["kind"],
+        action["partner"],
+        dict(action.get("payload") or {}),
+    )
 
 
 async def _on_reply(update: Update, context: MendContext) -> None:
@@ -137,5 +164,6 @@ async def _on_reply(update: Update, context: MendContext) -> None:
     await handler(update, context, Answer(couple, partner, message.text, record["payload"]))
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.outbox.after_send["ask"] = _after_send
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, _on_reply))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.model import Couple
+from bot.outbox import Outbox
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
+
+if TYPE_CHECKING:
+    from bot.flows import Runner
 
 SERVICES_KEY = "mend"
 
@@ -35,6 +39,7 @@ class Services:
     store: Store
     render: Renderer
     timers: Timers
+    outbox: Outbox
     commands: list[Command] = field(default_factory=list)
     # What each feature adds to a partner's /export: (services, couple, user id) → a section.
     exporters: dict[str, Callable[[Services, Couple, int], Any]] = field(default_factory=dict)
@@ -42,6 +47,8 @@ class Services:
     startup_tasks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     # When each outsider was last told the bot isn't theirs: (chat, user) → monotonic time.
     outsider_notices: dict[tuple[int, int], float] = field(default_factory=dict)
+    # The runner of guided steps (bot.flows); set when the application is built.
+    runner: Runner = field(init=False)
 
     def add_commands(self, *commands: Command) -> None:
         self.commands.extend(commands)

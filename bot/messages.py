@@ -14,11 +14,13 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, ChatMigrated, Forbidden
+from telegram.error import BadRequest, Forbidden
 
-from bot.context import MendContext
-from bot.couples import move_couple, partner_locale
+from bot import origin
+from bot.context import MendContext, Services
+from bot.couples import group_locale, partner_locale
 from bot.model import Couple, Partner
+from bot.outbox import GROUP, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,9 @@ async def send_html(
     reply_to: int | None = None,
     thread_id: int | None = None,
 ) -> Message:
-    """Send one HTML message; follows a group that became a supergroup."""
+    """Send one HTML message. Without `thread_id`, a message to the chat the work at hand came
+    from goes to its forum topic (bot.origin); a group that became a supergroup is followed
+    by the bot (bot.bot_api)."""
     markup: InlineKeyboardMarkup | ForceReply | None = None
     if buttons:
         markup = InlineKeyboardMarkup(buttons)
@@ -55,15 +59,13 @@ async def send_html(
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     )
-    try:
-        return await context.bot.send_message(
-            chat_id, html, reply_markup=markup, reply_parameters=reply, message_thread_id=thread_id
-        )
-    except ChatMigrated as migrated:
-        move_couple(context.mend, chat_id, migrated.new_chat_id)
-        return await context.bot.send_message(
-            migrated.new_chat_id, html, reply_markup=markup, reply_parameters=reply
-        )
+    return await context.bot.send_message(
+        chat_id,
+        html,
+        reply_markup=markup,
+        reply_parameters=reply,
+        message_thread_id=thread_id if thread_id is not None else origin.thread_in(chat_id),
+    )
 
 
 async def say(
@@ -168,3 +170,17 @@ def _mark_unreachable(context: MendContext, chat_id: int, user_id: int) -> None:
         if couple and partner and partner.private_chat:
             partner.private_chat = False
             tx.save(couple)
+
+
+def group_message(services: Services, couple: Couple, template: str, /, **data: Any) -> Outgoing:
+    """A message for the couple's group, rendered in the group's language, for the outbox."""
+    html = services.render.message(group_locale(services, couple), template, **data)
+    return Outgoing(to=GROUP, html=html)
+
+
+def private_message(
+    services: Services, partner: Partner, template: str, /, **data: Any
+) -> Outgoing:
+    """A message for a partner's private chat, in their language, for the outbox."""
+    html = services.render.message(partner_locale(services, partner), template, **data)
+    return Outgoing(to=partner.user_id, html=html)

@@ -20,10 +20,11 @@ from telegram import Message, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import Application, PollAnswerHandler
 
+from bot import origin
 from bot.context import MendContext, Services
-from bot.couples import move_couple
 from bot.model import Couple, Partner, to_iso, utcnow
-from bot.storage import Record
+from bot.outbox import GROUP, Outgoing
+from bot.storage import Record, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -70,44 +71,74 @@ async def send_poll(
     and options: they are escaped for the HTML parse mode)."""
     question_html = html.escape(question, quote=False)
     options_html = [html.escape(option, quote=False) for option in options]
-    chat_id = couple.chat_id
-    try:
-        message = await context.bot.send_poll(
-            chat_id,
-            question_html,
-            options_html,
-            is_anonymous=False,
-            allows_multiple_answers=multiple,
-            message_thread_id=thread_id,
-        )
-    except ChatMigrated as migrated:
-        move_couple(context.mend, chat_id, migrated.new_chat_id)
-        chat_id = migrated.new_chat_id
-        message = await context.bot.send_poll(
-            chat_id,
-            question_html,
-            options_html,
-            is_anonymous=False,
-            allows_multiple_answers=multiple,
-        )
-    assert message.poll is not None
-    with context.mend.store.transaction(chat_id) as tx:
-        fresh = tx.couple()
-        assert fresh is not None
-        tx.table(POLLS_TABLE).insert(
-            {
-                "poll_id": message.poll.id,
-                "message_id": message.message_id,
-                "kind": kind,
-                "payload": payload or {},
-                "sent_at": to_iso(utcnow()),
-                "closed": False,
-                "votes": {},
-            }
-        )
-        fresh.add_key(poll_key(message.poll.id))
-        tx.save(fresh)
+    # A group that became a supergroup is followed by the bot (bot.bot_api).
+    message = await context.bot.send_poll(
+        couple.chat_id,
+        question_html,
+        options_html,
+        is_anonymous=False,
+        allows_multiple_answers=multiple,
+        message_thread_id=thread_id if thread_id is not None else origin.thread_in(couple.chat_id),
+    )
+    with context.mend.store.transaction(message.chat_id) as tx:
+        remember(tx, message, kind, payload or {})
     return message
+
+
+def outgoing(
+    render_question: str,
+    options: Sequence[str],
+    kind: str,
+    *,
+    multiple: bool = False,
+    payload: dict[str, Any] | None = None,
+) -> Outgoing:
+    """A poll for the couple's group, to queue in the outbox with the change that asks it
+    (plain-text question and options: they are escaped for the HTML parse mode)."""
+    return Outgoing(
+        to=GROUP,
+        poll={
+            "question": html.escape(render_question, quote=False),
+            "options": [html.escape(option, quote=False) for option in options],
+            "multiple": multiple,
+        },
+        then=[{"do": "poll", "kind": kind, "payload": payload or {}}],
+    )
+
+
+def remember(tx: Transaction, message: Message, kind: str, payload: dict[str, Any]) -> None:
+    """Inside the couple's transaction: votes on this poll go to handlers of `kind`."""
+    assert message.poll is not None
+    couple = tx.couple()
+    assert couple is not None
+    tx.table(POLLS_TABLE).insert(
+        {
+            "poll_id": message.poll.id,
+            "message_id": message.message_id,
+            "kind": kind,
+            "payload": payload,
+            "sent_at": to_iso(utcnow()),
+            "closed": False,
+            "votes": {},
+        }
+    )
+    couple.add_key(poll_key(message.poll.id))
+    tx.save(couple)
+
+
+def _after_send(tx: Transaction, entry: Record, message: Message, action: Record) -> None:
+    """Outbox action: a poll just sent is remembered, so its votes find their couple."""
+    remember(tx, message, action["kind"], dict(action.get("payload") or {}))
+
+
+def find_by(services: Services, chat_id: int, kind: str, **payload: Any) -> Record | None:
+    """The couple's newest poll of `kind` whose payload holds `payload`."""
+    found = [
+        r
+        for r in services.store.records(chat_id, POLLS_TABLE)
+        if r["kind"] == kind and all(r["payload"].get(k) == v for k, v in payload.items())
+    ]
+    return max(found, key=lambda r: r["id"], default=None)
 
 
 def find(services: Services, chat_id: int, poll_id: str) -> Record | None:
@@ -136,7 +167,8 @@ async def stop(context: MendContext, chat_id: int, poll_id: str) -> None:
     record = close(context.mend, chat_id, poll_id)
     if record is None:
         return
-    with contextlib.suppress(BadRequest, Forbidden):
+    # A poll in a group that since became a supergroup (ChatMigrated) can't be stopped there.
+    with contextlib.suppress(BadRequest, ChatMigrated, Forbidden):
         await context.bot.stop_poll(chat_id, record["message_id"])
 
 
@@ -188,4 +220,5 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    services.outbox.after_send["poll"] = _after_send
     app.add_handler(PollAnswerHandler(_on_poll_answer))

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, NetworkError, RetryAfter
 
+from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
-from bot.storage import Record, Store
+from bot.storage import Record, Store, Transaction
 from bot.when import outside_quiet_hours
 
 if TYPE_CHECKING:
@@ -128,8 +129,14 @@ class Timers:
         *,
         partner: int | None = None,
         payload: dict[str, Any] | None = None,
+        tx: Transaction | None = None,
     ) -> int:
-        """Store a timer and schedule it; returns its id within the couple."""
+        """Store a timer and schedule it; returns its id within the couple.
+
+        Within `tx` (the couple's open transaction) the timer is stored with the rest of the
+        change. A timer set while handling an update in a forum topic remembers the topic, and
+        what it sends to the group when it fires goes there (see bot.origin).
+        """
         if kind not in self.kinds:
             raise KeyError(f"unknown timer kind {kind!r}")
         record = {
@@ -139,8 +146,14 @@ class Timers:
             "payload": payload or {},
             "attempts": 0,
         }
-        with self.store.transaction(chat_id) as tx:
+        thread = origin.thread_in(chat_id)
+        if thread is not None:
+            record["thread"] = thread
+        if tx is not None:
             timer_id = tx.table(TIMERS_TABLE).insert(record)
+        else:
+            with self.store.transaction(chat_id) as own:
+                timer_id = own.table(TIMERS_TABLE).insert(record)
         self._place(chat_id, timer_id, due)
         return timer_id
 
@@ -342,7 +355,8 @@ class Timers:
             late=utcnow() - original_due > LATE_AFTER,
         )
         try:
-            await kind.handler(context, fired)
+            with origin.using(origin.Origin(chat_id, record.get("thread"))):
+                await kind.handler(context, fired)
         except RetryAfter as error:
             self._retry(chat_id, record, error.retry_after)
             return

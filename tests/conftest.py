@@ -75,6 +75,13 @@ def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
         yield Clock(traveller)
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that surely never arrived is repeated at once in tests (the pauses between
+    attempts are real seconds, which the test clock doesn't move)."""
+    monkeypatch.setattr("bot.network.RETRY_PAUSES", (0.0, 0.0))
+
+
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
     async with Sandbox() as server:

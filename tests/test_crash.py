@@ -90,7 +90,7 @@ async def test_sigkill_mid_write_keeps_the_store_intact(
             await asyncio.sleep(rng.uniform(0, 0.05))
             bot_process.kill()
             bot_process.start()
-            await sandbox.settle(idle=1.0, timeout=30)
+            await sandbox.settle(idle=1.0, timeout=30, confirmed=True)
             answered = [m for m in chat.bot_messages() if "Quiet hours set to" in m.text]
             if answered and hours.replace("-", "–") in answered[-1].text:
                 confirmed, in_flight = hours, set()

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.features.talk import asking_partner, reader_locale
+from bot.flows import Flow, Option, Rows, Step, Turn
 from bot.guards import known_partner
-from bot.messages import Buttons, button, reply, say, send_html
-from bot.model import Couple, to_iso, utcnow
-from bot.storage.store import Record
+from bot.messages import reply, send_html
+from bot.model import Couple, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -148,147 +149,74 @@ async def breathe_command(update: Update, context: MendContext, couples: list[Co
 
 # -- jealousy check ----------------------------------------------------------------------------
 
-JEALOUS = "jealous:"
-CHECKS_TABLE = "jealous_checks"
-KEEP_CHECKS = 30
-ALERT_NAME_LENGTH = 40
-STOP = "stop"
-# What each step offers, and where each choice leads.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "notice": ("noticed",),
-    "story": ("new", "old", "unsure"),
-    "choose": ("share", "park", "pause"),
-}
-NEXT_STEP = {"noticed": "story", "new": "choose", "old": "choose", "unsure": "choose"}
+JEALOUS = "jealous"
+STOP = Option("stop", "calm.stop")
 
 
-def _step_buttons(context: MendContext, locale: str, step: str) -> Buttons:
-    render = context.mend.render
-    rows: list[list[Any]] = [
-        [button(render.label(locale, f"calm.{choice}"), f"{JEALOUS}{choice}")]
-        for choice in CHOICES[step]
-    ]
-    rows.append([button(render.label(locale, "calm.stop"), f"{JEALOUS}{STOP}")])
-    return rows
+def _choices(*keys: str) -> Rows:
+    """A step's choices, one per row, and "Stop here" last."""
+    return [*([Option(key, f"calm.{key}")] for key in keys), [STOP]]
+
+
+def _then(next_step: str | None, keep: str | None = None) -> Callable[[Turn], str]:
+    """An answer that goes on to `next_step` (None: the step the choice names), keeping the
+    choice as data[keep]; "Stop here" ends the check wherever it is pressed."""
+
+    def answer(turn: Turn) -> str:
+        if turn.value == STOP.key:
+            turn.data["choice"] = STOP.key
+            return "stopped"
+        if keep is not None:
+            turn.data[keep] = turn.value
+        return str(turn.value) if next_step is None else next_step
+
+    return answer
+
+
+# One message walks through the check: each step replaces the last. Only its owner moves it on.
+CHECK = Flow(
+    name=JEALOUS,
+    first="notice",
+    steps={
+        "notice": Step(
+            "calm/jealous_notice", _choices("noticed"), answer=_then("story"), edit=True
+        ),
+        "story": Step(
+            "calm/jealous_story",
+            _choices("new", "old", "unsure"),
+            answer=_then("choose", keep="source"),
+            edit=True,
+        ),
+        "choose": Step(
+            "calm/jealous_choose",
+            _choices("share", "park", "pause"),
+            answer=_then(None, keep="choice"),
+            edit=True,
+        ),
+        "share": Step("calm/jealous_share"),
+        "park": Step("calm/jealous_park"),
+        "pause": Step("calm/jealous_pause"),
+        "stopped": Step("calm/jealous_stopped"),
+    },
+    not_yours="alert.calm_not_yours",
+)
 
 
 @known_partner
 async def jealous_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """/jealous: start a guided check for the person who asked."""
+    """/jealous: start a guided check for the person who asked, where they asked."""
     chat = update.effective_chat
     assert chat is not None
     couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
     private = chat.type == Chat.PRIVATE
-    sent = await reply(
-        update,
+    await context.mend.runner.begin(
         context,
-        locale,
-        "calm/jealous_notice",
-        buttons=_step_buttons(context, locale, "notice"),
-        name=me.name,
-        private=private,
+        couple,
+        JEALOUS,
+        owner=me,
+        where="private" if private else "group",
+        data={"name": me.name, "private": private, "source": None, "choice": None},
     )
-    if sent is None:
-        return
-    with context.mend.store.transaction(couple.chat_id) as tx:
-        checks = tx.table(CHECKS_TABLE)
-        checks.insert(
-            {
-                "chat_id": sent.chat_id,
-                "message_id": sent.message_id,
-                "owner": me.user_id,
-                "private": private,
-                "step": "notice",
-                "source": None,
-                "choice": None,
-                "started_at": to_iso(utcnow()),
-            }
-        )
-        for old in sorted(checks.all(), key=lambda r: int(r["id"]))[:-KEEP_CHECKS]:
-            checks.remove(int(old["id"]))
-
-
-def _find_check(
-    context: MendContext, couples: list[Couple], chat_id: int, message_id: int
-) -> tuple[Couple, Record] | None:
-    for couple in couples:
-        for record in context.mend.store.records(couple.chat_id, CHECKS_TABLE):
-            if record.get("chat_id") == chat_id and record.get("message_id") == message_id:
-                return couple, record
-    return None
-
-
-@known_partner
-async def jealous_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """A step of the check: only its owner moves it on; the other partner gets a kind alert."""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    assert query is not None and query.data is not None and chat is not None and user is not None
-    render = context.mend.render
-    me = asking_partner(couples, update)
-    locale = reader_locale(context, update, couples[0], me)
-    choice = query.data.removeprefix(JEALOUS)
-    message = query.message
-    found = None if message is None else _find_check(context, couples, chat.id, message.message_id)
-    if found is None:
-        await query.answer(render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    couple, check = found
-    if check.get("owner") != user.id:
-        owner = couple.partner(int(check.get("owner", 0)))
-        name = owner.name[:ALERT_NAME_LENGTH] if owner else "?"  # alerts hold 200 characters
-        await query.answer(render.label(locale, "alert.calm_not_yours", name=name), show_alert=True)
-        return
-    step = str(check.get("step"))
-    if step not in CHOICES or (choice != STOP and choice not in CHOICES[step]):
-        await query.answer(render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    changes: dict[str, Any] = {"step": NEXT_STEP.get(choice, "done")}
-    if step == "story":
-        changes["source"] = choice
-    elif step == "choose":
-        changes["choice"] = choice
-    if choice == STOP:
-        changes["choice"] = STOP
-    with context.mend.store.transaction(couple.chat_id) as tx:
-        checks = tx.table(CHECKS_TABLE)
-        current = checks.get(int(check["id"]))
-        moved_on = current is not None and current.get("step") == step
-        if moved_on:
-            checks.update(int(check["id"]), changes)
-    if not moved_on:  # a second press of the same step, already handled
-        await query.answer(render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    await query.answer()
-    await _show_step(update, context, couple, locale, {**check, **changes})
-
-
-async def _show_step(
-    update: Update, context: MendContext, couple: Couple, locale: str, check: Record
-) -> None:
-    """Edit the check's message into its next step (or send it anew if it can't be edited)."""
-    query = update.callback_query
-    assert query is not None
-    step, choice = check["step"], check.get("choice")
-    data: dict[str, Any] = {"private": bool(check.get("private")), "source": check.get("source")}
-    buttons: Buttons | None = None
-    if step in CHOICES:
-        template = f"calm/jealous_{step}"
-        buttons = _step_buttons(context, locale, step)
-    elif choice == STOP:
-        template = "calm/jealous_stopped"
-    else:
-        template = f"calm/jealous_{choice}"
-    html = context.mend.render.message(locale, template, **data)
-    try:
-        await query.edit_message_text(
-            html, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
-        )
-    except BadRequest:
-        chat_id = int(check["chat_id"])
-        sent = await say(context, chat_id, locale, template, buttons=buttons, **data)
-        with context.mend.store.transaction(couple.chat_id) as tx:
-            tx.table(CHECKS_TABLE).update(int(check["id"]), {"message_id": sent.message_id})
 
 
 def export_calm(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
@@ -296,14 +224,14 @@ def export_calm(services: Services, couple: Couple, user_id: int) -> dict[str, A
     return {
         "jealousy_checks": [
             {
-                "started_at": r.get("started_at"),
-                "private": r.get("private"),
-                "step": r.get("step"),
-                "source": r.get("source"),
-                "choice": r.get("choice"),
+                "started_at": to_iso(run.started_at),
+                "private": run.data.get("private"),
+                "step": run.step or "done",
+                "source": run.data.get("source"),
+                "choice": run.data.get("choice"),
             }
-            for r in services.store.records(couple.chat_id, CHECKS_TABLE)
-            if r.get("owner") == user_id
+            for run in services.runner.runs(couple.chat_id, JEALOUS, finished=True)
+            if run.owner == user_id
         ],
     }
 
@@ -314,6 +242,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("breathe", "calm", in_group=True, in_private=True),
     )
     services.exporters["calm"] = export_calm
+    services.runner.add(CHECK)
     app.add_handler(CommandHandler("jealous", jealous_command))
     app.add_handler(CommandHandler("breathe", breathe_command))
-    app.add_handler(CallbackQueryHandler(jealous_button, pattern=f"^{JEALOUS}"))

@@ -20,7 +20,7 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.calm import run_breathing
 from bot.guards import partners_only
-from bot.messages import button, reply, say, say_private
+from bot.messages import button, group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.storage import Record
 from bot.timers import Fired
@@ -267,34 +267,32 @@ def _end(services: Services, chat_id: int, pause: Record, ended_by: int | None) 
 
 
 async def pause_over(context: MendContext, fired: Fired) -> None:
-    """The agreed time is up: invite both back, gently (and say so if the word comes late)."""
+    """The agreed time is up: invite both back, gently (and say so if the word comes late).
+
+    The pause ends and the word is owed in one change; the outbox delivers it once, even if
+    Telegram fails or the bot stops in between."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    pause = next(
-        (
-            r
-            for r in services.store.records(fired.chat_id, PAUSES_TABLE)
-            if r["id"] == fired.payload.get("pause")
-        ),
-        None,
-    )
-    if couple is None or pause is None or pause["ended_at"] is not None:
-        return
-    # Say it first: if sending fails, the timer is retried and the pause is still running.
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "pause/ended",
-        early=False,
-        late=fired.late,
-        name=_name(couple, pause["by"]),
-        names=[p.name for p in couple.partners],
-        ended_at=fired.due,
-        times=_times(couple, fired.due),
-    )
     with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        pause = tx.table(PAUSES_TABLE).get(int(fired.payload.get("pause", 0)))
+        if couple is None or pause is None or pause["ended_at"] is not None:
+            return
         tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "pause/ended",
+                early=False,
+                late=fired.late,
+                name=_name(couple, pause["by"]),
+                names=[p.name for p in couple.partners],
+                ended_at=fired.due,
+                times=_times(couple, fired.due),
+            ),
+        )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:

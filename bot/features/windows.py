@@ -23,9 +23,11 @@ from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
+from bot.flows import Flow, Option, Step, Turn
 from bot.guards import known_partner, partners_only
-from bot.messages import Buttons, button, reply, say, say_private
+from bot.messages import button, group_message, private_message, reply, say
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP
 from bot.storage import Record
 from bot.timers import Fired, Timers
 from bot.when import next_local
@@ -40,7 +42,6 @@ MAX_SLOTS = 4
 MAX_WORRY = 1000
 TIME_PRESETS = ("07:30", "12:30", "18:00", "19:00", "20:00", "21:00")
 WINDOW = "win:"
-WORRY = "worry:"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^(\d{1,2})[:.h]?(\d{2})?$")
 
@@ -295,53 +296,69 @@ async def window_time_answer(update: Update, context: MendContext, answer: asks.
 
 
 async def window_opens(context: MendContext, fired: Fired) -> None:
-    """The window opens: the structure and the count in the group, each one's worries in private."""
+    """The window opens: the structure and the count in the group, each one's worries in
+    private. Everything it says is owed in one change, so a failure half-way resumes."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    slot = next(
-        (s for s in slots(services, fired.chat_id) if s["id"] == fired.payload.get("slot")), None
-    )
-    if couple is None or slot is None:
-        return
-    now = utcnow()
-    # The next one first, so the series goes on whatever happens below. A retry of this
-    # timer (after a network error) finds them already there.
-    _ensure(
-        services.timers,
-        couple.chat_id,
-        WINDOW_OPEN,
-        slot["id"],
-        next_opening(slot, now),
-        besides=fired.timer_id,
-    )
-    _ensure(
-        services.timers,
-        couple.chat_id,
-        WINDOW_CLOSE,
-        slot["id"],
-        now + timedelta(minutes=slot["minutes"]),
-    )
-    parked = [
-        w for w in services.store.records(couple.chat_id, WORRIES_TABLE) if w["status"] == "parked"
-    ]
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "windows/opened",
-        minutes=slot["minutes"],
-        waiting=len(parked),
-        late=fired.late,
-        names=[p.name for p in couple.partners],
-    )
-    for partner in couple.partners:
-        mine = [w for w in parked if w["author"] == partner.user_id]
-        if mine:
-            await _remind(context, couple, partner, mine)
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        slot = tx.table(SLOTS_TABLE).get(int(fired.payload.get("slot", 0)))
+        if couple is None or slot is None:
+            return
+        now = utcnow()
+        # The next one first, so the series goes on whatever happens below.
+        _ensure(
+            services.timers,
+            couple.chat_id,
+            WINDOW_OPEN,
+            slot["id"],
+            next_opening(slot, now),
+            besides=fired.timer_id,
+        )
+        _ensure(
+            services.timers,
+            couple.chat_id,
+            WINDOW_CLOSE,
+            slot["id"],
+            now + timedelta(minutes=slot["minutes"]),
+        )
+        parked = [w for w in tx.table(WORRIES_TABLE).all() if w["status"] == "parked"]
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "windows/opened",
+                minutes=slot["minutes"],
+                waiting=len(parked),
+                late=fired.late,
+                names=[p.name for p in couple.partners],
+            ),
+        )
+        for partner in couple.partners:
+            mine = [w for w in parked if w["author"] == partner.user_id]
+            if mine and partner.private_chat:
+                services.outbox.put(
+                    tx, private_message(services, partner, "windows/your_worries", count=len(mine))
+                )
+                for worry in mine:
+                    services.runner.start(
+                        tx,
+                        couple,
+                        WORRY_FLOW,
+                        owner=partner,
+                        data={"worry": worry["id"]},
+                        show={"text": worry["text"]},
+                    )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def _ensure(
-    timers: Timers, chat_id: int, kind: str, slot_id: int, due: datetime, besides: int | None = None
+    timers: Timers,
+    chat_id: int,
+    kind: str,
+    slot_id: int,
+    due: datetime,
+    besides: int | None = None,
 ) -> None:
     """Schedule a slot's timer of `kind` unless one is already pending."""
     if not any(
@@ -349,30 +366,6 @@ def _ensure(
         for t in timers.pending(chat_id, kind)
     ):
         timers.schedule(chat_id, kind, due, payload={"slot": slot_id})
-
-
-async def _remind(
-    context: MendContext, couple: Couple, partner: Partner, worries: list[Record]
-) -> None:
-    locale = partner_locale(context.mend, partner)
-    render = context.mend.render
-    await say_private(context, couple, partner, "windows/your_worries", count=len(worries))
-    for worry in worries:
-        data = f"{couple.chat_id}:{worry['id']}"
-        rows: Buttons = [
-            [
-                button(render.label(locale, "worry.share"), f"{WORRY}share:{data}"),
-                button(render.label(locale, "worry.keep"), f"{WORRY}keep:{data}"),
-                button(render.label(locale, "worry.drop"), f"{WORRY}drop:{data}"),
-            ]
-        ]
-        if (
-            await say_private(
-                context, couple, partner, "windows/worry_item", buttons=rows, text=worry["text"]
-            )
-            is None
-        ):
-            return
 
 
 async def window_closes(context: MendContext, fired: Fired) -> None:
@@ -483,62 +476,45 @@ async def worry_answer(update: Update, context: MendContext, answer: asks.Answer
     await park(update, context, answer.couple, answer.partner, answer.text.strip())
 
 
-async def worry_button(update: Update, context: MendContext) -> None:
+def _settle_worry(turn: Turn) -> None:
     """Share, keep or let go of a parked worry: its author's choice alone."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    action, _, rest = query.data.removeprefix(WORRY).partition(":")
-    chat_text, _, worry_text = rest.partition(":")
-    locale = services.render.locale_for(user.language_code)
-    stale = services.render.label(locale, "alert.stale_button")
-    try:
-        chat_id, worry_id = int(chat_text), int(worry_text)
-    except ValueError:
-        await query.answer(stale, show_alert=True)
+    worries = turn.tx.table(WORRIES_TABLE)
+    worry = worries.get(int(turn.data["worry"]))
+    if worry is None or worry["status"] != "parked" or worry["author"] != turn.partner.user_id:
+        turn.toast = "alert.stale_button"
         return
-    couple = services.store.couple(chat_id)
-    worry = (
-        next(
-            (w for w in services.store.records(chat_id, WORRIES_TABLE) if w["id"] == worry_id), None
-        )
-        if couple
-        else None
+    if turn.value == "keep":
+        turn.toast = "alert.worry_kept"
+        return
+    shared = turn.value == "share"
+    worries.update(
+        worry["id"],
+        {"status": "shared" if shared else "let_go", "settled_at": to_iso(utcnow())},
     )
-    if (
-        couple is None
-        or worry is None
-        or worry["author"] != user.id
-        or worry["status"] != "parked"
-        or action not in ("share", "keep", "drop")
-    ):
-        await query.answer(stale, show_alert=True)
-        return
-    partner = couple.partner(user.id)
-    assert partner is not None
-    locale = partner_locale(services, partner)
-    if action == "keep":
-        await query.answer(services.render.label(locale, "alert.worry_kept"))
-        await query.edit_message_reply_markup(None)
-        return
-    with services.store.transaction(chat_id) as tx:
-        tx.table(WORRIES_TABLE).update(
-            worry_id,
-            {"status": "shared" if action == "share" else "let_go", "settled_at": to_iso(utcnow())},
-        )
-    await query.edit_message_reply_markup(None)
-    if action == "drop":
-        await query.answer(services.render.label(locale, "alert.worry_dropped"))
-        return
-    await query.answer(services.render.label(locale, "alert.worry_shared"))
-    await say(
-        context,
-        chat_id,
-        group_locale(services, couple),
-        "windows/worry_shared",
-        name=partner.name,
-        text=worry["text"],
-    )
+    if shared:
+        turn.say(GROUP, "windows/worry_shared", name=turn.partner.name, text=worry["text"])
+    turn.toast = "alert.worry_shared" if shared else "alert.worry_dropped"
+
+
+WORRY_FLOW = "worry"
+WORRY = Flow(
+    name=WORRY_FLOW,
+    where="private",
+    first="choose",
+    steps={
+        "choose": Step(
+            "windows/worry_item",
+            [
+                [
+                    Option("share", "worry.share"),
+                    Option("keep", "worry.keep"),
+                    Option("drop", "worry.drop"),
+                ]
+            ],
+            answer=_settle_worry,
+        ),
+    },
+)
 
 
 def worries_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
@@ -577,9 +553,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile)
     services.exporters["worries"] = worries_export
     services.exporters["windows"] = windows_export
+    services.runner.add(WORRY)
     asks.on_answer("window_time", window_time_answer)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))
     app.add_handler(CommandHandler("worry", worry_command))
     app.add_handler(CallbackQueryHandler(window_button, pattern=f"^{WINDOW}"))
-    app.add_handler(CallbackQueryHandler(worry_button, pattern=f"^{WORRY}"))

@@ -232,14 +232,23 @@ class Sandbox:
         self,
         idle: float = 0.2,
         timeout: float = 10.0,  # noqa: ASYNC109 (the control API's documented form)
+        *,
+        confirmed: bool = False,
     ) -> None:
-        """Wait until the bot fetched every update and made no API call for ``idle`` seconds."""
+        """Wait until the bot fetched every update and made no API call for ``idle`` seconds.
+
+        With ``confirmed``, also until the bot confirmed every update (asked for a later
+        offset): a bot that confirms only what it handled has then handled them all, even
+        those a process killed earlier had fetched.
+        """
         world = self.world
         deadline = time.monotonic() + timeout
         while True:
             world.check()
             quiet_for = time.monotonic() - world.last_activity
             unfetched = world.updates.unfetched
+            if confirmed:
+                unfetched = len(world.updates.pending)
             if not unfetched and not world.in_flight and quiet_for >= idle:
                 return
             if time.monotonic() >= deadline:

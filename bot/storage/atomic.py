@@ -47,6 +47,11 @@ class AtomicJSONStorage(Storage):
             return
         self._commit(data)
 
+    @property
+    def changed(self) -> bool:
+        """Inside `batch()`: whether anything was written in it so far."""
+        return self._dirty
+
     def close(self) -> None:
         """Nothing to release: the file is only open while it is being replaced."""
 

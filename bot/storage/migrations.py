@@ -40,5 +40,6 @@ def migrate(tables: Tables, *, target: int | None = None) -> bool:
         MIGRATIONS[version](tables)
         version += 1
         changed = True
-    tables[META_TABLE] = {"1": {"schema": target}}
+    meta = dict(tables.get(META_TABLE, {}).get("1", {}))
+    tables[META_TABLE] = {"1": {**meta, "schema": target}}
     return changed

@@ -17,8 +17,15 @@ from typing import Any
 
 from tinydb.table import Document, Table
 
+from bot import origin
 from bot.model import Couple
-from bot.storage.atomic import TEMP_SUFFIX, AtomicJSONStorage, sync_directory, write_atomically
+from bot.storage.atomic import (
+    TEMP_SUFFIX,
+    AtomicJSONStorage,
+    Tables,
+    sync_directory,
+    write_atomically,
+)
 from bot.storage.migrations import META_TABLE, migrate
 
 log = logging.getLogger(__name__)
@@ -26,6 +33,8 @@ log = logging.getLogger(__name__)
 DIR_MODE = 0o700
 COUPLE_TABLE = "couple"
 COUPLE_DOC_ID = 1
+MIGRATED_KEY = "migrated:"  # + the old chat id of a group that became a supergroup
+KEEP_APPLIED = 20  # update ids remembered per couple file
 Record = dict[str, Any]
 
 
@@ -97,6 +106,8 @@ class Store:
         self._chats_by_user: dict[int, set[int]] = {}
         self._chat_by_key: dict[str, int] = {}
         self._indexed: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+        # Updates whose changes are in the files (read at start-up, added to as they happen).
+        self._applied: set[int] = set()
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -124,6 +135,7 @@ class Store:
             return
         if migrate(tables):
             storage.write(tables)
+        self._applied.update(tables[META_TABLE]["1"].get("updates", []))
         self._files[chat_id] = storage
         self._reindex(chat_id)
 
@@ -139,12 +151,19 @@ class Store:
     def chat_ids(self) -> list[int]:
         return list(self._files)
 
+    def resolve(self, chat_id: int) -> int:
+        """The chat id a couple's data is kept under: a group that became a supergroup is
+        found by its old id too."""
+        if chat_id in self._files:
+            return chat_id
+        return self._chat_by_key.get(f"{MIGRATED_KEY}{chat_id}", chat_id)
+
     def couple(self, chat_id: int) -> Couple | None:
-        storage = self._files.get(chat_id)
+        storage = self._files.get(self.resolve(chat_id))
         return None if storage is None else Transaction(storage).couple()
 
     def records(self, chat_id: int, table: str) -> list[Record]:
-        storage = self._files.get(chat_id)
+        storage = self._files.get(self.resolve(chat_id))
         return [] if storage is None else Transaction(storage).table(table).all()
 
     def chats_of_user(self, user_id: int) -> list[int]:
@@ -152,6 +171,10 @@ class Store:
 
     def chat_for_key(self, key: str) -> int | None:
         return self._chat_by_key.get(key)
+
+    def chats_with_key_prefix(self, prefix: str) -> list[int]:
+        """The chats that hold a lookup key starting with `prefix` (a scan: for start-up)."""
+        return sorted({chat for key, chat in self._chat_by_key.items() if key.startswith(prefix)})
 
     def __len__(self) -> int:
         return len(self._files)
@@ -161,18 +184,36 @@ class Store:
     @contextlib.contextmanager
     def transaction(self, chat_id: int) -> Iterator[Transaction]:
         """Everything changed inside lands in one atomic write when the block ends."""
+        chat_id = self.resolve(chat_id)
         storage = self._files.get(chat_id)
         if storage is None:
             storage = AtomicJSONStorage(self.couples_dir / f"{chat_id}.json")
         with storage.batch():
             yield Transaction(storage)
             tables = storage.read()
-            if tables is not None and META_TABLE not in tables:
+            update_id = origin.current().update_id
+            if tables is not None and (
+                META_TABLE not in tables or (update_id is not None and storage.changed)
+            ):
                 migrate(tables)
+                if update_id is not None:
+                    self._mark_applied(tables, update_id)
                 storage.write(tables)
         if chat_id not in self._files and storage.read() is not None:
             self._files[chat_id] = storage
         self._reindex(chat_id)
+
+    def _mark_applied(self, tables: Tables, update_id: int) -> None:
+        """Record in the couple's file, with the change itself, that `update_id` made it, so
+        the update is recognised if Telegram delivers it again after a crash."""
+        meta = tables[META_TABLE].setdefault("1", {})
+        applied = [i for i in meta.get("updates", []) if i != update_id][-(KEEP_APPLIED - 1) :]
+        meta["updates"] = [*applied, update_id]
+        self._applied.add(update_id)
+
+    def applied(self, update_id: int) -> bool:
+        """Whether a change made while handling `update_id` is in some couple's file."""
+        return update_id in self._applied
 
     def delete(self, chat_id: int) -> None:
         """Erase a couple's file for good."""
@@ -195,6 +236,8 @@ class Store:
         if couple_doc is not None:
             couple_doc["chat_id"] = new_chat_id
             couple_doc["migrated_from"] = old_chat_id
+            # Buttons, links and records that still name the old id keep finding the couple.
+            couple_doc["keys"] = [*couple_doc.get("keys", []), f"{MIGRATED_KEY}{old_chat_id}"]
         new_path = self.couples_dir / f"{new_chat_id}.json"
         # New file first: a crash in between leaves both, and open() drops the old one.
         write_atomically(new_path, json.dumps(tables, ensure_ascii=False, separators=(",", ":")))

@@ -71,10 +71,10 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
     assert group.bot_messages()[-1] is check  # one place, edited step by step
     assert len(check.edits) == 3
 
-    [stored] = services.store.records(group.id, calm.CHECKS_TABLE)
-    assert (stored["owner"], stored["step"], stored["source"], stored["choice"]) == (
+    [stored] = services.runner.runs(group.id, calm.JEALOUS, finished=True)
+    assert (stored.owner, stored.step, stored.data["source"], stored.data["choice"]) == (
         couple.alex.id,
-        "done",
+        None,
         "old",
         "share",
     )
@@ -130,8 +130,8 @@ async def test_forged_and_stale_presses_and_outsiders(
     assert answer.show_alert and "no longer current" in (answer.text or "")
     await sandbox.settle(idle=0.1)
     assert not check.edited
-    [stored] = services.store.records(couple.group.id, calm.CHECKS_TABLE)
-    assert stored["step"] == "notice"
+    [stored] = services.runner.runs(couple.group.id, calm.JEALOUS)
+    assert stored.step == "notice"
 
     # A finished check can't be pressed again.
     await couple.alex.press(check, "Stop here")

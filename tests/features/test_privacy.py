@@ -121,8 +121,9 @@ async def test_data_follows_a_group_that_becomes_a_supergroup(
     supergroup = await couple.group.migrate_to_supergroup()
     await supergroup.send(couple.alex, "/settings")
     await supergroup.expect("How things are set up", "Alex", "Sam")
-    assert services.store.couple(old_id) is None
-    assert services.store.couple(supergroup.id) is not None
+    assert services.store.chat_ids() == [supergroup.id]
+    moved = services.store.couple(supergroup.id)
+    assert moved is not None and moved.migrated_from == old_id
 
 
 async def test_a_new_group_title_is_kept(couple: People) -> None:

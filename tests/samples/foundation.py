@@ -43,6 +43,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/join_first": [{}],
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
+    "common/question_closed": [{}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},

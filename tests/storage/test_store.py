@@ -151,9 +151,15 @@ def test_move_follows_a_migrated_chat(tmp_path: Path) -> None:
     store.move(-20, -1000020)
     moved = store.couple(-1000020)
     assert moved is not None and moved.chat_id == -1000020 and moved.migrated_from == -20
-    assert store.couple(-20) is None
+    # Everything that still names the old id (a button, a record) finds the couple by it.
+    assert store.chat_ids() == [-1000020] and not (tmp_path / "couples" / "-20.json").exists()
+    old_name = store.couple(-20)
+    assert old_name is not None and old_name.chat_id == -1000020
+    with store.transaction(-20) as tx:
+        tx.table("timers").insert({"kind": "window_open"})
+    assert store.chat_ids() == [-1000020] and not (tmp_path / "couples" / "-20.json").exists()
     assert store.chats_of_user(2) == [-1000020]
-    assert [r["kind"] for r in store.records(-1000020, "timers")] == ["pause_end"]
+    assert [r["kind"] for r in store.records(-1000020, "timers")] == ["pause_end", "window_open"]
 
 
 def test_a_crash_during_move_keeps_the_new_chat_only(tmp_path: Path) -> None:

@@ -1,0 +1,596 @@
+"""Guided steps as data: a flow is a table of steps, and one runner moves people through it.
+
+A feature describes a conversation as a :class:`Flow`: each :class:`Step` names its template,
+its buttons (:class:`Option`) or the typed answer it wants (a reader), what an answer does, and
+which step comes next. The runner owns everything every conversation needs, so no feature can
+get it wrong:
+
+- **the current step**: an answer to a step that is no longer current (a double tap, an old
+  message, a button from before /forget, a forged press) changes nothing and gets one stale
+  answer; a run's buttons carry a random token that is never reused and names no chat, so
+  they survive a group becoming a supergroup and can't reach another couple;
+- **who may answer**: the run's owner (or either partner, if the step says so);
+- **typed answers**: asked with a ForceReply; an answer the reader can't read is asked again
+  with the reason, nothing is stored;
+- **exactly once**: an answer, the change it makes and the messages it causes are written in
+  one transaction (the messages through :mod:`bot.outbox`), then delivered; answering the
+  button press is best effort and never stops the rest;
+- **expiry**: a run may have a lifetime (a confirmation does), after which its buttons are stale.
+
+State belongs to the couple: runs live in the couple's file (table "runs"), not in a chat or a
+user's memory, and are found by their token ("run:<token>" in the store's key index).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from telegram import CallbackQuery, InlineKeyboardButton, Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot import asks
+from bot.couples import group_locale, partner_locale
+from bot.guards import refuse_outsider
+from bot.messages import group_message, private_message, reply
+from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP, Outgoing
+from bot.storage import Record, Transaction
+
+if TYPE_CHECKING:
+    from bot.context import MendContext, Services
+
+log = logging.getLogger(__name__)
+
+RUNS_TABLE = "runs"
+KEEP_FINISHED = 40  # finished runs kept per couple, so a late press on one is still recognised
+TOKEN_BYTES = 6  # 8 characters of base64: 2**48 tokens, never reused
+CALLBACK = re.compile(
+    r"^r:(?P<token>[A-Za-z0-9_-]{8}):(?P<step>[a-z0-9_]{1,16}):(?P<option>[a-z0-9_]{1,16})$"
+)
+ASK_KIND = "flow"
+
+
+class Unreadable(ValueError):
+    """A typed answer the step's reader can't use; `reason` names a label shown to the person."""
+
+    def __init__(self, reason: str, **values: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button: `key` is what the press means, `label` the label it shows (in content/)."""
+
+    key: str
+    label: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+Rows = Sequence[Sequence[Option]]
+Reader = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flow.
+
+    template: the message that asks (content/<locale>/<template>.html.j2); it gets the run's
+        data, `step`, and on a repeated question `error` (a label) and `typed`.
+    options: its buttons, or a function of the run giving them.
+    read: a typed answer is wanted; the reader turns the text into a value or raises Unreadable.
+    answer: what an answer does, inside the transaction: `turn.value` is the option's key or
+        the read value; it changes `turn.data` or the feature's tables (`turn.tx`), may queue
+        messages (`turn.say`), and returns the next step's name, or None when the flow is done.
+        Without it the answer is kept as data[<step name>] and `next` follows.
+    who: "owner" (the partner the run belongs to) or "partners" (either partner).
+    edit: the next step replaces this step's message (one message walks through a check);
+        otherwise this message loses its buttons and the next step comes as a new message.
+    """
+
+    template: str
+    options: Rows | Callable[[Run], Rows] = ()
+    read: Reader | None = None
+    answer: Callable[[Turn], str | None] | None = None
+    next: str | None = None
+    who: Literal["owner", "partners"] = "owner"
+    edit: bool = False
+    data: Callable[[Run], Mapping[str, Any]] | None = None
+
+    @property
+    def final(self) -> bool:
+        """A step that asks nothing: showing it finishes the run."""
+        return not self.options and self.read is None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A conversation: its steps, the first one, where it happens, how long it may wait.
+
+    where: "group" (the couple's group) or "private" (the owner's private chat); a run may
+        be started elsewhere than its flow's default.
+    lifetime: after this long the run's buttons are stale (None: they never expire).
+    not_yours: the alert for a partner who presses another's button ({name}: the owner).
+    finished: called after the transaction that finished a run, with the messages delivered
+        (for work that can't be done inside a transaction, like starting a breathing session).
+    """
+
+    name: str
+    steps: Mapping[str, Step]
+    first: str
+    where: Literal["group", "private"] = "group"
+    lifetime: timedelta | None = None
+    not_yours: str = "alert.flow_not_yours"
+    finished: Callable[[MendContext, Couple, Run], Any] | None = None
+
+
+@dataclass
+class Run:
+    """A flow under way for a couple: its step, its owner and what was answered so far."""
+
+    token: str
+    flow: str
+    step: str | None  # None: finished
+    owner: int | None
+    data: dict[str, Any]
+    where: Literal["group", "private"] = "group"  # the group, or the owner's private chat
+    chat: int | None = None  # where its current message is (a partner's id, or the group's)
+    message_id: int | None = None
+    thread: int | None = None
+    expires_at: datetime | None = None
+    started_at: datetime | None = None
+    id: int = 0
+
+    @classmethod
+    def from_record(cls, record: Record) -> Run:
+        return cls(
+            token=record["token"],
+            flow=record["flow"],
+            step=record.get("step"),
+            owner=record.get("owner"),
+            data=dict(record.get("data") or {}),
+            where="private" if record.get("where") == "private" else "group",
+            chat=record.get("chat"),
+            message_id=record.get("message_id"),
+            thread=record.get("thread"),
+            expires_at=from_iso(record.get("expires_at")),
+            started_at=from_iso(record.get("started_at")),
+            id=int(record["id"]),
+        )
+
+    def to_record(self) -> Record:
+        return {
+            "token": self.token,
+            "flow": self.flow,
+            "step": self.step,
+            "owner": self.owner,
+            "data": self.data,
+            "where": self.where,
+            "chat": self.chat,
+            "message_id": self.message_id,
+            "thread": self.thread,
+            "expires_at": to_iso(self.expires_at),
+            "started_at": to_iso(self.started_at),
+            "updated_at": to_iso(utcnow()),
+        }
+
+
+@dataclass
+class Turn:
+    """An answer being applied: the run, who answered, what, and the open transaction."""
+
+    runner: Runner
+    tx: Transaction
+    couple: Couple
+    run: Run
+    partner: Partner
+    value: Any
+    toast: str | None = None  # a label (content/) shown to the presser as the press's answer
+    messages: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.run.data
+
+    def say(self, to: Literal["group"] | Partner, template: str, /, **data: Any) -> None:
+        """Queue a message to the group (in the run's forum topic) or to a partner in private."""
+        self.messages.append(self.runner.outgoing(self.couple, to, template, data, self.run))
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def _key(token: str) -> str:
+    return f"run:{token}"
+
+
+class Runner:
+    """Starts runs, answers their buttons and typed answers, and keeps them to their step."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.flows: dict[str, Flow] = {}
+
+    def add(self, *flows: Flow) -> None:
+        for flow in flows:
+            if flow.first not in flow.steps or any(
+                s.next is not None and s.next not in flow.steps for s in flow.steps.values()
+            ):
+                raise ValueError(f"flow {flow.name!r} names a step it doesn't have")
+            self.flows[flow.name] = flow
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def locale(self, couple: Couple, to: Literal["group"] | Partner) -> str:
+        if to == GROUP:
+            return group_locale(self.services, couple)
+        assert isinstance(to, Partner)
+        return partner_locale(self.services, to)
+
+    def outgoing(
+        self,
+        couple: Couple,
+        to: Literal["group"] | Partner,
+        template: str,
+        data: Mapping[str, Any],
+        run: Run | None = None,
+    ) -> Outgoing:
+        """A rendered message, ready for the outbox (to the group: in the run's topic)."""
+        if isinstance(to, Partner):
+            return private_message(self.services, to, template, **data)
+        message = group_message(self.services, couple, template, **data)
+        message.thread_id = run.thread if run is not None else None
+        return message
+
+    def _prompt(
+        self,
+        couple: Couple,
+        run: Run,
+        step_name: str,
+        *,
+        error: Unreadable | None = None,
+        typed: str = "",
+        edit: int | None = None,
+        show: Mapping[str, Any] | None = None,
+    ) -> Outgoing:
+        """The message that shows step `step_name` of the run (asking it, unless it is final)."""
+        flow = self.flows[run.flow]
+        step = flow.steps[step_name]
+        owner = couple.partner(run.owner) if run.owner is not None else None
+        to: Literal["group"] | Partner = GROUP if run.where == "group" or owner is None else owner
+        locale = self.locale(couple, to)
+        render = self.services.render
+        data = {
+            **run.data,
+            **(step.data(run) if step.data else {}),
+            "step": step_name,
+            "again": error is not None,
+            "error": render.label(locale, error.reason, **error.values) if error else None,
+            "typed": typed,
+            "owner": owner.name if owner else "",
+            **(show or {}),
+        }
+        message = self.outgoing(couple, to, step.template, data, run)
+        options = step.options(run) if callable(step.options) else step.options
+        if options:
+            message.buttons = [
+                [
+                    InlineKeyboardButton(
+                        render.label(locale, o.label, **o.values),
+                        callback_data=f"r:{run.token}:{step_name}:{o.key}",
+                    )
+                    for o in row
+                ]
+                for row in options
+            ]
+            message.then.append({"do": "run_message", "token": run.token})
+        if step.read is not None:
+            message.force_reply = render.label(locale, "ask.placeholder")
+            message.then.append(
+                {
+                    "do": "ask",
+                    "kind": ASK_KIND,
+                    "partner": run.owner,
+                    "payload": {"token": run.token, "step": step_name},
+                }
+            )
+        message.edit_of = edit if step.read is None else None
+        return message
+
+    # -- starting ---------------------------------------------------------------------------
+
+    def start(
+        self,
+        tx: Transaction,
+        couple: Couple,
+        flow_name: str,
+        *,
+        owner: Partner | None,
+        data: Mapping[str, Any] | None = None,
+        step: str | None = None,
+        where: Literal["group", "private"] | None = None,
+        thread_id: int | None = None,
+        show: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Begin a run inside the couple's transaction; its first question is queued.
+
+        `show`: values for the first message only, not kept with the run (a private text
+        that is stored elsewhere already).
+
+        `where` overrides the flow's own place (a check started in private stays there);
+        `step` starts somewhere other than the flow's first step."""
+        flow = self.flows[flow_name]
+        token = _token()
+        while self.services.store.chat_for_key(_key(token)) is not None:
+            token = _token()
+        now = utcnow()
+        run = Run(
+            token=token,
+            flow=flow.name,
+            step=step or flow.first,
+            owner=owner.user_id if owner else None,
+            data=dict(data or {}),
+            where=where or flow.where,
+            thread=thread_id,
+            expires_at=now + flow.lifetime if flow.lifetime else None,
+            started_at=now,
+        )
+        table = tx.table(RUNS_TABLE)
+        run.id = table.insert({**run.to_record(), "created_at": to_iso(now)})
+        current = tx.couple()
+        assert current is not None
+        current.add_key(_key(token))
+        self._prune(tx, current)
+        tx.save(current)
+        first = run.step
+        assert first is not None
+        if flow.steps[first].final:
+            run.step = None
+            tx.table(RUNS_TABLE).update(run.id, run.to_record())
+        self.services.outbox.put(tx, self._prompt(couple, run, first, show=show))
+        return run
+
+    async def begin(
+        self,
+        context: MendContext,
+        couple: Couple,
+        flow_name: str,
+        *,
+        owner: Partner | None,
+        data: Mapping[str, Any] | None = None,
+        where: Literal["group", "private"] | None = None,
+        thread_id: int | None = None,
+    ) -> Run:
+        """Start a run in its own transaction and deliver its first question."""
+        with self.services.store.transaction(couple.chat_id) as tx:
+            run = self.start(
+                tx, couple, flow_name, owner=owner, data=data, where=where, thread_id=thread_id
+            )
+        await self.services.outbox.deliver(context, couple.chat_id)
+        return run
+
+    def _prune(self, tx: Transaction, couple: Couple) -> None:
+        table = tx.table(RUNS_TABLE)
+        finished = sorted((r for r in table.all() if r.get("step") is None), key=lambda r: r["id"])
+        for old in finished[:-KEEP_FINISHED]:
+            couple.drop_key(_key(old["token"]))
+            table.remove(old["id"])
+
+    def runs(self, chat_id: int, flow_name: str, *, finished: bool = False) -> list[Run]:
+        """The couple's unfinished runs of a flow (with `finished`, also those kept after they
+        finished), oldest first."""
+        records = self.services.store.records(chat_id, RUNS_TABLE)
+        return [
+            Run.from_record(r)
+            for r in sorted(records, key=lambda r: r["id"])
+            if r["flow"] == flow_name and (finished or r.get("step") is not None)
+        ]
+
+    # -- answers ----------------------------------------------------------------------------
+
+    async def on_button(self, update: Update, context: MendContext) -> None:
+        """A press on a run's button: `r:<token>:<step>:<option>`."""
+        query, user = update.callback_query, update.effective_user
+        assert query is not None and user is not None and context.matches
+        match = context.matches[0]
+        token, step_name, option = match["token"], match["step"], match["option"]
+        chat_id = self.services.store.chat_for_key(_key(token))
+        couple = self.services.store.couple(chat_id) if chat_id is not None else None
+        found = self._find(chat_id, token) if couple is not None else None
+        pressed_in = query.message.chat.id if query.message is not None else None
+        if couple is None or found is None or not self._shown_in(couple, found, pressed_in):
+            await self._stale(query, user.language_code, couple)
+            return
+        await self.answer(update, context, couple, found, step_name, option, query=query)
+
+    async def on_typed(self, update: Update, context: MendContext, answer: asks.Answer) -> None:
+        """A typed reply to a run's question."""
+        token, step_name = answer.payload.get("token"), answer.payload.get("step")
+        run = self._find(answer.couple.chat_id, str(token))
+        if run is None or run.step != step_name:
+            # Never drop what a person wrote without a word: this question was closed.
+            chat = update.effective_chat
+            locale = (
+                partner_locale(self.services, answer.partner)
+                if chat is not None and chat.id == answer.partner.user_id
+                else group_locale(self.services, answer.couple)
+            )
+            await reply(update, context, locale, "common/question_closed")
+            return
+        await self.answer(update, context, answer.couple, run, str(step_name), answer.text)
+
+    async def answer(
+        self,
+        update: Update,
+        context: MendContext,
+        couple: Couple,
+        run: Run,
+        step_name: str,
+        given: str,
+        *,
+        query: CallbackQuery | None = None,
+    ) -> None:
+        """Apply an answer to `step_name` of `run` if it is still the current step."""
+        user = update.effective_user
+        assert user is not None
+        services = self.services
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(step_name) if flow else None
+        partner = couple.partner(user.id)
+        if partner is None:
+            await refuse_outsider(update, context, couple)
+            return
+        if flow is None or step is None:
+            if query is not None:
+                await self._stale(query, user.language_code, couple)
+            return
+        if step.who == "owner" and run.owner is not None and run.owner != user.id:
+            owner = couple.partner(run.owner)
+            if query is not None:
+                shown_to: Literal["group"] | Partner = (
+                    GROUP if run.where == "group" or owner is None else owner
+                )
+                label = services.render.label(
+                    self.locale(couple, shown_to), flow.not_yours, name=owner.name if owner else ""
+                )
+                await query.answer(label, show_alert=True)
+            return
+        toast: str | None = None
+        with services.store.transaction(couple.chat_id) as tx:
+            current = self._find_in(tx, run.token)
+            if (
+                current is None
+                or current.step != step_name
+                or (current.expires_at is not None and current.expires_at <= utcnow())
+                or (query is not None and not _offered(flow, current, step_name, given))
+            ):
+                stale = True
+            else:
+                stale = False
+                toast = self._apply(tx, couple, current, partner, step, given, query)
+        if stale:
+            if query is not None:
+                await self._stale(query, user.language_code, couple)
+            return
+        if query is not None:
+            shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
+            await query.answer(services.render.label(shown_in, toast) if toast else None)
+        await services.outbox.deliver(context, couple.chat_id)
+        finished = self._find(couple.chat_id, run.token)
+        if flow.finished is not None and finished is not None and finished.step is None:
+            await flow.finished(context, couple, finished)
+
+    def _apply(
+        self,
+        tx: Transaction,
+        couple: Couple,
+        run: Run,
+        partner: Partner,
+        step: Step,
+        given: str,
+        query: CallbackQuery | None,
+    ) -> str | None:
+        """Inside the transaction: read, apply, move to the next step, queue the messages."""
+        assert run.step is not None
+        step_name = run.step
+        value: Any = given
+        if query is None and step.read is not None:
+            try:
+                value = step.read(given)
+            except Unreadable as error:
+                self.services.outbox.put(
+                    tx, self._prompt(couple, run, step_name, error=error, typed=given)
+                )
+                return None
+        turn = Turn(self, tx, couple, run, partner, value)
+        if step.answer is not None:
+            next_step = step.answer(turn)
+        else:
+            run.data[step_name] = value
+            next_step = step.next
+        flow = self.flows[run.flow]
+        # Showing a final step (one that asks nothing) finishes the run.
+        run.step = None if next_step is None or flow.steps[next_step].final else next_step
+        pressed = query.message.message_id if query is not None and query.message else None
+        # The next step replaces the pressed message when the step says so (a typed question
+        # can't: a ForceReply needs a new message); otherwise the pressed one loses its buttons.
+        edit = (
+            pressed
+            if step.edit and next_step is not None and flow.steps[next_step].read is None
+            else None
+        )
+        messages: list[Outgoing] = []
+        if pressed is not None and edit is None:
+            messages.append(Outgoing(to=self._to(couple, run), clear_buttons_of=pressed))
+        messages.extend(turn.messages)
+        if next_step is not None:
+            messages.append(self._prompt(couple, run, next_step, edit=edit))
+        tx.table(RUNS_TABLE).update(run.id, run.to_record())
+        self.services.outbox.put(tx, *messages)
+        return turn.toast
+
+    def _to(self, couple: Couple, run: Run) -> Literal["group"] | int:
+        if run.where == "private" and run.owner is not None:
+            return run.owner
+        return GROUP
+
+    def _shown_in(self, couple: Couple, run: Run, chat_id: int | None) -> bool:
+        """A press counts only from the chat the run is shown in (never from another couple's)."""
+        if chat_id is None:
+            return False
+        where = self._to(couple, run)
+        if where == GROUP:
+            return chat_id == couple.chat_id or chat_id == couple.migrated_from
+        return chat_id == where
+
+    def _find(self, chat_id: int | None, token: str) -> Run | None:
+        if chat_id is None:
+            return None
+        for record in self.services.store.records(chat_id, RUNS_TABLE):
+            if record["token"] == token:
+                return Run.from_record(record)
+        return None
+
+    def _find_in(self, tx: Transaction, token: str) -> Run | None:
+        found = tx.table(RUNS_TABLE).find(token=token)
+        return Run.from_record(found[0]) if found else None
+
+    async def _stale(
+        self, query: CallbackQuery, language: str | None, couple: Couple | None
+    ) -> None:
+        locale = group_locale(self.services, couple, language)
+        await query.answer(
+            self.services.render.label(locale, "alert.stale_button"), show_alert=True
+        )
+
+    # -- after a send -------------------------------------------------------------------------
+
+    def remember_message(
+        self, tx: Transaction, entry: Record, message: Any, action: Record
+    ) -> None:
+        """After-send action: the run's current message is this one (for edits)."""
+        found = tx.table(RUNS_TABLE).find(token=action["token"])
+        if found:
+            tx.table(RUNS_TABLE).update(
+                found[0]["id"], {"chat": message.chat_id, "message_id": message.message_id}
+            )
+
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        app.add_handler(CallbackQueryHandler(self.on_button, pattern=CALLBACK))
+        asks.on_answer(ASK_KIND, self.on_typed)
+        self.services.outbox.after_send["run_message"] = self.remember_message
+
+
+def _offered(flow: Flow, run: Run, step_name: str, option: str) -> bool:
+    """Whether `option` is one of the buttons the step shows for this run."""
+    step = flow.steps[step_name]
+    rows = step.options(run) if callable(step.options) else step.options
+    return any(o.key == option for row in rows for o in row)

@@ -1,0 +1,76 @@
+"""The HTTP side of Telegram calls: what surely never arrived is tried again, nothing else.
+
+A request that failed before Telegram could have acted on it (no connection, no free
+connection in the pool, or an answer from Telegram saying it failed: 5xx) is repeated a few
+times with short pauses. A request that may have arrived (the answer timed out or the
+connection broke after the request was written) is repeated only if repeating it is harmless
+(an edit, an answer to a button press, a getter); a send is never repeated blindly, because
+the person may already see it. What happens to a send that may have arrived is decided by
+:func:`bot.messages.may_have_arrived` and the outbox, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+from telegram.error import NetworkError, TimedOut
+from telegram.request import HTTPXRequest, RequestData
+
+log = logging.getLogger(__name__)
+
+# Pauses before the second, third ... attempt, in seconds.
+RETRY_PAUSES = (0.5, 1.5)
+# Causes that prove the request never reached Telegram.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Methods whose repetition changes nothing a person sees twice.
+_REPEATABLE_PREFIXES = ("get", "edit", "set", "delete", "answer", "stop", "pin", "unpin", "leave")
+
+
+def never_sent(error: BaseException) -> bool:
+    """Whether a failed call surely never reached Telegram (so sending again is safe)."""
+    cause = error.__cause__
+    if isinstance(cause, NEVER_SENT):
+        return True
+    # An HTTP answer with a status of 500 or more: Telegram (or its proxy) says it failed.
+    return type(error) is NetworkError and not isinstance(cause, httpx.HTTPError)
+
+
+def repeatable(method: str) -> bool:
+    """Whether repeating a Bot API method is harmless (edits, answers, getters, settings)."""
+    return method.startswith(_REPEATABLE_PREFIXES)
+
+
+class RetryingRequest(HTTPXRequest):
+    """python-telegram-bot's HTTPX transport, repeating requests that surely never arrived
+    (and, for repeatable methods, those that may have): `len(RETRY_PAUSES)` more attempts."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        for pause in (*RETRY_PAUSES, None):
+            try:
+                code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+            except (TimedOut, NetworkError) as error:
+                if pause is None or not (never_sent(error) or repeatable(api_method)):
+                    raise
+                log.warning(
+                    "%s failed (%s), trying again in %.1f s",
+                    api_method,
+                    type(error.__cause__ or error).__name__,
+                    pause,
+                )
+            else:
+                if code < 500 or pause is None:
+                    return code, payload
+                log.warning("%s answered %d, trying again in %.1f s", api_method, code, pause)
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")

@@ -1,0 +1,338 @@
+"""Messages the bot owes people, kept in the couple's file until Telegram has them.
+
+A change and the messages that tell people about it are written in one transaction: the change
+to the couple's records and an outbox entry per message. Then the outbox is delivered. So a
+crash, a 5xx or a lost connection between the change and the messages never leaves a change
+nobody heard of, and a job with several sends (the check-in's private questions, its group
+message, its poll) resumes where it stopped instead of starting over.
+
+Each entry is sent once:
+- it is marked "sending" before the request, so after a crash mid-request it is not repeated;
+- a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
+  the entry; later entries to the same chat wait behind it (order is kept) and delivery is
+  tried again by a timer (`OUTBOX_RETRY`), which survives restarts;
+- an answer that timed out (it may have arrived) drops the entry: nobody sees a message twice;
+- Telegram refusing it (blocked, never started, bad request) drops it; a partner who can't be
+  reached privately is marked so.
+
+An entry names its chat as "group" (the couple's group, whatever its id is by then: a group
+that becomes a supergroup is followed) or a partner's user id (their private chat). After a
+send, an entry's `then` actions store what later steps need: a question's message id (so the
+reply is routed back), a poll's id (so votes are), or a message id kept on a record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+
+from bot import origin
+from bot.model import to_iso, utcnow
+from bot.network import never_sent
+from bot.storage import Record, Store, Transaction
+
+if TYPE_CHECKING:
+    from bot.context import MendContext
+    from bot.timers import Fired, Timers
+
+log = logging.getLogger(__name__)
+
+OUTBOX_TABLE = "outbox"
+OUTBOX_RETRY = "outbox_retry"
+PENDING_KEY = "outbox:pending"
+# A message owed for longer than this after downtime is still sent (marked late by its text
+# where that matters); the retry timer itself never expires.
+RETRY_LATE_LIMIT = timedelta(days=3650)
+GROUP: Literal["group"] = "group"
+
+To = int | Literal["group"]
+
+
+@dataclass
+class Outgoing:
+    """One message to queue: HTML, and what goes with it."""
+
+    to: To
+    html: str = ""
+    buttons: Sequence[Sequence[InlineKeyboardButton]] | None = None
+    force_reply: str | None = None  # the input field placeholder of a question
+    thread_id: int | None = None
+    reply_to: int | None = None
+    poll: dict[str, Any] | None = None  # question, options, multiple, kind, payload
+    edit_of: int | None = None  # replace this message's text and buttons (sent anew if gone)
+    clear_buttons_of: int | None = None  # only take this message's buttons away
+    then: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _buttons_doc(
+    rows: Sequence[Sequence[InlineKeyboardButton]] | None,
+) -> list[list[dict[str, str]]] | None:
+    if not rows:
+        return None
+    return [[_button_doc(b) for b in row] for row in rows]
+
+
+def _button_doc(button: InlineKeyboardButton) -> dict[str, str]:
+    if isinstance(button.callback_data, str):
+        return {"text": button.text, "data": button.callback_data}
+    return {"text": button.text, "url": button.url or ""}
+
+
+def _markup(entry: Record) -> InlineKeyboardMarkup | ForceReply | None:
+    if entry.get("force_reply") is not None:
+        return ForceReply(selective=True, input_field_placeholder=entry["force_reply"])
+    return _keyboard(entry)
+
+
+def _keyboard(entry: Record) -> InlineKeyboardMarkup | None:
+    rows = entry.get("buttons")
+    if rows:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(b["text"], callback_data=b["data"])
+                    if "data" in b
+                    else InlineKeyboardButton(b["text"], url=b["url"])
+                    for b in row
+                ]
+                for row in rows
+            ]
+        )
+    return None
+
+
+class Outbox:
+    """Queue messages with a change (`put`), then `deliver` them in order, each once."""
+
+    def __init__(self, store: Store, timers: Timers) -> None:
+        self.store = store
+        self.timers = timers
+        self._locks: dict[int, asyncio.Lock] = {}
+        # Actions run after a send: name → function(tx, entry, message, action).
+        self.after_send: dict[str, Any] = {}
+
+    def put(self, tx: Transaction, *messages: Outgoing) -> None:
+        """Queue messages inside a couple's transaction: they are owed once it commits.
+
+        A message to the group without a thread goes to the forum topic the work at hand
+        started in (see bot.origin).
+        """
+        couple = tx.couple()
+        table = tx.table(OUTBOX_TABLE)
+        for message in messages:
+            thread = message.thread_id
+            if thread is None and message.to == GROUP and couple is not None:
+                thread = origin.thread_in(couple.chat_id)
+            table.insert(
+                {
+                    "to": message.to,
+                    "html": message.html,
+                    "buttons": _buttons_doc(message.buttons),
+                    "force_reply": message.force_reply,
+                    "thread": thread,
+                    "reply_to": message.reply_to,
+                    "poll": message.poll,
+                    "edit_of": message.edit_of,
+                    "clear_buttons_of": message.clear_buttons_of,
+                    "then": message.then,
+                    "state": "pending",
+                    "queued_at": to_iso(utcnow()),
+                }
+            )
+        if couple is not None and messages:
+            couple.add_key(f"{PENDING_KEY}:{couple.chat_id}")
+            tx.save(couple)
+
+    def owing(self) -> list[int]:
+        """Couples with messages still owed (at start-up: deliver these)."""
+        return self.store.chats_with_key_prefix(PENDING_KEY)
+
+    async def deliver(
+        self, context: MendContext, chat_id: int, *, retry_timer: int | None = None
+    ) -> None:
+        """Send what the couple is owed, in order; never raises for a failed send (what is
+        still owed is tried again by a timer; `retry_timer`: that timer, when it is firing)."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            await self._deliver(context, chat_id, retry_timer)
+        if not lock.locked():
+            self._locks.pop(chat_id, None)
+
+    async def _deliver(self, context: MendContext, chat_id: int, retry_timer: int | None) -> None:
+        blocked: set[Any] = set()
+        retry_in: float | None = None
+        while True:
+            couple = self.store.couple(chat_id)
+            if couple is None:
+                return
+            chat_id = couple.chat_id  # a group that became a supergroup keeps its file's id
+            pending = [
+                e
+                for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=lambda r: r["id"])
+                if e["state"] == "pending" and e["to"] not in blocked
+            ]
+            if not pending:
+                break
+            entry = pending[0]
+            with self.store.transaction(chat_id) as tx:
+                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending"})
+            destination = chat_id if entry["to"] == GROUP else int(entry["to"])
+            try:
+                message = await self._send(context, destination, entry)
+            except RetryAfter as error:
+                retry_in = _seconds(error.retry_after)
+                self._keep(chat_id, entry)
+                blocked.add(entry["to"])
+                continue
+            except (Forbidden, BadRequest) as error:
+                self._refused(chat_id, entry, error)
+                continue
+            except NetworkError as error:
+                if isinstance(error, TimedOut) or not never_sent(error):
+                    log.warning(
+                        "a message may not have arrived (%s); it is not sent twice",
+                        type(error.__cause__ or error).__name__,
+                    )
+                    self._finish(chat_id, entry, None)
+                    continue
+                log.warning(
+                    "a message could not be sent (%s); trying again later",
+                    type(error.__cause__ or error).__name__,
+                )
+                self._keep(chat_id, entry)
+                blocked.add(entry["to"])
+                continue
+            self._finish(chat_id, entry, message)
+        if blocked:
+            self._retry_later(chat_id, retry_in, retry_timer)
+        else:
+            self._settled(chat_id)
+
+    async def _send(self, context: MendContext, chat_id: int, entry: Record) -> Message | None:
+        if entry.get("clear_buttons_of") is not None:
+            # Repeating this is harmless, and a message that is gone has no buttons left.
+            with contextlib.suppress(BadRequest, ChatMigrated):
+                await context.bot.edit_message_reply_markup(
+                    chat_id, entry["clear_buttons_of"], reply_markup=None
+                )
+            return None
+        if entry.get("edit_of") is not None:
+            try:
+                edited = await context.bot.edit_message_text(
+                    entry["html"], chat_id, entry["edit_of"], reply_markup=_keyboard(entry)
+                )
+            except (BadRequest, ChatMigrated) as error:
+                # Gone, too old to edit, or in a group that became a supergroup: send anew.
+                log.info("a message could not be edited (%s); sending it anew", error)
+            else:
+                return edited if isinstance(edited, Message) else None
+        poll = entry.get("poll")
+        if poll is not None:
+            return await context.bot.send_poll(
+                chat_id,
+                poll["question"],
+                poll["options"],
+                is_anonymous=False,
+                allows_multiple_answers=bool(poll.get("multiple")),
+                message_thread_id=entry.get("thread"),
+            )
+        reply = (
+            ReplyParameters(message_id=entry["reply_to"], allow_sending_without_reply=True)
+            if entry.get("reply_to")
+            else None
+        )
+        return await context.bot.send_message(
+            chat_id,
+            entry["html"],
+            reply_markup=_markup(entry),
+            reply_parameters=reply,
+            message_thread_id=entry.get("thread"),
+        )
+
+    def _keep(self, chat_id: int, entry: Record) -> None:
+        with self.store.transaction(chat_id) as tx:
+            tx.table(OUTBOX_TABLE).update(
+                entry["id"], {"state": "pending", "attempts": int(entry.get("attempts", 0)) + 1}
+            )
+
+    def _refused(self, chat_id: int, entry: Record, error: Exception) -> None:
+        unreachable = isinstance(error, Forbidden) or "chat not found" in str(error).lower()
+        with self.store.transaction(chat_id) as tx:
+            tx.table(OUTBOX_TABLE).remove(entry["id"])
+            couple = tx.couple()
+            if unreachable and couple is not None and entry["to"] != GROUP:
+                partner = couple.partner(int(entry["to"]))
+                if partner is not None and partner.private_chat:
+                    partner.private_chat = False
+                    tx.save(couple)
+        log.warning("a message was refused by Telegram (%s)", type(error).__name__)
+
+    def _finish(self, chat_id: int, entry: Record, message: Message | None) -> None:
+        """The entry is done (sent, or given up as possibly arrived): run its `then` actions
+        with the message when there is one."""
+        with self.store.transaction(chat_id) as tx:
+            tx.table(OUTBOX_TABLE).remove(entry["id"])
+            if message is not None:
+                for action in entry.get("then") or []:
+                    self.after_send[action["do"]](tx, entry, message, action)
+
+    def _settled(self, chat_id: int) -> None:
+        couple = self.store.couple(chat_id)
+        if couple is None or not any(k.startswith(PENDING_KEY) for k in couple.keys):
+            return
+        with self.store.transaction(chat_id) as tx:
+            couple = tx.couple()
+            if couple is not None and not tx.table(OUTBOX_TABLE).all():
+                for key in [k for k in couple.keys if k.startswith(PENDING_KEY)]:
+                    couple.drop_key(key)
+                tx.save(couple)
+
+    def _retry_later(self, chat_id: int, retry_after: float | None, besides: int | None) -> None:
+        if any(t["id"] != besides for t in self.timers.pending(chat_id, OUTBOX_RETRY)):
+            return
+        delay = timedelta(seconds=max(retry_after or 0, 15))
+        self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + delay)
+
+    async def retry_due(self, context: MendContext, fired: Fired) -> None:
+        """The retry timer: deliver again (a new timer is set if something is still owed)."""
+        await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
+
+    def recover(self) -> int:
+        """At start-up: an entry left "sending" by a crash may have arrived; it is dropped.
+        Returns how many couples are still owed messages."""
+        owed = self.owing()
+        for chat_id in owed:
+            with self.store.transaction(chat_id) as tx:
+                table = tx.table(OUTBOX_TABLE)
+                for entry in table.all():
+                    if entry["state"] == "sending":
+                        log.warning("a message was being sent when the bot stopped; not repeated")
+                        table.remove(entry["id"])
+        return len(owed)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) if isinstance(value, int | float) else 15.0
