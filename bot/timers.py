@@ -25,13 +25,13 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
@@ -343,13 +343,10 @@ class Timers:
         )
         try:
             await kind.handler(context, fired)
-        except RetryAfter as error:
-            self._retry(chat_id, record, error.retry_after)
-            return
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
-        except NetworkError:  # includes TimedOut and 5xx answers
-            self._retry(chat_id, record, None)
+        except (NetworkError, RetryAfter) as error:  # NetworkError: also TimedOut and 5xx
+            self._retry(chat_id, record, error)
             return
         except Exception:
             log.exception("timer %s failed", record["kind"])
@@ -373,25 +370,47 @@ class Timers:
         self._place(chat_id, record["id"], free, now)
         return True
 
-    def _retry(self, chat_id: int, record: Record, retry_after: Any) -> None:
-        attempts = int(record.get("attempts", 0))
-        if attempts >= len(RETRY_DELAYS):
-            log.warning("giving up on timer %s after %d attempts", record["kind"], attempts)
+    def _retry(self, chat_id: int, record: Record, error: TelegramError) -> None:
+        """Try a failed delivery again later, or give up after the last of RETRY_DELAYS."""
+        failures = int(record.get("attempts", 0))  # before this one
+        if failures >= len(RETRY_DELAYS):
+            log.warning(
+                "timer %s: delivery attempt %d failed (%s); giving up",
+                record["kind"],
+                failures + 1,
+                type(error).__name__,
+            )
             self.cancel(chat_id, record["id"])
             return
-        delay = RETRY_DELAYS[attempts]
-        if retry_after is not None:
-            if not isinstance(retry_after, timedelta):
-                retry_after = timedelta(seconds=float(retry_after))
-            delay = max(delay, retry_after)
+        delay = retry_pause(RETRY_DELAYS, failures, error)
         due = utcnow() + delay
+        log.warning(
+            "timer %s: delivery attempt %d failed (%s); next try in %s, at %s",
+            record["kind"],
+            failures + 1,
+            type(error).__name__,
+            delay,
+            to_iso(due),
+        )
         payload = dict(record["payload"])
         payload.setdefault("_first_due", record["due"])
         with self.store.transaction(chat_id) as tx:
             tx.table(TIMERS_TABLE).update(
-                record["id"], {"due": to_iso(due), "attempts": attempts + 1, "payload": payload}
+                record["id"], {"due": to_iso(due), "attempts": failures + 1, "payload": payload}
             )
         self._place(chat_id, record["id"], due)
+
+
+def retry_pause(pauses: Sequence[timedelta], failures: int, error: Exception) -> timedelta:
+    """How long to wait after `failures` failed attempts: `pauses` in turn, the last one
+    repeating, and never less than a flood limit's RetryAfter asks for."""
+    pause = pauses[min(failures, len(pauses) - 1)]
+    if isinstance(error, RetryAfter):
+        asked = error.retry_after
+        if not isinstance(asked, timedelta):
+            asked = timedelta(seconds=float(asked))
+        pause = max(pause, asked)
+    return pause
 
 
 def _job_id(chat_id: int, timer_id: int) -> str:
