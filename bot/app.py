@@ -49,6 +49,7 @@ from bot.timers import Timers
 log = logging.getLogger(__name__)
 
 MendApp = Application[Any, MendContext, Any, Any, Any, Any]
+STARTUP_JOB = "startup-tasks"
 
 # Only what the bot handles; chat_member updates (other people's joins) come as service messages.
 ALLOWED_UPDATES = [
@@ -129,7 +130,10 @@ def services_of(app: MendApp) -> Services:
 
 
 async def _post_init(app: MendApp) -> None:
-    """Before polling starts: rebuild timers, publish the command menus, start warm-ups."""
+    """Before polling starts: rebuild timers, publish the command menus, start warm-ups.
+
+    The scheduler starts after polling has, however long deleteWebhook takes, so the
+    start-up job may run late; it must never be dropped as missed."""
     services = services_of(app)
     scheduled, late, dropped = services.timers.rebuild()
     log.info(
@@ -137,7 +141,12 @@ async def _post_init(app: MendApp) -> None:
     )
     await help_feature.publish_menus(app, services)
     assert app.job_queue is not None
-    app.job_queue.run_once(_run_startup_tasks, when=0, name="startup-tasks")
+    app.job_queue.run_once(
+        _run_startup_tasks,
+        when=0,
+        name=STARTUP_JOB,
+        job_kwargs={"id": STARTUP_JOB, "replace_existing": True, "misfire_grace_time": None},
+    )
 
 
 async def _run_startup_tasks(context: MendContext) -> None:
@@ -169,18 +178,20 @@ async def _on_error(update: object, context: MendContext) -> None:
 
 
 async def start(app: MendApp, *, poll_timeout: int = 10) -> None:
-    """Start polling inside an already running event loop (sandbox mode and tests)."""
+    """Start polling inside an already running event loop (sandbox mode and tests), in
+    run_polling's order: the scheduler starts only once polling has (deleteWebhook answered)."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
-    await app.start()
     assert app.updater is not None
     await app.updater.start_polling(
         poll_interval=0,
         timeout=poll_timeout,
         allowed_updates=ALLOWED_UPDATES,
         drop_pending_updates=False,
+        bootstrap_retries=-1,
     )
+    await app.start()
 
 
 async def stop(app: MendApp) -> None:
@@ -195,4 +206,8 @@ async def stop(app: MendApp) -> None:
 def run(settings_: Settings) -> None:
     """Run against Telegram (or the Bot API server in BOT_API_BASE_URL) until stopped."""
     app = build_application(settings_)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    # bootstrap_retries=-1: getMe and deleteWebhook are retried until Telegram answers,
+    # instead of stopping the bot at its first timeout or 5xx.
+    app.run_polling(
+        allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, bootstrap_retries=-1
+    )
