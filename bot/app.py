@@ -130,7 +130,8 @@ def services_of(app: MendApp) -> Services:
 
 
 async def _post_init(app: MendApp) -> None:
-    """Before polling starts: rebuild timers, publish the command menus, start warm-ups.
+    """Before polling starts: rebuild timers; the rest (command menus, recurring timers,
+    warm-ups) runs in the background, as nothing at start-up may wait for Telegram.
 
     The scheduler starts after polling has, however long deleteWebhook takes, so the
     start-up job may run late; it must never be dropped as missed."""
@@ -139,7 +140,11 @@ async def _post_init(app: MendApp) -> None:
     log.info(
         "timers rebuilt: %d scheduled (%d late), %d dropped as stale", scheduled, late, dropped
     )
-    await help_feature.publish_menus(app, services)
+    services.timers.keep_trying(
+        "command menus",
+        lambda: help_feature.publish_menus(app, services),
+        help_feature.MENU_RETRY_PAUSES,
+    )
     assert app.job_queue is not None
     app.job_queue.run_once(
         _run_startup_tasks,

@@ -14,9 +14,13 @@ A kind may respect quiet hours: when one of its timers comes due inside the quie
 partner it is for (or, for the group, of either partner), it waits until they end. That is
 decided when it fires, so a change of quiet hours after scheduling is honoured.
 
+Work that is no couple's but must reach Telegram (the command menus) is kept trying in the
+background with growing pauses (`keep_trying`), so start-up never waits for Telegram.
+
 Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
-job whose time has passed, so jobs get `misfire_grace_time=None`; removing a one-off job that
-already ran raises `JobLookupError`, which is expected and ignored.
+job whose time has passed, and the scheduler only starts once polling has (after
+deleteWebhook, however long Telegram takes), so jobs get `misfire_grace_time=None`; removing a
+one-off job that already ran raises `JobLookupError`, which is expected and ignored.
 """
 
 from __future__ import annotations
@@ -117,6 +121,46 @@ class Timers:
 
     def attach(self, queue: JobQueue[Any]) -> None:
         self._queue = queue
+
+    def keep_trying(
+        self, name: str, work: Callable[[], Awaitable[Any]], pauses: Sequence[timedelta]
+    ) -> None:
+        """Run `work` in the background once the scheduler runs and, while Telegram fails it,
+        again after each of `pauses` in turn (the last one repeating) until it succeeds.
+        Each failure is logged with `name` and the error's class, never its content."""
+        self._try(name, work, pauses, failures=0, when=timedelta(0))
+
+    def _try(
+        self,
+        name: str,
+        work: Callable[[], Awaitable[Any]],
+        pauses: Sequence[timedelta],
+        *,
+        failures: int,
+        when: timedelta,
+    ) -> None:
+        async def attempt(_context: MendContext) -> None:
+            try:
+                await work()
+            except TelegramError as error:
+                pause = retry_pause(pauses, failures, error)
+                log.warning(
+                    "%s: attempt %d failed (%s); next try in %s",
+                    name,
+                    failures + 1,
+                    type(error).__name__,
+                    pause,
+                )
+                self._try(name, work, pauses, failures=failures + 1, when=pause)
+                return
+            log.info("%s: done at attempt %d", name, failures + 1)
+
+        self._require_queue().run_once(
+            attempt,
+            when=when,
+            name=name,
+            job_kwargs={"id": name, "replace_existing": True, "misfire_grace_time": None},
+        )
 
     # -- for features -------------------------------------------------------------------
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import services_of
+from bot.app import services_of, stop
 from bot.config import Settings
 from bot.sandbox import Sandbox
-from tests.conftest import People, Restart, onboard
+from tests.conftest import BotProcess, Clock, People, Restart, launch, onboard
 
 
 def spoiled(good: dict[str, Any], chat_id: int, *path: str) -> dict[str, Any]:
@@ -74,3 +76,53 @@ async def test_files_of_the_wrong_shape_are_set_aside_and_every_other_couple_run
     assert all(r.levelno == logging.ERROR for r in caplog.records if "aside" in r.getMessage())
     for line in set_aside:
         assert "worry" not in line and "Alex" not in line and str(couple.group.id) not in line
+
+
+async def test_menus_that_fail_at_start_up_come_later_and_the_bot_answers_meanwhile(
+    sandbox: Sandbox, settings: Settings, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.faults.hold_seconds = 0.5  # then a gateway's 504
+    sandbox.faults.inject("setMyCommands", kind="timeout")
+    sandbox.faults.inject("setMyCommands", kind="server_error", status=502)
+    app = await launch(settings, clock)
+    try:
+        alex = sandbox.user("Alex")
+        await alex.send_private("/help")
+        await alex.private.expect("What you can do here", "/help")
+        await sandbox.settle()
+        assert sandbox.commands("all_group_chats") == []
+        await clock.advance(timedelta(seconds=31), sandbox)
+        assert sandbox.commands("all_group_chats") == []
+        await clock.advance(timedelta(minutes=2), sandbox)
+        assert "pause" in [c["command"] for c in sandbox.commands("all_group_chats")]
+        assert "help" in [c["command"] for c in sandbox.commands("all_private_chats")]
+        assert sandbox.commands("all_private_chats", "de")
+        assert sandbox.faults.pending == 0
+    finally:
+        await stop(app)
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [line for line in failures if "menus" in line] == [
+        "command menus: attempt 1 failed (NetworkError); next try in 0:00:30",
+        "command menus: attempt 2 failed (NetworkError); next try in 0:02:00",
+    ]
+
+
+async def test_the_bot_process_starts_and_answers_while_telegram_fails(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`python -m bot` (run_polling): each start-up call fails once; the bot keeps going."""
+    sandbox.faults.inject("getMe", kind="server_error", status=502)
+    sandbox.faults.inject("deleteWebhook", kind="server_error", status=503)
+    sandbox.faults.inject("setMyCommands", kind="server_error")
+    bot = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
+    bot.start()
+    try:
+        alex = sandbox.user("Alex")
+        await alex.send_private("/help")
+        await alex.private.expect("What you can do here", timeout=30)
+        assert bot.process is not None and bot.process.poll() is None
+        assert sandbox.faults.pending == 0
+    finally:
+        await bot.stop()
+    log = (tmp_path / "bot.log").read_text()
+    assert "command menus: attempt 1 failed (NetworkError); next try in 0:00:30" in log
