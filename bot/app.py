@@ -55,6 +55,7 @@ from bot.timers import Timers
 log = logging.getLogger(__name__)
 
 MendApp = Application[Any, MendContext, Any, Any, Any, Any]
+STARTUP_JOB = "startup-tasks"
 
 # Only what the bot handles; chat_member updates (other people's joins) come as service messages.
 ALLOWED_UPDATES = [
@@ -150,7 +151,11 @@ def services_of(app: MendApp) -> Services:
 
 
 async def _post_init(app: MendApp) -> None:
-    """Before polling starts: rebuild timers, publish the command menus, start warm-ups."""
+    """Before polling starts: rebuild timers; the rest (command menus, recurring timers,
+    warm-ups) runs in the background, as nothing at start-up may wait for Telegram.
+
+    The scheduler starts after polling has, however long deleteWebhook takes, so the
+    start-up job may run late; it must never be dropped as missed."""
     services = services_of(app)
     owed = services.outbox.recover()
     scheduled, late, dropped = services.timers.rebuild()
@@ -158,9 +163,18 @@ async def _post_init(app: MendApp) -> None:
     log.info(
         "timers rebuilt: %d scheduled (%d late), %d dropped as stale", scheduled, late, dropped
     )
-    await help_feature.publish_menus(app, services)
+    services.timers.keep_trying(
+        "command menus",
+        lambda: help_feature.publish_menus(app, services),
+        help_feature.MENU_RETRY_PAUSES,
+    )
     assert app.job_queue is not None
-    app.job_queue.run_once(_run_startup_tasks, when=0, name="startup-tasks")
+    app.job_queue.run_once(
+        _run_startup_tasks,
+        when=0,
+        name=STARTUP_JOB,
+        job_kwargs={"id": STARTUP_JOB, "replace_existing": True, "misfire_grace_time": None},
+    )
 
 
 async def _run_startup_tasks(context: MendContext) -> None:
@@ -194,18 +208,20 @@ async def _on_error(update: object, context: MendContext) -> None:
 
 
 async def start(app: MendApp, *, poll_timeout: int = 10) -> None:
-    """Start polling inside an already running event loop (sandbox mode and tests)."""
+    """Start polling inside an already running event loop (sandbox mode and tests), in
+    run_polling's order: the scheduler starts only once polling has (deleteWebhook answered)."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
-    await app.start()
     assert app.updater is not None
     await app.updater.start_polling(
         poll_interval=0,
         timeout=poll_timeout,
         allowed_updates=ALLOWED_UPDATES,
         drop_pending_updates=False,
+        bootstrap_retries=-1,
     )
+    await app.start()
 
 
 async def stop(app: MendApp) -> None:
@@ -220,4 +236,8 @@ async def stop(app: MendApp) -> None:
 def run(settings_: Settings) -> None:
     """Run against Telegram (or the Bot API server in BOT_API_BASE_URL) until stopped."""
     app = build_application(settings_)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    # bootstrap_retries=-1: getMe and deleteWebhook are retried until Telegram answers,
+    # instead of stopping the bot at its first timeout or 5xx.
+    app.run_polling(
+        allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, bootstrap_retries=-1
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 MAX_PARTNERS = 2
 
@@ -28,6 +29,67 @@ def to_iso(moment: datetime | None) -> str | None:
 
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+class BadShape(ValueError):
+    """A stored document the model can't read. The message names the field, never its value:
+    it is logged, and the value may be something a person wrote."""
+
+
+# A stored field's rule: a check of its value, and whether the field must be there.
+FieldRule = tuple[Callable[[Any], bool], bool]
+Shape = dict[str, FieldRule]
+
+
+def _required(check: Callable[[Any], bool]) -> FieldRule:
+    return check, True
+
+
+def _optional(check: Callable[[Any], bool], *, none: bool = True) -> FieldRule:
+    """A field that may be missing (and, unless `none` is False, null)."""
+    return (lambda value: value is None or check(value)) if none else check, False
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_moment(value: Any) -> bool:
+    """An aware ISO time, as `to_iso` writes it (a naive one couldn't be compared with now)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _is_list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, list) and all(check(item) for item in value)
+
+
+def check_shape(doc: Any, shape: Shape, what: str) -> None:
+    """Raise BadShape unless `doc` is an object whose fields fit `shape`."""
+    if not isinstance(doc, dict):
+        raise BadShape(f"{what} is not an object")
+    for name, (check, required) in shape.items():
+        if name not in doc:
+            if required:
+                raise BadShape(f"{what} lacks {name!r}")
+        elif not check(doc[name]):
+            raise BadShape(f"{what} has {name!r} of the wrong type")
 
 
 @dataclass
@@ -60,6 +122,21 @@ class Partner:
             "private_chat": self.private_chat,
             "left_group": self.left_group,
         }
+
+    # What from_doc reads: check_shape(doc, Partner.SHAPE, ...) before calling it.
+    SHAPE: ClassVar[Shape] = {
+        "user_id": _required(_is_int),
+        "name": _required(_is_text),
+        "joined_at": _required(_is_moment),
+        "telegram_language": _optional(_is_text),
+        "language": _optional(_is_text),
+        "timezone": _optional(_is_text),
+        "quiet_start": _optional(_is_text),
+        "quiet_end": _optional(_is_text),
+        "role": _optional(_is_text),
+        "private_chat": _optional(_is_flag),
+        "left_group": _optional(_is_flag),
+    }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Partner:
@@ -136,6 +213,28 @@ class Couple:
             "migrated_from": self.migrated_from,
             "keys": list(self.keys),
         }
+
+    # What from_doc reads (the partners have Partner.SHAPE): see check_doc.
+    SHAPE: ClassVar[Shape] = {
+        "chat_id": _required(_is_int),
+        "created_at": _required(_is_moment),
+        "title": _optional(_is_text),
+        "partners": _optional(_is_list_of(_is_object), none=False),
+        "status": _optional(_is_text),
+        "path": _optional(_is_text),
+        "language": _optional(_is_text),
+        "setup_completed_at": _optional(_is_moment),
+        "removed_at": _optional(_is_moment),
+        "migrated_from": _optional(_is_int),
+        "keys": _optional(_is_list_of(_is_text), none=False),
+    }
+
+    @classmethod
+    def check_doc(cls, doc: Any) -> None:
+        """Raise BadShape unless from_doc can read `doc` (checked once, when a file loads)."""
+        check_shape(doc, cls.SHAPE, "the couple")
+        for number, partner in enumerate(doc.get("partners", []), start=1):
+            check_shape(partner, Partner.SHAPE, f"partner {number}")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Couple:

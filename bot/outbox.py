@@ -10,7 +10,8 @@ Each entry is sent once:
 - it is marked "sending" before the request, so after a crash mid-request it is not repeated;
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
-  tried again by a timer (`OUTBOX_RETRY`), which survives restarts;
+  tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
+  `bot.timers.RETRY_DELAYS`, each failed attempt logged without content, then given up;
 - an answer that timed out (it may have arrived) drops the entry: nobody sees a message twice;
 - Telegram refusing it (blocked, never started, bad request) drops it; a partner who can't be
   reached privately is marked so.
@@ -51,6 +52,7 @@ from bot import origin
 from bot.model import to_iso, utcnow
 from bot.network import never_sent
 from bot.storage import Record, Store, Transaction
+from bot.timers import RETRY_DELAYS, retry_pause
 
 if TYPE_CHECKING:
     from bot.context import MendContext
@@ -181,12 +183,12 @@ class Outbox:
 
     async def _deliver(self, context: MendContext, chat_id: int, retry_timer: int | None) -> None:
         blocked: set[Any] = set()
-        retry_in: float | None = None
+        retry_in: timedelta | None = None
         while True:
             couple = self.store.couple(chat_id)
             if couple is None:
                 return
-            chat_id = couple.chat_id  # a group that became a supergroup keeps its file's id
+            chat_id = couple.chat_id  # a group that became a supergroup is followed
             pending = [
                 e
                 for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=lambda r: r["id"])
@@ -200,31 +202,27 @@ class Outbox:
             destination = chat_id if entry["to"] == GROUP else int(entry["to"])
             try:
                 message = await self._send(context, destination, entry)
-            except RetryAfter as error:
-                retry_in = _seconds(error.retry_after)
-                self._keep(chat_id, entry)
-                blocked.add(entry["to"])
-                continue
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
                 continue
-            except NetworkError as error:
-                if isinstance(error, TimedOut) or not never_sent(error):
+            except (NetworkError, RetryAfter) as error:
+                if isinstance(error, NetworkError) and (
+                    isinstance(error, TimedOut) or not never_sent(error)
+                ):
                     log.warning(
-                        "a message may not have arrived (%s); it is not sent twice",
+                        "a message may have arrived though its answer was lost (%s); "
+                        "it is not sent twice",
                         type(error.__cause__ or error).__name__,
                     )
                     self._finish(chat_id, entry, None)
                     continue
-                log.warning(
-                    "a message could not be sent (%s); trying again later",
-                    type(error.__cause__ or error).__name__,
-                )
-                self._keep(chat_id, entry)
-                blocked.add(entry["to"])
+                pause = self._keep(chat_id, entry, error)
+                if pause is not None:
+                    retry_in = pause if retry_in is None else min(retry_in, pause)
+                    blocked.add(entry["to"])
                 continue
             self._finish(chat_id, entry, message)
-        if blocked:
+        if retry_in is not None:
             self._retry_later(chat_id, retry_in, retry_timer)
         else:
             self._settled(chat_id)
@@ -270,11 +268,32 @@ class Outbox:
             message_thread_id=entry.get("thread"),
         )
 
-    def _keep(self, chat_id: int, entry: Record) -> None:
+    def _keep(self, chat_id: int, entry: Record, error: Exception) -> timedelta | None:
+        """A send that surely never arrived: keep the entry for a later try and return the
+        pause before it, or drop it (None) after the last of RETRY_DELAYS."""
+        failures = int(entry.get("attempts", 0))
+        whom = "the group" if entry["to"] == GROUP else "a partner"
         with self.store.transaction(chat_id) as tx:
-            tx.table(OUTBOX_TABLE).update(
-                entry["id"], {"state": "pending", "attempts": int(entry.get("attempts", 0)) + 1}
+            table = tx.table(OUTBOX_TABLE)
+            if failures >= len(RETRY_DELAYS):
+                log.warning(
+                    "message to %s: attempt %d failed (%s); giving up",
+                    whom,
+                    failures + 1,
+                    type(error).__name__,
+                )
+                table.remove(entry["id"])
+                return None
+            pause = retry_pause(RETRY_DELAYS, failures, error)
+            log.warning(
+                "message to %s: attempt %d failed (%s); next try in %s",
+                whom,
+                failures + 1,
+                type(error).__name__,
+                pause,
             )
+            table.update(entry["id"], {"state": "pending", "attempts": failures + 1})
+        return pause
 
     def _refused(self, chat_id: int, entry: Record, error: Exception) -> None:
         unreachable = isinstance(error, Forbidden) or "chat not found" in str(error).lower()
@@ -308,11 +327,10 @@ class Outbox:
                     couple.drop_key(key)
                 tx.save(couple)
 
-    def _retry_later(self, chat_id: int, retry_after: float | None, besides: int | None) -> None:
+    def _retry_later(self, chat_id: int, pause: timedelta, besides: int | None) -> None:
         if any(t["id"] != besides for t in self.timers.pending(chat_id, OUTBOX_RETRY)):
             return
-        delay = timedelta(seconds=max(retry_after or 0, 15))
-        self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + delay)
+        self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
     async def retry_due(self, context: MendContext, fired: Fired) -> None:
         """The retry timer: deliver again (a new timer is set if something is still owed)."""
@@ -330,9 +348,3 @@ class Outbox:
                         log.warning("a message was being sent when the bot stopped; not repeated")
                         table.remove(entry["id"])
         return len(owed)
-
-
-def _seconds(value: object) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value) if isinstance(value, int | float) else 15.0

@@ -14,9 +14,13 @@ A kind may respect quiet hours: when one of its timers comes due inside the quie
 partner it is for (or, for the group, of either partner), it waits until they end. That is
 decided when it fires, so a change of quiet hours after scheduling is honoured.
 
+Work that is no couple's but must reach Telegram (the command menus) is kept trying in the
+background with growing pauses (`keep_trying`), so start-up never waits for Telegram.
+
 Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
-job whose time has passed, so jobs get `misfire_grace_time=None`; removing a one-off job that
-already ran raises `JobLookupError`, which is expected and ignored.
+job whose time has passed, and the scheduler only starts once polling has (after
+deleteWebhook, however long Telegram takes), so jobs get `misfire_grace_time=None`; removing a
+one-off job that already ran raises `JobLookupError`, which is expected and ignored.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
@@ -118,6 +122,46 @@ class Timers:
 
     def attach(self, queue: JobQueue[Any]) -> None:
         self._queue = queue
+
+    def keep_trying(
+        self, name: str, work: Callable[[], Awaitable[Any]], pauses: Sequence[timedelta]
+    ) -> None:
+        """Run `work` in the background once the scheduler runs and, while Telegram fails it,
+        again after each of `pauses` in turn (the last one repeating) until it succeeds.
+        Each failure is logged with `name` and the error's class, never its content."""
+        self._try(name, work, pauses, failures=0, when=timedelta(0))
+
+    def _try(
+        self,
+        name: str,
+        work: Callable[[], Awaitable[Any]],
+        pauses: Sequence[timedelta],
+        *,
+        failures: int,
+        when: timedelta,
+    ) -> None:
+        async def attempt(_context: MendContext) -> None:
+            try:
+                await work()
+            except TelegramError as error:
+                pause = retry_pause(pauses, failures, error)
+                log.warning(
+                    "%s: attempt %d failed (%s); next try in %s",
+                    name,
+                    failures + 1,
+                    type(error).__name__,
+                    pause,
+                )
+                self._try(name, work, pauses, failures=failures + 1, when=pause)
+                return
+            log.info("%s: done at attempt %d", name, failures + 1)
+
+        self._require_queue().run_once(
+            attempt,
+            when=when,
+            name=name,
+            job_kwargs={"id": name, "replace_existing": True, "misfire_grace_time": None},
+        )
 
     # -- for features -------------------------------------------------------------------
 
@@ -357,13 +401,10 @@ class Timers:
         try:
             with origin.using(origin.Origin(chat_id, record.get("thread"))):
                 await kind.handler(context, fired)
-        except RetryAfter as error:
-            self._retry(chat_id, record, error.retry_after)
-            return
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
-        except NetworkError:  # includes TimedOut and 5xx answers
-            self._retry(chat_id, record, None)
+        except (NetworkError, RetryAfter) as error:  # NetworkError: also TimedOut and 5xx
+            self._retry(chat_id, record, error)
             return
         except Exception:
             log.exception("timer %s failed", record["kind"])
@@ -387,25 +428,47 @@ class Timers:
         self._place(chat_id, record["id"], free, now)
         return True
 
-    def _retry(self, chat_id: int, record: Record, retry_after: Any) -> None:
-        attempts = int(record.get("attempts", 0))
-        if attempts >= len(RETRY_DELAYS):
-            log.warning("giving up on timer %s after %d attempts", record["kind"], attempts)
+    def _retry(self, chat_id: int, record: Record, error: TelegramError) -> None:
+        """Try a failed delivery again later, or give up after the last of RETRY_DELAYS."""
+        failures = int(record.get("attempts", 0))  # before this one
+        if failures >= len(RETRY_DELAYS):
+            log.warning(
+                "timer %s: delivery attempt %d failed (%s); giving up",
+                record["kind"],
+                failures + 1,
+                type(error).__name__,
+            )
             self.cancel(chat_id, record["id"])
             return
-        delay = RETRY_DELAYS[attempts]
-        if retry_after is not None:
-            if not isinstance(retry_after, timedelta):
-                retry_after = timedelta(seconds=float(retry_after))
-            delay = max(delay, retry_after)
+        delay = retry_pause(RETRY_DELAYS, failures, error)
         due = utcnow() + delay
+        log.warning(
+            "timer %s: delivery attempt %d failed (%s); next try in %s, at %s",
+            record["kind"],
+            failures + 1,
+            type(error).__name__,
+            delay,
+            to_iso(due),
+        )
         payload = dict(record["payload"])
         payload.setdefault("_first_due", record["due"])
         with self.store.transaction(chat_id) as tx:
             tx.table(TIMERS_TABLE).update(
-                record["id"], {"due": to_iso(due), "attempts": attempts + 1, "payload": payload}
+                record["id"], {"due": to_iso(due), "attempts": failures + 1, "payload": payload}
             )
         self._place(chat_id, record["id"], due)
+
+
+def retry_pause(pauses: Sequence[timedelta], failures: int, error: Exception) -> timedelta:
+    """How long to wait after `failures` failed attempts: `pauses` in turn, the last one
+    repeating, and never less than a flood limit's RetryAfter asks for."""
+    pause = pauses[min(failures, len(pauses) - 1)]
+    if isinstance(error, RetryAfter):
+        asked = error.retry_after
+        if not isinstance(asked, timedelta):
+            asked = timedelta(seconds=float(asked))
+        pause = max(pause, asked)
+    return pause
 
 
 def _job_id(chat_id: int, timer_id: int) -> str:

@@ -1,9 +1,14 @@
-"""Fixtures: the sandbox Bot API server, the real bot polling it over HTTP, and a couple."""
+"""Fixtures: the sandbox Bot API server, the real bot polling it over HTTP (in the test's
+process, or as its own), and a couple."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,11 +104,18 @@ def settings(tmp_path: Path, sandbox: Sandbox) -> Settings:
     )
 
 
-@pytest.fixture
-async def app(settings: Settings, clock: Clock) -> AsyncIterator[MendApp]:
+async def launch(settings: Settings, clock: Clock) -> MendApp:
+    """Build the bot over `settings` and start it polling, on the test's clock (a test that
+    must set the sandbox up before the bot starts calls this instead of using `app`)."""
     application = build_application(settings, rate_limit=False)
     clock.app = application
     await start(application, poll_timeout=1)
+    return application
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[MendApp]:
+    application = await launch(settings, clock)
     try:
         yield application
     finally:
@@ -127,9 +139,7 @@ async def restart(settings: Settings, clock: Clock, app: MendApp) -> AsyncIterat
     async def again(downtime: timedelta = timedelta(0)) -> MendApp:
         await stop(apps[-1])
         clock.jump(downtime)
-        fresh = build_application(settings, rate_limit=False)
-        clock.app = fresh
-        await start(fresh, poll_timeout=1)
+        fresh = await launch(settings, clock)
         apps.append(fresh)
         return fresh
 
@@ -191,6 +201,63 @@ async def onboard(
 @pytest.fixture
 async def couple(sandbox: Sandbox, services: Services) -> People:
     return await onboard(sandbox, services)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    """The bot as a separate process, logging to a file."""
+
+    def __init__(self, sandbox: Sandbox, data_dir: Path, log: Path) -> None:
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": sandbox.token,
+            "BOT_API_BASE_URL": sandbox.base_url,
+            "BOT_DATA_DIR": str(data_dir),
+            "MEND_LOG_LEVEL": "DEBUG",
+        }
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot"], env=self.env, stdout=sink, stderr=sink
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    async def logged(self, text: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot's log holds `text` (it writes the log as it goes)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot never logged {text!r}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                await asyncio.to_thread(self.process.wait, 10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -9,67 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.sandbox import Sandbox
 from bot.storage import Store
-from tests.conftest import onboard
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class BotProcess:
-    """The bot as a separate process, logging to a file."""
-
-    def __init__(self, sandbox: Sandbox, data_dir: Path, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "BOT_TOKEN": sandbox.token,
-            "BOT_API_BASE_URL": sandbox.base_url,
-            "BOT_DATA_DIR": str(data_dir),
-            "MEND_LOG_LEVEL": "DEBUG",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot"], env=self.env, stdout=sink, stderr=sink
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    async def stop(self) -> None:
-        """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                await asyncio.to_thread(self.process.wait, 10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
-    process.start()
-    try:
-        yield process
-    finally:
-        await process.stop()
+from tests.conftest import BotProcess, onboard
 
 
 async def test_sigkill_mid_write_keeps_the_store_intact(

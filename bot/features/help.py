@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -19,6 +20,13 @@ from bot.messages import reply
 
 # The order sections appear in /help.
 PURPOSES = ("start", "together", "calm", "care", "personal", "privacy")
+# Pauses between attempts to publish the menus while Telegram fails; the last one repeats.
+MENU_RETRY_PAUSES = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+)
 
 
 async def help_command(update: Update, context: MendContext) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["server_error", "timeout", "flood"]
-_FAULT_KINDS = ("server_error", "timeout", "flood")
+FaultKind = Literal["server_error", "timeout", "flood", "delay"]
+_FAULT_KINDS = ("server_error", "timeout", "flood", "delay")
 _SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
                   504: "Gateway Timeout"}  # fmt: skip
 # Methods that post or change messages and so count against flood limits.
@@ -121,6 +121,7 @@ class Fault:
     retry_after: int = 2
     executed: bool = False
     status: int = 500
+    delay: float = 2.0
     fired: int = 0
 
     def matches(self, method: str, chat_id: int | str | None) -> bool:
@@ -156,13 +157,16 @@ class Faults:
         retry_after: int = 2,
         executed: bool = False,
         status: int = 500,
+        delay: float = 2.0,
     ) -> Fault:
         """Make the next ``times`` calls of ``method`` (None: any but getUpdates) fail.
 
         ``server_error`` answers ``status`` (500 Internal Server Error as JSON, 502 Bad
         Gateway as the HTML page a proxy sends, 503, 504); ``flood`` answers 429 with
         ``retry_after``; ``timeout`` holds the request until the client gives up. With
-        ``executed`` the call takes effect first.
+        ``executed`` the call takes effect first. ``delay`` is a slow Telegram rather than a
+        failing one: the call is handled as usual after ``delay`` seconds (unless the client
+        gives up first).
         """
         if kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {_FAULT_KINDS}")
@@ -170,7 +174,9 @@ class Faults:
             raise ValueError(f"status must be one of {sorted(_SERVER_ERRORS)}")
         if times < 1 or retry_after < 1:
             raise ValueError("times and retry_after must be at least 1")
-        fault = Fault(method, kind, times, chat_id, retry_after, executed, status)
+        if delay <= 0:
+            raise ValueError("delay must be more than 0 seconds")
+        fault = Fault(method, kind, times, chat_id, retry_after, executed, status, delay)
         self.injected.append(fault)
         return fault
 

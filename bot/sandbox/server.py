@@ -203,6 +203,9 @@ class ApiServer:
             return self._error(note, failure)
         chat_id = note.params.get("chat_id")
         fault = self.faults.take(spec.name, chat_id)
+        if fault is not None and fault.kind == "delay":
+            await self._hold(fault.delay)  # a slow Telegram: late, then answered as usual
+            fault = None
         if fault is not None and not fault.executed:
             return await self._fault(note, fault, None)
         retry_after = self.limits.admit(spec.name, *self._chat_kind(chat_id))
@@ -245,7 +248,7 @@ class ApiServer:
             response = web.Response(text=page, status=fault.status, content_type="text/html")
         else:
             note.error_code, note.description = None, "timeout: the request was held"
-            await self._hold()
+            await self._hold(self.faults.hold_seconds)
             if result is not None:
                 note.ok = True
                 return _json({"ok": True, "result": result})
@@ -257,12 +260,12 @@ class ApiServer:
         note.description = f"{note.description}{suffix}"
         return response
 
-    async def _hold(self) -> None:
-        """Keep a request open until the client gives up (or the hold time or shutdown)."""
+    async def _hold(self, seconds: float) -> None:
+        """Keep a request open for `seconds`, until the client gives up or the server stops."""
         if self._stopping is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), self.faults.hold_seconds)
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
 
 def _flood(retry_after: int) -> ApiError:

@@ -18,7 +18,7 @@ from typing import Any
 from tinydb.table import Document, Table
 
 from bot import origin
-from bot.model import Couple
+from bot.model import BadShape, Couple
 from bot.storage.atomic import (
     TEMP_SUFFIX,
     AtomicJSONStorage,
@@ -126,13 +126,16 @@ class Store:
         try:
             chat_id = int(path.stem)
             storage = AtomicJSONStorage(path)
-            tables = storage.read() or {}
-        except (ValueError, json.JSONDecodeError) as error:
-            # Not ours or unreadable: keep it aside for a person to look at, never crash on it.
+            tables = storage.read()
+            check_tables(tables, chat_id)
+        except ValueError as error:  # also broken JSON and BadShape
+            # Not ours, unreadable or of the wrong shape: keep it aside for a person to look
+            # at, never crash on it. The error names a place in the file, never its content.
             aside = path.with_name(f"{path.name}.unreadable")
             log.error("moving unreadable data file %s aside: %s", path.name, error)
             path.rename(aside)
             return
+        assert tables is not None
         if migrate(tables):
             storage.write(tables)
         self._applied.update(tables[META_TABLE]["1"].get("updates", []))
@@ -271,6 +274,31 @@ class Store:
         for key in keys:
             if self._chat_by_key.get(key) == chat_id:
                 del self._chat_by_key[key]
+
+
+def check_tables(tables: Any, chat_id: int) -> None:
+    """Raise BadShape unless every reader may rely on `tables` as the file of `chat_id`:
+    an object of tables, each an object of records (objects) under numeric ids, a couple
+    that Couple.from_doc can read and whose chat is the file's, and a whole schema number."""
+    if not isinstance(tables, dict):
+        raise BadShape("the file is not an object of tables")
+    for table in tables.values():
+        if not isinstance(table, dict):
+            raise BadShape("a table is not an object")
+        for record_id, record in table.items():
+            if not record_id.isdecimal() or not isinstance(record, dict):
+                raise BadShape("a table holds something other than numbered records")
+    couple = tables.get(COUPLE_TABLE, {}).get(str(COUPLE_DOC_ID))
+    if couple is not None:
+        Couple.check_doc(couple)
+        if couple["chat_id"] != chat_id:
+            raise BadShape("the couple's chat_id is not the one in the file name")
+    meta = tables.get(META_TABLE, {}).get("1", {})
+    if not isinstance(meta.get("schema", 0), int):
+        raise BadShape("the schema number is not a whole number")
+    updates = meta.get("updates", [])
+    if not isinstance(updates, list) or not all(isinstance(i, int) for i in updates):
+        raise BadShape("the update ids are not a list of whole numbers")
 
 
 def file_mode(path: Path) -> int:

@@ -3,6 +3,7 @@ restarts in the middle and after the end, and quiet hours."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,6 +190,31 @@ async def test_a_pause_end_survives_a_failing_bot_api(
     await couple.group.expect("The pause is over")
     await clock.advance(timedelta(minutes=30), sandbox)
     assert len([m for m in couple.group.bot_messages() if "pause is over" in m.text]) == 1
+
+
+async def test_each_failed_attempt_at_a_pause_end_is_logged_without_content(
+    sandbox: Sandbox, couple: People, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    # Each delivery attempt is a request sent three times (bot.network): two attempts fail.
+    sandbox.faults.inject("sendMessage", kind="server_error", status=502, times=6)
+    await clock.advance(timedelta(minutes=30, seconds=20), sandbox)
+    assert sandbox.faults.pending == 0  # both attempts failed: at the end, 15 s later
+    assert not any("pause is over" in m.text for m in couple.group.bot_messages())
+    await clock.advance(timedelta(minutes=1), sandbox)
+    await couple.group.expect("The pause is over")
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.outbox" and r.levelno >= logging.WARNING
+    ]
+    assert warnings == [
+        "message to the group: attempt 1 failed (NetworkError); next try in 0:00:15",
+        "message to the group: attempt 2 failed (NetworkError); next try in 0:01:00",
+    ]
+    for line in warnings:
+        assert "Alex" not in line and str(couple.group.id) not in line
 
 
 async def test_breathing_during_a_pause_runs_in_private(

@@ -162,6 +162,22 @@ async def test_a_prompt_missed_during_downtime_is_not_replayed(
     assert pending["due"] == START.replace(day=5, hour=10).isoformat()
 
 
+@pytest.mark.clock(START)
+async def test_prompts_come_back_after_downtime_even_if_telegram_is_slow_to_start(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    """The scheduler starts once deleteWebhook has answered; the job that puts recurring
+    timers back was due before that and must still run."""
+    await morning_at(couple.alex, "10:00")
+    sandbox.faults.inject("deleteWebhook", kind="delay", delay=2)
+    await restart(downtime=timedelta(hours=3))
+    await sandbox.settle()
+    assert sandbox.faults.pending == 0
+    await clock.to(START.replace(day=5, hour=10, minute=1), sandbox)
+    [prompt] = prompts(couple.alex)
+    assert datetime.fromtimestamp(prompt.date, UTC).date() == START.replace(day=5).date()
+
+
 @pytest.mark.clock(datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
 async def test_prompts_keep_each_partners_local_time_across_daylight_saving(
     sandbox: Sandbox, couple: People, clock: Clock

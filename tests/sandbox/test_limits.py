@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dtm
+import time
 
 import pytest
 import telegram
@@ -121,6 +122,26 @@ async def test_timeouts(sandbox: Sandbox, couple: Couple, executed: bool) -> Non
     await sandbox.settle(idle=0.05)
     held = next(c for c in sandbox.calls if c.method == "sendMessage")
     assert not held.ok and "held" in (held.description or "")
+
+
+async def test_delays_answer_late_but_as_usual(sandbox: Sandbox, couple: Couple) -> None:
+    sandbox.faults.inject("sendMessage", kind="delay", delay=0.3)
+    async with make_bot(sandbox) as bot:
+        started = time.monotonic()
+        sent = await bot.send_message(couple.group.id, "slow but sure")
+        assert time.monotonic() - started >= 0.3
+        assert sent.text == "slow but sure"
+    sandbox.faults.inject("sendMessage", kind="delay", delay=30)
+    impatient = fast_request(read_timeout=0.2)
+    async with make_bot(sandbox, request=impatient) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(couple.group.id, "too slow")
+    await sandbox.settle(idle=0.05)
+    # A call the client gave up on while it was delayed never took effect.
+    assert [m.text for m in couple.group.bot_messages()] == ["slow but sure"]
+    assert [c.ok for c in sandbox.calls if c.method == "sendMessage"] == [True, False]
+    with pytest.raises(ValueError, match="delay"):
+        sandbox.faults.inject(kind="delay", delay=0)
 
 
 async def test_polling_faults_must_be_named(sandbox: Sandbox, bot: telegram.Bot) -> None:

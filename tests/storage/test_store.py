@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,6 +131,87 @@ def test_an_unreadable_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
     save(store, couple(-12, 1))
     assert store.chat_ids() == [-12]
     assert (tmp_path / "couples" / "-11.json.unreadable").exists()
+
+
+def good_file(chat_id: int) -> dict[str, Any]:
+    """A couple file as the store writes it, to be spoiled by a test."""
+    return {
+        "couple": {"1": couple(chat_id, 1, 2).to_doc()},
+        "timers": {"1": {"kind": "pause_end"}},
+        "_meta": {"1": {"schema": migrations.SCHEMA_VERSION}},
+    }
+
+
+def spoil(change: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """A file changed in place by `change` (whatever `change` returns is dropped)."""
+
+    def spoiled(data: dict[str, Any]) -> Any:
+        change(data)
+        return data
+
+    return spoiled
+
+
+WRONG_SHAPES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "a bare string": lambda _: "a private worry",
+    "a list": lambda _: ["a private worry"],
+    "null": lambda _: None,
+    "a couple without created_at": spoil(lambda d: d["couple"]["1"].pop("created_at")),
+    "a couple without chat_id": spoil(lambda d: d["couple"]["1"].pop("chat_id")),
+    "a chat id that isn't the file's": spoil(lambda d: d["couple"]["1"].update(chat_id=-999)),
+    "a chat id as text": spoil(lambda d: d["couple"]["1"].update(chat_id="-31")),
+    "a naive created_at": spoil(lambda d: d["couple"]["1"].update(created_at="2026-11-25")),
+    "a created_at that isn't a time": spoil(lambda d: d["couple"]["1"].update(created_at="x")),
+    "partners that aren't a list": spoil(lambda d: d["couple"]["1"].update(partners={})),
+    "a partner that isn't an object": spoil(lambda d: d["couple"]["1"].update(partners=[7])),
+    "a partner without joined_at": spoil(
+        lambda d: d["couple"]["1"]["partners"][0].pop("joined_at")
+    ),
+    "a partner whose name isn't text": spoil(
+        lambda d: d["couple"]["1"]["partners"][1].update(name=["a", "b"])
+    ),
+    "keys that aren't a list": spoil(lambda d: d["couple"]["1"].update(keys="poll:1")),
+    "a table that isn't an object": spoil(lambda d: d.update(timers=["a private worry"])),
+    "a record that isn't an object": spoil(lambda d: d["timers"].update({"2": "a worry"})),
+    "a record id that isn't a number": spoil(lambda d: d["timers"].update(first={})),
+    "a couple record that isn't an object": spoil(lambda d: d["couple"].update({"1": "x"})),
+    "a schema that isn't a number": spoil(lambda d: d["_meta"]["1"].update(schema=[1])),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_SHAPES)
+def test_a_file_of_the_wrong_shape_is_set_aside_not_fatal(
+    tmp_path: Path, wrong: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    couples_dir = tmp_path / "couples"
+    couples_dir.mkdir(parents=True)
+    (couples_dir / "-30.json").write_text(json.dumps(good_file(-30)))
+    spoiled = WRONG_SHAPES[wrong](good_file(-31))
+    (couples_dir / "-31.json").write_text(json.dumps(spoiled))
+    store = opened(tmp_path)
+    assert store.chat_ids() == [-30]
+    assert store.chats_of_user(1) == [-30]
+    assert sorted(p.name for p in couples_dir.iterdir()) == ["-30.json", "-31.json.unreadable"]
+    assert json.loads((couples_dir / "-31.json.unreadable").read_text()) == spoiled
+    [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "-31.json" in line.getMessage()
+    assert "worry" not in caplog.text and "poll:1" not in caplog.text
+
+
+def test_optional_fields_may_be_missing(tmp_path: Path) -> None:
+    couples_dir = tmp_path / "couples"
+    couples_dir.mkdir(parents=True)
+    minimal = {
+        "chat_id": -32,
+        "created_at": NOW.isoformat(),
+        "partners": [{"user_id": 1, "name": "P1", "joined_at": NOW.isoformat()}],
+    }
+    (couples_dir / "-32.json").write_text(json.dumps({"couple": {"1": minimal}}))
+    (couples_dir / "-33.json").write_text(json.dumps({"timers": {}}))  # no couple yet
+    store = opened(tmp_path)
+    assert store.chat_ids() == [-32, -33]
+    loaded = store.couple(-32)
+    assert loaded is not None and loaded.partners[0].name == "P1" and loaded.keys == []
 
 
 def test_delete_erases_the_file_and_the_indexes(tmp_path: Path) -> None:
