@@ -16,6 +16,7 @@ from bot.reading import (
     read_times_and_days,
     read_weekday,
 )
+from tests.conftest import People
 
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
 
@@ -327,3 +328,25 @@ def test_a_half_of_the_day_must_be_one_the_reader_knows(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"clock\.after"):
         Reader(tmp_path)
+
+
+async def test_7pm_is_read_alike_by_every_command(couple: People) -> None:
+    """The same words mean the same time in /window, /checkin, a ritual's time and /quiet."""
+    group, alex = couple.group, couple.alex
+    await group.send(alex, "/window add sunday 7pm")
+    added = await group.expect("Window added by Alex")
+    assert "Sunday 19:00 for Alex" in added.text
+
+    await group.send(alex, "/checkin sonnabend 7pm")
+    await group.expect("Saturdays at 19:00")
+
+    await alex.send_private("/rituals")
+    overview = await alex.private.expect("Daily rituals for Alex")
+    await alex.press(overview, "08:00 · change")
+    await alex.press(await alex.private.expect("morning note"), "Another time")
+    question = await alex.private.expect("what time suits your morning note")
+    await alex.private.reply(alex, to=question, text="7pm")
+    await alex.private.expect("your morning note is on, at 19:00")
+
+    await alex.send_private("/quiet 11pm-7pm")
+    await alex.private.expect("Quiet hours set to 23:00–19:00")
