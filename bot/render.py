@@ -32,12 +32,7 @@ class Renderer:
 
     def __init__(self, content_dir: Path = CONTENT_DIR) -> None:
         self.content_dir = content_dir
-        self.locales: tuple[str, ...] = tuple(
-            sorted(
-                (p.name for p in content_dir.iterdir() if p.is_dir() and len(p.name) == 2),
-                key=lambda name: (name != DEFAULT_LOCALE, name),
-            )
-        )
+        self.locales = content_locales(content_dir)
         self.env = Environment(
             loader=FileSystemLoader(content_dir),
             autoescape=True,
@@ -98,6 +93,16 @@ class Renderer:
                 if not relative.startswith("_"):
                     names.add(relative.removesuffix(TEMPLATE_SUFFIX))
         return sorted(names)
+
+
+def content_locales(content_dir: Path = CONTENT_DIR) -> tuple[str, ...]:
+    """The locales Mend speaks: a two-letter folder each under `content/`, English first."""
+    return tuple(
+        sorted(
+            (p.name for p in content_dir.iterdir() if p.is_dir() and len(p.name) == 2),
+            key=lambda name: (name != DEFAULT_LOCALE, name),
+        )
+    )
 
 
 class _Strict(dict[str, Any]):

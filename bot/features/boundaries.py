@@ -29,12 +29,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
-from bot.dates import add_months, parse_day
+from bot.dates import add_months
 from bot.features import repair_track
 from bot.features.repair_track import local_moments, note_pitfall, stale
 from bot.guards import partners_only
 from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reading import read_date
 from bot.render import zone
 from bot.storage import Record
 from bot.timers import Fired
@@ -410,7 +411,7 @@ async def date_answer(update: Update, context: MendContext, answer: asks.Answer)
     record = _here(services, couple, record, update)
     now = utcnow()
     today = now.astimezone(zone(partner.timezone)).date()
-    day = parse_day(answer.text, today)
+    day = read_date(answer.text, today)
     due = _evening(day, partner) if day is not None else None
     if due is None or due <= now or due - now > MAX_AHEAD:
         await asks.ask(

@@ -40,11 +40,10 @@ from bot.dates import add_months
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.rituals import is_away
 from bot.features.talk import phase_of, roadmap_month
-from bot.features.windows import parse_clock
-from bot.features.windows import parse_day as parse_weekday
 from bot.guards import partners_only
 from bot.messages import Buttons, button, reply, say, say_private
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reading import read_clock, read_weekday
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local
@@ -236,9 +235,9 @@ async def checkin_command(update: Update, context: MendContext, couple: Couple) 
     if args in (["on"], ["an"]):
         _save_schedule(services.store, couple, {"on": True})
     elif (
-        len(args) == 2
-        and (weekday := parse_weekday(args[0])) is not None
-        and (at := parse_clock(args[1])) is not None
+        len(args) >= 2
+        and (weekday := read_weekday(args[0])) is not None
+        and (at := read_clock(" ".join(args[1:]))) is not None
     ):
         _save_schedule(
             services.store, couple, {"weekday": weekday, "at": at, "on": True, "set_by": me.user_id}

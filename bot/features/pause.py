@@ -22,6 +22,7 @@ from bot.features.calm import run_breathing
 from bot.guards import partners_only
 from bot.messages import button, group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.reading import read_duration
 from bot.storage import Record
 from bot.timers import Fired
 
@@ -42,13 +43,6 @@ def active_pause(services: Services, chat_id: int) -> Record | None:
     return next(
         (r for r in services.store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None
     )
-
-
-def _minutes(args: list[str], default: int) -> int | None:
-    if not args:
-        return default
-    text = args[0].strip().lower().removesuffix("min").removesuffix("m")
-    return int(text) if text.isdigit() and len(text) <= 5 else None
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -78,7 +72,7 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
             times=_times(couple, ends_at),
         )
         return
-    minutes = _minutes(context.args or [], DEFAULT_MINUTES)
+    minutes = read_duration(" ".join(context.args)) if context.args else DEFAULT_MINUTES
     if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
         await reply(
             update,
@@ -229,7 +223,7 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
     ends_at, started_at = from_iso(running["ends_at"]), from_iso(running["started_at"])
     assert ends_at is not None and started_at is not None
     most = MAX_MINUTES - round((ends_at - started_at).total_seconds() / 60)
-    minutes = _minutes(context.args or [], DEFAULT_EXTENSION)
+    minutes = read_duration(" ".join(context.args)) if context.args else DEFAULT_EXTENSION
     if minutes is None or not MIN_EXTENSION <= minutes <= max(MIN_EXTENSION, most):
         await reply(
             update,

@@ -16,7 +16,6 @@ leads to the infidelity track; `/plan delete` removes the plan and its reviews.
 from __future__ import annotations
 
 import contextlib
-import re
 from datetime import datetime, time
 from typing import Any
 
@@ -27,12 +26,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
-from bot.dates import add_months, day_as_moment, parse_day
+from bot.dates import add_months, day_as_moment
 from bot.features import boundaries, repair_track
 from bot.features.repair_track import local_moments, stale
 from bot.guards import partners_only
 from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reading import read_date, read_times_and_days
 from bot.render import zone
 from bot.storage import Record
 from bot.timers import Fired, Timers
@@ -95,70 +95,6 @@ def _may_answer(couple: Couple, step: str, user_id: int) -> Partner | None:
     """The partner who owns this step if it isn't `user_id`'s to answer; else None."""
     owner = _repairing(couple) if step == "behaviours" else None
     return owner if owner is not None and owner.user_id != user_id else None
-
-
-# -- reading check-in times ------------------------------------------------------------------
-
-_WEEKDAYS = {
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
-    "montag": 0,
-    "dienstag": 1,
-    "mittwoch": 2,
-    "donnerstag": 3,
-    "freitag": 4,
-    "samstag": 5,
-    "sonnabend": 5,
-    "sonntag": 6,
-}
-_SHORT_WEEKDAYS = {"mo": 0, "di": 1, "mi": 2, "do": 3, "fr": 4, "sa": 5, "so": 6}
-_NOT_WEEKDAYS = {"die", "mit", "sam"}  # words (and a name) that only look like days
-_CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|h|uhr)?$")
-
-
-def _weekday(token: str) -> int | None:
-    if token in _SHORT_WEEKDAYS:
-        return _SHORT_WEEKDAYS[token]
-    if len(token) < 3 or token in _NOT_WEEKDAYS:
-        return None
-    return next((day for name, day in _WEEKDAYS.items() if name.startswith(token)), None)
-
-
-def _clock(token: str) -> str | None:
-    match = _CLOCK.match(token)
-    if match is None:
-        return None
-    hour, minute, suffix = int(match[1]), int(match[2] or 0), match[3]
-    if suffix in ("am", "pm"):
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if suffix == "pm" else 0)
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        return None
-    return f"{hour:02d}:{minute:02d}"
-
-
-def parse_times(text: str) -> tuple[list[str], list[int]] | None:
-    """Clock times and weekdays from "19:30", "8am, 9pm", "Mon Thu 19:30", "Di und Fr 20 Uhr".
-    Other words are skipped; None if there is no time at all."""
-    lowered = re.sub(r"(\d)\s+(am|pm|uhr|h)\b", r"\1\2", text.lower())
-    times: list[str] = []
-    days: list[int] = []
-    for raw in re.split(r"[\s,;/&+]+", lowered):
-        token = raw.strip(".:!?()")
-        if not token:
-            continue
-        if (clock := _clock(token)) is not None:
-            if clock not in times:
-                times.append(clock)
-        elif (day := _weekday(token)) is not None and day not in days:
-            days.append(day)
-    return (sorted(times), sorted(days)) if times else None
 
 
 # -- what the templates see ------------------------------------------------------------------
@@ -736,7 +672,7 @@ async def times_answer(update: Update, context: MendContext, answer: asks.Answer
         return
     assert plan is not None
     frequency = str(answer.payload.get("frequency"))
-    parsed = parse_times(answer.text)
+    parsed = read_times_and_days(answer.text)
     if parsed is not None and parsed[1]:
         frequency = "weekly"  # days were named, so it's certain days
     if (
@@ -866,7 +802,7 @@ async def visit_answer(update: Update, context: MendContext, answer: asks.Answer
         return
     assert plan is not None
     today = utcnow().astimezone(zone(partner.timezone)).date()
-    day = parse_day(answer.text, today)
+    day = read_date(answer.text, today)
     if day is None or day < today or (day - today).days > VISIT_AHEAD_DAYS:
         await asks.ask(
             context,

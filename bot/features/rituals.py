@@ -28,12 +28,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.dates import day_as_moment, parse_day
+from bot.dates import day_as_moment
 from bot.features.talk import phase_of, roadmap_month
-from bot.features.windows import parse_clock
 from bot.guards import known_partner
 from bot.messages import Buttons, button, reply, say, say_private
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reading import read_clock, read_date
 from bot.render import zone
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
@@ -553,7 +553,7 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
             ritual=ritual,
             zone=me.timezone,
         )
-    elif action == "a" and len(parts) == 4 and (at := parse_clock(parts[3])) is not None:
+    elif action == "a" and len(parts) == 4 and (at := read_clock(parts[3])) is not None:
         await query.answer()
         with contextlib.suppress(BadRequest):  # already tidied
             await query.edit_message_reply_markup(None)
@@ -608,7 +608,7 @@ async def time_answer(update: Update, context: MendContext, answer: asks.Answer)
     couple, me = answer.couple, answer.partner
     locale = _locale(context, update, couple, me)
     ritual = str(answer.payload.get("ritual"))
-    at = parse_clock(answer.text)
+    at = read_clock(answer.text)
     if ritual not in RITUALS:
         return
     if at is None:
@@ -629,7 +629,7 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
     locale = _locale(context, update, couple, me)
     today = local_day(utcnow(), me)
     typed = " ".join(context.args or []).strip()
-    last = parse_day(typed, today) if typed else None
+    last = read_date(typed, today) if typed else None
     if last is None or not today <= last <= today + timedelta(days=MAX_AWAY_DAYS):
         await reply(
             update,

@@ -17,7 +17,7 @@ from bot.features.onboarding import ask_path, ask_roles
 from bot.guards import known_partner
 from bot.messages import Buttons, button, reply
 from bot.model import Couple, Partner, utcnow
-from bot.quiet import parse_quiet_hours
+from bot.reading import read_clock_range
 from bot.zones import find_zone, warm_up
 
 ZONE = "tz:"
@@ -164,7 +164,7 @@ async def _set_quiet(
     if text.lower() in ("off", "none", "aus", "0"):
         hours: tuple[str | None, str | None] = (None, None)
     else:
-        parsed = parse_quiet_hours(text)
+        parsed = read_clock_range(text)
         if parsed is None:
             await reply(update, context, locale, "settings/quiet_usage", typed=text[:40])
             return False

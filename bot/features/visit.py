@@ -33,11 +33,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.dates import day_as_moment, parse_day
+from bot.dates import day_as_moment
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.guards import known_partner, partners_only
 from bot.messages import Buttons, button, clear_buttons, reply, say, say_private
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reading import read_date
 from bot.render import zone
 from bot.storage import Record
 from bot.timers import Fired, Timers
@@ -607,7 +608,7 @@ async def _date_answer(
         await _not_current(update, context, couple)
         return
     earliest = _day(visit["arrival"]) if step == "departure" else _today(place_zone(couple, visit))
-    day = parse_day(answer.text, earliest)
+    day = read_date(answer.text, earliest)
     error = "unreadable" if day is None else problem(day, visit)
     if error is not None or day is None:
         await _prompt_step(

@@ -11,7 +11,6 @@ things go.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from bot.guards import known_partner, partners_only
 from bot.messages import button, group_message, private_message, reply, say
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
+from bot.reading import read_clock, read_duration, read_weekday
 from bot.storage import Record
 from bot.timers import Fired, Timers
 from bot.when import next_local
@@ -42,27 +42,6 @@ MAX_SLOTS = 4
 MAX_WORRY = 1000
 TIME_PRESETS = ("07:30", "12:30", "18:00", "19:00", "20:00", "21:00")
 WINDOW = "win:"
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^(\d{1,2})[:.h]?(\d{2})?$")
-
-
-def parse_clock(text: str) -> str | None:
-    """ "19:00", "19.30", "7" → "HH:MM"; None if it isn't a time of day."""
-    match = _CLOCK.match(text.strip().lower())
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
-
-
-def parse_day(text: str) -> int | None:
-    """ "sun", "Sunday", "so" (German) → 6; Monday is 0."""
-    word = text.strip().lower()
-    german = ("mo", "di", "mi", "do", "fr", "sa", "so")
-    for index, (english, short) in enumerate(zip(_DAYS, german, strict=True)):
-        if word.startswith(english) or (word[:2] == short and len(word) <= 10):
-            return index
-    return None
 
 
 def slots(services: Services, chat_id: int) -> list[Record]:
@@ -98,7 +77,7 @@ def _weekday_name(locale: str, weekday: int) -> str:
 
 @partners_only
 async def window_command(update: Update, context: MendContext, couple: Couple) -> None:
-    """/window, /window add sunday 19:00, /window remove 2, /window length 30."""
+    """/window, /window add sunday 7pm, /window remove 2, /window length 30."""
     user = update.effective_user
     assert user is not None
     services = context.mend
@@ -109,17 +88,17 @@ async def window_command(update: Update, context: MendContext, couple: Couple) -
     if not args:
         await _show(update, context, couple, locale)
         return
-    if args[0] == "add" and len(args) == 3:
-        weekday, at = parse_day(args[1]), parse_clock(args[2])
+    if args[0] == "add" and len(args) >= 3:
+        weekday, at = read_weekday(args[1]), read_clock(" ".join(args[2:]))
         if weekday is not None and at is not None:
             await _add(update, context, couple, partner, weekday, at)
             return
     elif args[0] == "remove" and len(args) == 2 and args[1].isdigit():
         if await _remove(update, context, couple, int(args[1])):
             return
-    elif args[0] == "length" and len(args) == 2 and args[1].isdigit():
-        minutes = int(args[1])
-        if MIN_MINUTES <= minutes <= MAX_MINUTES:
+    elif args[0] == "length" and len(args) >= 2:
+        minutes = read_duration(" ".join(args[1:]))
+        if minutes is not None and MIN_MINUTES <= minutes <= MAX_MINUTES:
             with services.store.transaction(couple.chat_id) as tx:
                 table = tx.table(SLOTS_TABLE)
                 for slot in table.all():
@@ -247,7 +226,7 @@ async def window_button(update: Update, context: MendContext, couple: Couple) ->
             zone=partner.timezone,
         )
     elif len(parts) == 3 and parts[0] == "at" and parts[1].isdigit() and int(parts[1]) < 7:
-        at = parse_clock(parts[2][:2] + ":" + parts[2][2:])
+        at = read_clock(parts[2])
         if at is None:
             await query.answer(stale, show_alert=True)
             return
@@ -279,7 +258,7 @@ async def window_button(update: Update, context: MendContext, couple: Couple) ->
 
 
 async def window_time_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    at = parse_clock(answer.text)
+    at = read_clock(answer.text)
     if at is None:
         await reply(
             update,

@@ -59,6 +59,13 @@ async def test_lengths_outside_the_range_get_the_usage(couple: People) -> None:
     await couple.group.expect("Alex asked for a pause", "45 minutes")
 
 
+async def test_a_length_in_hours_and_minutes(couple: People) -> None:
+    await couple.group.send(couple.alex, "/pause 1 h 30")
+    await couple.group.expect("Alex asked for a pause", "90 minutes")
+    await couple.group.send(couple.alex, "/extend 1,5 Stunden")
+    await couple.group.expect("Alex needs 90 more minutes")
+
+
 async def test_only_the_partner_who_paused_ends_it(
     sandbox: Sandbox, couple: People, clock: Clock
 ) -> None:

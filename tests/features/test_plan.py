@@ -10,7 +10,7 @@ import pytest
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
-from bot.features.plan import PLAN_TABLE, REVIEW, parse_times
+from bot.features.plan import PLAN_TABLE, REVIEW
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
 from tests.conftest import Clock, People
@@ -186,15 +186,6 @@ async def test_weekly_check_ins_from_a_partner_without_a_zone(
     stored = services.store.records(couple.group.id, PLAN_TABLE)[0]
     assert stored["frequency"] == "weekly"
     assert stored["times"] == [{"at": "20:00", "weekday": 1}, {"at": "20:00", "weekday": 4}]
-
-
-def test_reading_check_in_times() -> None:
-    assert parse_times("19:30") == (["19:30"], [])
-    assert parse_times("8am, 9 pm") == (["08:00", "21:00"], [])
-    assert parse_times("Mon Thu 19.30") == (["19:30"], [0, 3])
-    assert parse_times("Sonntag 7 Uhr") == (["07:00"], [6])
-    assert parse_times("whenever Sam likes") is None
-    assert parse_times("25:00") is None
 
 
 @pytest.mark.clock(START)

@@ -4,13 +4,12 @@ until both answered, /visit cancel, and restarts (missed prompts dropped, the re
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.app import services_of
 from bot.context import Services
-from bot.dates import parse_day
 from bot.features.visit import (
     CHECKIN,
     COUNTDOWN,
@@ -82,21 +81,6 @@ async def travel(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
         clock.jump(ahead)
     await clock.advance(timedelta(minutes=1))
     await clock.to(moment, sandbox)
-
-
-def test_dates_are_read_forgivingly() -> None:
-    today = date(2026, 11, 20)
-    assert parse_day("2026-12-24", today) == date(2026, 12, 24)
-    assert parse_day("24.12.", today) == date(2026, 12, 24)
-    assert parse_day("24.12.26", today) == date(2026, 12, 24)
-    assert parse_day("12/24", today) == date(2026, 12, 24)
-    assert parse_day("24 Dec", today) == date(2026, 12, 24)
-    assert parse_day("December 24th", today) == date(2026, 12, 24)
-    assert parse_day("3. März", today) == date(2027, 3, 3)  # no year: the next one to come
-    assert parse_day("1.1.", today) == date(2027, 1, 1)
-    assert parse_day("tomorrow", today) == date(2026, 11, 21)
-    for wrong in ("31.02.", "soon", "", "2026-13-01", "12/34/56"):
-        assert parse_day(wrong, today) is None
 
 
 @pytest.mark.clock(START)

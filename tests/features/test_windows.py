@@ -56,6 +56,24 @@ async def test_adding_windows_with_buttons_and_words(couple: People) -> None:
     await couple.group.expect("Window 2 removed. 1 left.")
 
 
+async def test_days_and_times_are_read_as_everywhere_else(couple: People) -> None:
+    """ "Sonnabend" is Saturday (not Sunday because it starts with "so"); "7pm" is a time."""
+    await couple.group.send(couple.alex, "/window add sonnabend 19:00")
+    added = await couple.group.expect("Window added by Alex")
+    assert "Saturday 19:00 for Alex" in added.text
+    await couple.group.send(couple.sam, "/window add fri 7pm")
+    added = await couple.group.expect("Window added by Sam")
+    assert "Friday 19:00 for Sam" in added.text
+    await couple.group.send(couple.sam, "/window add so 7:30 pm")
+    added = await couple.group.expect("Window added by Sam")
+    assert "Sunday 19:30 for Sam" in added.text
+    for ambiguous in ("/window add s 19:00", "/window add son 19:00"):
+        await couple.group.send(couple.alex, ambiguous)
+        await couple.group.expect("/window add sunday 19:00", "7pm", "/window remove 2")
+    await couple.group.send(couple.alex, "/window length 1h")
+    await couple.group.expect("60 minutes")
+
+
 async def test_a_typed_time_for_a_window(couple: People) -> None:
     await couple.group.send(couple.sam, "/window")
     shown = await couple.group.expect("None yet")
