@@ -47,8 +47,21 @@ class Services:
     startup_tasks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     # When each outsider was last told the bot isn't theirs: (chat, user) → monotonic time.
     outsider_notices: dict[tuple[int, int], float] = field(default_factory=dict)
+    # What each event calls (see on/emit).
+    listeners: dict[str, list[Callable[..., Awaitable[Any]]]] = field(default_factory=dict)
     # The runner of guided steps (bot.flows); set when the application is built.
     runner: Runner = field(init=False)
+
+    def on(self, event: str, handler: Callable[..., Awaitable[Any]]) -> None:
+        """Call `handler(context, couple, **data)` whenever `event` happens (see `emit`)."""
+        self.listeners.setdefault(event, []).append(handler)
+
+    async def emit(self, event: str, context: MendContext, couple: Couple, **data: Any) -> None:
+        """Tell the features that listen that `event` happened to `couple` (for example
+        "checkin.revealed"): features learn of each other's moments without importing
+        each other."""
+        for handler in self.listeners.get(event, []):
+            await handler(context, couple, **data)
 
     def add_commands(self, *commands: Command) -> None:
         self.commands.extend(commands)

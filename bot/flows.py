@@ -120,6 +120,7 @@ class Flow:
     not_yours: the alert for a partner who presses another's button ({name}: the owner).
     finished: called after the transaction that finished a run, with the messages delivered
         (for work that can't be done inside a transaction, like starting a breathing session).
+    closed: what a typed reply to a question that is no longer open is answered with.
     """
 
     name: str
@@ -129,6 +130,7 @@ class Flow:
     lifetime: timedelta | None = None
     not_yours: str = "alert.flow_not_yours"
     finished: Callable[[MendContext, Couple, Run], Any] | None = None
+    closed: str = "common/question_closed"  # the answer to a typed reply that came too late
 
 
 @dataclass
@@ -146,6 +148,7 @@ class Run:
     thread: int | None = None
     expires_at: datetime | None = None
     started_at: datetime | None = None
+    asked: int | None = None  # who a typed question is aimed at (the owner, or who pressed)
     id: int = 0
 
     @classmethod
@@ -162,6 +165,7 @@ class Run:
             thread=record.get("thread"),
             expires_at=from_iso(record.get("expires_at")),
             started_at=from_iso(record.get("started_at")),
+            asked=record.get("asked"),
             id=int(record["id"]),
         )
 
@@ -178,6 +182,7 @@ class Run:
             "thread": self.thread,
             "expires_at": to_iso(self.expires_at),
             "started_at": to_iso(self.started_at),
+            "asked": self.asked,
             "updated_at": to_iso(utcnow()),
         }
 
@@ -265,6 +270,7 @@ class Runner:
         flow = self.flows[run.flow]
         step = flow.steps[step_name]
         owner = couple.partner(run.owner) if run.owner is not None else None
+        asked = couple.partner(run.asked) if run.asked is not None else owner
         to: Literal["group"] | Partner = GROUP if run.where == "group" or owner is None else owner
         locale = self.locale(couple, to)
         render = self.services.render
@@ -276,6 +282,7 @@ class Runner:
             "error": render.label(locale, error.reason, **error.values) if error else None,
             "typed": typed,
             "owner": owner.name if owner else "",
+            "partner": asked.name if asked else "",
             **(show or {}),
         }
         message = self.outgoing(couple, to, step.template, data, run)
@@ -298,7 +305,7 @@ class Runner:
                 {
                     "do": "ask",
                     "kind": ASK_KIND,
-                    "partner": run.owner,
+                    "partner": asked.user_id if asked else None,
                     "payload": {"token": run.token, "step": step_name},
                 }
             )
@@ -384,6 +391,23 @@ class Runner:
             couple.drop_key(_key(old["token"]))
             table.remove(old["id"])
 
+    def reshow(self, tx: Transaction, couple: Couple, run: Run, **show: Any) -> None:
+        """Inside the couple's transaction: ask the run's current step again, as a new message
+        (a reminder; its earlier message keeps working until the step is answered)."""
+        if run.step is not None:
+            self.services.outbox.put(tx, self._prompt(couple, run, run.step, show=show))
+
+    def close(self, tx: Transaction, run: Run) -> None:
+        """Inside the couple's transaction: finish a run where it is (a deadline passed);
+        its buttons and questions are stale from now on."""
+        run.step = None
+        tx.table(RUNS_TABLE).update(run.id, run.to_record())
+
+    def runs_in(self, tx: Transaction, flow_name: str) -> list[Run]:
+        """Inside a transaction: the couple's unfinished runs of a flow, oldest first."""
+        records = sorted(tx.table(RUNS_TABLE).all(), key=lambda r: r["id"])
+        return [Run.from_record(r) for r in records if r["flow"] == flow_name and r.get("step")]
+
     def runs(self, chat_id: int, flow_name: str, *, finished: bool = False) -> list[Run]:
         """The couple's unfinished runs of a flow (with `finished`, also those kept after they
         finished), oldest first."""
@@ -423,7 +447,8 @@ class Runner:
                 if chat is not None and chat.id == answer.partner.user_id
                 else group_locale(self.services, answer.couple)
             )
-            await reply(update, context, locale, "common/question_closed")
+            flow = self.flows.get(run.flow) if run is not None else None
+            await reply(update, context, locale, flow.closed if flow else "common/question_closed")
             return
         await self.answer(update, context, answer.couple, run, str(step_name), answer.text)
 
@@ -511,6 +536,8 @@ class Runner:
                 )
                 return None
         turn = Turn(self, tx, couple, run, partner, value)
+        # A typed question that follows is aimed at whoever answered this step.
+        run.asked = partner.user_id
         if step.answer is not None:
             next_step = step.answer(turn)
         else:
