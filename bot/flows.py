@@ -67,11 +67,16 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """A button: `key` is what the press means, `label` the label it shows (in content/)."""
+    """A button: `key` is what the press means, `label` the label it shows (in content/).
+
+    `callback`: a button handled outside the flow (its own callback data, e.g. the private
+    link of onboarding) shown among the step's buttons; pressing it doesn't answer the step.
+    """
 
     key: str
     label: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    callback: str | None = None
 
 
 Rows = Sequence[Sequence[Option]]
@@ -198,6 +203,7 @@ class Turn:
     partner: Partner
     value: Any
     toast: str | None = None  # a label (content/) shown to the presser as the press's answer
+    alert: bool = False  # show the toast as an alert the presser must close
     messages: list[Outgoing] = field(default_factory=list)
 
     @property
@@ -292,7 +298,7 @@ class Runner:
                 [
                     InlineKeyboardButton(
                         render.label(locale, o.label, **o.values),
-                        callback_data=f"r:{run.token}:{step_name}:{o.key}",
+                        callback_data=o.callback or f"r:{run.token}:{step_name}:{o.key}",
                     )
                     for o in row
                 ]
@@ -488,7 +494,7 @@ class Runner:
                 )
                 await query.answer(label, show_alert=True)
             return
-        toast: str | None = None
+        toast: tuple[str | None, bool] = (None, False)
         with services.store.transaction(couple.chat_id) as tx:
             current = self._find_in(tx, run.token)
             if (
@@ -506,8 +512,10 @@ class Runner:
                 await self._stale(query, user.language_code, couple)
             return
         if query is not None:
+            toast_label, alert = toast
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
-            await query.answer(services.render.label(shown_in, toast) if toast else None)
+            text = services.render.label(shown_in, toast_label) if toast_label else None
+            await query.answer(text, show_alert=alert and text is not None)
         await services.outbox.deliver(context, couple.chat_id)
         finished = self._find(couple.chat_id, run.token)
         if flow.finished is not None and finished is not None and finished.step is None:
@@ -522,8 +530,9 @@ class Runner:
         step: Step,
         given: str,
         query: CallbackQuery | None,
-    ) -> str | None:
-        """Inside the transaction: read, apply, move to the next step, queue the messages."""
+    ) -> tuple[str | None, bool]:
+        """Inside the transaction: read, apply, move to the next step, queue the messages.
+        Returns the press's answer: a label (or None) and whether it is an alert."""
         assert run.step is not None
         step_name = run.step
         value: Any = given
@@ -534,7 +543,7 @@ class Runner:
                 self.services.outbox.put(
                     tx, self._prompt(couple, run, step_name, error=error, typed=given)
                 )
-                return None
+                return None, False
         turn = Turn(self, tx, couple, run, partner, value)
         # A typed question that follows is aimed at whoever answered this step.
         run.asked = partner.user_id
@@ -562,7 +571,7 @@ class Runner:
             messages.append(self._prompt(couple, run, next_step, edit=edit))
         tx.table(RUNS_TABLE).update(run.id, run.to_record())
         self.services.outbox.put(tx, *messages)
-        return turn.toast
+        return turn.toast, turn.alert
 
     def _to(self, couple: Couple, run: Run) -> Literal["group"] | int:
         if run.where == "private" and run.owner is not None:
