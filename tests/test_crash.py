@@ -24,12 +24,15 @@ from bot.storage import Store
 from tests.conftest import onboard
 
 ROOT = Path(__file__).resolve().parent.parent
+# A fresh process imports everything before its first poll: seconds on a busy machine.
+STARTUP_SECONDS = 60.0
 
 
 class BotProcess:
     """The bot as a separate process, logging to a file."""
 
     def __init__(self, sandbox: Sandbox, data_dir: Path, log: Path) -> None:
+        self.sandbox = sandbox
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -41,7 +44,16 @@ class BotProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start it and return once it polls the sandbox."""
+        updates = self.sandbox.world.updates
+        polls_before = updates.poll_ticket
+        self._launch()
+        await self.sandbox.wait_until(
+            lambda: updates.poll_ticket > polls_before, "the bot's first poll", STARTUP_SECONDS
+        )
+
+    def _launch(self) -> None:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot"], env=self.env, stdout=sink, stderr=sink
@@ -65,8 +77,8 @@ class BotProcess:
 @pytest.fixture
 async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProcess]:
     process = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
-    process.start()
     try:
+        await process.start()
         yield process
     finally:
         await process.stop()
@@ -89,8 +101,11 @@ async def test_sigkill_mid_write_keeps_the_store_intact(
             # Kill at a random moment while the bot handles the change, then start it again.
             await asyncio.sleep(rng.uniform(0, 0.05))
             bot_process.kill()
-            bot_process.start()
-            await sandbox.settle(idle=1.0, timeout=30)
+            await bot_process.start()
+            # Updates are handled in order: once the new process answered /help, it has
+            # handled the change the killed one left unconfirmed, if that was redelivered.
+            await alex.send_private("/help")
+            await chat.wait_for(lambda m: "What you can do here" in m.text, timeout=15)
             answered = [m for m in chat.bot_messages() if "Quiet hours set to" in m.text]
             if answered and hours.replace("-", "–") in answered[-1].text:
                 confirmed, in_flight = hours, set()
