@@ -16,36 +16,89 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from apscheduler.events import (
+    EVENT_ALL,
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
 from bot.model import Couple
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
+from bot.sandbox.updates import Signal
 from bot.timers import HORIZON, SWEEP_JOB
 
 HOP = HORIZON / 2
+# How long the jobs that came due after a jump may take to run, on a busy machine too.
+CATCH_UP_SECONDS = 30.0
+
+
+class JobRuns:
+    """The scheduler's job runs from submission to their end, told by its event listeners.
+
+    APScheduler submits a due job to the executor, which starts a task per run; the run ends
+    with an executed, error or missed event per scheduled run time. Every event (a job added,
+    moved, removed, skipped too) wakes the waiters, who look again at what is due.
+    """
+
+    RUN_ENDS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.in_flight = 0
+        self.changed = Signal()
+        scheduler.add_listener(self._on_event, EVENT_ALL)
+
+    def _on_event(self, event: SchedulerEvent) -> None:
+        if event.code == EVENT_JOB_SUBMITTED:
+            assert isinstance(event, JobSubmissionEvent)
+            self.in_flight += len(event.scheduled_run_times)
+        elif event.code & self.RUN_ENDS:
+            self.in_flight -= 1
+        self.changed.fire()
 
 
 class Clock:
     """The wall clock as the bot, its scheduler and the sandbox see it, moved by the test.
 
     Time still flows; `advance` jumps ahead and wakes the scheduler, so timers that came due
-    fire at once, as they would have at their time. Nothing sleeps for real minutes.
+    fire at once, as they would have at their time. Nothing sleeps for real minutes: after
+    each jump the clock waits until the jobs that came due have run to their end.
     """
 
     def __init__(self, traveller: time_machine.Coordinates) -> None:
         self._traveller = traveller
-        self.app: MendApp | None = None
+        self._app: MendApp | None = None
+        self._runs: JobRuns | None = None
+
+    @property
+    def app(self) -> MendApp | None:
+        return self._app
+
+    @app.setter
+    def app(self, application: MendApp) -> None:
+        """The bot whose scheduler the clock wakes (a restarted bot replaces the last one)."""
+        assert application.job_queue is not None
+        self._app = application
+        self._runs = JobRuns(application.job_queue.scheduler)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def _scheduler(self) -> AsyncIOScheduler:
+        assert self._app is not None and self._app.job_queue is not None
+        return self._app.job_queue.scheduler
+
     async def advance(self, delta: timedelta, sandbox: Sandbox | None = None) -> None:
         """Move `delta` ahead, stopping at each scheduled job's time so it fires on time
         (and at least every half horizon, so the timers' sweep hands over what comes next)."""
-        assert self.app is not None and self.app.job_queue is not None
-        scheduler = self.app.job_queue.scheduler
+        scheduler = self._scheduler()
         target = self.now() + delta
         while True:
             now = self.now()
@@ -56,8 +109,7 @@ class Clock:
             ]
             stop = min([target, now + HOP, *(t for t in upcoming if t > now)])
             self._traveller.shift(stop - now)
-            scheduler.wakeup()
-            await asyncio.sleep(0.03)
+            await self.catch_up()
             if stop >= target:
                 break
         if sandbox is not None:
@@ -69,6 +121,28 @@ class Clock:
     def jump(self, delta: timedelta) -> None:
         """Time passes with no bot running (downtime): nothing is woken up."""
         self._traveller.shift(delta)
+
+    async def catch_up(self) -> None:
+        """Wake the scheduler and wait until every job due by now has run to its end, the
+        jobs those runs placed (a timer deferred or retried, a sweep's hand-over) included."""
+        scheduler, runs = self._scheduler(), self._runs
+        assert runs is not None
+        scheduler.wakeup()
+        deadline = time.monotonic() + CATCH_UP_SECONDS
+        while True:
+            now = self.now()
+            due = [
+                job
+                for job in scheduler.get_jobs()
+                if job.next_run_time is not None and job.next_run_time <= now
+            ]
+            if not due and runs.in_flight == 0:
+                return
+            if not await runs.changed.wait(deadline - time.monotonic()):
+                raise AssertionError(
+                    f"the scheduler did not catch up with {now:%Y-%m-%d %H:%M:%S} UTC within "
+                    f"{CATCH_UP_SECONDS} s: {runs.in_flight} run(s) unfinished, due: {due}"
+                )
 
 
 @pytest.fixture
@@ -204,12 +278,15 @@ async def couple(sandbox: Sandbox, services: Services) -> People:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# A fresh process imports everything before its first poll: seconds on a busy machine.
+STARTUP_SECONDS = 60.0
 
 
 class BotProcess:
     """The bot as a separate process, logging to a file."""
 
     def __init__(self, sandbox: Sandbox, data_dir: Path, log: Path) -> None:
+        self.sandbox = sandbox
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -221,7 +298,16 @@ class BotProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start it and return once it polls the sandbox."""
+        updates = self.sandbox.world.updates
+        polls_before = updates.poll_ticket
+        self._launch()
+        await self.sandbox.wait_until(
+            lambda: updates.poll_ticket > polls_before, "the bot's first poll", STARTUP_SECONDS
+        )
+
+    def _launch(self) -> None:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot"], env=self.env, stdout=sink, stderr=sink
@@ -253,8 +339,8 @@ class BotProcess:
 @pytest.fixture
 async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProcess]:
     process = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
-    process.start()
     try:
+        await process.start()
         yield process
     finally:
         await process.stop()

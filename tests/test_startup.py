@@ -117,7 +117,7 @@ async def test_the_bot_process_starts_and_answers_while_telegram_fails(
     sandbox.faults.inject("deleteWebhook", kind="server_error", status=503)
     sandbox.faults.inject("setMyCommands", kind="server_error", times=3)
     bot = BotProcess(sandbox, tmp_path / "data", tmp_path / "bot.log")
-    bot.start()
+    await bot.start()
     try:
         alex = sandbox.user("Alex")
         await alex.send_private("/help")

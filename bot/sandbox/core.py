@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from bot.sandbox.control import Control, SandboxChat, SandboxUser
+from bot.sandbox.control import DEFAULT_TIMEOUT, Control, SandboxChat, SandboxUser
 from bot.sandbox.limits import Faults, RateLimits
 from bot.sandbox.records import Call, CallbackAnswer, MessageEvent
 from bot.sandbox.server import ApiServer
@@ -257,3 +257,22 @@ class Sandbox:
                     f"fetched by the bot, {world.in_flight} call(s) in progress"
                 )
             await asyncio.sleep(min(_SETTLE_POLL, idle))
+
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        wanted: str,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 (the control API's documented form)
+    ) -> None:
+        """Wait until ``condition()`` holds (a message edited, a poll closed), looking again
+        whenever a message or an API call changes something; ``wanted`` names it on failure."""
+        world = self.world
+        deadline = time.monotonic() + timeout
+        while True:
+            world.check()
+            if condition():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{wanted} did not happen within {timeout} s")
+            await world.changed.wait(remaining)

@@ -16,13 +16,15 @@ from bot.sandbox import Sandbox, SentMessage
 from tests.conftest import People
 
 
-async def shows(message: SentMessage, *fragments: str, seconds: float = 5.0) -> None:
+async def shows(sandbox: Sandbox, message: SentMessage, *fragments: str) -> None:
     """Wait until the bot has edited `message` to show every fragment."""
-    deadline = time.monotonic() + seconds
-    while not message.contains(*fragments):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"message never showed {fragments}:\n{message.render()}")
-        await asyncio.sleep(0.01)
+    try:
+        await sandbox.wait_until(
+            lambda: message.contains(*fragments),
+            f"message #{message.message_id} showing {fragments}",
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}; it shows:\n{message.render()}") from None
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
     assert not check.edited
 
     await couple.alex.press(check, "I've named it")
-    await shows(check, "Step 2 of 3", "new that actually happened", "old fear")
+    await shows(sandbox, check, "Step 2 of 3", "new that actually happened", "old fear")
     assert check.button_texts() == [
         "Something new happened",
         "An old fear",
@@ -58,9 +60,10 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
         "Stop here",
     ]
     await couple.alex.press(check, "An old fear")
-    await shows(check, "Step 3 of 3", "isn't evidence about today")
+    await shows(sandbox, check, "Step 3 of 3", "isn't evidence about today")
     await couple.alex.press(check, "Share it with an “I” statement")
     await shows(
+        sandbox,
         check,
         "I feel [the feeling] when [what you saw or heard, plainly], and I think "
         "an old fear is part of it",
@@ -86,29 +89,29 @@ async def test_a_private_check_parks_the_worry(sandbox: Sandbox, couple: People)
     check = await couple.sam.private.expect("Sam, a jealousy check", "Step 1 of 3")
     assert "privately" not in check.text
     await couple.sam.press(check, "I've named it")
-    await shows(check, "Step 2 of 3")
+    await shows(sandbox, check, "Step 2 of 3")
     await couple.sam.press(check, "Something new happened")
-    await shows(check, "deserves a calm conversation")
+    await shows(sandbox, check, "deserves a calm conversation")
     await couple.sam.press(check, "Park it for our window")
-    await shows(check, "Write it down right here", "/worry", "insecurity window")
+    await shows(sandbox, check, "Write it down right here", "/worry", "insecurity window")
     await sandbox.settle(idle=0.1)
     assert len(couple.group.bot_messages()) == before  # nothing of it reached the group
 
 
-async def test_a_pause_or_stopping_early(couple: People) -> None:
+async def test_a_pause_or_stopping_early(sandbox: Sandbox, couple: People) -> None:
     await couple.group.send(couple.sam, "/jealous")
     check = await couple.group.expect("Sam, a jealousy check")
     await couple.sam.press(check, "I've named it")
-    await shows(check, "Step 2 of 3")
+    await shows(sandbox, check, "Step 2 of 3")
     await couple.sam.press(check, "I'm not sure")
-    await shows(check, "Not knowing is fine")
+    await shows(sandbox, check, "Not knowing is fine")
     await couple.sam.press(check, "Take a pause first")
-    await shows(check, "/pause for 30 minutes", "/breathe")
+    await shows(sandbox, check, "/pause for 30 minutes", "/breathe")
 
     await couple.group.send(couple.alex, "/jealous")
     second = await couple.group.expect("Alex, a jealousy check")
     await couple.alex.press(second, "Stop here")
-    await shows(second, "we'll leave it here")
+    await shows(sandbox, second, "we'll leave it here")
     assert second.buttons == []
 
 
@@ -135,19 +138,19 @@ async def test_forged_and_stale_presses_and_outsiders(
 
     # A finished check can't be pressed again.
     await couple.alex.press(check, "Stop here")
-    await shows(check, "leave it here")
+    await shows(sandbox, check, "leave it here")
     answer = await couple.alex.press_data(check, "jealous:stop")
     assert answer.show_alert
 
 
-async def test_jealousy_check_in_german(couple: People) -> None:
+async def test_jealousy_check_in_german(sandbox: Sandbox, couple: People) -> None:
     couple.alex.language_code = "de"
     await couple.group.send(couple.alex, "/jealous")
     check = await couple.group.expect("Alex, ein Eifersuchts-Check", "Schritt 1 von 3")
     answer = await couple.sam.press(check, "Ich hab's benannt")
     assert answer.show_alert and "Diesen Check hat Alex begonnen" in (answer.text or "")
     await couple.alex.press(check, "Ich hab's benannt")
-    await shows(check, "Schritt 2 von 3")
+    await shows(sandbox, check, "Schritt 2 von 3")
 
 
 # -- /breathe --------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ async def test_breathing_edits_one_message_through_the_rounds(
     breath = await couple.group.expect(
         "Breathing together · round 1 of 2", "Breathe in slowly", "●○"
     )
-    await shows(breath, "2 rounds done")
+    await shows(sandbox, breath, "2 rounds done")
     await sandbox.settle(idle=0.1)
     assert couple.group.bot_messages()[-1] is breath
     steps = breath.edits  # every earlier text of the one message, in order
@@ -184,7 +187,7 @@ async def test_one_breathing_session_per_chat(
     # Privately, Alex can breathe at the same time.
     await couple.alex.send_private("/breathe 1")
     await couple.alex.private.expect("round 1 of 1")
-    await shows(breath, "1 round done")
+    await shows(sandbox, breath, "1 round done")
     await couple.group.send(couple.sam, "/breathe 1")
     await couple.group.expect("round 1 of 1")
     await sandbox.settle(idle=0.4)
@@ -203,7 +206,7 @@ async def test_a_deleted_breathing_message_stops_quietly(
     monkeypatch.setattr(calm, "PHASE_SECONDS", 0.01)
     await couple.alex.send_private("/breathe 1")
     again = await couple.alex.private.expect("round 1 of 1")
-    await shows(again, "1 round done")
+    await shows(sandbox, again, "1 round done")
 
 
 async def test_breathing_with_wrong_rounds(couple: People) -> None:
@@ -250,13 +253,13 @@ async def test_run_breathing_is_reusable(
     assert not calm.breathing_in(context, couple.alex.id)
 
 
-async def test_export_holds_only_the_partners_own_checks(couple: People) -> None:
+async def test_export_holds_only_the_partners_own_checks(sandbox: Sandbox, couple: People) -> None:
     await couple.alex.send_private("/jealous")
     await couple.alex.private.expect("Alex, a jealousy check")
     await couple.group.send(couple.sam, "/jealous")
     check = await couple.group.expect("Sam, a jealousy check")
     await couple.sam.press(check, "Stop here")
-    await shows(check, "leave it here")
+    await shows(sandbox, check, "leave it here")
 
     await couple.sam.send_private("/export")
     sent = await couple.sam.private.wait_for(lambda m: m.document is not None)

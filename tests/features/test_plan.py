@@ -263,7 +263,7 @@ async def test_wrong_arguments_and_deleting(
 async def restart(app: MendApp, settings: Settings, clock: Clock, ahead: timedelta) -> MendApp:
     """Stop the bot, let `ahead` pass while it is down, start a new one on the same data."""
     await stop(app)
-    clock._traveller.shift(ahead)
+    clock.jump(ahead)
     fresh = build_application(settings, rate_limit=False)
     clock.app = fresh
     await start(fresh, poll_timeout=1)

@@ -23,9 +23,8 @@ from tests.features.test_plan import START, seen, write_plan
 async def leap(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
     """Jump to `moment` at once, like a laptop waking up: only for stretches where nothing
     is due, so the jump can't make anything late."""
-    assert clock.app is not None and clock.app.job_queue is not None
-    clock._traveller.shift(moment - clock.now())
-    clock.app.job_queue.scheduler.wakeup()
+    clock.jump(moment - clock.now())
+    await clock.catch_up()
     await sandbox.settle(idle=0.1)
 
 

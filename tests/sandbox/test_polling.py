@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 import telegram
@@ -11,6 +13,17 @@ from telegram.constants import UpdateType
 
 from bot.sandbox import Sandbox
 from tests.sandbox.conftest import Couple, make_bot
+
+
+async def waiting(
+    sandbox: Sandbox, get_updates: Coroutine[Any, Any, tuple[telegram.Update, ...]]
+) -> asyncio.Task[tuple[telegram.Update, ...]]:
+    """Start a long poll and return once the sandbox holds it open, waiting for updates."""
+    queue = sandbox.world.updates
+    opened_before = queue.poll_ticket
+    poll = asyncio.create_task(get_updates)
+    await sandbox.wait_until(lambda: queue.poll_ticket > opened_before, "the long poll")
+    return poll
 
 
 async def test_get_me_describes_the_bot(sandbox: Sandbox, bot: telegram.Bot) -> None:
@@ -48,8 +61,7 @@ async def test_long_poll_returns_as_soon_as_an_update_arrives(
 ) -> None:
     alex = sandbox.user("Alex")
     started = time.monotonic()
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    poll = await waiting(sandbox, bot.get_updates(timeout=5))
     await alex.start_private()
     updates = await poll
     assert time.monotonic() - started < 2
@@ -97,8 +109,7 @@ async def test_allowed_updates_filter_is_remembered(sandbox: Sandbox, bot: teleg
 
 async def test_a_second_poller_terminates_the_first(sandbox: Sandbox, bot: telegram.Bot) -> None:
     async with make_bot(sandbox) as second_instance:
-        first = asyncio.create_task(bot.get_updates(timeout=3))
-        await asyncio.sleep(0.1)
+        first = await waiting(sandbox, bot.get_updates(timeout=3))
         second = asyncio.create_task(second_instance.get_updates(timeout=0))
         with pytest.raises(telegram.error.Conflict, match="terminated by other getUpdates"):
             await first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 
 import pytest
 import telegram
@@ -120,9 +120,13 @@ async def test_open_period_closes_the_poll(
     sandbox: Sandbox, bot: telegram.Bot, couple: Couple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(polls, "OPEN_PERIOD", (1, 60))  # Telegram's minimum is 5 s: too slow
+    sent = time.monotonic()
     await bot.send_poll(couple.group.id, "Quick", ["A", "B"], open_period=1)
     view = couple.group.bot_messages()[-1]
-    await asyncio.sleep(1.2)
-    assert view.poll is not None and view.poll["is_closed"]
+    assert view.poll is not None and not view.poll["is_closed"]
+    await sandbox.wait_until(
+        lambda: view.poll is not None and view.poll["is_closed"], "the poll closing"
+    )
+    assert time.monotonic() - sent >= 1  # not before its open period ended
     updates = await bot.get_updates()
     assert updates[-1].poll is not None and updates[-1].poll.is_closed

@@ -31,6 +31,7 @@ async def get_updates(call: CallContext, params: Params) -> Any:
     if "offset" in params:
         queue.confirm(int(params["offset"]))
     ticket = queue.open_poll()
+    call.world.changed.fire()  # a poll held open is news to Sandbox.wait_until
     deadline = time.monotonic() + timeout
     while True:
         if queue.poll_ticket != ticket:
