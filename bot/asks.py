@@ -159,7 +159,20 @@ async def _on_reply(update: Update, context: MendContext) -> None:
         tx.save(couple)
     handler = _handlers.get(record["kind"])
     if handler is None:
+        # A question asked before an upgrade that changed how it is answered: never drop
+        # what a person wrote without a word.
         log.warning("no handler for answers of kind %r", record["kind"])
+        private = message.chat_id == partner.user_id
+        locale = (
+            partner_locale(context.mend, partner) if private else group_locale(context.mend, couple)
+        )
+        await say(
+            context,
+            message.chat_id,
+            locale,
+            "common/question_closed",
+            reply_to=message.message_id,
+        )
         return
     await handler(update, context, Answer(couple, partner, message.text, record["payload"]))
 

@@ -84,6 +84,7 @@ class Outgoing:
     poll: dict[str, Any] | None = None  # question, options, multiple, kind, payload
     edit_of: int | None = None  # replace this message's text and buttons (sent anew if gone)
     clear_buttons_of: int | None = None  # only take this message's buttons away
+    stop_poll_of: int | None = None  # close the poll in this message
     then: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -157,6 +158,7 @@ class Outbox:
                     "poll": message.poll,
                     "edit_of": message.edit_of,
                     "clear_buttons_of": message.clear_buttons_of,
+                    "stop_poll_of": message.stop_poll_of,
                     "then": message.then,
                     "state": "pending",
                     "queued_at": to_iso(utcnow()),
@@ -234,6 +236,11 @@ class Outbox:
                 await context.bot.edit_message_reply_markup(
                     chat_id, entry["clear_buttons_of"], reply_markup=None
                 )
+            return None
+        if entry.get("stop_poll_of") is not None:
+            # Repeatable too; a poll that is closed or gone needs nothing more.
+            with contextlib.suppress(BadRequest, ChatMigrated, Forbidden):
+                await context.bot.stop_poll(chat_id, entry["stop_poll_of"])
             return None
         if entry.get("edit_of") is not None:
             try:

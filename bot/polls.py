@@ -131,6 +131,27 @@ def _after_send(tx: Transaction, entry: Record, message: Message, action: Record
     remember(tx, message, action["kind"], dict(action.get("payload") or {}))
 
 
+def closing(tx: Transaction, kind: str, **payload: Any) -> list[Outgoing]:
+    """Inside the couple's transaction: stop counting votes on the open polls of `kind` whose
+    payload holds `payload`; returns what closes them in the chat too, for the outbox."""
+    table = tx.table(POLLS_TABLE)
+    couple = tx.couple()
+    stops = []
+    for record in table.all():
+        if (
+            record["kind"] == kind
+            and not record["closed"]
+            and all(record["payload"].get(k) == v for k, v in payload.items())
+        ):
+            table.update(record["id"], {"closed": True})
+            if couple is not None:
+                couple.drop_key(poll_key(record["poll_id"]))
+            stops.append(Outgoing(to=GROUP, stop_poll_of=record["message_id"]))
+    if couple is not None and stops:
+        tx.save(couple)
+    return stops
+
+
 def find_by(services: Services, chat_id: int, kind: str, **payload: Any) -> Record | None:
     """The couple's newest poll of `kind` whose payload holds `payload`."""
     found = [

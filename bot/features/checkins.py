@@ -23,29 +23,29 @@ together. The same message suggests a longer visit or a small retreat (/visit).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
-from bot import asks, polls
+from bot import origin, polls
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import group_locale
 from bot.dates import add_months
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.rituals import is_away
 from bot.features.talk import phase_of, roadmap_month
+from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import partners_only
-from bot.messages import Buttons, button, reply, say, say_private
+from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
-from bot.storage import Record, Store
-from bot.timers import Fired, Timers
+from bot.storage import Record, Store, Transaction
+from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import local_to_utc, next_local
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,6 @@ MOST = 4  # "most" of the six statements: more than half
 MAX_ANSWER = 500  # six of them fit side by side in one message
 MAX_LETTER = 1500  # two of them fit in one message
 REVEAL_LATE_LIMIT = timedelta(days=7)
-MINE = "chk:"  # private buttons: chk:<action>:<chat>:<record>[:<question>:<choice>]
-OURS = "chkg:"  # group buttons: chkg:<action>:<record>
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -86,38 +84,8 @@ def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
     return [{"name": p.name, "zone": p.timezone, "at": moment} for p in couple.partners]
 
 
-def _record(store: Store, chat_id: int, table: str, record_id: Any) -> Record | None:
-    return next((r for r in store.records(chat_id, table) if r["id"] == record_id), None)
-
-
-def _update(store: Store, chat_id: int, table: str, record_id: int, fields: Record) -> None:
-    with store.transaction(chat_id) as tx:
-        tx.table(table).update(record_id, fields)
-
-
 def _phase(couple: Couple) -> str:
     return phase_of(roadmap_month(couple.setup_completed_at, utcnow()))
-
-
-def _stale(context: MendContext, locale: str) -> str:
-    return context.mend.render.label(locale, "alert.stale_button")
-
-
-async def _ask_private(
-    context: MendContext, couple: Couple, partner: Partner, kind: str, template: str, **data: Any
-) -> bool:
-    """A question in the partner's private chat; False if it can't reach them."""
-    if not partner.private_chat:
-        return False
-    try:
-        await asks.ask(context, couple, partner, kind, template, in_chat=partner.user_id, **data)
-    except Forbidden:
-        return False
-    except BadRequest as error:
-        if "chat not found" not in error.message.lower():
-            raise
-        return False
-    return True
 
 
 # -- the weekly schedule -----------------------------------------------------------------------
@@ -198,9 +166,7 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
         after=max(now, target) + timedelta(minutes=15),
     )
     await start_checkin(context, couple)
-    from bot.features.progress import check_milestones  # progress builds on this module
-
-    await check_milestones(context, couple)
+    await services.emit("checkin.due", context, couple)
 
 
 @partners_only
@@ -214,8 +180,7 @@ async def checkin_command(update: Update, context: MendContext, couple: Couple) 
     me = couple.partner(user.id)
     assert me is not None
     if not args:
-        thread = message.message_thread_id if message.is_topic_message else None
-        started = await start_checkin(context, couple, by=me, thread_id=thread)
+        started = await start_checkin(context, couple, by=me)
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
             deadline = from_iso(running["deadline"]) if running else None
@@ -273,286 +238,302 @@ def _save_schedule(store: Store, couple: Couple, fields: Record) -> None:
 
 # -- the weekly check-in -----------------------------------------------------------------------
 
+REFLECT = "reflect"  # a partner's three private questions, each followed by "share it?"
+QUESTIONS_OFFER = "checkin_offer"  # "Send me the questions" under the group's check-in message
+
 
 def open_checkin(store: Store, chat_id: int) -> Record | None:
     return next((r for r in store.records(chat_id, CHECKINS_TABLE) if r["state"] == "open"), None)
 
 
-def _expire_stale(services: Services, chat_id: int, table: str) -> None:
+def _expire_stale(tx: Transaction, services: Services, table: str) -> None:
     """An open check-in or checklist whose deadline passed during a downtime longer than its
     reveal may still come late is closed quietly, so it doesn't block the next one."""
     now = utcnow()
-    for record in services.store.records(chat_id, table):
+    records = tx.table(table)
+    couple = tx.couple()
+    for record in records.all():
         deadline = from_iso(record.get("deadline"))
         if record["state"] == "open" and deadline and now - deadline > REVEAL_LATE_LIMIT:
-            _update(services.store, chat_id, table, record["id"], {"state": "expired"})
-            if record.get("poll_id"):
-                polls.close(services, chat_id, record["poll_id"])
+            records.update(record["id"], {"state": "expired"})
+            if couple is not None:
+                _close_runs(tx, services, _kind_of(table), record["id"])
+
+
+def _kind_of(table: str) -> str:
+    return {CHECKINS_TABLE: "checkin", CHECKLISTS_TABLE: "checklist"}[table]
+
+
+def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) -> None:
+    """The conversations of a check-in (or letters round) that is over: their questions and
+    buttons are stale from now on."""
+    flows = {"checkin": (REFLECT, QUESTIONS_OFFER), "letters": (LETTER, LETTER_OFFER)}
+    for flow in flows.get(kind, ()):
+        for run in services.runner.runs_in(tx, flow):
+            if run.data.get(kind) == record_id:
+                services.runner.close(tx, run)
+
+
+def _reflection_data(couple: Couple, partner: Partner, record: Record) -> dict[str, Any]:
+    other = couple.other(partner.user_id)
+    return {
+        "checkin": record["id"],
+        "phase": record["phase"],
+        "deadline": record["deadline"],
+        "zone": partner.timezone,
+        "other": other.name if other else "",
+    }
 
 
 async def start_checkin(
-    context: MendContext, couple: Couple, *, by: Partner | None = None, thread_id: int | None = None
+    context: MendContext, couple: Couple, *, by: Partner | None = None
 ) -> Record | None:
-    """Poll in the group, questions in private; None if one is running already."""
+    """Poll in the group, questions in private; None if one is running already.
+
+    Everything it starts is one change: the check-in, each partner's questions, the group's
+    message and poll, the deadline and the reminders. If Telegram fails half-way, the outbox
+    sends the rest later; nothing is asked twice."""
     services = context.mend
-    store = services.store
-    _expire_stale(services, couple.chat_id, CHECKINS_TABLE)
-    if open_checkin(store, couple.chat_id) is not None:
-        return None
     now = utcnow()
     deadline = now + ANSWER_WINDOW
-    phase = _phase(couple)
-    away = [p for p in couple.partners if p.left_group or is_away(store, couple, p, now)]
-    with store.transaction(couple.chat_id) as tx:
-        checkin_id = tx.table(CHECKINS_TABLE).insert(
-            {
-                "state": "open",
-                "started_at": to_iso(now),
-                "deadline": to_iso(deadline),
-                "phase": phase,
-                "by": by.user_id if by else None,
-                "scores": {},
-                "reflections": {},
-                "away": [p.user_id for p in away],
-                "poll_id": None,
-                "revealed_at": None,
-            }
-        )
-    unreachable = []
-    for partner in couple.partners:
-        if partner in away:
-            continue
-        _set_reflection(
-            store,
-            couple.chat_id,
-            checkin_id,
-            partner.user_id,
-            {"step": 0, "texts": {}, "share": {}, "done": False},
-        )
-        if not await _ask_question(context, couple, partner, checkin_id, 0, deadline):
-            unreachable.append(partner)
-    locale = group_locale(services, couple)
-    rows: Buttons = []
-    if unreachable:
-        label = services.render.label
-        rows = [
-            [button(label(locale, "settings.private_link"), PRIVATE_LINK)],
-            [button(label(locale, "checkins.send_questions"), f"{OURS}q:{checkin_id}")],
+    with services.store.transaction(couple.chat_id) as tx:
+        current = tx.couple()
+        assert current is not None
+        _expire_stale(tx, services, CHECKINS_TABLE)
+        if any(r["state"] == "open" for r in tx.table(CHECKINS_TABLE).all()):
+            return None
+        away = [
+            p for p in current.partners if p.left_group or is_away(services.store, current, p, now)
         ]
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "checkins/started",
-        buttons=rows,
-        thread_id=thread_id,
-        phase=phase,
-        name=by.name if by else None,
-        times=_times(couple, deadline),
-        away=[p.name for p in away],
-        unreachable=[p.name for p in unreachable],
-    )
-    render = services.render
-    poll = await polls.send_poll(
-        context,
-        couple,
-        "checkin",
-        render.label(locale, "checkins.poll_question"),
-        [render.label(locale, f"checkins.score_{n}") for n in range(1, SCORES + 1)],
-        payload={"checkin": checkin_id},
-        thread_id=thread_id,
-    )
-    assert poll.poll is not None
-    _update(store, couple.chat_id, CHECKINS_TABLE, checkin_id, {"poll_id": poll.poll.id})
-    services.timers.schedule(couple.chat_id, DEADLINE, deadline, payload={"checkin": checkin_id})
-    for partner in couple.partners:
-        if partner not in away:
+        asked = [p for p in current.partners if p not in away]
+        record: Record = {
+            "state": "open",
+            "started_at": to_iso(now),
+            "deadline": to_iso(deadline),
+            "phase": _phase(current),
+            "by": by.user_id if by else None,
+            "scores": {},
+            "reflections": {
+                str(p.user_id): {"texts": {}, "share": {}, "done": False} for p in asked
+            },
+            "away": [p.user_id for p in away],
+            "revealed_at": None,
+            "thread": origin.thread_in(current.chat_id),
+        }
+        record["id"] = tx.table(CHECKINS_TABLE).insert(record)
+        unreachable = [p for p in asked if not p.private_chat]
+        for partner in asked:
+            if partner.private_chat:
+                services.runner.start(
+                    tx,
+                    current,
+                    REFLECT,
+                    owner=partner,
+                    data=_reflection_data(current, partner, record),
+                )
+        started = {
+            "phase": record["phase"],
+            "name": by.name if by else None,
+            "times": _times(current, deadline),
+            "away": [p.name for p in away],
+            "unreachable": [p.name for p in unreachable],
+        }
+        if unreachable:
+            # The group's message offers the questions to whoever couldn't get them privately.
+            services.runner.start(
+                tx,
+                current,
+                QUESTIONS_OFFER,
+                owner=None,
+                data={"checkin": record["id"]},
+                show=started,
+            )
+        else:
+            services.outbox.put(tx, group_message(services, current, "checkins/started", **started))
+        locale = group_locale(services, current)
+        label = services.render.label
+        services.outbox.put(
+            tx,
+            polls.outgoing(
+                label(locale, "checkins.poll_question"),
+                [label(locale, f"checkins.score_{n}") for n in range(1, SCORES + 1)],
+                "checkin",
+                payload={"checkin": record["id"]},
+            ),
+        )
+        services.timers.schedule(
+            current.chat_id, DEADLINE, deadline, payload={"checkin": record["id"]}, tx=tx
+        )
+        for partner in asked:
             services.timers.schedule(
-                couple.chat_id,
+                current.chat_id,
                 REMIND,
                 deadline - REMIND_BEFORE,
                 partner=partner.user_id,
-                payload={"checkin": checkin_id},
+                payload={"checkin": record["id"]},
+                tx=tx,
             )
-    log.info(
-        "weekly check-in started (%d asked privately)",
-        len(couple.partners) - len(away) - len(unreachable),
-    )
-    return _record(store, couple.chat_id, CHECKINS_TABLE, checkin_id)
-
-
-def _set_reflection(
-    store: Store, chat_id: int, checkin_id: int, user_id: int, fields: Record
-) -> Record:
-    """Change one partner's reflection inside a check-in; returns the check-in."""
-    with store.transaction(chat_id) as tx:
-        table = tx.table(CHECKINS_TABLE)
-        record = table.get(checkin_id)
-        assert record is not None
-        reflections = {k: dict(v) for k, v in record["reflections"].items()}
-        reflections.setdefault(str(user_id), {}).update(fields)
-        table.update(checkin_id, {"reflections": reflections})
-        record["reflections"] = reflections
+    await services.outbox.deliver(context, couple.chat_id)
+    log.info("weekly check-in started (%d asked privately)", len(asked) - len(unreachable))
     return record
 
 
-async def _ask_question(
-    context: MendContext,
-    couple: Couple,
-    partner: Partner,
-    checkin_id: int,
-    step: int,
-    deadline: datetime,
-    *,
-    again: bool = False,
-) -> bool:
-    other = couple.other(partner.user_id)
-    return await _ask_private(
-        context,
-        couple,
-        partner,
-        "checkin_reflect",
-        "checkins/question",
-        payload={"checkin": checkin_id, "step": step},
-        first=step == 0 and not again,
-        question=QUESTIONS[step],
-        number=step + 1,
-        total=len(QUESTIONS),
-        phase=_phase(couple),
-        other=other.name if other else "",
-        deadline=deadline,
-        zone=partner.timezone,
-        most=MAX_ANSWER,
-    )
+def _question_data(run: Run) -> dict[str, Any]:
+    """What a reflection question shows: which of the three, by when, in whose zone."""
+    step = run.step or ""
+    question = step.removeprefix("q_").removeprefix("s_")
+    number = QUESTIONS.index(question) + 1 if question in QUESTIONS else len(QUESTIONS)
+    return {
+        "question": question,
+        "number": number,
+        "total": len(QUESTIONS),
+        "first": step == "q_well",
+        "deadline": from_iso(run.data.get("deadline")),
+        "most": MAX_ANSWER,
+    }
 
 
-async def reflect_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """One reflection answer, kept private; then its author chooses whether to share it."""
-    services = context.mend
-    couple, me = answer.couple, answer.partner
-    locale = partner_locale(services, me)
-    checkin_id, step = answer.payload.get("checkin"), answer.payload.get("step")
-    record = _record(services.store, couple.chat_id, CHECKINS_TABLE, checkin_id)
-    mine = record["reflections"].get(str(me.user_id)) if record else None
-    if (
-        record is None
-        or record["state"] != "open"
-        or mine is None
-        or mine["step"] != step
-        or not isinstance(step, int)
-        or QUESTIONS[step] in mine["texts"]
-    ):
-        await reply(update, context, locale, "checkins/closed_private")
-        return
-    text = answer.text.strip()
-    deadline = from_iso(record["deadline"])
-    assert deadline is not None
-    if len(text) > MAX_ANSWER:
-        await reply(update, context, locale, "checkins/too_long", most=MAX_ANSWER, length=len(text))
-        await _ask_question(context, couple, me, record["id"], step, deadline, again=True)
-        return
-    _set_reflection(
-        services.store,
-        couple.chat_id,
-        record["id"],
-        me.user_id,
-        {"texts": {**mine["texts"], QUESTIONS[step]: text}},
-    )
-    await _ask_share(context, couple, me, record["id"], step)
+def _read_answer(most: int, reason: str) -> Callable[[str], str]:
+    """A typed answer of at most `most` characters (longer: asked again, nothing kept)."""
+
+    def read(text: str) -> str:
+        answer = text.strip()
+        if len(answer) > most:
+            raise Unreadable(reason, most=most, length=len(answer))
+        return answer
+
+    return read
 
 
-async def _ask_share(
-    context: MendContext, couple: Couple, me: Partner, checkin_id: int, step: int
-) -> None:
-    services = context.mend
-    locale = partner_locale(services, me)
-    data = f"{couple.chat_id}:{checkin_id}:{step}"
-    rows: Buttons = [
-        [
-            button(services.render.label(locale, "checkins.share"), f"{MINE}s:{data}:1"),
-            button(services.render.label(locale, "checkins.keep"), f"{MINE}s:{data}:0"),
-        ]
-    ]
-    other = couple.other(me.user_id)
-    await say_private(
-        context,
-        couple,
-        me,
-        "checkins/share_ask",
-        buttons=rows,
-        question=QUESTIONS[step],
-        other=other.name if other else "",
-    )
-
-
-async def _share_choice(update: Update, context: MendContext, parts: list[str]) -> bool:
-    """chk:s:<chat>:<checkin>:<step>:<1|0> — the author shares an answer or keeps it."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    services = context.mend
-    if len(parts) != 5 or not all(p.lstrip("-").isdigit() for p in parts[1:]):
-        return False
-    chat_id, checkin_id, step, choice = (int(p) for p in parts[1:])
-    couple = services.store.couple(chat_id)
-    me = couple.partner(user.id) if couple else None
-    record = _record(services.store, chat_id, CHECKINS_TABLE, checkin_id) if me else None
-    mine = record["reflections"].get(str(user.id)) if record else None
-    if (
-        couple is None
-        or me is None
-        or record is None
-        or mine is None
-        or record["state"] != "open"
-        or choice not in (0, 1)
-        or mine["step"] != step
-        or not 0 <= step < len(QUESTIONS)
-        or QUESTIONS[step] not in mine["texts"]
-    ):
-        return False
-    locale = partner_locale(services, me)
-    step_after = step + 1
-    done = step_after == len(QUESTIONS)
-    _set_reflection(
-        services.store,
-        chat_id,
-        checkin_id,
-        me.user_id,
-        {
-            "share": {**mine["share"], QUESTIONS[step]: choice == 1},
-            "step": step_after,
-            "done": done,
-        },
-    )
-    alert = "alert.checkins_shared" if choice else "alert.checkins_kept"
-    await query.answer(services.render.label(locale, alert))
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(None)
-    deadline = from_iso(record["deadline"])
-    assert deadline is not None
-    if not done:
-        await _ask_question(context, couple, me, checkin_id, step_after, deadline)
-        return True
-    other = couple.other(me.user_id)
-    await say_private(
-        context,
-        couple,
-        me,
-        "checkins/reflect_done",
-        other=other.name if other else "",
-        deadline=deadline,
-        zone=me.timezone,
-    )
-    await _reveal_if_complete(context, couple, checkin_id)
-    return True
-
-
-async def _reveal_if_complete(context: MendContext, couple: Couple, checkin_id: int) -> None:
-    record = _record(context.mend.store, couple.chat_id, CHECKINS_TABLE, checkin_id)
+def _open_reflection(turn: Turn) -> tuple[Record, Record] | None:
+    """The check-in of this reflection and the partner's part of it, while it is open."""
+    record = turn.tx.table(CHECKINS_TABLE).get(int(turn.data["checkin"]))
     if record is None or record["state"] != "open":
-        return
-    asked = record["reflections"].values()
-    if asked and all(r.get("done") for r in asked):
-        await _reveal(context, couple, record, late=False)
+        return None
+    mine = record["reflections"].get(str(turn.partner.user_id))
+    return (record, mine) if mine is not None else None
+
+
+def _answered(question: str) -> Callable[[Turn], str | None]:
+    def answer(turn: Turn) -> str | None:
+        found = _open_reflection(turn)
+        if found is None:
+            return None
+        record, mine = found
+        mine["texts"][question] = turn.value
+        turn.tx.table(CHECKINS_TABLE).update(record["id"], {"reflections": record["reflections"]})
+        return f"s_{question}"
+
+    return answer
+
+
+def _shared(question: str) -> Callable[[Turn], str | None]:
+    def answer(turn: Turn) -> str | None:
+        found = _open_reflection(turn)
+        if found is None:
+            return None
+        record, mine = found
+        share = turn.value == "share"
+        mine["share"][question] = share
+        turn.toast = "alert.checkins_shared" if share else "alert.checkins_kept"
+        later = QUESTIONS[QUESTIONS.index(question) + 1 :]
+        if later:
+            turn.tx.table(CHECKINS_TABLE).update(
+                record["id"], {"reflections": record["reflections"]}
+            )
+            return f"q_{later[0]}"
+        mine["done"] = True
+        turn.tx.table(CHECKINS_TABLE).update(record["id"], {"reflections": record["reflections"]})
+        if all(r.get("done") for r in record["reflections"].values()):
+            _reveal(turn.tx, turn.runner.services, turn.couple, record, late=False)
+        return "done"
+
+    return answer
+
+
+SHARE_OR_KEEP = [[Option("share", "checkins.share"), Option("keep", "checkins.keep")]]
+READ_ANSWER = _read_answer(MAX_ANSWER, "alert.checkins_too_long")
+
+REFLECTION = Flow(
+    name=REFLECT,
+    where="private",
+    first="q_well",
+    steps={
+        **{
+            f"q_{q}": Step(
+                "checkins/question", read=READ_ANSWER, answer=_answered(q), data=_question_data
+            )
+            for q in QUESTIONS
+        },
+        **{
+            f"s_{q}": Step(
+                "checkins/share_ask", SHARE_OR_KEEP, answer=_shared(q), data=_question_data
+            )
+            for q in QUESTIONS
+        },
+        "done": Step("checkins/reflect_done", data=_question_data),
+    },
+    closed="checkins/closed_private",
+    finished=lambda context, couple, run: _after_reveal(context, couple, int(run.data["checkin"])),
+)
+
+
+def _offer_questions(turn: Turn) -> str:
+    """ "Send me the questions": the presser's questions come (again) in their private chat."""
+    services = turn.runner.services
+    record = turn.tx.table(CHECKINS_TABLE).get(int(turn.data["checkin"]))
+    me = turn.partner
+    mine = record["reflections"].get(str(me.user_id)) if record else None
+    turn.alert = True
+    if record is None or record["state"] != "open":
+        turn.toast = "alert.stale_button"
+    elif mine is not None and mine.get("done"):
+        turn.toast = "alert.checkins_nothing_to_send"
+    elif not me.private_chat:
+        turn.toast = "alert.checkins_open_private"
+    else:
+        turn.alert = False
+        turn.toast = "alert.checkins_sent_private"
+        if mine is None:  # away when it started, back now
+            record["reflections"][str(me.user_id)] = {"texts": {}, "share": {}, "done": False}
+            turn.tx.table(CHECKINS_TABLE).update(
+                record["id"], {"reflections": record["reflections"]}
+            )
+        _ask_again(turn.tx, services, turn.couple, me, record)
+    return "offer"
+
+
+def _ask_again(
+    tx: Transaction, services: Services, couple: Couple, partner: Partner, record: Record
+) -> None:
+    """The partner's open reflection question (or share choice) once more; their first
+    question if they haven't started."""
+    mine = [r for r in services.runner.runs_in(tx, REFLECT) if r.owner == partner.user_id]
+    current = [r for r in mine if r.data.get("checkin") == record["id"]]
+    if current:
+        services.runner.reshow(tx, couple, current[-1])
+    else:
+        services.runner.start(
+            tx, couple, REFLECT, owner=partner, data=_reflection_data(couple, partner, record)
+        )
+
+
+QUESTIONS_OFFERED = Flow(
+    name=QUESTIONS_OFFER,
+    first="offer",
+    steps={
+        "offer": Step(
+            "checkins/started",
+            [
+                [Option("link", "settings.private_link", callback=PRIVATE_LINK)],
+                [Option("send", "checkins.send_questions")],
+            ],
+            answer=_offer_questions,
+            who="partners",
+            edit=True,
+        ),
+    },
+)
 
 
 def answered_by(record: Record, user_id: int) -> bool:
@@ -561,20 +542,19 @@ def answered_by(record: Record, user_id: int) -> bool:
     return bool(mine.get("done")) or str(user_id) in record["scores"]
 
 
-async def _reveal(context: MendContext, couple: Couple, record: Record, *, late: bool) -> None:
-    """What each chose to share, side by side: question by question, both partners."""
-    services = context.mend
-    store = services.store
-    _update(
-        store,
-        couple.chat_id,
-        CHECKINS_TABLE,
-        record["id"],
-        {"state": "revealed", "revealed_at": to_iso(utcnow())},
+def _reveal(
+    tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
+) -> None:
+    """Inside the couple's transaction: what each chose to share, side by side, question by
+    question; the check-in's questions and reminders end here."""
+    record = tx.table(CHECKINS_TABLE).get(record["id"]) or record
+    tx.table(CHECKINS_TABLE).update(
+        record["id"], {"state": "revealed", "revealed_at": to_iso(utcnow())}
     )
     for pending in services.timers.pending(couple.chat_id, REMIND):
         if pending["payload"].get("checkin") == record["id"]:
-            services.timers.cancel(couple.chat_id, pending["id"])
+            tx.table(TIMERS_TABLE).remove(pending["id"])
+    _close_runs(tx, services, "checkin", record["id"])
     questions = []
     for question in QUESTIONS:
         answers = []
@@ -597,82 +577,95 @@ async def _reveal(context: MendContext, couple: Couple, record: Record, *, late:
     ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
+    reveal = group_message(
+        services,
+        couple,
         "checkins/reveal",
         questions=questions,
         scores=scores,
         late=late,
         complete=complete,
     )
-    from bot.features.progress import after_checkin  # progress builds on this module
+    reveal.thread_id = record.get("thread")  # where the check-in started
+    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]), reveal)
 
-    await after_checkin(context, couple)
+
+async def _after_reveal(context: MendContext, couple: Couple, checkin_id: int) -> None:
+    """Once a check-in's reveal is owed: it is sent, and the features that follow check-ins
+    hear of it ("checkin.revealed"). Runs once per check-in."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        record = tx.table(CHECKINS_TABLE).get(checkin_id)
+        if record is None or record["state"] != "revealed" or record.get("followed_up"):
+            return
+        tx.table(CHECKINS_TABLE).update(checkin_id, {"followed_up": True})
+    await services.outbox.deliver(context, couple.chat_id)
+    await services.emit(
+        "checkin.revealed", context, services.store.couple(couple.chat_id) or couple
+    )
 
 
 async def deadline_due(context: MendContext, fired: Fired) -> None:
     """The check-in's deadline: reveal what there is (if not yet), close the poll."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    record = _record(services.store, fired.chat_id, CHECKINS_TABLE, fired.payload.get("checkin"))
-    if couple is None or record is None:
-        return
-    if record.get("poll_id"):
-        await polls.stop(context, couple.chat_id, record["poll_id"])
-    if record["state"] == "open":
-        record = _record(services.store, fired.chat_id, CHECKINS_TABLE, record["id"]) or record
-        await _reveal(context, couple, record, late=fired.late)
+    checkin_id = int(fired.payload.get("checkin", 0))
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        record = tx.table(CHECKINS_TABLE).get(checkin_id)
+        if couple is None or record is None:
+            return
+        if record["state"] == "open":
+            _reveal(tx, services, couple, record, late=fired.late)
+    await _after_reveal(context, couple, checkin_id)
 
 
 async def remind_due(context: MendContext, fired: Fired) -> None:
     """One gentle reminder to a partner who hasn't finished, with the open question again."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    me = couple.partner(fired.partner) if couple and fired.partner else None
-    record = _record(services.store, fired.chat_id, CHECKINS_TABLE, fired.payload.get("checkin"))
-    mine = record["reflections"].get(str(me.user_id)) if record and me else None
-    if (
-        couple is None
-        or me is None
-        or record is None
-        or mine is None
-        or record["state"] != "open"
-        or mine.get("done")
-        or is_away(services.store, couple, me, utcnow())
-    ):
-        return
-    deadline = from_iso(record["deadline"])
-    assert deadline is not None
-    if (
-        await say_private(
-            context,
-            couple,
-            me,
-            "checkins/reminder",
-            deadline=deadline,
-            zone=me.timezone,
-            started=bool(mine["texts"]),
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        me = couple.partner(fired.partner) if couple and fired.partner else None
+        record = tx.table(CHECKINS_TABLE).get(int(fired.payload.get("checkin", 0)))
+        mine = record["reflections"].get(str(me.user_id)) if record and me else None
+        if (
+            couple is None
+            or me is None
+            or record is None
+            or mine is None
+            or record["state"] != "open"
+            or mine.get("done")
+            or not me.private_chat
+            or is_away(services.store, couple, me, utcnow())
+        ):
+            return
+        services.outbox.put(
+            tx,
+            private_message(
+                services,
+                me,
+                "checkins/reminder",
+                deadline=from_iso(record["deadline"]),
+                zone=me.timezone,
+                started=bool(mine["texts"]),
+            ),
         )
-        is None
-    ):
-        return
-    await _continue(context, couple, me, record, mine)
+        _ask_again(tx, services, couple, me, record)
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 async def score_vote(context: MendContext, vote: polls.Vote) -> None:
     """A 1–5 vote on the weekly poll (or taken back): kept with the check-in."""
     store = context.mend.store
-    record = _record(store, vote.couple.chat_id, CHECKINS_TABLE, vote.payload.get("checkin"))
-    if record is None:
-        return
-    scores = dict(record["scores"])
-    if vote.option_ids and 0 <= vote.option_ids[0] < SCORES:
-        scores[str(vote.partner.user_id)] = vote.option_ids[0] + 1
-    else:
-        scores.pop(str(vote.partner.user_id), None)
-    _update(store, vote.couple.chat_id, CHECKINS_TABLE, record["id"], {"scores": scores})
+    with store.transaction(vote.couple.chat_id) as tx:
+        record = tx.table(CHECKINS_TABLE).get(int(vote.payload.get("checkin", 0)))
+        if record is None:
+            return
+        scores = dict(record["scores"])
+        if vote.option_ids and 0 <= vote.option_ids[0] < SCORES:
+            scores[str(vote.partner.user_id)] = vote.option_ids[0] + 1
+        else:
+            scores.pop(str(vote.partner.user_id), None)
+        tx.table(CHECKINS_TABLE).update(record["id"], {"scores": scores})
 
 
 # -- the monthly checklist ---------------------------------------------------------------------
@@ -751,8 +744,7 @@ async def checklist_command(update: Update, context: MendContext, couple: Couple
     if context.args:
         await reply(update, context, locale, "checkins/checklist_usage")
         return
-    thread = message.message_thread_id if message.is_topic_message else None
-    if await start_checklist(context, couple, thread_id=thread) is None:
+    if await start_checklist(context, couple) is None:
         running = open_checklist(context.mend.store, couple.chat_id)
         deadline = from_iso(running["deadline"]) if running else None
         await reply(
@@ -764,79 +756,80 @@ async def checklist_command(update: Update, context: MendContext, couple: Couple
         )
 
 
-async def start_checklist(
-    context: MendContext, couple: Couple, *, thread_id: int | None = None
-) -> Record | None:
+async def start_checklist(context: MendContext, couple: Couple) -> Record | None:
+    """This month's checklist: the intro, the poll and its deadline, owed in one change;
+    None if one is open already."""
     services = context.mend
-    store = services.store
-    _expire_stale(services, couple.chat_id, CHECKLISTS_TABLE)
-    if open_checklist(store, couple.chat_id) is not None:
-        return None
     now = utcnow()
     deadline = now + CHECKLIST_WINDOW
-    month = roadmap_month(couple.setup_completed_at, now)
-    with store.transaction(couple.chat_id) as tx:
-        checklist_id = tx.table(CHECKLISTS_TABLE).insert(
-            {
-                "state": "open",
-                "started_at": to_iso(now),
-                "deadline": to_iso(deadline),
-                "month": month,
-                "answers": {},
-                "poll_id": None,
-            }
+    with services.store.transaction(couple.chat_id) as tx:
+        current = tx.couple()
+        assert current is not None
+        _expire_stale(tx, services, CHECKLISTS_TABLE)
+        if any(r["state"] == "open" for r in tx.table(CHECKLISTS_TABLE).all()):
+            return None
+        month = roadmap_month(current.setup_completed_at, now)
+        record: Record = {
+            "state": "open",
+            "started_at": to_iso(now),
+            "deadline": to_iso(deadline),
+            "month": month,
+            "answers": {},
+            "thread": origin.thread_in(current.chat_id),
+        }
+        record["id"] = tx.table(CHECKLISTS_TABLE).insert(record)
+        locale = group_locale(services, current)
+        label = services.render.label
+        options = [label(locale, f"checkins.statement_{key}") for key in STATEMENTS]
+        options.append(label(locale, "checkins.statement_none"))
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                current,
+                "checkins/checklist_intro",
+                month=month,
+                total=len(STATEMENTS),
+                most=MOST,
+                times=_times(current, deadline),
+            ),
+            polls.outgoing(
+                label(locale, "checkins.checklist_question"),
+                options,
+                "checklist",
+                multiple=True,
+                payload={"checklist": record["id"]},
+            ),
         )
-    locale = group_locale(services, couple)
-    label = services.render.label
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "checkins/checklist_intro",
-        thread_id=thread_id,
-        month=month,
-        total=len(STATEMENTS),
-        most=MOST,
-        times=_times(couple, deadline),
-    )
-    options = [label(locale, f"checkins.statement_{key}") for key in STATEMENTS]
-    options.append(label(locale, "checkins.statement_none"))
-    poll = await polls.send_poll(
-        context,
-        couple,
-        "checklist",
-        label(locale, "checkins.checklist_question"),
-        options,
-        multiple=True,
-        payload={"checklist": checklist_id},
-        thread_id=thread_id,
-    )
-    assert poll.poll is not None
-    _update(store, couple.chat_id, CHECKLISTS_TABLE, checklist_id, {"poll_id": poll.poll.id})
-    services.timers.schedule(
-        couple.chat_id, CHECKLIST_END, deadline, payload={"checklist": checklist_id}
-    )
-    return _record(store, couple.chat_id, CHECKLISTS_TABLE, checklist_id)
+        services.timers.schedule(
+            current.chat_id, CHECKLIST_END, deadline, payload={"checklist": record["id"]}, tx=tx
+        )
+    await services.outbox.deliver(context, couple.chat_id)
+    return record
 
 
 async def checklist_vote(context: MendContext, vote: polls.Vote) -> None:
     """A partner ticked statements (or took the vote back); both in: the verdict."""
-    store = context.mend.store
-    couple = vote.couple
-    record = _record(store, couple.chat_id, CHECKLISTS_TABLE, vote.payload.get("checklist"))
-    if record is None or record["state"] != "open":
-        return
-    answers = dict(record["answers"])
-    if vote.option_ids:
-        answers[str(vote.partner.user_id)] = sorted(
-            i for i in vote.option_ids if 0 <= i < len(STATEMENTS)
-        )
-    else:
-        answers.pop(str(vote.partner.user_id), None)
-    _update(store, couple.chat_id, CHECKLISTS_TABLE, record["id"], {"answers": answers})
-    if all(str(p.user_id) in answers for p in couple.partners):
-        record["answers"] = answers
-        await _verdict(context, couple, record, late=False)
+    services = context.mend
+    checklist_id = int(vote.payload.get("checklist", 0))
+    with services.store.transaction(vote.couple.chat_id) as tx:
+        couple = tx.couple()
+        record = tx.table(CHECKLISTS_TABLE).get(checklist_id)
+        if couple is None or record is None or record["state"] != "open":
+            return
+        answers = dict(record["answers"])
+        if vote.option_ids:
+            answers[str(vote.partner.user_id)] = sorted(
+                i for i in vote.option_ids if 0 <= i < len(STATEMENTS)
+            )
+        else:
+            answers.pop(str(vote.partner.user_id), None)
+        tx.table(CHECKLISTS_TABLE).update(checklist_id, {"answers": answers})
+        complete = all(str(p.user_id) in answers for p in couple.partners)
+        if complete:
+            _verdict(tx, services, couple, {**record, "answers": answers}, late=False)
+    if complete:
+        await _after_verdict(context, couple)
 
 
 def done_checklists(store: Store, chat_id: int) -> list[Record]:
@@ -847,19 +840,15 @@ def done_checklists(store: Store, chat_id: int) -> list[Record]:
     )
 
 
-async def _verdict(context: MendContext, couple: Couple, record: Record, *, late: bool) -> None:
-    """Most checked? The change since last month, and the monthly review."""
-    services = context.mend
-    store = services.store
-    previous = done_checklists(store, couple.chat_id)
+def _verdict(
+    tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
+) -> None:
+    """Inside the couple's transaction: most checked? The change since last month, and the
+    monthly review."""
+    table = tx.table(CHECKLISTS_TABLE)
+    previous = sorted((r for r in table.all() if r["state"] == "done"), key=lambda r: r["id"])
     before = previous[-1]["answers"] if previous else {}
-    _update(
-        store,
-        couple.chat_id,
-        CHECKLISTS_TABLE,
-        record["id"],
-        {"state": "done", "done_at": to_iso(utcnow())},
-    )
+    table.update(record["id"], {"state": "done", "done_at": to_iso(utcnow())})
     partners = []
     counts: list[int] = []
     for partner in couple.partners:
@@ -884,12 +873,9 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
         verdict = "not_yet"
     else:
         verdict = "no_answers"
-    if record.get("poll_id"):
-        await polls.stop(context, couple.chat_id, record["poll_id"])
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
+    message = group_message(
+        services,
+        couple,
         "checkins/checklist_verdict",
         partners=partners,
         verdict=verdict,
@@ -900,19 +886,29 @@ async def _verdict(context: MendContext, couple: Couple, record: Record, *, late
         first=not previous,
         path=couple.path,
     )
-    from bot.features.progress import after_checklist  # progress builds on this module
+    message.thread_id = record.get("thread")
+    services.outbox.put(tx, *polls.closing(tx, "checklist", checklist=record["id"]), message)
 
-    await after_checklist(context, couple)
+
+async def _after_verdict(context: MendContext, couple: Couple) -> None:
+    """Once a verdict is owed: it is sent, and the features that follow the checklist hear of
+    it ("checklist.done")."""
+    services = context.mend
+    await services.outbox.deliver(context, couple.chat_id)
+    await services.emit("checklist.done", context, services.store.couple(couple.chat_id) or couple)
 
 
 async def checklist_end_due(context: MendContext, fired: Fired) -> None:
+    """Three days later: the verdict with what there is."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    record = _record(
-        services.store, fired.chat_id, CHECKLISTS_TABLE, fired.payload.get("checklist")
-    )
-    if couple is not None and record is not None and record["state"] == "open":
-        await _verdict(context, couple, record, late=fired.late)
+    checklist_id = int(fired.payload.get("checklist", 0))
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        record = tx.table(CHECKLISTS_TABLE).get(checklist_id)
+        if couple is None or record is None or record["state"] != "open":
+            return
+        _verdict(tx, services, couple, record, late=fired.late)
+    await _after_verdict(context, couple)
 
 
 # -- quarterly: letters and a longer visit -----------------------------------------------------
@@ -945,263 +941,169 @@ async def quarterly_due(context: MendContext, fired: Fired) -> None:
     await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
 
 
+LETTER = "letter"  # a partner's appreciation letter, private until both are written
+LETTER_OFFER = "letter_offer"  # "Write my letter" under the group's quarterly message
+
+
 async def start_letters(context: MendContext, couple: Couple, quarter: int) -> int:
     """A new round of letters (an unrevealed earlier one closes: its letters stay private)."""
     services = context.mend
-    store = services.store
-    with store.transaction(couple.chat_id) as tx:
+    now = utcnow()
+    with services.store.transaction(couple.chat_id) as tx:
+        current = tx.couple()
+        assert current is not None
         table = tx.table(LETTERS_TABLE)
         for earlier in table.all():
             if earlier["state"] == "open":
                 table.update(earlier["id"], {"state": "closed"})
+                _close_runs(tx, services, "letters", earlier["id"])
         round_id = table.insert(
-            {"quarter": quarter, "state": "open", "letters": {}, "started_at": to_iso(utcnow())}
+            {"quarter": quarter, "state": "open", "letters": {}, "started_at": to_iso(now)}
         )
-    locale = group_locale(services, couple)
-    rows = [[button(services.render.label(locale, "checkins.write_letter"), f"{OURS}l:{round_id}")]]
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "checkins/quarterly",
-        buttons=rows,
-        quarter=quarter,
-        phase=_phase(couple),
-        most=MAX_LETTER,
-    )
-    now = utcnow()
-    for partner in couple.partners:
-        if not is_away(store, couple, partner, now):
-            await _ask_letter(context, couple, partner, round_id)
+        services.runner.start(
+            tx,
+            current,
+            LETTER_OFFER,
+            owner=None,
+            data={"letters": round_id},
+            show={"quarter": quarter, "phase": _phase(current), "most": MAX_LETTER},
+        )
+        for partner in current.partners:
+            if partner.private_chat and not is_away(services.store, current, partner, now):
+                _ask_letter(tx, services, current, partner, round_id)
+    await services.outbox.deliver(context, couple.chat_id)
     return round_id
 
 
-async def _ask_letter(
-    context: MendContext, couple: Couple, partner: Partner, round_id: int
-) -> bool:
-    other = couple.other(partner.user_id)
-    return await _ask_private(
-        context,
-        couple,
-        partner,
-        "letter",
-        "checkins/letter_ask",
-        payload={"round": round_id},
-        other=other.name if other else "",
-        most=MAX_LETTER,
-    )
-
-
-@partners_only
-async def group_button(update: Update, context: MendContext, couple: Couple) -> None:
-    """chkg:l:<round> ("Write my letter") and chkg:q:<check-in> ("Send me the questions"):
-    what is asked comes in the presser's private chat."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    parts = query.data.removeprefix(OURS).split(":")
-    me = couple.partner(user.id)
-    assert me is not None
-    if len(parts) == 2 and parts[0] == "q" and parts[1].isdigit():
-        await _send_questions_again(update, context, couple, me, int(parts[1]))
-        return
-    letters = (
-        _record(services.store, couple.chat_id, LETTERS_TABLE, int(parts[1]))
-        if len(parts) == 2 and parts[0] == "l" and parts[1].isdigit()
-        else None
-    )
-    if letters is None or letters["state"] != "open":
-        await query.answer(_stale(context, locale), show_alert=True)
-        return
-    if str(me.user_id) in letters["letters"]:
-        await query.answer(
-            services.render.label(locale, "alert.checkins_letter_written"), show_alert=True
-        )
-        return
-    if await _ask_letter(context, couple, me, letters["id"]):
-        await query.answer(services.render.label(locale, "alert.checkins_sent_private"))
-    else:
-        await query.answer(
-            services.render.label(locale, "alert.checkins_open_private"), show_alert=True
-        )
-
-
-async def _send_questions_again(
-    update: Update, context: MendContext, couple: Couple, me: Partner, checkin_id: int
+def _ask_letter(
+    tx: Transaction, services: Services, couple: Couple, partner: Partner, round_id: int
 ) -> None:
-    """A partner who couldn't be reached (or was away) asks for this week's questions."""
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    record = _record(services.store, couple.chat_id, CHECKINS_TABLE, checkin_id)
-    if record is None or record["state"] != "open":
-        await query.answer(_stale(context, locale), show_alert=True)
+    """The partner's letter question (again, if they were asked already)."""
+    mine = [
+        r
+        for r in services.runner.runs_in(tx, LETTER)
+        if r.owner == partner.user_id and r.data.get("letters") == round_id
+    ]
+    if mine:
+        services.runner.reshow(tx, couple, mine[-1])
         return
-    mine = record["reflections"].get(str(me.user_id))
-    if mine is not None and mine.get("done"):
-        await query.answer(
-            services.render.label(locale, "alert.checkins_nothing_to_send"), show_alert=True
-        )
-        return
-    if mine is None:
-        mine = {"step": 0, "texts": {}, "share": {}, "done": False}
-        _set_reflection(services.store, couple.chat_id, checkin_id, me.user_id, mine)
-    if await _continue(context, couple, me, record, mine):
-        await query.answer(services.render.label(locale, "alert.checkins_sent_private"))
-    else:
-        await query.answer(
-            services.render.label(locale, "alert.checkins_open_private"), show_alert=True
-        )
+    other = couple.other(partner.user_id)
+    services.runner.start(
+        tx,
+        couple,
+        LETTER,
+        owner=partner,
+        data={"letters": round_id, "other": other.name if other else "", "most": MAX_LETTER},
+    )
 
 
-async def _continue(
-    context: MendContext, couple: Couple, me: Partner, record: Record, mine: Record
-) -> bool:
-    """The partner's next step again: the share choice they owe, or the open question."""
-    deadline = from_iso(record["deadline"])
-    assert deadline is not None
-    step = int(mine["step"])
-    if QUESTIONS[step] in mine["texts"]:
-        if not me.private_chat:
-            return False
-        await _ask_share(context, couple, me, record["id"], step)
-        return True
-    return await _ask_question(context, couple, me, record["id"], step, deadline, again=step > 0)
+def _open_round(turn: Turn) -> Record | None:
+    letters = turn.tx.table(LETTERS_TABLE).get(int(turn.data["letters"]))
+    return letters if letters is not None and letters["state"] == "open" else None
 
 
-async def letter_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+def _letter_written(turn: Turn) -> str | None:
     """A letter, kept until the other's is written too; then both appear together."""
-    services = context.mend
-    couple, me = answer.couple, answer.partner
-    locale = partner_locale(services, me)
-    letters = _record(services.store, couple.chat_id, LETTERS_TABLE, answer.payload.get("round"))
-    if letters is None or letters["state"] != "open" or str(me.user_id) in letters["letters"]:
-        await reply(update, context, locale, "checkins/letter_closed")
-        return
-    text = answer.text.strip()
-    if len(text) > MAX_LETTER:
-        await reply(
-            update, context, locale, "checkins/letter_too_long", most=MAX_LETTER, length=len(text)
-        )
-        await _ask_letter(context, couple, me, letters["id"])
-        return
+    letters = _open_round(turn)
+    me = turn.partner
+    if letters is None or str(me.user_id) in letters["letters"]:
+        return None
     written = {
         **letters["letters"],
-        str(me.user_id): {"text": text, "written_at": to_iso(utcnow())},
+        str(me.user_id): {"text": turn.value, "written_at": to_iso(utcnow())},
     }
-    _update(services.store, couple.chat_id, LETTERS_TABLE, letters["id"], {"letters": written})
-    other = couple.other(me.user_id)
-    if all(str(p.user_id) in written for p in couple.partners):
-        _update(
-            services.store,
-            couple.chat_id,
-            LETTERS_TABLE,
-            letters["id"],
-            {"state": "revealed", "revealed_at": to_iso(utcnow())},
-        )
-        await reply(
-            update,
-            context,
-            locale,
-            "checkins/letter_saved",
-            revealed=True,
-            other=other.name if other else "",
-        )
-        shown = [
-            {
-                "name": p.name,
-                "other": o.name if (o := couple.other(p.user_id)) else "",
-                "text": written[str(p.user_id)]["text"],
-            }
-            for p in couple.partners
-        ]
-        await say(
-            context,
-            couple.chat_id,
-            group_locale(services, couple),
-            "checkins/letters_reveal",
-            letters=shown,
-        )
-        return
-    rows: Buttons = [
-        [
-            button(
-                services.render.label(locale, "checkins.withdraw_letter"),
-                f"{MINE}w:{couple.chat_id}:{letters['id']}",
-            )
-        ]
-    ]
-    await reply(
-        update,
-        context,
-        locale,
-        "checkins/letter_saved",
-        buttons=rows,
-        revealed=False,
-        other=other.name if other else "",
+    table = turn.tx.table(LETTERS_TABLE)
+    if not all(str(p.user_id) in written for p in turn.couple.partners):
+        table.update(letters["id"], {"letters": written})
+        return "saved"
+    table.update(
+        letters["id"],
+        {"letters": written, "state": "revealed", "revealed_at": to_iso(utcnow())},
     )
+    _close_runs(turn.tx, turn.runner.services, "letters", letters["id"])
+    shown = [
+        {
+            "name": p.name,
+            "other": o.name if (o := turn.couple.other(p.user_id)) else "",
+            "text": written[str(p.user_id)]["text"],
+        }
+        for p in turn.couple.partners
+    ]
+    turn.say(GROUP, "checkins/letters_reveal", letters=shown)
+    return "revealed"
 
 
-async def _letter_choice(update: Update, context: MendContext, parts: list[str]) -> bool:
-    """chk:w:<chat>:<round> takes a letter back; chk:a:<chat>:<round> asks for it again."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    services = context.mend
-    if len(parts) != 3 or not parts[1].lstrip("-").isdigit() or not parts[2].isdigit():
-        return False
-    chat_id, round_id = int(parts[1]), int(parts[2])
-    couple = services.store.couple(chat_id)
-    me = couple.partner(user.id) if couple else None
-    letters = _record(services.store, chat_id, LETTERS_TABLE, round_id) if me else None
-    if couple is None or me is None or letters is None or letters["state"] != "open":
-        return False
-    locale = partner_locale(services, me)
-    mine = str(me.user_id) in letters["letters"]
-    if parts[0] == "w" and mine:
-        _update(
-            services.store,
-            chat_id,
-            LETTERS_TABLE,
-            round_id,
-            {"letters": {k: v for k, v in letters["letters"].items() if k != str(me.user_id)}},
-        )
-        await query.answer(services.render.label(locale, "alert.checkins_letter_withdrawn"))
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
-        rows: Buttons = [
-            [
-                button(
-                    services.render.label(locale, "checkins.write_again"),
-                    f"{MINE}a:{chat_id}:{round_id}",
-                )
-            ]
-        ]
-        await say_private(context, couple, me, "checkins/letter_withdrawn", buttons=rows)
-        return True
-    if parts[0] == "a" and not mine:
-        await query.answer()
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
-        await _ask_letter(context, couple, me, round_id)
-        return True
-    return False
+def _letter_withdrawn(turn: Turn) -> str | None:
+    letters = _open_round(turn)
+    me = str(turn.partner.user_id)
+    if letters is None or me not in letters["letters"]:
+        turn.toast = "alert.stale_button"
+        return None
+    kept = {k: v for k, v in letters["letters"].items() if k != me}
+    turn.tx.table(LETTERS_TABLE).update(letters["id"], {"letters": kept})
+    turn.toast = "alert.checkins_letter_withdrawn"
+    return "withdrawn"
 
 
-async def private_button(update: Update, context: MendContext) -> None:
-    """Buttons in a partner's private chat; each names its couple, and is checked against it."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.removeprefix(MINE).split(":")
-    handled = False
-    if parts[0] == "s":
-        handled = await _share_choice(update, context, parts)
-    elif parts[0] in ("w", "a"):
-        handled = await _letter_choice(update, context, parts)
-    if not handled:
-        locale = context.mend.render.locale_for(user.language_code)
-        await query.answer(_stale(context, locale), show_alert=True)
+LETTER_FLOW = Flow(
+    name=LETTER,
+    where="private",
+    first="write",
+    steps={
+        "write": Step(
+            "checkins/letter_ask",
+            read=_read_answer(MAX_LETTER, "alert.checkins_letter_too_long"),
+            answer=_letter_written,
+        ),
+        "saved": Step(
+            "checkins/letter_saved",
+            [[Option("withdraw", "checkins.withdraw_letter")]],
+            answer=_letter_withdrawn,
+            data=lambda run: {"revealed": False},
+        ),
+        "withdrawn": Step(
+            "checkins/letter_withdrawn",
+            [[Option("again", "checkins.write_again")]],
+            next="write",
+        ),
+        "revealed": Step("checkins/letter_saved", data=lambda run: {"revealed": True}),
+    },
+    closed="checkins/letter_closed",
+)
+
+
+def _offer_letter(turn: Turn) -> str:
+    """ "Write my letter": the question comes (again) in the presser's private chat."""
+    services = turn.runner.services
+    letters = _open_round(turn)
+    me = turn.partner
+    turn.alert = True
+    if letters is None:
+        turn.toast = "alert.stale_button"
+    elif str(me.user_id) in letters["letters"]:
+        turn.toast = "alert.checkins_letter_written"
+    elif not me.private_chat:
+        turn.toast = "alert.checkins_open_private"
+    else:
+        turn.alert = False
+        turn.toast = "alert.checkins_sent_private"
+        _ask_letter(turn.tx, services, turn.couple, me, letters["id"])
+    return "offer"
+
+
+LETTER_OFFERED = Flow(
+    name=LETTER_OFFER,
+    first="offer",
+    steps={
+        "offer": Step(
+            "checkins/quarterly",
+            [[Option("write", "checkins.write_letter")]],
+            answer=_offer_letter,
+            who="partners",
+            edit=True,
+        ),
+    },
+)
 
 
 # -- export and wiring -------------------------------------------------------------------------
@@ -1268,11 +1170,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
     timers.register(CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
     services.exporters["checkins"] = checkins_export
+    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED)
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)
-    asks.on_answer("checkin_reflect", reflect_answer)
-    asks.on_answer("letter", letter_answer)
     app.add_handler(CommandHandler("checkin", checkin_command))
     app.add_handler(CommandHandler("checklist", checklist_command))
-    app.add_handler(CallbackQueryHandler(private_button, pattern=f"^{MINE}"))
-    app.add_handler(CallbackQueryHandler(group_button, pattern=f"^{OURS}"))

@@ -573,6 +573,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True)
     services.timers.reconcile_with(start_series)
     services.exporters["progress"] = progress_export
+    services.on("checkin.due", check_milestones)
+    services.on("checkin.revealed", after_checkin)
+    services.on("checklist.done", after_checklist)
     app.add_handler(CommandHandler("progress", progress_command))
     # After onboarding's own handler (group 0) has completed the setup.
     app.add_handler(CallbackQueryHandler(after_setup, pattern=f"^{ROLE}"), group=1)

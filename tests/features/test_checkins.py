@@ -138,12 +138,14 @@ async def test_forged_and_stale_share_presses_change_nothing(couple: People) -> 
     choice = await couple.sam.private.expect("Saved, privately")
     data = next(b.callback_data for row in choice.buttons for b in row if b.text == "Share it")
     assert data is not None
-    chat, checkin, step = data.split(":")[2:5]
+    _, token, step, _ = data.split(":")
+    other_token = ("A" if token[0] != "A" else "B") + token[1:]
     for forged in (
-        f"chk:s:{int(chat) - 1}:{checkin}:{step}:1",
-        f"chk:s:{chat}:{checkin}:2:1",
-        f"chk:s:{chat}:{checkin}:{step}:7",
-        "chk:s:x",
+        f"r:{other_token}:{step}:share",  # no such conversation
+        f"r:{token}:s_hurts:share",  # not the step it is at
+        f"r:{token}:{step}:publish",  # not one of the step's buttons
+        f"r:{token}:q_well:share",
+        "r:x",
         "chk:zz",
     ):
         answer = await couple.sam.press_data(choice, forged)

@@ -78,7 +78,6 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"deadline": AT, "zone": "Europe/Berlin", "started": True},
         {"deadline": AT, "zone": None, "started": False},
     ],
-    "checkins/too_long": [{"most": 500, "length": 501}],
     "checkins/closed_private": [{}],
     "checkins/started": [
         {
@@ -182,13 +181,15 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "checkins/quarterly": [{"quarter": 1, "phase": "intimacy", "most": 1500}],
-    "checkins/letter_ask": [{"partner": LONG_NAME, "other": NAME, "most": 1500}],
+    "checkins/letter_ask": [
+        {"partner": LONG_NAME, "other": NAME, "most": 1500},
+        {"other": NAME, "most": 1500, "error": "x" * 200},
+    ],
     "checkins/letter_saved": [
         {"revealed": True, "other": NAME},
         {"revealed": False, "other": LONG_NAME},
     ],
     "checkins/letter_withdrawn": [{}],
-    "checkins/letter_too_long": [{"most": 1500, "length": 1501}],
     "checkins/letter_closed": [{}],
     "checkins/letters_reveal": [
         {
