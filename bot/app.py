@@ -45,6 +45,7 @@ from bot.features import (
 )
 from bot.features import help as help_feature
 from bot.flows import Runner
+from bot.messages import answer_stale
 from bot.network import RetryingRequest
 from bot.outbox import OUTBOX_RETRY, RETRY_LATE_LIMIT, Outbox
 from bot.ratelimit import RateLimiter
@@ -188,12 +189,8 @@ async def _run_startup_tasks(context: MendContext) -> None:
 
 
 async def _unknown_button(update: Update, context: MendContext) -> None:
-    """A button press no handler took: tell the person it's out of date."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None
-    services = context.mend
-    locale = services.render.locale_for(user.language_code if user else None)
-    await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
+    """A button press no handler took (old, or forged): tell the person it's out of date."""
+    await answer_stale(update, context)
 
 
 async def _on_error(update: object, context: MendContext) -> None:

@@ -37,7 +37,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import asks
 from bot.couples import group_locale, partner_locale
 from bot.guards import refuse_outsider
-from bot.messages import group_message, private_message, reply
+from bot.messages import answer_stale, group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP, Outgoing
 from bot.storage import Record, Transaction
@@ -437,7 +437,7 @@ class Runner:
         found = self._find(chat_id, token) if couple is not None else None
         pressed_in = query.message.chat.id if query.message is not None else None
         if couple is None or found is None or not self._shown_in(couple, found, pressed_in):
-            await self._stale(query, user.language_code, couple)
+            await self._stale(update, context, couple)
             return
         await self.answer(update, context, couple, found, step_name, option, query=query)
 
@@ -481,7 +481,7 @@ class Runner:
             return
         if flow is None or step is None:
             if query is not None:
-                await self._stale(query, user.language_code, couple)
+                await self._stale(update, context, couple)
             return
         if step.who == "owner" and run.owner is not None and run.owner != user.id:
             owner = couple.partner(run.owner)
@@ -509,7 +509,7 @@ class Runner:
                 toast = self._apply(tx, couple, current, partner, step, given, query)
         if stale:
             if query is not None:
-                await self._stale(query, user.language_code, couple)
+                await self._stale(update, context, couple)
             return
         if query is not None:
             toast_label, alert = toast
@@ -599,13 +599,8 @@ class Runner:
         found = tx.table(RUNS_TABLE).find(token=token)
         return Run.from_record(found[0]) if found else None
 
-    async def _stale(
-        self, query: CallbackQuery, language: str | None, couple: Couple | None
-    ) -> None:
-        locale = group_locale(self.services, couple, language)
-        await query.answer(
-            self.services.render.label(locale, "alert.stale_button"), show_alert=True
-        )
+    async def _stale(self, update: Update, context: MendContext, couple: Couple | None) -> None:
+        await answer_stale(update, context, group_locale(self.services, couple) if couple else None)
 
     # -- after a send -------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from telegram import (
@@ -36,6 +37,32 @@ def button(label: str, data: str) -> InlineKeyboardButton:
 
 def link(label: str, url: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, url=url)
+
+
+def choices(prefix: str, **groups: Iterable[str]) -> re.Pattern[str]:
+    """The callback data pattern of a menu's buttons: `prefix:<value>[:<value>...]`, each
+    value one of the given words, caught as a named group (`context.matches[0][name]`).
+
+    Data that doesn't fit (an old or forged button) matches no handler and gets the one
+    stale-button answer of the application."""
+    parts = [f"(?P<{name}>{'|'.join(map(re.escape, words))})" for name, words in groups.items()]
+    return re.compile("^" + ":".join([re.escape(prefix), *parts]) + "$")
+
+
+def chosen(context: MendContext, name: str) -> str:
+    """A named part of the pressed button's data (see `choices`); "" if it is left out."""
+    assert context.matches, "a menu handler is registered with a choices() pattern"
+    return context.matches[0].group(name) or ""
+
+
+async def answer_stale(update: Update, context: MendContext, locale: str | None = None) -> None:
+    """The one answer to a button that is no longer current (an alert the presser closes)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None:
+        return
+    render = context.mend.render
+    shown = locale or render.locale_for(user.language_code if user else None)
+    await query.answer(render.label(shown, "alert.stale_button"), show_alert=True)
 
 
 async def send_html(

@@ -20,7 +20,16 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.calm import run_breathing
 from bot.guards import partners_only
-from bot.messages import button, group_message, reply, say, say_private
+from bot.messages import (
+    answer_stale,
+    button,
+    choices,
+    chosen,
+    group_message,
+    reply,
+    say,
+    say_private,
+)
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
 from bot.storage import Record
@@ -125,15 +134,14 @@ def _name(couple: Couple, user_id: int) -> str:
 async def pause_choice(update: Update, context: MendContext, couple: Couple) -> None:
     """Grounding during a pause: breathing, a private journaling prompt, or rest."""
     query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
+    assert query is not None and user is not None
     services = context.mend
     locale = group_locale(services, couple)
-    choice = query.data.removeprefix(CHOICE)
+    choice = chosen(context, "choice")
     partner = couple.partner(user.id)
     assert partner is not None
-    running = active_pause(services, couple.chat_id)
-    if choice not in ("breathe", "journal", "rest") or running is None:
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
+    if active_pause(services, couple.chat_id) is None:
+        await answer_stale(update, context, locale)
         return
     if choice == "rest":
         await query.answer(services.render.label(locale, "alert.pause_rest_answer"))
@@ -309,4 +317,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))
-    app.add_handler(CallbackQueryHandler(pause_choice, pattern=f"^{CHOICE}"))
+    app.add_handler(
+        CallbackQueryHandler(
+            pause_choice, pattern=choices("pause", choice=("breathe", "journal", "rest"))
+        )
+    )

@@ -29,7 +29,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.context import MendContext, Services
 from bot.couples import group_locale
 from bot.guards import partners_only
-from bot.messages import Buttons, button, clear_buttons, say, thread_of
+from bot.messages import Buttons, answer_stale, button, chosen, clear_buttons, say, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
@@ -46,6 +46,10 @@ PITFALLS = ("too_fast", "punishment", "crutch", "distance")
 TRACK_KINDS = ("infidelity", "other")
 
 TRACK = "trk:"
+# trk:kind:<track>, trk:ex:start|stop, trk:show
+TRACK_CHOICE = re.compile(
+    r"^trk:(?P<action>kind|ex|show)(?::(?P<argument>infidelity|other|start|stop))?$"
+)
 # Entry points boundaries.py implements (it builds on this module, not the other way round).
 ADD_STAGE = "bnd:stage"
 ADD_NO_CONTACT = "bnd:sug:no_contact"
@@ -248,10 +252,10 @@ async def _show_other(
 async def track_button(update: Update, context: MendContext, couple: Couple) -> None:
     """The track's buttons: which track, the exercises on or off."""
     query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
+    assert query is not None and user is not None
     services = context.mend
     locale = group_locale(services, couple)
-    action, _, argument = query.data.removeprefix(TRACK).partition(":")
+    action, argument = chosen(context, "action"), chosen(context, "argument")
     thread = thread_of(update)
     if action == "kind" and argument in TRACK_KINDS:
         await query.answer()
@@ -281,7 +285,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         await start_exercises(context, couple, user.first_name, thread)
     elif action == "ex" and argument == "stop":
         if not _exercises_running(services, couple.chat_id):
-            await query.answer(stale(context, locale), show_alert=True)
+            await answer_stale(update, context, locale)
             return
         await query.answer()
         await clear_buttons(update)
@@ -305,7 +309,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
             name=user.first_name,
         )
     else:
-        await query.answer(stale(context, locale), show_alert=True)
+        await answer_stale(update, context, locale)
 
 
 # -- the transparency exercises ---------------------------------------------------------------
@@ -418,4 +422,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
-    app.add_handler(CallbackQueryHandler(track_button, pattern=f"^{TRACK}"))
+    app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import zoneinfo
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.couples import group_locale, partner_locale, update_partner
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.onboarding import ask_path, ask_roles
 from bot.guards import known_partner
-from bot.messages import Buttons, button, reply
+from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
 from bot.model import Couple, Partner, utcnow
 from bot.reading import read_clock_range
 from bot.zones import find_zone, warm_up
@@ -25,6 +26,7 @@ QUIET = "quiet:"
 LANGUAGE = "lang:"
 SETTINGS = "set:"
 QUIET_PRESETS = ("22:00-07:00", "23:00-08:00", "21:00-06:30")
+ZONE_CHOICE = re.compile(r"^tz:(?P<zone>[A-Za-z0-9_+\-/]{1,60})$")
 
 
 def _me(couples: list[Couple], user_id: int) -> Partner:
@@ -107,12 +109,12 @@ async def zone_answer(update: Update, context: MendContext, answer: asks.Answer)
 async def zone_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     """A suggested zone was tapped: it sets the zone of whoever tapped it."""
     query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    zone_name = query.data.removeprefix(ZONE)
+    assert query is not None and user is not None
+    zone_name = chosen(context, "zone")
     me = _me(couples, user.id)
     locale = _locale(context, update, couples, me)
     if zone_name not in zoneinfo.available_timezones():
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
+        await answer_stale(update, context, locale)
         return
     await query.answer()
     await _set_zone(update, context, user.id, zone_name, locale)
@@ -181,15 +183,11 @@ async def _set_quiet(
 @known_partner
 async def quiet_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
+    assert query is not None and user is not None
     me = _me(couples, user.id)
     locale = _locale(context, update, couples, me)
-    choice = query.data.removeprefix(QUIET)
-    if choice != "off" and choice not in QUIET_PRESETS:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
     await query.answer()
-    await _set_quiet(update, context, me, locale, choice)
+    await _set_quiet(update, context, me, locale, chosen(context, "hours"))
 
 
 # -- language --------------------------------------------------------------------------------
@@ -226,26 +224,22 @@ def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
 @known_partner
 async def language_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    assert query is not None and query.data is not None and chat is not None and user is not None
+    assert query is not None and chat is not None and user is not None
     services = context.mend
-    scope, _, code = query.data.removeprefix(LANGUAGE).partition(":")
+    scope, code = chosen(context, "scope"), chosen(context, "code")
     me = _me(couples, user.id)
-    if scope not in ("me", "group") or (code != "auto" and code not in services.render.locales):
-        locale = _locale(context, update, couples, me)
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    chosen = None if code == "auto" else code
+    language = None if code == "auto" else code
     if scope == "group" and chat.type != Chat.PRIVATE:
         with services.store.transaction(couples[0].chat_id) as tx:
             couple = tx.couple()
             assert couple is not None
-            couple.language = chosen
+            couple.language = language
             tx.save(couple)
         locale = group_locale(services, couple)
     else:
 
         def change(partner: Partner) -> None:
-            partner.language = chosen
+            partner.language = language
 
         updated = update_partner(services, user.id, change)
         me = updated[0].partner(user.id) or me
@@ -342,10 +336,10 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
         update.effective_user,
         update.effective_message,
     )
-    assert query is not None and query.data is not None and chat is not None and user is not None
+    assert query is not None and chat is not None and user is not None
     me = _me(couples, user.id)
     locale = _locale(context, update, couples, me)
-    action = query.data.removeprefix(SETTINGS)
+    action = chosen(context, "action")
     in_group = chat.type != Chat.PRIVATE
     await query.answer()
     if action == "tz":
@@ -399,8 +393,22 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("quiet", quiet_command))
     app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CommandHandler("settings", settings_command))
-    app.add_handler(CallbackQueryHandler(zone_button, pattern=f"^{ZONE}"))
-    app.add_handler(CallbackQueryHandler(quiet_button, pattern=f"^{QUIET}"))
-    app.add_handler(CallbackQueryHandler(language_button, pattern=f"^{LANGUAGE}"))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=f"^{SETTINGS}"))
+    app.add_handler(CallbackQueryHandler(zone_button, pattern=ZONE_CHOICE))
+    app.add_handler(
+        CallbackQueryHandler(quiet_button, pattern=choices("quiet", hours=[*QUIET_PRESETS, "off"]))
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            language_button,
+            pattern=choices("lang", scope=("me", "group"), code=[*services.render.locales, "auto"]),
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            settings_button,
+            pattern=choices(
+                "set", action=("tz", "quiet", "lang_me", "lang_group", "path", "roles")
+            ),
+        )
+    )
     services.on_start(lambda: asyncio.to_thread(warm_up))  # the city index takes a moment

@@ -18,7 +18,7 @@ from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.talk import asking_partner, reader_locale
 from bot.guards import known_partner, partners_only
-from bot.messages import Buttons, button, reply, say_private
+from bot.messages import Buttons, button, choices, chosen, reply, say_private
 from bot.model import Couple
 
 FAQ = "faq:"
@@ -107,15 +107,11 @@ async def faq_command(update: Update, context: MendContext, couples: list[Couple
 async def faq_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     """A question was tapped: its answer, in the chat where the list is."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     me = asking_partner(couples, update)
     locale = reader_locale(context, update, couples[0], me)
-    key = query.data.removeprefix(FAQ)
-    if key not in FAQ_KEYS:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
     await query.answer()
-    await _answer(update, context, locale, key)
+    await _answer(update, context, locale, chosen(context, "key"))
 
 
 async def _answer(update: Update, context: MendContext, locale: str, key: str) -> None:
@@ -130,4 +126,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     app.add_handler(CommandHandler("support", support_command))
     app.add_handler(CommandHandler("faq", faq_command))
-    app.add_handler(CallbackQueryHandler(faq_button, pattern=f"^{FAQ}"))
+    app.add_handler(CallbackQueryHandler(faq_button, pattern=choices("faq", key=FAQ_KEYS)))

@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.guards import known_partner
-from bot.messages import Buttons, button, reply
+from bot.messages import Buttons, button, choices, chosen, reply
 from bot.model import Couple, Partner, to_iso, utcnow
 
 SCRIPT = "script:"
@@ -135,15 +135,11 @@ async def script_command(update: Update, context: MendContext, couples: list[Cou
 async def script_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     """A situation was tapped: its script, in the chat where the menu is."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     couple, me = couples[0], asking_partner(couples, update)
     locale = reader_locale(context, update, couple, me)
-    key = query.data.removeprefix(SCRIPT)
-    if key not in SCRIPTS_BY_KEY:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
     await query.answer()
-    await reply(update, context, locale, f"talk/script_{key}")
+    await reply(update, context, locale, f"talk/script_{chosen(context, 'key')}")
 
 
 # -- /starter --------------------------------------------------------------------------------
@@ -224,15 +220,11 @@ async def starter_command(update: Update, context: MendContext, couples: list[Co
 async def starter_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
     """A depth was tapped: the next starter of the couple's current phase."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     couple, me = couples[0], asking_partner(couples, update)
     locale = reader_locale(context, update, couple, me)
-    depth = query.data.removeprefix(STARTER)
-    if depth not in DEPTHS:
-        await query.answer(context.mend.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
     await query.answer()
-    await _send_starter(update, context, couple, locale, depth)
+    await _send_starter(update, context, couple, locale, chosen(context, "depth"))
 
 
 async def _send_starter(
@@ -278,5 +270,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["talk"] = export_talk
     app.add_handler(CommandHandler("script", script_command))
     app.add_handler(CommandHandler("starter", starter_command))
-    app.add_handler(CallbackQueryHandler(script_button, pattern=f"^{SCRIPT}"))
-    app.add_handler(CallbackQueryHandler(starter_button, pattern=f"^{STARTER}"))
+    app.add_handler(
+        CallbackQueryHandler(script_button, pattern=choices("script", key=SCRIPTS_BY_KEY))
+    )
+    app.add_handler(CallbackQueryHandler(starter_button, pattern=choices("starter", depth=DEPTHS)))
