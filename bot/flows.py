@@ -40,6 +40,7 @@ from bot.guards import refuse_outsider
 from bot.messages import answer_stale, group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP, Outgoing
+from bot.render import Renderer
 from bot.storage import Record, Transaction
 
 if TYPE_CHECKING:
@@ -71,12 +72,16 @@ class Option:
 
     `callback`: a button handled outside the flow (its own callback data, e.g. the private
     link of onboarding) shown among the step's buttons; pressing it doesn't answer the step.
+    `text`: the button's text made from the renderer and the locale, instead of `label`.
     """
 
     key: str
-    label: str
+    label: str = ""
     values: Mapping[str, Any] = field(default_factory=dict)
     callback: str | None = None
+    # The button's text from the renderer and locale, when a fixed label can't say it (a
+    # ritual's name inside a toggle, a weekday's name from the locale's calendar).
+    text: Callable[[Renderer, str], str] | None = None
 
 
 Rows = Sequence[Sequence[Option]]
@@ -281,14 +286,15 @@ class Runner:
         locale = self.locale(couple, to)
         render = self.services.render
         data = {
-            **run.data,
-            **(step.data(run) if step.data else {}),
             "step": step_name,
             "again": error is not None,
             "error": render.label(locale, error.reason, **error.values) if error else None,
             "typed": typed,
             "owner": owner.name if owner else "",
             "partner": asked.name if asked else "",
+            # The feature's own values come last: they may use the same names.
+            **run.data,
+            **(step.data(run) if step.data else {}),
             **(show or {}),
         }
         message = self.outgoing(couple, to, step.template, data, run)
@@ -297,7 +303,9 @@ class Runner:
             message.buttons = [
                 [
                     InlineKeyboardButton(
-                        render.label(locale, o.label, **o.values),
+                        o.text(render, locale)
+                        if o.text
+                        else render.label(locale, o.label, **o.values),
                         callback_data=o.callback or f"r:{run.token}:{step_name}:{o.key}",
                     )
                     for o in row
@@ -511,12 +519,14 @@ class Runner:
             if query is not None:
                 await self._stale(update, context, couple)
             return
+        # What the answer changed is shown before the press is answered, so the spinner stops
+        # on the new state (delivery retries are short: see bot.network).
+        await services.outbox.deliver(context, couple.chat_id)
         if query is not None:
             toast_label, alert = toast
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
             text = services.render.label(shown_in, toast_label) if toast_label else None
             await query.answer(text, show_alert=alert and text is not None)
-        await services.outbox.deliver(context, couple.chat_id)
         finished = self._find(couple.chat_id, run.token)
         if flow.finished is not None and finished is not None and finished.step is None:
             await flow.finished(context, couple, finished)

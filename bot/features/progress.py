@@ -574,6 +574,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(start_series)
     services.exporters["progress"] = progress_export
     services.on("checkin.due", check_milestones)
+    services.on("ritual.kept", check_milestones)
     services.on("checkin.revealed", after_checkin)
     services.on("checklist.done", after_checklist)
     app.add_handler(CommandHandler("progress", progress_command))

@@ -17,26 +17,26 @@ prompts (checkins.py) respect away-mode too. (progress.py starts and reconciles 
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Chat, Update
+from telegram.ext import Application, CommandHandler
 
-from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.dates import day_as_moment
 from bot.features.talk import phase_of, roadmap_month
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import known_partner
-from bot.messages import Buttons, button, reply, say, say_private
+from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP
 from bot.reading import read_clock, read_date
-from bot.render import zone
-from bot.storage import Record, Store
-from bot.timers import Fired, Timers
+from bot.render import Renderer, zone
+from bot.storage import Record, Store, Transaction
+from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import next_local
 
 SETTINGS_TABLE = "ritual_settings"
@@ -56,8 +56,6 @@ TOO_LATE = timedelta(hours=3)
 MAX_NOTE = 1000
 MAX_AWAY_DAYS = 366
 KEEP_DAYS = 120  # how long a day's done/skipped mark is kept (milestones look back weeks)
-SET = "rit:"  # /rituals buttons: rit:<action>:<owner>:<ritual>[:<HHMM>]
-ACT = "ritp:"  # prompt buttons: ritp:<action>:<chat>:<ritual>:<YYYYMMDD>
 FINAL = ("done", "skipped")
 
 
@@ -170,38 +168,57 @@ def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) 
 
 
 async def prompt_due(context: MendContext, fired: Fired) -> None:
-    """A ritual's time: a quiet nudge in the partner's private chat."""
+    """A ritual's time: a quiet nudge in the partner's private chat (its series goes on, and
+    the nudge is owed, in one change)."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    partner = couple.partner(fired.partner) if couple and fired.partner else None
-    ritual = str(fired.payload.get("ritual"))
-    if couple is None or partner is None or couple.status != "active" or ritual not in RITUALS:
-        return
-    chosen = settings_of(services.store, couple.chat_id, partner.user_id)
-    now = utcnow()
-    intended = from_iso(fired.payload.get("for")) or fired.due
-    if fired.kind == PROMPT and ritual in chosen["on"]:
-        # Tomorrow's first, so the series goes on whatever happens below; a retry of this
-        # timer finds it already there.
-        _schedule(
-            services.timers,
+    ritual, day = str(fired.payload.get("ritual")), str(fired.payload.get("day"))
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        partner = couple.partner(fired.partner) if couple and fired.partner else None
+        if couple is None or partner is None or couple.status != "active":
+            return
+        if ritual not in RITUALS:
+            return
+        chosen = settings_of(services.store, couple.chat_id, partner.user_id)
+        now = utcnow()
+        intended = from_iso(fired.payload.get("for")) or fired.due
+        if fired.kind == PROMPT and ritual in chosen["on"]:
+            _schedule(
+                services.timers,
+                couple,
+                partner,
+                ritual,
+                chosen["at"][ritual],
+                max(now, intended),
+                besides=fired.timer_id,
+            )
+        if (
+            ritual not in chosen["on"]
+            or now - intended > TOO_LATE
+            or partner.left_group
+            or not partner.private_chat
+            or is_away(services.store, couple, partner, intended)
+            or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL
+        ):
+            return
+        other = couple.other(partner.user_id)
+        services.runner.start(
+            tx,
             couple,
-            partner,
-            ritual,
-            chosen["at"][ritual],
-            max(now, intended),
-            besides=fired.timer_id,
+            NUDGE,
+            owner=partner,
+            data={
+                "ritual": ritual,
+                "day": day,
+                "name": partner.name,
+                "other": other.name if other else "",
+                "phase": phase_of(roadmap_month(couple.setup_completed_at, now)),
+                "again": fired.kind == AGAIN,
+                "most": MAX_NOTE,
+            },
         )
-    day = str(fired.payload.get("day"))
-    if (
-        ritual not in chosen["on"]
-        or now - intended > TOO_LATE
-        or partner.left_group
-        or is_away(services.store, couple, partner, intended)
-        or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL
-    ):
-        return
-    await _send_prompt(context, couple, partner, ritual, day, again=fired.kind == AGAIN)
+        _mark(tx, partner.user_id, ritual, day, {"status": "prompted"})
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def _status(store: Store, chat_id: int, user_id: int, ritual: str, day: str) -> str | None:
@@ -220,28 +237,28 @@ def _day_record(store: Store, chat_id: int, user_id: int, ritual: str, day: str)
     )
 
 
-def _mark(store: Store, chat_id: int, user_id: int, ritual: str, day: str, fields: Record) -> None:
-    """Note how a ritual went on a day (kept a few months, for the milestones)."""
+def _mark(tx: Transaction, user_id: int, ritual: str, day: str, fields: Record) -> None:
+    """Inside the couple's transaction: note how a ritual went on a day (kept a few months,
+    for the milestones)."""
     oldest = (utcnow() - timedelta(days=KEEP_DAYS)).date().isoformat()
-    with store.transaction(chat_id) as tx:
-        table = tx.table(DAYS_TABLE)
-        records = table.all()
-        found = next(
-            (
-                r
-                for r in records
-                if r["partner"] == user_id and r["ritual"] == ritual and r["day"] == day
-            ),
-            None,
-        )
-        stamped = {**fields, "updated_at": to_iso(utcnow())}
-        if found is None:
-            table.insert({"partner": user_id, "ritual": ritual, "day": day, **stamped})
-        else:
-            table.update(found["id"], stamped)
-        for old in records:
-            if old["day"] < oldest:
-                table.remove(old["id"])
+    table = tx.table(DAYS_TABLE)
+    records = table.all()
+    found = next(
+        (
+            r
+            for r in records
+            if r["partner"] == user_id and r["ritual"] == ritual and r["day"] == day
+        ),
+        None,
+    )
+    stamped = {**fields, "updated_at": to_iso(utcnow())}
+    if found is None:
+        table.insert({"partner": user_id, "ritual": ritual, "day": day, **stamped})
+    else:
+        table.update(found["id"], stamped)
+    for old in records:
+        if old["day"] < oldest:
+            table.remove(old["id"])
 
 
 def done_days(store: Store, chat_id: int, user_id: int) -> set[date]:
@@ -253,185 +270,116 @@ def done_days(store: Store, chat_id: int, user_id: int) -> set[date]:
     }
 
 
-async def _send_prompt(
-    context: MendContext, couple: Couple, partner: Partner, ritual: str, day: str, *, again: bool
-) -> None:
-    services = context.mend
-    locale = partner_locale(services, partner)
-    label = services.render.label
-    data = f"{couple.chat_id}:{RITUALS.index(ritual)}:{day.replace('-', '')}"
-    rows: Buttons = [
-        [
-            button(label(locale, "rituals.done"), f"{ACT}d:{data}"),
-            button(label(locale, "rituals.write_here"), f"{ACT}w:{data}"),
-        ],
-        [
-            button(label(locale, "rituals.later"), f"{ACT}l:{data}"),
-            button(label(locale, "rituals.skip"), f"{ACT}s:{data}"),
-        ],
-    ]
-    other = couple.other(partner.user_id)
-    month = roadmap_month(couple.setup_completed_at, utcnow())
-    sent = await say_private(
-        context,
-        couple,
-        partner,
-        "rituals/prompt",
-        buttons=rows,
-        ritual=ritual,
-        name=partner.name,
-        other=other.name if other else "",
-        phase=phase_of(month),
-        again=again,
+# -- the nudge: done, write it here, later, skip today -------------------------------------------
+
+NUDGE = "ritual_nudge"
+
+
+def _open_day(turn: Turn) -> bool:
+    """Whether the nudge's day is still open (not done or skipped since, by another nudge)."""
+    record = next(
+        (
+            r
+            for r in turn.tx.table(DAYS_TABLE).all()
+            if r["partner"] == turn.partner.user_id
+            and r["ritual"] == turn.data["ritual"]
+            and r["day"] == turn.data["day"]
+        ),
+        None,
     )
-    if sent is not None:
-        _mark(
-            services.store,
-            couple.chat_id,
-            partner.user_id,
-            ritual,
-            day,
-            {"status": "prompted", "message_id": sent.message_id},
-        )
+    return record is None or record["status"] not in FINAL
 
 
-# -- the prompt's buttons ----------------------------------------------------------------------
+def _cancel_again(tx: Transaction, timers: Timers, user_id: int, ritual: str) -> None:
+    couple = tx.couple()
+    assert couple is not None
+    for pending in timers.pending(couple.chat_id, AGAIN):
+        if pending.get("partner") == user_id and pending["payload"].get("ritual") == ritual:
+            tx.table(TIMERS_TABLE).remove(pending["id"])
 
 
-async def prompt_button(update: Update, context: MendContext) -> None:
-    """Done, write it here, later, skip today: only the partner the prompt is for, only while
-    it is that day's current prompt."""
-    query, user, message = update.callback_query, update.effective_user, update.effective_message
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    parts = query.data.removeprefix(ACT).split(":")
-    found = _prompt_target(services, parts, user.id, message.message_id if message else None)
-    if found is None:
-        locale = services.render.locale_for(user.language_code)
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    couple, partner, ritual, day = found
-    locale = partner_locale(services, partner)
-    label = services.render.label
-    action = parts[0]
-    store = services.store
-    if action == "w":
-        await query.answer()
-        other = couple.other(partner.user_id)
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "ritual_note",
-            "rituals/note_ask",
-            in_chat=partner.user_id,
-            payload={"ritual": ritual, "day": day},
-            ritual=ritual,
-            other=other.name if other else "",
-            most=MAX_NOTE,
-        )
-        return
-    _cancel_again(services.timers, couple.chat_id, partner.user_id, ritual)
-    with contextlib.suppress(BadRequest):  # already tidied
-        await query.edit_message_reply_markup(None)
-    if action == "l":
+def _nudged(turn: Turn) -> str | None:
+    """Done, write it here, later (an hour), skip today: only while that day is open."""
+    services = turn.runner.services
+    me, ritual, day = turn.partner, str(turn.data["ritual"]), str(turn.data["day"])
+    if not _open_day(turn):
+        turn.toast, turn.alert = "alert.stale_button", True
+        return None
+    if turn.value == "write":
+        return "note"
+    _cancel_again(turn.tx, services.timers, me.user_id, ritual)
+    if turn.value == "later":
         due = utcnow() + SNOOZE
         services.timers.schedule(
-            couple.chat_id,
+            turn.couple.chat_id,
             AGAIN,
             due,
-            partner=partner.user_id,
+            partner=me.user_id,
             payload={"ritual": ritual, "day": day, "for": to_iso(due)},
+            tx=turn.tx,
         )
-        _mark(store, couple.chat_id, partner.user_id, ritual, day, {"status": "snoozed"})
-        await query.answer(label(locale, "alert.rituals_later"))
-    elif action == "s":
-        _mark(store, couple.chat_id, partner.user_id, ritual, day, {"status": "skipped"})
-        await query.answer(label(locale, "alert.rituals_skipped"))
+        _mark(turn.tx, me.user_id, ritual, day, {"status": "snoozed"})
+        turn.toast = "alert.rituals_later"
+    elif turn.value == "skip":
+        _mark(turn.tx, me.user_id, ritual, day, {"status": "skipped"})
+        turn.toast = "alert.rituals_skipped"
     else:
-        _mark(store, couple.chat_id, partner.user_id, ritual, day, {"status": "done"})
-        await query.answer(label(locale, "alert.rituals_done"))
-        await _after_kept(context, couple)
+        _mark(turn.tx, me.user_id, ritual, day, {"status": "done"})
+        turn.data["kept"] = True
+        turn.toast = "alert.rituals_done"
+    return None
 
 
-def _prompt_target(
-    services: Services, parts: list[str], user_id: int, message_id: int | None
-) -> tuple[Couple, Partner, str, str] | None:
-    """The couple, partner, ritual and day a prompt button is about, if it is still current."""
-    if len(parts) != 4 or parts[0] not in ("d", "w", "l", "s") or not parts[2].isdigit():
-        return None
-    try:
-        chat_id, index = int(parts[1]), int(parts[2])
-        day = date(int(parts[3][:4]), int(parts[3][4:6]), int(parts[3][6:])).isoformat()
-    except ValueError:
-        return None
-    couple = services.store.couple(chat_id)
-    partner = couple.partner(user_id) if couple else None
-    if couple is None or partner is None or not 0 <= index < len(RITUALS):
-        return None
-    ritual = RITUALS[index]
-    record = _day_record(services.store, chat_id, user_id, ritual, day)
-    if record is None or record["status"] in FINAL or record.get("message_id") != message_id:
-        return None
-    return couple, partner, ritual, day
+def _read_note(text: str) -> str:
+    if len(text) > MAX_NOTE:
+        raise Unreadable("alert.rituals_note_too_long", most=MAX_NOTE, length=len(text))
+    return text
 
 
-def _cancel_again(timers: Timers, chat_id: int, user_id: int, ritual: str) -> None:
-    for pending in timers.pending(chat_id, AGAIN):
-        if pending.get("partner") == user_id and pending["payload"].get("ritual") == ritual:
-            timers.cancel(chat_id, pending["id"])
-
-
-async def note_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+def _note_written(turn: Turn) -> str | None:
     """The note written here: passed on to the group, and the ritual counts as kept."""
-    services = context.mend
-    couple, partner = answer.couple, answer.partner
-    ritual, day = str(answer.payload.get("ritual")), str(answer.payload.get("day"))
-    locale = partner_locale(services, partner)
-    other = couple.other(partner.user_id)
-    if ritual not in RITUALS:
-        return
-    if len(answer.text) > MAX_NOTE:
-        await reply(
-            update, context, locale, "rituals/note_too_long", most=MAX_NOTE, length=len(answer.text)
-        )
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "ritual_note",
-            "rituals/note_ask",
-            in_chat=partner.user_id,
-            payload={"ritual": ritual, "day": day},
-            ritual=ritual,
-            other=other.name if other else "",
-            most=MAX_NOTE,
-        )
-        return
-    if _status(services.store, couple.chat_id, partner.user_id, ritual, day) == "done":
-        await reply(update, context, locale, "rituals/note_already")
-        return
-    fresh = services.store.couple(couple.chat_id) or couple
-    await say(
-        context,
-        fresh.chat_id,
-        group_locale(services, fresh),
+    if not _open_day(turn):
+        return "already"
+    ritual = str(turn.data["ritual"])
+    turn.say(
+        GROUP,
         "rituals/note_passed",
         ritual=ritual,
-        name=partner.name,
-        other=other.name if other else "",
-        text=answer.text,
+        name=turn.partner.name,
+        other=turn.data["other"],
+        text=turn.value,
     )
-    _cancel_again(services.timers, couple.chat_id, partner.user_id, ritual)
-    _mark(services.store, couple.chat_id, partner.user_id, ritual, day, {"status": "done"})
-    await reply(update, context, locale, "rituals/note_sent", other=other.name if other else "")
-    await _after_kept(context, fresh)
+    _cancel_again(turn.tx, turn.runner.services.timers, turn.partner.user_id, ritual)
+    _mark(turn.tx, turn.partner.user_id, ritual, str(turn.data["day"]), {"status": "done"})
+    turn.data["kept"] = True
+    return "sent"
 
 
-async def _after_kept(context: MendContext, couple: Couple) -> None:
-    from bot.features.progress import check_milestones  # progress builds on this module
+async def _nudge_finished(context: MendContext, couple: Couple, run: Run) -> None:
+    if run.data.get("kept"):
+        await context.mend.emit("ritual.kept", context, couple)
 
-    await check_milestones(context, couple)
+
+NUDGE_FLOW = Flow(
+    name=NUDGE,
+    where="private",
+    first="prompt",
+    steps={
+        "prompt": Step(
+            "rituals/prompt",
+            [
+                [Option("done", "rituals.done"), Option("write", "rituals.write_here")],
+                [Option("later", "rituals.later"), Option("skip", "rituals.skip")],
+            ],
+            answer=_nudged,
+        ),
+        "note": Step("rituals/note_ask", read=_read_note, answer=_note_written),
+        "sent": Step("rituals/note_sent"),
+        "already": Step("rituals/note_already"),
+    },
+    not_yours="alert.rituals_not_yours",
+    finished=_nudge_finished,
+)
 
 
 # -- /rituals ----------------------------------------------------------------------------------
@@ -450,171 +398,164 @@ def _locale(context: MendContext, update: Update, couple: Couple, me: Partner) -
     return group_locale(context.mend, couple)
 
 
-def _overview(
-    services: Services, couple: Couple, me: Partner, locale: str
-) -> tuple[dict[str, Any], Buttons]:
-    chosen = settings_of(services.store, couple.chat_id, me.user_id)
-    label = services.render.label
-    rows: list[list[InlineKeyboardButton]] = []
-    for index, ritual in enumerate(RITUALS):
-        name = label(locale, f"rituals.{ritual}")
-        state = "rituals.on" if ritual in chosen["on"] else "rituals.off"
-        rows.append(
-            [
-                button(label(locale, state, ritual=name), f"{SET}t:{me.user_id}:{index}"),
-                button(
-                    label(locale, "rituals.time", at=chosen["at"][ritual]),
-                    f"{SET}c:{me.user_id}:{index}",
-                ),
-            ]
-        )
-    until = away_until(services.store, couple.chat_id, me.user_id)
+def _overview(store: Store, couple: Couple, me: Partner) -> dict[str, Any]:
+    """What /rituals shows: each ritual on or off and its time, away-mode, reachability."""
+    chosen = settings_of(store, couple.chat_id, me.user_id)
+    until = away_until(store, couple.chat_id, me.user_id)
     today = local_day(utcnow(), me)
-    data = {
+    return {
         "name": me.name,
         "zone": me.timezone,
         "rituals": [{"key": r, "on": r in chosen["on"], "at": chosen["at"][r]} for r in RITUALS],
-        "away_until": day_as_moment(until) if until and until >= today else None,
+        "away_until": until.isoformat() if until and until >= today else None,
         "reachable": me.private_chat,
     }
-    return data, rows
+
+
+def _overview_shown(run: Run) -> dict[str, Any]:
+    until = run.data.get("away_until")
+    return {"away_until": day_as_moment(date.fromisoformat(until)) if until else None}
+
+
+def _toggle_text(key: str, state: str) -> Callable[[Renderer, str], str]:
+    def text(render: Renderer, locale: str) -> str:
+        return render.label(locale, state, ritual=render.label(locale, f"rituals.{key}"))
+
+    return text
+
+
+def _literal(text: str) -> Callable[[Renderer, str], str]:
+    return lambda render, locale: text
+
+
+def _toggles(run: Run) -> Rows:
+    """Per ritual: on/off, and its time."""
+    return [
+        [
+            Option(
+                f"t{index}",
+                text=_toggle_text(item["key"], "rituals.on" if item["on"] else "rituals.off"),
+            ),
+            Option(f"c{index}", "rituals.time", {"at": item["at"]}),
+        ]
+        for index, item in enumerate(run.data["rituals"])
+    ]
+
+
+def _settings_changed(turn: Turn, ritual: str, fields: Record) -> None:
+    """Save the owner's choice, move the ritual's prompts, and show the overview anew."""
+    services = turn.runner.services
+    me = turn.partner
+    table = turn.tx.table(SETTINGS_TABLE)
+    stored = next((r for r in table.all() if r["partner"] == me.user_id), None)
+    if stored is None:
+        table.insert({"partner": me.user_id, "on": [], "at": {}, "away_until": None, **fields})
+    else:
+        table.update(stored["id"], fields)
+    _reschedule(services, turn.couple, me, ritual)
+    turn.data.update(_overview(services.store, turn.couple, me))
+
+
+def _overview_pressed(turn: Turn) -> str | None:
+    """A ritual's toggle (the overview is shown anew) or its time (the times to pick from)."""
+    kind, index = str(turn.value)[0], int(str(turn.value)[1:])
+    ritual = RITUALS[index]
+    if kind == "c":
+        # The times come as a message of their own; the overview stays as it is.
+        turn.runner.start(
+            turn.tx,
+            turn.couple,
+            TIME,
+            owner=turn.partner,
+            where=turn.run.where,
+            data={**turn.data, "ritual": ritual},
+        )
+        return "overview"
+    chosen = settings_of(turn.runner.services.store, turn.couple.chat_id, turn.partner.user_id)
+    _settings_changed(
+        turn, ritual, {"on": [r for r in RITUALS if (r in chosen["on"]) != (r == ritual)]}
+    )
+    return "overview"
+
+
+def _time_options(run: Run) -> Rows:
+    presets = PRESETS[str(run.data["ritual"])]
+    return [
+        [Option(f"a{at.replace(':', '')}", text=_literal(at)) for at in presets],
+        [Option("other", "rituals.other_time")],
+    ]
+
+
+def _time_chosen(turn: Turn) -> str | None:
+    if turn.value == "other":
+        return "typed"
+    at = read_clock(str(turn.value)[1:])
+    return _set_time(turn, at) if at is not None else None
+
+
+def _read_time(text: str) -> str:
+    at = read_clock(text)
+    if at is None:
+        raise Unreadable("alert.rituals_bad_time", typed=text[:40])
+    return at
+
+
+def _set_time(turn: Turn, at: str) -> str:
+    ritual = str(turn.data["ritual"])
+    chosen = settings_of(turn.runner.services.store, turn.couple.chat_id, turn.partner.user_id)
+    on = chosen["on"] if ritual in chosen["on"] else [*chosen["on"], ritual]
+    _settings_changed(turn, ritual, {"at": {**chosen["at"], ritual: at}, "on": on})
+    turn.data["at"] = at
+    return "set"
+
+
+SETUP, TIME = "rituals", "ritual_time"
+SETUP_FLOW = Flow(
+    name=SETUP,
+    first="overview",
+    steps={
+        "overview": Step(
+            "rituals/overview",
+            _toggles,
+            answer=_overview_pressed,
+            edit=True,
+            data=_overview_shown,
+        ),
+    },
+    not_yours="alert.rituals_not_yours",
+)
+TIME_FLOW = Flow(
+    name=TIME,
+    first="time",
+    steps={
+        "time": Step("rituals/pick_time", _time_options, answer=_time_chosen),
+        "typed": Step(
+            "rituals/ask_time", read=_read_time, answer=lambda turn: _set_time(turn, turn.value)
+        ),
+        "set": Step(
+            "rituals/time_set",
+            data=lambda run: {"reachable": bool(run.data.get("reachable"))},
+        ),
+    },
+    not_yours="alert.rituals_not_yours",
+)
 
 
 @known_partner
 async def rituals_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """/rituals: your rituals and their times, with buttons to change them."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _me(couples, user.id)
-    locale = _locale(context, update, couple, me)
-    data, rows = _overview(context.mend, couple, me, locale)
-    await reply(update, context, locale, "rituals/overview", buttons=rows, **data)
-
-
-@known_partner
-async def settings_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """Turning a ritual on or off and choosing its time: only its owner may."""
-    query, user, message = update.callback_query, update.effective_user, update.effective_message
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    couple = couples[0]
-    parts = query.data.removeprefix(SET).split(":")
-    me = couple.partner(user.id)
+    """/rituals: your rituals and their times, with buttons to change them (only yours)."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    couple, me = couples[0], couples[0].partner(user.id)
     assert me is not None
-    locale = _locale(context, update, couple, me)
-    label = services.render.label
-    valid = (
-        len(parts) in (3, 4)
-        and parts[0] in ("t", "c", "a", "o")
-        and parts[1].lstrip("-").isdigit()
-        and parts[2].isdigit()
-        and int(parts[2]) < len(RITUALS)
-    )
-    if not valid:
-        await query.answer(label(locale, "alert.stale_button"), show_alert=True)
-        return
-    owner = couple.partner(int(parts[1]))
-    if owner is None:
-        await query.answer(label(locale, "alert.stale_button"), show_alert=True)
-        return
-    if owner.user_id != me.user_id:
-        await query.answer(
-            label(locale, "alert.rituals_not_yours", name=owner.name), show_alert=True
-        )
-        return
-    action, ritual = parts[0], RITUALS[int(parts[2])]
-    if action == "t":
-        chosen = settings_of(services.store, couple.chat_id, me.user_id)
-        on = [r for r in RITUALS if (r in chosen["on"]) != (r == ritual)]
-        _save_settings(services.store, couple.chat_id, me.user_id, {"on": on})
-        _reschedule(services, couple, me, ritual)
-        data, rows = _overview(services, couple, me, locale)
-        with contextlib.suppress(BadRequest):  # e.g. pressed twice: nothing to change
-            await query.edit_message_text(
-                services.render.message(locale, "rituals/overview", **data),
-                reply_markup=InlineKeyboardMarkup(rows),
-            )
-        await query.answer()
-    elif action == "c" and len(parts) == 3:
-        await query.answer()
-        presets: Buttons = [
-            [
-                button(at, f"{SET}a:{me.user_id}:{parts[2]}:{at.replace(':', '')}")
-                for at in PRESETS[ritual]
-            ],
-            [button(label(locale, "rituals.other_time"), f"{SET}o:{me.user_id}:{parts[2]}")],
-        ]
-        await reply(
-            update,
-            context,
-            locale,
-            "rituals/pick_time",
-            buttons=presets,
-            ritual=ritual,
-            zone=me.timezone,
-        )
-    elif action == "a" and len(parts) == 4 and (at := read_clock(parts[3])) is not None:
-        await query.answer()
-        with contextlib.suppress(BadRequest):  # already tidied
-            await query.edit_message_reply_markup(None)
-        await _set_time(update, context, couple, me, ritual, at, locale)
-    elif action == "o" and len(parts) == 3:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            me,
-            "ritual_time",
-            "rituals/ask_time",
-            in_chat=message.chat_id if message else couple.chat_id,
-            reply_to=message.message_id if message else None,
-            payload={"ritual": ritual},
-            ritual=ritual,
-            zone=me.timezone,
-        )
-    else:
-        await query.answer(label(locale, "alert.stale_button"), show_alert=True)
-
-
-async def _set_time(
-    update: Update,
-    context: MendContext,
-    couple: Couple,
-    me: Partner,
-    ritual: str,
-    at: str,
-    locale: str,
-) -> None:
-    services = context.mend
-    chosen = settings_of(services.store, couple.chat_id, me.user_id)
-    at_times = {**chosen["at"], ritual: at}
-    on = chosen["on"] if ritual in chosen["on"] else [*chosen["on"], ritual]
-    _save_settings(services.store, couple.chat_id, me.user_id, {"at": at_times, "on": on})
-    _reschedule(services, couple, me, ritual)
-    await reply(
-        update,
+    await context.mend.runner.begin(
         context,
-        locale,
-        "rituals/time_set",
-        ritual=ritual,
-        at=at,
-        zone=me.timezone,
-        reachable=me.private_chat,
+        couple,
+        SETUP,
+        owner=me,
+        where="private" if chat.type == Chat.PRIVATE else "group",
+        data=_overview(context.mend.store, couple, me),
     )
-
-
-async def time_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """A typed time for a ritual."""
-    couple, me = answer.couple, answer.partner
-    locale = _locale(context, update, couple, me)
-    ritual = str(answer.payload.get("ritual"))
-    at = read_clock(answer.text)
-    if ritual not in RITUALS:
-        return
-    if at is None:
-        await reply(update, context, locale, "rituals/bad_time", typed=answer.text[:40])
-        return
-    await _set_time(update, context, couple, me, ritual, at, locale)
 
 
 # -- away --------------------------------------------------------------------------------------
@@ -701,10 +642,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.register(PROMPT, prompt_due, quiet=True)
     services.timers.register(AGAIN, prompt_due, quiet=True)
     services.exporters["rituals"] = rituals_export
-    asks.on_answer("ritual_time", time_answer)
-    asks.on_answer("ritual_note", note_answer)
+    services.runner.add(NUDGE_FLOW, SETUP_FLOW, TIME_FLOW)
     app.add_handler(CommandHandler("rituals", rituals_command))
     app.add_handler(CommandHandler("away", away_command))
     app.add_handler(CommandHandler("back", back_command))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=f"^{SET}"))
-    app.add_handler(CallbackQueryHandler(prompt_button, pattern=f"^{ACT}"))

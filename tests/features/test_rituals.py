@@ -141,12 +141,15 @@ async def test_a_note_written_here_is_passed_on_to_the_group(
     await morning_at(alex, "10:00")
     await clock.to(START.replace(hour=10, minute=1), sandbox)
     [prompt] = prompts(alex)
+    done = next(b.callback_data for row in prompt.buttons for b in row if b.text == "Done ✓")
     await alex.press(prompt, "Write it here")
     question = await alex.private.wait_for(lambda m: "Write your morning note for Sam" in m.text)
+    assert prompt.buttons == []  # chosen: the note is written here
     await alex.private.reply(alex, to=question, text="Morning, love <3")
     await couple.group.expect("Alex's morning note for Sam", "Morning, love <3")
     await alex.private.expect("Passed on to Sam")
-    answer = await alex.press(prompt, "Done ✓")
+    assert done is not None
+    answer = await alex.press_data(prompt, done)
     assert answer.show_alert  # the day is already kept
 
 

@@ -35,7 +35,6 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"ritual": r, "zone": z} for r, z in (("morning", "Australia/Sydney"), ("bedtime", None))
     ],
     "rituals/ask_time": [{"partner": NAME, "ritual": "appreciation", "zone": None}],
-    "rituals/bad_time": [{"typed": NAME}],
     "rituals/time_set": [
         {"ritual": "morning", "at": "07:30", "zone": "Europe/Berlin", "reachable": True},
         {"ritual": "bedtime", "at": "22:00", "zone": None, "reachable": False},
@@ -52,7 +51,6 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "rituals/note_sent": [{"other": NAME}],
     "rituals/note_already": [{}],
-    "rituals/note_too_long": [{"most": 1000, "length": 1001}],
     "rituals/away_set": [{"last": DAY, "back_on": DAY}],
     "rituals/away_usage": [
         {"example": DAY, "iso": "2026-12-24", "typed": NAME, "most": 366},
