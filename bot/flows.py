@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from telegram import CallbackQuery, InlineKeyboardButton, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import asks
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUNS_TABLE = "runs"
-KEEP_FINISHED = 40  # finished runs kept per couple, so a late press on one is still recognised
+KEEP_FINISHED = 30  # finished runs kept per couple and flow
 TOKEN_BYTES = 6  # 8 characters of base64: 2**48 tokens, never reused
 CALLBACK = re.compile(
     r"^r:(?P<token>[A-Za-z0-9_-]{8}):(?P<step>[a-z0-9_]{1,16}):(?P<option>[a-z0-9_]{1,16})$"
@@ -85,6 +85,13 @@ class Option:
 
 
 Rows = Sequence[Sequence[Option]]
+
+
+def literal(text: str) -> Callable[[Renderer, str], str]:
+    """An `Option.text` that reads the same in every language (a time such as 19:00)."""
+    return lambda render, locale: text
+
+
 Reader = Callable[[str], Any]
 
 
@@ -399,11 +406,17 @@ class Runner:
         return run
 
     def _prune(self, tx: Transaction, couple: Couple) -> None:
+        """Keep the newest KEEP_FINISHED finished runs of each flow (a late press on one is
+        still recognised; a feature may read its history)."""
         table = tx.table(RUNS_TABLE)
-        finished = sorted((r for r in table.all() if r.get("step") is None), key=lambda r: r["id"])
-        for old in finished[:-KEEP_FINISHED]:
-            couple.drop_key(_key(old["token"]))
-            table.remove(old["id"])
+        finished: dict[str, list[Record]] = {}
+        for record in sorted(table.all(), key=lambda r: r["id"]):
+            if record.get("step") is None:
+                finished.setdefault(record["flow"], []).append(record)
+        for records in finished.values():
+            for old in records[:-KEEP_FINISHED]:
+                couple.drop_key(_key(old["token"]))
+                table.remove(old["id"])
 
     def reshow(self, tx: Transaction, couple: Couple, run: Run, **show: Any) -> None:
         """Inside the couple's transaction: ask the run's current step again, as a new message
@@ -610,7 +623,15 @@ class Runner:
         return Run.from_record(found[0]) if found else None
 
     async def _stale(self, update: Update, context: MendContext, couple: Couple | None) -> None:
-        await answer_stale(update, context, group_locale(self.services, couple) if couple else None)
+        """The stale answer, in the language of the chat it was pressed in."""
+        chat, user = update.effective_chat, update.effective_user
+        partner = couple.partner(user.id) if couple is not None and user is not None else None
+        locale: str | None
+        if chat is not None and chat.type == Chat.PRIVATE and partner is not None:
+            locale = partner_locale(self.services, partner)
+        else:
+            locale = group_locale(self.services, couple) if couple is not None else None
+        await answer_stale(update, context, locale)
 
     # -- after a send -------------------------------------------------------------------------
 

@@ -157,4 +157,9 @@ def _date(moment: datetime, zone_name: str | None = None) -> str:
 
 def _weekday(day: int) -> str:
     """The name of a weekday counted from Monday = 0."""
-    return format_date(datetime(2024, 1, 1 + day), "EEEE", locale=_LOCALE.get())
+    return weekday_name(day, _LOCALE.get())
+
+
+def weekday_name(day: int, locale: str) -> str:
+    """The name of a weekday (Monday = 0) in `locale`, from its calendar."""
+    return format_date(datetime(2024, 1, 1 + day), "EEEE", locale=locale)

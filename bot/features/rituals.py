@@ -28,7 +28,7 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.dates import day_as_moment
 from bot.features.talk import phase_of, roadmap_month
-from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -424,10 +424,6 @@ def _toggle_text(key: str, state: str) -> Callable[[Renderer, str], str]:
     return text
 
 
-def _literal(text: str) -> Callable[[Renderer, str], str]:
-    return lambda render, locale: text
-
-
 def _toggles(run: Run) -> Rows:
     """Per ritual: on/off, and its time."""
     return [
@@ -481,7 +477,7 @@ def _overview_pressed(turn: Turn) -> str | None:
 def _time_options(run: Run) -> Rows:
     presets = PRESETS[str(run.data["ritual"])]
     return [
-        [Option(f"a{at.replace(':', '')}", text=_literal(at)) for at in presets],
+        [Option(f"a{at.replace(':', '')}", text=literal(at)) for at in presets],
         [Option("other", "rituals.other_time")],
     ]
 

@@ -11,24 +11,25 @@ things go.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from babel.dates import format_date
 from telegram import Chat, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.flows import Flow, Option, Step, Turn
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import known_partner, partners_only
 from bot.messages import button, group_message, private_message, reply, say
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
-from bot.storage import Record
+from bot.render import Renderer, weekday_name
+from bot.storage import Record, Transaction
 from bot.timers import Fired, Timers
 from bot.when import next_local
 
@@ -41,7 +42,6 @@ MIN_MINUTES, MAX_MINUTES = 10, 60
 MAX_SLOTS = 4
 MAX_WORRY = 1000
 TIME_PRESETS = ("07:30", "12:30", "18:00", "19:00", "20:00", "21:00")
-WINDOW = "win:"
 
 
 def slots(services: Services, chat_id: int) -> list[Record]:
@@ -50,26 +50,6 @@ def slots(services: Services, chat_id: int) -> list[Record]:
 
 def next_opening(slot: Record, after: datetime) -> datetime:
     return next_local(time.fromisoformat(slot["at"]), slot["zone"], after, slot["weekday"])
-
-
-def _views(couple: Couple, slot_records: list[Record]) -> list[dict[str, Any]]:
-    """Each window's next opening as each partner reads it."""
-    now = utcnow()
-    return [
-        {
-            "number": index + 1,
-            "minutes": slot["minutes"],
-            "times": [
-                {"name": p.name, "zone": p.timezone, "at": next_opening(slot, now)}
-                for p in couple.partners
-            ],
-        }
-        for index, slot in enumerate(slot_records)
-    ]
-
-
-def _weekday_name(locale: str, weekday: int) -> str:
-    return format_date(datetime(2024, 1, 1 + weekday), "EEEE", locale=locale)
 
 
 # -- the schedule --------------------------------------------------------------------------
@@ -86,66 +66,56 @@ async def window_command(update: Update, context: MendContext, couple: Couple) -
     partner = couple.partner(user.id)
     assert partner is not None
     if not args:
-        await _show(update, context, couple, locale)
+        await services.runner.begin(
+            context, couple, SCHEDULE, owner=None, data=_schedule_data(services, couple)
+        )
         return
-    if args[0] == "add" and len(args) >= 3:
-        weekday, at = read_weekday(args[1]), read_clock(" ".join(args[2:]))
-        if weekday is not None and at is not None:
-            await _add(update, context, couple, partner, weekday, at)
-            return
-    elif args[0] == "remove" and len(args) == 2 and args[1].isdigit():
-        if await _remove(update, context, couple, int(args[1])):
-            return
-    elif args[0] == "length" and len(args) >= 2:
-        minutes = read_duration(" ".join(args[1:]))
-        if minutes is not None and MIN_MINUTES <= minutes <= MAX_MINUTES:
-            with services.store.transaction(couple.chat_id) as tx:
+    said: tuple[str, dict[str, Any]] | None = None
+    with services.store.transaction(couple.chat_id) as tx:
+        if args[0] == "add" and len(args) >= 3:
+            weekday, at = read_weekday(args[1]), read_clock(" ".join(args[2:]))
+            if weekday is not None and at is not None:
+                said = _add(tx, services, couple, partner, weekday, at)
+        elif args[0] == "remove" and len(args) == 2 and args[1].isdigit():
+            said = _remove(tx, services, couple, int(args[1]))
+        elif args[0] == "length" and len(args) >= 2:
+            minutes = read_duration(" ".join(args[1:]))
+            if minutes is not None and MIN_MINUTES <= minutes <= MAX_MINUTES:
                 table = tx.table(SLOTS_TABLE)
                 for slot in table.all():
                     table.update(slot["id"], {"minutes": minutes})
-            await reply(update, context, locale, "windows/length_set", minutes=minutes)
-            return
-    await reply(
-        update, context, locale, "windows/usage", low=MIN_MINUTES, high=MAX_MINUTES, most=MAX_SLOTS
-    )
-
-
-async def _show(update: Update, context: MendContext, couple: Couple, locale: str) -> None:
-    services = context.mend
-    current = slots(services, couple.chat_id)
-    render = services.render
-    rows: list[list[Any]] = []
-    if len(current) < MAX_SLOTS:
-        rows.append([button(render.label(locale, "windows.add"), f"{WINDOW}add")])
-    for index, slot in enumerate(current):
-        rows.append(
-            [
-                button(
-                    render.label(locale, "windows.remove", number=index + 1),
-                    f"{WINDOW}remove:{slot['id']}",
-                )
-            ]
+                said = ("windows/length_set", {"minutes": minutes})
+        if said is not None:
+            services.outbox.put(tx, group_message(services, couple, said[0], **said[1]))
+    if said is None:
+        await reply(
+            update,
+            context,
+            locale,
+            "windows/usage",
+            low=MIN_MINUTES,
+            high=MAX_MINUTES,
+            most=MAX_SLOTS,
         )
-    await reply(
-        update,
-        context,
-        locale,
-        "windows/schedule",
-        buttons=rows,
-        windows=_views(couple, current),
-        default=DEFAULT_MINUTES,
-    )
-
-
-async def _add(
-    update: Update, context: MendContext, couple: Couple, partner: Partner, weekday: int, at: str
-) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    if len(slots(services, couple.chat_id)) >= MAX_SLOTS:
-        await reply(update, context, locale, "windows/full", most=MAX_SLOTS)
         return
-    minutes = next((s["minutes"] for s in slots(services, couple.chat_id)), DEFAULT_MINUTES)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _add(
+    tx: Transaction,
+    services: Services,
+    couple: Couple,
+    partner: Partner,
+    weekday: int,
+    at: str,
+) -> tuple[str, dict[str, Any]]:
+    """Inside the couple's transaction: a new window, on the clock of the partner who set it,
+    with its first opening pending; returns what to say."""
+    table = tx.table(SLOTS_TABLE)
+    current = table.all()
+    if len(current) >= MAX_SLOTS:
+        return "windows/full", {"most": MAX_SLOTS}
+    minutes = next((s["minutes"] for s in current), DEFAULT_MINUTES)
     slot = {
         "weekday": weekday,
         "at": at,
@@ -153,122 +123,171 @@ async def _add(
         "minutes": minutes,
         "set_by": partner.user_id,
     }
-    with services.store.transaction(couple.chat_id) as tx:
-        slot_id = tx.table(SLOTS_TABLE).insert(slot)
+    slot_id = table.insert(slot)
     opening = next_opening(slot, utcnow())
     _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opening)
     times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
-    await reply(
-        update,
-        context,
-        locale,
-        "windows/added",
-        name=partner.name,
-        times=times,
-        minutes=minutes,
-        zone_missing=partner.timezone is None,
-    )
+    return "windows/added", {
+        "name": partner.name,
+        "times": times,
+        "minutes": minutes,
+        "zone_missing": partner.timezone is None,
+    }
 
 
-async def _remove(update: Update, context: MendContext, couple: Couple, number: int) -> bool:
-    services = context.mend
-    current = slots(services, couple.chat_id)
+def _remove(
+    tx: Transaction, services: Services, couple: Couple, number: int
+) -> tuple[str, dict[str, Any]] | None:
+    """Inside the couple's transaction: window `number` (as listed) goes, with its timers."""
+    current = sorted(tx.table(SLOTS_TABLE).all(), key=lambda r: r["id"])
     if not 1 <= number <= len(current):
-        return False
+        return None
     slot_id = current[number - 1]["id"]
-    _drop_slot(services, couple.chat_id, slot_id)
-    await reply(
-        update,
-        context,
-        group_locale(services, couple),
-        "windows/removed",
-        number=number,
-        left=len(current) - 1,
-    )
-    return True
-
-
-def _drop_slot(services: Services, chat_id: int, slot_id: int) -> None:
-    for timer in services.timers.pending(chat_id, WINDOW_OPEN):
+    for timer in services.timers.pending(couple.chat_id, WINDOW_OPEN):
         if timer["payload"].get("slot") == slot_id:
-            services.timers.cancel(chat_id, timer["id"])
-    with services.store.transaction(chat_id) as tx:
-        tx.table(SLOTS_TABLE).remove(slot_id)
+            services.timers.cancel(couple.chat_id, timer["id"])
+    tx.table(SLOTS_TABLE).remove(slot_id)
+    return "windows/removed", {"number": number, "left": len(current) - 1}
 
 
-@partners_only
-async def window_button(update: Update, context: MendContext, couple: Couple) -> None:
-    """Adding a window with buttons: a day, then a time (or a typed one); removing one."""
-    query, user, message = update.callback_query, update.effective_user, update.effective_message
-    assert query is not None and query.data is not None and user is not None
-    services, render = context.mend, context.mend.render
-    locale = group_locale(services, couple)
-    partner = couple.partner(user.id)
-    assert partner is not None
-    parts = query.data.removeprefix(WINDOW).split(":")
-    stale = render.label(locale, "alert.stale_button")
-    if parts == ["add"]:
-        await query.answer()
-        rows = [[button(_weekday_name(locale, d), f"{WINDOW}day:{d}")] for d in range(7)]
-        await reply(update, context, locale, "windows/pick_day", buttons=rows)
-    elif len(parts) == 2 and parts[0] == "day" and parts[1].isdigit() and int(parts[1]) < 7:
-        await query.answer()
-        day = int(parts[1])
-        rows = [[button(at, f"{WINDOW}at:{day}:{at.replace(':', '')}")] for at in TIME_PRESETS]
-        rows.append([button(render.label(locale, "windows.other_time"), f"{WINDOW}other:{day}")])
-        await reply(
-            update,
-            context,
-            locale,
-            "windows/pick_time",
-            buttons=rows,
-            day=_weekday_name(locale, day),
-            zone=partner.timezone,
-        )
-    elif len(parts) == 3 and parts[0] == "at" and parts[1].isdigit() and int(parts[1]) < 7:
-        at = read_clock(parts[2])
-        if at is None:
-            await query.answer(stale, show_alert=True)
-            return
-        await query.answer()
-        await _add(update, context, couple, partner, int(parts[1]), at)
-    elif len(parts) == 2 and parts[0] == "other" and parts[1].isdigit() and int(parts[1]) < 7:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "window_time",
-            "windows/ask_time",
-            in_chat=couple.chat_id,
-            payload={"weekday": int(parts[1])},
-            reply_to=message.message_id if message else None,
-            day=_weekday_name(locale, int(parts[1])),
-            zone=partner.timezone,
-        )
-    elif len(parts) == 2 and parts[0] == "remove" and parts[1].isdigit():
-        current = [s["id"] for s in slots(services, couple.chat_id)]
-        if int(parts[1]) not in current:
-            await query.answer(stale, show_alert=True)
-            return
-        await query.answer()
-        await _remove(update, context, couple, current.index(int(parts[1])) + 1)
-    else:
-        await query.answer(stale, show_alert=True)
+# -- the schedule with buttons: /window, then a day and a time ---------------------------------
+
+SCHEDULE, ADD = "windows", "window_add"
 
 
-async def window_time_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    at = read_clock(answer.text)
+def _schedule_data(services: Services, couple: Couple) -> dict[str, Any]:
+    return {
+        "slots": [
+            {k: s[k] for k in ("id", "weekday", "at", "zone", "minutes")}
+            for s in slots(services, couple.chat_id)
+        ],
+        "people": [{"name": p.name, "zone": p.timezone} for p in couple.partners],
+        "default": DEFAULT_MINUTES,
+    }
+
+
+def _schedule_shown(run: Run) -> dict[str, Any]:
+    """Each window's next opening as each partner reads it."""
+    now = utcnow()
+    return {
+        "windows": [
+            {
+                "number": index + 1,
+                "minutes": slot["minutes"],
+                "times": [
+                    {"name": p["name"], "zone": p["zone"], "at": next_opening(slot, now)}
+                    for p in run.data["people"]
+                ],
+            }
+            for index, slot in enumerate(run.data["slots"])
+        ],
+    }
+
+
+def _schedule_options(run: Run) -> Rows:
+    rows: list[list[Option]] = []
+    if len(run.data["slots"]) < MAX_SLOTS:
+        rows.append([Option("add", "windows.add")])
+    rows.extend(
+        [Option(f"remove_{slot['id']}", "windows.remove", {"number": index + 1})]
+        for index, slot in enumerate(run.data["slots"])
+    )
+    return rows
+
+
+def _schedule_pressed(turn: Turn) -> str:
+    """Add (a day and a time follow, as messages of their own) or remove a window."""
+    services = turn.runner.services
+    if turn.value == "add":
+        turn.runner.start(turn.tx, turn.couple, ADD, owner=turn.partner)
+        return "list"
+    slot_id = int(str(turn.value).removeprefix("remove_"))
+    listed = [s["id"] for s in sorted(turn.tx.table(SLOTS_TABLE).all(), key=lambda r: r["id"])]
+    if slot_id not in listed:
+        turn.toast, turn.alert = "alert.stale_button", True
+        return "list"
+    said = _remove(turn.tx, services, turn.couple, listed.index(slot_id) + 1)
+    if said is not None:
+        turn.say(GROUP, said[0], **said[1])
+    turn.data.update(_schedule_data_in(turn))
+    return "list"
+
+
+def _schedule_data_in(turn: Turn) -> dict[str, Any]:
+    current = sorted(turn.tx.table(SLOTS_TABLE).all(), key=lambda r: r["id"])
+    return {
+        "slots": [{k: s[k] for k in ("id", "weekday", "at", "zone", "minutes")} for s in current]
+    }
+
+
+def _weekday_text(day: int) -> Callable[[Renderer, str], str]:
+    return lambda render, locale: weekday_name(day, locale)
+
+
+def _day_chosen(turn: Turn) -> str:
+    turn.data["weekday"] = int(str(turn.value).removeprefix("d"))
+    turn.data["zone"] = turn.partner.timezone
+    return "time"
+
+
+def _time_chosen(turn: Turn) -> str | None:
+    if turn.value == "other":
+        return "typed"
+    at = read_clock(str(turn.value).removeprefix("t"))
+    if at is not None:
+        _added(turn, at)
+    return None
+
+
+def _read_time(text: str) -> str:
+    at = read_clock(text)
     if at is None:
-        await reply(
-            update,
-            context,
-            group_locale(context.mend, answer.couple),
-            "windows/bad_time",
-            typed=answer.text[:40],
-        )
-        return
-    await _add(update, context, answer.couple, answer.partner, int(answer.payload["weekday"]), at)
+        raise Unreadable("alert.windows_bad_time", typed=text[:40])
+    return at
+
+
+def _added(turn: Turn, at: str) -> None:
+    """The window is added; the flow ends with the word of it in the group."""
+    said = _add(turn.tx, turn.runner.services, turn.couple, turn.partner, turn.data["weekday"], at)
+    turn.say(GROUP, said[0], **said[1])
+
+
+WINDOWS_FLOW = Flow(
+    name=SCHEDULE,
+    first="list",
+    steps={
+        "list": Step(
+            "windows/schedule",
+            _schedule_options,
+            answer=_schedule_pressed,
+            who="partners",
+            edit=True,
+            data=_schedule_shown,
+        ),
+    },
+)
+ADD_FLOW = Flow(
+    name=ADD,
+    first="day",
+    steps={
+        "day": Step(
+            "windows/pick_day",
+            [[Option(f"d{day}", text=_weekday_text(day))] for day in range(7)],
+            answer=_day_chosen,
+        ),
+        "time": Step(
+            "windows/pick_time",
+            [
+                *([Option(f"t{at.replace(':', '')}", text=literal(at))] for at in TIME_PRESETS),
+                [Option("other", "windows.other_time")],
+            ],
+            answer=_time_chosen,
+        ),
+        "typed": Step(
+            "windows/ask_time", read=_read_time, answer=lambda turn: _added(turn, turn.value)
+        ),
+    },
+)
 
 
 # -- opening and closing ----------------------------------------------------------------------
@@ -532,9 +551,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile)
     services.exporters["worries"] = worries_export
     services.exporters["windows"] = windows_export
-    services.runner.add(WORRY)
-    asks.on_answer("window_time", window_time_answer)
+    services.runner.add(WORRY, WINDOWS_FLOW, ADD_FLOW)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))
     app.add_handler(CommandHandler("worry", worry_command))
-    app.add_handler(CallbackQueryHandler(window_button, pattern=f"^{WINDOW}"))

@@ -20,14 +20,13 @@ SAMPLES = {
     "windows/length_set": [{"minutes": 60}],
     "windows/pick_day": [{}],
     "windows/pick_time": [
-        {"day": "Wednesday", "zone": "America/Argentina/ComodRivadavia"},
-        {"day": "Mittwoch", "zone": None},
+        {"weekday": 2, "zone": "America/Argentina/ComodRivadavia"},
+        {"weekday": 6, "zone": None},
     ],
     "windows/ask_time": [
-        {"partner": NAME, "day": "Sunday", "zone": "Europe/Berlin"},
-        {"partner": LONG_NAME, "day": "Sunday", "zone": None},
+        {"partner": NAME, "weekday": 6, "zone": "Europe/Berlin"},
+        {"partner": LONG_NAME, "weekday": 0, "zone": None, "error": "x" * 200},
     ],
-    "windows/bad_time": [{"typed": "<b>25:99</b>"}],
     "windows/added": [
         {"name": NAME, "times": TIMES, "minutes": 20, "zone_missing": True},
         {"name": NAME, "times": TIMES, "minutes": 60, "zone_missing": False},
