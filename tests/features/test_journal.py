@@ -5,11 +5,38 @@ when its author confirms, and the private checks read gently."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 from bot.context import Services
 from bot.features.journal import JOURNAL_TABLE
-from bot.sandbox import Sandbox, SandboxChat, SandboxUser
+from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from tests.conftest import People, onboard
+
+
+async def until(sandbox: Sandbox, happened: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until something the bot does (a message edited, sent) makes `happened` true."""
+    deadline = time.monotonic() + seconds
+    while not happened():
+        if not await sandbox.world.changed.wait(deadline - time.monotonic()):
+            raise AssertionError("what the test waited for never happened")
+
+
+async def shows(sandbox: Sandbox, message: SentMessage, *fragments: str) -> None:
+    """Wait until the bot has edited `message` to show every fragment."""
+    try:
+        await until(sandbox, lambda: message.contains(*fragments))
+    except AssertionError:
+        raise AssertionError(f"message never showed {fragments}:\n{message.render()}") from None
+
+
+async def walk(sandbox: Sandbox, person: SandboxUser, check: SentMessage, *choices: str) -> None:
+    """Answer a check's questions one by one, each after the message shows the question."""
+    total = len(choices)
+    for number, choice in enumerate(choices, start=1):
+        await shows(sandbox, check, f"{number} of {total}")
+        await person.press(check, choice)
+    await until(sandbox, lambda: not check.buttons)
 
 
 async def answer(person: SandboxUser, chat: SandboxChat, *fragments: str, text: str) -> None:
@@ -80,7 +107,7 @@ async def test_journal_entries_stay_with_their_author(
     assert sorted(r["author"] for r in stored) == [alex.id, alex.id, sam.id]
 
 
-async def test_a_long_journal_is_paged(couple: People, services: Services) -> None:
+async def test_a_long_journal_is_paged(sandbox: Sandbox, couple: People) -> None:
     alex = couple.alex
     for number in range(1, 13):
         await alex.send_private(f"/journal entry number {number:02d} " + "x" * 600)
@@ -90,12 +117,12 @@ async def test_a_long_journal_is_paged(couple: People, services: Services) -> No
     assert "entry number 07" not in page.text and "…" in page.text
     assert len(page.text) < 4096
     await alex.press(page, "◀ Older")
-    assert "page 2 of 3" in page.text and "entry number 07" in page.text
+    await shows(sandbox, page, "page 2 of 3", "entry number 07")
     await alex.press(page, "◀ Older")
-    assert "page 3 of 3" in page.text and "entry number 01" in page.text
+    await shows(sandbox, page, "page 3 of 3", "entry number 01")
     assert "◀ Older" not in page.button_texts()
     await alex.press(page, "Newer ▶")
-    assert "page 2 of 3" in page.text
+    await shows(sandbox, page, "page 2 of 3")
     answer_ = await alex.press_data(page, "jn:pg:x")
     assert answer_.show_alert
 
@@ -130,6 +157,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
         "Here's a way you could say it", "a late reply", "more my past speaking", "Alex & Sam"
     )
     assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
+    share_draft = draft.buttons[0][0].callback_data or ""
     await sandbox.settle()
     assert not any("late reply" in m.text for m in group.bot_messages())
 
@@ -149,7 +177,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     )
     assert "late reply" not in shared.text
     await alex.private.expect("Shared in your group")
-    stale = await alex.press_data(redraft, draft.buttons[0][0].callback_data or "")
+    stale = await alex.press_data(redraft, share_draft)
     assert stale.show_alert  # shared once; the old draft's button is no longer current
 
     # Straight from the private chat, kept private: nothing ever reaches the group.
@@ -170,20 +198,22 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     assert not any("plans changed" in m.text for m in group.bot_messages())
 
 
-async def test_warning_signs_self_check(couple: People) -> None:
+async def test_warning_signs_self_check(sandbox: Sandbox, couple: People) -> None:
     alex = couple.alex
     await alex.send_private("/selfcheck")
     check = await alex.private.expect("A quiet look at yourself", "1 of 6")
     first = check.buttons[0][0].callback_data or ""
-    for choice in (
+    await walk(
+        sandbox,
+        alex,
+        check,
         "Yes, that's me",
         "Yes, that's me",
         "Not really",
         "Yes, that's me",
         "Yes, that's me",
         "Not really",
-    ):
-        await alex.press(check, choice)
+    )
     assert "What you noticed" in check.text and "be gentle with yourself" in check.text
     assert "Holding back" in check.text and "/ladder" in check.text
     assert "Watching for danger" not in check.text  # answered "not really"
@@ -194,31 +224,27 @@ async def test_warning_signs_self_check(couple: People) -> None:
 
     await alex.send_private("/selfcheck")
     calm = await alex.private.expect("1 of 6")
-    for _ in range(6):
-        await alex.press(calm, "Not really")
+    await walk(sandbox, alex, calm, *["Not really"] * 6)
     assert "None of these feel like you" in calm.text and "/support" not in calm.text
 
 
-async def test_setback_or_red_flag(couple: People) -> None:
+async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     sam = couple.sam
     await sam.send_private("/setback")
     check = await sam.private.expect("A setback, or a red flag?", "1 of 5")
-    for choice in ("Yes", "No", "Yes", "Yes", "No"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "No")
     assert "normal setback" in check.text and "reassurance" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
-    for choice in ("No", "Yes", "No", "Yes", "No"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "No", "Yes", "No", "Yes", "No")
     assert "more than a bump" in check.text and "brushed aside" in check.text
     assert "came back after you'd talked" in check.text and "won't talk about it" in check.text
     assert "/support" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
-    for choice in ("Yes", "No", "Yes", "Yes", "Yes"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "Yes")
     assert "Your safety comes first" in check.text and "/support" in check.text
     assert "pick up where you left off" not in check.text
 
@@ -235,14 +261,14 @@ async def test_vulnerability_ladder(sandbox: Sandbox, couple: People) -> None:
     await answer(alex, alex.private, "next thing you might share", text="My brother's wedding")
     ladder = await alex.private.expect("1. how I like to be comforted", "2. My brother's wedding")
     await alex.press(ladder, "✓ I shared 1")
-    assert "1. ✓ how I like to be comforted" in ladder.text
+    await shows(sandbox, ladder, "1. ✓ how I like to be comforted")
     response = await alex.private.expect("How did your partner respond?")
     await alex.press(response, "With care")
     await alex.private.expect("met with care", "next rung")
     await alex.send_private("/ladder")
     ladder = await alex.private.expect("1. ✓ how I like to be comforted · met with care")
     await alex.press(ladder, "✕ Remove 2")
-    assert "My brother's wedding" not in ladder.text
+    await until(sandbox, lambda: "My brother's wedding" not in ladder.text)
     await sandbox.settle()
     assert not any("comforted" in m.text for m in group.bot_messages())
     assert not any("comforted" in m.text for m in couple.sam.private.bot_messages())
