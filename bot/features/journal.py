@@ -12,55 +12,86 @@
 - /setback: a normal setback or a red flag? Questions, then the advice that fits, and /support.
 - /reflect: notice an anxious loop and turn it into reflection; /support if the looping persists.
 
-Everything is stored in the person's couple file (their first couple if they have several),
-tagged with its author; nothing here is ever shown to the other partner unless the author
-shares a trigger statement.
+Each of these is a flow (bot.flows) owned by the person, shown in their private chat only. What
+they write is stored in their couple file (their first couple if they have several), tagged
+with its author; nothing here is ever shown to the other partner unless the author shares a
+trigger statement.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Chat, Update
+from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
+from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Handler, known_partner
-from bot.messages import Buttons, button, clear_buttons, reply, say, send_html
+from bot.messages import Buttons, button, reply, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.storage import Record
+from bot.outbox import GROUP, Outgoing
+from bot.storage import Record, Transaction
 
 log = logging.getLogger(__name__)
 
 JOURNAL_TABLE = "journal"
 LADDER_TABLE = "ladder"
 TRIGGERS_TABLE = "triggers"
-CHECKS_TABLE = "selfwork"  # runs of /selfcheck, /setback and /reflect
-PREFIX = "jn:"
+CHECKS_TABLE = "selfwork"  # what each /selfcheck, /setback and /reflect found
+
+# The flows (their runs are kept in the couple's file under these names).
+MENU = "journal"
+PROMPT = "journal_prompt"
+SELFCHECK = "journal_selfcheck"
+SETBACK_CHECK = "journal_setback"
+LADDER = "journal_ladder"
+IDEAS = "journal_ideas"
+RESPONSE = "journal_response"
+TRIGGER = "journal_trigger"
+REFLECT = "journal_reflect"
 
 PROMPTS = {"decision": 2, "fear": 2, "free": 1}  # prompt → how many questions it asks
 PAGE_SIZE = 5
 EXCERPT = 280
-MAX_TEXT = 3000
-TOOLS = ("selfcheck", "ladder", "trigger", "setback", "reflect")
+MAX_TEXT = 3000  # characters of one journal answer
+MAX_WHAT = 200  # what set a trigger off, in a few words
+MAX_OWN = 1000  # a trigger statement in the person's own words
+MAX_LOOP = 500
+MAX_KNOWN = 1000
 
 SIGNS = ("withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt")
 MANY_SIGNS = 4
 # Setback questions, and the answer to each that points to a red flag ("afraid": safety first).
 SETBACK = {"heard": "n", "repeated": "y", "talking": "n", "effort": "n", "afraid": "y"}
-IDEAS = ("small_worry", "comfort", "lesson", "old_hurt", "need", "big_fear")
+IDEAS_OFFERED = ("small_worry", "comfort", "lesson", "old_hurt", "need", "big_fear")
 RESPONSES = ("care", "mixed", "hard")
 MAX_RUNGS = 12
 MAX_RUNG = 200  # characters of a rung: a full ladder fits in one message
 NEXT_STEPS = ("write", "share", "rest", "kind")
 LOOPING_RUNS = 3  # this many loops noticed as circling within a week: point to /support
 LOOPING_WINDOW = timedelta(days=7)
+
+# Replies to questions asked before the journal's conversations were flows: they can't be
+# continued, so they are answered as closed (never dropped without a word).
+OLD_QUESTIONS = (
+    "journal_entry",
+    "journal_rung",
+    "journal_trigger",
+    "journal_trigger_edit",
+    "journal_loop",
+    "journal_known",
+)
+
+# Something the person opens (a prompt, a tool, the menu), inside the couple's transaction.
+Opener = Callable[[Services, Transaction, Couple, Partner], None]
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -78,25 +109,28 @@ def _mine(services: Services, couple: Couple, table: str, user_id: int) -> list[
     return [r for r in services.store.records(couple.chat_id, table) if r.get("author") == user_id]
 
 
-def _record(
-    services: Services, couple: Couple, table: str, record_id: int, user_id: int
-) -> Record | None:
-    """One of the person's own records; None for anyone else's (or a forged id)."""
-    return next((r for r in _mine(services, couple, table, user_id) if r["id"] == record_id), None)
+def _own(tx: Transaction, table: str, user_id: int) -> list[Record]:
+    """Inside a transaction: the person's own records of a table, oldest first."""
+    records = (r for r in tx.table(table).all() if r.get("author") == user_id)
+    return sorted(records, key=lambda r: r["id"])
 
 
-def _insert(services: Services, couple: Couple, table: str, record: Record) -> int:
-    with services.store.transaction(couple.chat_id) as tx:
-        return tx.table(table).insert(record)
+def _owned(tx: Transaction, table: str, record_id: Any, user_id: int) -> Record | None:
+    """One of the person's own records; None for anyone else's (or one that is gone)."""
+    record = tx.table(table).get(record_id) if isinstance(record_id, int) else None
+    return record if record is not None and record.get("author") == user_id else None
 
 
-def _change(services: Services, couple: Couple, table: str, record_id: int, fields: Record) -> None:
-    with services.store.transaction(couple.chat_id) as tx:
-        tx.table(table).update(record_id, fields)
+def _words(most: int) -> Reader:
+    """A reader for a few words of the person's own, at most `most` characters (never cut)."""
 
+    def read(text: str) -> str:
+        words = text.strip()
+        if len(words) > most:
+            raise Unreadable("journal.too_long", most=most)
+        return words
 
-def _locale(services: Services, me: Partner) -> str:
-    return partner_locale(services, me)
+    return read
 
 
 def _is_private(update: Update) -> bool:
@@ -104,28 +138,50 @@ def _is_private(update: Update) -> bool:
     return chat is not None and chat.type == Chat.PRIVATE
 
 
-async def _stale(update: Update, context: MendContext, me: Partner | None) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None
-    services = context.mend
-    locale = (
-        _locale(services, me)
-        if me
-        else services.render.locale_for(user.language_code if user else None)
+def _again(turn: Turn, name: str) -> str:
+    """A view that is redrawn in place after a press goes on under its other name (the
+    pair from `_twins`), so a second press on it as it was (a double tap) is stale."""
+    return f"{name}_again" if turn.run.step == name else name
+
+
+def _twins(name: str, step: Step) -> dict[str, Step]:
+    return {name: step, f"{name}_again": step}
+
+
+def _start(
+    services: Services,
+    tx: Transaction,
+    couple: Couple,
+    me: Partner,
+    flow: str,
+    *,
+    data: Mapping[str, Any] | None = None,
+    step: str | None = None,
+    thread_id: int | None = None,
+    show: Mapping[str, Any] | None = None,
+) -> Run:
+    """Start the person's run of `flow` in their private chat. One they left open before
+    closes (its buttons go): each person has one menu, one ladder, one check... at a time."""
+    for run in services.runner.runs_in(tx, flow):
+        if run.owner != me.user_id or run.step is None:
+            continue
+        asking = services.runner.flows[flow].steps[run.step]
+        run.data = {}  # what it showed is kept in the tables; the closed run needn't keep it
+        services.runner.close(tx, run)
+        if run.message_id is not None and asking.read is None:
+            shown_in = run.chat if run.chat is not None else me.user_id
+            services.outbox.put(tx, Outgoing(to=shown_in, clear_buttons_of=run.message_id))
+    return services.runner.start(
+        tx, couple, flow, owner=me, data=data, step=step, thread_id=thread_id, show=show
     )
-    await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
 
 
-async def _edit(update: Update, html: str, buttons: Buttons | None) -> None:
-    """Replace the pressed message's text and buttons (one message walks through a check)."""
-    query = update.callback_query
-    assert query is not None
-    markup = InlineKeyboardMarkup(buttons) if buttons else None
-    try:
-        await query.edit_message_text(html, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise
+async def _open(context: MendContext, couple: Couple, me: Partner, opener: Opener) -> None:
+    """Open a prompt, a tool or the menu in its own transaction, then deliver it."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        opener(services, tx, couple, me)
+    await services.outbox.deliver(context, couple.chat_id)
 
 
 async def _private_only(update: Update, context: MendContext, couple: Couple, command: str) -> None:
@@ -151,23 +207,83 @@ async def _private_only(update: Update, context: MendContext, couple: Couple, co
     )
 
 
-def _tool_buttons(services: Services, locale: str) -> list[list[Any]]:
-    render = services.render
-    labels = {tool: render.label(locale, f"journal.tool_{tool}") for tool in TOOLS}
-    return [
-        [
-            button(labels["selfcheck"], f"{PREFIX}t:selfcheck"),
-            button(labels["ladder"], f"{PREFIX}t:ladder"),
+# -- /journal: the menu and its pages -----------------------------------------------------------
+
+
+def _page(tx: Transaction, couple: Couple, me: Partner, page: int) -> dict[str, Any]:
+    """One page (1 is the newest) of the person's entries, as the menu shows it."""
+    entries = sorted(
+        _own(tx, JOURNAL_TABLE, me.user_id), key=lambda r: (r["at"], r["id"]), reverse=True
+    )
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return {
+        "entries": [
+            {"at": e["at"], "prompt": e["prompt"], "answers": [_excerpt(a) for a in e["answers"]]}
+            for e in shown
         ],
-        [
-            button(labels["trigger"], f"{PREFIX}t:trigger"),
-            button(labels["setback"], f"{PREFIX}t:setback"),
-        ],
-        [button(labels["reflect"], f"{PREFIX}t:reflect")],
+        "page": page,
+        "pages": pages,
+        "total": len(entries),
+        "zone": me.timezone,
+        "new_path": couple.path == "new",
+    }
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
+
+
+def _menu_view(run: Run) -> Mapping[str, Any]:
+    return {"entries": [{**e, "at": from_iso(e["at"])} for e in run.data["entries"]]}
+
+
+def _menu_options(run: Run) -> Rows:
+    prompts: list[list[Option]] = [
+        [Option("decision", "journal.prompt_decision")],
+        [Option("fear", "journal.prompt_fear"), Option("free", "journal.prompt_free")],
     ]
+    tools = [
+        [Option("selfcheck", "journal.tool_selfcheck"), Option("ladder", "journal.tool_ladder")],
+        [Option("trigger", "journal.tool_trigger"), Option("setback", "journal.tool_setback")],
+        [Option("reflect", "journal.tool_reflect")],
+    ]
+    rows = tools + prompts if run.data["new_path"] else prompts + tools
+    paging = []
+    if run.data["page"] < run.data["pages"]:
+        paging.append(Option("older", "journal.older"))
+    if run.data["page"] > 1:
+        paging.append(Option("newer", "journal.newer"))
+    return [*rows, paging] if paging else rows
 
 
-# -- /journal ----------------------------------------------------------------------------------
+def _menu_press(turn: Turn) -> str:
+    """Page older or newer, or open a prompt or a tool; the menu is redrawn either way."""
+    page = turn.data["page"]
+    if turn.value == "older":
+        page += 1
+    elif turn.value == "newer":
+        page -= 1
+    else:
+        OPENERS[turn.value](turn.runner.services, turn.tx, turn.couple, turn.partner)
+    turn.data.update(_page(turn.tx, turn.couple, turn.partner, page))
+    return _again(turn, "menu")
+
+
+def _open_menu(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+    _start(services, tx, couple, me, MENU, data=_page(tx, couple, me, 1))
+
+
+MENU_FLOW = Flow(
+    name=MENU,
+    where="private",
+    first="menu",
+    steps=_twins(
+        "menu",
+        Step("journal/menu", _menu_options, answer=_menu_press, edit=True, data=_menu_view),
+    ),
+)
 
 
 @known_partner
@@ -180,124 +296,70 @@ async def journal_command(update: Update, context: MendContext, couples: list[Co
         return
     couple, me = _home(couples, user.id)
     text = " ".join(context.args or []).strip()
-    if text:
-        _insert(
-            context.mend,
-            couple,
-            JOURNAL_TABLE,
-            {
-                "author": me.user_id,
-                "at": to_iso(utcnow()),
-                "prompt": "free",
-                "answers": [text[:MAX_TEXT]],
-            },
+    if not text:
+        await _open(context, couple, me, _open_menu)
+        return
+    with context.mend.store.transaction(couple.chat_id) as tx:
+        _new_entry(tx, me, "free", text[:MAX_TEXT])
+    await reply(update, context, partner_locale(context.mend, me), "journal/saved", prompt="free")
+
+
+# -- the prompts: one or two typed answers make one entry -----------------------------------------
+
+
+def _new_entry(tx: Transaction, me: Partner, prompt: str, *answers: str) -> int:
+    return tx.table(JOURNAL_TABLE).insert(
+        {"author": me.user_id, "at": to_iso(utcnow()), "prompt": prompt, "answers": list(answers)}
+    )
+
+
+def _first_answer(turn: Turn) -> str:
+    """The first answer starts the entry (kept even if the second never comes)."""
+    prompt = turn.data["prompt"]
+    turn.data["entry"] = _new_entry(turn.tx, turn.partner, prompt, turn.value)
+    return "more" if PROMPTS[prompt] > 1 else "saved"
+
+
+def _second_answer(turn: Turn) -> str:
+    entry = _owned(turn.tx, JOURNAL_TABLE, turn.data.get("entry"), turn.partner.user_id)
+    if entry is not None:
+        turn.tx.table(JOURNAL_TABLE).update(
+            entry["id"], {"answers": [*entry["answers"], turn.value]}
         )
-        await reply(update, context, _locale(context.mend, me), "journal/saved", prompt="free")
-        return
-    html, rows = _journal_page(context.mend, couple, me, 0)
-    await send_html(context, me.user_id, html, buttons=rows)
+    return "saved"
 
 
-def _journal_page(
-    services: Services, couple: Couple, me: Partner, page: int
-) -> tuple[str, Buttons]:
-    """The journal menu with one page of entries, newest first."""
-    locale = _locale(services, me)
-    render = services.render
-    entries = sorted(
-        _mine(services, couple, JOURNAL_TABLE, me.user_id),
-        key=lambda r: (r["at"], r["id"]),
-        reverse=True,
-    )
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = [
-        {
-            "at": from_iso(e["at"]),
-            "prompt": e["prompt"],
-            "answers": [_excerpt(a) for a in e["answers"]],
-        }
-        for e in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    ]
-    html = render.message(
-        locale,
-        "journal/menu",
-        entries=shown,
-        page=page + 1,
-        pages=pages,
-        total=len(entries),
-        zone=me.timezone,
-        new_path=couple.path == "new",
-    )
-    prompts: list[list[Any]] = [
-        [button(render.label(locale, "journal.prompt_decision"), f"{PREFIX}p:decision")],
-        [
-            button(render.label(locale, "journal.prompt_fear"), f"{PREFIX}p:fear"),
-            button(render.label(locale, "journal.prompt_free"), f"{PREFIX}p:free"),
-        ],
-    ]
-    tools = _tool_buttons(services, locale)
-    rows = tools + prompts if couple.path == "new" else prompts + tools
-    paging = []
-    if page + 1 < pages:
-        paging.append(button(render.label(locale, "journal.older"), f"{PREFIX}pg:{page + 1}"))
-    if page > 0:
-        paging.append(button(render.label(locale, "journal.newer"), f"{PREFIX}pg:{page - 1}"))
-    if paging:
-        rows.append(paging)
-    return html, rows
+def _part(number: int, run: Run) -> Mapping[str, Any]:
+    return {"part": number}
 
 
-def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
+PROMPT_FLOW = Flow(
+    name=PROMPT,
+    where="private",
+    first="ask",
+    steps={
+        "ask": Step(
+            "journal/ask",
+            read=_words(MAX_TEXT),
+            answer=_first_answer,
+            data=functools.partial(_part, 0),
+        ),
+        "more": Step(
+            "journal/ask",
+            read=_words(MAX_TEXT),
+            answer=_second_answer,
+            data=functools.partial(_part, 1),
+        ),
+        "saved": Step("journal/saved"),
+    },
+)
 
 
-async def _ask_prompt(
-    context: MendContext,
-    couple: Couple,
-    me: Partner,
-    prompt: str,
-    part: int,
-    entry: int | None = None,
-) -> None:
-    await asks.ask(
-        context,
-        couple,
-        me,
-        "journal_entry",
-        "journal/ask",
-        in_chat=me.user_id,
-        payload={"prompt": prompt, "part": part, "entry": entry},
-        prompt=prompt,
-        part=part,
-    )
+def _prompt_opener(prompt: str) -> Opener:
+    def open_prompt(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+        _start(services, tx, couple, me, PROMPT, data={"prompt": prompt})
 
-
-async def entry_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """A journal answer: the first part starts an entry, a follow-up joins it."""
-    services, couple, me = context.mend, answer.couple, answer.partner
-    prompt, part = str(answer.payload.get("prompt")), int(answer.payload.get("part", 0))
-    if prompt not in PROMPTS or not 0 <= part < PROMPTS[prompt]:
-        return
-    text = answer.text[:MAX_TEXT]
-    entry_id = answer.payload.get("entry")
-    entry = None
-    if part > 0 and isinstance(entry_id, int):
-        entry = _record(services, couple, JOURNAL_TABLE, entry_id, me.user_id)
-    if entry is None:
-        saved_id = _insert(
-            services,
-            couple,
-            JOURNAL_TABLE,
-            {"author": me.user_id, "at": to_iso(utcnow()), "prompt": prompt, "answers": [text]},
-        )
-    else:
-        saved_id = entry["id"]
-        _change(services, couple, JOURNAL_TABLE, saved_id, {"answers": [*entry["answers"], text]})
-    if part + 1 < PROMPTS[prompt]:
-        await _ask_prompt(context, couple, me, prompt, part + 1, saved_id)
-        return
-    await reply(update, context, _locale(services, me), "journal/saved", prompt=prompt)
+    return open_prompt
 
 
 def journal_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
@@ -317,7 +379,477 @@ def journal_export(services: Services, couple: Couple, user_id: int) -> dict[str
     }
 
 
-# -- the private tools' commands ---------------------------------------------------------------
+# -- /selfcheck and /setback: one message walks through yes/no questions ------------------------
+
+QUESTIONS = {SELFCHECK: SIGNS, SETBACK_CHECK: tuple(SETBACK)}
+
+
+def _yes_or_no(turn: Turn) -> str:
+    """An answer to the current question; after the last one, the reading."""
+    answers = [*turn.data["answers"], turn.value]
+    turn.data["answers"] = answers
+    done = len(answers) == len(QUESTIONS[turn.run.flow])
+    record = _owned(turn.tx, CHECKS_TABLE, turn.data.get("record"), turn.partner.user_id)
+    if record is not None:
+        turn.tx.table(CHECKS_TABLE).update(record["id"], {"answers": answers, "done": done})
+    if done:
+        log.info("%s finished", record["tool"] if record else "a check")
+        return "reading"
+    return f"q{len(answers)}"
+
+
+def _question(questions: tuple[str, ...], index: int, run: Run) -> Mapping[str, Any]:
+    return {"index": index, "total": len(questions), "question": questions[index]}
+
+
+def _selfcheck_reading(run: Run) -> Mapping[str, Any]:
+    chosen = dict(zip(SIGNS, run.data["answers"], strict=True))
+    signs = [sign for sign in SIGNS if chosen[sign] == "y"]
+    return {"signs": signs, "many": len(signs) >= MANY_SIGNS}
+
+
+def _setback_reading(run: Run) -> Mapping[str, Any]:
+    chosen = dict(zip(SETBACK, run.data["answers"], strict=True))
+    return {
+        "flags": [q for q, red in SETBACK.items() if q != "afraid" and chosen[q] == red],
+        "afraid": chosen["afraid"] == SETBACK["afraid"],
+    }
+
+
+def _check_flow(
+    name: str, tool: str, area: str, reading: Callable[[Run], Mapping[str, Any]]
+) -> Flow:
+    """A check: its questions one by one in one edited message, then the reading there."""
+    questions = QUESTIONS[name]
+    yes_or_no = [[Option("y", f"journal.{area}_yes"), Option("n", f"journal.{area}_no")]]
+    steps = {
+        f"q{index}": Step(
+            f"journal/{tool}_question",
+            yes_or_no,
+            answer=_yes_or_no,
+            edit=True,
+            data=functools.partial(_question, questions, index),
+        )
+        for index in range(len(questions))
+    }
+    steps["reading"] = Step(f"journal/{tool}_reading", data=reading)
+    return Flow(name=name, where="private", first="q0", steps=steps)
+
+
+SELFCHECK_FLOW = _check_flow(SELFCHECK, "selfcheck", "sc", _selfcheck_reading)
+SETBACK_FLOW = _check_flow(SETBACK_CHECK, "setback", "sb", _setback_reading)
+
+
+def _check_opener(flow: str, tool: str) -> Opener:
+    def open_check(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+        record = tx.table(CHECKS_TABLE).insert(
+            {
+                "author": me.user_id,
+                "tool": tool,
+                "at": to_iso(utcnow()),
+                "answers": [],
+                "done": False,
+            }
+        )
+        _start(services, tx, couple, me, flow, data={"record": record, "answers": []})
+
+    return open_check
+
+
+# -- /ladder -----------------------------------------------------------------------------------
+
+
+def _ladder(tx: Transaction, me: Partner) -> dict[str, Any]:
+    """The person's ladder as its view shows it."""
+    rungs = _own(tx, LADDER_TABLE, me.user_id)
+    return {
+        "rungs": [
+            {
+                "id": r["id"],
+                "text": r.get("text"),
+                "idea": r.get("idea"),
+                "shared": bool(r.get("shared_at")),
+                "response": r.get("response"),
+            }
+            for r in rungs
+        ],
+        "full": len(rungs) >= MAX_RUNGS,
+    }
+
+
+def _ladder_options(run: Run) -> Rows:
+    rows: list[list[Option]] = []
+    for number, rung in enumerate(run.data["rungs"], start=1):
+        shared = Option(f"shared_{rung['id']}", "journal.rung_shared", {"n": number})
+        remove = Option(f"remove_{rung['id']}", "journal.rung_remove", {"n": number})
+        rows.append([remove] if rung["shared"] else [shared, remove])
+    if not run.data["full"]:
+        rows.append([Option("add", "journal.rung_add"), Option("ideas", "journal.rung_ideas")])
+    return rows
+
+
+def _ladder_press(turn: Turn) -> str:
+    """Add a rung (typed, or from ideas), mark one shared, or remove one."""
+    if turn.value == "add":
+        return "add"
+    services, tx, me = turn.runner.services, turn.tx, turn.partner
+    if turn.value == "ideas":
+        _start(services, tx, turn.couple, me, IDEAS)
+    for shown in turn.data["rungs"]:
+        rung = _owned(tx, LADDER_TABLE, shown["id"], me.user_id)
+        if rung is None:
+            continue
+        if turn.value == f"remove_{rung['id']}":
+            tx.table(LADDER_TABLE).remove(rung["id"])
+        elif turn.value == f"shared_{rung['id']}" and not rung.get("shared_at"):
+            tx.table(LADDER_TABLE).update(rung["id"], {"shared_at": to_iso(utcnow())})
+            # Its own question, one per shared rung: answering one never closes another's.
+            services.runner.start(tx, turn.couple, RESPONSE, owner=me, data={"rung": rung["id"]})
+    turn.data.update(_ladder(tx, me))
+    return _again(turn, "ladder")
+
+
+def _add_rung(tx: Transaction, me: Partner, text: str | None, idea: str | None) -> None:
+    if len(_own(tx, LADDER_TABLE, me.user_id)) < MAX_RUNGS:
+        tx.table(LADDER_TABLE).insert(
+            {
+                "author": me.user_id,
+                "added_at": to_iso(utcnow()),
+                "text": text,
+                "idea": idea,
+                "shared_at": None,
+                "response": None,
+            }
+        )
+
+
+def _typed_rung(turn: Turn) -> str:
+    """A rung in the person's own words; the ladder comes again below it."""
+    _add_rung(turn.tx, turn.partner, turn.value, None)
+    turn.data.update(_ladder(turn.tx, turn.partner))
+    return "ladder"
+
+
+def _picked_idea(turn: Turn) -> None:
+    """An idea becomes a rung; the ladder comes anew, with it."""
+    _add_rung(turn.tx, turn.partner, None, str(turn.value))
+    turn.toast = "alert.journal_rung_added"
+    _open_ladder(turn.runner.services, turn.tx, turn.couple, turn.partner)
+
+
+def _responded(turn: Turn) -> str:
+    """How the partner responded to a shared rung (noted once)."""
+    rung = _owned(turn.tx, LADDER_TABLE, turn.data.get("rung"), turn.partner.user_id)
+    if rung is not None and rung.get("shared_at") and not rung.get("response"):
+        turn.tx.table(LADDER_TABLE).update(rung["id"], {"response": turn.value})
+    turn.data["response"] = turn.value
+    return "noted"
+
+
+def _open_ladder(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+    _start(services, tx, couple, me, LADDER, data=_ladder(tx, me))
+
+
+LADDER_FLOW = Flow(
+    name=LADDER,
+    where="private",
+    first="ladder",
+    steps={
+        **_twins(
+            "ladder", Step("journal/ladder", _ladder_options, answer=_ladder_press, edit=True)
+        ),
+        "add": Step("journal/ladder_ask", read=_words(MAX_RUNG), answer=_typed_rung),
+    },
+)
+IDEAS_FLOW = Flow(
+    name=IDEAS,
+    where="private",
+    first="pick",
+    steps={
+        "pick": Step(
+            "journal/ladder_ideas",
+            [[Option(idea, f"journal.idea_{idea}")] for idea in IDEAS_OFFERED],
+            answer=_picked_idea,
+        )
+    },
+)
+RESPONSE_FLOW = Flow(
+    name=RESPONSE,
+    where="private",
+    first="ask",
+    steps={
+        "ask": Step(
+            "journal/ladder_response_ask",
+            [[Option(r, f"journal.response_{r}") for r in RESPONSES]],
+            answer=_responded,
+        ),
+        "noted": Step("journal/ladder_response"),
+    },
+)
+
+
+# -- /trigger ----------------------------------------------------------------------------------
+
+
+def _drafted(
+    services: Services, tx: Transaction, couple: Couple, me: Partner, words: str
+) -> dict[str, Any]:
+    """What set it off becomes a drafted "I" statement, kept as the person's draft; nothing
+    leaves the private chat yet. Returns what the draft shows."""
+    what = words.rstrip(".!") or words
+    trigger = tx.table(TRIGGERS_TABLE).insert(
+        {
+            "author": me.user_id,
+            "at": to_iso(utcnow()),
+            "what": what,
+            "text": None,
+            "state": "draft",
+            "locale": partner_locale(services, me),
+        }
+    )
+    return {"trigger": trigger, "what": what, "text": None, "group": couple.title}
+
+
+def _draft(turn: Turn, words: str) -> str:
+    turn.data.update(_drafted(turn.runner.services, turn.tx, turn.couple, turn.partner, words))
+    return "draft"
+
+
+def _what_set_it_off(turn: Turn) -> str:
+    return _draft(turn, turn.value)
+
+
+def _draft_choice(turn: Turn) -> str:
+    """Share (only now does anything reach the group), edit, or keep it private."""
+    if turn.value == "edit":
+        return "own"
+    services, tx, me = turn.runner.services, turn.tx, turn.partner
+    trigger = _owned(tx, TRIGGERS_TABLE, turn.data.get("trigger"), me.user_id)
+    if turn.value == "keep":
+        if trigger is not None:
+            tx.table(TRIGGERS_TABLE).update(trigger["id"], {"state": "private"})
+        return "kept"
+    if trigger is not None:
+        tx.table(TRIGGERS_TABLE).update(
+            trigger["id"], {"state": "shared", "shared_at": to_iso(utcnow())}
+        )
+        turn.say(
+            GROUP,
+            "journal/trigger_shared",
+            name=me.name,
+            what=trigger["what"],
+            text=trigger["text"],
+            author_locale=_known_locale(services, trigger["locale"]),
+        )
+        log.info("a trigger statement was shared with the group by its author")
+    return "shared"
+
+
+def _own_words(turn: Turn) -> str:
+    """The person's own wording replaces the draft; it is shown again before anything is sent."""
+    trigger = _owned(turn.tx, TRIGGERS_TABLE, turn.data.get("trigger"), turn.partner.user_id)
+    if trigger is not None:
+        turn.tx.table(TRIGGERS_TABLE).update(trigger["id"], {"text": turn.value})
+    turn.data["text"] = turn.value
+    return "draft"
+
+
+def _known_locale(services: Services, locale: str) -> str:
+    """The locale the author read the draft in (English if that language has since gone)."""
+    return locale if locale in services.render.locales else services.render.locales[0]
+
+
+# The draft and what follows it: a trigger's own flow ends in them, and so does a /reflect whose
+# author chose to tell their partner.
+DRAFT_STEPS = {
+    "draft": Step(
+        "journal/trigger_draft",
+        [
+            [Option("share", "journal.trigger_share")],
+            [Option("edit", "journal.trigger_edit"), Option("keep", "journal.trigger_keep")],
+        ],
+        answer=_draft_choice,
+    ),
+    "own": Step("journal/trigger_edit_ask", read=_words(MAX_OWN), answer=_own_words),
+    "shared": Step("journal/trigger_done", data=lambda run: {"shared": True}),
+    "kept": Step("journal/trigger_done", data=lambda run: {"shared": False}),
+}
+
+TRIGGER_FLOW = Flow(
+    name=TRIGGER,
+    where="private",
+    first="what",
+    steps={
+        "what": Step("journal/trigger_ask", read=_words(MAX_WHAT), answer=_what_set_it_off),
+        **DRAFT_STEPS,
+    },
+    closed="journal/trigger_closed",
+)
+
+
+def _open_trigger(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+    _start(services, tx, couple, me, TRIGGER)
+
+
+@known_partner
+async def trigger_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+    """/trigger: in private, straight away; from the group, it continues in private."""
+    user = update.effective_user
+    assert user is not None
+    couple, me = _home(couples, user.id)
+    if _is_private(update):
+        await _trigger_in_private(context, couple, me, " ".join(context.args or []))
+        return
+    services = context.mend
+    if me.private_chat:
+        with services.store.transaction(couple.chat_id) as tx:
+            run = _start(services, tx, couple, me, TRIGGER, thread_id=thread_of(update))
+        await services.outbox.deliver(context, couple.chat_id)
+        fresh = services.store.couple(couple.chat_id) or couple
+        reached = fresh.partner(me.user_id)
+        if reached is not None and reached.private_chat:
+            locale = group_locale(services, couple)
+            await reply(update, context, locale, "journal/trigger_moved", name=me.name)
+            return
+        # The private chat can't be reached (blocked, or never really opened): start over there.
+        with services.store.transaction(couple.chat_id) as tx:
+            services.runner.close(tx, run)
+        couple = fresh
+    await _private_only(update, context, couple, "trigger")
+
+
+async def _trigger_in_private(
+    context: MendContext, couple: Couple, me: Partner, typed: str
+) -> None:
+    """`/trigger <what set it off>` drafts at once; without words (or too many), it asks."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        if not typed.strip():
+            _start(services, tx, couple, me, TRIGGER)
+        else:
+            try:
+                what = _words(MAX_WHAT)(typed)
+            except Unreadable as error:
+                label = services.render.label(
+                    partner_locale(services, me), error.reason, **error.values
+                )
+                _start(services, tx, couple, me, TRIGGER, show={"error": label})
+            else:
+                data = _drafted(services, tx, couple, me, what)
+                _start(services, tx, couple, me, TRIGGER, data=data, step="draft")
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+# -- /reflect: from rumination to reflection ---------------------------------------------------
+
+
+def _reflection(turn: Turn) -> Record | None:
+    return _owned(turn.tx, CHECKS_TABLE, turn.data.get("record"), turn.partner.user_id)
+
+
+def _note(turn: Turn, **fields: Any) -> None:
+    """Keep an answer with the run and in the person's record of this reflection."""
+    turn.data.update(fields)
+    record = _reflection(turn)
+    if record is not None:
+        turn.tx.table(CHECKS_TABLE).update(record["id"], fields)
+
+
+def _the_loop(turn: Turn) -> str:
+    _note(turn, loop=turn.value)
+    return "notice"
+
+
+def _circling(turn: Turn) -> str:
+    _note(turn, circling=turn.value == "circling")
+    return "known"
+
+
+def _what_i_know(turn: Turn) -> str:
+    _note(turn, known=turn.value)
+    return "next"
+
+
+def _next_step(turn: Turn) -> str | None:
+    """The chosen next step: kept in the journal, drafted for the partner, or just noted."""
+    choice = str(turn.value)
+    _note(turn, next_step=choice, done=True)
+    loop, known = turn.data["loop"], turn.data["known"]
+    if choice == "write":
+        _new_entry(turn.tx, turn.partner, "reflect", loop, known)
+    turn.say(
+        turn.partner,
+        "journal/reflect_done",
+        loop=loop,
+        known=known,
+        choice=choice,
+        looping=_looping(turn.tx, turn.partner),
+    )
+    return _draft(turn, loop) if choice == "share" else None
+
+
+def _looping(tx: Transaction, me: Partner) -> bool:
+    """The same anxious circling, again and again this week: time to suggest support."""
+    since = utcnow() - LOOPING_WINDOW
+    circling = [
+        r
+        for r in _own(tx, CHECKS_TABLE, me.user_id)
+        if r.get("tool") == "reflect"
+        and r.get("circling")
+        and (from_iso(r["at"]) or since) >= since
+    ]
+    return len(circling) >= LOOPING_RUNS
+
+
+REFLECT_FLOW = Flow(
+    name=REFLECT,
+    where="private",
+    first="loop",
+    steps={
+        "loop": Step("journal/reflect_loop_ask", read=_words(MAX_LOOP), answer=_the_loop),
+        "notice": Step(
+            "journal/reflect_notice",
+            [[Option("circling", "journal.loop_circling"), Option("new", "journal.loop_new")]],
+            answer=_circling,
+        ),
+        "known": Step("journal/reflect_known_ask", read=_words(MAX_KNOWN), answer=_what_i_know),
+        "next": Step(
+            "journal/reflect_step",
+            [[Option(step, f"journal.step_{step}")] for step in NEXT_STEPS],
+            answer=_next_step,
+        ),
+        **DRAFT_STEPS,
+    },
+)
+
+
+def _open_reflect(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
+    record = tx.table(CHECKS_TABLE).insert(
+        {
+            "author": me.user_id,
+            "tool": "reflect",
+            "at": to_iso(utcnow()),
+            "loop": None,
+            "circling": None,
+            "known": None,
+            "next_step": None,
+            "done": False,
+        }
+    )
+    _start(services, tx, couple, me, REFLECT, data={"record": record})
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+# What the menu's buttons and the tools' commands open.
+OPENERS: dict[str, Opener] = {
+    **{prompt: _prompt_opener(prompt) for prompt in PROMPTS},
+    "selfcheck": _check_opener(SELFCHECK, "selfcheck"),
+    "setback": _check_opener(SETBACK_CHECK, "setback"),
+    "ladder": _open_ladder,
+    "trigger": _open_trigger,
+    "reflect": _open_reflect,
+}
 
 
 def _tool_command(tool: str) -> Handler:
@@ -329,648 +861,16 @@ def _tool_command(tool: str) -> Handler:
             await _private_only(update, context, couples[0], tool)
             return
         couple, me = _home(couples, user.id)
-        await _start_tool(context, couple, me, tool)
+        await _open(context, couple, me, OPENERS[tool])
 
     command.__doc__ = f"/{tool} in private; in the group, a pointer to the private chat."
     return command
 
 
-async def _start_tool(context: MendContext, couple: Couple, me: Partner, tool: str) -> None:
-    if tool == "selfcheck":
-        await _start_check(context, couple, me, "selfcheck")
-    elif tool == "setback":
-        await _start_check(context, couple, me, "setback")
-    elif tool == "ladder":
-        await _show_ladder(context, couple, me)
-    elif tool == "reflect":
-        await _start_reflect(context, couple, me)
-    elif tool == "trigger":
-        await _ask_trigger(context, couple, me)
-
-
-# -- the buttons -------------------------------------------------------------------------------
-
-
-@known_partner
-async def journal_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """Every private button of the journal and the tools: `jn:<area>:...`."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    parts = query.data.removeprefix(PREFIX).split(":")
-    couple, me = _home(couples, user.id)
-    if not _is_private(update):
-        await _stale(update, context, me)
-        return
-    area, args = parts[0], parts[1:]
-    handled = False
-    if area == "pg" and len(args) == 1 and args[0].isdigit():
-        html, rows = _journal_page(services, couple, me, int(args[0]))
-        await _edit(update, html, rows)
-        await query.answer()
-        handled = True
-    elif area == "p" and len(args) == 1 and args[0] in PROMPTS:
-        await query.answer()
-        await _ask_prompt(context, couple, me, args[0], 0)
-        handled = True
-    elif area == "t" and len(args) == 1 and args[0] in TOOLS:
-        await query.answer()
-        await _start_tool(context, couple, me, args[0])
-        handled = True
-    elif area in ("sc", "sb"):
-        handled = await _check_button(update, context, couple, me, area, args)
-    elif area == "ld":
-        handled = await _ladder_button(update, context, couple, me, args)
-    elif area == "rf":
-        handled = await _reflect_button(update, context, couple, me, args)
-    elif area == "tg" and len(args) == 3 and args[0].lstrip("-").isdigit() and args[1].isdigit():
-        target = next((c for c in couples if c.chat_id == int(args[0])), None)
-        owner = target.partner(user.id) if target else None
-        if target is not None and owner is not None:
-            handled = await _trigger_button(update, context, target, owner, int(args[1]), args[2])
-    if not handled:
-        await _stale(update, context, me)
-
-
-# -- /selfcheck and /setback: one message walks through yes/no questions ------------------------
-
-
-def _questions(tool: str) -> tuple[str, ...]:
-    return SIGNS if tool == "selfcheck" else tuple(SETBACK)
-
-
-async def _start_check(context: MendContext, couple: Couple, me: Partner, tool: str) -> None:
-    services = context.mend
-    run_id = _insert(
-        services,
-        couple,
-        CHECKS_TABLE,
-        {"author": me.user_id, "tool": tool, "at": to_iso(utcnow()), "answers": [], "done": False},
-    )
-    html, rows = _check_view(services, me, tool, run_id, [])
-    await send_html(context, me.user_id, html, buttons=rows)
-
-
-def _check_view(
-    services: Services, me: Partner, tool: str, run_id: int, answers: list[str]
-) -> tuple[str, Buttons]:
-    """The next question with yes/no buttons, or, when all are answered, the reading."""
-    locale = _locale(services, me)
-    render = services.render
-    questions = _questions(tool)
-    area = "sc" if tool == "selfcheck" else "sb"
-    if len(answers) < len(questions):
-        index = len(answers)
-        rows = [
-            [
-                button(
-                    render.label(locale, f"journal.{area}_yes"),
-                    f"{PREFIX}{area}:{run_id}:{index}:y",
-                ),
-                button(
-                    render.label(locale, f"journal.{area}_no"), f"{PREFIX}{area}:{run_id}:{index}:n"
-                ),
-            ]
-        ]
-        html = render.message(
-            locale,
-            f"journal/{tool}_question",
-            index=index,
-            total=len(questions),
-            question=questions[index],
-        )
-        return html, rows
-    chosen = dict(zip(questions, answers, strict=True))
-    if tool == "selfcheck":
-        signs = [sign for sign in SIGNS if chosen[sign] == "y"]
-        html = render.message(
-            locale, "journal/selfcheck_reading", signs=signs, many=len(signs) >= MANY_SIGNS
-        )
-    else:
-        flags = [q for q, red in SETBACK.items() if q != "afraid" and chosen[q] == red]
-        html = render.message(
-            locale,
-            "journal/setback_reading",
-            flags=flags,
-            afraid=chosen["afraid"] == SETBACK["afraid"],
-        )
-    return html, []
-
-
-async def _check_button(
-    update: Update, context: MendContext, couple: Couple, me: Partner, area: str, args: list[str]
-) -> bool:
-    """`jn:sc|sb:<run>:<index>:<y|n>`: only the current question of the person's own run."""
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    tool = "selfcheck" if area == "sc" else "setback"
-    if len(args) != 3 or not args[0].isdigit() or not args[1].isdigit() or args[2] not in "yn":
-        return False
-    run = _record(services, couple, CHECKS_TABLE, int(args[0]), me.user_id)
-    if (
-        run is None
-        or run["tool"] != tool
-        or run["done"]
-        or int(args[1]) != len(run["answers"])
-        or len(args[2]) != 1
-    ):
-        return False
-    answers = [*run["answers"], args[2]]
-    done = len(answers) == len(_questions(tool))
-    _change(services, couple, CHECKS_TABLE, run["id"], {"answers": answers, "done": done})
-    html, rows = _check_view(services, me, tool, run["id"], answers)
-    await _edit(update, html, rows)
-    await query.answer()
-    if done:
-        log.info("%s finished", tool)
-    return True
-
-
-# -- /ladder -----------------------------------------------------------------------------------
-
-
-def _rungs(services: Services, couple: Couple, me: Partner) -> list[Record]:
-    return sorted(_mine(services, couple, LADDER_TABLE, me.user_id), key=lambda r: r["id"])
-
-
-def _ladder_view(services: Services, couple: Couple, me: Partner) -> tuple[str, Buttons]:
-    locale = _locale(services, me)
-    render = services.render
-    rungs = _rungs(services, couple, me)
-    rows: list[list[Any]] = []
-    for number, rung in enumerate(rungs, start=1):
-        row = []
-        if not rung.get("shared_at"):
-            row.append(
-                button(
-                    render.label(locale, "journal.rung_shared", n=number),
-                    f"{PREFIX}ld:shared:{rung['id']}",
-                )
-            )
-        row.append(
-            button(
-                render.label(locale, "journal.rung_remove", n=number),
-                f"{PREFIX}ld:del:{rung['id']}",
-            )
-        )
-        rows.append(row)
-    if len(rungs) < MAX_RUNGS:
-        rows.append(
-            [
-                button(render.label(locale, "journal.rung_add"), f"{PREFIX}ld:add"),
-                button(render.label(locale, "journal.rung_ideas"), f"{PREFIX}ld:ideas"),
-            ]
-        )
-    html = render.message(
-        locale,
-        "journal/ladder",
-        rungs=[
-            {
-                "text": r.get("text"),
-                "idea": r.get("idea"),
-                "shared": bool(r.get("shared_at")),
-                "response": r.get("response"),
-            }
-            for r in rungs
-        ],
-        full=len(rungs) >= MAX_RUNGS,
-    )
-    return html, rows
-
-
-async def _show_ladder(context: MendContext, couple: Couple, me: Partner) -> None:
-    html, rows = _ladder_view(context.mend, couple, me)
-    await send_html(context, me.user_id, html, buttons=rows)
-
-
-async def _ladder_button(
-    update: Update, context: MendContext, couple: Couple, me: Partner, args: list[str]
-) -> bool:
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    locale = _locale(services, me)
-    render = services.render
-    action = args[0] if args else ""
-    full = len(_rungs(services, couple, me)) >= MAX_RUNGS
-    if action == "add" and len(args) == 1 and not full:
-        await query.answer()
-        await asks.ask(
-            context, couple, me, "journal_rung", "journal/ladder_ask", in_chat=me.user_id
-        )
-        return True
-    if action == "ideas" and len(args) == 1 and not full:
-        await query.answer()
-        rows = [
-            [button(render.label(locale, f"journal.idea_{idea}"), f"{PREFIX}ld:pick:{idea}")]
-            for idea in IDEAS
-        ]
-        await say(context, me.user_id, locale, "journal/ladder_ideas", buttons=rows)
-        return True
-    if action == "pick" and len(args) == 2 and args[1] in IDEAS and not full:
-        _insert(
-            services,
-            couple,
-            LADDER_TABLE,
-            {
-                "author": me.user_id,
-                "added_at": to_iso(utcnow()),
-                "text": None,
-                "idea": args[1],
-                "shared_at": None,
-                "response": None,
-            },
-        )
-        await query.answer(render.label(locale, "alert.journal_rung_added"))
-        await _show_ladder(context, couple, me)
-        return True
-    if len(args) < 2 or not args[1].isdigit():
-        return False
-    rung = _record(services, couple, LADDER_TABLE, int(args[1]), me.user_id)
-    if rung is None:
-        return False
-    if action == "del" and len(args) == 2:
-        with services.store.transaction(couple.chat_id) as tx:
-            tx.table(LADDER_TABLE).remove(rung["id"])
-        html, buttons = _ladder_view(services, couple, me)
-        await _edit(update, html, buttons)
-        await query.answer()
-        return True
-    if action == "shared" and len(args) == 2 and not rung.get("shared_at"):
-        _change(services, couple, LADDER_TABLE, rung["id"], {"shared_at": to_iso(utcnow())})
-        html, buttons = _ladder_view(services, couple, me)
-        await _edit(update, html, buttons)
-        await query.answer()
-        ask = [
-            [
-                button(
-                    render.label(locale, f"journal.response_{r}"),
-                    f"{PREFIX}ld:resp:{rung['id']}:{r}",
-                )
-                for r in RESPONSES
-            ]
-        ]
-        await say(context, me.user_id, locale, "journal/ladder_response_ask", buttons=ask)
-        return True
-    if (
-        action == "resp"
-        and len(args) == 3
-        and args[2] in RESPONSES
-        and rung.get("shared_at")
-        and not rung.get("response")
-    ):
-        _change(services, couple, LADDER_TABLE, rung["id"], {"response": args[2]})
-        await query.answer()
-        await clear_buttons(update)
-        await say(context, me.user_id, locale, "journal/ladder_response", response=args[2])
-        return True
-    return False
-
-
-async def rung_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """A rung of the person's own words."""
-    services, couple, me = context.mend, answer.couple, answer.partner
-    if len(_rungs(services, couple, me)) >= MAX_RUNGS:
-        return
-    _insert(
-        services,
-        couple,
-        LADDER_TABLE,
-        {
-            "author": me.user_id,
-            "added_at": to_iso(utcnow()),
-            "text": answer.text[:MAX_RUNG],
-            "idea": None,
-            "shared_at": None,
-            "response": None,
-        },
-    )
-    await _show_ladder(context, couple, me)
-
-
-# -- /trigger ----------------------------------------------------------------------------------
-
-
-@known_partner
-async def trigger_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """/trigger: in private, straight away; from the group, it continues in private."""
-    user = update.effective_user
-    assert user is not None
-    services = context.mend
-    if _is_private(update):
-        couple, me = _home(couples, user.id)
-        text = " ".join(context.args or []).strip()
-        if text:
-            await _draft(context, couple, me, text)
-        else:
-            await _ask_trigger(context, couple, me)
-        return
-    couple = couples[0]
-    partner = couple.partner(user.id)
-    assert partner is not None
-    moved = partner.private_chat and await _ask_trigger(context, couple, partner)
-    if not moved:
-        fresh = services.store.couple(couple.chat_id) or couple
-        await _private_only(update, context, fresh, "trigger")
-        return
-    await reply(
-        update, context, group_locale(services, couple), "journal/trigger_moved", name=partner.name
-    )
-
-
-async def _ask_trigger(context: MendContext, couple: Couple, me: Partner) -> bool:
-    """Ask in private what set it off; False if the private chat can't be reached."""
-    try:
-        await asks.ask(
-            context, couple, me, "journal_trigger", "journal/trigger_ask", in_chat=me.user_id
-        )
-    except (Forbidden, BadRequest) as error:
-        if isinstance(error, BadRequest) and "chat not found" not in error.message.lower():
-            raise
-        with context.mend.store.transaction(couple.chat_id) as tx:
-            current = tx.couple()
-            partner = current.partner(me.user_id) if current else None
-            if current is not None and partner is not None:
-                partner.private_chat = False
-                tx.save(current)
-        return False
-    return True
-
-
-async def trigger_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await _draft(context, answer.couple, answer.partner, answer.text)
-
-
-async def _draft(context: MendContext, couple: Couple, me: Partner, what: str) -> None:
-    services = context.mend
-    trigger_id = _insert(
-        services,
-        couple,
-        TRIGGERS_TABLE,
-        {
-            "author": me.user_id,
-            "at": to_iso(utcnow()),
-            "what": what.strip().rstrip(".!")[:200],
-            "text": None,
-            "state": "draft",
-            "locale": _locale(services, me),
-        },
-    )
-    trigger = _record(services, couple, TRIGGERS_TABLE, trigger_id, me.user_id)
-    assert trigger is not None
-    await _show_draft(context, couple, me, trigger)
-
-
-async def _show_draft(context: MendContext, couple: Couple, me: Partner, trigger: Record) -> None:
-    services = context.mend
-    locale = _locale(services, me)
-    data = f"{PREFIX}tg:{couple.chat_id}:{trigger['id']}:"
-    rows = [
-        [button(services.render.label(locale, "journal.trigger_share"), f"{data}share")],
-        [
-            button(services.render.label(locale, "journal.trigger_edit"), f"{data}edit"),
-            button(services.render.label(locale, "journal.trigger_keep"), f"{data}keep"),
-        ],
-    ]
-    await say(
-        context,
-        me.user_id,
-        locale,
-        "journal/trigger_draft",
-        buttons=rows,
-        what=trigger["what"],
-        text=trigger["text"],
-        group=couple.title,
-    )
-
-
-async def _trigger_button(
-    update: Update, context: MendContext, couple: Couple, me: Partner, trigger_id: int, action: str
-) -> bool:
-    """Share (only now does anything reach the group), edit, or keep it private."""
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    trigger = _record(services, couple, TRIGGERS_TABLE, trigger_id, me.user_id)
-    if trigger is None or trigger["state"] != "draft" or action not in ("share", "edit", "keep"):
-        return False
-    await query.answer()
-    if action == "edit":
-        await asks.ask(
-            context,
-            couple,
-            me,
-            "journal_trigger_edit",
-            "journal/trigger_edit_ask",
-            in_chat=me.user_id,
-            payload={"trigger": trigger_id},
-        )
-        return True
-    await clear_buttons(update)
-    if action == "share":
-        _change(
-            services,
-            couple,
-            TRIGGERS_TABLE,
-            trigger_id,
-            {"state": "shared", "shared_at": to_iso(utcnow())},
-        )
-        await say(
-            context,
-            couple.chat_id,
-            group_locale(services, couple),
-            "journal/trigger_shared",
-            name=me.name,
-            what=trigger["what"],
-            text=trigger["text"],
-            author_locale=_known_locale(services, trigger["locale"]),
-        )
-        log.info("a trigger statement was shared with the group by its author")
-    else:
-        _change(services, couple, TRIGGERS_TABLE, trigger_id, {"state": "private"})
-    await say(
-        context, me.user_id, _locale(services, me), "journal/trigger_done", shared=action == "share"
-    )
-    return True
-
-
-def _known_locale(services: Services, locale: str) -> str:
-    """The locale the author read the draft in (English if that language has since gone)."""
-    return locale if locale in services.render.locales else services.render.locales[0]
-
-
-async def trigger_edit_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The person's own wording replaces the draft; it is shown again before anything is sent."""
-    services, couple, me = context.mend, answer.couple, answer.partner
-    trigger = _record(
-        services, couple, TRIGGERS_TABLE, int(answer.payload.get("trigger", 0)), me.user_id
-    )
-    if trigger is None or trigger["state"] != "draft":
-        await reply(update, context, _locale(services, me), "journal/trigger_closed")
-        return
-    _change(services, couple, TRIGGERS_TABLE, trigger["id"], {"text": answer.text[:1000]})
-    trigger["text"] = answer.text[:1000]
-    await _show_draft(context, couple, me, trigger)
-
-
-# -- /reflect: from rumination to reflection ---------------------------------------------------
-
-
-async def _start_reflect(context: MendContext, couple: Couple, me: Partner) -> None:
-    services = context.mend
-    run_id = _insert(
-        services,
-        couple,
-        CHECKS_TABLE,
-        {
-            "author": me.user_id,
-            "tool": "reflect",
-            "at": to_iso(utcnow()),
-            "loop": None,
-            "circling": None,
-            "known": None,
-            "step": None,
-            "done": False,
-        },
-    )
-    await asks.ask(
-        context,
-        couple,
-        me,
-        "journal_loop",
-        "journal/reflect_loop_ask",
-        in_chat=me.user_id,
-        payload={"run": run_id},
-    )
-
-
-def _open_run(
-    services: Services, couple: Couple, me: Partner, run_id: Any, missing: str
-) -> Record | None:
-    """The person's own unfinished /reflect run, if it still waits for `missing`."""
-    if not isinstance(run_id, int):
-        return None
-    run = _record(services, couple, CHECKS_TABLE, run_id, me.user_id)
-    if run is None or run["tool"] != "reflect" or run["done"] or run.get(missing) is not None:
-        return None
-    return run
-
-
-async def loop_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    services, couple, me = context.mend, answer.couple, answer.partner
-    run = _open_run(services, couple, me, answer.payload.get("run"), "loop")
-    if run is None:
-        return
-    _change(services, couple, CHECKS_TABLE, run["id"], {"loop": answer.text[:500]})
-    locale = _locale(services, me)
-    rows = [
-        [
-            button(
-                services.render.label(locale, "journal.loop_circling"),
-                f"{PREFIX}rf:{run['id']}:circling",
-            ),
-            button(
-                services.render.label(locale, "journal.loop_new"), f"{PREFIX}rf:{run['id']}:new"
-            ),
-        ]
-    ]
-    await say(context, me.user_id, locale, "journal/reflect_notice", buttons=rows)
-
-
-async def known_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    services, couple, me = context.mend, answer.couple, answer.partner
-    run = _open_run(services, couple, me, answer.payload.get("run"), "known")
-    if run is None or run.get("circling") is None:
-        return
-    _change(services, couple, CHECKS_TABLE, run["id"], {"known": answer.text[:1000]})
-    locale = _locale(services, me)
-    rows = [
-        [
-            button(
-                services.render.label(locale, f"journal.step_{step}"),
-                f"{PREFIX}rf:{run['id']}:step:{step}",
-            )
-        ]
-        for step in NEXT_STEPS
-    ]
-    await say(context, me.user_id, locale, "journal/reflect_step", buttons=rows)
-
-
-async def _reflect_button(
-    update: Update, context: MendContext, couple: Couple, me: Partner, args: list[str]
-) -> bool:
-    """`jn:rf:<run>:circling|new` and `jn:rf:<run>:step:<step>`."""
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    if not args or not args[0].isdigit():
-        return False
-    run_id = int(args[0])
-    if len(args) == 2 and args[1] in ("circling", "new"):
-        run = _open_run(services, couple, me, run_id, "circling")
-        if run is None or run.get("loop") is None:
-            return False
-        _change(services, couple, CHECKS_TABLE, run_id, {"circling": args[1] == "circling"})
-        await query.answer()
-        await clear_buttons(update)
-        await asks.ask(
-            context,
-            couple,
-            me,
-            "journal_known",
-            "journal/reflect_known_ask",
-            in_chat=me.user_id,
-            payload={"run": run_id},
-            circling=args[1] == "circling",
-        )
-        return True
-    if len(args) == 3 and args[1] == "step" and args[2] in NEXT_STEPS:
-        run = _open_run(services, couple, me, run_id, "step")
-        if run is None or run.get("known") is None:
-            return False
-        _change(services, couple, CHECKS_TABLE, run_id, {"step": args[2], "done": True})
-        await query.answer()
-        await clear_buttons(update)
-        if args[2] == "write":
-            _insert(
-                services,
-                couple,
-                JOURNAL_TABLE,
-                {
-                    "author": me.user_id,
-                    "at": to_iso(utcnow()),
-                    "prompt": "reflect",
-                    "answers": [run["loop"], run["known"]],
-                },
-            )
-        await say(
-            context,
-            me.user_id,
-            _locale(services, me),
-            "journal/reflect_done",
-            loop=run["loop"],
-            known=run["known"],
-            step=args[2],
-            looping=_looping(services, couple, me),
-        )
-        if args[2] == "share":
-            await _draft(context, couple, me, run["loop"])
-        return True
-    return False
-
-
-def _looping(services: Services, couple: Couple, me: Partner) -> bool:
-    """The same anxious circling, again and again this week: time to suggest support."""
-    since = utcnow() - LOOPING_WINDOW
-    circling = [
-        r
-        for r in _mine(services, couple, CHECKS_TABLE, me.user_id)
-        if r.get("tool") == "reflect"
-        and r.get("circling")
-        and (from_iso(r["at"]) or since) >= since
-    ]
-    return len(circling) >= LOOPING_RUNS
+async def _closed_question(update: Update, context: MendContext, answer: asks.Answer) -> None:
+    """A reply to a question from before the journal's flows: it can't be continued."""
+    locale = partner_locale(context.mend, answer.partner)
+    await reply(update, context, locale, "common/question_closed")
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -983,14 +883,20 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("reflect", "calm", in_group=False, in_private=True),
     )
     services.exporters["journal"] = journal_export
-    asks.on_answer("journal_entry", entry_answer)
-    asks.on_answer("journal_rung", rung_answer)
-    asks.on_answer("journal_trigger", trigger_answer)
-    asks.on_answer("journal_trigger_edit", trigger_edit_answer)
-    asks.on_answer("journal_loop", loop_answer)
-    asks.on_answer("journal_known", known_answer)
+    services.runner.add(
+        MENU_FLOW,
+        PROMPT_FLOW,
+        SELFCHECK_FLOW,
+        SETBACK_FLOW,
+        LADDER_FLOW,
+        IDEAS_FLOW,
+        RESPONSE_FLOW,
+        TRIGGER_FLOW,
+        REFLECT_FLOW,
+    )
+    for kind in OLD_QUESTIONS:
+        asks.on_answer(kind, _closed_question)
     app.add_handler(CommandHandler("journal", journal_command))
     app.add_handler(CommandHandler("trigger", trigger_command))
     for tool in ("selfcheck", "ladder", "setback", "reflect"):
         app.add_handler(CommandHandler(tool, _tool_command(tool)))
-    app.add_handler(CallbackQueryHandler(journal_button, pattern=f"^{PREFIX}"))

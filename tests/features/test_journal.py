@@ -1,15 +1,48 @@
 """/journal and the self-work tools through the sandbox: entries stay with their author (never in
 the group, never in the other partner's export), the trigger statement reaches the group only
-when its author confirms, and the private checks read gently."""
+when its author confirms, and the private checks read gently. As flows: a double tap, an old
+button or another person's button data changes nothing, and a long answer is asked again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+from collections.abc import Callable
 
+import pytest
+
+from bot import asks
 from bot.context import Services
-from bot.features.journal import JOURNAL_TABLE
-from bot.sandbox import Sandbox, SandboxChat, SandboxUser
+from bot.features.journal import CHECKS_TABLE, JOURNAL_TABLE, LADDER_TABLE
+from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from tests.conftest import People, onboard
+
+
+async def until(sandbox: Sandbox, happened: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until something the bot does (a message edited, sent) makes `happened` true."""
+    deadline = time.monotonic() + seconds
+    while not happened():
+        if not await sandbox.world.changed.wait(deadline - time.monotonic()):
+            raise AssertionError("what the test waited for never happened")
+
+
+async def shows(sandbox: Sandbox, message: SentMessage, *fragments: str) -> None:
+    """Wait until the bot has edited `message` to show every fragment."""
+    try:
+        await until(sandbox, lambda: message.contains(*fragments))
+    except AssertionError:
+        raise AssertionError(f"message never showed {fragments}:\n{message.render()}") from None
+
+
+async def walk(sandbox: Sandbox, person: SandboxUser, check: SentMessage, *choices: str) -> None:
+    """Answer a check's questions one by one, each after the message shows the question."""
+    total = len(choices)
+    for number, choice in enumerate(choices, start=1):
+        await shows(sandbox, check, f"{number} of {total}")
+        await person.press(check, choice)
+    await until(sandbox, lambda: not check.buttons)
 
 
 async def answer(person: SandboxUser, chat: SandboxChat, *fragments: str, text: str) -> None:
@@ -80,7 +113,7 @@ async def test_journal_entries_stay_with_their_author(
     assert sorted(r["author"] for r in stored) == [alex.id, alex.id, sam.id]
 
 
-async def test_a_long_journal_is_paged(couple: People, services: Services) -> None:
+async def test_a_long_journal_is_paged(sandbox: Sandbox, couple: People) -> None:
     alex = couple.alex
     for number in range(1, 13):
         await alex.send_private(f"/journal entry number {number:02d} " + "x" * 600)
@@ -90,12 +123,12 @@ async def test_a_long_journal_is_paged(couple: People, services: Services) -> No
     assert "entry number 07" not in page.text and "…" in page.text
     assert len(page.text) < 4096
     await alex.press(page, "◀ Older")
-    assert "page 2 of 3" in page.text and "entry number 07" in page.text
+    await shows(sandbox, page, "page 2 of 3", "entry number 07")
     await alex.press(page, "◀ Older")
-    assert "page 3 of 3" in page.text and "entry number 01" in page.text
+    await shows(sandbox, page, "page 3 of 3", "entry number 01")
     assert "◀ Older" not in page.button_texts()
     await alex.press(page, "Newer ▶")
-    assert "page 2 of 3" in page.text
+    await shows(sandbox, page, "page 2 of 3")
     answer_ = await alex.press_data(page, "jn:pg:x")
     assert answer_.show_alert
 
@@ -130,6 +163,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
         "Here's a way you could say it", "a late reply", "more my past speaking", "Alex & Sam"
     )
     assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
+    share_draft = draft.buttons[0][0].callback_data or ""
     await sandbox.settle()
     assert not any("late reply" in m.text for m in group.bot_messages())
 
@@ -149,7 +183,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     )
     assert "late reply" not in shared.text
     await alex.private.expect("Shared in your group")
-    stale = await alex.press_data(redraft, draft.buttons[0][0].callback_data or "")
+    stale = await alex.press_data(redraft, share_draft)
     assert stale.show_alert  # shared once; the old draft's button is no longer current
 
     # Straight from the private chat, kept private: nothing ever reaches the group.
@@ -170,20 +204,22 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     assert not any("plans changed" in m.text for m in group.bot_messages())
 
 
-async def test_warning_signs_self_check(couple: People) -> None:
+async def test_warning_signs_self_check(sandbox: Sandbox, couple: People) -> None:
     alex = couple.alex
     await alex.send_private("/selfcheck")
     check = await alex.private.expect("A quiet look at yourself", "1 of 6")
     first = check.buttons[0][0].callback_data or ""
-    for choice in (
+    await walk(
+        sandbox,
+        alex,
+        check,
         "Yes, that's me",
         "Yes, that's me",
         "Not really",
         "Yes, that's me",
         "Yes, that's me",
         "Not really",
-    ):
-        await alex.press(check, choice)
+    )
     assert "What you noticed" in check.text and "be gentle with yourself" in check.text
     assert "Holding back" in check.text and "/ladder" in check.text
     assert "Watching for danger" not in check.text  # answered "not really"
@@ -194,31 +230,27 @@ async def test_warning_signs_self_check(couple: People) -> None:
 
     await alex.send_private("/selfcheck")
     calm = await alex.private.expect("1 of 6")
-    for _ in range(6):
-        await alex.press(calm, "Not really")
+    await walk(sandbox, alex, calm, *["Not really"] * 6)
     assert "None of these feel like you" in calm.text and "/support" not in calm.text
 
 
-async def test_setback_or_red_flag(couple: People) -> None:
+async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     sam = couple.sam
     await sam.send_private("/setback")
     check = await sam.private.expect("A setback, or a red flag?", "1 of 5")
-    for choice in ("Yes", "No", "Yes", "Yes", "No"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "No")
     assert "normal setback" in check.text and "reassurance" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
-    for choice in ("No", "Yes", "No", "Yes", "No"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "No", "Yes", "No", "Yes", "No")
     assert "more than a bump" in check.text and "brushed aside" in check.text
     assert "came back after you'd talked" in check.text and "won't talk about it" in check.text
     assert "/support" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
-    for choice in ("Yes", "No", "Yes", "Yes", "Yes"):
-        await sam.press(check, choice)
+    await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "Yes")
     assert "Your safety comes first" in check.text and "/support" in check.text
     assert "pick up where you left off" not in check.text
 
@@ -235,14 +267,14 @@ async def test_vulnerability_ladder(sandbox: Sandbox, couple: People) -> None:
     await answer(alex, alex.private, "next thing you might share", text="My brother's wedding")
     ladder = await alex.private.expect("1. how I like to be comforted", "2. My brother's wedding")
     await alex.press(ladder, "✓ I shared 1")
-    assert "1. ✓ how I like to be comforted" in ladder.text
+    await shows(sandbox, ladder, "1. ✓ how I like to be comforted")
     response = await alex.private.expect("How did your partner respond?")
     await alex.press(response, "With care")
     await alex.private.expect("met with care", "next rung")
     await alex.send_private("/ladder")
     ladder = await alex.private.expect("1. ✓ how I like to be comforted · met with care")
     await alex.press(ladder, "✕ Remove 2")
-    assert "My brother's wedding" not in ladder.text
+    await until(sandbox, lambda: "My brother's wedding" not in ladder.text)
     await sandbox.settle()
     assert not any("comforted" in m.text for m in group.bot_messages())
     assert not any("comforted" in m.text for m in couple.sam.private.bot_messages())
@@ -280,3 +312,149 @@ async def test_german_journal(couple: People) -> None:
     menu = await couple.sam.private.expect("Dein Tagebuch", "Noch keine Einträge")
     await couple.sam.press(menu, "Eine gute Entscheidung heute")
     await couple.sam.private.expect("gute Entscheidung", "Antworte auf diese Nachricht")
+
+
+# -- the steps as flows: double taps, old buttons, other people, answers asked again -------------
+
+
+async def test_a_double_tap_changes_nothing(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    alex, group = couple.alex, couple.group
+    await alex.send_private("/selfcheck")
+    check = await alex.private.expect("1 of 6")
+    taps = await asyncio.gather(
+        alex.press(check, "Yes, that's me"), alex.press(check, "Yes, that's me")
+    )
+    await shows(sandbox, check, "2 of 6")
+    await sandbox.settle()
+    assert len(check.edits) == 1 and "2 of 6" in check.text  # one answer counted
+    assert sorted(tap.show_alert for tap in taps) == [False, True]  # the second: not current
+    [record] = services.store.records(group.id, CHECKS_TABLE)
+    assert record["answers"] == ["y"]
+    assert alex.private.bot_messages()[-1] is check
+
+    for number in range(1, 12):
+        await alex.send_private(f"/journal entry {number:02d}")
+        await alex.private.expect("Saved")
+    await alex.send_private("/journal")
+    menu = await alex.private.expect("page 1 of 3")
+    await asyncio.gather(alex.press(menu, "◀ Older"), alex.press(menu, "◀ Older"))
+    await shows(sandbox, menu, "page 2 of 3")
+    await asyncio.gather(alex.press(menu, "Write freely"), alex.press(menu, "Write freely"))
+    await alex.private.expect("Write whatever you'd like to keep")
+    await sandbox.settle()
+    assert "page 2 of 3" in menu.text  # one page older, not two
+    asked = [m for m in alex.private.bot_messages() if "Write whatever" in m.text]
+    assert len(asked) == 1  # asked once
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_old_buttons_are_no_longer_current(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    sam, group = couple.sam, couple.group
+    await sam.send_private("/reflect")
+    await answer(sam, sam.private, "Stuck in a loop?", text="They'll leave")
+    notice = await sam.private.expect("anything new")
+    circling = notice.buttons[0][0].callback_data or ""
+    await sam.press(notice, "Something new")
+    await sam.private.expect("already reflecting", "What do you know for sure")
+    stale = await sam.press_data(notice, circling)
+    assert stale.show_alert and "no longer current" in (stale.text or "")
+    [record] = services.store.records(group.id, CHECKS_TABLE)
+    assert record["circling"] is False
+
+    # A newer /journal takes over from the menu before it.
+    await sam.send_private("/journal")
+    old_menu = await sam.private.expect("Your journal")
+    decision = old_menu.buttons[0][0].callback_data or ""
+    await sam.send_private("/journal")
+    menu = await sam.private.expect("Your journal")
+    await until(sandbox, lambda: not old_menu.buttons)
+    stale = await sam.press_data(old_menu, decision)
+    assert stale.show_alert and "no longer current" in (stale.text or "")
+
+    # Buttons sent before the journal's steps were flows.
+    for old in ("jn:p:decision", "jn:pg:1", "jn:sc:1:0:y", f"jn:tg:{group.id}:1:share"):
+        stale = await sam.press_data(menu, old)
+        assert stale.show_alert and "no longer current" in (stale.text or ""), old
+    await sandbox.settle()
+    assert sam.private.bot_messages()[-1] is menu  # nothing was asked or started
+
+
+async def test_only_the_author_moves_their_own_steps(sandbox: Sandbox, couple: People) -> None:
+    """Everything here is in the author's private chat: the other partner can't see a button
+    of it, and its callback data pressed anywhere else is no longer current."""
+    alex, sam, group = couple.alex, couple.sam, couple.group
+    await alex.send_private("/trigger a late reply")
+    draft = await alex.private.expect("Here's a way", "a late reply")
+    share = draft.buttons[0][0].callback_data or ""
+    await sam.send_private("/journal")
+    menu = await sam.private.expect("Your journal")
+    taken = await sam.press_data(menu, share)
+    assert taken.show_alert and "no longer current" in (taken.text or "")
+    await sandbox.settle()
+    assert not any("late reply" in m.text for m in group.bot_messages())
+    assert not any("late reply" in m.text for m in sam.private.bot_messages())
+
+    await alex.press(draft, "Share in the group")
+    await group.expect("Alex would like to share something", "a late reply")
+
+
+async def test_a_typed_answer_that_is_too_long_is_asked_again(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    alex, group = couple.alex, couple.group
+    await alex.send_private("/ladder")
+    ladder = await alex.private.expect("No rungs yet")
+    await alex.press(ladder, "Add my own")
+    await answer(alex, alex.private, "next thing you might share", text="my brother's day " * 15)
+    again = await alex.private.expect(
+        "That's a bit long: 200 characters at most", "next thing you might share"
+    )
+    assert again.force_reply
+    assert services.store.records(group.id, LADDER_TABLE) == []
+    await alex.private.reply(alex, to=again, text="My brother's wedding")
+    await alex.private.expect("1. My brother's wedding")
+
+    await alex.send_private("/trigger " + "so many words " * 20)
+    await answer(
+        alex, alex.private, "200 characters at most", "What set it off?", text="a late reply"
+    )
+    await alex.private.expect("Here's a way", "a late reply")
+
+
+async def test_what_was_open_before_the_flows_is_closed_kindly(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    alex, group = couple.alex, couple.group
+    await alex.send_private("/journal")
+    menu = await alex.private.expect("Your journal")
+    with services.store.transaction(group.id) as tx:
+        # A question of the old kind, and a finished reflection stored the old way.
+        asks.remember(tx, alex.private.id, menu.message_id, "journal_entry", alex.id, {"part": 1})
+        tx.table(CHECKS_TABLE).insert(
+            {
+                "author": alex.id,
+                "tool": "reflect",
+                "at": "2026-01-01T00:00:00+00:00",
+                "step": "rest",
+            }
+        )
+    await alex.private.reply(alex, to=menu, text="My last breakup")
+    await alex.private.expect("isn't open any more", "haven't kept this answer")
+    assert services.store.records(group.id, JOURNAL_TABLE) == []
+    [old] = (await export_of(alex))["journal"]["checks"]
+    assert old["step"] == "rest"
+
+
+async def test_a_trigger_from_the_group_when_the_private_chat_is_blocked(
+    couple: People,
+) -> None:
+    couple.alex.block_bot()
+    await couple.group.send(couple.alex, "/trigger")
+    pointer = await couple.group.expect(
+        "Alex, let's take this to our private chat", "Open it with the button below"
+    )
+    assert pointer.button_texts() == ["A new link to my private chat"]

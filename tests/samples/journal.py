@@ -13,6 +13,9 @@ LONG_ENTRY = {"at": AT, "prompt": "decision", "answers": [EXCERPT, EXCERPT]}
 SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt"]
 WORDS = "<i>late reply</i> & “plans” " * 6
 OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
+LOOP = ("<b>loop</b>" * 100)[:500]  # the longest loop /reflect takes, which a draft can start from
+# A typed answer asked again: the reason, with a worst-case number.
+AGAIN = ({"error": None}, {"error": "That's a bit long: 3000 characters at most, please."})
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "journal/private_only": [
@@ -42,7 +45,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
     ],
     "journal/ask": [
-        {"partner": "Alex", "prompt": prompt, "part": part}
+        {"partner": "Alex", "prompt": prompt, "part": part, **again}
         for prompt, part in (
             ("decision", 0),
             ("decision", 1),
@@ -50,6 +53,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             ("fear", 1),
             ("free", 0),
         )
+        for again in AGAIN
     ],
     "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
     "journal/selfcheck_question": [
@@ -87,33 +91,36 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         },
         {"rungs": [], "full": False},
     ],
-    "journal/ladder_ask": [{"partner": "Alex"}],
+    "journal/ladder_ask": [{"partner": "Alex", **again} for again in AGAIN],
     "journal/ladder_ideas": [{}],
     "journal/ladder_response_ask": [{}],
     "journal/ladder_response": [{"response": r} for r in ("care", "mixed", "hard")],
-    "journal/trigger_ask": [{"partner": "Alex"}],
+    "journal/trigger_ask": [{"partner": "Alex", **again} for again in AGAIN],
     "journal/trigger_moved": [{"name": NAME}],
     "journal/trigger_statement": [{"what": WORDS, "text": None}, {"what": WORDS, "text": OWN}],
     "journal/trigger_draft": [
         {"what": WORDS, "text": None, "group": LONG_NAME * 4},
+        {"what": LOOP, "text": None, "group": LONG_NAME * 4},
         {"what": WORDS, "text": OWN, "group": ""},
     ],
     "journal/trigger_shared": [
         {"name": NAME, "what": WORDS, "text": None, "author_locale": "de"},
+        {"name": LONG_NAME, "what": LOOP, "text": None, "author_locale": "en"},
         {"name": LONG_NAME, "what": WORDS, "text": OWN, "author_locale": "en"},
     ],
     "journal/trigger_done": [{"shared": True}, {"shared": False}],
-    "journal/trigger_edit_ask": [{"partner": "Alex"}],
+    "journal/trigger_edit_ask": [{"partner": "Alex", **again} for again in AGAIN],
     "journal/trigger_closed": [{}],
-    "journal/reflect_loop_ask": [{"partner": "Alex"}],
+    "journal/reflect_loop_ask": [{"partner": "Alex", **again} for again in AGAIN],
     "journal/reflect_notice": [{}],
     "journal/reflect_known_ask": [
-        {"partner": "Alex", "circling": True},
-        {"partner": "Alex", "circling": False},
+        {"partner": "Alex", "circling": circling, **again}
+        for circling in (True, False)
+        for again in AGAIN
     ],
     "journal/reflect_step": [{}],
     "journal/reflect_done": [
-        {"loop": ("<b>loop</b>" * 100)[:500], "known": OWN, "step": step, "looping": looping}
-        for step, looping in (("write", True), ("share", False), ("rest", False), ("kind", True))
+        {"loop": LOOP, "known": OWN, "choice": choice, "looping": looping}
+        for choice, looping in (("write", True), ("share", False), ("rest", False), ("kind", True))
     ],
 }
