@@ -16,7 +16,7 @@ from typing import Any
 from telegram import Chat, Update, User
 
 from bot.context import MendContext
-from bot.couples import group_locale, update_partner
+from bot.couples import group_locale, partner_locale, update_partner
 from bot.messages import reply
 from bot.model import Couple, Partner
 
@@ -139,3 +139,23 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
         return
     notices[key] = now
     await reply(update, context, locale, "common/outsider", name=user.first_name, partners=names)
+
+
+def reader_locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
+    """Private answers follow the partner's own language; group answers the group's."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE:
+        return partner_locale(context.mend, me)
+    return group_locale(context.mend, couple)
+
+
+def asking_partner(couples: list[Couple], update: Update) -> Partner:
+    """The partner who sent the update (the guards made sure they are one)."""
+    user = update.effective_user
+    assert user is not None
+    partner = couples[0].partner(user.id)
+    assert partner is not None
+    return partner
+
+
+# -- /script ---------------------------------------------------------------------------------

@@ -19,9 +19,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.features.talk import asking_partner, reader_locale
 from bot.flows import Flow, Option, Rows, Step, Turn
-from bot.guards import known_partner
+from bot.guards import asking_partner, known_partner, reader_locale
 from bot.messages import reply, send_html
 from bot.model import Couple, to_iso
 

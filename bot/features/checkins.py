@@ -37,13 +37,13 @@ from bot.couples import group_locale
 from bot.dates import add_months
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.rituals import is_away
-from bot.features.talk import phase_of, roadmap_month
 from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import partners_only
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
+from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import local_to_utc, next_local

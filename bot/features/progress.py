@@ -50,11 +50,11 @@ from bot.dates import add_months
 from bot.features import checkins, rituals
 from bot.features.onboarding import ROLE
 from bot.features.pause import PAUSES_TABLE
-from bot.features.talk import PHASES, phase_of, roadmap_month
 from bot.features.visit import VISITS_TABLE
 from bot.guards import known_partner
 from bot.messages import reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.roadmap import PHASES, phase_of, roadmap_month
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc

@@ -27,7 +27,6 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.dates import day_as_moment
-from bot.features.talk import phase_of, roadmap_month
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import known_partner
 from bot.messages import reply
@@ -35,6 +34,7 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_date
 from bot.render import Renderer, zone
+from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import next_local

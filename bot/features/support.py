@@ -16,8 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.talk import asking_partner, reader_locale
-from bot.guards import known_partner, partners_only
+from bot.guards import asking_partner, known_partner, partners_only, reader_locale
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
 from bot.model import Couple
 

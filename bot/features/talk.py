@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
-from bot.guards import known_partner
+from bot.guards import asking_partner, known_partner, reader_locale
 from bot.messages import Buttons, button, choices, chosen, reply
-from bot.model import Couple, Partner, to_iso, utcnow
+from bot.model import Couple, to_iso, utcnow
+from bot.roadmap import phase_of, roadmap_month
 
 SCRIPT = "script:"
 STARTER = "starter:"
@@ -55,7 +54,6 @@ SCRIPTS: tuple[Script, ...] = (
 SCRIPTS_BY_KEY = {script.key: script for script in SCRIPTS}
 
 # Roadmap phases by month since day 1 (months 1–3, 4–6, 7 onwards), and the two depths.
-PHASES = ("stabilise", "intimacy", "new_normal")
 DEPTHS = ("light", "deeper")
 DEPTH_WORDS = {
     "light": "light",
@@ -68,26 +66,6 @@ DEPTH_WORDS = {
 }
 # Every phase+depth set in content/<locale>/talk/starter.html.j2 has exactly this many starters.
 STARTERS_PER_SET = 10
-
-
-def reader_locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
-    """Private answers follow the partner's own language; group answers the group's."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return partner_locale(context.mend, me)
-    return group_locale(context.mend, couple)
-
-
-def asking_partner(couples: list[Couple], update: Update) -> Partner:
-    """The partner who sent the update (the guards made sure they are one)."""
-    user = update.effective_user
-    assert user is not None
-    partner = couples[0].partner(user.id)
-    assert partner is not None
-    return partner
-
-
-# -- /script ---------------------------------------------------------------------------------
 
 
 def offered_scripts(path: str | None, role: str | None) -> tuple[list[Script], int]:
@@ -143,26 +121,6 @@ async def script_button(update: Update, context: MendContext, couples: list[Coup
 
 
 # -- /starter --------------------------------------------------------------------------------
-
-
-def roadmap_month(setup_completed_at: datetime | None, now: datetime) -> int:
-    """The roadmap month (1, 2, ...); day 1 is the day setup completed."""
-    if setup_completed_at is None:
-        return 1
-    start, today = setup_completed_at.date(), now.date()
-    months = (today.year - start.year) * 12 + today.month - start.month
-    if today.day < start.day:
-        months -= 1
-    return max(months, 0) + 1
-
-
-def phase_of(month: int) -> str:
-    """Months 1–3 stabilise, 4–6 strengthen intimacy, 7 onwards build a new normal."""
-    if month <= 3:
-        return PHASES[0]
-    if month <= 6:
-        return PHASES[1]
-    return PHASES[2]
 
 
 def draw_starter(services: Services, chat_id: int, phase: str, depth: str) -> tuple[int, bool]:

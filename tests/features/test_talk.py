@@ -11,9 +11,10 @@ import pytest
 from jinja2 import UndefinedError
 
 from bot.context import Services
-from bot.features.talk import DEPTHS, PHASES, STARTERS_PER_SET, STARTERS_USED_TABLE
+from bot.features.talk import DEPTHS, STARTERS_PER_SET, STARTERS_USED_TABLE
 from bot.model import utcnow
 from bot.render import Renderer
+from bot.roadmap import PHASES
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from tests.conftest import People, onboard
 
