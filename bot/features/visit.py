@@ -240,11 +240,13 @@ async def visit_command(update: Update, context: MendContext, couple: Couple) ->
         return
     partner = couple.partner(user.id)
     assert partner is not None
+    if not args:
+        await _owed_reflection(context, couple, partner)
     with services.store.transaction(couple.chat_id) as tx:
         if args == ["cancel"]:
             _cancel(services, tx, couple, partner)
         else:
-            _show(services, tx, couple, partner, reflection=not args)
+            _show(services, tx, couple, partner)
     await services.outbox.deliver(context, couple.chat_id)
 
 
@@ -271,16 +273,8 @@ def _cancel(services: Services, tx: Transaction, couple: Couple, partner: Partne
     )
 
 
-def _show(
-    services: Services, tx: Transaction, couple: Couple, partner: Partner, *, reflection: bool
-) -> None:
-    """The reflection still owed to this partner, then the plan: offered, asked again where it
-    stands, or shown."""
-    finished = _awaiting_reflection(services, couple, partner.user_id) if reflection else None
-    if finished is not None and _ask_reflection(services, tx, couple, finished, partner):
-        services.outbox.put(
-            tx, group_message(services, couple, "visit/reflect_sent", name=partner.name)
-        )
+def _show(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> None:
+    """The plan: offered, asked again where it stands, or shown."""
     current = upcoming(services, couple)
     if current is None:
         # One offer at a time: an older one's button is out of date.
@@ -855,11 +849,55 @@ async def reflect_due(context: MendContext, fired: Fired) -> None:
             return
         if visit["state"] == "planned":
             _visit_over(services, tx, couple.chat_id, visit["id"])
-        if not _answered(visit, partner) and not _reflection_runs(
+        due = not _answered(visit, partner) and not _reflection_runs(
             services, couple.chat_id, visit["id"], partner
-        ):
+        )
+        if due:
             _ask_reflection(services, tx, couple, visit, partner, late=fired.late)
     await services.outbox.deliver(context, fired.chat_id)
+    if due:
+        await _unless_reached(context, fired.chat_id, partner.user_id)
+
+
+async def _owed_reflection(context: MendContext, couple: Couple, partner: Partner) -> None:
+    """/visit from a partner who still owes the reflection of a visit that is over: it is
+    asked (again) in private, and the group hears whether it got there."""
+    services = context.mend
+    finished = _awaiting_reflection(services, couple, partner.user_id)
+    if finished is None:
+        return
+    with services.store.transaction(couple.chat_id) as tx:
+        _ask_reflection(services, tx, couple, finished, partner)
+    await services.outbox.deliver(context, couple.chat_id)
+    await _unless_reached(context, couple.chat_id, partner.user_id, confirm=True)
+
+
+async def _unless_reached(
+    context: MendContext, chat_id: int, user_id: int, *, confirm: bool = False
+) -> None:
+    """Once the private question was delivered (or refused): a partner who can't be reached
+    privately is told in the group how to open the chat; with `confirm`, the group hears that
+    the question was sent."""
+    services = context.mend
+    with services.store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        partner = couple.partner(user_id) if couple is not None else None
+        if couple is None or partner is None:
+            return
+        if not partner.private_chat:
+            message = group_message(
+                services, couple, "visit/reflect_unreachable", name=partner.name
+            )
+            locale = group_locale(services, couple)
+            message.buttons = [
+                [button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]
+            ]
+            services.outbox.put(tx, message)
+        elif confirm:
+            services.outbox.put(
+                tx, group_message(services, couple, "visit/reflect_sent", name=partner.name)
+            )
+    await services.outbox.deliver(context, chat_id)
 
 
 def _visit_over(services: Services, tx: Transaction, chat_id: int, visit_id: int) -> None:
@@ -886,22 +924,15 @@ def _ask_reflection(
     partner: Partner,
     *,
     late: bool = False,
-) -> bool:
+) -> None:
     """The private question with its 1–5 buttons (or, if it was asked already, the step it is
-    at, again); if the partner can't be reached there, the group is told how to open the chat.
-    False then."""
+    at, again); nothing if the partner can't be reached there (see _unless_reached)."""
     if not partner.private_chat:
-        message = group_message(services, couple, "visit/reflect_unreachable", name=partner.name)
-        locale = group_locale(services, couple)
-        message.buttons = [
-            [button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]
-        ]
-        services.outbox.put(tx, message)
-        return False
+        return
     asked = _reflection_runs(services, couple.chat_id, visit["id"], partner)
     if asked:
         services.runner.reshow(tx, couple, asked[0])
-        return True
+        return
     other = couple.other(partner.user_id)
     services.runner.start(
         tx,
@@ -921,7 +952,6 @@ def _ask_reflection(
         },
         show={"late": late},
     )
-    return True
 
 
 def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Record | None:

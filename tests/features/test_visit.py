@@ -548,3 +548,25 @@ async def test_records_and_buttons_from_before_planning_was_a_flow(
     reflections = services.store.records(group.id, VISITS_TABLE)[0]["reflections"]
     assert reflections[str(alex.id)]["rating"] == 4
     assert errors(caplog) == []
+
+
+@pytest.mark.clock(START)
+async def test_a_partner_the_reflection_cant_reach_is_told_in_the_group(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await set_zones(couple)
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
+    alex.block_bot()
+    await travel(clock, sandbox, datetime(2026, 11, 29, 9, 1, tzinfo=UTC))
+    await see(sam.private, "Hi Sam", "How safe and connected")
+    notice = await see(group, "Alex, I'd like to ask you privately", "can't reach you there")
+    assert notice.button_texts() == ["A new link to my private chat"]
+
+    await alex.start_private()
+    await group.send(alex, "/visit")
+    await see(group, "Alex, I've sent you the question")
+    question = await see(alex.private, "Hi Alex", "How safe and connected")
+    assert "later than I meant" not in question.text
+    await alex.press(question, "3")
+    await see(alex.private, "You chose 3")
