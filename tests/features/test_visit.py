@@ -570,3 +570,23 @@ async def test_a_partner_the_reflection_cant_reach_is_told_in_the_group(
     assert "later than I meant" not in question.text
     await alex.press(question, "3")
     await see(alex.private, "You chose 3")
+
+
+@pytest.mark.clock(START)
+async def test_a_morning_check_in_that_fails_once_comes_once_later(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group, alex = couple.group, couple.alex
+    await set_zones(couple)
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
+    await travel(clock, sandbox, datetime(2026, 11, 28, 8, 29, tzinfo=UTC))
+    # Each delivery attempt is a request sent three times (bot.network): the first one fails.
+    sandbox.faults.inject("sendMessage", kind="server_error", status=502, times=3)
+    await clock.to(datetime(2026, 11, 28, 8, 30, 5, tzinfo=UTC), sandbox)
+    assert sandbox.faults.pending == 0  # it fell due and failed; tried again 15 s later
+    assert not [m for m in group.bot_messages() if "Good morning" in m.text]
+    await clock.advance(timedelta(seconds=20), sandbox)
+    morning = await group.wait_for(lambda m: "Good morning, day 2" in m.text)
+    await tap(sandbox, alex, morning, "🙂 Good")
+    assert "Alex: good" in morning.text
+    assert len([m for m in group.bot_messages() if "Good morning" in m.text]) == 1
