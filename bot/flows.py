@@ -106,7 +106,10 @@ class Step:
     answer: what an answer does, inside the transaction: `turn.value` is the option's key or
         the read value; it changes `turn.data` or the feature's tables (`turn.tx`), may queue
         messages (`turn.say`), and returns the next step's name, or None when the flow is done.
-        Without it the answer is kept as data[<step name>] and `next` follows.
+        Without it the answer is kept as data[<step name>] and `next` follows. For a typed
+        answer that only makes sense against what was answered before (a last day before the
+        first), it may raise Unreadable before changing anything: the question is asked again
+        with the reason, as when the reader can't read it.
     who: "owner" (the partner the run belongs to) or "partners" (either partner).
     edit: the next step replaces this step's message (one message walks through a check);
         otherwise this message loses its buttons and the next step comes as a new message.
@@ -418,11 +421,26 @@ class Runner:
                 couple.drop_key(_key(old["token"]))
                 table.remove(old["id"])
 
-    def reshow(self, tx: Transaction, couple: Couple, run: Run, **show: Any) -> None:
+    def reshow(
+        self,
+        tx: Transaction,
+        couple: Couple,
+        run: Run,
+        *,
+        asked: Partner | None = None,
+        **show: Any,
+    ) -> None:
         """Inside the couple's transaction: ask the run's current step again, as a new message
-        (a reminder; its earlier message keeps working until the step is answered)."""
-        if run.step is not None:
-            self.services.outbox.put(tx, self._prompt(couple, run, run.step, show=show))
+        (a reminder; its earlier message keeps working until the step is answered).
+
+        `asked`: a typed question is aimed at this partner from now on (the one who asked to
+        see where things stand), instead of whoever answered the step before."""
+        if run.step is None:
+            return
+        if asked is not None and asked.user_id != run.asked:
+            run.asked = asked.user_id
+            tx.table(RUNS_TABLE).update(run.id, {"asked": run.asked})
+        self.services.outbox.put(tx, self._prompt(couple, run, run.step, show=show))
 
     def close(self, tx: Transaction, run: Run) -> None:
         """Inside the couple's transaction: finish a run where it is (a deadline passed);
@@ -571,7 +589,15 @@ class Runner:
         # A typed question that follows is aimed at whoever answered this step.
         run.asked = partner.user_id
         if step.answer is not None:
-            next_step = step.answer(turn)
+            try:
+                next_step = step.answer(turn)
+            except Unreadable as error:
+                if query is not None:
+                    raise
+                self.services.outbox.put(
+                    tx, self._prompt(couple, run, step_name, error=error, typed=given)
+                )
+                return None
         else:
             run.data[step_name] = value
             next_step = step.next

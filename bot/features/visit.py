@@ -13,6 +13,14 @@ their own), time for both serious talks and light, joyful things, and room for r
   answers once both have answered, or at a deadline; a reflection missed during downtime still
   comes, late.
 
+The conversations are flows (bot.flows), each a table of steps: PLAN (where, the place, the
+dates), then GOALS (the question to both, with "I'll say mine in person") next to one GOAL
+question per partner, then TIME (activities, own ideas, rest); MORNING is one check-in and
+REFLECTION one partner's reflection. Each run carries the id of its visit. The visit record
+(dates, host, zone, goals, activities, reflections, `both_safe`) is this feature's own data; the
+open runs say where each conversation stands. Timers queue what they say through the outbox in
+one change with what they do, so a failure half-way resumes instead of repeating.
+
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
 moment derived from them is computed per partner, in their own time zone. The visit record
 keeps `both_safe` (both rated 4 or more *and* both let the group see their rating) for the
@@ -21,26 +29,25 @@ milestones feature to read.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Update
+from telegram.ext import Application, CommandHandler
 
-from bot import asks
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import group_locale
 from bot.dates import day_as_moment
 from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.guards import known_partner, partners_only
-from bot.messages import Buttons, button, clear_buttons, reply, say, say_private
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
+from bot.guards import partners_only
+from bot.messages import button, group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP, Outgoing
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record
+from bot.storage import Record, Transaction
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local, quiet_until
 from bot.zones import find_zone
@@ -51,8 +58,6 @@ CHECKIN = "visit_checkin"
 REFLECT = "visit_reflect"
 REVEAL = "visit_reveal"
 TIMER_KINDS = (COUNTDOWN, CHECKIN, REFLECT, REVEAL)
-GROUP = "visit:"  # buttons in the group
-MINE = "visitme:"  # buttons in a partner's private chat (the reflection)
 
 COUNTDOWN_DAYS = (7, 1)
 CHECKIN_AT = time(9, 30)
@@ -65,7 +70,9 @@ REVEAL_LATE_LIMIT = timedelta(days=60)
 MAX_NIGHTS = 90
 MAX_AHEAD = timedelta(days=2 * 366)
 MAX_IDEAS = 5
+MAX_IDEA = 200
 MAX_TEXT = 500
+TYPED_SHOWN = 40  # of a typed answer that can't be used, this much is quoted back
 SAFE_FROM = 4  # a rating of 4 or 5 counts as "felt safe and connected"
 
 ACTIVITIES = ("cooking", "walks", "place", "calm_start", "talk", "evening")
@@ -73,6 +80,7 @@ LIGHT = ("cooking", "walks", "place", "calm_start")
 RESTS = ("hour", "halfday", "ask")
 MOODS = ("good", "mixed", "heavy")
 SHARES = ("all", "rating", "none")
+RATINGS = range(1, 6)
 
 
 # -- dates -------------------------------------------------------------------------------------
@@ -80,6 +88,16 @@ SHARES = ("all", "rating", "none")
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def _dates(visit: Mapping[str, Any]) -> dict[str, Any]:
+    """The visit's first and last day as the templates show them (a record or a run's data)."""
+    arrival, departure = _day(visit["arrival"]), _day(visit["departure"])
+    return {
+        "arrival": day_as_moment(arrival),
+        "departure": day_as_moment(departure),
+        "nights": (departure - arrival).days,
+    }
 
 
 # -- moments -----------------------------------------------------------------------------------
@@ -157,14 +175,22 @@ def visits(services: Services, chat_id: int) -> list[Record]:
     return services.store.records(chat_id, VISITS_TABLE)
 
 
-def _visit(services: Services, chat_id: int, visit_id: int) -> Record | None:
-    return next((v for v in visits(services, chat_id) if v["id"] == visit_id), None)
+def _runs(services: Services, chat_id: int, visit_id: int, *flows: str) -> list[Run]:
+    """The unfinished runs of these flows that belong to the visit (also inside a transaction:
+    the store's reads see its changes)."""
+    return [
+        run
+        for flow in flows
+        for run in services.runner.runs(chat_id, flow)
+        if run.data.get("visit") == visit_id
+    ]
 
 
 def upcoming(services: Services, couple: Couple) -> Record | None:
-    """The visit being planned, or planned and not over yet."""
+    """The visit being planned, or planned and not over yet. (A plan left half-way before
+    planning became a flow has no conversation to go on with; it is passed over.)"""
     for visit in visits(services, couple.chat_id):
-        if visit["state"] == "planning":
+        if visit["state"] == "planning" and _runs(services, couple.chat_id, visit["id"], *PLANNING):
             return visit
         if visit["state"] == "planned" and (
             _day(visit["departure"]) >= _today(place_zone(couple, visit))
@@ -173,9 +199,11 @@ def upcoming(services: Services, couple: Couple) -> Record | None:
     return None
 
 
-def _update(services: Services, chat_id: int, visit_id: int, fields: Record) -> None:
-    with services.store.transaction(chat_id) as tx:
-        tx.table(VISITS_TABLE).update(visit_id, fields)
+def _visit_of(turn: Turn) -> Record:
+    """The visit a run belongs to, inside the answer's transaction."""
+    visit = turn.tx.table(VISITS_TABLE).get(int(turn.data["visit"]))
+    assert visit is not None  # a visit's runs are closed before it could go
+    return visit
 
 
 def _cancel_timers(
@@ -185,6 +213,11 @@ def _cancel_timers(
         for record in timers.pending(chat_id, kind):
             if record["payload"].get("visit") == visit_id:
                 timers.cancel(chat_id, record["id"])
+
+
+def _close(services: Services, tx: Transaction, runs: list[Run]) -> None:
+    for run in runs:
+        services.runner.close(tx, run)
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -201,493 +234,417 @@ async def visit_command(update: Update, context: MendContext, couple: Couple) ->
     user = update.effective_user
     assert user is not None
     services = context.mend
-    locale = group_locale(services, couple)
     args = [a.lower() for a in context.args or []]
-    current = upcoming(services, couple)
     if args and args != ["cancel"] and args != ["plan"]:
-        await reply(update, context, locale, "visit/usage")
-        return
-    if args == ["cancel"]:
-        if current is None:
-            await reply(update, context, locale, "visit/none", cancelled=True)
-            return
-        _cancel_timers(services.timers, couple.chat_id, current["id"])
-        _update(
-            services,
-            couple.chat_id,
-            current["id"],
-            {"state": "cancelled", "cancelled_at": to_iso(utcnow()), "cancelled_by": user.id},
-        )
-        await reply(
-            update,
-            context,
-            locale,
-            "visit/cancelled",
-            name=user.first_name,
-            planned=current["state"] == "planned",
-        )
+        await reply(update, context, group_locale(services, couple), "visit/usage")
         return
     partner = couple.partner(user.id)
     assert partner is not None
-    if not args and (finished := _awaiting_reflection(services, couple, user.id)) is not None:
-        if await _ask_reflection(context, couple, finished, partner, late=False):
-            await reply(update, context, locale, "visit/reflect_sent", name=partner.name)
-        else:
-            link = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
-            await reply(
-                update,
-                context,
-                locale,
-                "visit/reflect_unreachable",
-                buttons=link,
-                name=partner.name,
-            )
-    if current is None:
-        rows = [[button(services.render.label(locale, "visit.plan"), f"{GROUP}plan")]]
-        await reply(update, context, locale, "visit/intro", buttons=rows)
-        return
-    if current["state"] == "planning":
-        await _prompt_step(context, couple, current, partner, again=True)
-        return
-    await reply(update, context, locale, "visit/show", **_summary(services, couple, current))
-
-
-# -- planning, step by step --------------------------------------------------------------------
-
-
-@partners_only
-async def visit_button(update: Update, context: MendContext, couple: Couple) -> None:
-    """Every planning and check-in button in the group: `visit:<action>[:<visit>[:<arg>]]`."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    parts = query.data.removeprefix(GROUP).split(":")
-    action = parts[0]
-    partner = couple.partner(user.id)
-    assert partner is not None
-    if action == "plan" and len(parts) == 1:
-        await _start_plan(update, context, couple, partner)
-        return
-    visit = None
-    if len(parts) >= 2 and parts[1].isdigit():
-        visit = _visit(services, couple.chat_id, int(parts[1]))
-    arg = parts[2] if len(parts) >= 3 else ""
-    handled = False
-    if visit is not None and action == "feel" and len(parts) == 4:
-        handled = await _feel(update, context, couple, visit, arg, parts[3])
-    elif visit is not None and visit["state"] == "planning" and len(parts) <= 3:
-        handled = await _planning_button(update, context, couple, visit, partner, action, arg)
-    if not handled:
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-
-
-async def _start_plan(
-    update: Update, context: MendContext, couple: Couple, partner: Partner
-) -> None:
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    if upcoming(services, couple) is not None:
-        await query.answer(services.render.label(locale, "alert.visit_exists"), show_alert=True)
-        return
-    now = utcnow()
+    if not args:
+        await _owed_reflection(context, couple, partner)
     with services.store.transaction(couple.chat_id) as tx:
-        visit_id = tx.table(VISITS_TABLE).insert(
-            {
-                "state": "planning",
-                "step": "where",
-                "planner": partner.user_id,
-                "created_at": to_iso(now),
-                "host": None,
-                "zone": None,
-                "arrival": None,
-                "departure": None,
-                "goals": {},
-                "activities": [],
-                "ideas": [],
-                "rest": None,
-                "checkins": {},
-                "reflections": {},
-                "both_safe": None,
-            }
-        )
-    await query.answer()
-    await clear_buttons(update)
-    visit = _visit(services, couple.chat_id, visit_id)
-    assert visit is not None
-    await _prompt_step(context, couple, visit, partner)
-
-
-async def _planning_button(
-    update: Update,
-    context: MendContext,
-    couple: Couple,
-    visit: Record,
-    partner: Partner,
-    action: str,
-    arg: str,
-) -> bool:
-    """One planning step's button; False if it doesn't fit the step the plan is at."""
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    chat_id, step = couple.chat_id, visit["step"]
-    if action == "where" and step == "where":
-        if arg == "else":
-            _update(services, chat_id, visit["id"], {"step": "place", "planner": partner.user_id})
-        elif arg.isdigit() and couple.is_partner(int(arg)):
-            _update(
-                services,
-                chat_id,
-                visit["id"],
-                {"step": "arrival", "host": int(arg), "planner": partner.user_id},
-            )
+        if args == ["cancel"]:
+            _cancel(services, tx, couple, partner)
         else:
-            return False
-    elif action == "skipgoal" and step == "goals" and not arg:
-        goals = dict(visit["goals"])
-        goals.setdefault(str(partner.user_id), "")
-        _update(services, chat_id, visit["id"], {"goals": goals})
-    elif action == "act" and step == "time" and arg in ACTIVITIES:
-        chosen = list(visit["activities"])
-        if arg in chosen:
-            chosen.remove(arg)
-        else:
-            chosen.append(arg)
-        _update(services, chat_id, visit["id"], {"activities": chosen})
-        fresh = _visit(services, chat_id, visit["id"])
-        assert fresh is not None
-        if query.message is not None and query.message.is_accessible:
-            await query.edit_message_reply_markup(
-                InlineKeyboardMarkup(_time_buttons(services, couple, fresh))
-            )
-        await query.answer()  # after the edit, so the ticks are there when the spinner stops
-        return True
-    elif action == "own" and step == "time" and not arg:
-        if len(visit["ideas"]) >= MAX_IDEAS:
-            locale = group_locale(services, couple)
-            await query.answer(
-                services.render.label(locale, "alert.visit_enough_ideas"), show_alert=True
-            )
-            return True
-        await query.answer()
-        await asks.ask(
-            context,
+            _show(services, tx, couple, partner)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _cancel(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> None:
+    current = upcoming(services, couple)
+    if current is None:
+        services.outbox.put(tx, group_message(services, couple, "visit/none", cancelled=True))
+        return
+    _cancel_timers(services.timers, couple.chat_id, current["id"])
+    _close(services, tx, _runs(services, couple.chat_id, current["id"], *VISIT_FLOWS))
+    tx.table(VISITS_TABLE).update(
+        current["id"],
+        {"state": "cancelled", "cancelled_at": to_iso(utcnow()), "cancelled_by": partner.user_id},
+    )
+    services.outbox.put(
+        tx,
+        group_message(
+            services,
             couple,
-            partner,
-            "visit_idea",
-            "visit/ask_idea",
-            in_chat=chat_id,
-            payload={"visit": visit["id"]},
+            "visit/cancelled",
+            name=partner.name,
+            planned=current["state"] == "planned",
+        ),
+    )
+
+
+def _show(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> None:
+    """The plan: offered, asked again where it stands, or shown."""
+    current = upcoming(services, couple)
+    if current is None:
+        # One offer at a time: an older one's button is out of date.
+        _close(services, tx, services.runner.runs_in(tx, PLAN))
+        services.runner.start(
+            tx,
+            couple,
+            PLAN,
+            owner=partner,
+            data={"visit": None, "names": [p.name for p in couple.partners], "zone": None},
         )
-        return True
-    elif action == "done" and step == "time" and not arg:
-        _update(services, chat_id, visit["id"], {"step": "rest"})
-    elif action == "rest" and step == "rest" and arg in RESTS:
-        await query.answer()
-        await clear_buttons(update)
-        await _finish_plan(context, couple, visit["id"], arg)
-        return True
+    elif current["state"] == "planning":
+        for run in _runs(services, couple.chat_id, current["id"], PLAN, GOAL, TIME):
+            # A typed question goes to whoever asked where the plan stands, except the goals:
+            # each partner answers only their own.
+            asked = None if run.flow == GOAL else partner
+            services.runner.reshow(tx, couple, run, asked=asked, resumed=True)
     else:
-        return False
-    await query.answer()
-    if action != "skipgoal":
-        await clear_buttons(update)
-    fresh = _visit(services, chat_id, visit["id"])
-    assert fresh is not None
-    if action == "skipgoal":
-        await _after_goal(context, couple, fresh)
-    else:
-        await _prompt_step(context, couple, fresh, partner)
-    return True
-
-
-async def _prompt_step(
-    context: MendContext,
-    couple: Couple,
-    visit: Record,
-    partner: Partner,
-    *,
-    again: bool = False,
-    error: str | None = None,
-    typed: str = "",
-) -> None:
-    """Ask for what the plan needs next (again, after /visit, if it was left half-way)."""
-    services = context.mend
-    locale = group_locale(services, couple)
-    render, step, chat_id = services.render, visit["step"], couple.chat_id
-    common: dict[str, Any] = {"again": again, "zone": place_zone(couple, visit)}
-    if step == "where":
-        rows: Buttons = [
-            *(
-                [
-                    button(
-                        render.label(locale, "visit.at_home", name=p.name),
-                        f"{GROUP}where:{visit['id']}:{p.user_id}",
-                    )
-                ]
-                for p in couple.partners
-            ),
-            [button(render.label(locale, "visit.elsewhere"), f"{GROUP}where:{visit['id']}:else")],
-        ]
-        await say(context, chat_id, locale, "visit/ask_where", buttons=rows, **common)
-    elif step == "place":
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "visit_place",
-            "visit/ask_place",
-            in_chat=chat_id,
-            payload={"visit": visit["id"]},
-            error=error,
-            typed=typed,
-            **common,
+        services.outbox.put(
+            tx, group_message(services, couple, "visit/show", **_summary(services, couple, current))
         )
-    elif step in ("arrival", "departure"):
-        arrival = _day(visit["arrival"]) if visit.get("arrival") else None
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            f"visit_{step}",
-            "visit/ask_date",
-            in_chat=chat_id,
-            payload={"visit": visit["id"]},
-            which=step,
-            error=error,
-            typed=typed,
-            max_nights=MAX_NIGHTS,
-            arrival=day_as_moment(arrival) if arrival else None,
-            example=day_as_moment(_today(common["zone"]) + timedelta(days=30)),
-            **common,
-        )
-    elif step == "goals":
-        waiting = [p for p in couple.partners if str(p.user_id) not in visit["goals"]]
-        if not again:
-            skip = [
-                [button(render.label(locale, "visit.skip_goal"), f"{GROUP}skipgoal:{visit['id']}")]
-            ]
-            await say(
-                context,
-                chat_id,
-                locale,
-                "visit/goals_intro",
-                buttons=skip,
-                **_dates(visit),
-                **common,
-            )
-        for person in waiting:
-            await asks.ask(
-                context,
-                couple,
-                person,
-                "visit_goal",
-                "visit/ask_goal",
-                in_chat=chat_id,
-                payload={"visit": visit["id"]},
-            )
-    elif step == "time":
-        await say(
-            context,
-            chat_id,
-            locale,
-            "visit/ask_time",
-            buttons=_time_buttons(services, couple, visit),
-            ideas=visit["ideas"],
-            **common,
-        )
-    elif step == "rest":
-        rows = [
-            [button(render.label(locale, f"visit.rest_{key}"), f"{GROUP}rest:{visit['id']}:{key}")]
-            for key in RESTS
-        ]
-        await say(context, chat_id, locale, "visit/ask_rest", buttons=rows, **common)
 
 
-def _dates(visit: Record) -> dict[str, Any]:
-    arrival, departure = _day(visit["arrival"]), _day(visit["departure"])
+# -- planning: where and when ------------------------------------------------------------------
+
+
+def _resumed(run: Run) -> dict[str, Any]:
+    """What every planning question shows: the calendar it is read in; "resumed" is set when
+    /visit asks it again."""
+    return {"resumed": False, "zone": run.data.get("zone")}
+
+
+def _begin(turn: Turn) -> str | None:
+    """The "Plan a visit" button: a new visit record, unless one is in the works already."""
+    services = turn.runner.services
+    if upcoming(services, turn.couple) is not None:
+        turn.toast = "alert.visit_exists"
+        return None
+    turn.data["visit"] = turn.tx.table(VISITS_TABLE).insert(
+        {
+            "state": "planning",
+            "planner": turn.partner.user_id,
+            "created_at": to_iso(utcnow()),
+            "host": None,
+            "zone": None,
+            "arrival": None,
+            "departure": None,
+            "goals": {},
+            "activities": [],
+            "ideas": [],
+            "rest": None,
+            "checkins": {},
+            "reflections": {},
+            "both_safe": None,
+        }
+    )
+    others = [r for r in turn.runner.runs_in(turn.tx, PLAN) if r.token != turn.run.token]
+    _close(services, turn.tx, others)
+    return "where"
+
+
+def _host(index: int) -> str:
+    """The option for "at the place of the partner at `index`"."""
+    return f"host_{index}"
+
+
+def _where_options(run: Run) -> Rows:
+    return [
+        *(
+            [Option(_host(i), "visit.at_home", {"name": name})]
+            for i, name in enumerate(run.data["names"])
+        ),
+        [Option("else", "visit.elsewhere")],
+    ]
+
+
+def _where(turn: Turn) -> str:
+    """At one partner's place (their calendar), or somewhere else (a city to name)."""
+    if turn.value == "else":
+        return "place"
+    host = {_host(i): p for i, p in enumerate(turn.couple.partners)}[turn.value]
+    turn.tx.table(VISITS_TABLE).update(int(turn.data["visit"]), {"host": host.user_id})
+    turn.data["zone"] = host.timezone
+    return "arrival"
+
+
+def _read_place(text: str) -> str:
+    """A city (or a zone name) as the time zone whose calendar the dates are read in."""
+    guess = find_zone(text)
+    found = guess.zone or (guess.suggestions[0].zone if len(guess.suggestions) == 1 else None)
+    if found is None:
+        raise Unreadable("visit.reason.place_unknown", typed=text[:TYPED_SHOWN])
+    return found
+
+
+def _place(turn: Turn) -> str:
+    turn.tx.table(VISITS_TABLE).update(int(turn.data["visit"]), {"zone": turn.value})
+    turn.data["zone"] = turn.value
+    return "arrival"
+
+
+def _date_question(run: Run) -> dict[str, Any]:
+    arrival = run.data.get("arrival")
     return {
-        "arrival": day_as_moment(arrival),
-        "departure": day_as_moment(departure),
-        "nights": (departure - arrival).days,
+        **_resumed(run),
+        "which": run.step,
+        "arrival": day_as_moment(_day(arrival)) if arrival else None,
+        "example": day_as_moment(_today(run.data.get("zone")) + timedelta(days=30)),
     }
 
 
-def _time_buttons(services: Services, couple: Couple, visit: Record) -> Buttons:
-    locale = group_locale(services, couple)
-    render = services.render
-    rows: list[list[Any]] = []
-    for key in ACTIVITIES:
-        label = render.label(locale, f"visit.act_{key}")
-        if key in visit["activities"]:
-            label = render.label(locale, "visit.chosen", label=label)
-        rows.append([button(label, f"{GROUP}act:{visit['id']}:{key}")])
-    rows.append(
-        [
-            button(render.label(locale, "visit.own_idea"), f"{GROUP}own:{visit['id']}"),
-            button(render.label(locale, "visit.time_done"), f"{GROUP}done:{visit['id']}"),
-        ]
-    )
-    return rows
+def _on_or_after(text: str, earliest: date) -> date:
+    """A typed day; one without a year is the first such day on or after `earliest`."""
+    day = read_date(text, earliest)
+    if day is None:
+        raise Unreadable("visit.reason.date_unreadable", typed=text[:TYPED_SHOWN])
+    return day
 
 
-# -- free-text answers -------------------------------------------------------------------------
+def _read_day(text: str) -> str:
+    """A typed day, kept as typed: the year of a day without one depends on the plan, so the
+    answer reads it (this only makes sure it is a day at all)."""
+    _on_or_after(text, utcnow().date())
+    return text
 
 
-def _planning(services: Services, answer: asks.Answer, step: str) -> Record | None:
-    visit = _visit(services, answer.couple.chat_id, int(answer.payload.get("visit", 0)))
-    if visit is None or visit["state"] != "planning" or visit["step"] != step:
-        return None
-    return visit
-
-
-async def _not_current(update: Update, context: MendContext, couple: Couple) -> None:
-    await reply(update, context, group_locale(context.mend, couple), "visit/not_current")
-
-
-async def place_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The city of a visit somewhere else: its zone is the calendar the dates are read in."""
-    couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, "place")
-    if visit is None:
-        await _not_current(update, context, couple)
-        return
-    guess = await asyncio.to_thread(find_zone, answer.text)
-    found = guess.zone or (guess.suggestions[0].zone if len(guess.suggestions) == 1 else None)
-    if found is None:
-        await _prompt_step(
-            context, couple, visit, answer.partner, error="unknown", typed=answer.text[:40]
-        )
-        return
-    _update(services, couple.chat_id, visit["id"], {"zone": found, "step": "arrival"})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    await _prompt_step(context, couple, fresh, answer.partner)
-
-
-async def arrival_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+def _arrival(turn: Turn) -> str:
     """The first day of the visit: not in the past, not years ahead."""
-
-    def problem(day: date, visit: Record) -> str | None:
-        today = _today(place_zone(answer.couple, visit))
-        if day < today:
-            return "past"
-        return "far" if day_as_moment(day) - day_as_moment(today) > MAX_AHEAD else None
-
-    await _date_answer(update, context, answer, "arrival", "departure", problem)
-
-
-async def departure_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The last day of the visit: not before the first, not months later."""
-
-    def problem(day: date, visit: Record) -> str | None:
-        arrival = _day(visit["arrival"])
-        if day < arrival:
-            return "before"
-        return "long" if (day - arrival).days > MAX_NIGHTS else None
-
-    await _date_answer(update, context, answer, "departure", "goals", problem)
+    visit = _visit_of(turn)
+    today = _today(place_zone(turn.couple, visit))
+    day = _on_or_after(turn.value, today)
+    if day < today:
+        raise Unreadable("visit.reason.date_past", typed=turn.value[:TYPED_SHOWN])
+    if day_as_moment(day) - day_as_moment(today) > MAX_AHEAD:
+        raise Unreadable("visit.reason.date_far")
+    turn.tx.table(VISITS_TABLE).update(visit["id"], {"arrival": day.isoformat()})
+    turn.data["arrival"] = day.isoformat()
+    return "departure"
 
 
-async def _date_answer(
-    update: Update,
-    context: MendContext,
-    answer: asks.Answer,
-    step: str,
-    next_step: str,
-    problem: Callable[[date, Record], str | None],
-) -> None:
-    """A typed date for `step`: read forgivingly, checked, stored, then on to `next_step`
-    (or the same question again, saying what was wrong)."""
-    couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, step)
-    if visit is None:
-        await _not_current(update, context, couple)
-        return
-    earliest = _day(visit["arrival"]) if step == "departure" else _today(place_zone(couple, visit))
-    day = read_date(answer.text, earliest)
-    error = "unreadable" if day is None else problem(day, visit)
-    if error is not None or day is None:
-        await _prompt_step(
-            context, couple, visit, answer.partner, error=error, typed=answer.text[:40]
-        )
-        return
-    _update(services, couple.chat_id, visit["id"], {step: day.isoformat(), "step": next_step})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    await _prompt_step(context, couple, fresh, answer.partner)
+def _departure(turn: Turn) -> None:
+    """The last day of the visit: not before the first, not months later. Then each partner
+    is asked what they need, next to one question to both (with the way to skip one's own)."""
+    visit = _visit_of(turn)
+    arrival = _day(visit["arrival"])
+    day = _on_or_after(turn.value, arrival)
+    if day < arrival:
+        raise Unreadable("visit.reason.date_before")
+    if (day - arrival).days > MAX_NIGHTS:
+        raise Unreadable("visit.reason.date_long", nights=MAX_NIGHTS)
+    turn.tx.table(VISITS_TABLE).update(visit["id"], {"departure": day.isoformat()})
+    runner, tx, couple = turn.runner, turn.tx, turn.couple
+    dates = {"visit": visit["id"], "arrival": visit["arrival"], "departure": day.isoformat()}
+    runner.start(tx, couple, GOALS, owner=None, data=dates)
+    for partner in couple.partners:
+        runner.start(tx, couple, GOAL, owner=partner, data={"visit": visit["id"]})
+    return None
 
 
-async def goal_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+PLAN = "visit_plan"
+PLAN_FLOW = Flow(
+    name=PLAN,
+    first="intro",
+    steps={
+        "intro": Step(
+            "visit/intro", [[Option("plan", "visit.plan")]], answer=_begin, who="partners"
+        ),
+        "where": Step(
+            "visit/ask_where", _where_options, answer=_where, who="partners", data=_resumed
+        ),
+        "place": Step(
+            "visit/ask_place", read=_read_place, answer=_place, who="partners", data=_resumed
+        ),
+        "arrival": Step(
+            "visit/ask_date",
+            read=_read_day,
+            answer=_arrival,
+            who="partners",
+            data=_date_question,
+        ),
+        "departure": Step(
+            "visit/ask_date",
+            read=_read_day,
+            answer=_departure,
+            who="partners",
+            data=_date_question,
+        ),
+    },
+    closed="visit/not_current",
+)
+
+
+# -- planning: what each partner needs -----------------------------------------------------------
+
+
+def _read_text(most: int) -> Callable[[str], str]:
+    """A reader of free text: up to `most` characters (nothing is cut without a word)."""
+
+    def read(text: str) -> str:
+        text = text.strip()
+        if len(text) > most:
+            raise Unreadable("visit.reason.too_long", most=most)
+        return text
+
+    return read
+
+
+def _goal(turn: Turn) -> None:
     """What one partner needs to feel safe: only their own answer counts for them."""
-    couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, "goals")
-    if visit is None:
-        await _not_current(update, context, couple)
-        return
-    goals = dict(visit["goals"])
-    goals[str(answer.partner.user_id)] = answer.text[:MAX_TEXT]
-    _update(services, couple.chat_id, visit["id"], {"goals": goals})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    await _after_goal(context, couple, fresh)
+    visit = _visit_of(turn)
+    _goals_given(turn, visit, {**visit["goals"], str(turn.partner.user_id): turn.value})
+    return None
 
 
-async def _after_goal(context: MendContext, couple: Couple, visit: Record) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    waiting = [p.name for p in couple.partners if str(p.user_id) not in visit["goals"]]
+def _skip_goal(turn: Turn) -> str | None:
+    """The skip button: the presser's own question closes (pressed twice, or after answering
+    it, nothing changes)."""
+    visit = _visit_of(turn)
+    mine = str(turn.partner.user_id)
+    if mine in visit["goals"]:
+        return "intro"
+    services = turn.runner.services
+    own = [
+        r
+        for r in _runs(services, turn.couple.chat_id, visit["id"], GOAL)
+        if r.owner == turn.partner.user_id
+    ]
+    _close(services, turn.tx, own)
+    return None if _goals_given(turn, visit, {**visit["goals"], mine: ""}) else "intro"
+
+
+def _goals_given(turn: Turn, visit: Record, goals: dict[str, str]) -> bool:
+    """Keep the goals; once both partners have given theirs (or skipped), the plan goes on to
+    time together. True when it does."""
+    tx, couple, services = turn.tx, turn.couple, turn.runner.services
+    tx.table(VISITS_TABLE).update(visit["id"], {"goals": goals})
+    waiting = [p.name for p in couple.partners if str(p.user_id) not in goals]
     if waiting:
-        await say(context, couple.chat_id, locale, "visit/goal_noted", waiting=waiting)
-        return
-    _update(services, couple.chat_id, visit["id"], {"step": "time"})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    planner = couple.partner(visit["planner"]) or couple.partners[0]
-    await _prompt_step(context, couple, fresh, planner)
+        turn.say(GROUP, "visit/goal_noted", waiting=waiting)
+        return False
+    for question in _runs(services, couple.chat_id, visit["id"], GOALS):
+        services.runner.close(tx, question)
+        if question.message_id is not None and question.token != turn.run.token:
+            services.outbox.put(tx, Outgoing(to=GROUP, clear_buttons_of=question.message_id))
+    turn.runner.start(
+        tx, couple, TIME, owner=None, data={"visit": visit["id"], "activities": [], "ideas": []}
+    )
+    return True
 
 
-async def idea_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """An activity of their own for the visit."""
-    couple, services = answer.couple, context.mend
-    visit = _planning(services, answer, "time")
-    if visit is None or len(visit["ideas"]) >= MAX_IDEAS:
-        await _not_current(update, context, couple)
-        return
-    ideas = [*visit["ideas"], answer.text[:200]]
-    _update(services, couple.chat_id, visit["id"], {"ideas": ideas})
-    fresh = _visit(services, couple.chat_id, visit["id"])
-    assert fresh is not None
-    await _prompt_step(context, couple, fresh, answer.partner)
+GOALS = "visit_goals"
+GOALS_FLOW = Flow(
+    name=GOALS,
+    first="intro",
+    steps={
+        "intro": Step(
+            "visit/goals_intro",
+            [[Option("skip", "visit.skip_goal")]],
+            answer=_skip_goal,
+            who="partners",
+            edit=True,
+            data=lambda run: {**_dates(run.data), **_resumed(run)},
+        ),
+    },
+    closed="visit/not_current",
+)
+GOAL = "visit_goal"
+GOAL_FLOW = Flow(
+    name=GOAL,
+    first="ask",
+    steps={"ask": Step("visit/ask_goal", read=_read_text(MAX_TEXT), answer=_goal)},
+    closed="visit/not_current",
+)
+
+
+# -- planning: time together and rest ------------------------------------------------------------
+
+
+def _time_options(run: Run) -> Rows:
+    chosen = run.data["activities"]
+    return [
+        *(
+            [Option(key, f"visit.chosen_{key}" if key in chosen else f"visit.act_{key}")]
+            for key in ACTIVITIES
+        ),
+        [Option("own", "visit.own_idea"), Option("done", "visit.time_done")],
+    ]
+
+
+def _choose(turn: Turn) -> str:
+    """Tick or untick an activity (the menu shows it at once), add an idea, or go on."""
+    chosen, ideas = list(turn.data["activities"]), list(turn.data["ideas"])
+    if turn.value in ACTIVITIES:
+        turn.data["activities"] = (
+            [a for a in chosen if a != turn.value]
+            if turn.value in chosen
+            else [*chosen, turn.value]
+        )
+        return "time"
+    if turn.value == "own":
+        if len(ideas) >= MAX_IDEAS:
+            turn.toast = "alert.visit_enough_ideas"
+            return "time"
+        return "idea"
+    return "rest"
+
+
+def _idea(turn: Turn) -> str:
+    """An activity of their own for the visit; back to the menu, now showing it."""
+    ideas = list(turn.data["ideas"])
+    if len(ideas) < MAX_IDEAS:
+        turn.data["ideas"] = [*ideas, turn.value]
+    return "time"
+
+
+def _planned(turn: Turn) -> None:
+    """The plan is made: its timers are set and the group sees it whole."""
+    services, tx = turn.runner.services, turn.tx
+    visit_id = int(turn.data["visit"])
+    tx.table(VISITS_TABLE).update(
+        visit_id,
+        {
+            "activities": turn.data["activities"],
+            "ideas": turn.data["ideas"],
+            "rest": turn.value,
+            "state": "planned",
+            "planned_at": to_iso(utcnow()),
+        },
+    )
+    visit = tx.table(VISITS_TABLE).get(visit_id)
+    assert visit is not None
+    schedule_visit(services.timers, turn.couple, visit, tx=tx)
+    turn.say(GROUP, "visit/planned", **_summary(services, turn.couple, visit))
+    return None
+
+
+TIME = "visit_time"
+TIME_FLOW = Flow(
+    name=TIME,
+    first="time",
+    steps={
+        # Ticks are shown by editing the menu in place; the rest question then takes its place.
+        "time": Step(
+            "visit/ask_time",
+            _time_options,
+            answer=_choose,
+            who="partners",
+            edit=True,
+            data=_resumed,
+        ),
+        "idea": Step("visit/ask_idea", read=_read_text(MAX_IDEA), answer=_idea, who="partners"),
+        "rest": Step(
+            "visit/ask_rest",
+            [[Option(key, f"visit.rest_{key}")] for key in RESTS],
+            answer=_planned,
+            who="partners",
+            data=_resumed,
+        ),
+    },
+    closed="visit/not_current",
+)
+PLANNING = (PLAN, GOALS, GOAL, TIME)
 
 
 # -- the plan is made: timers ------------------------------------------------------------------
 
 
-async def _finish_plan(context: MendContext, couple: Couple, visit_id: int, rest: str) -> None:
-    services = context.mend
-    _update(
-        services,
-        couple.chat_id,
-        visit_id,
-        {"rest": rest, "state": "planned", "step": None, "planned_at": to_iso(utcnow())},
-    )
-    visit = _visit(services, couple.chat_id, visit_id)
-    assert visit is not None
-    schedule_visit(services.timers, couple, visit)
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "visit/planned",
-        **_summary(services, couple, visit),
-    )
-
-
-def schedule_visit(timers: Timers, couple: Couple, visit: Record) -> None:
+def schedule_visit(
+    timers: Timers, couple: Couple, visit: Record, *, tx: Transaction | None = None
+) -> None:
     """The countdown, the first check-in, each partner's reflection and the reveal deadline."""
     now, chat_id, visit_id = utcnow(), couple.chat_id, visit["id"]
     arrival = _day(visit["arrival"])
@@ -696,18 +653,18 @@ def schedule_visit(timers: Timers, couple: Couple, visit: Record) -> None:
             arrival - timedelta(days=days), place_zone(couple, visit), couple.partners
         )
         if moment > now:
-            timers.schedule(chat_id, COUNTDOWN, moment, payload={"visit": visit_id, "days": days})
-    first = _next_checkin(couple, visit, now)
-    if first is not None:
-        timers.schedule(
-            chat_id, CHECKIN, first[1], payload={"visit": visit_id, "day": first[0].isoformat()}
-        )
+            timers.schedule(
+                chat_id, COUNTDOWN, moment, payload={"visit": visit_id, "days": days}, tx=tx
+            )
+    _schedule_next_checkin(timers, couple, visit, now, tx=tx)
     reflections = [reflect_moment(couple, visit, p) for p in couple.partners]
     for partner, moment in zip(couple.partners, reflections, strict=True):
         timers.schedule(
-            chat_id, REFLECT, moment, partner=partner.user_id, payload={"visit": visit_id}
+            chat_id, REFLECT, moment, partner=partner.user_id, payload={"visit": visit_id}, tx=tx
         )
-    timers.schedule(chat_id, REVEAL, max(reflections) + REVEAL_AFTER, payload={"visit": visit_id})
+    timers.schedule(
+        chat_id, REVEAL, max(reflections) + REVEAL_AFTER, payload={"visit": visit_id}, tx=tx
+    )
 
 
 def _schedule_view(services: Services, couple: Couple, visit: Record) -> list[dict[str, Any]]:
@@ -756,9 +713,10 @@ def _summary(services: Services, couple: Couple, visit: Record) -> dict[str, Any
 # -- countdown and check-ins -------------------------------------------------------------------
 
 
-def _fired_visit(services: Services, fired: Fired) -> tuple[Couple, Record] | None:
-    couple = services.store.couple(fired.chat_id)
-    visit = _visit(services, fired.chat_id, int(fired.payload.get("visit", 0)))
+def _fired_visit(tx: Transaction, fired: Fired) -> tuple[Couple, Record] | None:
+    """Inside the couple's transaction: the couple and the visit a timer is for."""
+    couple = tx.couple()
+    visit = tx.table(VISITS_TABLE).get(int(fired.payload.get("visit", 0)))
     if couple is None or visit is None or couple.status != "active":
         return None
     return couple, visit
@@ -767,36 +725,51 @@ def _fired_visit(services: Services, fired: Fired) -> tuple[Couple, Record] | No
 async def countdown_due(context: MendContext, fired: Fired) -> None:
     """A week, or a day, before the visit."""
     services = context.mend
-    found = _fired_visit(services, fired)
-    if found is None or found[1]["state"] != "planned":
-        return
-    couple, visit = found
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "visit/countdown",
-        days=int(fired.payload.get("days", 1)),
-        **_summary(services, couple, visit),
-    )
+    with services.store.transaction(fired.chat_id) as tx:
+        found = _fired_visit(tx, fired)
+        if found is None or found[1]["state"] != "planned":
+            return
+        couple, visit = found
+        message = group_message(
+            services,
+            couple,
+            "visit/countdown",
+            days=int(fired.payload.get("days", 1)),
+            **_summary(services, couple, visit),
+        )
+        services.outbox.put(tx, message)
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 async def checkin_due(context: MendContext, fired: Fired) -> None:
     """A morning of the visit: how are you both feeling? Then the next morning's is set."""
     services = context.mend
-    found = _fired_visit(services, fired)
-    if found is None or found[1]["state"] != "planned":
-        return
-    couple, visit = found
-    day = str(fired.payload.get("day", ""))
-    checkins = dict(visit["checkins"])
-    checkins.setdefault(day, {})
-    _update(services, couple.chat_id, visit["id"], {"checkins": checkins})
-    _schedule_next_checkin(services.timers, couple, visit, fired.due)
-    await _send_checkin(context, couple, visit, day, {})
+    with services.store.transaction(fired.chat_id) as tx:
+        found = _fired_visit(tx, fired)
+        day = str(fired.payload.get("day", ""))
+        if found is None or found[1]["state"] != "planned" or day in found[1]["checkins"]:
+            return
+        couple, visit = found
+        tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
+        _schedule_next_checkin(services.timers, couple, visit, fired.due, tx=tx)
+        services.runner.start(
+            tx,
+            couple,
+            MORNING,
+            owner=None,
+            data={"visit": visit["id"], "date": day, **_checkin_view(couple, visit, day, {})},
+        )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
-def _schedule_next_checkin(timers: Timers, couple: Couple, visit: Record, after: datetime) -> None:
+def _schedule_next_checkin(
+    timers: Timers,
+    couple: Couple,
+    visit: Record,
+    after: datetime,
+    *,
+    tx: Transaction | None = None,
+) -> None:
     following = _next_checkin(couple, visit, max(after, utcnow()))
     if following is not None:
         timers.schedule(
@@ -804,73 +777,46 @@ def _schedule_next_checkin(timers: Timers, couple: Couple, visit: Record, after:
             CHECKIN,
             following[1],
             payload={"visit": visit["id"], "day": following[0].isoformat()},
+            tx=tx,
         )
 
 
 def _checkin_view(
-    couple: Couple, visit: Record, day: str, answers: dict[str, str]
+    couple: Couple, visit: Record, day: str, moods: Mapping[str, str]
 ) -> dict[str, Any]:
     number = (_day(day) - _day(visit["arrival"])).days + 1
     return {
         "day": number,
         "last": day == visit["departure"],
         "first": number == 2,
-        "answers": [{"name": p.name, "mood": answers.get(str(p.user_id))} for p in couple.partners],
+        "answers": [{"name": p.name, "mood": moods.get(str(p.user_id))} for p in couple.partners],
     }
 
 
-def _checkin_buttons(services: Services, locale: str, visit: Record, day: str) -> Buttons:
-    return [
-        [
-            button(
-                services.render.label(locale, f"visit.mood_{mood}"),
-                f"{GROUP}feel:{visit['id']}:{day}:{mood}",
-            )
-            for mood in MOODS
-        ]
-    ]
-
-
-async def _send_checkin(
-    context: MendContext, couple: Couple, visit: Record, day: str, answers: dict[str, str]
-) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "visit/checkin",
-        buttons=_checkin_buttons(services, locale, visit, day),
-        **_checkin_view(couple, visit, day, answers),
-    )
-
-
-async def _feel(
-    update: Update, context: MendContext, couple: Couple, visit: Record, day: str, mood: str
-) -> bool:
+def _feel(turn: Turn) -> str:
     """A partner answers the morning check-in; the message shows both answers."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    if mood not in MOODS or day not in visit["checkins"] or visit["state"] == "cancelled":
-        return False
-    services = context.mend
-    checkins = {k: dict(v) for k, v in visit["checkins"].items()}
-    checkins[day][str(user.id)] = mood
-    _update(services, couple.chat_id, visit["id"], {"checkins": checkins})
-    if query.message is not None and query.message.is_accessible:
-        locale = group_locale(services, couple)
-        html = services.render.message(
-            locale, "visit/checkin", **_checkin_view(couple, visit, day, checkins[day])
-        )
-        markup = InlineKeyboardMarkup(_checkin_buttons(services, locale, visit, day))
-        try:
-            await query.edit_message_text(html, reply_markup=markup)
-        except BadRequest as error:
-            if "not modified" not in error.message.lower():
-                raise
-    await query.answer()
-    return True
+    visit = _visit_of(turn)
+    day = str(turn.data["date"])
+    moods = {**visit["checkins"].get(day, {}), str(turn.partner.user_id): turn.value}
+    turn.tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: moods}})
+    turn.data.update(_checkin_view(turn.couple, visit, day, moods))
+    return "feel"
+
+
+MORNING = "visit_morning"
+MORNING_FLOW = Flow(
+    name=MORNING,
+    first="feel",
+    steps={
+        "feel": Step(
+            "visit/checkin",
+            [[Option(mood, f"visit.mood_{mood}") for mood in MOODS]],
+            answer=_feel,
+            who="partners",
+            edit=True,
+        ),
+    },
+)
 
 
 def ensure_checkins(timers: Timers, couple: Couple) -> None:
@@ -893,46 +839,119 @@ def ensure_checkins(timers: Timers, couple: Couple) -> None:
 async def reflect_due(context: MendContext, fired: Fired) -> None:
     """The day after: each partner is asked privately how safe and connected they felt."""
     services = context.mend
-    found = _fired_visit(services, fired)
-    if found is None or fired.partner is None:
-        return
-    couple, visit = found
-    partner = couple.partner(fired.partner)
-    if partner is None or visit["state"] not in ("planned", "over"):
-        return
-    if visit["state"] == "planned":
-        _update(services, couple.chat_id, visit["id"], {"state": "over"})
-    if not await _ask_reflection(context, couple, visit, partner, late=fired.late):
-        group = group_locale(services, couple)
-        link = [[button(services.render.label(group, "settings.private_link"), PRIVATE_LINK)]]
-        await say(
-            context,
-            couple.chat_id,
-            group,
-            "visit/reflect_unreachable",
-            buttons=link,
-            name=partner.name,
+    with services.store.transaction(fired.chat_id) as tx:
+        found = _fired_visit(tx, fired)
+        if found is None or fired.partner is None:
+            return
+        couple, visit = found
+        partner = couple.partner(fired.partner)
+        if partner is None or visit["state"] not in ("planned", "over"):
+            return
+        if visit["state"] == "planned":
+            _visit_over(services, tx, couple.chat_id, visit["id"])
+        due = not _answered(visit, partner) and not _reflection_runs(
+            services, couple.chat_id, visit["id"], partner
         )
+        if due:
+            _ask_reflection(services, tx, couple, visit, partner, late=fired.late)
+    await services.outbox.deliver(context, fired.chat_id)
+    if due:
+        await _unless_reached(context, fired.chat_id, partner.user_id)
 
 
-async def _ask_reflection(
-    context: MendContext, couple: Couple, visit: Record, partner: Partner, *, late: bool
-) -> bool:
-    """The private question with its 1–5 buttons; False if the partner can't be reached."""
-    prefix = f"{MINE}{couple.chat_id}:{visit['id']}:"
-    rows = [[button(str(n), f"{prefix}rate:{n}") for n in range(1, 6)]]
-    sent = await say_private(
-        context,
+async def _owed_reflection(context: MendContext, couple: Couple, partner: Partner) -> None:
+    """/visit from a partner who still owes the reflection of a visit that is over: it is
+    asked (again) in private, and the group hears whether it got there."""
+    services = context.mend
+    finished = _awaiting_reflection(services, couple, partner.user_id)
+    if finished is None:
+        return
+    with services.store.transaction(couple.chat_id) as tx:
+        _ask_reflection(services, tx, couple, finished, partner)
+    await services.outbox.deliver(context, couple.chat_id)
+    await _unless_reached(context, couple.chat_id, partner.user_id, confirm=True)
+
+
+async def _unless_reached(
+    context: MendContext, chat_id: int, user_id: int, *, confirm: bool = False
+) -> None:
+    """Once the private question was delivered (or refused): a partner who can't be reached
+    privately is told in the group how to open the chat; with `confirm`, the group hears that
+    the question was sent."""
+    services = context.mend
+    with services.store.transaction(chat_id) as tx:
+        couple = tx.couple()
+        partner = couple.partner(user_id) if couple is not None else None
+        if couple is None or partner is None:
+            return
+        if not partner.private_chat:
+            message = group_message(
+                services, couple, "visit/reflect_unreachable", name=partner.name
+            )
+            locale = group_locale(services, couple)
+            message.buttons = [
+                [button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]
+            ]
+            services.outbox.put(tx, message)
+        elif confirm:
+            services.outbox.put(
+                tx, group_message(services, couple, "visit/reflect_sent", name=partner.name)
+            )
+    await services.outbox.deliver(context, chat_id)
+
+
+def _visit_over(services: Services, tx: Transaction, chat_id: int, visit_id: int) -> None:
+    """The visit is over: its morning check-ins close, the reflections may come."""
+    tx.table(VISITS_TABLE).update(visit_id, {"state": "over"})
+    _close(services, tx, _runs(services, chat_id, visit_id, MORNING))
+
+
+def _answered(visit: Record, partner: Partner) -> bool:
+    return bool(visit["reflections"].get(str(partner.user_id), {}).get("share"))
+
+
+def _reflection_runs(
+    services: Services, chat_id: int, visit_id: int, partner: Partner
+) -> list[Run]:
+    return [r for r in _runs(services, chat_id, visit_id, REFLECTION) if r.owner == partner.user_id]
+
+
+def _ask_reflection(
+    services: Services,
+    tx: Transaction,
+    couple: Couple,
+    visit: Record,
+    partner: Partner,
+    *,
+    late: bool = False,
+) -> None:
+    """The private question with its 1–5 buttons (or, if it was asked already, the step it is
+    at, again); nothing if the partner can't be reached there (see _unless_reached)."""
+    if not partner.private_chat:
+        return
+    asked = _reflection_runs(services, couple.chat_id, visit["id"], partner)
+    if asked:
+        services.runner.reshow(tx, couple, asked[0])
+        return
+    other = couple.other(partner.user_id)
+    services.runner.start(
+        tx,
         couple,
-        partner,
-        "visit/reflect_ask",
-        buttons=rows,
-        name=partner.name,
-        late=late,
-        group=couple.title,
-        **_dates(visit),
+        REFLECTION,
+        owner=partner,
+        data={
+            "visit": visit["id"],
+            "arrival": visit["arrival"],
+            "departure": visit["departure"],
+            "name": partner.name,
+            "other": other.name if other else "",
+            "group": couple.title,
+            "rating": None,
+            "has_note": False,
+            "share": None,
+        },
+        show={"late": late},
     )
-    return sent is not None
 
 
 def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Record | None:
@@ -947,148 +966,87 @@ def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Re
     )
 
 
-@known_partner
-async def reflection_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    """`visitme:<chat>:<visit>:<action>[:<arg>]` in a partner's private chat."""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    assert query is not None and query.data is not None and user is not None and chat is not None
-    services = context.mend
-    parts = query.data.removeprefix(MINE).split(":")
-    couple = None
-    if len(parts) in (4, 5) and parts[0].lstrip("-").isdigit() and parts[1].isdigit():
-        couple = next((c for c in couples if c.chat_id == int(parts[0])), None)
-    visit = _visit(services, couple.chat_id, int(parts[1])) if couple else None
-    me = couple.partner(user.id) if couple else None
-    mine = visit["reflections"].get(str(user.id), {}) if visit else {}
-    action, arg = (parts[2], parts[3]) if len(parts) >= 4 else ("", "")
-    valid = (
-        chat.type == Chat.PRIVATE
-        and couple is not None
-        and visit is not None
-        and me is not None
-        and visit["state"] == "over"
-        and not mine.get("share")
-        and (
-            (action == "rate" and arg in ("1", "2", "3", "4", "5"))
-            or (action == "note" and arg in ("yes", "no") and "rating" in mine)
-            or (action == "share" and arg in SHARES and "rating" in mine)
-        )
-    )
-    if not valid or couple is None or visit is None or me is None:
-        locale = (
-            partner_locale(services, me) if me else services.render.locale_for(user.language_code)
-        )
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    await query.answer()
-    await clear_buttons(update)
-    if action == "rate":
-        _set_reflection(services, couple, visit["id"], user.id, {"rating": int(arg)})
-        rows = [
-            [
-                button(
-                    services.render.label(partner_locale(services, me), "visit.note_yes"),
-                    f"{MINE}{couple.chat_id}:{visit['id']}:note:yes",
-                ),
-                button(
-                    services.render.label(partner_locale(services, me), "visit.note_no"),
-                    f"{MINE}{couple.chat_id}:{visit['id']}:note:no",
-                ),
-            ]
-        ]
-        await say_private(context, couple, me, "visit/reflect_rated", buttons=rows, rating=int(arg))
-    elif action == "note" and arg == "yes":
-        await asks.ask(
-            context,
-            couple,
-            me,
-            "visit_note",
-            "visit/reflect_note_ask",
-            in_chat=user.id,
-            payload={"visit": visit["id"]},
-        )
-    elif action == "note":
-        await _ask_share(context, couple, visit["id"], me, has_note=False)
-    else:
-        _set_reflection(
-            services, couple, visit["id"], user.id, {"share": arg, "answered_at": to_iso(utcnow())}
-        )
-        await say_private(context, couple, me, "visit/reflect_thanks", share=arg)
-        await _reveal_if_complete(context, couple, visit["id"])
+def _reflect(turn: Turn, **fields: Any) -> Record:
+    """Keep part of this partner's reflection; returns the visit as it is now."""
+    visit = _visit_of(turn)
+    reflections = {k: dict(v) for k, v in visit["reflections"].items()}
+    reflections.setdefault(str(turn.partner.user_id), {}).update(fields)
+    turn.tx.table(VISITS_TABLE).update(visit["id"], {"reflections": reflections})
+    return {**visit, "reflections": reflections}
 
 
-def _set_reflection(
-    services: Services, couple: Couple, visit_id: int, user_id: int, fields: Record
-) -> None:
-    with services.store.transaction(couple.chat_id) as tx:
-        table = tx.table(VISITS_TABLE)
-        visit = table.get(visit_id)
-        assert visit is not None
-        reflections = {k: dict(v) for k, v in visit["reflections"].items()}
-        reflections.setdefault(str(user_id), {}).update(fields)
-        table.update(visit_id, {"reflections": reflections})
+def _rate(turn: Turn) -> str:
+    turn.data["rating"] = int(turn.value)
+    _reflect(turn, rating=int(turn.value))
+    return "note"
 
 
-async def note_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The optional note to the reflection, written in private."""
-    couple, services = answer.couple, context.mend
-    visit = _visit(services, couple.chat_id, int(answer.payload.get("visit", 0)))
-    mine = visit["reflections"].get(str(answer.partner.user_id), {}) if visit else {}
-    if visit is None or visit["state"] != "over" or mine.get("share") or "rating" not in mine:
-        await reply(
-            update, context, partner_locale(services, answer.partner), "visit/reflect_closed"
-        )
-        return
-    _set_reflection(
-        services, couple, visit["id"], answer.partner.user_id, {"note": answer.text[:MAX_TEXT]}
-    )
-    await _ask_share(context, couple, visit["id"], answer.partner, has_note=True)
+def _note(turn: Turn) -> str:
+    _reflect(turn, note=turn.value)
+    turn.data["has_note"] = True
+    return "share"
 
 
-async def _ask_share(
-    context: MendContext, couple: Couple, visit_id: int, me: Partner, *, has_note: bool
-) -> None:
-    services = context.mend
-    locale = partner_locale(services, me)
-    prefix = f"{MINE}{couple.chat_id}:{visit_id}:share:"
-    shares = SHARES if has_note else SHARES[1:]
-    rows = [
-        [button(services.render.label(locale, f"visit.share_{key}"), f"{prefix}{key}")]
-        for key in shares
-    ]
-    other = couple.other(me.user_id)
-    await say_private(
-        context,
-        couple,
-        me,
-        "visit/reflect_share_ask",
-        buttons=rows,
-        has_note=has_note,
-        other=other.name if other else "",
-    )
+def _share_options(run: Run) -> Rows:
+    """A partner without a note chooses only between their rating and nothing."""
+    shares = SHARES if run.data.get("has_note") else SHARES[1:]
+    return [[Option(key, f"visit.share_{key}")] for key in shares]
 
 
-async def _reveal_if_complete(context: MendContext, couple: Couple, visit_id: int) -> None:
-    visit = _visit(context.mend, couple.chat_id, visit_id)
-    if visit is None:
-        return
-    done = [p for p in couple.partners if visit["reflections"].get(str(p.user_id), {}).get("share")]
-    if len(done) == len(couple.partners):
-        _cancel_timers(context.mend.timers, couple.chat_id, visit_id, (REVEAL,))
-        await _reveal(context, couple, visit, late=False)
+def _share(turn: Turn) -> str:
+    """What the group may see; once both have said, it sees it."""
+    visit = _reflect(turn, share=turn.value, answered_at=to_iso(utcnow()))
+    turn.data["share"] = turn.value
+    if all(_answered(visit, p) for p in turn.couple.partners):
+        services = turn.runner.services
+        _cancel_timers(services.timers, turn.couple.chat_id, visit["id"], (REVEAL,))
+        _reveal(services, turn.tx, turn.couple, visit, late=False)
+    return "thanks"
+
+
+def _reflection_dates(run: Run) -> dict[str, Any]:
+    return {**_dates(run.data), "late": False}
+
+
+REFLECTION = "visit_reflection"
+REFLECTION_FLOW = Flow(
+    name=REFLECTION,
+    where="private",
+    first="rate",
+    steps={
+        "rate": Step(
+            "visit/reflect_ask",
+            [[Option(str(n), "visit.rating", {"rating": n}) for n in RATINGS]],
+            answer=_rate,
+            data=_reflection_dates,
+        ),
+        "note": Step(
+            "visit/reflect_rated",
+            [[Option("yes", "visit.note_yes"), Option("no", "visit.note_no")]],
+            answer=lambda turn: "write" if turn.value == "yes" else "share",
+        ),
+        "write": Step("visit/reflect_note_ask", read=_read_text(MAX_TEXT), answer=_note),
+        "share": Step("visit/reflect_share_ask", _share_options, answer=_share),
+        "thanks": Step("visit/reflect_thanks"),
+    },
+    closed="visit/reflect_closed",
+)
 
 
 async def reveal_due(context: MendContext, fired: Fired) -> None:
     """The deadline: the group sees what was shared so far."""
-    found = _fired_visit(context.mend, fired)
-    if found is None:
-        return
-    couple, visit = found
-    if visit["state"] == "planned":  # nobody could be asked (e.g. a long downtime)
-        _update(context.mend, couple.chat_id, visit["id"], {"state": "over"})
-        visit["state"] = "over"
-    if visit["state"] == "over":
-        await _reveal(context, couple, visit, late=fired.late)
+    services = context.mend
+    with services.store.transaction(fired.chat_id) as tx:
+        found = _fired_visit(tx, fired)
+        if found is None:
+            return
+        couple, visit = found
+        if visit["state"] == "planned":  # nobody could be asked (e.g. a long downtime)
+            _visit_over(services, tx, couple.chat_id, visit["id"])
+            visit["state"] = "over"
+        if visit["state"] == "over":
+            _reveal(services, tx, couple, visit, late=fired.late)
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def both_felt_safe(couple: Couple, visit: Record) -> bool:
@@ -1101,15 +1059,16 @@ def both_felt_safe(couple: Couple, visit: Record) -> bool:
     )
 
 
-async def _reveal(context: MendContext, couple: Couple, visit: Record, *, late: bool) -> None:
-    services = context.mend
+def _reveal(
+    services: Services, tx: Transaction, couple: Couple, visit: Record, *, late: bool
+) -> None:
+    """Inside the couple's transaction: the group sees what each shared; questions still open
+    are closed."""
     both_safe = both_felt_safe(couple, visit)
-    _update(
-        services,
-        couple.chat_id,
-        visit["id"],
-        {"state": "done", "revealed_at": to_iso(utcnow()), "both_safe": both_safe},
+    tx.table(VISITS_TABLE).update(
+        visit["id"], {"state": "done", "revealed_at": to_iso(utcnow()), "both_safe": both_safe}
     )
+    _close(services, tx, _runs(services, couple.chat_id, visit["id"], REFLECTION))
     answers = []
     for partner in couple.partners:
         mine = visit["reflections"].get(str(partner.user_id), {})
@@ -1122,16 +1081,19 @@ async def _reveal(context: MendContext, couple: Couple, visit: Record, *, late: 
                 "note": mine.get("note") if share == "all" else None,
             }
         )
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
+    message = group_message(
+        services,
+        couple,
         "visit/reveal",
         answers=answers,
         both_safe=both_safe,
         late=late,
         **_dates(visit),
     )
+    services.outbox.put(tx, message)
+
+
+VISIT_FLOWS = (*PLANNING, MORNING, REFLECTION)
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -1173,12 +1135,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT)
     timers.reconcile_with(ensure_checkins)
     services.exporters["visits"] = visits_export
-    asks.on_answer("visit_place", place_answer)
-    asks.on_answer("visit_arrival", arrival_answer)
-    asks.on_answer("visit_departure", departure_answer)
-    asks.on_answer("visit_goal", goal_answer)
-    asks.on_answer("visit_idea", idea_answer)
-    asks.on_answer("visit_note", note_answer)
+    services.runner.add(PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW)
     app.add_handler(CommandHandler("visit", visit_command))
-    app.add_handler(CallbackQueryHandler(visit_button, pattern=f"^{GROUP}"))
-    app.add_handler(CallbackQueryHandler(reflection_button, pattern=f"^{MINE}"))

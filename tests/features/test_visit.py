@@ -4,6 +4,8 @@ until both answered, /visit cancel, and restarts (missed prompts dropped, the re
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +15,12 @@ from bot.context import Services
 from bot.features.visit import (
     CHECKIN,
     COUNTDOWN,
+    PLAN,
     REFLECT,
     REVEAL,
     VISITS_TABLE,
 )
-from bot.sandbox import Sandbox, SandboxChat, SentMessage
+from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from tests.conftest import Clock, People, Restart
 
 START = datetime(2026, 11, 20, 9, tzinfo=UTC)  # Berlin UTC+1, Sydney UTC+11 (summer time)
@@ -45,8 +48,19 @@ def the_visit(services: Services, couple: People) -> dict:  # type: ignore[type-
     return visit
 
 
+async def tap(sandbox: Sandbox, person: SandboxUser, message: SentMessage, label: str) -> None:
+    """Press a button whose answer edits the message in place, and wait until it has."""
+    await person.press(message, label)
+    await sandbox.settle(idle=0.05)
+
+
 async def plan_visit(
-    couple: People, arrival: str = "10.12.", departure: str = "2026-12-13", *, by_sam: bool = False
+    sandbox: Sandbox,
+    couple: People,
+    arrival: str = "10.12.",
+    departure: str = "2026-12-13",
+    *,
+    by_sam: bool = False,
 ) -> SentMessage:
     """The shortest way through planning: at Alex's, goals, one activity, rest."""
     group, alex, sam = couple.group, couple.alex, couple.sam
@@ -67,9 +81,9 @@ async def plan_visit(
     await group.expect("Still open")
     menu = await group.expect("Time for both")
     await planner.press(menu, "Cook a meal together")
-    await planner.press(menu, "Done")
-    rest = await group.expect("Room to breathe")
-    await planner.press(rest, "An hour to ourselves each day")
+    await tap(sandbox, planner, menu, "Done")
+    assert menu.contains("Room to breathe")  # the menu makes way for the next question
+    await planner.press(menu, "An hour to ourselves each day")
     return await group.expect("Your visit plan is ready")
 
 
@@ -103,17 +117,22 @@ async def test_a_couple_plans_a_visit_together(
     assert where.button_texts() == ["At Alex's place", "At Sam's place", "Somewhere else"]
     visit_id = the_visit(services, couple)["id"]
 
-    # Forged presses: an unknown visit, a person who isn't a partner, a step not yet reached.
+    # Forged presses: data from before planning was a flow, a person who isn't a partner, an
+    # option the step doesn't have, a step not yet reached.
+    real = where.buttons[0][0].callback_data or ""
+    token = real.split(":")[1]
     for forged in (
         "visit:where:999:1",
         f"visit:where:{visit_id}:{casey.id}",
         f"visit:rest:{visit_id}:hour",
-        "visit:where",
-        "visit:act:x:y:z:w",
+        f"r:{token}:where:host_7",
+        f"r:{token}:rest:hour",
+        "r:AAAAAAAA:where:else",
     ):
         answer = await sam.press_data(where, forged)
         assert answer.show_alert and "no longer current" in (answer.text or ""), forged
-    assert the_visit(services, couple)["step"] == "where"
+    [planning] = services.runner.runs(group.id, PLAN)
+    assert planning.step == "where"
 
     await sam.press(where, "At Alex's place")
     question = await group.expect(
@@ -150,10 +169,10 @@ async def test_a_couple_plans_a_visit_together(
     menu = await group.expect("Time for both", "serious conversation", "light and joyful")
     assert "Revisit a place that matters to us" in menu.button_texts()
 
-    await alex.press(menu, "Cook a meal together")
-    await sam.press(menu, "One unhurried serious talk")
-    await sam.press(menu, "Long walks, phones away")
-    await sam.press(menu, "✓ Long walks, phones away")  # changed their mind
+    await tap(sandbox, alex, menu, "Cook a meal together")
+    await tap(sandbox, sam, menu, "One unhurried serious talk")
+    await tap(sandbox, sam, menu, "Long walks, phones away")
+    await tap(sandbox, sam, menu, "✓ Long walks, phones away")  # changed their mind
     assert {
         "✓ Cook a meal together",
         "✓ One unhurried serious talk",
@@ -165,9 +184,9 @@ async def test_a_couple_plans_a_visit_together(
     idea = await group.expect("Alex, what would you like to add?")
     await group.reply(alex, to=idea, text="Sunset at the lake")
     menu = await group.expect("Time for both", "Sunset at the lake")
-    await alex.press(menu, "Done")
-    rest = await group.expect("Room to breathe")
-    await sam.press(rest, "An hour to ourselves each day")
+    await tap(sandbox, alex, menu, "Done")
+    assert menu.contains("Room to breathe")
+    await sam.press(menu, "An hour to ourselves each day")
     planned = await group.expect(
         "Your visit plan is ready",
         "Thursday, December 10, 2026",
@@ -213,7 +232,7 @@ async def test_countdown_and_check_ins_come_at_each_partners_local_time(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await set_zones(couple)
-    await plan_visit(couple)
+    await plan_visit(sandbox, couple)
 
     # A week before: 10:00 in Berlin is 20:00 in Sydney, daytime for both.
     week_before = datetime(2026, 12, 3, 9, tzinfo=UTC)
@@ -241,10 +260,15 @@ async def test_countdown_and_check_ins_come_at_each_partners_local_time(
     assert "day 4" in mornings[2].text and "last day together" in mornings[2].text
     assert "normal yet" not in mornings[1].text
 
-    await alex.press(mornings[0], "🙂 Good")
-    await sam.press(mornings[0], "😔 Heavy")
+    await tap(sandbox, alex, mornings[0], "🙂 Good")
+    await tap(sandbox, sam, mornings[0], "😔 Heavy")
     assert "Alex: good" in mornings[0].text and "Sam: heavy today" in mornings[0].text
     assert "give each other some time alone" in mornings[0].text
+    await asyncio.gather(  # a double tap: the same answer, shown once
+        alex.press(mornings[0], "😐 Mixed"), alex.press(mornings[0], "😐 Mixed")
+    )
+    await sandbox.settle()
+    assert "Alex: mixed" in mornings[0].text and "Sam: heavy today" in mornings[0].text
     answer = await alex.press_data(mornings[0], "visit:feel:1:2026-12-25:good")
     assert answer.show_alert
 
@@ -255,7 +279,7 @@ async def test_the_reflection_is_private_until_both_answered(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await set_zones(couple)
-    await plan_visit(couple, arrival="2026-11-27", departure="2026-11-28")
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
 
     # The day after, each in their own morning: Sydney's comes first.
     await travel(clock, sandbox, datetime(2026, 11, 28, 23, 1, tzinfo=UTC))
@@ -305,7 +329,7 @@ async def test_at_the_deadline_the_group_sees_only_what_was_shared(
 ) -> None:
     group, sam = couple.group, couple.sam
     await set_zones(couple)
-    await plan_visit(couple, arrival="2026-11-27", departure="2026-11-28")
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
     await travel(clock, sandbox, datetime(2026, 11, 28, 23, 1, tzinfo=UTC))
     question = await see(sam.private, "How safe and connected")
     await sam.press(question, "2")
@@ -322,6 +346,11 @@ async def test_at_the_deadline_the_group_sees_only_what_was_shared(
     assert "Alex: didn't answer this time" in reveal.text
     assert "Too much" not in reveal.text and "2 of 5" not in reveal.text
     assert the_visit(services, couple)["both_safe"] is False
+    # Alex's question is closed now: a late answer changes nothing.
+    late = await see(couple.alex.private, "How safe and connected")
+    answer = await couple.alex.press(late, "5")
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    assert str(couple.alex.id) not in the_visit(services, couple)["reflections"]
 
 
 @pytest.mark.clock(START)
@@ -331,7 +360,7 @@ async def test_visit_cancel_stops_its_timers(
     group = couple.group
     await group.send(couple.sam, "/visit cancel")
     await group.expect("no visit planned right now", "nothing to cancel")
-    await plan_visit(couple, by_sam=True)
+    await plan_visit(sandbox, couple, by_sam=True)
     assert services.timers.pending(group.id)
     await group.send(couple.alex, "/visit cancel")
     await group.expect("Alex called off the visit plan and its reminders")
@@ -367,7 +396,7 @@ async def test_after_downtime_missed_prompts_are_dropped_and_the_reflection_come
 ) -> None:
     group, alex = couple.group, couple.alex
     await set_zones(couple)
-    await plan_visit(couple)
+    await plan_visit(sandbox, couple)
     # Down across the week-before countdown: it's dropped, not replayed.
     await travel(clock, sandbox, datetime(2026, 12, 3, 8, tzinfo=UTC))
     app = await restart(downtime=timedelta(hours=3))
@@ -384,3 +413,180 @@ async def test_after_downtime_missed_prompts_are_dropped_and_the_reflection_come
     assert "later than I meant" in late.text
     assert late.button_texts() == ["1", "2", "3", "4", "5"]
     assert not any("day 3" in m.text or "day 4" in m.text for m in group.bot_messages())
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.clock(START)
+async def test_double_taps_old_buttons_and_answers_asked_again(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(alex, "/visit")
+    intro = await group.expect("Planning a visit")
+    # A double tap starts one plan, not two.
+    await asyncio.gather(alex.press(intro, "Plan a visit"), alex.press(intro, "Plan a visit"))
+    where = await group.expect("Where will you be together?")
+    old_where = where.buttons[0][0].callback_data or ""
+    await asyncio.gather(sam.press(where, "At Alex's place"), sam.press(where, "At Alex's place"))
+    question = await group.expect("Sam, on which day does the visit begin?")
+    await sandbox.settle()
+    assert [m for m in group.bot_messages() if "Where will you be" in m.text] == [where]
+    assert len(services.store.records(group.id, VISITS_TABLE)) == 1
+
+    # The plan has moved on: the old button is out of date and changes nothing.
+    answer = await alex.press_data(where, old_where)
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    await group.reply(sam, to=question, text="10.12.")
+    question = await group.expect("on which day does it end?")
+    await group.reply(sam, to=question, text="13.12.")
+    intro = await group.expect("what does each of you need")
+    alex_goal = await group.expect("Alex, what would help you feel safe")
+    sam_goal = await group.expect("Sam, what would help you feel safe")
+
+    # Alex would rather say it in person: tapped twice, it is noted once; their question closes.
+    await asyncio.gather(
+        alex.press(intro, "I'll say mine in person"), alex.press(intro, "I'll say mine in person")
+    )
+    await group.expect("Still open: Sam")
+    await group.reply(alex, to=alex_goal, text="Changed my mind")
+    await group.expect("That question has already moved on")
+
+    # An answer over the limit is asked for again, saying why; nothing is cut or kept.
+    await group.reply(sam, to=sam_goal, text="x" * 501)
+    again = await group.expect("over 500 characters", "Sam, what would help you feel safe")
+    assert again.force_reply
+    assert the_visit(services, couple)["goals"] == {str(alex.id): ""}
+    await group.reply(sam, to=again, text="Knowing the plan")
+    menu = await group.expect("Time for both")
+    assert intro.buttons == []  # nothing left to skip
+    await sandbox.settle()
+    assert not [m for m in group.bot_messages() if "Still open" in m.text][1:]
+    assert the_visit(services, couple)["goals"] == {
+        str(alex.id): "",
+        str(sam.id): "Knowing the plan",
+    }
+
+    # The idea question is asked again of whoever asks where the plan stands.
+    await alex.press(menu, "Add our own idea")
+    await group.expect("Alex, what would you like to add?")
+    await group.send(sam, "/visit")
+    idea = await group.expect("Sam, what would you like to add?")
+    await group.reply(sam, to=idea, text="A picnic")
+    menu = await group.expect("Time for both", "A picnic")
+    await tap(sandbox, sam, menu, "Done")
+    await asyncio.gather(
+        alex.press(menu, "An hour to ourselves each day"),
+        alex.press(menu, "An hour to ourselves each day"),
+    )
+    await group.expect("Your visit plan is ready", "A picnic", "Alex: to be said in person")
+    await sandbox.settle()
+    assert len([m for m in group.bot_messages() if "plan is ready" in m.text]) == 1
+    assert errors(caplog) == []
+
+
+@pytest.mark.clock(START)
+async def test_records_and_buttons_from_before_planning_was_a_flow(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    group, alex = couple.group, couple.alex
+    old = {
+        "host": alex.id,
+        "zone": None,
+        "goals": {str(alex.id): "Calm"},
+        "activities": ["walks"],
+        "ideas": [],
+        "rest": None,
+        "checkins": {"2026-11-12": {}},
+        "reflections": {},
+        "both_safe": None,
+        "created_at": "2026-11-01T10:00:00+00:00",
+    }
+    with services.store.transaction(group.id) as tx:
+        table = tx.table(VISITS_TABLE)
+        over = table.insert(
+            {
+                **old,
+                "state": "over",
+                "step": None,
+                "arrival": "2026-11-10",
+                "departure": "2026-11-12",
+            }
+        )
+        half = table.insert(
+            {
+                **old,
+                "state": "planning",
+                "step": "time",
+                "planner": alex.id,
+                "arrival": "2026-12-10",
+                "departure": "2026-12-13",
+            }
+        )
+    welcome = group.bot_messages()[0]
+    for data in (f"visit:act:{half}:cooking", f"visit:feel:{over}:2026-11-12:good", "visit:plan"):
+        answer = await alex.press_data(welcome, data)
+        assert answer.show_alert and "no longer current" in (answer.text or "")
+    mine = alex.private.bot_messages()[-1]
+    answer = await alex.press_data(mine, f"visitme:{group.id}:{over}:rate:5")
+    assert answer.show_alert
+
+    # The reflection owed for the visit that is over is asked now; the plan left half-way
+    # can't go on, so a new one is offered.
+    await group.send(alex, "/visit")
+    await group.expect("Alex, I've sent you the question")
+    await group.expect("Planning a visit")
+    question = await see(alex.private, "How safe and connected", "November 10, 2026")
+    await alex.press(question, "4")
+    note = await see(alex.private, "You chose 4")
+    await alex.press(note, "No note")
+    share = await see(alex.private, "What may the group see?")
+    await alex.press(share, "Only my rating")
+    await see(alex.private, "The group will see your rating")
+    reflections = services.store.records(group.id, VISITS_TABLE)[0]["reflections"]
+    assert reflections[str(alex.id)]["rating"] == 4
+    assert errors(caplog) == []
+
+
+@pytest.mark.clock(START)
+async def test_a_partner_the_reflection_cant_reach_is_told_in_the_group(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await set_zones(couple)
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
+    alex.block_bot()
+    await travel(clock, sandbox, datetime(2026, 11, 29, 9, 1, tzinfo=UTC))
+    await see(sam.private, "Hi Sam", "How safe and connected")
+    notice = await see(group, "Alex, I'd like to ask you privately", "can't reach you there")
+    assert notice.button_texts() == ["A new link to my private chat"]
+
+    await alex.start_private()
+    await group.send(alex, "/visit")
+    await see(group, "Alex, I've sent you the question")
+    question = await see(alex.private, "Hi Alex", "How safe and connected")
+    assert "later than I meant" not in question.text
+    await alex.press(question, "3")
+    await see(alex.private, "You chose 3")
+
+
+@pytest.mark.clock(START)
+async def test_a_morning_check_in_that_fails_once_comes_once_later(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group, alex = couple.group, couple.alex
+    await set_zones(couple)
+    await plan_visit(sandbox, couple, arrival="2026-11-27", departure="2026-11-28")
+    await travel(clock, sandbox, datetime(2026, 11, 28, 8, 29, tzinfo=UTC))
+    # Each delivery attempt is a request sent three times (bot.network): the first one fails.
+    sandbox.faults.inject("sendMessage", kind="server_error", status=502, times=3)
+    await clock.to(datetime(2026, 11, 28, 8, 30, 5, tzinfo=UTC), sandbox)
+    assert sandbox.faults.pending == 0  # it fell due and failed; tried again 15 s later
+    assert not [m for m in group.bot_messages() if "Good morning" in m.text]
+    await clock.advance(timedelta(seconds=20), sandbox)
+    morning = await group.wait_for(lambda m: "Good morning, day 2" in m.text)
+    await tap(sandbox, alex, morning, "🙂 Good")
+    assert "Alex: good" in morning.text
+    assert len([m for m in group.bot_messages() if "Good morning" in m.text]) == 1
