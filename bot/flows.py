@@ -577,30 +577,25 @@ class Runner:
         assert run.step is not None
         step_name = run.step
         value: Any = given
-        if query is None and step.read is not None:
-            try:
-                value = step.read(given)
-            except Unreadable as error:
-                self.services.outbox.put(
-                    tx, self._prompt(couple, run, step_name, error=error, typed=given)
-                )
-                return None, False
         turn = Turn(self, tx, couple, run, partner, value)
         # A typed question that follows is aimed at whoever answered this step.
         run.asked = partner.user_id
-        if step.answer is not None:
-            try:
+        try:
+            if query is None and step.read is not None:
+                turn.value = step.read(given)
+            if step.answer is not None:
+                # An answer may find a typed value unfit too (a date before the first day).
                 next_step = step.answer(turn)
-            except Unreadable as error:
-                if query is not None:
-                    raise
-                self.services.outbox.put(
-                    tx, self._prompt(couple, run, step_name, error=error, typed=given)
-                )
-                return None
-        else:
-            run.data[step_name] = value
-            next_step = step.next
+            else:
+                run.data[step_name] = turn.value
+                next_step = step.next
+        except Unreadable as error:
+            if query is not None:
+                raise
+            self.services.outbox.put(
+                tx, self._prompt(couple, run, step_name, error=error, typed=given)
+            )
+            return None, False
         flow = self.flows[run.flow]
         # Showing a final step (one that asks nothing) finishes the run.
         run.step = None if next_step is None or flow.steps[next_step].final else next_step
