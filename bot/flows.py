@@ -444,7 +444,13 @@ class Runner:
 
     def close(self, tx: Transaction, run: Run) -> None:
         """Inside the couple's transaction: finish a run where it is (a deadline passed);
-        its buttons and questions are stale from now on."""
+        its buttons and questions are stale from now on, and its last message loses its
+        buttons."""
+        if run.step is not None and run.message_id is not None:
+            couple = tx.couple()
+            if couple is not None:
+                where = self._to(couple, run)
+                self.services.outbox.put(tx, Outgoing(to=where, clear_buttons_of=run.message_id))
         run.step = None
         tx.table(RUNS_TABLE).update(run.id, run.to_record())
 

@@ -44,7 +44,7 @@ from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import partners_only
 from bot.messages import button, group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP, Outgoing
+from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
 from bot.storage import Record, Transaction
@@ -516,9 +516,8 @@ def _goals_given(turn: Turn, visit: Record, goals: dict[str, str]) -> bool:
         turn.say(GROUP, "visit/goal_noted", waiting=waiting)
         return False
     for question in _runs(services, couple.chat_id, visit["id"], GOALS):
-        services.runner.close(tx, question)
-        if question.message_id is not None and question.token != turn.run.token:
-            services.outbox.put(tx, Outgoing(to=GROUP, clear_buttons_of=question.message_id))
+        if question.token != turn.run.token:
+            services.runner.close(tx, question)
     turn.runner.start(
         tx, couple, TIME, owner=None, data={"visit": visit["id"], "activities": [], "ideas": []}
     )

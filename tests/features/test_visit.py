@@ -17,6 +17,7 @@ from bot.features.visit import (
     COUNTDOWN,
     PLAN,
     REFLECT,
+    REFLECTION,
     REVEAL,
     VISITS_TABLE,
 )
@@ -346,9 +347,16 @@ async def test_at_the_deadline_the_group_sees_only_what_was_shared(
     assert "Alex: didn't answer this time" in reveal.text
     assert "Too much" not in reveal.text and "2 of 5" not in reveal.text
     assert the_visit(services, couple)["both_safe"] is False
-    # Alex's question is closed now: a late answer changes nothing.
+    # Alex's question is closed now: its buttons are gone, and a late press changes nothing.
     late = await see(couple.alex.private, "How safe and connected")
-    answer = await couple.alex.press(late, "5")
+    await sandbox.settle()
+    assert late.buttons == []
+    [alexs] = [
+        run
+        for run in services.runner.runs(group.id, REFLECTION, finished=True)
+        if run.owner == couple.alex.id
+    ]
+    answer = await couple.alex.press_data(late, f"r:{alexs.token}:rate:5")
     assert answer.show_alert and "no longer current" in (answer.text or "")
     assert str(couple.alex.id) not in the_visit(services, couple)["reflections"]
 
