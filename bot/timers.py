@@ -21,6 +21,10 @@ decided when it fires, so a change of quiet hours after scheduling is honoured.
 Work that is no couple's but must reach Telegram (the command menus) is kept trying in the
 background with growing pauses (`keep_trying`), so start-up never waits for Telegram.
 
+A delivery that fails before reaching Telegram (no connection, a 5xx, a flood limit) is tried
+again later; one whose answer was lost after the request left (a read timeout) may have
+arrived, so it is not repeated.
+
 Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
 job whose time has passed, and the scheduler only starts once polling has (after
 deleteWebhook, however long Telegram takes), so jobs get `misfire_grace_time=None`; removing a
@@ -43,6 +47,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.network import never_sent
 from bot.storage import Record, Store, Transaction
 from bot.when import outside_quiet_hours
 
@@ -447,8 +452,17 @@ class Timers:
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
         except (NetworkError, RetryAfter) as error:  # NetworkError: also TimedOut and 5xx
-            self._retry(chat_id, record, error)
-            return
+            if isinstance(error, RetryAfter) or never_sent(error):
+                self._retry(chat_id, record, error)
+                return
+            # The answer was lost, but the message may have arrived: firing again could show
+            # it twice, so the timer is done (what it owes through the outbox is kept there).
+            log.warning(
+                "timer %s: a message may have arrived though its answer was lost (%s); "
+                "not repeated",
+                record["kind"],
+                type(error.__cause__ or error).__name__,
+            )
         except Exception:
             log.exception("timer %s failed", record["kind"])
         if self.store.couple(chat_id) is not None:
