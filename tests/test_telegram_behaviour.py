@@ -140,6 +140,19 @@ async def test_3_a_pause_end_that_timed_out_after_arriving_is_seen_once(
     assert count(couple.group, "The pause is over") == 1
 
 
+async def test_3_a_window_close_that_timed_out_after_arriving_is_seen_once(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    opening = await window_at_the_next_hour(couple, clock)
+    await clock.to(opening + timedelta(minutes=1), sandbox)
+    await couple.group.expect("window is open")
+    sandbox.faults.inject("sendMessage", kind="timeout", executed=True, chat_id=couple.group.id)
+    await clock.advance(timedelta(minutes=20), sandbox)
+    assert sandbox.faults.pending == 0
+    await clock.advance(timedelta(hours=3), sandbox)
+    assert count(couple.group, "The window is closed") == 1
+
+
 async def test_3_a_pause_end_that_could_not_connect_comes_later(
     sandbox: Sandbox, couple: People, clock: Clock
 ) -> None:
