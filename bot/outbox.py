@@ -85,6 +85,10 @@ class Outgoing:
     edit_of: int | None = None  # replace this message's text and buttons (sent anew if gone)
     clear_buttons_of: int | None = None  # only take this message's buttons away
     stop_poll_of: int | None = None  # close the poll in this message
+    # The chat the message named by edit_of, clear_buttons_of or stop_poll_of is in, if not
+    # where `to` is now: a group that became a supergroup keeps its old messages under its
+    # old id, and their ids mean other messages in the supergroup.
+    in_chat: int | None = None
     then: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -139,14 +143,28 @@ class Outbox:
         """Queue messages inside a couple's transaction: they are owed once it commits.
 
         A message to the group without a thread goes to the forum topic the work at hand
-        started in (see bot.origin).
+        started in (see bot.origin). A message id named while handling an update from the
+        couple's old group (a button pressed there after it became a supergroup) is that
+        group's, unless the message says otherwise (`in_chat`).
         """
         couple = tx.couple()
         table = tx.table(OUTBOX_TABLE)
+        came_from = origin.current().chat_id
         for message in messages:
             thread = message.thread_id
             if thread is None and message.to == GROUP and couple is not None:
                 thread = origin.thread_in(couple.chat_id)
+            in_chat = message.in_chat
+            names_a_message = (message.edit_of, message.clear_buttons_of, message.stop_poll_of)
+            if (
+                in_chat is None
+                and message.to == GROUP
+                and couple is not None
+                and couple.migrated_from is not None
+                and came_from == couple.migrated_from
+                and any(m is not None for m in names_a_message)
+            ):
+                in_chat = came_from
             table.insert(
                 {
                     "to": message.to,
@@ -159,6 +177,7 @@ class Outbox:
                     "edit_of": message.edit_of,
                     "clear_buttons_of": message.clear_buttons_of,
                     "stop_poll_of": message.stop_poll_of,
+                    "in_chat": in_chat,
                     "then": message.then,
                     "state": "pending",
                     "queued_at": to_iso(utcnow()),
@@ -230,22 +249,24 @@ class Outbox:
             self._settled(chat_id)
 
     async def _send(self, context: MendContext, chat_id: int, entry: Record) -> Message | None:
+        # Where the message an entry names is (a group that became a supergroup: the old id).
+        where = entry.get("in_chat") or chat_id
         if entry.get("clear_buttons_of") is not None:
             # Repeating this is harmless, and a message that is gone has no buttons left.
             with contextlib.suppress(BadRequest, ChatMigrated):
                 await context.bot.edit_message_reply_markup(
-                    chat_id, entry["clear_buttons_of"], reply_markup=None
+                    where, entry["clear_buttons_of"], reply_markup=None
                 )
             return None
         if entry.get("stop_poll_of") is not None:
             # Repeatable too; a poll that is closed or gone needs nothing more.
             with contextlib.suppress(BadRequest, ChatMigrated, Forbidden):
-                await context.bot.stop_poll(chat_id, entry["stop_poll_of"])
+                await context.bot.stop_poll(where, entry["stop_poll_of"])
             return None
         if entry.get("edit_of") is not None:
             try:
                 edited = await context.bot.edit_message_text(
-                    entry["html"], chat_id, entry["edit_of"], reply_markup=_keyboard(entry)
+                    entry["html"], where, entry["edit_of"], reply_markup=_keyboard(entry)
                 )
             except (BadRequest, ChatMigrated) as error:
                 # Gone, too old to edit, or in a group that became a supergroup: send anew.

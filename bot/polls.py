@@ -114,6 +114,7 @@ def remember(tx: Transaction, message: Message, kind: str, payload: dict[str, An
     tx.table(POLLS_TABLE).insert(
         {
             "poll_id": message.poll.id,
+            "chat": message.chat_id,
             "message_id": message.message_id,
             "kind": kind,
             "payload": payload,
@@ -146,7 +147,9 @@ def closing(tx: Transaction, kind: str, **payload: Any) -> list[Outgoing]:
             table.update(record["id"], {"closed": True})
             if couple is not None:
                 couple.drop_key(poll_key(record["poll_id"]))
-            stops.append(Outgoing(to=GROUP, stop_poll_of=record["message_id"]))
+            stops.append(
+                Outgoing(to=GROUP, stop_poll_of=record["message_id"], in_chat=record.get("chat"))
+            )
     if couple is not None and stops:
         tx.save(couple)
     return stops
@@ -190,7 +193,7 @@ async def stop(context: MendContext, chat_id: int, poll_id: str) -> None:
         return
     # A poll in a group that since became a supergroup (ChatMigrated) can't be stopped there.
     with contextlib.suppress(BadRequest, ChatMigrated, Forbidden):
-        await context.bot.stop_poll(chat_id, record["message_id"])
+        await context.bot.stop_poll(record.get("chat", chat_id), record["message_id"])
 
 
 async def _on_poll_answer(update: Update, context: MendContext) -> None:

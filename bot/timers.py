@@ -10,12 +10,20 @@ late (a pause end); otherwise (yesterday's morning prompt) it is dropped.
 Only timers due within HORIZON are handed to the scheduler; the rest wait in a heap and are
 handed over by a sweep every few minutes, so start-up with many couples stays quick.
 
+A couple's timers can be put on hold (the bot was removed from its group): they stay stored but
+off the scheduler, across restarts too, until they are resumed (it was added back), when those
+that came due meanwhile are treated as after downtime.
+
 A kind may respect quiet hours: when one of its timers comes due inside the quiet hours of the
 partner it is for (or, for the group, of either partner), it waits until they end. That is
 decided when it fires, so a change of quiet hours after scheduling is honoured.
 
 Work that is no couple's but must reach Telegram (the command menus) is kept trying in the
 background with growing pauses (`keep_trying`), so start-up never waits for Telegram.
+
+A delivery that fails before reaching Telegram (no connection, a 5xx, a flood limit) is tried
+again later; one whose answer was lost after the request left (a read timeout) may have
+arrived, so it is not repeated.
 
 Traps handled here: APScheduler's default `misfire_grace_time` (1 s) silently drops a restored
 job whose time has passed, and the scheduler only starts once polling has (after
@@ -39,6 +47,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.network import never_sent
 from bot.storage import Record, Store, Transaction
 from bot.when import outside_quiet_hours
 
@@ -228,10 +237,28 @@ class Timers:
                 self._dequeue(chat_id, timer_id)
         return len(doomed)
 
-    def cancel_all(self, chat_id: int, *, keep: tuple[str, ...] = ()) -> None:
-        for record in self.pending(chat_id):
-            if record["kind"] not in keep:
-                self.cancel(chat_id, record["id"])
+    def suspend_all(self, chat_id: int) -> None:
+        """Put a couple's timers on hold (the bot was removed from its group): they stay
+        stored, every one of them, but leave the scheduler and stay off it across restarts
+        until `resume_all`. Timers set after this are not on hold."""
+        with self.store.transaction(chat_id) as tx:
+            table = tx.table(TIMERS_TABLE)
+            held = [r["id"] for r in table.all()]
+            for timer_id in held:
+                table.update(timer_id, {"suspended": True})
+        for timer_id in held:
+            self._dequeue(chat_id, timer_id)
+
+    def resume_all(self, chat_id: int, now: datetime | None = None) -> tuple[int, int, int]:
+        """Put a couple's timers on hold back on the scheduler, as a start-up would: one that
+        came due meanwhile fires once, late, if its kind still makes sense late, and is
+        dropped if not. Returns (scheduled, late, dropped)."""
+        with self.store.transaction(chat_id) as tx:
+            table = tx.table(TIMERS_TABLE)
+            for record in table.all():
+                if record.get("suspended"):
+                    table.update(record["id"], {"suspended": False})
+        return self._restore(chat_id, now or utcnow())
 
     def unschedule_all(self, chat_id: int) -> None:
         """Take a couple's jobs off the scheduler (its data is about to be erased or moved)."""
@@ -239,8 +266,11 @@ class Timers:
             self._dequeue(chat_id, record["id"])
 
     def reschedule_all(self, chat_id: int) -> None:
-        """Put a couple's stored timers (back) on the scheduler, e.g. after a chat migration."""
+        """Put a couple's stored timers (back) on the scheduler, e.g. after a chat migration;
+        those on hold stay off it."""
         for record in self.store.records(chat_id, TIMERS_TABLE):
+            if record.get("suspended"):
+                continue
             due = from_iso(record["due"])
             assert due is not None
             self._place(chat_id, record["id"], due)
@@ -260,7 +290,11 @@ class Timers:
         while self._later and self._later[0][0] <= horizon:
             due, chat_id, timer_id = heapq.heappop(self._later)
             record = self._record(chat_id, timer_id)
-            if record is not None and from_iso(record["due"]) == due:
+            if (
+                record is not None
+                and not record.get("suspended")
+                and from_iso(record["due"]) == due
+            ):
                 self._enqueue(chat_id, timer_id, due)
 
     def _record(self, chat_id: int, timer_id: int) -> Record | None:
@@ -275,26 +309,8 @@ class Timers:
         now = now or utcnow()
         scheduled = late = dropped = 0
         for chat_id in self.store.chat_ids():
-            stale: list[int] = []
-            for record in self.store.records(chat_id, TIMERS_TABLE):
-                due = from_iso(record["due"])
-                kind = self.kinds.get(record["kind"])
-                if due is None or kind is None:
-                    log.warning("dropping timer of unknown kind %r", record.get("kind"))
-                    stale.append(record["id"])
-                    continue
-                if due <= now:
-                    if kind.late_limit is None or now - due > kind.late_limit:
-                        stale.append(record["id"])
-                        dropped += 1
-                        continue
-                    late += 1
-                scheduled += 1
-                self._place(chat_id, record["id"], due, now)
-            if stale:
-                with self.store.transaction(chat_id) as tx:
-                    for timer_id in stale:
-                        tx.table(TIMERS_TABLE).remove(timer_id)
+            placed, came_late, gone = self._restore(chat_id, now)
+            scheduled, late, dropped = scheduled + placed, late + came_late, dropped + gone
         queue = self._require_queue()
         queue.run_repeating(
             self._sweep,
@@ -310,6 +326,39 @@ class Timers:
         )
         return scheduled, late, dropped
 
+    def _restore(self, chat_id: int, now: datetime) -> tuple[int, int, int]:
+        """Schedule a couple's stored timers that aren't on hold, dropping those that came due
+        too long ago for their kind; returns (scheduled, late, dropped)."""
+        scheduled = late = dropped = 0
+        stale: list[int] = []
+        for record in self.store.records(chat_id, TIMERS_TABLE):
+            if record.get("suspended"):
+                continue
+            due = from_iso(record["due"])
+            kind = self.kinds.get(record["kind"])
+            if due is None or kind is None:
+                log.warning("dropping timer of unknown kind %r", record.get("kind"))
+                stale.append(record["id"])
+                continue
+            if due <= now:
+                if kind.late_limit is None or now - due > kind.late_limit:
+                    stale.append(record["id"])
+                    dropped += 1
+                    continue
+                late += 1
+            scheduled += 1
+            self._place(chat_id, record["id"], due, now)
+        if stale:
+            with self.store.transaction(chat_id) as tx:
+                for timer_id in stale:
+                    tx.table(TIMERS_TABLE).remove(timer_id)
+        return scheduled, late, dropped
+
+    def reconcile(self, couple: Couple) -> None:
+        """Let every feature put back the recurring timers this couple should have."""
+        for reconciler in self.reconcilers:
+            reconciler(self, couple)
+
     async def reconcile_all(self, chunk: int = 200) -> int:
         """Let every feature put back the recurring timers a set-up couple should have.
 
@@ -320,8 +369,7 @@ class Timers:
         for chat_id in self.store.chat_ids():
             couple = self.store.couple(chat_id)
             if couple is not None and couple.status == "active" and couple.is_set_up:
-                for reconcile in self.reconcilers:
-                    reconcile(self, couple)
+                self.reconcile(couple)
                 checked += 1
                 if checked % chunk == 0:
                     await asyncio.sleep(0)
@@ -379,8 +427,8 @@ class Timers:
         timer_id: int
         chat_id, timer_id = context.job.data  # type: ignore[misc]
         record = self._record(chat_id, timer_id)
-        if record is None:
-            return  # cancelled, or the couple was erased, after it was scheduled
+        if record is None or record.get("suspended"):
+            return  # cancelled, on hold, or the couple was erased, after it was scheduled
         kind = self.kinds.get(record["kind"])
         due = from_iso(record["due"])
         if kind is None or due is None:
@@ -404,8 +452,17 @@ class Timers:
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
         except (NetworkError, RetryAfter) as error:  # NetworkError: also TimedOut and 5xx
-            self._retry(chat_id, record, error)
-            return
+            if isinstance(error, RetryAfter) or never_sent(error):
+                self._retry(chat_id, record, error)
+                return
+            # The answer was lost, but the message may have arrived: firing again could show
+            # it twice, so the timer is done (what it owes through the outbox is kept there).
+            log.warning(
+                "timer %s: a message may have arrived though its answer was lost (%s); "
+                "not repeated",
+                record["kind"],
+                type(error.__cause__ or error).__name__,
+            )
         except Exception:
             log.exception("timer %s failed", record["kind"])
         if self.store.couple(chat_id) is not None:

@@ -4,6 +4,7 @@ process, or as its own), and a couple."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
@@ -207,12 +208,20 @@ Restart = Callable[..., Awaitable[MendApp]]
 @pytest.fixture
 async def restart(settings: Settings, clock: Clock, app: MendApp) -> AsyncIterator[Restart]:
     """Stop the bot and start a new process-like instance over the same data directory;
-    `await restart(downtime=timedelta(hours=2))` lets time pass while it is down."""
+    `await restart(downtime=timedelta(hours=2))` lets time pass while it is down, and
+    `while_down` plays what people (or Telegram) do meanwhile."""
     apps = [app]
 
-    async def again(downtime: timedelta = timedelta(0)) -> MendApp:
+    async def again(
+        downtime: timedelta = timedelta(0),
+        while_down: Callable[[], Awaitable[object] | object] | None = None,
+    ) -> MendApp:
         await stop(apps[-1])
         clock.jump(downtime)
+        if while_down is not None:
+            done = while_down()
+            if inspect.isawaitable(done):
+                await done
         fresh = await launch(settings, clock)
         apps.append(fresh)
         return fresh
@@ -246,11 +255,16 @@ async def onboard(
     path: str = "Repair after a breach",
     open_private: bool = True,
     title: str = "Alex & Sam",
+    forum: bool = False,
 ) -> People:
-    """Two people create a group, add the bot, both tap "I'm in", pick a path, skip roles."""
+    """Two people create a group (with `forum`: a supergroup with topics), add the bot, both
+    tap "I'm in", pick a path, skip roles."""
     alex = sandbox.user("Alex", language_code="en")
     sam = sandbox.user("Sam", language_code="en")
-    group = sandbox.group(title, members=[alex, sam])
+    if forum:
+        group = sandbox.supergroup(title, members=[alex, sam], is_forum=True)
+    else:
+        group = sandbox.group(title, members=[alex, sam])
     await group.add_bot(by=alex)
     welcome = await group.expect("I'm Mend", "I'm in")
     await alex.press(welcome, "I'm in")

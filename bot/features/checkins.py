@@ -339,14 +339,11 @@ async def start_checkin(
             "unreachable": [p.name for p in unreachable],
         }
         if unreachable:
-            # The group's message offers the questions to whoever couldn't get them privately.
+            # The group's message offers the questions to whoever couldn't get them privately;
+            # it is shown again after each press, so what it says is kept with it.
+            kept = {**started, "times": [{**t, "at": to_iso(t["at"])} for t in started["times"]]}
             services.runner.start(
-                tx,
-                current,
-                QUESTIONS_OFFER,
-                owner=None,
-                data={"checkin": record["id"]},
-                show=started,
+                tx, current, QUESTIONS_OFFER, owner=None, data={"checkin": record["id"], **kept}
             )
         else:
             services.outbox.put(tx, group_message(services, current, "checkins/started", **started))
@@ -518,6 +515,11 @@ def _ask_again(
         )
 
 
+def _offer_data(run: Run) -> dict[str, Any]:
+    """The group's check-in message as it is shown again: its times as moments."""
+    return {"times": [{**t, "at": from_iso(t["at"])} for t in run.data.get("times", [])]}
+
+
 QUESTIONS_OFFERED = Flow(
     name=QUESTIONS_OFFER,
     first="offer",
@@ -528,6 +530,7 @@ QUESTIONS_OFFERED = Flow(
                 [Option("link", "settings.private_link", callback=PRIVATE_LINK)],
                 [Option("send", "checkins.send_questions")],
             ],
+            data=_offer_data,
             answer=_offer_questions,
             who="partners",
             edit=True,

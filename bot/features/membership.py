@@ -1,9 +1,13 @@
 """The bot's and the partners' comings and goings in the group.
 
-Added to a group, the bot greets. Removed, it stops the couple's timers, tells the partners
-privately when their data will be erased, and erases it after `MEND_ERASE_AFTER_DAYS` days unless
-it is added back first. A group that becomes a supergroup keeps its data and timers. A partner
-who leaves keeps their place, so nothing they told the bot is lost if they come back.
+Added to a group, the bot greets. Removed, it puts the couple's timers on hold, tells the
+partners privately when their data will be erased, and erases it after `MEND_ERASE_AFTER_DAYS`
+days unless it is added back first. Added back, every timer returns at once: those on hold (a
+boundary's review date, a pause end, a check-in's deadline: kept as they were, since records
+name them by id and some can't be rebuilt), and the features' recurring series (rituals,
+windows, the weekly check-in), put back by their reconcilers where one came due meanwhile and
+was dropped. A group that becomes a supergroup keeps its data and timers. A partner who leaves
+keeps their place, so nothing they told the bot is lost if they come back.
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
             assert current is not None
             current.status, current.removed_at = "active", None
             tx.save(current)
+        services.timers.resume_all(chat.id)
+        if current.is_set_up:
+            services.timers.reconcile(current)
         await say(
             context,
             chat.id,
@@ -93,7 +100,7 @@ async def _removed(context: MendContext, chat: Chat) -> None:
         return
     now = utcnow()
     erase_at = now + timedelta(days=services.settings.erase_after_days)
-    services.timers.cancel_all(chat.id)
+    services.timers.suspend_all(chat.id)
     with services.store.transaction(chat.id) as tx:
         current = tx.couple()
         assert current is not None

@@ -2,7 +2,9 @@
 
 Two partners at most: a third person is told kindly that the bot is for the two of them and can
 change nothing. Setup completes when both are in and the path (and, optionally, roles) are
-chosen; that day is day 1 of the roadmap.
+chosen; that day is day 1 of the roadmap, and "couple.set_up" is emitted so the timed practices
+begin. The path and the roles are a flow (bot.flows): either partner answers, and the buttons
+name partners by their place in the couple, never by an id an old message could reuse.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
+from bot.flows import Flow, Option, Rows, Run, Step, Turn
 from bot.guards import partners_only, refuse_outsider
 from bot.links import deep_link, new_link, use_link
-from bot.messages import Buttons, button, clear_buttons, link, reply, say
+from bot.messages import Buttons, button, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
 JOIN = "onb:join"
-PATH = "onb:path:"
-ROLE = "onb:role:"
 LINK = "onb:link"
+SETUP = "setup"  # the path, then the roles
+SET_UP = "couple.set_up"  # the event of a couple that has just completed setup
 
 
 def welcome_buttons(services: Services, locale: str) -> Buttons:
@@ -128,123 +131,105 @@ def _private_link(context: MendContext, locale: str, name: str, token: str) -> B
 
 
 async def ask_path(context: MendContext, couple: Couple) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    rows = [[button(services.render.label(locale, f"path.{p}"), f"{PATH}{p}")] for p in PATHS]
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "onboarding/choose_path",
-        buttons=rows,
-        names=[p.name for p in couple.partners],
-    )
-
-
-@partners_only
-async def choose_path(update: Update, context: MendContext, couple: Couple) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    path = query.data.removeprefix(PATH)
-    services = context.mend
-    locale = group_locale(services, couple)
-    if path not in PATHS:
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    if not couple.is_full:
-        await query.answer(services.render.label(locale, "alert.wait_for_partner"), show_alert=True)
-        return
-    with services.store.transaction(couple.chat_id) as tx:
-        current = tx.couple()
-        assert current is not None
-        current.path = path
-        for partner in current.partners:
-            partner.role = None
-        tx.save(current)
-    await query.answer()
-    await clear_buttons(update)
-    await ask_roles(context, current, chosen_by=user.first_name)
+    """Which path fits them: then the roles (a new question; an older one goes stale)."""
+    await _ask(context, couple, "path", {"names": [p.name for p in couple.partners]})
 
 
 async def ask_roles(context: MendContext, couple: Couple, chosen_by: str) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    path = couple.path or "repair"
-    first_role = ROLES_BY_PATH[path][0]
-    rows = [
-        [
-            button(
-                services.render.label(locale, f"role.{first_role}", name=p.name),
-                f"{ROLE}{p.user_id}",
-            )
-        ]
-        for p in couple.partners
-    ]
-    if path == "new":
-        rows.append([button(services.render.label(locale, "role.both_learning"), f"{ROLE}both")])
-    rows.append([button(services.render.label(locale, "role.skip"), f"{ROLE}skip")])
-    await say(
+    await _ask(
         context,
-        couple.chat_id,
-        locale,
-        "onboarding/choose_roles",
-        buttons=rows,
-        path=path,
-        chosen_by=chosen_by,
+        couple,
+        "roles",
+        {
+            "names": [p.name for p in couple.partners],
+            "path": couple.path or "repair",
+            "chosen_by": chosen_by,
+        },
     )
 
 
-@partners_only
-async def choose_role(update: Update, context: MendContext, couple: Couple) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
+async def _ask(context: MendContext, couple: Couple, step: str, data: dict[str, Any]) -> None:
     services = context.mend
-    locale = group_locale(services, couple)
-    choice = query.data.removeprefix(ROLE)
-    if couple.path is None or not (
-        choice in ("skip", "both") or (choice.isdigit() and couple.is_partner(int(choice)))
-    ):
-        # A stale button, or forged data naming someone who isn't a partner here.
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    first, second = ROLES_BY_PATH[couple.path]
-    now = utcnow()
     with services.store.transaction(couple.chat_id) as tx:
-        current = tx.couple()
-        assert current is not None
-        for partner in current.partners:
-            if choice == "skip":
-                partner.role = None
-            elif choice == "both":
-                partner.role = first
-            else:
-                partner.role = first if str(partner.user_id) == choice else second
-        newly_set_up = current.setup_completed_at is None
-        if newly_set_up:
-            current.setup_completed_at = now
-        tx.save(current)
-    await query.answer()
-    await clear_buttons(update)
-    roles = {p.name: p.role for p in current.partners if p.role}
+        for earlier in services.runner.runs_in(tx, SETUP):
+            services.runner.close(tx, earlier)
+        services.runner.start(tx, couple, SETUP, owner=None, data=data, step=step)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _path_options(run: Run) -> Rows:
+    return [[Option(path, f"path.{path}")] for path in PATHS]
+
+
+def _path_chosen(turn: Turn) -> str:
+    current = turn.tx.couple()
+    assert current is not None
+    current.path = turn.value
+    for partner in current.partners:
+        partner.role = None
+    turn.tx.save(current)
+    turn.data.update(path=turn.value, chosen_by=turn.partner.name)
+    return "roles"
+
+
+def _role_options(run: Run) -> Rows:
+    path = run.data.get("path", "repair")
+    first_role = ROLES_BY_PATH[path][0]
+    rows = [
+        [Option(f"partner_{index}", f"role.{first_role}", {"name": name})]
+        for index, name in enumerate(run.data.get("names", []))
+    ]
+    if path == "new":
+        rows.append([Option("both", "role.both_learning")])
+    rows.append([Option("skip", "role.skip")])
+    return rows
+
+
+def _roles_chosen(turn: Turn) -> str:
+    """The roles as chosen; the first time, setup is complete: day 1."""
+    current = turn.tx.couple()
+    assert current is not None and current.path is not None
+    first, second = ROLES_BY_PATH[current.path]
+    choice = str(turn.value)
+    for index, partner in enumerate(current.partners):
+        if choice == "skip":
+            partner.role = None
+        elif choice == "both":
+            partner.role = first
+        else:
+            partner.role = first if choice == f"partner_{index}" else second
+    newly_set_up = current.setup_completed_at is None
     if newly_set_up:
-        await say(
-            context,
-            current.chat_id,
-            locale,
-            "onboarding/ready",
-            path=current.path,
-            roles=roles,
-            names=[p.name for p in current.partners],
-        )
-    else:
-        await say(
-            context,
-            current.chat_id,
-            locale,
-            "onboarding/roles_updated",
-            path=current.path,
-            roles=roles,
-        )
+        current.setup_completed_at = utcnow()
+    turn.tx.save(current)
+    turn.data.update(
+        path=current.path,
+        roles={p.name: p.role for p in current.partners if p.role},
+        set_up=newly_set_up,
+    )
+    return "ready" if newly_set_up else "updated"
+
+
+async def _after_roles(context: MendContext, couple: Couple, run: Run) -> None:
+    """A couple that has just completed setup: the features that start with it hear of it."""
+    if run.data.get("set_up"):
+        services = context.mend
+        await services.emit(SET_UP, context, services.store.couple(couple.chat_id) or couple)
+
+
+SETUP_FLOW = Flow(
+    name=SETUP,
+    first="path",
+    finished=_after_roles,
+    steps={
+        "path": Step("onboarding/choose_path", _path_options, answer=_path_chosen, who="partners"),
+        "roles": Step(
+            "onboarding/choose_roles", _role_options, answer=_roles_chosen, who="partners"
+        ),
+        "ready": Step("onboarding/ready"),
+        "updated": Step("onboarding/roles_updated"),
+    },
+)
 
 
 # -- /start ----------------------------------------------------------------------------------
@@ -335,5 +320,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("start", start_group, filters.ChatType.GROUPS))
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
     app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{LINK}$"))
-    app.add_handler(CallbackQueryHandler(choose_path, pattern=f"^{PATH}"))
-    app.add_handler(CallbackQueryHandler(choose_role, pattern=f"^{ROLE}"))
+    services.runner.add(SETUP_FLOW)

@@ -1,24 +1,32 @@
-"""/export gives a partner their data; /forget erases the couple's, after a confirmation."""
+"""/export gives a partner their data; /forget erases the couple's, after a confirmation.
+
+The confirmation is a flow (bot.flows): only the partner who asked can answer it, its buttons
+name nothing that is ever reused (a button from before an earlier /forget is stale), and it
+expires after FORGET_LIFETIME.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from telegram import Chat, InputFile, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.onboarding import welcome_buttons
+from bot.flows import Flow, Option, Run, Step, Turn
 from bot.guards import known_partner, partners_only
 from bot.messages import button, reply, say
 from bot.model import Couple, to_iso, utcnow
 from bot.timers import TIMERS_TABLE
 
-FORGET = "forget:"
+FORGET = "forget"
+FORGET_LIFETIME = timedelta(minutes=10)
 
 
 def export_document(services: Services, couples: list[Couple], user_id: int) -> dict[str, Any]:
@@ -109,49 +117,51 @@ async def _forget_in_group(update: Update, context: MendContext, couple: Couple)
     """/forget in the group: ask the one who asked to confirm."""
     user = update.effective_user
     assert user is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    rows = [
-        [button(services.render.label(locale, "privacy.forget_yes"), f"{FORGET}yes:{user.id}")],
-        [button(services.render.label(locale, "privacy.forget_no"), f"{FORGET}no:{user.id}")],
-    ]
-    await reply(
-        update, context, locale, "privacy/forget_confirm", buttons=rows, name=user.first_name
-    )
+    asker = couple.partner(user.id)
+    assert asker is not None
+    await context.mend.runner.begin(context, couple, FORGET, owner=asker, data={"name": asker.name})
 
 
-@partners_only
-async def forget_button(update: Update, context: MendContext, couple: Couple) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
+def _confirmed(turn: Turn) -> str | None:
+    """Yes: the couple is erased once the answer is delivered (see _erase); no: kept."""
+    if turn.value == "yes":
+        turn.data["erase"] = True
+        return None
+    return "kept"
+
+
+async def _erase(context: MendContext, couple: Couple, run: Run) -> None:
+    """After a confirmed /forget: erase everything, then say so with a way to start again."""
+    if not run.data.get("erase"):
+        return
     services = context.mend
     locale = group_locale(services, couple)
-    answer, _, asker = query.data.removeprefix(FORGET).partition(":")
-    if answer not in ("yes", "no") or not asker.isdigit() or not couple.is_partner(int(asker)):
-        await query.answer(services.render.label(locale, "alert.stale_button"), show_alert=True)
-        return
-    if int(asker) != user.id:
-        asker_name = couple.partner(int(asker)).name  # type: ignore[union-attr]
-        await query.answer(
-            services.render.label(locale, "alert.forget_not_yours", name=asker_name),
-            show_alert=True,
-        )
-        return
-    await query.answer()
-    if query.message is not None and query.message.is_accessible:
-        await query.edit_message_reply_markup(None)
-    if answer == "no":
-        await say(context, couple.chat_id, locale, "privacy/forget_kept")
-        return
     erase_couple(services, couple.chat_id)
     await say(
         context,
         couple.chat_id,
         locale,
         "privacy/forget_done",
-        name=user.first_name,
+        name=run.data.get("name", ""),
         buttons=welcome_buttons(services, locale),
     )
+
+
+FORGET_FLOW = Flow(
+    name=FORGET,
+    first="confirm",
+    lifetime=FORGET_LIFETIME,
+    not_yours="alert.forget_not_yours",
+    finished=_erase,
+    steps={
+        "confirm": Step(
+            "privacy/forget_confirm",
+            [[Option("yes", "privacy.forget_yes")], [Option("no", "privacy.forget_no")]],
+            answer=_confirmed,
+        ),
+        "kept": Step("privacy/forget_kept"),
+    },
+)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -161,4 +171,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CommandHandler("forget", forget_command))
-    app.add_handler(CallbackQueryHandler(forget_button, pattern=f"^{FORGET}"))
+    services.runner.add(FORGET_FLOW)

@@ -42,13 +42,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from telegram import Chat, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.dates import add_months
 from bot.features import checkins, rituals
-from bot.features.onboarding import ROLE
+from bot.features.onboarding import SET_UP
 from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.guards import known_partner
@@ -168,22 +168,19 @@ def start_series(timers: Timers, couple: Couple) -> None:
     ensure(timers, couple, pending=pending)
 
 
-async def after_setup(update: Update, context: MendContext) -> None:
-    """Observes the roles button that completes onboarding: a newly set-up couple's series
-    start (nothing is said; onboarding announces day 1)."""
-    chat = update.effective_chat
-    if chat is None or chat.type == Chat.PRIVATE:
-        return
+async def after_setup(context: MendContext, couple: Couple, **_: Any) -> None:
+    """A couple has just completed setup ("couple.set_up"): its series start (nothing is
+    said; onboarding announces day 1)."""
     services = context.mend
-    couple = services.store.couple(chat.id)
+    current = services.store.couple(couple.chat_id)
     if (
-        couple is None
-        or couple.status != "active"
-        or not couple.is_set_up
-        or roadmap(services.store, chat.id) is not None
+        current is None
+        or current.status != "active"
+        or not current.is_set_up
+        or roadmap(services.store, current.chat_id) is not None
     ):
         return
-    start_series(services.timers, couple)
+    start_series(services.timers, current)
 
 
 async def phase_due(context: MendContext, fired: Fired) -> None:
@@ -577,6 +574,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.on("ritual.kept", check_milestones)
     services.on("checkin.revealed", after_checkin)
     services.on("checklist.done", after_checklist)
+    services.on(SET_UP, after_setup)
     app.add_handler(CommandHandler("progress", progress_command))
-    # After onboarding's own handler (group 0) has completed the setup.
-    app.add_handler(CallbackQueryHandler(after_setup, pattern=f"^{ROLE}"), group=1)

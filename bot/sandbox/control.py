@@ -150,18 +150,7 @@ class SandboxUser:
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 (the control API's documented form)
     ) -> CallbackAnswer:
         """Press the inline button with exactly this text and wait for the bot's answer."""
-        button = message.find_button(text)
-        if button is None:
-            shown = " ".join(f"[{t}]" for t in message.button_texts()) or "no buttons"
-            raise AssertionError(
-                f'{self.name} sees no button "{text}" under message #{message.message_id}; '
-                f"shown: {shown}\n{message.render()}"
-            )
-        if button.callback_data is None:
-            raise AssertionError(
-                f'the button "{text}" opens {button.url}; use follow_link() for link buttons'
-            )
-        return await self._callback(message, button.callback_data, timeout)
+        return await self._callback(message, self._button_data(message, text), timeout)
 
     async def press_data(
         self,
@@ -173,7 +162,33 @@ class SandboxUser:
         """Send a callback query with arbitrary data for a message (forged presses)."""
         return await self._callback(message, data, timeout)
 
-    async def _callback(self, message: SentMessage, data: str, seconds: float) -> CallbackAnswer:
+    async def press_without_waiting(self, message: SentMessage, text: str) -> str:
+        """Press the inline button with exactly this text and don't wait for an answer, as
+        when the bot is down: the callback query waits among the updates. Returns its id.
+
+        Telegram gives up on a press that waits too long; :meth:`Sandbox.expire_presses`
+        plays that, after which the bot's answer fails with "query is too old".
+        """
+        data = self._button_data(message, text)
+        query = self._queue_callback(message, data)
+        await asyncio.sleep(0)
+        return query.id
+
+    def _button_data(self, message: SentMessage, text: str) -> str:
+        button = message.find_button(text)
+        if button is None:
+            shown = " ".join(f"[{t}]" for t in message.button_texts()) or "no buttons"
+            raise AssertionError(
+                f'{self.name} sees no button "{text}" under message #{message.message_id}; '
+                f"shown: {shown}\n{message.render()}"
+            )
+        if button.callback_data is None:
+            raise AssertionError(
+                f'the button "{text}" opens {button.url}; use follow_link() for link buttons'
+            )
+        return button.callback_data
+
+    def _queue_callback(self, message: SentMessage, data: str) -> PendingQuery:
         world = self._control.world
         world.check()
         chat = world.chats[message.chat_id]
@@ -200,6 +215,12 @@ class SandboxUser:
                 "data": data,
             },
         )
+        return query
+
+    async def _callback(self, message: SentMessage, data: str, seconds: float) -> CallbackAnswer:
+        world = self._control.world
+        query = self._queue_callback(message, data)
+        chat = world.chats[message.chat_id]
         assert query.answer is not None
         try:
             return await asyncio.wait_for(asyncio.shield(query.answer), seconds)

@@ -66,6 +66,7 @@ class Sandbox:
             faults=self.faults,
         )
         self._started = False
+        self._offline_at: tuple[str, int] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -88,6 +89,25 @@ class Sandbox:
             await self._server.stop()
             self._started = False
         self.world.check()
+
+    async def go_offline(self) -> None:
+        """Telegram can't be reached: the server stops listening, so every request fails to
+        connect (it surely never arrived) until :meth:`come_online`. People and chats stay."""
+        if not self._started:
+            raise RuntimeError("the sandbox is not running")
+        self._offline_at = (self._server.host, self._server.port)
+        await self._server.stop()
+        self._started = False
+
+    async def come_online(self) -> None:
+        """Listen again, on the address of before :meth:`go_offline`."""
+        if self._offline_at is None:
+            raise RuntimeError("the sandbox is not offline")
+        host, port = self._offline_at
+        self.world.closing = False
+        await self._server.start(host, port)
+        self._offline_at = None
+        self._started = True
 
     async def __aenter__(self) -> Sandbox:
         await self.start()
@@ -213,6 +233,26 @@ class Sandbox:
     def short_description(self, language_code: str = "") -> str:
         """What setMyShortDescription stored for a language."""
         return self.world.short_descriptions.get(language_code, "")
+
+    def mark_updates(self) -> int:
+        """A mark in the stream of updates, for :meth:`deliver_again`."""
+        return self.world.updates.mark()
+
+    def deliver_again(self, since: int) -> int:
+        """Deliver again every update from the mark ``since`` on, confirmed or not, as
+        Telegram does when the bot crashed before the offset that confirms them reached it.
+        Returns how many updates are pending from the mark on."""
+        return self.world.updates.redeliver(since)
+
+    def expire_presses(self) -> int:
+        """Every button press the bot hasn't answered yet waited too long: Telegram gave up
+        on it, and answering it now fails with "query is too old". Returns how many."""
+        expired = 0
+        for query in self.world.queries.values():
+            if not query.closed:
+                query.closed = True
+                expired += 1
+        return expired
 
     def on_message(self, listener: Callable[[MessageEvent], None]) -> Callable[[], None]:
         """Call ``listener`` for every new, edited or deleted message; returns an unsubscribe."""

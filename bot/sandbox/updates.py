@@ -40,6 +40,8 @@ class UpdateQueue:
 
     def __init__(self) -> None:
         self.pending: list[dict[str, Any]] = []
+        # Every update ever queued, confirmed ones too: Telegram may deliver them again.
+        self.history: list[dict[str, Any]] = []
         self.next_id = FIRST_UPDATE_ID
         # None: the default filter. Telegram remembers the last allowed_updates given.
         self.allowed: frozenset[str] | None = None
@@ -62,8 +64,28 @@ class UpdateQueue:
         update = {"update_id": self.next_id, kind: payload}
         self.next_id += 1
         self.pending.append(update)
+        self.history.append(update)
         self.arrived.fire()
         return update
+
+    def mark(self) -> int:
+        """The id the next update will get: updates from here on can be delivered again."""
+        return self.next_id
+
+    def redeliver(self, since: int) -> int:
+        """Make every update from id ``since`` on pending and unfetched again, as Telegram
+        does when the offset that confirms them never reached it; returns how many are
+        pending from ``since`` on."""
+        again = [u for u in self.history if u["update_id"] >= since]
+        known = {u["update_id"] for u in self.pending}
+        self.pending = sorted(
+            [*self.pending, *(u for u in again if u["update_id"] not in known)],
+            key=lambda u: int(u["update_id"]),
+        )
+        self.fetched_up_to = min(self.fetched_up_to, since - 1)
+        if again:
+            self.arrived.fire()
+        return len(again)
 
     def set_allowed(self, kinds: Iterable[str]) -> None:
         """Remember a new filter; an empty list means the default one."""

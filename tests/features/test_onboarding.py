@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import pytest
+
 from bot.context import Services
 from bot.sandbox import Sandbox
 from tests.conftest import People, onboard
@@ -132,3 +137,35 @@ async def test_a_private_start_from_a_stranger_explains_how_to_begin(
     robin = sandbox.user("Robin")
     chat = await robin.start_private()
     await chat.expect("create a group with your partner")
+
+
+async def test_path_and_roles_answered_once_and_old_questions_stale(
+    sandbox: Sandbox, couple: People, caplog: pytest.LogCaptureFixture
+) -> None:
+    group = couple.group
+    await group.send(couple.alex, "/settings")
+    overview = await group.expect("How things are set up")
+    await couple.alex.press(overview, "Our path")
+    question = await group.expect("Which of these fits")
+    answers = await asyncio.gather(
+        couple.alex.press(question, "Trusting again"),
+        couple.sam.press(question, "Repair after a breach"),
+    )
+    assert sorted(a.show_alert for a in answers) == [False, True]  # the later press: stale
+    roles = await group.expect("chose", "Would you like to say")
+    await sandbox.settle()
+    assert question.buttons == [] and "Alex chose" in roles.text  # Alex's press came first
+    assert couple.couple().path == "new"
+    assert sum("Would you like to say" in m.text for m in group.bot_messages()) == 2
+
+    # A newer question makes the older one stale; roles name partners by place, not by id.
+    await couple.alex.press(overview, "Roles")
+    newer = await group.expect("Would you like to say")
+    answer = await couple.sam.press(roles, "Skip roles")
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    data = [b.callback_data or "" for row in newer.buttons for b in row]
+    assert data and not any(str(p.id) in d for p in (couple.alex, couple.sam) for d in data)
+    role = next(t for t in newer.button_texts() if t.startswith("Sam "))
+    await couple.sam.press(newer, role)
+    await group.expect("Noted:", "Sam: ")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

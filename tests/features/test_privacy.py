@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.context import Services
 from bot.features.membership import ERASE
@@ -138,3 +142,48 @@ async def test_a_partner_leaving_keeps_their_place(sandbox: Sandbox, couple: Peo
     assert couple.couple().partner(couple.sam.id).left_group  # type: ignore[union-attr]
     await couple.group.add_member(couple.sam, by=couple.alex)
     await couple.group.expect("Welcome back, Sam")
+
+
+async def test_a_forget_confirmation_answered_once_and_then_stale(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    await couple.group.send(couple.sam, "/forget")
+    confirm = await couple.group.expect("Sam, do you want me to erase everything")
+    yes = confirm.find_button("Yes, erase everything")
+    assert yes is not None and yes.callback_data is not None
+    answers = await asyncio.gather(
+        couple.sam.press(confirm, "No, keep it"), couple.sam.press(confirm, "No, keep it")
+    )
+    assert sorted(a.show_alert for a in answers) == [False, True]  # the second: stale
+    await couple.group.expect("nothing was erased")
+    await sandbox.settle()
+    assert confirm.buttons == []
+    assert sum("nothing was erased" in m.text for m in couple.group.bot_messages()) == 1
+    # Its "yes" after the answer: stale, nothing erased.
+    answer = await couple.sam.press_data(confirm, yes.callback_data)
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    assert services.store.couple(couple.group.id) is not None
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_forget_confirmation_expires(
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
+) -> None:
+    await couple.group.send(couple.alex, "/forget")
+    confirm = await couple.group.expect("Alex, do you want me to erase everything")
+    await clock.advance(timedelta(minutes=9), sandbox)
+    answer = await couple.sam.press(confirm, "Yes, erase everything")
+    assert "Only Alex can confirm" in (answer.text or "")
+    await clock.advance(timedelta(minutes=2), sandbox)
+    answer = await couple.alex.press(confirm, "Yes, erase everything")
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    assert services.store.couple(couple.group.id) is not None
+
+
+async def test_buttons_of_the_old_kind_are_stale(couple: People, services: Services) -> None:
+    """Confirmations sent before /forget was a flow carried the asker's id: now stale."""
+    await couple.group.send(couple.alex, "/start")
+    message = await couple.group.expect("day 1")
+    answer = await couple.alex.press_data(message, f"forget:yes:{couple.alex.id}")
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    assert services.store.couple(couple.group.id) is not None

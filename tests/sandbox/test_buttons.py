@@ -107,6 +107,31 @@ async def test_an_answer_comes_once(sandbox: Sandbox, bot: telegram.Bot) -> None
         await bot.answer_callback_query(query.id)
 
 
+async def test_a_press_while_the_bot_is_away_can_become_too_old(
+    sandbox: Sandbox, bot: telegram.Bot
+) -> None:
+    alex = sandbox.user("Alex")
+    chat = await alex.start_private()
+    await bot.send_message(alex.id, "Tap", reply_markup=JOIN)
+    message = chat.bot_messages()[-1]
+    early = await alex.press_without_waiting(message, "I'm in")
+    late = await alex.press_without_waiting(message, "I'm in")
+    assert sandbox.expire_presses() == 2
+    updates = await bot.get_updates()
+    queries = [u.callback_query for u in updates if u.callback_query]
+    assert [q.id for q in queries] == [early, late] and queries[0].data == "join"
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(early)
+    assert sandbox.callback_answers == []
+
+    # A press waiting for a bot that answers in time is answered as usual.
+    third = await alex.press_without_waiting(message, "I'm in")
+    assert await bot.answer_callback_query(third, text="late but fine")
+    assert [a.text for a in sandbox.callback_answers] == ["late but fine"]
+    with pytest.raises(AssertionError, match='no button "Nope"'):
+        await alex.press_without_waiting(message, "Nope")
+
+
 async def test_follow_link_opens_the_private_chat(sandbox: Sandbox, start_app: StartApp) -> None:
     await start_app(CommandHandler("start", ask))
     alex = sandbox.user("Alex")

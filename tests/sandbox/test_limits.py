@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dtm
 import time
 
+import httpx
 import pytest
 import telegram
 from telegram.error import NetworkError, RetryAfter, TimedOut
@@ -153,3 +154,23 @@ async def test_polling_faults_must_be_named(sandbox: Sandbox, bot: telegram.Bot)
         await bot.get_updates()
     with pytest.raises(ValueError, match="unknown fault kind"):
         sandbox.faults.inject(kind="meltdown")  # type: ignore[arg-type]
+
+
+async def test_offline_requests_fail_to_connect_and_come_back(
+    sandbox: Sandbox, couple: Couple
+) -> None:
+    port = sandbox.port
+    async with make_bot(sandbox) as bot:
+        await bot.send_message(couple.group.id, "before")
+        await sandbox.go_offline()
+        with pytest.raises(NetworkError) as failed:
+            await bot.send_message(couple.group.id, "while offline")
+        assert isinstance(failed.value.__cause__, httpx.ConnectError)  # it never left
+        with pytest.raises(RuntimeError, match="not running"):
+            await sandbox.go_offline()
+        await sandbox.come_online()
+        assert sandbox.port == port
+        await bot.send_message(couple.group.id, "after")
+    assert [m.text for m in couple.group.bot_messages()] == ["before", "after"]
+    with pytest.raises(RuntimeError, match="not offline"):
+        await sandbox.come_online()

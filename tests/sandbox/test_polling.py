@@ -93,6 +93,31 @@ async def test_offset_confirms_and_limit_caps(sandbox: Sandbox, bot: telegram.Bo
     assert sandbox.pending_updates == []
 
 
+async def test_updates_since_a_mark_can_be_delivered_again(
+    sandbox: Sandbox, bot: telegram.Bot
+) -> None:
+    alex = sandbox.user("Alex")
+    await alex.start_private()
+    first = await bot.get_updates()
+    await bot.get_updates(offset=first[-1].update_id + 1)
+    mark = sandbox.mark_updates()
+    for word in ("one", "two"):
+        await alex.send_private(word)
+    fetched = await bot.get_updates()
+    assert await bot.get_updates(offset=fetched[-1].update_id + 1) == ()  # confirmed
+    await alex.send_private("three")
+
+    # As after a crash before the confirming offset reached Telegram: all of them again,
+    # in order, the unconfirmed one once.
+    assert sandbox.deliver_again(mark) == 3
+    assert sandbox.world.updates.unfetched == 3
+    again = await bot.get_updates()
+    assert [u.message.text for u in again if u.message] == ["one", "two", "three"]
+    assert [u.update_id for u in again[:2]] == [u.update_id for u in fetched]
+    assert await bot.get_updates(offset=again[-1].update_id + 1) == ()
+    assert sandbox.deliver_again(sandbox.mark_updates()) == 0
+
+
 async def test_allowed_updates_filter_is_remembered(sandbox: Sandbox, bot: telegram.Bot) -> None:
     alex = sandbox.user("Alex")
     group = sandbox.group("Alex & Sam", members=[alex])
