@@ -446,7 +446,9 @@ class Runner:
         """Inside the couple's transaction: finish a run where it is (a deadline passed);
         its buttons and questions are stale from now on, and its last message loses its
         buttons."""
-        if run.step is not None and run.message_id is not None:
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(run.step) if flow is not None and run.step is not None else None
+        if step is not None and step.options and run.message_id is not None:
             couple = tx.couple()
             if couple is not None:
                 where = self._to(couple, run)

@@ -180,6 +180,7 @@ async def test_4_a_check_in_answer_pressed_while_the_bot_was_down_goes_on(
     choice = await couple.alex.private.expect("Saved, privately")
     await restart(while_down=pressed_while_down(sandbox, couple.alex, choice, "Share it"))
     await couple.alex.private.expect("2 of 3")
+    await sandbox.settle()  # the press is answered once what it caused was shown
     assert answering_failed_as_too_old(sandbox)
 
 

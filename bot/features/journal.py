@@ -37,7 +37,7 @@ from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Handler, known_partner
 from bot.messages import Buttons, button, reply, thread_of
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP, Outgoing
+from bot.outbox import GROUP
 from bot.storage import Record, Transaction
 
 log = logging.getLogger(__name__)
@@ -165,12 +165,8 @@ def _start(
     for run in services.runner.runs_in(tx, flow):
         if run.owner != me.user_id or run.step is None:
             continue
-        asking = services.runner.flows[flow].steps[run.step]
         run.data = {}  # what it showed is kept in the tables; the closed run needn't keep it
         services.runner.close(tx, run)
-        if run.message_id is not None and asking.read is None:
-            shown_in = run.chat if run.chat is not None else me.user_id
-            services.outbox.put(tx, Outgoing(to=shown_in, clear_buttons_of=run.message_id))
     return services.runner.start(
         tx, couple, flow, owner=me, data=data, step=step, thread_id=thread_id, show=show
     )
