@@ -4,6 +4,7 @@ process, or as its own), and a couple."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -69,6 +70,11 @@ class Clock:
     def jump(self, delta: timedelta) -> None:
         """Time passes with no bot running (downtime): nothing is woken up."""
         self._traveller.shift(delta)
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What was logged as an error (a handler that failed, a message that went wrong)."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.fixture
