@@ -10,12 +10,16 @@ get it wrong:
   answer; a run's buttons carry a random token that is never reused and names no chat, so
   they survive a group becoming a supergroup and can't reach another couple;
 - **who may answer**: the run's owner (or either partner, if the step says so);
-- **typed answers**: asked with a ForceReply; an answer the reader can't read is asked again
-  with the reason, nothing is stored;
+- **typed answers**: asked with a ForceReply; an answer the reader (or the step's answer) can't
+  use is asked again with the reason, nothing is stored; a question may be asked *beside* a
+  step (a button that wants words: "Add a change"), which then stays current, its buttons
+  working, so either partner can ask their own;
 - **exactly once**: an answer, the change it makes and the messages it causes are written in
   one transaction (the messages through :mod:`bot.outbox`), then delivered; answering the
   button press is best effort and never stops the rest;
-- **expiry**: a run may have a lifetime (a confirmation does), after which its buttons are stale.
+- **expiry**: a run may have a lifetime (a confirmation does), after which its buttons are stale;
+- **other features** hear of an answer through events (`Turn.emit`), told once its messages
+  are delivered, so a flow never imports another feature to make it act.
 
 State belongs to the couple: runs live in the couple's file (table "runs"), not in a chat or a
 user's memory, and are found by their token ("run:<token>" in the store's key index).
@@ -23,6 +27,7 @@ user's memory, and are found by their token ("run:<token>" in the store's key in
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import secrets
@@ -55,10 +60,16 @@ CALLBACK = re.compile(
     r"^r:(?P<token>[A-Za-z0-9_-]{8}):(?P<step>[a-z0-9_]{1,16}):(?P<option>[a-z0-9_]{1,16})$"
 )
 ASK_KIND = "flow"
+# What an answer returns to stay where the run is: a menu whose buttons start or change other
+# things, or a question beside a step that was answered without showing the step again.
+STAY = "<stay>"
 
 
 class Unreadable(ValueError):
-    """A typed answer the step's reader can't use; `reason` names a label shown to the person."""
+    """A typed answer the step's reader can't use; `reason` names a label shown to the person.
+
+    A step's `answer` may raise it too, when reading needs the run or the person (a date
+    "from today on" in the answering partner's zone): before it has changed anything."""
 
     def __init__(self, reason: str, **values: Any) -> None:
         super().__init__(reason)
@@ -105,14 +116,19 @@ class Step:
     read: a typed answer is wanted; the reader turns the text into a value or raises Unreadable.
     answer: what an answer does, inside the transaction: `turn.value` is the option's key or
         the read value; it changes `turn.data` or the feature's tables (`turn.tx`), may queue
-        messages (`turn.say`), and returns the next step's name, or None when the flow is done.
-        Without it the answer is kept as data[<step name>] and `next` follows. For a typed
-        answer that only makes sense against what was answered before (a last day before the
-        first), it may raise Unreadable before changing anything: the question is asked again
-        with the reason, as when the reader can't read it.
+        messages (`turn.say`), and returns the next step's name, None when the flow is done,
+        or STAY. Without it the answer is kept as data[<step name>] and `next` follows. For a
+        typed answer that only makes sense against what was answered before (a last day before
+        the first), it may raise Unreadable: the question is asked again with the reason, and
+        what it changed in the run's data is undone.
     who: "owner" (the partner the run belongs to) or "partners" (either partner).
     edit: the next step replaces this step's message (one message walks through a check);
         otherwise this message loses its buttons and the next step comes as a new message.
+    refresh: an answer that returns this same step shows it again in place (toggles, choices
+        made one by one); any other next step comes as a new message.
+    beside: this typed question is asked beside that step (one of whose buttons returns it):
+        that step stays current and its message keeps its buttons, so either partner may ask
+        their own; the answer counts while that step is current.
     """
 
     template: str
@@ -123,6 +139,8 @@ class Step:
     who: Literal["owner", "partners"] = "owner"
     edit: bool = False
     data: Callable[[Run], Mapping[str, Any]] | None = None
+    refresh: bool = False
+    beside: str | None = None
 
     @property
     def final(self) -> bool:
@@ -141,6 +159,9 @@ class Flow:
     finished: called after the transaction that finished a run, with the messages delivered
         (for work that can't be done inside a transaction, like starting a breathing session).
     closed: what a typed reply to a question that is no longer open is answered with.
+    view: values every message of the flow gets, worked out when it is shown (inside the
+        couple's transaction): names, dates in each partner's zone, what the feature's tables
+        hold now. Called with the services, the couple, the run and the message's locale.
     """
 
     name: str
@@ -151,6 +172,7 @@ class Flow:
     not_yours: str = "alert.flow_not_yours"
     finished: Callable[[MendContext, Couple, Run], Any] | None = None
     closed: str = "common/question_closed"  # the answer to a typed reply that came too late
+    view: Callable[[Services, Couple, Run, str], Mapping[str, Any]] | None = None
 
 
 @dataclass
@@ -220,14 +242,24 @@ class Turn:
     toast: str | None = None  # a label (content/) shown to the presser as the press's answer
     alert: bool = False  # show the toast as an alert the presser must close
     messages: list[Outgoing] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:
         return self.run.data
 
+    @property
+    def services(self) -> Services:
+        return self.runner.services
+
     def say(self, to: Literal["group"] | Partner, template: str, /, **data: Any) -> None:
         """Queue a message to the group (in the run's forum topic) or to a partner in private."""
         self.messages.append(self.runner.outgoing(self.couple, to, template, data, self.run))
+
+    def emit(self, event: str, /, **data: Any) -> None:
+        """Tell the features that listen (`services.on`) once this answer's messages are
+        delivered: what the answer means for another feature, without importing it."""
+        self.events.append((event, data))
 
 
 def _token() -> str:
@@ -248,7 +280,9 @@ class Runner:
     def add(self, *flows: Flow) -> None:
         for flow in flows:
             if flow.first not in flow.steps or any(
-                s.next is not None and s.next not in flow.steps for s in flow.steps.values()
+                (s.next is not None and s.next not in flow.steps)
+                or (s.beside is not None and (s.beside not in flow.steps or s.read is None))
+                for s in flow.steps.values()
             ):
                 raise ValueError(f"flow {flow.name!r} names a step it doesn't have")
             self.flows[flow.name] = flow
@@ -304,6 +338,7 @@ class Runner:
             "partner": asked.name if asked else "",
             # The feature's own values come last: they may use the same names.
             **run.data,
+            **(flow.view(self.services, couple, run, locale) if flow.view else {}),
             **(step.data(run) if step.data else {}),
             **(show or {}),
         }
@@ -492,7 +527,7 @@ class Runner:
         """A typed reply to a run's question."""
         token, step_name = answer.payload.get("token"), answer.payload.get("step")
         run = self._find(answer.couple.chat_id, str(token))
-        if run is None or run.step != step_name:
+        if run is None or not self._is_current(run, str(step_name)):
             # Never drop what a person wrote without a word: this question was closed.
             chat = update.effective_chat
             locale = (
@@ -541,19 +576,19 @@ class Runner:
                 )
                 await query.answer(label, show_alert=True)
             return
-        toast: tuple[str | None, bool] = (None, False)
+        turn: Turn | None = None
         with services.store.transaction(couple.chat_id) as tx:
             current = self._find_in(tx, run.token)
             if (
                 current is None
-                or current.step != step_name
+                or not self._is_current(current, step_name)
                 or (current.expires_at is not None and current.expires_at <= utcnow())
                 or (query is not None and not _offered(flow, current, step_name, given))
             ):
                 stale = True
             else:
                 stale = False
-                toast = self._apply(tx, couple, current, partner, step, given, query)
+                turn = self._apply(tx, couple, current, step_name, partner, step, given, query)
         if stale:
             if query is not None:
                 await self._stale(update, context, couple)
@@ -562,37 +597,39 @@ class Runner:
         # on the new state (delivery retries are short: see bot.network).
         await services.outbox.deliver(context, couple.chat_id)
         if query is not None:
-            toast_label, alert = toast
+            toast = turn.toast if turn is not None else None
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
-            text = services.render.label(shown_in, toast_label) if toast_label else None
-            await query.answer(text, show_alert=alert and text is not None)
+            text = services.render.label(shown_in, toast) if toast else None
+            await query.answer(text, show_alert=bool(turn and turn.alert) and text is not None)
         finished = self._find(couple.chat_id, run.token)
         if flow.finished is not None and finished is not None and finished.step is None:
             await flow.finished(context, couple, finished)
+        for event, values in turn.events if turn is not None else ():
+            await services.emit(
+                event, context, services.store.couple(couple.chat_id) or couple, **values
+            )
 
     def _apply(
         self,
         tx: Transaction,
         couple: Couple,
         run: Run,
+        step_name: str,
         partner: Partner,
         step: Step,
         given: str,
         query: CallbackQuery | None,
-    ) -> tuple[str | None, bool]:
+    ) -> Turn | None:
         """Inside the transaction: read, apply, move to the next step, queue the messages.
-        Returns the press's answer: a label (or None) and whether it is an alert."""
-        assert run.step is not None
-        step_name = run.step
-        value: Any = given
-        turn = Turn(self, tx, couple, run, partner, value)
-        # A typed question that follows is aimed at whoever answered this step.
+        None: a typed answer that couldn't be used was asked for again."""
+        # A typed question that follows (or is asked again) is aimed at whoever answered.
         run.asked = partner.user_id
+        kept = copy.deepcopy(run.data)
+        turn = Turn(self, tx, couple, run, partner, given)
         try:
             if query is None and step.read is not None:
                 turn.value = step.read(given)
             if step.answer is not None:
-                # An answer may find a typed value unfit too (a date before the first day).
                 next_step = step.answer(turn)
             else:
                 run.data[step_name] = turn.value
@@ -600,30 +637,51 @@ class Runner:
         except Unreadable as error:
             if query is not None:
                 raise
+            run.data = kept
             self.services.outbox.put(
                 tx, self._prompt(couple, run, step_name, error=error, typed=given)
             )
-            return None, False
+            return None
         flow = self.flows[run.flow]
-        # Showing a final step (one that asks nothing) finishes the run.
-        run.step = None if next_step is None or flow.steps[next_step].final else next_step
         pressed = query.message.message_id if query is not None and query.message else None
-        # The next step replaces the pressed message when the step says so (a typed question
-        # can't: a ForceReply needs a new message); otherwise the pressed one loses its buttons.
-        edit = (
-            pressed
-            if step.edit and next_step is not None and flow.steps[next_step].read is None
-            else None
-        )
         messages: list[Outgoing] = []
-        if pressed is not None and edit is None:
-            messages.append(Outgoing(to=self._to(couple, run), clear_buttons_of=pressed))
-        messages.extend(turn.messages)
-        if next_step is not None:
-            messages.append(self._prompt(couple, run, next_step, edit=edit))
+        if next_step == STAY:
+            messages.extend(turn.messages)  # the run stays where it is, its message as it is
+        elif next_step is not None and flow.steps[next_step].beside == run.step:
+            # A question beside the current step: that step stays current, its buttons working.
+            messages.extend([*turn.messages, self._prompt(couple, run, next_step)])
+        else:
+            # Showing a final step (one that asks nothing) finishes the run.
+            run.step = None if next_step is None or flow.steps[next_step].final else next_step
+            # The next step replaces the pressed message when the step says so (a typed
+            # question can't: a ForceReply needs a new message); otherwise the pressed one
+            # loses its buttons.
+            edit = (
+                pressed
+                if next_step is not None
+                and flow.steps[next_step].read is None
+                and (step.edit or (step.refresh and next_step == step_name))
+                else None
+            )
+            if pressed is not None and edit is None:
+                messages.append(Outgoing(to=self._to(couple, run), clear_buttons_of=pressed))
+            messages.extend(turn.messages)
+            if next_step is not None:
+                messages.append(self._prompt(couple, run, next_step, edit=edit))
         tx.table(RUNS_TABLE).update(run.id, run.to_record())
         self.services.outbox.put(tx, *messages)
-        return turn.toast, turn.alert
+        return turn
+
+    def _is_current(self, run: Run, step_name: str) -> bool:
+        """Whether `step_name` may be answered now: the run's current step, or a question
+        asked beside it."""
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(step_name) if flow is not None else None
+        return (
+            run.step is not None
+            and step is not None
+            and (run.step == step_name or step.beside == run.step)
+        )
 
     def _to(self, couple: Couple, run: Run) -> Literal["group"] | int:
         if run.where == "private" and run.owner is not None:

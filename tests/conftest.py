@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import signal
 import subprocess
@@ -144,6 +145,11 @@ class Clock:
                     f"the scheduler did not catch up with {now:%Y-%m-%d %H:%M:%S} UTC within "
                     f"{CATCH_UP_SECONDS} s: {runs.in_flight} run(s) unfinished, due: {due}"
                 )
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What was logged as an error (a handler that failed, a message that went wrong)."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.fixture

@@ -12,43 +12,54 @@ Transparency, never surveillance: a boundary that asks for someone's location, p
 messages is not added; the couple is told why, kindly.
 
 The infidelity track's timeline back to autonomy is made of boundaries too ("stages"), and its
-no-contact agreement is a suggestion here; repair_track.py names those entry points.
+no-contact agreement is a suggestion here: the track asks for them with the events
+"track.add_stage", "track.no_contact" and "track.timeline".
+
+The conversations are flows (bot.flows):
+- LIST: the list and its buttons, a menu that stays (the newest list is the one that answers):
+  add a suggestion, ask for own words, review one now.
+- BOUNDARY: one boundary being added: the partner's own words (asked of them; a surveillance
+  request or an over-long text is refused kindly), then when to look at it again (2 weeks,
+  1 month, 3 months, or a date typed beside those buttons). Today a boundary applies as soon
+  as it is added; a step in which the other partner accepts or declines it would come between
+  the words (or the suggestion) and "added".
+- REVIEW: the review, both partners choosing on one message, then the outcome with the next
+  review date (and, after a loosening, a lighter wording typed beside it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Update
+from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features import repair_track
-from bot.features.repair_track import local_moments, note_pitfall, stale
+from bot.features.repair_track import local_moments, track_kind
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import partners_only
-from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
+from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record
+from bot.storage import Record, Transaction
 from bot.timers import Fired
 from bot.when import local_to_utc
 
 BOUNDARIES_TABLE = "boundaries"
 REVIEW = "boundary_review"
-B = "bnd:"
 SUGGESTIONS = ("checkins", "friendships", "no_hiding")  # the guide's first-month scaffolds
 NO_CONTACT = "no_contact"  # offered on the infidelity track
 KNOWN_SUGGESTIONS = (*SUGGESTIONS, NO_CONTACT)
 CHOICES = ("keep", "loosen", "end")  # the most careful first
-DATE_CHOICES = ("2w", "1m", "3m", "typed")
+DATE_CHOICES = ("2w", "1m", "3m")
 # Kept small enough that the whole list always fits in one Telegram message.
 MAX_ACTIVE = 10
 MAX_TEXT = 160
@@ -60,6 +71,14 @@ FAR_REVIEW = timedelta(days=120)  # a review this far off starts to look like a 
 KEPT_TOO_OFTEN = 3  # kept at this many reviews in a row
 ONE_SIDED = 4  # one partner added this many of the active boundaries, the other at most one
 EARLY_DAYS = 28  # ending every boundary within the first four weeks
+
+LIST_FLOW = "boundaries"
+BOUNDARY_FLOW = "boundary"
+REVIEW_FLOW = "boundary_review"
+# Questions asked before the flows, whose late answers are told the boundary moved on.
+OLD_QUESTIONS = ("bnd_text", "bnd_date", "bnd_reword")
+
+Events = list[tuple[str, dict[str, Any]]]
 
 
 # -- surveillance is never a boundary --------------------------------------------------------
@@ -95,38 +114,21 @@ def _live(records: list[Record]) -> list[Record]:
     return [r for r in records if r["state"] in ("active", "reviewing")]
 
 
-def _get(services: Services, chat_id: int, boundary_id: str) -> Record | None:
-    if not boundary_id.isdigit():
-        return None
-    return next((r for r in all_boundaries(services, chat_id) if r["id"] == int(boundary_id)), None)
+def _records_in(tx: Transaction) -> list[Record]:
+    return sorted(tx.table(BOUNDARIES_TABLE).all(), key=lambda r: r["id"])
 
 
-def _update(services: Services, chat_id: int, boundary_id: int, fields: Record) -> Record:
-    with services.store.transaction(chat_id) as tx:
-        table = tx.table(BOUNDARIES_TABLE)
-        table.update(boundary_id, fields)
-        record = table.get(boundary_id)
-    assert record is not None
-    return record
-
-
-def _here(services: Services, couple: Couple, record: Record, update: Update) -> Record:
-    """Messages about a boundary follow the forum topic where it was last talked about."""
-    thread = thread_of(update)
-    if record.get("thread") == thread:
-        return record
-    return _update(services, couple.chat_id, record["id"], {"thread": thread})
-
-
-def _schedule_review(services: Services, couple: Couple, record: Record, due: datetime) -> Record:
-    """(Re)set a boundary's review date: one pending timer per boundary."""
+def _reschedule(
+    tx: Transaction, services: Services, couple: Couple, record: Record, due: datetime
+) -> None:
+    """Inside the couple's transaction: (re)set a boundary's review date, one timer each."""
     timers = services.timers
     if record.get("timer") is not None:
         timers.cancel(couple.chat_id, record["timer"])
-    timer_id = timers.schedule(couple.chat_id, REVIEW, due, payload={"boundary": record["id"]})
-    return _update(
-        services, couple.chat_id, record["id"], {"review_at": to_iso(due), "timer": timer_id}
+    timer_id = timers.schedule(
+        couple.chat_id, REVIEW, due, payload={"boundary": record["id"]}, tx=tx
     )
+    tx.table(BOUNDARIES_TABLE).update(record["id"], {"review_at": to_iso(due), "timer": timer_id})
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -165,444 +167,454 @@ def _short(view: dict[str, Any], limit: int = 36) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-# -- listing ---------------------------------------------------------------------------------
+# -- the list --------------------------------------------------------------------------------
 
 
 @partners_only
 async def boundaries_command(update: Update, context: MendContext, couple: Couple) -> None:
     """/boundaries, /boundaries add <own words>."""
-    message = update.effective_message
-    assert message is not None
+    user = update.effective_user
+    assert user is not None
     args = context.args or []
+    partner = couple.partner(user.id)
+    assert partner is not None
     if not args:
-        await show_list(context, couple, update)
-        return
-    if args[0].lower() in ("add", "neu", "new") and len(args) > 1:
-        user = update.effective_user
-        assert user is not None
-        await add(
-            context, couple, user.id, "own", text=" ".join(args[1:]), thread=thread_of(update)
+        await _now(context, couple, lambda tx: _show_list(tx, context.mend, couple))
+    elif args[0].lower() in ("add", "neu", "new") and len(args) > 1:
+        text = " ".join(" ".join(args[1:]).split())
+        await _now(
+            context,
+            couple,
+            lambda tx: _propose(tx, context.mend, couple, partner, "own", text=text),
         )
-        return
-    await reply(update, context, group_locale(context.mend, couple), "boundaries/usage")
+    else:
+        await reply(update, context, group_locale(context.mend, couple), "boundaries/usage")
 
 
-async def show_list(
-    context: MendContext, couple: Couple, update: Update | None = None, thread: int | None = None
-) -> None:
-    services = context.mend
+def _show_list(tx: Transaction, services: Services, couple: Couple) -> Events:
+    """Inside the transaction: the list with its buttons; an older list's buttons go stale."""
+    runner = services.runner
+    for old in runner.runs_in(tx, LIST_FLOW):
+        runner.close(tx, old)
+    runner.start(tx, couple, LIST_FLOW, owner=None, data=_list_data(tx, services, couple))
+    return []
+
+
+def _list_data(tx: Transaction, services: Services, couple: Couple) -> dict[str, Any]:
+    """What the list's buttons offer now (kept with the list, so a press is checked against it)."""
     locale = group_locale(services, couple)
-    label = services.render.label
+    live = _live(_records_in(tx))
+    infidelity = track_kind(services.store, couple.chat_id) == "infidelity"
+    taken = {r.get("suggestion") for r in live}
+    return {
+        "can_add": len(live) < MAX_ACTIVE,
+        "offered": [
+            s for s in (*SUGGESTIONS, *((NO_CONTACT,) if infidelity else ())) if s not in taken
+        ],
+        "stages": infidelity,
+        "reviews": [[r["id"], _short(_view(services, couple, r, locale))] for r in live],
+    }
+
+
+def _list_options(run: Run) -> Rows:
+    rows: list[list[Option]] = []
+    if run.data["can_add"]:
+        rows.extend([Option(f"s_{s}", f"boundaries.add_{s}")] for s in run.data["offered"])
+        rows.append([Option("own", "boundaries.add_own")])
+        if run.data["stages"]:
+            rows.append([Option("stage", "repair.add_stage")])
+    rows.extend(
+        [Option(f"r{boundary_id}", "boundaries.review_now", {"what": short})]
+        for boundary_id, short in run.data["reviews"]
+    )
+    return rows
+
+
+def _list_view(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
     records = all_boundaries(services, couple.chat_id)
     live = [_view(services, couple, r, locale) for r in _live(records)]
-    boundaries = [v for v in live if v["source"] != "stage"]
-    stages = [v for v in live if v["source"] == "stage"]
     ended = [r for r in records if r["state"] == "ended"]
-    taken = {v["suggestion"] for v in live}
-    infidelity = repair_track.track_kind(services.store, couple.chat_id) == "infidelity"
-    offered = [s for s in (*SUGGESTIONS, *((NO_CONTACT,) if infidelity else ())) if s not in taken]
-    rows: list[list[Any]] = []
-    if len(live) < MAX_ACTIVE:
-        rows.extend([button(label(locale, f"boundaries.add_{s}"), f"{B}sug:{s}")] for s in offered)
-        rows.append([button(label(locale, "boundaries.add_own"), f"{B}own")])
-        if infidelity:
-            rows.append([button(label(locale, "repair.add_stage"), repair_track.ADD_STAGE)])
-    rows.extend(
-        [button(label(locale, "boundaries.review_now", what=_short(v)), f"{B}review:{v['id']}")]
-        for v in live
-    )
-    data: dict[str, Any] = {
-        "boundaries": boundaries,
-        "stages": stages,
+    return {
+        "boundaries": [v for v in live if v["source"] != "stage"],
+        "stages": [v for v in live if v["source"] == "stage"],
         "ended": len(ended),
         "ended_stages": sum(1 for r in ended if r["source"] == "stage"),
-        "infidelity": infidelity,
+        "infidelity": run.data["stages"],
     }
-    if update is not None:
-        await reply(update, context, locale, "boundaries/list", buttons=rows, **data)
+
+
+def _from_list(turn: Turn) -> str:
+    """A button of the list: add a suggestion, ask for own words, or review one now. The list
+    stays as it is; what it offers is brought up to date."""
+    services, tx, key = turn.services, turn.tx, str(turn.value)
+    events: Events = []
+    if key.startswith("s_"):
+        events = _propose(tx, services, turn.couple, turn.partner, "suggested", suggestion=key[2:])
+    elif key in ("own", "stage"):
+        _ask_words(tx, services, turn.couple, turn.partner, key)
     else:
-        await say(
-            context,
-            couple.chat_id,
-            locale,
-            "boundaries/list",
-            buttons=rows,
-            thread_id=thread,
-            **data,
-        )
+        record = tx.table(BOUNDARIES_TABLE).get(int(key[1:]))
+        if record is not None and record["state"] in ("active", "reviewing"):
+            _open_review(tx, services, turn.couple, record, asked_by=turn.partner.name)
+    for event, values in events:
+        turn.emit(event, **values)
+    turn.data.update(_list_data(tx, services, turn.couple))
+    return STAY
+
+
+LIST = Flow(
+    name=LIST_FLOW,
+    first="list",
+    steps={"list": Step("boundaries/list", _list_options, answer=_from_list, who="partners")},
+    view=_list_view,
+)
 
 
 # -- adding ----------------------------------------------------------------------------------
 
 
-async def add(
-    context: MendContext,
+def _ask_words(
+    tx: Transaction, services: Services, couple: Couple, partner: Partner, source: str
+) -> None:
+    """Inside the transaction: ask `partner` for a boundary (or stage) in their own words; an
+    earlier such question of theirs is closed."""
+    runner = services.runner
+    for old in runner.runs_in(tx, BOUNDARY_FLOW):
+        if old.owner == partner.user_id and old.step in ("own", "stage"):
+            runner.close(tx, old)
+    runner.start(tx, couple, BOUNDARY_FLOW, owner=partner, data={"boundary": None}, step=source)
+
+
+def _refusal(
+    tx: Transaction, partner: Partner, text: str | None
+) -> tuple[str, dict[str, Any]] | None:
+    """Why a boundary can't be added (a template and its values), or None."""
+    if text is not None and asks_for_surveillance(text):
+        return "boundaries/not_surveillance", {"name": partner.name}
+    if text is not None and not 0 < len(text) <= MAX_TEXT:
+        return "boundaries/too_long", {"limit": MAX_TEXT, "length": len(text)}
+    if len(_live(_records_in(tx))) >= MAX_ACTIVE:
+        return "boundaries/full", {"limit": MAX_ACTIVE}
+    return None
+
+
+def _taken(tx: Transaction, suggestion: str) -> bool:
+    return any(r.get("suggestion") == suggestion for r in _live(_records_in(tx)))
+
+
+def _propose(
+    tx: Transaction,
+    services: Services,
     couple: Couple,
-    user_id: int,
+    partner: Partner,
     source: str,
     *,
     text: str | None = None,
     suggestion: str | None = None,
-    thread: int | None = None,
-) -> Record | None:
-    """Add a boundary (or a timeline stage) with a pencilled-in review date in one month."""
-    services = context.mend
-    locale = group_locale(services, couple)
-    chat_id = couple.chat_id
-    if text is not None:
-        text = " ".join(text.split())
-        if asks_for_surveillance(text):
-            await say(
-                context,
-                chat_id,
-                locale,
-                "boundaries/not_surveillance",
-                thread_id=thread,
-                name=_name(couple, user_id),
-            )
-            return None
-        if not text or len(text) > MAX_TEXT:
-            await say(
-                context,
-                chat_id,
-                locale,
-                "boundaries/too_long",
-                thread_id=thread,
-                limit=MAX_TEXT,
-                length=len(text),
-            )
-            return None
-    records = all_boundaries(services, chat_id)
-    live = _live(records)
-    if len(live) >= MAX_ACTIVE:
-        await say(context, chat_id, locale, "boundaries/full", thread_id=thread, limit=MAX_ACTIVE)
-        return None
-    if suggestion is not None and any(r.get("suggestion") == suggestion for r in live):
-        await show_list(context, couple, thread=thread)
-        return None
-    now = utcnow()
-    stage = None
-    if source == "stage":
-        stage = 1 + sum(1 for r in records if r["source"] == "stage")
-    with services.store.transaction(chat_id) as tx:
-        boundary_id = tx.table(BOUNDARIES_TABLE).insert(
-            {
-                "text": text,
-                "suggestion": suggestion,
-                "source": source,
-                "stage": stage,
-                "by": user_id,
-                "added_at": to_iso(now),
-                "review_at": None,
-                "timer": None,
-                "state": "active",
-                "choices": {},
-                "kept_in_row": 0,
-                "loosened": 0,
-                "review_message": None,
-                "ended_at": None,
-                "thread": thread,
-            }
+    run: Run | None = None,
+) -> Events:
+    """Inside the transaction: add a boundary (or stage) in `partner`'s words or a suggestion,
+    and ask when to look at it again (in `run`'s next step, or a new run); or say why it
+    can't be. Returns what other features should hear of it."""
+    if suggestion is not None and _taken(tx, suggestion):
+        return []  # added meanwhile, from another list
+    refused = _refusal(tx, partner, text)
+    if refused is not None:
+        template, values = refused
+        services.outbox.put(tx, group_message(services, couple, template, **values))
+        return []
+    record = _insert(tx, services, couple, partner, source, text=text, suggestion=suggestion)
+    if run is None:
+        services.runner.start(
+            tx, couple, BOUNDARY_FLOW, owner=partner, data={"boundary": record["id"]}, step="added"
         )
-        record = tx.table(BOUNDARIES_TABLE).get(boundary_id)
-    assert record is not None
-    record = _schedule_review(services, couple, record, add_months(now, 1))
-    await say(
-        context,
-        chat_id,
-        locale,
-        "boundaries/added",
-        buttons=_date_buttons(context, locale, record["id"]),
-        thread_id=thread,
-        boundary=_view(services, couple, record, locale),
+    else:
+        run.data["boundary"] = record["id"]
+    return _after_adding(tx, couple, text)
+
+
+def _insert(
+    tx: Transaction,
+    services: Services,
+    couple: Couple,
+    partner: Partner,
+    source: str,
+    *,
+    text: str | None,
+    suggestion: str | None,
+) -> Record:
+    """Inside the transaction: a boundary (or timeline stage), its review pencilled in a month
+    on."""
+    records = _records_in(tx)
+    now = utcnow()
+    table = tx.table(BOUNDARIES_TABLE)
+    boundary_id = table.insert(
+        {
+            "text": text,
+            "suggestion": suggestion,
+            "source": source,
+            "stage": 1 + sum(1 for r in records if r["source"] == "stage")
+            if source == "stage"
+            else None,
+            "by": partner.user_id,
+            "added_at": to_iso(now),
+            "review_at": None,
+            "timer": None,
+            "state": "active",
+            "kept_in_row": 0,
+            "loosened": 0,
+            "ended_at": None,
+        }
     )
-    if text is not None:
-        await repair_track.check_text(context, couple, text, thread)
-    await _check_one_sided(context, couple, thread)
+    record = table.get(boundary_id)
+    assert record is not None
+    _reschedule(tx, services, couple, record, add_months(now, 1))
     return record
 
 
-async def _check_one_sided(context: MendContext, couple: Couple, thread: int | None) -> None:
-    """Many boundaries from one partner can turn repair into punishment."""
-    live = [
-        r
-        for r in _live(all_boundaries(context.mend, couple.chat_id))
-        if r["source"] in ("suggested", "own")
-    ]
+def _after_adding(tx: Transaction, couple: Couple, text: str | None) -> Events:
+    """What the repair track looks at in a new boundary: its words, and whether most
+    boundaries now come from one partner (repair turning into punishment)."""
+    events: Events = [("repair.words", {"text": text})] if text is not None else []
+    live = [r for r in _live(_records_in(tx)) if r["source"] in ("suggested", "own")]
     for partner in couple.partners:
         mine = sum(1 for r in live if r.get("by") == partner.user_id)
         if mine >= ONE_SIDED and len(live) - mine <= 1:
-            await note_pitfall(
-                context, couple, "punishment", thread=thread, reason="one_sided", name=partner.name
+            events.append(
+                (
+                    "repair.pitfall",
+                    {"kind": "punishment", "reason": "one_sided", "name": partner.name},
+                )
             )
-            return
+            break
+    return events
 
 
-def _date_buttons(context: MendContext, locale: str, boundary_id: int) -> Buttons:
-    label = context.mend.render.label
-    return [
-        [
-            button(label(locale, f"boundaries.date_{c}"), f"{B}date:{boundary_id}:{c}")
-            for c in DATE_CHOICES[:3]
-        ],
-        [button(label(locale, "boundaries.date_typed"), f"{B}date:{boundary_id}:typed")],
-    ]
+def _words(text: str) -> str:
+    """Typed words with their spacing tidied; too long (or nothing) is asked again."""
+    words = " ".join(text.split())
+    if not 0 < len(words) <= MAX_TEXT:
+        raise Unreadable("boundaries.too_long", limit=MAX_TEXT, length=len(words))
+    return words
 
 
-async def text_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """Own words for a boundary or a stage, answered to the question."""
-    source = answer.payload.get("source")
-    if source not in ("own", "stage"):
-        return
-    await add(
-        context,
-        answer.couple,
-        answer.partner.user_id,
-        str(source),
-        text=answer.text,
-        thread=thread_of(update),
+def _worded(turn: Turn) -> str | None:
+    """Own words for a boundary or a stage: added, then when to look at it again."""
+    source = str(turn.run.step)  # "own" or "stage"
+    events = _propose(
+        turn.tx, turn.services, turn.couple, turn.partner, source, text=turn.value, run=turn.run
     )
+    for event, values in events:
+        turn.emit(event, **values)
+    return "added" if turn.data.get("boundary") is not None else None
 
 
 # -- review dates ----------------------------------------------------------------------------
 
 
-async def _choose_date(
-    update: Update, context: MendContext, couple: Couple, record: Record, choice: str, locale: str
-) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    partner = couple.partner(user.id)
-    assert partner is not None
-    await query.answer()
-    if choice == "typed":
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "bnd_date",
-            "boundaries/ask_date",
-            in_chat=couple.chat_id,
-            thread_id=record.get("thread"),
-            payload={"boundary": record["id"]},
-            boundary=_view(context.mend, couple, record, locale),
-            zone=partner.timezone,
-            typed=None,
-        )
-        return
-    await clear_buttons(update)
+def _date_options(run: Run) -> Rows:
+    rows: list[list[Option]] = [[Option(c, f"boundaries.date_{c}") for c in DATE_CHOICES]]
+    rows.append([Option("typed", "boundaries.date_typed")])
+    if run.data.get("result") == "loosen":
+        rows.insert(0, [Option("reword", "boundaries.reword")])
+    return rows
+
+
+def _boundary(turn: Turn) -> Record:
+    record = turn.tx.table(BOUNDARIES_TABLE).get(int(turn.data["boundary"]))
+    assert record is not None  # its runs are closed when it ends or is reviewed
+    return record
+
+
+def _pick_date(turn: Turn) -> str | None:
+    """2 weeks, 1 month or 3 months from now; or a date typed, or a lighter wording, beside."""
+    if turn.value in ("typed", "reword"):
+        return "date" if turn.value == "typed" else "reword"
     now = utcnow()
     due = {"2w": now + timedelta(days=14), "1m": add_months(now, 1), "3m": add_months(now, 3)}[
-        choice
+        str(turn.value)
     ]
-    await _set_date(context, couple, record, due, partner)
+    _date_set(turn, due)
+    return None
 
 
-async def date_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
+def _typed_date(turn: Turn) -> str | None:
     """A typed review date: read in the typing partner's zone, reviewed that evening."""
-    services, couple, partner = context.mend, answer.couple, answer.partner
-    record = _get(services, couple.chat_id, str(answer.payload.get("boundary", "")))
-    locale = group_locale(services, couple)
-    if record is None or record["state"] != "active":
-        await say(
-            context, couple.chat_id, locale, "boundaries/moved_on", thread_id=thread_of(update)
-        )
-        return
-    record = _here(services, couple, record, update)
     now = utcnow()
-    today = now.astimezone(zone(partner.timezone)).date()
-    day = read_date(answer.text, today)
-    due = _evening(day, partner) if day is not None else None
+    today = now.astimezone(zone(turn.partner.timezone)).date()
+    day = read_date(turn.value, today)
+    due = _evening(day, turn.partner) if day is not None else None
     if due is None or due <= now or due - now > MAX_AHEAD:
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "bnd_date",
-            "boundaries/ask_date",
-            in_chat=couple.chat_id,
-            thread_id=record.get("thread"),
-            payload={"boundary": record["id"]},
-            boundary=_view(services, couple, record, locale),
-            zone=partner.timezone,
-            typed=answer.text[:40],
-        )
-        return
-    await _set_date(context, couple, record, due, partner)
+        raise Unreadable("boundaries.unreadable_date")
+    _date_set(turn, due)
     if due - now > FAR_REVIEW:
-        await note_pitfall(
-            context,
-            couple,
-            "punishment",
-            thread=record.get("thread"),
-            reason="far",
-            name=partner.name,
-        )
+        turn.emit("repair.pitfall", kind="punishment", reason="far", name=turn.partner.name)
+    return None
 
 
 def _evening(day: date, partner: Partner) -> datetime:
     return local_to_utc(datetime.combine(day, REVIEW_AT), REVIEW_AT, partner.timezone)
 
 
-async def _set_date(
-    context: MendContext, couple: Couple, record: Record, due: datetime, partner: Partner
-) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    record = _schedule_review(services, couple, record, due)
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "boundaries/date_set",
-        name=partner.name,
-        thread_id=record.get("thread"),
-        boundary=_view(services, couple, record, locale),
+def _date_set(turn: Turn, due: datetime) -> None:
+    services = turn.services
+    _reschedule(turn.tx, services, turn.couple, _boundary(turn), due)
+    locale = group_locale(services, turn.couple)
+    view = _view(services, turn.couple, _boundary(turn), locale)
+    turn.say(GROUP, "boundaries/date_set", name=turn.partner.name, boundary=view)
+
+
+def _reword(turn: Turn) -> str:
+    """The looser wording of a boundary, typed beside the outcome of its review."""
+    services, text = turn.services, str(turn.value)
+    if asks_for_surveillance(text):
+        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+        return STAY
+    record = _boundary(turn)
+    turn.tx.table(BOUNDARIES_TABLE).update(record["id"], {"text": text, "suggestion": None})
+    view = _view(services, turn.couple, _boundary(turn), group_locale(services, turn.couple))
+    turn.say(GROUP, "boundaries/reworded", name=turn.partner.name, boundary=view)
+    turn.emit("repair.words", text=text)
+    return STAY
+
+
+def _boundary_view(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """One boundary as its messages show it, the choices made at its review, the zone of the
+    partner a question is for."""
+    boundary_id = run.data.get("boundary")
+    record = next(
+        (r for r in all_boundaries(services, couple.chat_id) if r["id"] == boundary_id), None
     )
+    votes: dict[str, str] = run.data.get("votes") or {}
+    asked = couple.partner(run.asked or run.owner or 0)
+    return {
+        "boundary": _view(services, couple, record, locale) if record else None,
+        "added_at": from_iso(record["added_at"]) if record else None,
+        "chosen": [p.name for p in couple.partners if str(p.user_id) in votes],
+        "waiting": [p.name for p in couple.partners if str(p.user_id) not in votes],
+        "choices": [
+            {
+                "name": p.name,
+                "choice": services.render.label(
+                    locale, f"boundaries.choice_{votes[str(p.user_id)]}"
+                ),
+            }
+            for p in couple.partners
+            if str(p.user_id) in votes
+        ],
+        "zone": asked.timezone if asked else None,
+    }
+
+
+def _date_question(beside: str) -> Step:
+    return Step(
+        "boundaries/ask_date", read=str.strip, answer=_typed_date, who="partners", beside=beside
+    )
+
+
+BOUNDARY = Flow(
+    name=BOUNDARY_FLOW,
+    first="own",
+    steps={
+        "own": Step("boundaries/ask_own", read=_words, answer=_worded),
+        "stage": Step("boundaries/ask_stage", read=_words, answer=_worded),
+        "added": Step("boundaries/added", _date_options, answer=_pick_date, who="partners"),
+        "date": _date_question("added"),
+    },
+    closed="boundaries/moved_on",
+    view=_boundary_view,
+)
 
 
 # -- the review ------------------------------------------------------------------------------
 
 
 async def review_due(context: MendContext, fired: Fired) -> None:
-    """A boundary's review date: each partner chooses keep, loosen or end."""
+    """A boundary's review date: each partner chooses keep, loosen or end. The review is owed
+    with the change that opens it, in one transaction."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    if couple is None or couple.status != "active":
-        return
-    record = _get(services, fired.chat_id, str(fired.payload.get("boundary", "")))
-    if record is None or record["state"] != "active" or record.get("timer") != fired.timer_id:
-        return
-    await _open_review(context, couple, record, late=fired.late)
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        record = tx.table(BOUNDARIES_TABLE).get(int(fired.payload.get("boundary", 0)))
+        if couple is None or couple.status != "active" or record is None:
+            return
+        if record["state"] != "active" or record.get("timer") != fired.timer_id:
+            return
+        _open_review(tx, services, couple, record, late=fired.late)
+    await services.outbox.deliver(context, fired.chat_id)
 
 
-async def _open_review(
-    context: MendContext,
+def _open_review(
+    tx: Transaction,
+    services: Services,
     couple: Couple,
     record: Record,
     *,
     late: bool = False,
     asked_by: str | None = None,
 ) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
+    """Inside the transaction: the review of a boundary, asked again (the choices made so far
+    stay) if it is already open."""
+    runner = services.runner
     if record.get("timer") is not None:
         services.timers.cancel(couple.chat_id, record["timer"])
-    # Asked again while a review is open: the choices made so far stay.
-    choices = record.get("choices", {}) if record["state"] == "reviewing" else {}
-    record = _update(
-        services,
-        couple.chat_id,
-        record["id"],
-        {"state": "reviewing", "choices": choices, "timer": None},
-    )
-    message = await say(
-        context,
-        couple.chat_id,
-        locale,
-        "boundaries/review",
-        buttons=_choice_buttons(context, locale, record["id"]),
-        thread_id=record.get("thread"),
-        **_review_data(services, couple, record, locale, late, asked_by),
-    )
-    _update(services, couple.chat_id, record["id"], {"review_message": message.message_id})
-
-
-def _review_data(
-    services: Services,
-    couple: Couple,
-    record: Record,
-    locale: str,
-    late: bool,
-    asked_by: str | None,
-) -> dict[str, Any]:
-    chosen = record.get("choices", {})
-    return {
-        "boundary": _view(services, couple, record, locale),
-        "added_at": from_iso(record["added_at"]),
-        "late": late,
-        "asked_by": asked_by,
-        "chosen": [p.name for p in couple.partners if str(p.user_id) in chosen],
-        "waiting": [p.name for p in couple.partners if str(p.user_id) not in chosen],
-    }
-
-
-def _choice_buttons(context: MendContext, locale: str, boundary_id: int) -> Buttons:
-    label = context.mend.render.label
-    return [
-        [
-            button(label(locale, f"boundaries.choice_{c}"), f"{B}choose:{boundary_id}:{c}")
-            for c in CHOICES
-        ]
+    about = [
+        r
+        for r in runner.runs_in(tx, REVIEW_FLOW) + runner.runs_in(tx, BOUNDARY_FLOW)
+        if r.data.get("boundary") == record["id"]
     ]
+    under_way = next((r for r in about if r.flow == REVIEW_FLOW and r.step == "choose"), None)
+    for run in about:
+        if run is not under_way:
+            runner.close(tx, run)
+    # A review left open before reviews were flows kept its choices on the boundary.
+    votes = dict(record.get("choices") or {}) if record["state"] == "reviewing" else {}
+    tx.table(BOUNDARIES_TABLE).update(record["id"], {"state": "reviewing", "timer": None})
+    shown = {"late": late, "asked_by": asked_by}
+    if under_way is not None:
+        runner.reshow(tx, couple, under_way, late=late, asked_by=asked_by)
+    else:
+        runner.start(
+            tx,
+            couple,
+            REVIEW_FLOW,
+            owner=None,
+            data={"boundary": record["id"], "votes": votes, "result": None, **dict.fromkeys(shown)},
+            show=shown,
+        )
 
 
-async def _choose(
-    update: Update, context: MendContext, couple: Couple, record: Record, choice: str, locale: str
-) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    services = context.mend
-    choices = {**record.get("choices", {}), str(user.id): choice}
-    record = _update(services, couple.chat_id, record["id"], {"choices": choices})
-    label = services.render.label(
-        locale,
-        "alert.boundaries_noted",
-        choice=services.render.label(locale, f"boundaries.choice_{choice}"),
-    )
-    await query.answer(label)
-    if not all(str(p.user_id) in choices for p in couple.partners):
-        if query.message is not None and query.message.is_accessible:
-            html = services.render.message(
-                locale,
-                "boundaries/review",
-                **_review_data(services, couple, record, locale, False, None),
-            )
-            markup = InlineKeyboardMarkup(_choice_buttons(context, locale, record["id"]))
-            with contextlib.suppress(BadRequest):  # the same choice tapped twice: no change
-                await query.edit_message_text(html, reply_markup=markup)
-        return
-    await clear_buttons(update)
-    await _outcome(context, couple, record, choices, locale)
+def _choose(turn: Turn) -> str | None:
+    """One partner's choice (changeable until both have chosen); then the outcome."""
+    turn.data["votes"][str(turn.partner.user_id)] = turn.value
+    turn.toast = f"alert.boundaries_noted_{turn.value}"
+    votes: dict[str, str] = turn.data["votes"]
+    if not all(str(p.user_id) in votes for p in turn.couple.partners):
+        return "choose"
+    return _outcome(turn, min(votes.values(), key=CHOICES.index))
 
 
-async def _outcome(
-    context: MendContext, couple: Couple, record: Record, choices: dict[str, str], locale: str
-) -> None:
-    """Both have chosen: it ends only if both chose end; otherwise the more careful choice."""
-    services = context.mend
-    result = min(choices.values(), key=CHOICES.index)
+def _outcome(turn: Turn, result: str) -> str | None:
+    """Both have chosen: it ends only if both chose end; otherwise the more careful choice
+    holds, and the next review is pencilled in a month on."""
+    services, tx, couple = turn.services, turn.tx, turn.couple
+    record = _boundary(turn)
+    table = tx.table(BOUNDARIES_TABLE)
     now = utcnow()
-    shown = [
-        {
-            "name": p.name,
-            "choice": services.render.label(locale, f"boundaries.choice_{choices[str(p.user_id)]}"),
-        }
-        for p in couple.partners
-    ]
+    turn.data["result"] = result
     if result == "end":
-        record = _update(
-            services,
-            couple.chat_id,
-            record["id"],
-            {"state": "ended", "ended_at": to_iso(now), "choices": {}},
+        table.update(record["id"], {"state": "ended", "ended_at": to_iso(now), "choices": {}})
+        view = _boundary_view(services, couple, turn.run, group_locale(services, couple))
+        turn.say(GROUP, "boundaries/outcome", result=result, **view)
+        early = (
+            couple.setup_completed_at is not None
+            and now - couple.setup_completed_at <= timedelta(days=EARLY_DAYS)
         )
-        await say(
-            context,
-            couple.chat_id,
-            locale,
-            "boundaries/outcome",
-            result=result,
-            thread_id=record.get("thread"),
-            choices=shown,
-            boundary=_view(services, couple, record, locale),
-        )
-        await _check_early_end(context, couple, record.get("thread"))
-        return
+        if early and not _live(_records_in(tx)):
+            turn.emit("repair.pitfall", kind="too_fast")  # every scaffold gone within weeks
+        return None
     kept_in_row = record.get("kept_in_row", 0) + 1 if result == "keep" else 0
-    record = _update(
-        services,
-        couple.chat_id,
+    table.update(
         record["id"],
         {
             "state": "active",
@@ -611,158 +623,85 @@ async def _outcome(
             "loosened": record.get("loosened", 0) + (result == "loosen"),
         },
     )
-    record = _schedule_review(services, couple, record, add_months(now, 1))
-    rows = list(_date_buttons(context, locale, record["id"]))
-    if result == "loosen":
-        rows.insert(
-            0,
-            [
-                button(
-                    services.render.label(locale, "boundaries.reword"), f"{B}reword:{record['id']}"
-                )
-            ],
-        )
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "boundaries/outcome",
-        buttons=rows,
-        result=result,
-        thread_id=record.get("thread"),
-        choices=shown,
-        boundary=_view(services, couple, record, locale),
-    )
+    _reschedule(tx, services, couple, _boundary(turn), add_months(now, 1))
     if kept_in_row >= KEPT_TOO_OFTEN:
-        await note_pitfall(
-            context,
-            couple,
-            "punishment",
-            thread=record.get("thread"),
+        turn.emit(
+            "repair.pitfall",
+            kind="punishment",
             reason="kept",
             name=_name(couple, record.get("by")),
         )
+    return "outcome"
 
 
-async def _check_early_end(context: MendContext, couple: Couple, thread: int | None) -> None:
-    """Every scaffold gone within the first weeks: perhaps a little fast."""
-    if couple.setup_completed_at is None:
-        return
-    if utcnow() - couple.setup_completed_at > timedelta(days=EARLY_DAYS):
-        return
-    if not _live(all_boundaries(context.mend, couple.chat_id)):
-        await note_pitfall(context, couple, "too_fast", thread=thread)
+REVIEWING = Flow(
+    name=REVIEW_FLOW,
+    first="choose",
+    steps={
+        "choose": Step(
+            "boundaries/review",
+            [[Option(c, f"boundaries.choice_{c}") for c in CHOICES]],
+            answer=_choose,
+            who="partners",
+            refresh=True,
+        ),
+        "outcome": Step("boundaries/outcome", _date_options, answer=_pick_date, who="partners"),
+        "date": _date_question("outcome"),
+        "reword": Step(
+            "boundaries/ask_reword", read=_words, answer=_reword, who="partners", beside="outcome"
+        ),
+    },
+    closed="boundaries/moved_on",
+    view=_boundary_view,
+)
 
 
-async def reword_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The looser wording of a boundary."""
-    services, couple = context.mend, answer.couple
-    locale = group_locale(services, couple)
-    record = _get(services, couple.chat_id, str(answer.payload.get("boundary", "")))
-    thread = thread_of(update)
-    if record is None or record["state"] != "active":
-        await say(context, couple.chat_id, locale, "boundaries/moved_on", thread_id=thread)
-        return
-    text = " ".join(answer.text.split())
-    if asks_for_surveillance(text):
-        await say(
-            context,
-            couple.chat_id,
-            locale,
-            "boundaries/not_surveillance",
-            thread_id=thread,
-            name=answer.partner.name,
-        )
-        return
-    if not text or len(text) > MAX_TEXT:
-        await say(
-            context,
-            couple.chat_id,
-            locale,
-            "boundaries/too_long",
-            thread_id=thread,
-            limit=MAX_TEXT,
-            length=len(text),
-        )
-        return
-    record = _update(
-        services, couple.chat_id, record["id"], {"text": text, "suggestion": None, "thread": thread}
-    )
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "boundaries/reworded",
-        name=answer.partner.name,
-        thread_id=thread,
-        boundary=_view(services, couple, record, locale),
-    )
-    await repair_track.check_text(context, couple, text, thread)
+# -- what the repair track asks for ------------------------------------------------------------
 
 
-# -- buttons ---------------------------------------------------------------------------------
-
-
-@partners_only
-async def boundary_button(update: Update, context: MendContext, couple: Couple) -> None:
-    """Every /boundaries button; the data is checked against this couple's current state."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
+async def _now(
+    context: MendContext, couple: Couple, change: Callable[[Transaction], Events]
+) -> None:
+    """Make a change in the couple's transaction, deliver what it owes, then tell the other
+    features what they should hear of it."""
     services = context.mend
-    locale = group_locale(services, couple)
-    partner = couple.partner(user.id)
-    assert partner is not None
-    action, _, rest = query.data.removeprefix(B).partition(":")
-    target, _, choice = rest.partition(":")
-    thread = thread_of(update)
-    if action == "list" and not rest:
-        await query.answer()
-        await show_list(context, couple, update)
-        return
-    if action == "sug" and target in KNOWN_SUGGESTIONS and not choice:
-        await query.answer()
-        await add(context, couple, user.id, "suggested", suggestion=target, thread=thread)
-        return
-    if action in ("own", "stage") and not rest:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "bnd_text",
-            f"boundaries/ask_{action}",
-            in_chat=couple.chat_id,
-            thread_id=thread,
-            payload={"source": action},
-        )
-        return
-    record = _get(services, couple.chat_id, target)
-    if record is None:
-        await query.answer(stale(context, locale), show_alert=True)
-        return
-    record = _here(services, couple, record, update)
-    if action == "date" and choice in DATE_CHOICES and record["state"] == "active":
-        await _choose_date(update, context, couple, record, choice, locale)
-    elif action == "review" and not choice and record["state"] in ("active", "reviewing"):
-        await query.answer()
-        await _open_review(context, couple, record, asked_by=partner.name)
-    elif action == "choose" and choice in CHOICES and record["state"] == "reviewing":
-        await _choose(update, context, couple, record, choice, locale)
-    elif action == "reword" and not choice and record["state"] == "active":
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "bnd_reword",
-            "boundaries/ask_reword",
-            in_chat=couple.chat_id,
-            thread_id=thread,
-            payload={"boundary": record["id"]},
-            boundary=_view(services, couple, record, locale),
-        )
-    else:
-        await query.answer(stale(context, locale), show_alert=True)
+    with services.store.transaction(couple.chat_id) as tx:
+        events: Events = change(tx)
+    await services.outbox.deliver(context, couple.chat_id)
+    for event, values in events:
+        await services.emit(event, context, couple, **values)
+
+
+async def _add_stage(context: MendContext, couple: Couple, partner: Partner) -> None:
+    """The track's "add a stage": its words are asked of the partner who tapped."""
+
+    def ask(tx: Transaction) -> Events:
+        _ask_words(tx, context.mend, couple, partner, "stage")
+        return []
+
+    await _now(context, couple, ask)
+
+
+async def _add_no_contact(context: MendContext, couple: Couple, partner: Partner) -> None:
+    """The track's no-contact agreement, a suggestion like the others."""
+
+    def add(tx: Transaction) -> Events:
+        if _taken(tx, NO_CONTACT):
+            return _show_list(tx, context.mend, couple)
+        return _propose(tx, context.mend, couple, partner, "suggested", suggestion=NO_CONTACT)
+
+    await _now(context, couple, add)
+
+
+async def _timeline(context: MendContext, couple: Couple, **_: Any) -> None:
+    """The track's "boundaries and timeline": the list."""
+    await _now(context, couple, lambda tx: _show_list(tx, context.mend, couple))
+
+
+async def _question_closed(update: Update, context: MendContext, answer: asks.Answer) -> None:
+    """A reply to a question asked before the flows: that conversation has moved on."""
+    locale = group_locale(context.mend, answer.couple)
+    await reply(update, context, locale, "boundaries/moved_on")
 
 
 # -- wiring ----------------------------------------------------------------------------------
@@ -794,8 +733,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.add_commands(Command("boundaries", "together"))
     services.timers.register(REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True)
     services.exporters["boundaries"] = export
-    asks.on_answer("bnd_text", text_answer)
-    asks.on_answer("bnd_date", date_answer)
-    asks.on_answer("bnd_reword", reword_answer)
+    services.runner.add(LIST, BOUNDARY, REVIEWING)
+    services.on("track.add_stage", _add_stage)
+    services.on("track.no_contact", _add_no_contact)
+    services.on("track.timeline", _timeline)
+    for kind in OLD_QUESTIONS:
+        asks.on_answer(kind, _question_closed)
     app.add_handler(CommandHandler("boundaries", boundaries_command))
-    app.add_handler(CallbackQueryHandler(boundary_button, pattern=f"^{B}"))

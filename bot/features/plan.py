@@ -2,46 +2,62 @@
 
 Four steps, as the guide's first week asks: (1) when to check in, (2) what the repairing partner
 will do differently, (3) how hard feelings will be handled, (4) the next visit. Each step is a
-message both partners see, with buttons for choices and a ForceReply question, aimed at whoever
-tapped, for words. Either partner may answer a step, except the changes, which belong to the
-partner doing the repair work when roles are set. Check-in times are typed in the typing
-partner's time zone and shown to each partner in their own.
+message both partners see, with buttons for choices; a button that wants words asks a question
+beside the step, aimed at whoever tapped, and the step stays open for the other partner too.
+Either partner may answer a step, except the changes, which belong to the partner doing the
+repair work when roles are set. Check-in times are typed in the typing partner's time zone and
+shown to each partner in their own.
 
 The agreed plan is posted as one message and pinned (if the group doesn't let the bot pin, it
 says so). It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes
 one section, and once a month a review asks what to keep and what to change. `/plan track`
 leads to the infidelity track; `/plan delete` removes the plan and its reviews.
+
+The conversations are flows (bot.flows): PLAN writes the plan (or changes one section of it),
+the draft kept with the run until it is agreed; MENU is the plan's message with its buttons;
+SECTIONS asks which section to change; REVIEW is the monthly review; DELETE confirms a deletion
+with the partner who asked. The changes (step 2) apply as they are written today; a step in
+which the other partner accepts a change would follow the question beside step 2.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months, day_as_moment
-from bot.features import boundaries, repair_track
-from bot.features.repair_track import local_moments, stale
+from bot.features.boundaries import asks_for_surveillance
+from bot.features.repair_track import local_moments, track_kind
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import partners_only
-from bot.messages import Buttons, button, clear_buttons, reply, say, thread_of
+from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.outbox import GROUP
 from bot.reading import read_date, read_times_and_days
 from bot.render import zone
-from bot.storage import Record
+from bot.storage import Record, Transaction
 from bot.timers import Fired, Timers
 from bot.when import next_local
 
 PLAN_TABLE = "plan"
 REVIEW = "plan_review"
-P = "plan:"
-STEPS = ("checkins", "behaviours", "emotions", "visit")
+SECTIONS = ("checkins", "behaviours", "emotions", "visit")
+# What each section changes in the stored plan.
+SECTION_FIELDS = {
+    "checkins": ("frequency", "times", "zone", "times_by"),
+    "behaviours": ("behaviours",),
+    "emotions": ("emotions", "emotions_own"),
+    "visit": ("visit",),
+}
 FREQUENCIES = ("daily", "weekly")
 # Ways to handle hard feelings, from the guides: the 30-minute pause, the insecurity window
 # (20 minutes twice a week), I-statements, reflect-and-validate listening, 4-4-4 breathing.
@@ -55,52 +71,57 @@ MAX_WEEKLY_TIMES = 2
 CRUTCH_TIMES_A_DAY = 3  # check-ins this often lean on messaging alone
 VISIT_AHEAD_DAYS = 730
 
+PLAN_FLOW = "plan"
+MENU_FLOW = "plan_menu"
+SECTIONS_FLOW = "plan_sections"
+REVIEW_FLOW = "plan_review"
+DELETE_FLOW = "plan_delete"
+# Questions asked before the flows, whose late answers are told the step moved on.
+OLD_QUESTIONS = ("plan_times", "plan_behaviour", "plan_emotion", "plan_visit")
+
 
 # -- the stored plan -------------------------------------------------------------------------
 
 
 def current_plan(services: Services, chat_id: int) -> Record | None:
-    records = services.store.records(chat_id, PLAN_TABLE)
-    return records[0] if records else None
+    """The agreed plan, if there is one."""
+    return _agreed(services.store.records(chat_id, PLAN_TABLE))
 
 
-def _update(services: Services, chat_id: int, fields: Record) -> Record | None:
-    with services.store.transaction(chat_id) as tx:
-        table = tx.table(PLAN_TABLE)
-        rows = table.all()
-        if not rows:
-            return None
-        table.update(rows[0]["id"], fields)
-        return table.get(rows[0]["id"])
-
-
-def _follow(services: Services, chat_id: int, update: Update) -> Record | None:
-    """The plan, now talked about in the forum topic of `update`: its messages go there."""
-    plan = current_plan(services, chat_id)
-    thread = thread_of(update)
-    if plan is None or plan.get("thread") == thread:
-        return plan
-    return _update(services, chat_id, {"thread": thread})
-
-
-def _at_step(plan: Record | None, step: str) -> bool:
-    return plan is not None and plan.get("step") == step
+def _agreed(records: list[Record]) -> Record | None:
+    return next((r for r in records if r.get("state") == "agreed"), None)
 
 
 def _repairing(couple: Couple) -> Partner | None:
     return next((p for p in couple.partners if p.role == "repairing"), None)
 
 
-def _may_answer(couple: Couple, step: str, user_id: int) -> Partner | None:
-    """The partner who owns this step if it isn't `user_id`'s to answer; else None."""
-    owner = _repairing(couple) if step == "behaviours" else None
-    return owner if owner is not None and owner.user_id != user_id else None
+def _draft(plan: Record | None) -> dict[str, Any]:
+    """What a run keeps while the plan (or one section) is written: the plan's sections, each
+    entry numbered so a button can name it."""
+    plan = plan or {}
+    draft: dict[str, Any] = {
+        "frequency": plan.get("frequency"),
+        "times": list(plan.get("times") or []),
+        "zone": plan.get("zone"),
+        "times_by": plan.get("times_by"),
+        "behaviours": [dict(e) for e in plan.get("behaviours") or []],
+        "emotions": list(plan.get("emotions") or []),
+        "emotions_own": [dict(e) for e in plan.get("emotions_own") or []],
+        "visit": plan.get("visit"),
+    }
+    entries = [*draft["behaviours"], *draft["emotions_own"]]
+    for number, entry in enumerate(entries):
+        entry["n"] = number
+    return {"first": False, "editing": None, "plan": draft, "serial": len(entries), "menu": None}
 
 
 # -- what the templates see ------------------------------------------------------------------
 
 
-def _plan_view(services: Services, couple: Couple, plan: Record, locale: str) -> dict[str, Any]:
+def _plan_view(
+    services: Services, couple: Couple, plan: Record | dict[str, Any], locale: str
+) -> dict[str, Any]:
     now = utcnow()
     entered_in = plan.get("zone")
     slots = []
@@ -131,13 +152,26 @@ def _plan_view(services: Services, couple: Couple, plan: Record, locale: str) ->
         else day_as_moment(datetime.fromisoformat(visit).date()),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
-        "track": repair_track.track_kind(services.store, couple.chat_id),
+        "track": track_kind(services.store, couple.chat_id),
     }
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
     partner = couple.partner(user_id) if user_id is not None else None
     return partner.name if partner else "?"
+
+
+def _draft_view(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """The plan as written so far, and the zone of the partner a question is for."""
+    asked = couple.partner(run.asked or run.owner or 0)
+    return {
+        **_plan_view(services, couple, run.data["plan"], locale),
+        "zone": asked.timezone if asked else None,
+    }
+
+
+def _agreed_view(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    return _plan_view(services, couple, current_plan(services, couple.chat_id) or {}, locale)
 
 
 # -- /plan -----------------------------------------------------------------------------------
@@ -147,678 +181,445 @@ def _name(couple: Couple, user_id: int | None) -> str:
 async def plan_command(update: Update, context: MendContext, couple: Couple) -> None:
     """/plan shows the plan (or writes it together), /plan edit|track|delete."""
     services = context.mend
-    locale = group_locale(services, couple)
     user = update.effective_user
     assert user is not None
+    partner = couple.partner(user.id)
+    assert partner is not None
     argument = " ".join(context.args or []).strip().lower()
-    plan = _follow(services, couple.chat_id, update)
-    if argument == "":
-        if plan is None:
-            await _begin(context, couple, user.id, thread_of(update))
-        elif plan["state"] == "drafting":
-            await _post_step(context, couple, plan)
-        else:
-            await _show(context, couple, plan, update)
-    elif argument == "edit":
-        if plan is None:
-            await reply(update, context, locale, "plan/none")
-        elif plan["state"] == "drafting":
-            await _post_step(context, couple, plan)
-        else:
-            await _edit_menu(context, couple, update)
+    if argument in ("", "edit"):
+        with services.store.transaction(couple.chat_id) as tx:
+            _plan_or_step(tx, services, couple, edit=argument == "edit")
+        await services.outbox.deliver(context, couple.chat_id)
     elif argument == "track":
-        await repair_track.show_track(context, couple, thread_of(update))
+        await services.emit("plan.track", context, couple)
     elif argument == "delete":
-        if plan is None:
-            await reply(update, context, locale, "plan/none")
-            return
-        rows = [
-            [
-                button(services.render.label(locale, "plan.delete_yes"), f"{P}del:yes:{user.id}"),
-                button(services.render.label(locale, "plan.delete_no"), f"{P}del:no:{user.id}"),
-            ]
-        ]
-        await reply(
-            update, context, locale, "plan/delete_confirm", buttons=rows, name=user.first_name
-        )
+        with services.store.transaction(couple.chat_id) as tx:
+            if _agreed(tx.table(PLAN_TABLE).all()) or services.runner.runs_in(tx, PLAN_FLOW):
+                _fresh(
+                    tx, services, couple, DELETE_FLOW, owner=partner, data={"name": partner.name}
+                )
+            else:
+                services.outbox.put(tx, group_message(services, couple, "plan/none"))
+        await services.outbox.deliver(context, couple.chat_id)
     else:
-        await reply(update, context, locale, "plan/usage", typed=argument[:40])
+        await reply(
+            update, context, group_locale(services, couple), "plan/usage", typed=argument[:40]
+        )
 
 
-async def _begin(context: MendContext, couple: Couple, user_id: int, thread: int | None) -> None:
-    now = utcnow()
-    with context.mend.store.transaction(couple.chat_id) as tx:
-        table = tx.table(PLAN_TABLE)
-        if table.all():
-            return
+def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: bool) -> None:
+    """Inside the transaction: the plan (or, with `edit`, which section to change); while it
+    is being written, the step it is at; without a plan, its first step."""
+    runner = services.runner
+    records = tx.table(PLAN_TABLE).all()
+    plan = _agreed(records)
+    writing = runner.runs_in(tx, PLAN_FLOW)
+    if plan is not None:
+        if edit:
+            _fresh(tx, services, couple, SECTIONS_FLOW)
+        else:
+            _show_plan(tx, services, couple)
+    elif writing:
+        runner.reshow(tx, couple, writing[-1])
+    elif records:
+        _continue_old_draft(tx, services, couple, records[0])
+    elif edit:
+        services.outbox.put(tx, group_message(services, couple, "plan/none"))
+    else:
+        runner.start(
+            tx, couple, PLAN_FLOW, owner=_repairing(couple), data=_draft(None), show={"first": True}
+        )
+
+
+def _continue_old_draft(tx: Transaction, services: Services, couple: Couple, old: Record) -> None:
+    """A plan being written before its steps were a flow: it goes on from the step it was at."""
+    tx.table(PLAN_TABLE).clear()
+    step = old.get("step") if old.get("step") in SECTIONS else SECTIONS[0]
+    services.runner.start(
+        tx, couple, PLAN_FLOW, owner=_repairing(couple), data=_draft(old), step=step
+    )
+
+
+def _fresh(tx: Transaction, services: Services, couple: Couple, flow: str, **start: Any) -> Run:
+    """Inside the transaction: a new run of `flow`; its older runs' buttons go stale."""
+    runner = services.runner
+    for old in runner.runs_in(tx, flow):
+        runner.close(tx, old)
+    return runner.start(tx, couple, flow, owner=start.pop("owner", None), **start)
+
+
+def _show_plan(tx: Transaction, services: Services, couple: Couple) -> None:
+    """Inside the transaction: the plan with its buttons (those of every copy of it work)."""
+    shown = services.runner.runs_in(tx, MENU_FLOW)
+    if shown:
+        services.runner.reshow(tx, couple, shown[-1])
+    else:
+        _publish(tx, services, couple, updated=None)
+
+
+def _publish(tx: Transaction, services: Services, couple: Couple, *, updated: str | None) -> Run:
+    """Inside the transaction: the plan as agreed now, to be pinned once it is sent; the
+    buttons of its earlier versions go stale."""
+    return _fresh(
+        tx,
+        services,
+        couple,
+        MENU_FLOW,
+        data={"updated": None, "repair": couple.path == "repair"},
+        show={"updated": updated},
+    )
+
+
+def _section_rows() -> list[list[Option]]:
+    return [
+        [Option("checkins", "plan.edit_checkins"), Option("behaviours", "plan.edit_behaviours")],
+        [Option("emotions", "plan.edit_emotions"), Option("visit", "plan.edit_visit")],
+    ]
+
+
+def _menu_options(run: Run) -> Rows:
+    rows = _section_rows()
+    if run.data.get("repair"):
+        rows.append([Option("track", "plan.track")])
+    return rows
+
+
+def _edit(turn: Turn) -> str:
+    """A button of the plan (or of "which part?"): change that section, or see the track."""
+    if turn.value == "track":
+        turn.emit("plan.track")
+        return STAY
+    plan = _agreed(turn.tx.table(PLAN_TABLE).all())
+    if plan is not None:
+        data = {**_draft(plan), "editing": turn.value}
+        owner = _repairing(turn.couple)
+        _fresh(
+            turn.tx, turn.services, turn.couple, PLAN_FLOW, owner=owner, data=data, step=turn.value
+        )
+    return STAY
+
+
+MENU = Flow(
+    name=MENU_FLOW,
+    first="plan",
+    steps={"plan": Step("plan/plan", _menu_options, answer=_edit, who="partners")},
+    view=_agreed_view,
+)
+CHOOSE_SECTION = Flow(
+    name=SECTIONS_FLOW,
+    first="sections",
+    steps={"sections": Step("plan/edit_menu", _section_rows(), answer=_edit, who="partners")},
+)
+
+
+# -- writing the plan ------------------------------------------------------------------------
+
+
+def _words(text: str) -> str:
+    """A change or own words, spacing tidied; too long is asked again."""
+    words = " ".join(text.split())
+    if len(words) > MAX_TEXT:
+        raise Unreadable("plan.too_long", limit=MAX_TEXT, length=len(words))
+    return words
+
+
+def _next_section(turn: Turn, section: str) -> str | None:
+    """A section is complete: the next one, or (after the last, or an edit) the plan itself."""
+    if turn.data["editing"] or section == SECTIONS[-1]:
+        _agree(turn)
+        return None
+    return SECTIONS[SECTIONS.index(section) + 1]
+
+
+def _frequency(turn: Turn) -> str:
+    return str(turn.value)  # "daily" or "weekly": the question asked beside the step
+
+
+def _times(frequency: str) -> Callable[[Turn], str | None]:
+    """Check-in times, typed in the answering partner's zone (days named mean certain days)."""
+
+    def answer(turn: Turn) -> str | None:
+        parsed = read_times_and_days(turn.value)
+        chosen = "weekly" if parsed is not None and parsed[1] else frequency
+        most = MAX_WEEKLY_TIMES if chosen == "weekly" else MAX_TIMES_A_DAY
+        if parsed is None or (chosen == "weekly" and not parsed[1]) or len(parsed[0]) > most:
+            raise Unreadable(f"plan.unreadable_{frequency}")
+        times, days = parsed
+        weekdays: list[int | None] = [*days] if days else [None]
+        turn.data["plan"] |= {
+            "frequency": chosen,
+            "times": [{"at": at, "weekday": day} for day in weekdays for at in times],
+            "zone": turn.partner.timezone,
+            "times_by": turn.partner.user_id,
+        }
+        if chosen == "daily" and len(times) >= CRUTCH_TIMES_A_DAY:
+            turn.emit("repair.pitfall", kind="crutch")
+        return _next_section(turn, "checkins")
+
+    return answer
+
+
+def _removable(run: Run, field: str, label: str) -> list[list[Option]]:
+    """While a section is changed: a button to remove each of its entries."""
+    if not run.data["editing"]:
+        return []
+    entries = run.data["plan"][field]
+    return [[Option(f"rm{e['n']}", label, {"number": i + 1})] for i, e in enumerate(entries)]
+
+
+def _remove(turn: Turn, field: str) -> None:
+    plan = turn.data["plan"]
+    plan[field] = [e for e in plan[field] if f"rm{e['n']}" != turn.value]
+
+
+def _written(turn: Turn, field: str, most: int, step: str) -> str:
+    """A change or own words for hard moments: kept, and the step shown again (surveillance
+    is never part of a plan: that is said, and the step stays as it is)."""
+    text = str(turn.value)
+    if asks_for_surveillance(text):
+        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+        return STAY
+    entries = turn.data["plan"][field]
+    if len(entries) < most:
+        entries.append({"text": text, "by": turn.partner.user_id, "n": turn.data["serial"]})
+        turn.data["serial"] += 1
+        turn.emit("repair.words", text=text)
+    return step
+
+
+def _behaviour_options(run: Run) -> Rows:
+    entries = run.data["plan"]["behaviours"]
+    rows: list[list[Option]] = []
+    if len(entries) < MAX_BEHAVIOURS:
+        rows.append([Option("add", "plan.add_behaviour")])
+    if entries:
+        rows.append([Option("done", "plan.step_done")])
+    return [*rows, *_removable(run, "behaviours", "plan.remove")]
+
+
+def _behaviours(turn: Turn) -> str | None:
+    if turn.value == "add":
+        return "behaviour"
+    if turn.value == "done":
+        return _next_section(turn, "behaviours")
+    _remove(turn, "behaviours")
+    return "behaviours"
+
+
+def _emotion_options(run: Run) -> Rows:
+    plan = run.data["plan"]
+    chosen = plan["emotions"]
+    rows = [
+        [Option(key, f"plan.chosen.{key}" if key in chosen else f"plan.emo_{key}")]
+        for key in EMOTIONS
+    ]
+    if len(plan["emotions_own"]) < MAX_OWN:
+        rows.append([Option("own", "plan.emo_own")])
+    rows.extend(_removable(run, "emotions_own", "plan.remove_own"))
+    if chosen or plan["emotions_own"]:
+        rows.append([Option("done", "plan.step_done")])
+    return rows
+
+
+def _emotions(turn: Turn) -> str | None:
+    """A toggle (shown again in place), own words (asked beside), a removal, or done."""
+    plan = turn.data["plan"]
+    if turn.value == "own":
+        return "emotion"
+    if turn.value == "done":
+        return _next_section(turn, "emotions")
+    if turn.value in EMOTIONS:
+        chosen = set(plan["emotions"]) ^ {turn.value}
+        plan["emotions"] = [key for key in EMOTIONS if key in chosen]
+    else:
+        _remove(turn, "emotions_own")
+    return "emotions"
+
+
+def _visit(turn: Turn) -> str | None:
+    if turn.value == "date":
+        return "visit_date"
+    turn.data["plan"]["visit"] = "not_yet"
+    return _next_section(turn, "visit")
+
+
+def _visit_date(turn: Turn) -> str | None:
+    """The next visit's date, read in the answering partner's zone."""
+    today = utcnow().astimezone(zone(turn.partner.timezone)).date()
+    day = read_date(turn.value, today)
+    if day is None or day < today or (day - today).days > VISIT_AHEAD_DAYS:
+        raise Unreadable("plan.unreadable_visit")
+    turn.data["plan"]["visit"] = day.isoformat()
+    return _next_section(turn, "visit")
+
+
+def _agree(turn: Turn) -> None:
+    """Agree the plan (or the changed section): keep it, plan its monthly review, post it."""
+    services, tx, couple = turn.services, turn.tx, turn.couple
+    draft = {k: v for k, v in turn.data["plan"].items()}
+    editing = turn.data["editing"]
+    table = tx.table(PLAN_TABLE)
+    plan = _agreed(table.all())
+    if editing and plan is not None:
+        table.update(plan["id"], {k: draft[k] for k in SECTION_FIELDS[editing]})
+        plan_id = plan["id"]
+    else:
+        now = utcnow()
+        table.clear()
         plan_id = table.insert(
             {
-                "state": "drafting",
-                "step": "checkins",
-                "editing": False,
-                "started_by": user_id,
-                "started_at": to_iso(now),
-                "frequency": None,
-                "times": [],
-                "zone": None,
-                "times_by": None,
-                "behaviours": [],
-                "emotions": [],
-                "emotions_own": [],
-                "visit": None,
-                "agreed_at": None,
-                "review_anchor": None,
+                "state": "agreed",
+                **draft,
+                "agreed_at": to_iso(now),
+                # Monthly reviews fall on the agreement's day and minute.
+                "review_anchor": to_iso(now.replace(second=0, microsecond=0)),
                 "pinned_message": None,
-                "thread": thread,
             }
         )
-        plan = table.get(plan_id)
-    assert plan is not None
-    await _post_step(context, couple, plan, first=True)
+    agreed = table.get(plan_id)
+    assert agreed is not None
+    if not editing or not services.timers.pending(couple.chat_id, REVIEW):
+        schedule_review(services.timers, couple.chat_id, agreed, tx=tx)
+    turn.data["menu"] = _publish(tx, services, couple, updated=editing).token
+    if not editing:
+        turn.emit("plan.agreed")
 
 
-async def _show(context: MendContext, couple: Couple, plan: Record, update: Update) -> None:
+async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
+    """The plan just agreed is pinned, the one before unpinned (or the group is told the bot
+    may not pin here)."""
     services = context.mend
-    locale = group_locale(services, couple)
-    await reply(
-        update,
-        context,
-        locale,
-        "plan/plan",
-        buttons=_plan_buttons(context, couple, locale),
-        updated=None,
-        **_plan_view(services, couple, plan, locale),
+    posted = next(
+        (r for r in services.runner.runs(couple.chat_id, MENU_FLOW) if r.token == run.data["menu"]),
+        None,
     )
-
-
-def _plan_buttons(context: MendContext, couple: Couple, locale: str) -> Buttons:
-    label = context.mend.render.label
-    rows: list[list[Any]] = [
-        [
-            button(label(locale, "plan.edit_checkins"), f"{P}edit:checkins"),
-            button(label(locale, "plan.edit_behaviours"), f"{P}edit:behaviours"),
-        ],
-        [
-            button(label(locale, "plan.edit_emotions"), f"{P}edit:emotions"),
-            button(label(locale, "plan.edit_visit"), f"{P}edit:visit"),
-        ],
-    ]
-    if couple.path == "repair":
-        rows.append([button(label(locale, "plan.track"), f"{repair_track.TRACK}show")])
-    return rows
-
-
-async def _edit_menu(
-    context: MendContext, couple: Couple, update: Update | None, thread: int | None = None
-) -> None:
-    services = context.mend
-    locale = group_locale(services, couple)
-    rows = _plan_buttons(context, couple, locale)
-    if update is not None:
-        await reply(update, context, locale, "plan/edit_menu", buttons=rows)
-    else:
-        await say(context, couple.chat_id, locale, "plan/edit_menu", buttons=rows, thread_id=thread)
-
-
-# -- the steps -------------------------------------------------------------------------------
-
-
-async def _post_step(
-    context: MendContext, couple: Couple, plan: Record, *, first: bool = False
-) -> None:
-    """The message for the plan's current step, with its buttons."""
-    services = context.mend
-    locale = group_locale(services, couple)
-    label = services.render.label
-    step = plan["step"]
-    editing = bool(plan.get("editing"))
-    data: dict[str, Any] = {
-        "first": first,
-        "editing": editing,
-        "number": STEPS.index(step) + 1,
-        "steps": len(STEPS),
-        **_plan_view(services, couple, plan, locale),
-    }
-    rows: list[list[Any]] = []
-    if step == "checkins":
-        rows = [[button(label(locale, f"plan.freq_{f}"), f"{P}freq:{f}") for f in FREQUENCIES]]
-    elif step == "behaviours":
-        entries = plan.get("behaviours", [])
-        if len(entries) < MAX_BEHAVIOURS:
-            rows.append([button(label(locale, "plan.add_behaviour"), f"{P}beh:add")])
-        if entries:
-            rows.append([button(label(locale, "plan.step_done"), f"{P}beh:done")])
-        if editing:
-            rows.extend(
-                [button(label(locale, "plan.remove", number=i + 1), f"{P}beh:rm:{i}")]
-                for i in range(len(entries))
-            )
-    elif step == "emotions":
-        rows = [list(row) for row in _emotion_rows(context, locale, plan)]
-    elif step == "visit":
-        rows = [
-            [
-                button(label(locale, "plan.visit_date"), f"{P}visit:date"),
-                button(label(locale, "plan.visit_not_yet"), f"{P}visit:none"),
-            ]
-        ]
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        f"plan/step_{step}",
-        buttons=rows,
-        thread_id=plan.get("thread"),
-        **data,
-    )
-
-
-def _emotion_rows(context: MendContext, locale: str, plan: Record) -> Buttons:
-    label = context.mend.render.label
-    chosen = plan.get("emotions", [])
-    rows: list[list[Any]] = []
-    for key in EMOTIONS:
-        name = label(locale, f"plan.emo_{key}")
-        shown = label(locale, "plan.chosen", name=name) if key in chosen else name
-        rows.append([button(shown, f"{P}emo:{key}")])
-    own = plan.get("emotions_own", [])
-    if len(own) < MAX_OWN:
-        rows.append([button(label(locale, "plan.emo_own"), f"{P}emo:own")])
-    if plan.get("editing"):
-        rows.extend(
-            [button(label(locale, "plan.remove_own", number=i + 1), f"{P}emo:rm:{i}")]
-            for i in range(len(own))
-        )
-    if chosen or own:
-        rows.append([button(label(locale, "plan.step_done"), f"{P}emo:done")])
-    return rows
-
-
-async def _next_step(context: MendContext, couple: Couple, plan: Record) -> None:
-    """A step is complete: the next one, or (after the last, or an edit) the plan itself."""
-    services = context.mend
-    step = plan["step"]
-    if plan.get("editing") or step == STEPS[-1]:
-        await _settle(context, couple)
-        return
-    updated = _update(services, couple.chat_id, {"step": STEPS[STEPS.index(step) + 1]})
-    if updated is not None:
-        await _post_step(context, couple, updated)
-
-
-async def _settle(context: MendContext, couple: Couple) -> None:
-    """Agree the plan (or the edited section): post it, pin it, keep its monthly review."""
-    services = context.mend
     plan = current_plan(services, couple.chat_id)
-    if plan is None:
+    if posted is None or posted.message_id is None or plan is None:
         return
-    first_time = plan["state"] == "drafting"
-    edited = plan["step"] if plan.get("editing") else None
-    now = utcnow()
-    fields: Record = {"state": "agreed", "step": None, "editing": False}
-    if first_time:
-        # Monthly reviews fall on the agreement's day and minute.
-        anchor = now.replace(second=0, microsecond=0)
-        fields |= {"agreed_at": to_iso(now), "review_anchor": to_iso(anchor)}
-    plan = _update(services, couple.chat_id, fields)
-    assert plan is not None
-    if first_time or not services.timers.pending(couple.chat_id, REVIEW):
-        schedule_review(services.timers, couple.chat_id, plan)
-    await _publish(context, couple, plan, edited)
-    if (
-        first_time
-        and couple.path == "repair"
-        and repair_track.track_kind(services.store, couple.chat_id) is None
-    ):
-        await repair_track.offer_track(context, couple, plan.get("thread"))
-
-
-async def _publish(context: MendContext, couple: Couple, plan: Record, edited: str | None) -> None:
-    """The plan as one message, pinned; the previous plan message unpinned."""
-    services = context.mend
-    locale = group_locale(services, couple)
-    message = await say(
-        context,
-        couple.chat_id,
-        locale,
-        "plan/plan",
-        buttons=_plan_buttons(context, couple, locale),
-        updated=edited,
-        thread_id=plan.get("thread"),
-        **_plan_view(services, couple, plan, locale),
-    )
-    previous = plan.get("pinned_message")
-    _update(services, couple.chat_id, {"pinned_message": message.message_id})
+    with services.store.transaction(couple.chat_id) as tx:
+        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": posted.message_id})
     try:
         await context.bot.pin_chat_message(
-            couple.chat_id, message.message_id, disable_notification=True
+            couple.chat_id, posted.message_id, disable_notification=True
         )
     except TelegramError:
         # Not allowed to pin here (a supergroup where the bot isn't an admin): just say so.
-        await say(context, couple.chat_id, locale, "plan/pin_failed", thread_id=plan.get("thread"))
+        with services.store.transaction(couple.chat_id) as tx:
+            services.outbox.put(tx, group_message(services, couple, "plan/pin_failed"))
+        await services.outbox.deliver(context, couple.chat_id)
         return
-    if previous and previous != message.message_id:
+    previous = plan.get("pinned_message")
+    if previous and previous != posted.message_id:
         with contextlib.suppress(TelegramError):
             await context.bot.unpin_chat_message(couple.chat_id, previous)
 
 
-# -- buttons ---------------------------------------------------------------------------------
-
-
-@partners_only
-async def plan_button(update: Update, context: MendContext, couple: Couple) -> None:
-    """Every /plan button; what it claims is checked against the plan as it stands now."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    partner = couple.partner(user.id)
-    assert partner is not None
-    action, _, rest = query.data.removeprefix(P).partition(":")
-    argument, _, extra = rest.partition(":")
-    plan = _follow(services, couple.chat_id, update)
-    step = {"freq": "checkins", "beh": "behaviours", "emo": "emotions", "visit": "visit"}.get(
-        action
+def _section_step(section: str, options: Rows | Callable[[Run], Rows], **step: Any) -> Step:
+    number = SECTIONS.index(section) + 1
+    return Step(
+        f"plan/step_{section}",
+        options,
+        data=lambda run: {"number": number, "steps": len(SECTIONS)},
+        **step,
     )
-    if step is not None:
-        if not _at_step(plan, step):
-            await query.answer(stale(context, locale), show_alert=True)
-            return
-        owner = _may_answer(couple, step, user.id)
-        if owner is not None:
-            await query.answer(
-                services.render.label(locale, "alert.plan_not_yours", name=owner.name),
-                show_alert=True,
-            )
-            return
-        assert plan is not None
-        await _step_button(update, context, couple, partner, plan, action, argument, extra)
-    elif action == "edit" and argument in STEPS and plan and plan["state"] == "agreed":
-        await query.answer()
-        updated = _update(services, couple.chat_id, {"step": argument, "editing": True})
-        assert updated is not None
-        await _post_step(context, couple, updated)
-    elif (
-        action == "rev" and argument in ("keep", "change") and plan and (plan["state"] == "agreed")
-    ):
-        await query.answer()
-        await clear_buttons(update)
-        if argument == "keep":
-            await say(
-                context,
-                couple.chat_id,
-                locale,
-                "plan/review_kept",
-                name=user.first_name,
-                thread_id=plan.get("thread"),
-                **_plan_view(services, couple, plan, locale),
-            )
-        else:
-            await _edit_menu(context, couple, None, plan.get("thread"))
-    elif (
-        action == "del"
-        and argument in ("yes", "no")
-        and plan
-        and extra.isdigit()
-        and (couple.is_partner(int(extra)))
-    ):
-        await _delete_button(update, context, couple, plan, argument, int(extra), locale)
-    else:
-        await query.answer(stale(context, locale), show_alert=True)
 
 
-async def _step_button(
-    update: Update,
-    context: MendContext,
-    couple: Couple,
-    partner: Partner,
-    plan: Record,
-    action: str,
-    argument: str,
-    extra: str,
-) -> None:
-    query = update.callback_query
-    assert query is not None
-    services = context.mend
-    locale = group_locale(services, couple)
-    chat_id = couple.chat_id
-    thread = plan.get("thread")
-    if action == "freq" and argument in FREQUENCIES and not extra:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_times",
-            "plan/ask_times",
-            in_chat=chat_id,
-            thread_id=thread,
-            payload={"frequency": argument},
-            frequency=argument,
-            zone=partner.timezone,
-            typed=None,
-        )
-    elif action == "beh" and argument == "add" and not extra:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_behaviour",
+def _times_question(frequency: str) -> Step:
+    return Step(
+        "plan/ask_times",
+        read=str.strip,
+        answer=_times(frequency),
+        who="partners",
+        beside="checkins",
+        data=lambda run: {"frequency": frequency},
+    )
+
+
+PLAN = Flow(
+    name=PLAN_FLOW,
+    first="checkins",
+    steps={
+        "checkins": _section_step(
+            "checkins",
+            [[Option(f, f"plan.freq_{f}") for f in FREQUENCIES]],
+            answer=_frequency,
+            who="partners",
+        ),
+        "daily": _times_question("daily"),
+        "weekly": _times_question("weekly"),
+        "behaviours": _section_step("behaviours", _behaviour_options, answer=_behaviours),
+        "behaviour": Step(
             "plan/ask_behaviour",
-            in_chat=chat_id,
-            thread_id=thread,
-            limit=MAX_TEXT,
-            too_long=None,
-        )
-    elif action == "beh" and argument == "done" and plan.get("behaviours") and not extra:
-        await query.answer()
-        await clear_buttons(update)
-        await _next_step(context, couple, plan)
-    elif action == "beh" and argument == "rm" and _index(extra, plan.get("behaviours", [])):
-        await query.answer()
-        await clear_buttons(update)
-        entries = list(plan["behaviours"])
-        del entries[int(extra)]
-        updated = _update(services, chat_id, {"behaviours": entries})
-        assert updated is not None
-        await _post_step(context, couple, updated)
-    elif action == "emo" and argument in EMOTIONS and not extra:
-        await query.answer()
-        chosen = list(plan.get("emotions", []))
-        if argument in chosen:
-            chosen.remove(argument)
-        else:
-            chosen = [key for key in EMOTIONS if key in chosen or key == argument]
-        updated = _update(services, chat_id, {"emotions": chosen})
-        assert updated is not None
-        await _refresh_emotions(update, context, couple, updated, locale)
-    elif action == "emo" and argument == "own" and not extra:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_emotion",
+            read=_words,
+            answer=lambda turn: _written(turn, "behaviours", MAX_BEHAVIOURS, "behaviours"),
+            beside="behaviours",
+        ),
+        "emotions": _section_step(
+            "emotions", _emotion_options, answer=_emotions, who="partners", refresh=True
+        ),
+        "emotion": Step(
             "plan/ask_emotion",
-            in_chat=chat_id,
-            thread_id=thread,
-            limit=MAX_TEXT,
-            too_long=None,
-        )
-    elif action == "emo" and argument == "rm" and _index(extra, plan.get("emotions_own", [])):
-        await query.answer()
-        own = list(plan["emotions_own"])
-        del own[int(extra)]
-        updated = _update(services, chat_id, {"emotions_own": own})
-        assert updated is not None
-        await _refresh_emotions(update, context, couple, updated, locale)
-    elif (
-        action == "emo"
-        and argument == "done"
-        and not extra
-        and (plan.get("emotions") or plan.get("emotions_own"))
-    ):
-        await query.answer()
-        await clear_buttons(update)
-        await _next_step(context, couple, plan)
-    elif action == "visit" and argument == "date" and not extra:
-        await query.answer()
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_visit",
-            "plan/ask_visit",
-            in_chat=chat_id,
-            thread_id=thread,
-            zone=partner.timezone,
-            typed=None,
-        )
-    elif action == "visit" and argument == "none" and not extra:
-        await query.answer()
-        await clear_buttons(update)
-        updated = _update(services, chat_id, {"visit": "not_yet"})
-        assert updated is not None
-        await _next_step(context, couple, updated)
-    else:
-        await query.answer(stale(context, locale), show_alert=True)
+            read=_words,
+            answer=lambda turn: _written(turn, "emotions_own", MAX_OWN, "emotions"),
+            who="partners",
+            beside="emotions",
+        ),
+        "visit": _section_step(
+            "visit",
+            [[Option("date", "plan.visit_date"), Option("none", "plan.visit_not_yet")]],
+            answer=_visit,
+            who="partners",
+        ),
+        "visit_date": Step(
+            "plan/ask_visit", read=str.strip, answer=_visit_date, who="partners", beside="visit"
+        ),
+    },
+    not_yours="alert.plan_not_yours",
+    closed="plan/moved_on",
+    finished=_pin,
+    view=_draft_view,
+)
 
 
-def _index(text: str, entries: list[Any]) -> bool:
-    return text.isdigit() and int(text) < len(entries)
+# -- deleting --------------------------------------------------------------------------------
 
 
-async def _refresh_emotions(
-    update: Update, context: MendContext, couple: Couple, plan: Record, locale: str
-) -> None:
-    """Show the choices made so far on the step's own message."""
-    query = update.callback_query
-    if query is None or query.message is None or not query.message.is_accessible:
+def _delete(turn: Turn) -> None:
+    """Only the partner who asked confirms; the plan, its reviews and its open steps go."""
+    services, tx = turn.services, turn.tx
+    if turn.value == "no":
+        turn.say(GROUP, "plan/delete_kept")
         return
-    services = context.mend
-    html = services.render.message(
-        locale,
-        "plan/step_emotions",
-        first=False,
-        editing=bool(plan.get("editing")),
-        number=STEPS.index("emotions") + 1,
-        steps=len(STEPS),
-        **_plan_view(services, couple, plan, locale),
-    )
-    markup = InlineKeyboardMarkup(_emotion_rows(context, locale, plan))
-    with contextlib.suppress(TelegramError):  # "message is not modified" after a double tap
-        await query.edit_message_text(html, reply_markup=markup)
+    services.timers.cancel_kind(turn.couple.chat_id, REVIEW)
+    plan = _agreed(tx.table(PLAN_TABLE).all())
+    turn.data["unpin"] = plan.get("pinned_message") if plan else None
+    tx.table(PLAN_TABLE).clear()
+    for flow in (PLAN_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
+        for run in services.runner.runs_in(tx, flow):
+            if run.token != turn.run.token:
+                services.runner.close(tx, run)
+    turn.say(GROUP, "plan/deleted", name=turn.partner.name)
 
 
-async def _delete_button(
-    update: Update,
-    context: MendContext,
-    couple: Couple,
-    plan: Record,
-    answer: str,
-    asker: int,
-    locale: str,
-) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    services = context.mend
-    if asker != user.id:
-        await query.answer(
-            services.render.label(locale, "alert.plan_delete_not_yours", name=_name(couple, asker)),
-            show_alert=True,
-        )
-        return
-    await query.answer()
-    await clear_buttons(update)
-    if answer == "no":
-        await say(context, couple.chat_id, locale, "plan/delete_kept", thread_id=plan.get("thread"))
-        return
-    services.timers.cancel_kind(couple.chat_id, REVIEW)
-    with services.store.transaction(couple.chat_id) as tx:
-        tx.table(PLAN_TABLE).clear()
-    if plan.get("pinned_message"):
+async def _unpin(context: MendContext, couple: Couple, run: Run) -> None:
+    if run.data.get("unpin"):
         with contextlib.suppress(TelegramError):
-            await context.bot.unpin_chat_message(couple.chat_id, plan["pinned_message"])
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "plan/deleted",
-        name=user.first_name,
-        thread_id=plan.get("thread"),
-    )
+            await context.bot.unpin_chat_message(couple.chat_id, run.data["unpin"])
 
 
-# -- answers to the questions ----------------------------------------------------------------
-
-
-async def _moved_on(context: MendContext, couple: Couple, update: Update) -> None:
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(context.mend, couple),
-        "plan/moved_on",
-        thread_id=thread_of(update),
-    )
-
-
-async def times_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """Check-in times, typed in the answering partner's zone."""
-    services, couple, partner = context.mend, answer.couple, answer.partner
-    plan = _follow(services, couple.chat_id, update)
-    if not _at_step(plan, "checkins"):
-        await _moved_on(context, couple, update)
-        return
-    assert plan is not None
-    frequency = str(answer.payload.get("frequency"))
-    parsed = read_times_and_days(answer.text)
-    if parsed is not None and parsed[1]:
-        frequency = "weekly"  # days were named, so it's certain days
-    if (
-        parsed is None
-        or frequency not in FREQUENCIES
-        or (frequency == "weekly" and not parsed[1])
-        or len(parsed[0]) > (MAX_WEEKLY_TIMES if frequency == "weekly" else MAX_TIMES_A_DAY)
-    ):
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_times",
-            "plan/ask_times",
-            in_chat=couple.chat_id,
-            thread_id=plan.get("thread"),
-            payload={"frequency": frequency},
-            frequency=frequency,
-            zone=partner.timezone,
-            typed=answer.text[:40],
+DELETE = Flow(
+    name=DELETE_FLOW,
+    first="confirm",
+    steps={
+        "confirm": Step(
+            "plan/delete_confirm",
+            [[Option("yes", "plan.delete_yes"), Option("no", "plan.delete_no")]],
+            answer=_delete,
         )
-        return
-    times, days = parsed
-    weekdays: list[int | None] = [*days] if days else [None]
-    slots = [{"at": at, "weekday": day} for day in weekdays for at in times]
-    updated = _update(
-        services,
-        couple.chat_id,
-        {
-            "frequency": frequency,
-            "times": slots,
-            "zone": partner.timezone,
-            "times_by": partner.user_id,
-        },
-    )
-    assert updated is not None
-    await _next_step(context, couple, updated)
-    if frequency == "daily" and len(times) >= CRUTCH_TIMES_A_DAY:
-        await repair_track.note_pitfall(context, couple, "crutch", thread=updated.get("thread"))
-
-
-async def _free_text(
-    update: Update,
-    context: MendContext,
-    answer: asks.Answer,
-    step: str,
-    field: str,
-    kind: str,
-    template: str,
-    most: int,
-) -> None:
-    """A change or own words for hard moments: kept, and the step shown again."""
-    services, couple, partner = context.mend, answer.couple, answer.partner
-    plan = _follow(services, couple.chat_id, update)
-    if not _at_step(plan, step) or _may_answer(couple, step, partner.user_id) is not None:
-        await _moved_on(context, couple, update)
-        return
-    assert plan is not None
-    thread = plan.get("thread")
-    text = " ".join(answer.text.split())
-    if boundaries.asks_for_surveillance(text):
-        await say(
-            context,
-            couple.chat_id,
-            group_locale(services, couple),
-            "boundaries/not_surveillance",
-            thread_id=thread,
-            name=partner.name,
-        )
-        return
-    if len(text) > MAX_TEXT:
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            kind,
-            template,
-            in_chat=couple.chat_id,
-            thread_id=thread,
-            limit=MAX_TEXT,
-            too_long=len(text),
-        )
-        return
-    entries = list(plan.get(field, []))
-    if len(entries) >= most:
-        await _post_step(context, couple, plan)
-        return
-    entries.append({"text": text, "by": partner.user_id})
-    updated = _update(services, couple.chat_id, {field: entries})
-    assert updated is not None
-    await _post_step(context, couple, updated)
-    await repair_track.check_text(context, couple, text, thread)
-
-
-async def behaviour_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await _free_text(
-        update,
-        context,
-        answer,
-        "behaviours",
-        "behaviours",
-        "plan_behaviour",
-        "plan/ask_behaviour",
-        MAX_BEHAVIOURS,
-    )
-
-
-async def emotion_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await _free_text(
-        update,
-        context,
-        answer,
-        "emotions",
-        "emotions_own",
-        "plan_emotion",
-        "plan/ask_emotion",
-        MAX_OWN,
-    )
-
-
-async def visit_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    """The next visit's date, read in the answering partner's zone."""
-    services, couple, partner = context.mend, answer.couple, answer.partner
-    plan = _follow(services, couple.chat_id, update)
-    if not _at_step(plan, "visit"):
-        await _moved_on(context, couple, update)
-        return
-    assert plan is not None
-    today = utcnow().astimezone(zone(partner.timezone)).date()
-    day = read_date(answer.text, today)
-    if day is None or day < today or (day - today).days > VISIT_AHEAD_DAYS:
-        await asks.ask(
-            context,
-            couple,
-            partner,
-            "plan_visit",
-            "plan/ask_visit",
-            in_chat=couple.chat_id,
-            thread_id=plan.get("thread"),
-            zone=partner.timezone,
-            typed=answer.text[:40],
-        )
-        return
-    updated = _update(services, couple.chat_id, {"visit": day.isoformat()})
-    assert updated is not None
-    await _next_step(context, couple, updated)
+    },
+    not_yours="alert.plan_delete_not_yours",
+    finished=_unpin,
+)
 
 
 # -- the monthly review ----------------------------------------------------------------------
@@ -832,40 +633,32 @@ def next_review(anchor: datetime, after: datetime) -> datetime:
     return due
 
 
-def schedule_review(timers: Timers, chat_id: int, plan: Record) -> None:
+def schedule_review(
+    timers: Timers, chat_id: int, plan: Record, *, tx: Transaction | None = None
+) -> None:
     anchor = from_iso(plan.get("review_anchor")) or utcnow()
     timers.cancel_kind(chat_id, REVIEW)
-    timers.schedule(chat_id, REVIEW, next_review(anchor, utcnow()))
+    timers.schedule(chat_id, REVIEW, next_review(anchor, utcnow()), tx=tx)
 
 
 async def review_due(context: MendContext, fired: Fired) -> None:
-    """A month has passed: what to keep, what to change; and the next review planned."""
+    """A month has passed: what to keep, what to change; and the next review planned. The
+    review and the next one are owed in one transaction."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    plan = current_plan(services, fired.chat_id)
-    if couple is None or couple.status != "active" or plan is None or plan["state"] != "agreed":
-        return
-    anchor = from_iso(plan.get("review_anchor")) or fired.due
-    services.timers.schedule(fired.chat_id, REVIEW, next_review(anchor, max(fired.due, utcnow())))
-    locale = group_locale(services, couple)
-    label = services.render.label
-    rows = [
-        [
-            button(label(locale, "plan.review_keep"), f"{P}rev:keep"),
-            button(label(locale, "plan.review_change"), f"{P}rev:change"),
-        ]
-    ]
-    months = _months_between(anchor, fired.due)
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "plan/review",
-        buttons=rows,
-        months=months,
-        thread_id=plan.get("thread"),
-        **_plan_view(services, couple, plan, locale),
-    )
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        plan = _agreed(tx.table(PLAN_TABLE).all())
+        if couple is None or couple.status != "active" or plan is None:
+            return
+        if any(t["id"] != fired.timer_id for t in services.timers.pending(fired.chat_id, REVIEW)):
+            return  # this review was asked already (the bot stopped before the timer was done)
+        anchor = from_iso(plan.get("review_anchor")) or fired.due
+        due = next_review(anchor, max(fired.due, utcnow()))
+        services.timers.schedule(fired.chat_id, REVIEW, due, tx=tx)
+        _fresh(
+            tx, services, couple, REVIEW_FLOW, data={"months": _months_between(anchor, fired.due)}
+        )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def _months_between(start: datetime, end: datetime) -> int:
@@ -875,12 +668,38 @@ def _months_between(start: datetime, end: datetime) -> int:
     return max(months, 1)
 
 
+def _reviewed(turn: Turn) -> str | None:
+    """Keep it as it is, or choose what to change."""
+    if turn.value == "change":
+        return "sections"
+    services, couple = turn.services, turn.couple
+    view = _agreed_view(services, couple, turn.run, group_locale(services, couple))
+    turn.say(GROUP, "plan/review_kept", name=turn.partner.name, **view)
+    return None
+
+
+MONTHLY = Flow(
+    name=REVIEW_FLOW,
+    first="review",
+    steps={
+        "review": Step(
+            "plan/review",
+            [[Option("keep", "plan.review_keep"), Option("change", "plan.review_change")]],
+            answer=_reviewed,
+            who="partners",
+        ),
+        "sections": CHOOSE_SECTION.steps["sections"],
+    },
+    view=_agreed_view,
+)
+
+
 def reconcile_reviews(timers: Timers, couple: Couple) -> None:
     """At start-up: an agreed plan always has its next monthly review (one missed during
     downtime is dropped, not replayed, and the series goes on)."""
-    records = timers.store.records(couple.chat_id, PLAN_TABLE)
-    if records and records[0]["state"] == "agreed" and not timers.pending(couple.chat_id, REVIEW):
-        schedule_review(timers, couple.chat_id, records[0])
+    plan = _agreed(timers.store.records(couple.chat_id, PLAN_TABLE))
+    if plan is not None and not timers.pending(couple.chat_id, REVIEW):
+        schedule_review(timers, couple.chat_id, plan)
 
 
 # -- wiring ----------------------------------------------------------------------------------
@@ -889,6 +708,9 @@ def reconcile_reviews(timers: Timers, couple: Couple) -> None:
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] | None:
     """The couple's shared plan: both partners wrote it in the group, so both get it whole."""
     plan = current_plan(services, couple.chat_id)
+    writing = services.runner.runs(couple.chat_id, PLAN_FLOW)
+    if plan is None and writing:
+        plan = {**writing[-1].data["plan"], "state": "drafting", "agreed_at": None}
     if plan is None:
         return None
     return {
@@ -907,15 +729,18 @@ def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] |
     }
 
 
+async def _question_closed(update: Update, context: MendContext, answer: asks.Answer) -> None:
+    """A reply to a question asked before the flows: that step has moved on."""
+    await reply(update, context, group_locale(context.mend, answer.couple), "plan/moved_on")
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("plan", "together"))
     # A review missed during downtime is dropped; reconcile_reviews plans the next one.
     services.timers.register(REVIEW, review_due, quiet=True)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
-    asks.on_answer("plan_times", times_answer)
-    asks.on_answer("plan_behaviour", behaviour_answer)
-    asks.on_answer("plan_emotion", emotion_answer)
-    asks.on_answer("plan_visit", visit_answer)
+    services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    for kind in OLD_QUESTIONS:
+        asks.on_answer(kind, _question_closed)
     app.add_handler(CommandHandler("plan", plan_command))
-    app.add_handler(CallbackQueryHandler(plan_button, pattern=f"^{P}"))

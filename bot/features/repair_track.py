@@ -4,17 +4,21 @@ When a couple on the repair path says the breach was infidelity (asked once, in 
 and again with `/plan track`), the track adds what that deeper repair needs: full
 responsibility, disclosure as far as the hurt partner needs it, no contact with the person
 involved, and a timeline back to autonomy built together. The timeline's stages and the
-no-contact agreement are boundaries with review dates (boundaries.py builds on this module and
-implements the entry points named below).
+no-contact agreement are boundaries with review dates: the track's buttons ask for them with
+the events "track.add_stage", "track.no_contact" and "track.timeline".
 
 The transparency exercises are three weekly invitations (share highlights unprompted; a voice
 note after something that might worry; meet a new friend over video): voluntary, never a test,
 stoppable at any time.
 
 Pitfall notes (moving too fast, repair as punishment, technology as a crutch, blaming the
-distance) appear at the moment a pattern shows up, at most once per pitfall per month.
+distance) appear at the moment a pattern shows up, at most once per pitfall per month. Other
+features report what they see with events: "repair.pitfall" (kind and the note's values) and
+"repair.words" (text the couple wrote into their plan or boundaries). "plan.agreed" (a first
+plan) offers the track on the repair path; "plan.track" shows it.
 
-Also here, because the repair features share them: reading a typed date, adding months.
+Also here, because the repair features share them: each partner's view of a moment, and which
+track a couple is on.
 """
 
 from __future__ import annotations
@@ -46,14 +50,13 @@ PITFALLS = ("too_fast", "punishment", "crutch", "distance")
 TRACK_KINDS = ("infidelity", "other")
 
 TRACK = "trk:"
-# trk:kind:<track>, trk:ex:start|stop, trk:show
+# trk:kind:<track>, trk:ex:start|stop, trk:show, and what the track asks of the boundaries
 TRACK_CHOICE = re.compile(
-    r"^trk:(?P<action>kind|ex|show)(?::(?P<argument>infidelity|other|start|stop))?$"
+    r"^trk:(?P<action>kind|ex|show|add_stage|no_contact|timeline)"
+    r"(?::(?P<argument>infidelity|other|start|stop))?$"
 )
-# Entry points boundaries.py implements (it builds on this module, not the other way round).
-ADD_STAGE = "bnd:stage"
-ADD_NO_CONTACT = "bnd:sug:no_contact"
-SHOW_BOUNDARIES = "bnd:list"
+# What the track's buttons ask of the boundaries (told with an event: "track.<action>").
+FOR_BOUNDARIES = ("add_stage", "no_contact", "timeline")
 
 
 # -- shared by the repair features ------------------------------------------------------------
@@ -204,10 +207,10 @@ async def _show_infidelity_track(
     locale = group_locale(services, couple)
     label = services.render.label
     rows: list[list[Any]] = [
-        [button(label(locale, "repair.add_no_contact"), ADD_NO_CONTACT)],
+        [button(label(locale, "repair.add_no_contact"), f"{TRACK}no_contact")],
         [
-            button(label(locale, "repair.add_stage"), ADD_STAGE),
-            button(label(locale, "repair.see_timeline"), SHOW_BOUNDARIES),
+            button(label(locale, "repair.add_stage"), f"{TRACK}add_stage"),
+            button(label(locale, "repair.see_timeline"), f"{TRACK}timeline"),
         ],
     ]
     if not _exercises_running(services, couple.chat_id):
@@ -275,6 +278,9 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)
+    elif action in FOR_BOUNDARIES and not argument:
+        await query.answer()
+        await services.emit(f"track.{action}", context, couple, partner=couple.partner(user.id))
     elif action == "ex" and argument == "start":
         if _exercises_running(services, couple.chat_id):
             await query.answer(
@@ -418,8 +424,30 @@ def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     }
 
 
+async def _pitfall(context: MendContext, couple: Couple, *, kind: str, **data: Any) -> None:
+    await note_pitfall(context, couple, kind, **data)
+
+
+async def _words(context: MendContext, couple: Couple, *, text: str) -> None:
+    await check_text(context, couple, text)
+
+
+async def _plan_agreed(context: MendContext, couple: Couple) -> None:
+    """A first plan on the repair path: ask, once, whether the breach was infidelity."""
+    if couple.path == "repair" and track_kind(context.mend.store, couple.chat_id) is None:
+        await offer_track(context, couple)
+
+
+async def _track_asked(context: MendContext, couple: Couple) -> None:
+    await show_track(context, couple)
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
+    services.on("repair.pitfall", _pitfall)
+    services.on("repair.words", _words)
+    services.on("plan.agreed", _plan_agreed)
+    services.on("plan.track", _track_asked)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

@@ -3,17 +3,19 @@ both partners choose, and no surveillance, ever."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import asks
 from bot.app import MendApp, services_of, stop
 from bot.config import Settings
 from bot.context import Services
 from bot.features.boundaries import BOUNDARIES_TABLE, REVIEW, asks_for_surveillance
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, errors_logged
 from tests.features.test_plan import START, restart, seen, set_zones
 
 
@@ -217,3 +219,123 @@ async def test_the_list_in_german(couple: People) -> None:
         "Tägliche Check-ins zu vereinbarten Zeiten",
         "Ich habe einen Monat vorgemerkt",
     )
+
+
+@pytest.mark.clock(START)
+async def test_double_taps_old_buttons_and_words_asked_again(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("Your boundaries")
+
+    # The same suggestion tapped twice at once is added once.
+    await asyncio.gather(
+        sam.press(listing, "+ Nothing deleted or hidden"),
+        sam.press(listing, "+ Nothing deleted or hidden"),
+    )
+    added = await group.expect("Added by Sam", "No deleting messages")
+    await sandbox.settle(idle=0.1)
+    assert len(services.store.records(group.id, BOUNDARIES_TABLE)) == 1
+    assert not any(m.contains("Added by") for m in group.bot_messages() if m is not added)
+
+    # A double tap on a date sets it once; the pressed message's other buttons go stale.
+    month = added.find_button("1 month")
+    assert month is not None and month.callback_data is not None
+    await asyncio.gather(alex.press(added, "2 weeks"), alex.press(added, "2 weeks"))
+    await group.expect("Review date set by Alex")
+    await sandbox.settle(idle=0.1)
+    assert sum(m.contains("Review date set") for m in group.bot_messages()) == 1
+    assert len(services.timers.pending(group.id, REVIEW)) == 1
+    assert added.buttons == []
+    old = await sam.press_data(added, month.callback_data)
+    assert old.show_alert and "no longer current" in (old.text or "")
+
+    # Own words too long for a boundary are asked for again, with the reason.
+    await sam.press(listing, "+ In our own words")
+    question = await group.expect("Sam, what's the boundary")
+    await group.reply(sam, to=question, text="I tell you " + "everything " * 20)
+    again = await group.expect("Sam, that was 230 characters; a boundary fits in 160.")
+    assert again.force_reply and services.store.records(group.id, BOUNDARIES_TABLE)[1:] == []
+    await group.reply(sam, to=again, text="I tell you when I'm out late")
+    await group.expect("Added by Sam", "I tell you when I'm out late")
+
+    # A newer list answers; the older one is stale (and loses its buttons).
+    daily = next(
+        b.callback_data for r in listing.buttons for b in r if b.text.startswith("+ Daily")
+    )
+    await group.send(alex, "/boundaries")
+    newer = await group.expect("Your boundaries", "I tell you when I'm out late")
+    await sandbox.settle()
+    assert listing.buttons == [] and daily is not None
+    stale = await alex.press_data(listing, daily)
+    assert stale.show_alert and "no longer current" in (stale.text or "")
+    await alex.press(newer, review_button_for(newer, "No deleting"))
+    review = await group.expect("Time to look at a boundary", "as Alex asked")
+
+    # Choosing the same twice changes nothing, and each tap is answered.
+    taps = await asyncio.gather(alex.press(review, "Keep"), alex.press(review, "Keep"))
+    assert all((t.text or "").startswith("Noted: Keep.") for t in taps)
+    await sandbox.settle(idle=0.1)
+    assert "Chosen: Alex. Waiting for Sam." in review.text
+    await sam.press(review, "Keep")
+    outcome = await seen(group, "Alex: Keep · Sam: Keep", "Kept for now")
+    assert outcome.button_texts() == ["2 weeks", "1 month", "3 months", "Type a date"]
+    assert review.buttons == []  # the review's buttons went with its outcome
+    assert errors_logged(caplog) == []
+
+
+def review_button_for(listing: SentMessage, fragment: str) -> str:
+    return next(t for t in listing.button_texts() if t.startswith("Review: ") and fragment in t)
+
+
+@pytest.mark.clock(START)
+async def test_a_late_reply_and_a_review_left_open_before_reviews_were_flows(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    added = await add_suggested(couple, "+ Open about new close friendships")
+    await sam.press(added, "Type a date")
+    question = await group.expect("Sam, on which day should you look at")
+    await group.send(alex, "/boundaries")
+    listing = await group.expect("Your boundaries")
+    await alex.press(listing, review_button_for(listing, "new close"))
+    await group.expect("Time to look at a boundary")
+    await group.reply(sam, to=question, text="2026-04-01")  # the boundary is being reviewed now
+    await group.expect("That boundary has changed since I asked")
+
+    # A review opened before reviews were flows kept its choices on the boundary; a reply to
+    # a question asked then is told the boundary moved on; its old buttons are stale.
+    welcome = group.bot_messages()[0]
+    with services.store.transaction(group.id) as tx:
+        tx.table(BOUNDARIES_TABLE).insert(
+            {
+                "text": "We share plans with new people early",
+                "suggestion": None,
+                "source": "own",
+                "stage": None,
+                "by": alex.id,
+                "added_at": "2026-03-01T12:00:00+00:00",
+                "review_at": "2026-03-09T12:00:00+00:00",
+                "timer": None,
+                "state": "reviewing",
+                "choices": {str(alex.id): "end"},
+                "kept_in_row": 0,
+                "loosened": 0,
+                "review_message": welcome.message_id,
+                "ended_at": None,
+                "thread": None,
+            }
+        )
+        asks.remember(tx, group.id, welcome.message_id, "bnd_reword", sam.id, {"boundary": 2})
+    await group.reply(sam, to=welcome, text="a lighter version")
+    await group.expect("That boundary has changed since I asked")
+    old = await sam.press_data(welcome, "bnd:choose:2:end")
+    assert old.show_alert and "no longer current" in (old.text or "")
+
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("We share plans with new people early", "being reviewed now")
+    await sam.press(listing, review_button_for(listing, "We share plans"))
+    review = await group.expect("Time to look at a boundary", "Chosen: Alex. Waiting for Sam.")
+    await sam.press(review, "End")
+    await seen(group, "Alex: End · Sam: End", "has ended")

@@ -3,17 +3,19 @@ changed, reviewed every month, and survives a restart of the bot."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import asks
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
-from bot.features.plan import PLAN_TABLE, REVIEW
+from bot.features.plan import PLAN_FLOW, PLAN_TABLE, REVIEW
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, errors_logged
 
 START = datetime(2026, 3, 10, 12, tzinfo=UTC)  # Berlin on winter time, New York on summer time
 
@@ -183,9 +185,12 @@ async def test_weekly_check_ins_from_a_partner_without_a_zone(
     # No roles: either partner names the changes.
     await couple.sam.press(changes, "Add a change")
     await couple.group.expect("Sam, what is one thing")
-    stored = services.store.records(couple.group.id, PLAN_TABLE)[0]
-    assert stored["frequency"] == "weekly"
-    assert stored["times"] == [{"at": "20:00", "weekday": 1}, {"at": "20:00", "weekday": 4}]
+    [writing] = services.runner.runs(couple.group.id, PLAN_FLOW)  # the plan being written
+    assert writing.data["plan"]["frequency"] == "weekly"
+    assert writing.data["plan"]["times"] == [
+        {"at": "20:00", "weekday": 1},
+        {"at": "20:00", "weekday": 4},
+    ]
 
 
 @pytest.mark.clock(START)
@@ -344,3 +349,135 @@ async def test_in_a_forum_the_plan_stays_in_its_topic(sandbox: Sandbox, services
     await group.expect("Was the breach infidelity?")
     written = group.bot_messages()[before:]
     assert len(written) > 8 and all(m.thread_id == topic for m in written)
+
+
+@pytest.mark.clock(START)
+async def test_double_taps_old_buttons_and_unreadable_times(
+    sandbox: Sandbox, couple: People, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await alex_repairs(couple)
+    await group.send(alex, "/plan")
+    checkins = await group.expect("Step 1 of 4")
+
+    # Times the reader can't use are asked for again, with the reason; nothing is kept.
+    await alex.press(checkins, "Every day")
+    question = await group.expect("Alex, at what time each day?")
+    await group.reply(alex, to=question, text="7:00, 9:00, 11:00, 13:00, 15:00")
+    again = await group.expect(
+        "Alex, I couldn't read “7:00, 9:00, 11:00, 13:00, 15:00”", "at most four a day"
+    )
+    assert again.force_reply
+    [writing] = services.runner.runs(group.id, PLAN_FLOW)
+    assert writing.step == "checkins" and writing.data["plan"]["times"] == []
+    await group.reply(alex, to=again, text="19:30")
+    changes = await group.expect("Step 2 of 4")
+
+    # A button of a step the plan has moved on from gets the stale answer, and changes nothing.
+    old = await sam.press(checkins, "Certain days each week")
+    assert old.show_alert and "no longer current" in (old.text or "")
+    # Step 2 is Alex's: Sam is told so.
+    refused = await sam.press(changes, "Add a change")
+    assert refused.show_alert and "This step is Alex's" in (refused.text or "")
+    await alex.press(changes, "Add a change")
+    question = await group.expect("Alex, what is one thing")
+    await group.reply(alex, to=question, text="I call when I say I will")
+    changes = await group.expect("So far:", "1. I call when I say I will")
+
+    # A double tap on "next step" moves on once; the second tap changes nothing.
+    first, second = await asyncio.gather(
+        alex.press(changes, "That's all, next step"), alex.press(changes, "That's all, next step")
+    )
+    feelings = await group.expect("Step 3 of 4")
+    await sandbox.settle(idle=0.1)
+    assert sum("Step 3 of 4" in m.text for m in group.bot_messages()) == 1
+    assert not first.show_alert or not second.show_alert
+    assert changes.buttons == []
+
+    await sam.press(feelings, "4-4-4 breathing")
+    await sandbox.settle(idle=0.05)  # the step is shown again in place, with "next step"
+    await sam.press(feelings, "That's all, next step")
+    visit = await group.expect("Step 4 of 4")
+    await asyncio.gather(sam.press(visit, "Not yet"), sam.press(visit, "Not yet"))
+    await group.expect("Your repair plan", "1. I call when I say I will", "4-4-4 breathing")
+    await sandbox.settle(idle=0.1)
+    assert sum("Your repair plan" in m.text for m in group.bot_messages()) == 1
+    assert len(services.timers.pending(group.id, REVIEW)) == 1
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.clock(START)
+async def test_buttons_of_an_earlier_plan_go_stale(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    first = await write_plan(sandbox, couple)
+    await group.expect("Was the breach infidelity?")
+    await group.send(sam, "/plan")
+    copy = await group.expect("Your repair plan")
+    await sam.press(copy, "Change next visit")  # every copy of the current plan answers
+    visit = await group.expect("Step 4 of 4", "changing this part")
+    await sam.press(visit, "Not yet")
+    await group.expect("Your repair plan, updated")
+    stale = await alex.press(first, "Change check-ins")
+    assert stale.show_alert and "no longer current" in (stale.text or "")
+
+    # A review's choice of section, an edit under way: a new edit takes its place.
+    await group.send(alex, "/plan edit")
+    menu = await group.expect("Which part of the plan")
+    await alex.press(menu, "Change hard moments")
+    feelings = await group.expect("Step 3 of 4", "changing this part")
+    pause = next(
+        b.callback_data
+        for r in feelings.buttons
+        for b in r
+        if b.text.endswith("Pause (20+ minutes)")
+    )
+    await alex.press(menu, "Change check-ins")
+    await group.expect("Step 1 of 4", "changing this part")
+    await sandbox.settle()
+    assert feelings.buttons == []  # the edit it was part of has closed
+    assert pause is not None
+    gone = await alex.press_data(feelings, pause)
+    assert gone.show_alert and "no longer current" in (gone.text or "")
+
+
+@pytest.mark.clock(START)
+async def test_what_was_stored_before_the_steps_were_flows(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    """A plan half-written before, and a question asked before: nothing crashes; the plan
+    goes on from its step, a late reply is told the step moved on, old buttons are stale."""
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    welcome = group.bot_messages()[0]
+    with services.store.transaction(group.id) as tx:
+        tx.table(PLAN_TABLE).insert(
+            {
+                "state": "drafting",
+                "step": "emotions",
+                "editing": False,
+                "frequency": "daily",
+                "times": [{"at": "08:00", "weekday": None}],
+                "zone": None,
+                "times_by": alex.id,
+                "behaviours": [{"text": "I say where I am going", "by": alex.id}],
+                "emotions": ["pause"],
+                "emotions_own": [],
+                "visit": None,
+                "thread": None,
+            }
+        )
+        asks.remember(tx, group.id, welcome.message_id, "plan_times", alex.id, {"frequency": "x"})
+    await group.reply(alex, to=welcome, text="19:30")
+    await group.expect("That step has already moved on")
+    old = await sam.press_data(welcome, "plan:emo:done")
+    assert old.show_alert and "no longer current" in (old.text or "")
+
+    await group.send(sam, "/plan")
+    feelings = await group.expect("Step 3 of 4", "✓ Pause")
+    await sam.press(feelings, "That's all, next step")
+    visit = await group.expect("Step 4 of 4")
+    await sam.press(visit, "Not yet")
+    await group.expect("Your repair plan", "1. I say where I am going", "• Pause")
+    [stored] = services.store.records(group.id, PLAN_TABLE)
+    assert stored["state"] == "agreed" and stored["times"] == [{"at": "08:00", "weekday": None}]

@@ -11,6 +11,7 @@ REVIEW = [
     {"name": LONG_NAME, "zone": None, "moment": NOW},
 ]
 OWN_TEXT = "<b>" + "y" * 153 + "</b>"  # the longest allowed, markup included
+TOO_LONG = "that was 4096 characters; a boundary fits in 160."
 
 
 def boundary(**fields: Any) -> dict[str, Any]:
@@ -68,13 +69,34 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"boundary": STAGE},
         {"boundary": NO_CONTACT},
     ],
-    "boundaries/ask_own": [{"partner": NAME}],
-    "boundaries/ask_stage": [{"partner": NAME}],
-    "boundaries/ask_date": [
-        {"partner": NAME, "boundary": OWN, "zone": None, "typed": "<u>" * 13},
-        {"partner": NAME, "boundary": SUGGESTED, "zone": "Europe/Berlin", "typed": None},
+    "boundaries/ask_own": [
+        {"partner": NAME, "error": None},
+        {"partner": LONG_NAME, "error": TOO_LONG},
     ],
-    "boundaries/ask_reword": [{"partner": LONG_NAME, "boundary": OWN}],
+    "boundaries/ask_stage": [
+        {"partner": NAME, "error": None},
+        {"partner": NAME, "error": TOO_LONG},
+    ],
+    "boundaries/ask_date": [
+        {
+            "partner": NAME,
+            "boundary": OWN,
+            "zone": None,
+            "error": "I need a date between tomorrow and a year from now.",
+            "typed": "<u>" * 30,
+        },
+        {
+            "partner": NAME,
+            "boundary": SUGGESTED,
+            "zone": "Europe/Berlin",
+            "error": None,
+            "typed": "",
+        },
+    ],
+    "boundaries/ask_reword": [
+        {"partner": LONG_NAME, "boundary": OWN, "error": None},
+        {"partner": NAME, "boundary": STAGE, "error": TOO_LONG},
+    ],
     "boundaries/date_set": [{"name": NAME, "boundary": OWN}],
     "boundaries/not_surveillance": [{"name": NAME}],
     "boundaries/too_long": [{"limit": 160, "length": 4096}],

@@ -62,21 +62,38 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "plan/step_emotions": [_step(FULL, number=3), _step(EMPTY, number=3, editing=True)],
     "plan/step_visit": [_step(FULL, number=4), _step(EMPTY, number=4, editing=True)],
     "plan/ask_times": [
-        {"partner": NAME, "frequency": "daily", "zone": ZONES[0], "typed": None},
-        {"partner": NAME, "frequency": "weekly", "zone": None, "typed": "<b>" * 13},
-        {"partner": LONG_NAME, "frequency": "weekly", "zone": "Europe/Berlin", "typed": None},
+        {"partner": NAME, "frequency": "daily", "zone": ZONES[0], "error": None, "typed": ""},
+        {
+            "partner": NAME,
+            "frequency": "weekly",
+            "zone": None,
+            "error": "I need days and a time, at most two times.",
+            "typed": "<b>" * 30,
+        },
+        {
+            "partner": LONG_NAME,
+            "frequency": "weekly",
+            "zone": "Europe/Berlin",
+            "error": None,
+            "typed": "",
+        },
     ],
     "plan/ask_behaviour": [
-        {"partner": NAME, "limit": 200, "too_long": None},
-        {"partner": NAME, "limit": 200, "too_long": 4000},
+        {"partner": NAME, "error": None},
+        {"partner": LONG_NAME, "error": "that was 4000 characters; please stay under 200."},
     ],
     "plan/ask_emotion": [
-        {"partner": NAME, "limit": 200, "too_long": None},
-        {"partner": LONG_NAME, "limit": 200, "too_long": 301},
+        {"partner": NAME, "error": None},
+        {"partner": LONG_NAME, "error": "that was 301 characters; please stay under 200."},
     ],
     "plan/ask_visit": [
-        {"partner": NAME, "zone": None, "typed": "<script>"},
-        {"partner": NAME, "zone": "Asia/Kolkata", "typed": None},
+        {
+            "partner": NAME,
+            "zone": None,
+            "error": "I need a date from today on.",
+            "typed": "<script>" * 10,
+        },
+        {"partner": NAME, "zone": "Asia/Kolkata", "error": None, "typed": ""},
     ],
     "plan/plan": [
         {**FULL, "updated": None},
