@@ -111,8 +111,8 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         settings_.token,
         base_url=settings_.api_base_url,
         base_file_url=settings_.file_base_url,
-        request=RetryingRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=_transport(RetryingRequest, 256, settings_.api_timeout),
+        get_updates_request=_transport(HTTPXRequest, 1, settings_.api_timeout),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
             tzinfo=UTC,
@@ -144,6 +144,17 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     app.add_handler(CallbackQueryHandler(_unknown_button))
     app.add_error_handler(_on_error)
     return app
+
+
+def _transport(kind: type[HTTPXRequest], connections: int, seconds: float) -> HTTPXRequest:
+    """HTTP to the Bot API, waiting `seconds` at each stage of a call (BOT_API_TIMEOUT)."""
+    return kind(
+        connection_pool_size=connections,
+        connect_timeout=seconds,
+        read_timeout=seconds,
+        write_timeout=seconds,
+        pool_timeout=seconds,
+    )
 
 
 def services_of(app: MendApp) -> Services:

@@ -14,6 +14,8 @@ from dotenv import dotenv_values
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_FORM = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,64}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_API_TIMEOUT = 5.0  # python-telegram-bot's own
+MAX_API_TIMEOUT = 3600.0
 
 
 class ConfigError(ValueError):
@@ -34,6 +36,8 @@ class Settings:
     data_dir: Path
     erase_after_days: int
     log_level: str
+    # Seconds to wait for the Bot API at each stage of a call (connecting, sending, answering).
+    api_timeout: float = DEFAULT_API_TIMEOUT
 
     @property
     def file_base_url(self) -> str:
@@ -58,6 +62,7 @@ def load_settings(
         data_dir=_data_dir(env.get("BOT_DATA_DIR", "").strip()),
         erase_after_days=_erase_days(env.get("MEND_ERASE_AFTER_DAYS", "").strip()),
         log_level=_log_level(env.get("MEND_LOG_LEVEL", "").strip()),
+        api_timeout=_api_timeout(env.get("BOT_API_TIMEOUT", "").strip()),
     )
 
 
@@ -108,3 +113,15 @@ def _log_level(raw: str) -> str:
     if raw.upper() not in _LOG_LEVELS:
         raise ConfigError("MEND_LOG_LEVEL", "one of " + ", ".join(_LOG_LEVELS), raw)
     return raw.upper()
+
+
+def _api_timeout(raw: str) -> float:
+    if not raw:
+        return DEFAULT_API_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= MAX_API_TIMEOUT:  # also NaN
+        raise ConfigError("BOT_API_TIMEOUT", "seconds from 1 to 3600", raw)
+    return seconds

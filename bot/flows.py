@@ -27,6 +27,7 @@ user's memory, and are found by their token ("run:<token>" in the store's key in
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import re
@@ -60,6 +61,7 @@ CALLBACK = re.compile(
     r"^r:(?P<token>[A-Za-z0-9_-]{8}):(?P<step>[a-z0-9_]{1,16}):(?P<option>[a-z0-9_]{1,16})$"
 )
 ASK_KIND = "flow"
+ANSWER_WITHIN = 2.0  # seconds a press waits for what it changed to be shown before it is answered
 # What an answer returns to stay where the run is: a menu whose buttons start or change other
 # things, or a question beside a step that was answered without showing the step again.
 STAY = "<stay>"
@@ -594,13 +596,15 @@ class Runner:
                 await self._stale(update, context, couple)
             return
         # What the answer changed is shown before the press is answered, so the spinner stops
-        # on the new state (delivery retries are short: see bot.network).
-        await services.outbox.deliver(context, couple.chat_id)
+        # on the new state; but a slow Telegram doesn't keep the press waiting past ANSWER_WITHIN.
+        delivery = asyncio.ensure_future(services.outbox.deliver(context, couple.chat_id))
         if query is not None:
+            await asyncio.wait({delivery}, timeout=ANSWER_WITHIN)
             toast = turn.toast if turn is not None else None
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
             text = services.render.label(shown_in, toast) if toast else None
             await query.answer(text, show_alert=bool(turn and turn.alert) and text is not None)
+        await delivery
         finished = self._find(couple.chat_id, run.token)
         if flow.finished is not None and finished is not None and finished.step is None:
             await flow.finished(context, couple, finished)

@@ -7,7 +7,8 @@ nobody heard of, and a job with several sends (the check-in's private questions,
 message, its poll) resumes where it stopped instead of starting over.
 
 Each entry is sent once:
-- it is marked "sending" before the request, so after a crash mid-request it is not repeated;
+- it is marked "sending" before the request, so after a crash mid-request it is not repeated
+  (unless repeating it shows nothing twice: an edit, buttons taken away, a poll closed);
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
   tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
@@ -222,7 +223,7 @@ class Outbox:
                 tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending"})
             destination = chat_id if entry["to"] == GROUP else int(entry["to"])
             try:
-                message = await self._send(context, destination, entry)
+                message = await self._send(context, chat_id, destination, entry)
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
                 continue
@@ -248,7 +249,9 @@ class Outbox:
         else:
             self._settled(chat_id)
 
-    async def _send(self, context: MendContext, chat_id: int, entry: Record) -> Message | None:
+    async def _send(
+        self, context: MendContext, couple_chat: int, chat_id: int, entry: Record
+    ) -> Message | None:
         # Where the message an entry names is (a group that became a supergroup: the old id).
         where = entry.get("in_chat") or chat_id
         if entry.get("clear_buttons_of") is not None:
@@ -269,8 +272,11 @@ class Outbox:
                     entry["html"], where, entry["edit_of"], reply_markup=_keyboard(entry)
                 )
             except (BadRequest, ChatMigrated) as error:
-                # Gone, too old to edit, or in a group that became a supergroup: send anew.
+                # Gone, too old to edit, or in a group that became a supergroup: send anew,
+                # as a message (not repeated after a crash, like any other message).
                 log.info("a message could not be edited (%s); sending it anew", error)
+                with self.store.transaction(couple_chat) as tx:
+                    tx.table(OUTBOX_TABLE).update(entry["id"], {"edit_of": None})
             else:
                 return edited if isinstance(edited, Message) else None
         poll = entry.get("poll")
@@ -365,14 +371,27 @@ class Outbox:
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 
     def recover(self) -> int:
-        """At start-up: an entry left "sending" by a crash may have arrived; it is dropped.
+        """At start-up: an entry left "sending" by a crash may have arrived. A message is
+        dropped (nobody sees it twice); what is harmless to repeat (an edit, buttons taken
+        away, a poll closed) is done again, so it is never lost.
         Returns how many couples are still owed messages."""
         owed = self.owing()
         for chat_id in owed:
             with self.store.transaction(chat_id) as tx:
                 table = tx.table(OUTBOX_TABLE)
                 for entry in table.all():
-                    if entry["state"] == "sending":
+                    if entry["state"] != "sending":
+                        continue
+                    if _repeatable(entry):
+                        log.info("a change was being made when the bot stopped; made again")
+                        table.update(entry["id"], {"state": "pending"})
+                    else:
                         log.warning("a message was being sent when the bot stopped; not repeated")
                         table.remove(entry["id"])
         return len(owed)
+
+
+def _repeatable(entry: Record) -> bool:
+    """Whether doing an entry twice shows nothing twice: an edit (an edit that had to be sent
+    anew as a message is a message by then), taking buttons away, closing a poll."""
+    return any(entry.get(k) is not None for k in ("edit_of", "clear_buttons_of", "stop_poll_of"))

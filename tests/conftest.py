@@ -4,6 +4,7 @@ process, or as its own), and a couple."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -319,23 +320,38 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        """Start it and return once it polls the sandbox."""
+        """Start it and return once it polls the sandbox (or has ended: a test may kill it
+        the moment it sends something)."""
         updates = self.sandbox.world.updates
         polls_before = updates.poll_ticket
         self._launch()
+        assert self.process is not None
+        process = self.process
         await self.sandbox.wait_until(
-            lambda: updates.poll_ticket > polls_before, "the bot's first poll", STARTUP_SECONDS
+            lambda: updates.poll_ticket > polls_before or process.poll() is not None,
+            "the bot's first poll",
+            STARTUP_SECONDS,
         )
 
+    def command(self) -> list[str]:
+        """How the bot is started (a test may run it under another program, like faketime)."""
+        return [sys.executable, "-m", "bot"]
+
     def _launch(self) -> None:
+        # Its own process group: a signal reaches the bot, and whatever it runs under.
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot"], env=self.env, stdout=sink, stderr=sink
+                self.command(), env=self.env, stdout=sink, stderr=sink, start_new_session=True
             )
 
-    def kill(self) -> None:
+    def _signal(self, number: signal.Signals) -> None:
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, number)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+        assert self.process is not None
         self.process.wait(timeout=10)
 
     async def logged(self, text: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
@@ -349,11 +365,25 @@ class BotProcess:
     async def stop(self) -> None:
         """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self._signal(signal.SIGTERM)
             try:
-                await asyncio.to_thread(self.process.wait, 10)
+                await asyncio.to_thread(self._wait_for_group, 10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def _wait_for_group(self, seconds: float) -> None:
+        """Wait until every process of the group ended (a program the bot runs under may end
+        before the bot does)."""
+        assert self.process is not None
+        deadline = time.monotonic() + seconds
+        self.process.wait(seconds)
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        raise subprocess.TimeoutExpired(self.process.args, seconds)
 
 
 @pytest.fixture

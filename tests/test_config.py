@@ -22,6 +22,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.file_base_url == "https://api.telegram.org/file/bot"
     assert settings.data_dir.name == "data"
     assert settings.erase_after_days == 14
+    assert settings.api_timeout == 5.0
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
@@ -55,12 +56,20 @@ def test_api_base_url_forms(tmp_path: Path, given: str, expected: str) -> None:
         ("MEND_ERASE_AFTER_DAYS", "0"),
         ("MEND_ERASE_AFTER_DAYS", "soon"),
         ("MEND_LOG_LEVEL", "LOUD"),
+        ("BOT_API_TIMEOUT", "0"),
+        ("BOT_API_TIMEOUT", "nan"),
+        ("BOT_API_TIMEOUT", "slow"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({variable: value}, dotenv_path=tmp_path / "none")
     assert str(caught.value).startswith(f"{variable}: expected ")
+
+
+def test_api_timeout_in_seconds(tmp_path: Path) -> None:
+    settings = load_settings({"BOT_API_TIMEOUT": "12.5"}, dotenv_path=tmp_path / "none")
+    assert settings.api_timeout == 12.5
 
 
 def test_a_bad_token_is_never_echoed(tmp_path: Path) -> None:

@@ -72,3 +72,24 @@ async def test_sigkill_mid_write_keeps_the_store_intact(
 def _normal(hours: str) -> str:
     start, end = hours.split("-")
     return "-".join(f"{int(h):02d}:{m}" for h, m in (t.split(":") for t in (start, end)))
+
+
+async def test_an_edit_cut_off_by_a_kill_is_made_after_the_restart(
+    sandbox: Sandbox, bot_process: BotProcess
+) -> None:
+    """A press moves the /jealous check on by editing its message in place; the bot is killed
+    while Telegram holds that edit, before it took effect. After the restart the step is shown,
+    in the same message (an edit is harmless to repeat, unlike a new message)."""
+    people = await onboard(sandbox, None)
+    group = people.group
+    await group.send(people.alex, "/jealous")
+    check = await group.expect("Step 1 of 3")
+    held = sandbox.faults.inject("editMessageText", kind="delay", delay=60)
+    await people.alex.press(check, "I've named it")
+    await sandbox.wait_until(lambda: held.fired == 1, "the edit reaching the sandbox", 15)
+
+    bot_process.kill()
+    await bot_process.start()
+    await sandbox.wait_until(lambda: check.contains("Step 2 of 3"), "the step shown", 15)
+    await sandbox.settle(confirmed=True)
+    assert not [m for m in group.bot_messages() if m is not check and "Step 2 of 3" in m.text]
