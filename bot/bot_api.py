@@ -132,6 +132,7 @@ class MendBot(ExtBot[None]):
         self._ledger = ledger
         self._on_chat_migrated = on_chat_migrated
         self._next_offset = 0
+        self._answering: set[asyncio.Future[bool]] = set()
 
     @property
     def ledger(self) -> UpdateLedger | None:
@@ -162,6 +163,13 @@ class MendBot(ExtBot[None]):
             self._next_offset = max(self._next_offset, update.update_id + 1)
             if ledger.known(update.update_id):
                 log.info("update %d was delivered again; it was handled already", update.update_id)
+                if update.callback_query is not None:
+                    # Its effect is there; the press itself still wants an answer.
+                    task = asyncio.ensure_future(
+                        self.answer_callback_query(update.callback_query.id)
+                    )
+                    self._answering.add(task)
+                    task.add_done_callback(self._answering.discard)
                 continue
             ledger.fetched(update.update_id)
             fresh.append(update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from bot import origin
 from bot.context import MendContext, Services
@@ -129,15 +130,13 @@ def thread_of(update: Update | None) -> int | None:
 
 
 async def clear_buttons(update: Update) -> None:
-    """Take the buttons off an answered question, so it can't be answered twice."""
+    """Take the buttons off an answered question, so it can't be answered twice. A message
+    that is gone, too old to edit or in a group that became a supergroup has none to take."""
     query = update.callback_query
     if query is None or query.message is None or not query.message.is_accessible:
         return
-    try:
+    with contextlib.suppress(BadRequest, ChatMigrated):
         await query.edit_message_reply_markup(None)
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise
 
 
 async def reply(

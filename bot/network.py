@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 RETRY_PAUSES = (0.5, 1.5)
 # Causes that prove the request never reached Telegram.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+GATEWAY_TIMEOUT = 504
 # Methods whose repetition changes nothing a person sees twice.
 _REPEATABLE_PREFIXES = ("get", "edit", "set", "delete", "answer", "stop", "pin", "unpin", "leave")
 
@@ -34,8 +35,13 @@ def never_sent(error: BaseException) -> bool:
     cause = error.__cause__
     if isinstance(cause, NEVER_SENT):
         return True
-    # An HTTP answer with a status of 500 or more: Telegram (or its proxy) says it failed.
-    return type(error) is NetworkError and not isinstance(cause, httpx.HTTPError)
+    # An HTTP answer with a status of 500 or more: Telegram (or its proxy) says it failed;
+    # but a gateway's timeout (504) may have come after Telegram did it.
+    return (
+        type(error) is NetworkError
+        and not isinstance(cause, httpx.HTTPError)
+        and f"({GATEWAY_TIMEOUT})" not in str(error)
+    )
 
 
 def repeatable(method: str) -> bool:
@@ -69,7 +75,8 @@ class RetryingRequest(HTTPXRequest):
                     pause,
                 )
             else:
-                if code < 500 or pause is None:
+                may_have_arrived = code == GATEWAY_TIMEOUT and not repeatable(api_method)
+                if code < 500 or pause is None or may_have_arrived:
                     return code, payload
                 log.warning("%s answered %d, trying again in %.1f s", api_method, code, pause)
             await asyncio.sleep(pause)

@@ -27,12 +27,11 @@ from bot.messages import (
     chosen,
     group_message,
     reply,
-    say,
     say_private,
 )
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
-from bot.storage import Record
+from bot.storage import Record, Transaction
 from bot.timers import Fired
 
 PAUSES_TABLE = "pauses"
@@ -61,7 +60,10 @@ def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
 
 @partners_only
 async def pause_command(update: Update, context: MendContext, couple: Couple) -> None:
-    """/pause [minutes]: start a pause, or see what is left of the running one."""
+    """/pause [length]: start a pause, or see what is left of the running one.
+
+    A pause always starts: a length that can't be read is the usual 30 minutes, one under 20
+    minutes is 20, one over a day is a day, and the message says why."""
     user = update.effective_user
     assert user is not None
     services = context.mend
@@ -81,21 +83,19 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
             times=_times(couple, ends_at),
         )
         return
-    minutes = read_duration(" ".join(context.args)) if context.args else DEFAULT_MINUTES
-    if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        await reply(
-            update,
-            context,
-            locale,
-            "pause/usage",
-            low=MIN_MINUTES,
-            high=MAX_MINUTES,
-            default=DEFAULT_MINUTES,
-        )
-        return
+    typed = " ".join(context.args or []).strip()
+    minutes, adjusted = _length(typed)
     now = utcnow()
     ends_at = now + timedelta(minutes=minutes)
+    render = services.render
+    rows = [
+        [button(render.label(locale, "pause.breathe"), f"{CHOICE}breathe")],
+        [button(render.label(locale, "pause.journal"), f"{CHOICE}journal")],
+        [button(render.label(locale, "pause.rest"), f"{CHOICE}rest")],
+    ]
     with services.store.transaction(couple.chat_id) as tx:
+        if any(r["ended_at"] is None for r in tx.table(PAUSES_TABLE).all()):
+            return  # another /pause got there first
         pause_id = tx.table(PAUSES_TABLE).insert(
             {
                 "by": user.id,
@@ -106,23 +106,39 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
                 "ended_by": None,
             }
         )
-    services.timers.schedule(couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id})
-    render = services.render
-    rows = [
-        [button(render.label(locale, "pause.breathe"), f"{CHOICE}breathe")],
-        [button(render.label(locale, "pause.journal"), f"{CHOICE}journal")],
-        [button(render.label(locale, "pause.rest"), f"{CHOICE}rest")],
-    ]
-    await reply(
-        update,
-        context,
-        locale,
-        "pause/started",
-        buttons=rows,
-        name=user.first_name,
-        minutes=minutes,
-        times=_times(couple, ends_at),
-    )
+        services.timers.schedule(
+            couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id}, tx=tx
+        )
+        started = group_message(
+            services,
+            couple,
+            "pause/started",
+            name=user.first_name,
+            minutes=minutes,
+            times=_times(couple, ends_at),
+            adjusted=adjusted,
+            typed=typed[:40],
+            low=MIN_MINUTES,
+            high=MAX_MINUTES,
+        )
+        started.buttons = rows
+        services.outbox.put(tx, started)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _length(typed: str) -> tuple[int, str | None]:
+    """The pause's minutes from what was typed, held to 20–1440, and why it was changed
+    ("unread", "short", "long"), if it was."""
+    if not typed:
+        return DEFAULT_MINUTES, None
+    minutes = read_duration(typed)
+    if minutes is None:
+        return DEFAULT_MINUTES, "unread"
+    if minutes < MIN_MINUTES:
+        return MIN_MINUTES, "short"
+    if minutes > MAX_MINUTES:
+        return MAX_MINUTES, "long"
+    return minutes, None
 
 
 def _name(couple: Couple, user_id: int) -> str:
@@ -198,19 +214,23 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
         else:
             await reply(update, context, locale, "pause/ready_sent", pauser=pauser.name)
         return
-    _end(services, couple.chat_id, running, user.id)
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "pause/ended",
-        early=True,
-        late=False,
-        name=user.first_name,
-        names=[p.name for p in couple.partners],
-        ended_at=utcnow(),
-        times=[],
-    )
+    with services.store.transaction(couple.chat_id) as tx:
+        _end(services, tx, running, user.id)
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "pause/ended",
+                early=True,
+                late=False,
+                name=user.first_name,
+                names=[p.name for p in couple.partners],
+                ended_at=utcnow(),
+                times=[],
+            ),
+        )
+    await services.outbox.deliver(context, couple.chat_id)
 
 
 @partners_only
@@ -245,27 +265,32 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
         )
         return
     new_end = ends_at + timedelta(minutes=minutes)
-    services.timers.cancel_kind(couple.chat_id, PAUSE_END)
     with services.store.transaction(couple.chat_id) as tx:
+        services.timers.cancel_kind(couple.chat_id, PAUSE_END)
         tx.table(PAUSES_TABLE).update(running["id"], {"ends_at": to_iso(new_end)})
-    services.timers.schedule(couple.chat_id, PAUSE_END, new_end, payload={"pause": running["id"]})
-    await reply(
-        update,
-        context,
-        locale,
-        "pause/extended",
-        name=user.first_name,
-        minutes=minutes,
-        times=_times(couple, new_end),
-    )
-
-
-def _end(services: Services, chat_id: int, pause: Record, ended_by: int | None) -> None:
-    services.timers.cancel_kind(chat_id, PAUSE_END)
-    with services.store.transaction(chat_id) as tx:
-        tx.table(PAUSES_TABLE).update(
-            pause["id"], {"ended_at": to_iso(utcnow()), "ended_by": ended_by}
+        services.timers.schedule(
+            couple.chat_id, PAUSE_END, new_end, payload={"pause": running["id"]}, tx=tx
         )
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "pause/extended",
+                name=user.first_name,
+                minutes=minutes,
+                times=_times(couple, new_end),
+            ),
+        )
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _end(services: Services, tx: Transaction, pause: Record, ended_by: int | None) -> None:
+    """Inside the couple's transaction: the pause ends now, its end timer goes."""
+    couple = tx.couple()
+    assert couple is not None
+    services.timers.cancel_kind(couple.chat_id, PAUSE_END)
+    tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(utcnow()), "ended_by": ended_by})
 
 
 async def pause_over(context: MendContext, fired: Fired) -> None:

@@ -52,7 +52,7 @@ from bot.features.onboarding import SET_UP
 from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.guards import known_partner
-from bot.messages import reply, say, say_private
+from bot.messages import group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.roadmap import PHASES, phase_of, roadmap_month
 from bot.storage import Record, Store
@@ -184,32 +184,41 @@ async def after_setup(context: MendContext, couple: Couple, **_: Any) -> None:
 
 
 async def phase_due(context: MendContext, fired: Fired) -> None:
-    """A new phase of the roadmap begins: said once, in the group."""
+    """A new phase of the roadmap begins: said once, in the group (the word is owed with the
+    mark that it was said)."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
     phase = str(fired.payload.get("phase"))
-    record = roadmap(services.store, fired.chat_id)
-    if couple is None or couple.status != "active" or record is None or phase not in PHASE_STARTS:
-        return
-    if phase not in record["announced"]:
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        record = roadmap(services.store, fired.chat_id)
+        if (
+            couple is None
+            or couple.status != "active"
+            or record is None
+            or phase not in PHASE_STARTS
+        ):
+            return
+        ensure(services.timers, couple, besides=fired.timer_id)
+        if phase in record["announced"]:
+            return
         _change_roadmap(
             services.store, couple.chat_id, {"announced": [*record["announced"], phase]}
         )
-    ensure(services.timers, couple, besides=fired.timer_id)
-    if phase in record["announced"]:
-        return
-    now = utcnow()
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "progress/phase",
-        phase=phase,
-        day=day_count(couple, now),
-        month=roadmap_month(couple.setup_completed_at, now),
-        late=fired.late,
-        path=couple.path,
-    )
+        now = utcnow()
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "progress/phase",
+                phase=phase,
+                day=day_count(couple, now),
+                month=roadmap_month(couple.setup_completed_at, now),
+                late=fired.late,
+                path=couple.path,
+            ),
+        )
+    await services.outbox.deliver(context, fired.chat_id)
     await check_milestones(context, couple)
 
 

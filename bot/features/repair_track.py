@@ -33,7 +33,16 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.context import MendContext, Services
 from bot.couples import group_locale
 from bot.guards import partners_only
-from bot.messages import Buttons, answer_stale, button, chosen, clear_buttons, say, thread_of
+from bot.messages import (
+    Buttons,
+    answer_stale,
+    button,
+    chosen,
+    clear_buttons,
+    group_message,
+    say,
+    thread_of,
+)
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
@@ -352,39 +361,44 @@ async def start_exercises(
 
 
 async def exercise_due(context: MendContext, fired: Fired) -> None:
-    """A week's invitation: posted, and the next one planned (three in all)."""
+    """A week's invitation: posted, and the next one planned (three in all), in one change."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    exercises = _exercise_state(services, fired.chat_id)
-    if couple is None or couple.status != "active" or not exercises:
-        return
-    if exercises.get("state") != "running":
-        return
-    week = int(fired.payload.get("week", 1))
-    if not 1 <= week <= EXERCISE_WEEKS:
-        return
-    locale = group_locale(services, couple)
-    stop = [[button(services.render.label(locale, "repair.stop_exercises"), f"{TRACK}ex:stop")]]
-    last = week == EXERCISE_WEEKS
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "repair/exercise_week",
-        buttons=None if last else stop,
-        thread_id=exercises.get("thread"),
-        week=week,
-        weeks=EXERCISE_WEEKS,
-        late=fired.late,
-    )
-    exercises["week"] = week
-    if last:
-        exercises["state"] = "done"
-    else:
-        services.timers.schedule(
-            couple.chat_id, EXERCISE, fired.due + EXERCISE_EVERY, payload={"week": week + 1}
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        exercises = _exercise_state(services, fired.chat_id)
+        if couple is None or couple.status != "active" or not exercises:
+            return
+        week = int(fired.payload.get("week", 1))
+        if exercises.get("state") != "running" or not 1 <= week <= EXERCISE_WEEKS:
+            return
+        locale = group_locale(services, couple)
+        last = week == EXERCISE_WEEKS
+        invitation = group_message(
+            services,
+            couple,
+            "repair/exercise_week",
+            week=week,
+            weeks=EXERCISE_WEEKS,
+            late=fired.late,
         )
-    _save_track(services, couple.chat_id, {"exercises": exercises})
+        if not last:
+            label = services.render.label(locale, "repair.stop_exercises")
+            invitation.buttons = [[button(label, f"{TRACK}ex:stop")]]
+        invitation.thread_id = exercises.get("thread")
+        services.outbox.put(tx, invitation)
+        exercises["week"] = week
+        if last:
+            exercises["state"] = "done"
+        else:
+            services.timers.schedule(
+                couple.chat_id,
+                EXERCISE,
+                fired.due + EXERCISE_EVERY,
+                payload={"week": week + 1},
+                tx=tx,
+            )
+        _save_track(services, couple.chat_id, {"exercises": exercises})
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 def reconcile_exercises(timers: Timers, couple: Couple) -> None:

@@ -24,7 +24,7 @@ from bot.couples import group_locale, partner_locale
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import known_partner, partners_only
-from bot.messages import button, group_message, private_message, reply, say
+from bot.messages import button, group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
@@ -369,29 +369,31 @@ def _ensure(
 async def window_closes(context: MendContext, fired: Fired) -> None:
     """The window closes: a short wrap-up, and where unfinished things go."""
     services = context.mend
-    couple = services.store.couple(fired.chat_id)
-    if couple is None:
-        return
-    upcoming = sorted(
-        (t for t in services.timers.pending(fired.chat_id, WINDOW_OPEN)),
-        key=lambda t: str(t["due"]),
-    )
-    times = []
-    if upcoming:
-        opening = from_iso(upcoming[0]["due"])
-        times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
-    still_parked = sum(
-        1 for w in services.store.records(couple.chat_id, WORRIES_TABLE) if w["status"] == "parked"
-    )
-    await say(
-        context,
-        couple.chat_id,
-        group_locale(services, couple),
-        "windows/closed",
-        late=fired.late,
-        times=times,
-        parked=still_parked,
-    )
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        if couple is None:
+            return
+        upcoming = sorted(
+            (t for t in services.timers.pending(fired.chat_id, WINDOW_OPEN)),
+            key=lambda t: str(t["due"]),
+        )
+        times = []
+        if upcoming:
+            opening = from_iso(upcoming[0]["due"])
+            times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
+        still_parked = sum(1 for w in tx.table(WORRIES_TABLE).all() if w["status"] == "parked")
+        services.outbox.put(
+            tx,
+            group_message(
+                services,
+                couple,
+                "windows/closed",
+                late=fired.late,
+                times=times,
+                parked=still_parked,
+            ),
+        )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 # -- worries ------------------------------------------------------------------------------

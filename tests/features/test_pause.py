@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import services_of
-from bot.features.pause import PAUSE_END
+from bot.context import Services
+from bot.features.pause import PAUSE_END, PAUSES_TABLE
 from bot.sandbox import Sandbox
 from tests.conftest import Clock, People, Restart
 
@@ -51,12 +52,23 @@ async def test_a_pause_shows_each_partners_time_and_ends_once(
     assert len(ends) == 1
 
 
-async def test_lengths_outside_the_range_get_the_usage(couple: People) -> None:
-    for wrong in ("/pause 10", "/pause 1441", "/pause soon", "/pause -5"):
-        await couple.group.send(couple.alex, wrong)
-        await couple.group.expect("between 20 and 1440 minutes", "/pause 45")
-    await couple.group.send(couple.alex, "/pause 45")
-    await couple.group.expect("Alex asked for a pause", "45 minutes")
+async def test_a_pause_always_starts_with_odd_lengths_held_to_the_range(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    cases = (
+        ("/pause 10", "20 minutes", "at least 20 minutes"),
+        ("/pause 1441", "1440 minutes", "a day at most"),
+        ("/pause soon", "30 minutes", "couldn't read “soon”"),
+        ("/pause -5", "30 minutes", "couldn't read “-5”"),
+        ("/pause 45", "45 minutes", None),
+    )
+    for command, length, why in cases:
+        await couple.group.send(couple.alex, command)
+        started = await couple.group.expect("Alex asked for a pause", length)
+        assert why is None or why in started.text
+        await couple.group.send(couple.alex, "/resume")
+        await couple.group.expect("Alex is ready to come back")
+    assert all(r["ended_at"] for r in services.store.records(couple.group.id, PAUSES_TABLE))
 
 
 async def test_a_length_in_hours_and_minutes(couple: People) -> None:

@@ -13,12 +13,22 @@ TIMES = [
 ]
 
 SAMPLES = {
-    "pause/started": [{"name": NAME, "minutes": 1440, "times": TIMES}],
+    "pause/started": [
+        {
+            "name": NAME,
+            "minutes": 1440,
+            "times": TIMES,
+            "adjusted": a,
+            "typed": "<b>x</b>" * 8,
+            "low": 20,
+            "high": 1440,
+        }
+        for a in (None, "unread", "short", "long")
+    ],
     "pause/running": [
         {"by": NAME, "minutes_left": 1, "times": TIMES},
         {"by": NAME, "minutes_left": 0, "times": TIMES},
     ],
-    "pause/usage": [{"low": 20, "high": 1440, "default": 30}],
     "pause/journal_prompt": [{"name": NAME}],
     "pause/ready_when_you_are": [{"name": NAME}],
     "pause/ready_when_you_are_group": [{"name": NAME, "pauser": LONG_NAME}],
