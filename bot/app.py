@@ -129,6 +129,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         .bot(bot)
         .context_types(ContextTypes(context=MendContext))
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
     )
     app: MendApp = builder.build()
     app.bot_data[SERVICES_KEY] = services
@@ -187,6 +188,13 @@ async def _post_init(app: MendApp) -> None:
         name=STARTUP_JOB,
         job_kwargs={"id": STARTUP_JOB, "replace_existing": True, "misfire_grace_time": None},
     )
+
+
+async def _post_shutdown(app: MendApp) -> None:
+    """The updates handled since the last poll are remembered too."""
+    ledger = getattr(app.bot, "ledger", None)
+    if isinstance(ledger, UpdateLedger):
+        ledger.save()
 
 
 async def _run_startup_tasks(context: MendContext) -> None:

@@ -56,6 +56,7 @@ class UpdateLedger:
         self._handled: list[int] = []
         self._handled_set: set[int] = set()
         self._in_progress: set[int] = set()
+        self._unsaved = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._load()
@@ -91,11 +92,18 @@ class UpdateLedger:
         if update_id not in self._handled_set:
             self._handled.append(update_id)
             self._handled_set.add(update_id)
+            self._unsaved = True
             if len(self._handled) > KEEP_HANDLED:
                 self._handled_set.discard(self._handled.pop(0))
-            write_atomically(self.path, json.dumps({"handled": self._handled}))
         if not self._in_progress:
             self._idle.set()
+
+    def save(self) -> None:
+        """Write the handled ids to disk if any are new: before their confirmation goes to
+        Telegram (an update that changed a couple is recorded in its file already)."""
+        if self._unsaved:
+            write_atomically(self.path, json.dumps({"handled": self._handled}))
+            self._unsaved = False
 
     def oldest_in_progress(self) -> int | None:
         return min(self._in_progress, default=None)
@@ -151,6 +159,7 @@ class MendBot(ExtBot[None]):
         if ledger is None:
             return await super().get_updates(offset, limit, timeout, allowed_updates, **kwargs)
         await ledger.wait_until_idle(_seconds(timeout))
+        ledger.save()  # what this call confirms is on disk first
         confirm = max(offset or 0, self._next_offset)
         oldest = ledger.oldest_in_progress()
         if oldest is not None:

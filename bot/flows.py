@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 RUNS_TABLE = "runs"
 KEEP_FINISHED = 30  # finished runs kept per couple and flow
+MAX_OPEN = 20  # open runs kept per flow and owner
 TOKEN_BYTES = 6  # 8 characters of base64: 2**48 tokens, never reused
 CALLBACK = re.compile(
     r"^r:(?P<token>[A-Za-z0-9_-]{8}):(?P<step>[a-z0-9_]{1,16}):(?P<option>[a-z0-9_]{1,16})$"
@@ -161,6 +162,8 @@ class Flow:
     finished: called after the transaction that finished a run, with the messages delivered
         (for work that can't be done inside a transaction, like starting a breathing session).
     closed: what a typed reply to a question that is no longer open is answered with.
+    single: one open run at a time per owner (per couple, for runs owned by both): starting
+        one closes the one before (a menu or an overview shown again).
     view: values every message of the flow gets, worked out when it is shown (inside the
         couple's transaction): names, dates in each partner's zone, what the feature's tables
         hold now. Called with the services, the couple, the run and the message's locale.
@@ -175,6 +178,7 @@ class Flow:
     finished: Callable[[MendContext, Couple, Run], Any] | None = None
     closed: str = "common/question_closed"  # the answer to a typed reply that came too late
     view: Callable[[Services, Couple, Run, str], Mapping[str, Any]] | None = None
+    single: bool = False
 
 
 @dataclass
@@ -412,6 +416,11 @@ class Runner:
             started_at=now,
         )
         table = tx.table(RUNS_TABLE)
+        open_runs = [r for r in self.runs_in(tx, flow.name) if r.owner == run.owner]
+        # A flow keeps at most MAX_OPEN runs waiting per owner (one, if it says so): the
+        # oldest close, so runs nobody answers never pile up.
+        for older in open_runs[: max(0, len(open_runs) - (0 if flow.single else MAX_OPEN - 1))]:
+            self.close(tx, older)
         run.id = table.insert({**run.to_record(), "created_at": to_iso(now)})
         current = tx.couple()
         assert current is not None
