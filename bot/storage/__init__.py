@@ -1,5 +1,5 @@
 """Storage: the only package that imports tinydb."""
 
-from bot.storage.store import Record, Records, Store, Transaction
+from bot.storage.store import Kind, Record, Records, Store, Transaction
 
-__all__ = ["Record", "Records", "Store", "Transaction"]
+__all__ = ["Kind", "Record", "Records", "Store", "Transaction"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 
 from tinydb.table import Document, Table
 
@@ -38,32 +38,48 @@ KEEP_APPLIED = 20  # update ids remembered per couple file
 Record = dict[str, Any]
 
 
-class Records:
-    """A table of small records (timers, polls, journal entries, ...) of one couple."""
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+class Kind(Generic[R]):
+    """A table's name and the shape of its records (a TypedDict the feature owns), so code
+    that reads or writes it is checked against that shape: `PAUSES = Kind[Pause]("pauses")`,
+    then `tx.table(PAUSES)` holds `Pause` records."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r})"
+
+
+class Records(Generic[R]):
+    """A table of small records (timers, polls, journal entries, ...) of one couple; each
+    record read carries its `id` within the table."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def insert(self, record: Record) -> int:
-        return int(self._table.insert(dict(record)))
+    def insert(self, record: R) -> int:
+        return int(self._table.insert({k: v for k, v in record.items() if k != "id"}))
 
-    def get(self, record_id: int) -> Record | None:
+    def get(self, record_id: int) -> R | None:
         doc = self._table.get(doc_id=record_id)
         if doc is None or isinstance(doc, list):
             return None
-        return {**doc, "id": record_id}
+        return cast(R, {**doc, "id": record_id})
 
-    def update(self, record_id: int, fields: Record) -> None:
+    def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
         self._table.update(dict(fields), doc_ids=[record_id])
 
     def remove(self, record_id: int) -> None:
         with contextlib.suppress(KeyError):
             self._table.remove(doc_ids=[record_id])
 
-    def all(self) -> list[Record]:
-        return [{**doc, "id": doc.doc_id} for doc in self._table.all()]
+    def all(self) -> list[R]:
+        return [cast(R, {**doc, "id": doc.doc_id}) for doc in self._table.all()]
 
-    def find(self, **equal: Any) -> list[Record]:
+    def find(self, **equal: Any) -> list[R]:
         return [r for r in self.all() if all(r.get(k) == v for k, v in equal.items())]
 
     def clear(self) -> None:
@@ -86,7 +102,13 @@ class Transaction:
         table = self._table(COUPLE_TABLE)
         table.upsert(Document(couple.to_doc(), doc_id=COUPLE_DOC_ID))
 
-    def table(self, name: str) -> Records:
+    @overload
+    def table(self, kind: str) -> Records[Record]: ...
+    @overload
+    def table(self, kind: Kind[R]) -> Records[R]: ...
+    def table(self, kind: str | Kind[Any]) -> Records[Any]:
+        """A table of the couple's records, by name or by its `Kind` (typed records)."""
+        name = kind if isinstance(kind, str) else kind.name
         if name in (COUPLE_TABLE, META_TABLE):
             raise ValueError(f"{name!r} is reserved")
         return Records(self._table(name))
@@ -165,7 +187,12 @@ class Store:
         storage = self._files.get(self.resolve(chat_id))
         return None if storage is None else Transaction(storage).couple()
 
-    def records(self, chat_id: int, table: str) -> list[Record]:
+    @overload
+    def records(self, chat_id: int, table: str) -> list[Record]: ...
+    @overload
+    def records(self, chat_id: int, table: Kind[R]) -> list[R]: ...
+    def records(self, chat_id: int, table: str | Kind[Any]) -> list[Any]:
+        """A couple's records of one table (none if the couple isn't known)."""
         storage = self._files.get(self.resolve(chat_id))
         return [] if storage is None else Transaction(storage).table(table).all()
 
