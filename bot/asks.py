@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
@@ -20,11 +20,24 @@ from bot.context import MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.messages import say
 from bot.model import Couple, Partner, to_iso, utcnow
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Record, Transaction
 
 log = logging.getLogger(__name__)
 
-ASKS_TABLE = "asks"
+
+class AskRecord(TypedDict):
+    """A question waiting for one partner's typed reply."""
+
+    id: NotRequired[int]
+    chat: int
+    message_id: int
+    kind: str
+    partner: int
+    payload: dict[str, Any]
+    asked_at: str | None
+
+
+ASKS_TABLE = Kind[AskRecord]("asks")
 MAX_OPEN_ASKS = 20
 
 

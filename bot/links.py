@@ -9,11 +9,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NotRequired, TypedDict
 
 from bot.model import Couple, from_iso, to_iso, utcnow
-from bot.storage import Store, Transaction
+from bot.storage import Kind, Store, Transaction
 
-LINKS_TABLE = "links"
+
+class LinkRecord(TypedDict):
+    """A deep link's token, kept only as a hash, for one partner, until it expires."""
+
+    id: NotRequired[int]
+    hash: str
+    user_id: int
+    expires_at: str | None
+
+
+LINKS_TABLE = Kind[LinkRecord]("links")
 LINK_LIFETIME = timedelta(days=7)
 
 

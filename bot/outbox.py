@@ -31,7 +31,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from telegram import (
     ForceReply,
@@ -52,7 +52,7 @@ from telegram.error import (
 from bot import origin
 from bot.model import to_iso, utcnow
 from bot.network import never_sent
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.timers import RETRY_DELAYS, retry_pause
 
 if TYPE_CHECKING:
@@ -61,7 +61,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OUTBOX_TABLE = "outbox"
+
+class Entry(TypedDict):
+    """A message owed (or an edit, a buttons-off, a poll closed), as the outbox keeps it."""
+
+    id: NotRequired[int]
+    to: int | str  # a partner's user id, or "group"
+    html: str
+    buttons: list[list[dict[str, str]]] | None
+    force_reply: str | None
+    thread: int | None
+    reply_to: int | None
+    poll: dict[str, Any] | None
+    edit_of: int | None
+    clear_buttons_of: int | None
+    stop_poll_of: int | None
+    in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
+    then: list[dict[str, Any]]
+    state: str  # "pending" or "sending"
+    queued_at: str | None
+    attempts: NotRequired[int]
+
+
+OUTBOX_TABLE = Kind[Entry]("outbox")
 OUTBOX_RETRY = "outbox_retry"
 PENDING_KEY = "outbox:pending"
 # A message owed for longer than this after downtime is still sent (marked late by its text
@@ -107,13 +129,13 @@ def _button_doc(button: InlineKeyboardButton) -> dict[str, str]:
     return {"text": button.text, "url": button.url or ""}
 
 
-def _markup(entry: Record) -> InlineKeyboardMarkup | ForceReply | None:
+def _markup(entry: Entry) -> InlineKeyboardMarkup | ForceReply | None:
     if entry.get("force_reply") is not None:
         return ForceReply(selective=True, input_field_placeholder=entry["force_reply"])
     return _keyboard(entry)
 
 
-def _keyboard(entry: Record) -> InlineKeyboardMarkup | None:
+def _keyboard(entry: Entry) -> InlineKeyboardMarkup | None:
     rows = entry.get("buttons")
     if rows:
         return InlineKeyboardMarkup(
@@ -250,7 +272,7 @@ class Outbox:
             self._settled(chat_id)
 
     async def _send(
-        self, context: MendContext, couple_chat: int, chat_id: int, entry: Record
+        self, context: MendContext, couple_chat: int, chat_id: int, entry: Entry
     ) -> Message | None:
         # Where the message an entry names is (a group that became a supergroup: the old id).
         where = entry.get("in_chat") or chat_id
@@ -261,10 +283,10 @@ class Outbox:
                     where, entry["clear_buttons_of"], reply_markup=None
                 )
             return None
-        if entry.get("stop_poll_of") is not None:
+        if (poll_message := entry.get("stop_poll_of")) is not None:
             # Repeatable too; a poll that is closed or gone needs nothing more.
             with contextlib.suppress(BadRequest, ChatMigrated, Forbidden):
-                await context.bot.stop_poll(where, entry["stop_poll_of"])
+                await context.bot.stop_poll(where, poll_message)
             return None
         if entry.get("edit_of") is not None:
             try:
@@ -289,9 +311,10 @@ class Outbox:
                 allows_multiple_answers=bool(poll.get("multiple")),
                 message_thread_id=entry.get("thread"),
             )
+        reply_to = entry.get("reply_to")
         reply = (
-            ReplyParameters(message_id=entry["reply_to"], allow_sending_without_reply=True)
-            if entry.get("reply_to")
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
             else None
         )
         return await context.bot.send_message(
@@ -302,7 +325,7 @@ class Outbox:
             message_thread_id=entry.get("thread"),
         )
 
-    def _keep(self, chat_id: int, entry: Record, error: Exception) -> timedelta | None:
+    def _keep(self, chat_id: int, entry: Entry, error: Exception) -> timedelta | None:
         """A send that surely never arrived: keep the entry for a later try and return the
         pause before it, or drop it (None) after the last of RETRY_DELAYS."""
         failures = int(entry.get("attempts", 0))
@@ -329,7 +352,7 @@ class Outbox:
             table.update(entry["id"], {"state": "pending", "attempts": failures + 1})
         return pause
 
-    def _refused(self, chat_id: int, entry: Record, error: Exception) -> None:
+    def _refused(self, chat_id: int, entry: Entry, error: Exception) -> None:
         unreachable = isinstance(error, Forbidden) or "chat not found" in str(error).lower()
         with self.store.transaction(chat_id) as tx:
             tx.table(OUTBOX_TABLE).remove(entry["id"])
@@ -341,7 +364,7 @@ class Outbox:
                     tx.save(couple)
         log.warning("a message was refused by Telegram (%s)", type(error).__name__)
 
-    def _finish(self, chat_id: int, entry: Record, message: Message | None) -> None:
+    def _finish(self, chat_id: int, entry: Entry, message: Message | None) -> None:
         """The entry is done (sent, or given up as possibly arrived): run its `then` actions
         with the message when there is one."""
         with self.store.transaction(chat_id) as tx:
@@ -391,7 +414,7 @@ class Outbox:
         return len(owed)
 
 
-def _repeatable(entry: Record) -> bool:
+def _repeatable(entry: Entry) -> bool:
     """Whether doing an entry twice shows nothing twice: an edit (an edit that had to be sent
     anew as a message is a message by then), taking buttons away, closing a poll."""
     return any(entry.get(k) is not None for k in ("edit_of", "clear_buttons_of", "stop_poll_of"))

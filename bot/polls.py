@@ -14,7 +14,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Message, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden
@@ -24,11 +24,26 @@ from bot import origin
 from bot.context import MendContext, Services
 from bot.model import Couple, Partner, to_iso, utcnow
 from bot.outbox import GROUP, Outgoing
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Record, Transaction
 
 log = logging.getLogger(__name__)
 
-POLLS_TABLE = "polls"
+
+class PollRecord(TypedDict):
+    """A poll the bot sent for a couple, and the votes on it."""
+
+    id: NotRequired[int]
+    poll_id: str
+    chat: NotRequired[int]  # the chat it is in (an old group's id, after an upgrade)
+    message_id: int
+    kind: str
+    payload: dict[str, Any]
+    sent_at: str | None
+    closed: bool
+    votes: dict[str, list[int]]
+
+
+POLLS_TABLE = Kind[PollRecord]("polls")
 
 
 @dataclass(frozen=True)
@@ -155,7 +170,7 @@ def closing(tx: Transaction, kind: str, **payload: Any) -> list[Outgoing]:
     return stops
 
 
-def find_by(services: Services, chat_id: int, kind: str, **payload: Any) -> Record | None:
+def find_by(services: Services, chat_id: int, kind: str, **payload: Any) -> PollRecord | None:
     """The couple's newest poll of `kind` whose payload holds `payload`."""
     found = [
         r
@@ -165,13 +180,13 @@ def find_by(services: Services, chat_id: int, kind: str, **payload: Any) -> Reco
     return max(found, key=lambda r: r["id"], default=None)
 
 
-def find(services: Services, chat_id: int, poll_id: str) -> Record | None:
+def find(services: Services, chat_id: int, poll_id: str) -> PollRecord | None:
     return next(
         (r for r in services.store.records(chat_id, POLLS_TABLE) if r["poll_id"] == poll_id), None
     )
 
 
-def close(services: Services, chat_id: int, poll_id: str) -> Record | None:
+def close(services: Services, chat_id: int, poll_id: str) -> PollRecord | None:
     """Stop counting votes on a poll (its key is dropped); returns its record."""
     with services.store.transaction(chat_id) as tx:
         couple = tx.couple()
