@@ -150,26 +150,25 @@ async def _on_reply(update: Update, context: MendContext) -> None:
     chat_id = store.chat_for_key(key)
     if chat_id is None:
         return
-    with store.transaction(chat_id) as tx:
-        couple = tx.couple()
-        table = tx.table(ASKS_TABLE)
-        record = next(
-            (
-                r
-                for r in table.all()
-                if r["chat"] == message.chat_id
-                and r["message_id"] == message.reply_to_message.message_id
-            ),
-            None,
-        )
-        if couple is None or record is None or record["partner"] != user.id:
-            return  # someone else answered a question that wasn't theirs: ignore quietly
-        partner = couple.partner(user.id)
-        if partner is None:
-            return
-        table.remove(record["id"])
-        couple.drop_key(key)
-        tx.save(couple)
+    # Read only: what the answer changes (and that the question was answered) is written by
+    # its handler, in one change, so a crash can't keep one without the other. A question
+    # stays open until its handler closes it (a flow's step moves on) or newer ones push it
+    # out (MAX_OPEN_ASKS).
+    couple = store.couple(chat_id)
+    record = next(
+        (
+            r
+            for r in store.records(chat_id, ASKS_TABLE)
+            if r["chat"] == message.chat_id
+            and r["message_id"] == message.reply_to_message.message_id
+        ),
+        None,
+    )
+    if couple is None or record is None or record["partner"] != user.id:
+        return  # someone else answered a question that wasn't theirs: ignore quietly
+    partner = couple.partner(user.id)
+    if partner is None:
+        return
     handler = _handlers.get(record["kind"])
     if handler is None:
         # A question asked before an upgrade that changed how it is answered: never drop

@@ -58,12 +58,17 @@ class Vote:
     payload: dict[str, Any]
 
 
-VoteHandler = Callable[[MendContext, Vote], Awaitable[None]]
+# What a vote leads to after its change is written (a verdict to deliver), if anything.
+FollowUp = Callable[[MendContext], Awaitable[None]]
+# A vote's effect, inside the couple's transaction, with the vote itself: one change.
+VoteHandler = Callable[[Transaction, Services, Vote], FollowUp | None]
 _handlers: dict[str, VoteHandler] = {}
 
 
 def on_answer(kind: str, handler: VoteHandler) -> None:
-    """Route votes on polls of `kind` to `handler`."""
+    """Route votes on polls of `kind` to `handler`: it runs inside the transaction that keeps
+    the vote (a vote and what it changes land together, so a crash can't keep one without
+    the other) and may return a follow-up to run once that is written."""
     _handlers[kind] = handler
 
 
@@ -221,16 +226,18 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
     if chat_id is None:
         return
     user_id = answer.user.id
+    follow_up: FollowUp | None = None
     with store.transaction(chat_id) as tx:
         couple = tx.couple()
         table = tx.table(POLLS_TABLE)
         record = next((r for r in table.all() if r["poll_id"] == answer.poll_id), None)
+        partner = couple.partner(user_id) if couple is not None else None
         if (
             couple is None
+            or partner is None
             or couple.status != "active"
             or record is None
             or record["closed"]
-            or not couple.is_partner(user_id)
         ):
             return
         votes = dict(record["votes"])
@@ -239,23 +246,21 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
         else:
             votes.pop(str(user_id), None)
         table.update(record["id"], {"votes": votes})
-    partner = couple.partner(user_id)
-    assert partner is not None
-    handler = _handlers.get(record["kind"])
-    if handler is None:
-        log.warning("no handler for votes on polls of kind %r", record["kind"])
-        return
-    await handler(
-        context,
-        Vote(
+        handler = _handlers.get(record["kind"])
+        if handler is None:
+            log.warning("no handler for votes on polls of kind %r", record["kind"])
+            return
+        vote = Vote(
             couple,
             partner,
             record["kind"],
             answer.poll_id,
             tuple(answer.option_ids),
             dict(record["payload"]),
-        ),
-    )
+        )
+        follow_up = handler(tx, context.mend, vote)
+    if follow_up is not None:
+        await follow_up(context)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -656,19 +656,18 @@ async def remind_due(context: MendContext, fired: Fired) -> None:
     await services.outbox.deliver(context, fired.chat_id)
 
 
-async def score_vote(context: MendContext, vote: polls.Vote) -> None:
+def score_vote(tx: Transaction, services: Services, vote: polls.Vote) -> None:
     """A 1–5 vote on the weekly poll (or taken back): kept with the check-in."""
-    store = context.mend.store
-    with store.transaction(vote.couple.chat_id) as tx:
-        record = tx.table(CHECKINS_TABLE).get(int(vote.payload.get("checkin", 0)))
-        if record is None:
-            return
-        scores = dict(record["scores"])
-        if vote.option_ids and 0 <= vote.option_ids[0] < SCORES:
-            scores[str(vote.partner.user_id)] = vote.option_ids[0] + 1
-        else:
-            scores.pop(str(vote.partner.user_id), None)
-        tx.table(CHECKINS_TABLE).update(record["id"], {"scores": scores})
+    record = tx.table(CHECKINS_TABLE).get(int(vote.payload.get("checkin", 0)))
+    if record is None:
+        return None
+    scores = dict(record["scores"])
+    if vote.option_ids and 0 <= vote.option_ids[0] < SCORES:
+        scores[str(vote.partner.user_id)] = vote.option_ids[0] + 1
+    else:
+        scores.pop(str(vote.partner.user_id), None)
+    tx.table(CHECKINS_TABLE).update(record["id"], {"scores": scores})
+    return None
 
 
 # -- the monthly checklist ---------------------------------------------------------------------
@@ -811,28 +810,25 @@ async def start_checklist(context: MendContext, couple: Couple) -> Record | None
     return record
 
 
-async def checklist_vote(context: MendContext, vote: polls.Vote) -> None:
+def checklist_vote(tx: Transaction, services: Services, vote: polls.Vote) -> polls.FollowUp | None:
     """A partner ticked statements (or took the vote back); both in: the verdict."""
-    services = context.mend
     checklist_id = int(vote.payload.get("checklist", 0))
-    with services.store.transaction(vote.couple.chat_id) as tx:
-        couple = tx.couple()
-        record = tx.table(CHECKLISTS_TABLE).get(checklist_id)
-        if couple is None or record is None or record["state"] != "open":
-            return
-        answers = dict(record["answers"])
-        if vote.option_ids:
-            answers[str(vote.partner.user_id)] = sorted(
-                i for i in vote.option_ids if 0 <= i < len(STATEMENTS)
-            )
-        else:
-            answers.pop(str(vote.partner.user_id), None)
-        tx.table(CHECKLISTS_TABLE).update(checklist_id, {"answers": answers})
-        complete = all(str(p.user_id) in answers for p in couple.partners)
-        if complete:
-            _verdict(tx, services, couple, {**record, "answers": answers}, late=False)
-    if complete:
-        await _after_verdict(context, couple)
+    couple = vote.couple
+    record = tx.table(CHECKLISTS_TABLE).get(checklist_id)
+    if record is None or record["state"] != "open":
+        return None
+    answers = dict(record["answers"])
+    if vote.option_ids:
+        answers[str(vote.partner.user_id)] = sorted(
+            i for i in vote.option_ids if 0 <= i < len(STATEMENTS)
+        )
+    else:
+        answers.pop(str(vote.partner.user_id), None)
+    tx.table(CHECKLISTS_TABLE).update(checklist_id, {"answers": answers})
+    if not all(str(p.user_id) in answers for p in couple.partners):
+        return None
+    _verdict(tx, services, couple, {**record, "answers": answers}, late=False)
+    return lambda context: _after_verdict(context, couple)
 
 
 def done_checklists(store: Store, chat_id: int) -> list[Record]:
