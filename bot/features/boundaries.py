@@ -43,7 +43,7 @@ from bot.couples import group_locale
 from bot.dates import add_months
 from bot.features.repair_track import local_moments, track_kind
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -171,16 +171,12 @@ def _short(view: dict[str, Any], limit: int = 36) -> str:
 
 
 @partners_only
-async def boundaries_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def boundaries_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/boundaries, /boundaries add <own words>."""
-    user = update.effective_user
-    assert user is not None
-    args = context.args or []
-    partner = couple.partner(user.id)
-    assert partner is not None
+    couple, partner, args = asked.couple, asked.partner, asked.args
     if not args:
         await _now(context, couple, lambda tx: _show_list(tx, context.mend, couple))
-    elif args[0].lower() in ("add", "neu", "new") and len(args) > 1:
+    elif asked.words[0] in ("add", "neu", "new") and len(args) > 1:
         text = " ".join(" ".join(args[1:]).split())
         await _now(
             context,
@@ -188,7 +184,7 @@ async def boundaries_command(update: Update, context: MendContext, couple: Coupl
             lambda tx: _propose(tx, context.mend, couple, partner, "own", text=text),
         )
     else:
-        await reply(update, context, group_locale(context.mend, couple), "boundaries/usage")
+        await reply(update, context, asked.locale, "boundaries/usage")
 
 
 def _show_list(tx: Transaction, services: Services, couple: Couple) -> Events:

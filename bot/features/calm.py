@@ -14,13 +14,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Chat, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.flows import Flow, Option, Rows, Step, Turn
-from bot.guards import asking_partner, known_partner, reader_locale
+from bot.guards import Asked, known_partner
 from bot.messages import reply, send_html
 from bot.model import Couple, to_iso
 
@@ -114,13 +114,11 @@ async def _edit(message: Message, html: str) -> None:
 
 
 @known_partner
-async def breathe_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def breathe_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/breathe [rounds]: guided 4-4-4 breathing in this chat."""
-    chat, message = update.effective_chat, update.effective_message
-    assert chat is not None and message is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
-    typed = " ".join(context.args or []).strip()
+    chat = update.effective_chat
+    assert chat is not None
+    locale, typed = asked.locale, asked.text
     rounds = DEFAULT_ROUNDS
     if typed:
         if not typed.isdigit() or not 1 <= int(typed) <= MAX_ROUNDS:
@@ -140,9 +138,8 @@ async def breathe_command(update: Update, context: MendContext, couples: list[Co
         await reply(update, context, locale, "calm/breathe_busy")
         return
     chats.add(chat.id)  # claimed now, so a second /breathe right after can't start another
-    thread_id = message.message_thread_id if message.is_topic_message else None
     context.application.create_task(
-        _breathe_claimed(context, chat.id, locale, rounds, thread_id), update=update
+        _breathe_claimed(context, chat.id, locale, rounds, asked.thread_id), update=update
     )
 
 
@@ -202,15 +199,12 @@ CHECK = Flow(
 
 
 @known_partner
-async def jealous_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def jealous_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/jealous: start a guided check for the person who asked, where they asked."""
-    chat = update.effective_chat
-    assert chat is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    private = chat.type == Chat.PRIVATE
+    me, private = asked.partner, asked.private
     await context.mend.runner.begin(
         context,
-        couple,
+        asked.couple,
         JEALOUS,
         owner=me,
         where="private" if private else "group",

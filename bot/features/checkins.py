@@ -38,7 +38,7 @@ from bot.dates import add_months
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.rituals import is_away
 from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -170,15 +170,11 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
 
 
 @partners_only
-async def checkin_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def checkin_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/checkin starts one now; /checkin sunday 19:00 moves the weekly one; /checkin off|on."""
-    user, message = update.effective_user, update.effective_message
-    assert user is not None and message is not None
     services = context.mend
-    locale = group_locale(services, couple)
-    args = [a.lower() for a in context.args or []]
-    me = couple.partner(user.id)
-    assert me is not None
+    couple, me, locale = asked.couple, asked.partner, asked.locale
+    args = list(asked.words)
     if not args:
         started = await start_checkin(context, couple, by=me)
         if started is None:
@@ -739,12 +735,10 @@ def open_checklist(store: Store, chat_id: int) -> Record | None:
 
 
 @partners_only
-async def checklist_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def checklist_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/checklist: this month's trust checklist now."""
-    message = update.effective_message
-    assert message is not None
-    locale = group_locale(context.mend, couple)
-    if context.args:
+    couple, locale = asked.couple, asked.locale
+    if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
         return
     if await start_checklist(context, couple) is None:

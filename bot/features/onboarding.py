@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
-from bot.guards import partners_only, refuse_outsider
+from bot.guards import Asked, partners_only, refuse_outsider
 from bot.links import deep_link, new_link, use_link
 from bot.messages import Buttons, button, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
@@ -100,25 +100,23 @@ async def join(update: Update, context: MendContext) -> None:
         await ask_path(context, couple)
 
 
-async def fresh_link(update: Update, context: MendContext, couple: Couple) -> None:
+async def fresh_link(update: Update, context: MendContext, asked: Asked) -> None:
     """A partner asks for a new link to their private chat (the old one expired or was used)."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
     services = context.mend
+    couple, locale, name = asked.couple, asked.locale, asked.first_name
     with services.store.transaction(couple.chat_id) as tx:
         current = tx.couple()
         assert current is not None
-        token = new_link(tx, current, user.id)
+        token = new_link(tx, current, asked.partner.user_id)
         tx.save(current)
-    locale = group_locale(services, couple)
-    await query.answer()
+    await asked.press.answer()
     await say(
         context,
         couple.chat_id,
         locale,
         "onboarding/private_link",
-        buttons=_private_link(context, locale, user.first_name, token),
-        name=user.first_name,
+        buttons=_private_link(context, locale, name, token),
+        name=name,
     )
 
 

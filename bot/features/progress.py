@@ -41,17 +41,17 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import group_locale
 from bot.dates import add_months
 from bot.features import checkins, rituals
 from bot.features.onboarding import SET_UP
 from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
-from bot.guards import known_partner
+from bot.guards import Asked, known_partner
 from bot.messages import group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.roadmap import PHASES, phase_of, roadmap_month
@@ -529,16 +529,12 @@ def _summary(store: Store, couple: Couple, series: dict[str, Any], now: datetime
 
 
 @known_partner
-async def progress_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def progress_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/progress: the chart and a short summary (in private: the same, for your couple)."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    assert chat is not None and user is not None and message is not None
+    chat = update.effective_chat
+    assert chat is not None
     services = context.mend
-    couple = couples[0]
-    me = couple.partner(user.id)
-    assert me is not None
-    private = chat.type == Chat.PRIVATE
-    locale = partner_locale(services, me) if private else group_locale(services, couple)
+    couple, locale = asked.couple, asked.locale
     if not couple.is_set_up:
         await reply(update, context, locale, "common/not_set_up")
         return
@@ -552,12 +548,13 @@ async def progress_command(update: Update, context: MendContext, couples: list[C
     names = {p.user_id: p.name for p in couple.partners}
     png = await asyncio.to_thread(render_chart, series, names, titles)
     summary = _summary(services.store, couple, series, now)
-    thread = message.message_thread_id if message.is_topic_message else None
     caption = services.render.message(
         locale, "progress/caption", day=summary["day"], phase=summary["phase"]
     )
-    await context.bot.send_photo(chat.id, photo=png, caption=caption, message_thread_id=thread)
-    await reply(update, context, locale, "progress/summary", private=private, **summary)
+    await context.bot.send_photo(
+        chat.id, photo=png, caption=caption, message_thread_id=asked.thread_id
+    )
+    await reply(update, context, locale, "progress/summary", private=asked.private, **summary)
     await check_milestones(context, couple)
 
 

@@ -21,14 +21,13 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
 from bot.dates import day_as_moment
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
-from bot.guards import known_partner
+from bot.guards import Asked, known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -385,19 +384,6 @@ NUDGE_FLOW = Flow(
 # -- /rituals ----------------------------------------------------------------------------------
 
 
-def _me(couples: list[Couple], user_id: int) -> tuple[Couple, Partner]:
-    partner = couples[0].partner(user_id)
-    assert partner is not None
-    return couples[0], partner
-
-
-def _locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return partner_locale(context.mend, me)
-    return group_locale(context.mend, couple)
-
-
 def _overview(store: Store, couple: Couple, me: Partner) -> dict[str, Any]:
     """What /rituals shows: each ritual on or off and its time, away-mode, reachability."""
     chosen = settings_of(store, couple.chat_id, me.user_id)
@@ -538,18 +524,15 @@ TIME_FLOW = Flow(
 
 
 @known_partner
-async def rituals_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def rituals_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/rituals: your rituals and their times, with buttons to change them (only yours)."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    couple, me = couples[0], couples[0].partner(user.id)
-    assert me is not None
+    couple, me = asked.couple, asked.partner
     await context.mend.runner.begin(
         context,
         couple,
         SETUP,
         owner=me,
-        where="private" if chat.type == Chat.PRIVATE else "group",
+        where="private" if asked.private else "group",
         data=_overview(context.mend.store, couple, me),
     )
 
@@ -558,14 +541,10 @@ async def rituals_command(update: Update, context: MendContext, couples: list[Co
 
 
 @known_partner
-async def away_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def away_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/away 2026-12-24: no prompts for you through that day (your calendar)."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _me(couples, user.id)
-    locale = _locale(context, update, couple, me)
+    me, locale, typed = asked.partner, asked.locale, asked.text
     today = local_day(utcnow(), me)
-    typed = " ".join(context.args or []).strip()
     last = read_date(typed, today) if typed else None
     if last is None or not today <= last <= today + timedelta(days=MAX_AWAY_DAYS):
         await reply(
@@ -579,7 +558,7 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
             most=MAX_AWAY_DAYS,
         )
         return
-    _set_away(context.mend, user.id, last.isoformat())
+    _set_away(context.mend, me.user_id, last.isoformat())
     await reply(
         update,
         context,
@@ -591,16 +570,13 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
 
 
 @known_partner
-async def back_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def back_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/back: prompts again from now on."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _me(couples, user.id)
-    locale = _locale(context, update, couple, me)
-    until = away_until(context.mend.store, couple.chat_id, me.user_id)
+    me = asked.partner
+    until = away_until(context.mend.store, asked.couple.chat_id, me.user_id)
     was_away = until is not None and until >= local_day(utcnow(), me)
-    _set_away(context.mend, user.id, None)
-    await reply(update, context, locale, "rituals/back", was_away=was_away)
+    _set_away(context.mend, me.user_id, None)
+    await reply(update, context, asked.locale, "rituals/back", was_away=was_away)
 
 
 def _set_away(services: Services, user_id: int, last: str | None) -> None:

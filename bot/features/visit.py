@@ -41,7 +41,7 @@ from bot.couples import group_locale
 from bot.dates import day_as_moment
 from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import button, group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -229,21 +229,17 @@ def _name(couple: Couple, user_id: int | None) -> str:
 
 
 @partners_only
-async def visit_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def visit_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/visit shows (or starts planning) the next visit; /visit cancel calls it off."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    args = [a.lower() for a in context.args or []]
-    if args and args != ["cancel"] and args != ["plan"]:
-        await reply(update, context, group_locale(services, couple), "visit/usage")
+    couple, partner, args = asked.couple, asked.partner, asked.words
+    if args and args != ("cancel",) and args != ("plan",):
+        await reply(update, context, asked.locale, "visit/usage")
         return
-    partner = couple.partner(user.id)
-    assert partner is not None
     if not args:
         await _owed_reflection(context, couple, partner)
     with services.store.transaction(couple.chat_id) as tx:
-        if args == ["cancel"]:
+        if args == ("cancel",):
             _cancel(services, tx, couple, partner)
         else:
             _show(services, tx, couple, partner)
