@@ -35,10 +35,10 @@ from bot import origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.rituals import is_away
 from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
+from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP

@@ -32,10 +32,10 @@ from telegram.ext import Application, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, Handler, known_partner
-from bot.messages import Buttons, button, reply
+from bot.links import private_link_button
+from bot.messages import Buttons, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.storage import Record, Transaction
@@ -175,7 +175,7 @@ async def _private_only(
     locale = group_locale(services, couple)
     rows: Buttons = []
     if not me.private_chat:
-        rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
+        rows = [[private_link_button(services, locale)]]
     await reply(
         update,
         context,

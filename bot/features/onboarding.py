@@ -18,35 +18,12 @@ from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
 from bot.guards import Asked, partners_only, refuse_outsider
-from bot.links import deep_link, new_link, use_link
-from bot.messages import Buttons, button, link, reply, say
+from bot.links import JOIN, PRIVATE_LINK, deep_link, greet, new_link, use_link, welcome_buttons
+from bot.messages import Buttons, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
-JOIN = "onb:join"
-LINK = "onb:link"
 SETUP = "setup"  # the path, then the roles
 SET_UP = "couple.set_up"  # the event of a couple that has just completed setup
-
-
-def welcome_buttons(services: Services, locale: str) -> Buttons:
-    return [[button(services.render.label(locale, "onboarding.join"), JOIN)]]
-
-
-async def greet(
-    context: MendContext, chat: Chat, language: str | None, thread_id: int | None = None
-) -> None:
-    """The first words in a new group: what the bot does, its privacy promises, "I'm in"."""
-    services = context.mend
-    locale = services.render.locale_for(language)
-    await say(
-        context,
-        chat.id,
-        locale,
-        "onboarding/welcome",
-        buttons=welcome_buttons(services, locale),
-        thread_id=thread_id,
-        erase_days=services.settings.erase_after_days,
-    )
 
 
 # -- "I'm in" --------------------------------------------------------------------------------
@@ -317,5 +294,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("start", start_private, filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("start", start_group, filters.ChatType.GROUPS))
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
-    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{LINK}$"))
+    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{PRIVATE_LINK}$"))
     services.runner.add(SETUP_FLOW)

@@ -17,11 +17,10 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.onboarding import welcome_buttons
 from bot.flows import Flow, Option, Run, Step, Turn
 from bot.guards import Asked, known_partner, partners_only
-from bot.messages import button, reply, say
+from bot.links import private_link_button, welcome_buttons
+from bot.messages import reply, say
 from bot.model import Couple, to_iso, utcnow
 from bot.timers import TIMERS_TABLE
 
@@ -77,13 +76,12 @@ async def export_command(update: Update, context: MendContext, asked: Asked) -> 
         if asked.private or not _unreachable(error):
             raise
         locale = asked.locale
-        label = services.render.label(locale, "settings.private_link")
         await reply(
             update,
             context,
             locale,
             "privacy/export_unreachable",
-            buttons=[[button(label, PRIVATE_LINK)]],
+            buttons=[[private_link_button(services, locale)]],
             name=me.name,
         )
         return

@@ -13,9 +13,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.features.onboarding import ask_path, ask_roles
 from bot.guards import Asked, known_partner
+from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
 from bot.model import Partner, utcnow
 from bot.reading import read_clock_range
@@ -270,7 +270,7 @@ async def settings_command(update: Update, context: MendContext, asked: Asked) -
             button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
         ],
-        [button(render.label(locale, "settings.private_link"), PRIVATE_LINK)],
+        [private_link_button(services, locale)],
     ]
     day = None
     if couple.setup_completed_at is not None:

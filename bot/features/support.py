@@ -15,8 +15,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.guards import Asked, known_partner, partners_only
+from bot.links import private_link_button
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
 
 FAQ = "faq:"
@@ -62,13 +62,12 @@ async def _support_from_group(update: Update, context: MendContext, asked: Asked
     services = context.mend
     sent = await say_private(context, couple, me, "support/support")
     if sent is None:
-        label = services.render.label(locale, "settings.private_link")
         await reply(
             update,
             context,
             locale,
             "support/unreachable",
-            buttons=[[button(label, PRIVATE_LINK)]],
+            buttons=[[private_link_button(services, locale)]],
             name=me.name,
         )
         return

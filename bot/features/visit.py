@@ -39,10 +39,10 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import day_as_moment
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
-from bot.messages import button, group_message, reply
+from bot.links import private_link_button
+from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
@@ -884,9 +884,7 @@ async def _unless_reached(
                 services, couple, "visit/reflect_unreachable", name=partner.name
             )
             locale = group_locale(services, couple)
-            message.buttons = [
-                [button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]
-            ]
+            message.buttons = [[private_link_button(services, locale)]]
             services.outbox.put(tx, message)
         elif confirm:
             services.outbox.put(

@@ -21,10 +21,10 @@ from telegram.ext import Application, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import Asked, known_partner, partners_only
-from bot.messages import button, group_message, private_message, reply
+from bot.links import private_link_button
+from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
@@ -403,7 +403,7 @@ async def worry_command(update: Update, context: MendContext, asked: Asked) -> N
     couple, partner, locale = asked.couple, asked.partner, asked.locale
     if not asked.private:
         # Never repeat or store what was typed here: worries belong in the private chat.
-        rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
+        rows = [[private_link_button(services, locale)]]
         await reply(
             update, context, locale, "windows/worry_in_private", buttons=rows, name=partner.name
         )
