@@ -4,7 +4,8 @@ Two partners at most: a third person is told kindly that the bot is for the two 
 change nothing. Setup completes when both are in and the path (and, optionally, roles) are
 chosen; that day is day 1 of the roadmap, and "couple.set_up" is emitted so the timed practices
 begin. The path and the roles are a flow (bot.flows): either partner answers, and the buttons
-name partners by their place in the couple, never by an id an old message could reuse.
+name partners by their place in the couple, never by an id an old message could reuse. Asked
+for with the events "setup.path" and "setup.roles" (from /settings), they are chosen again.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ async def ask_roles(context: MendContext, couple: Couple, chosen_by: str) -> Non
             "chosen_by": chosen_by,
         },
     )
+
+
+async def _path_asked(context: MendContext, couple: Couple) -> None:
+    await ask_path(context, couple)
+
+
+async def _roles_asked(context: MendContext, couple: Couple) -> None:
+    await ask_roles(context, couple, chosen_by="")
 
 
 async def _ask(context: MendContext, couple: Couple, step: str, data: dict[str, Any]) -> None:
@@ -296,3 +305,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
     app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{PRIVATE_LINK}$"))
     services.runner.add(SETUP_FLOW)
+    services.on("setup.path", _path_asked)
+    services.on("setup.roles", _roles_asked)

@@ -13,7 +13,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
-from bot.features.onboarding import ask_path, ask_roles
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
@@ -342,9 +341,9 @@ async def settings_button(update: Update, context: MendContext, asked: Asked) ->
             private=scope == "me",
         )
     elif action == "path" and in_group:
-        await ask_path(context, couple)
+        await context.mend.emit("setup.path", context, couple)
     elif action == "roles" and in_group and couple.path:
-        await ask_roles(context, couple, chosen_by="")
+        await context.mend.emit("setup.roles", context, couple)
     elif message is not None:
         await reply(update, context, locale, "settings/unavailable")
 
