@@ -16,9 +16,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot.breathing import run_breathing
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
-from bot.features.calm import run_breathing
 from bot.guards import Asked, partners_only
 from bot.messages import (
     answer_stale,
