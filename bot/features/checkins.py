@@ -35,7 +35,6 @@ from bot import origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features.rituals import is_away
 from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
@@ -46,7 +45,7 @@ from bot.reading import read_clock, read_weekday
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
-from bot.when import local_to_utc, next_local
+from bot.when import is_away, local_to_utc, next_local
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +297,7 @@ async def start_checkin(
         _expire_stale(tx, services, CHECKINS_TABLE)
         if any(r["state"] == "open" for r in tx.table(CHECKINS_TABLE).all()):
             return None
-        away = [
-            p for p in current.partners if p.left_group or is_away(services.store, current, p, now)
-        ]
+        away = [p for p in current.partners if p.left_group or is_away(p, now)]
         asked = [p for p in current.partners if p not in away]
         record: Record = {
             "state": "open",
@@ -634,7 +631,7 @@ async def remind_due(context: MendContext, fired: Fired) -> None:
             or record["state"] != "open"
             or mine.get("done")
             or not me.private_chat
-            or is_away(services.store, couple, me, utcnow())
+            or is_away(me, utcnow())
         ):
             return
         services.outbox.put(
@@ -966,7 +963,7 @@ async def start_letters(context: MendContext, couple: Couple, quarter: int) -> i
             show={"quarter": quarter, "phase": _phase(current), "most": MAX_LETTER},
         )
         for partner in current.partners:
-            if partner.private_chat and not is_away(services.store, current, partner, now):
+            if partner.private_chat and not is_away(partner, now):
                 _ask_letter(tx, services, current, partner, round_id)
     await services.outbox.deliver(context, couple.chat_id)
     return round_id
