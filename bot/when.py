@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from bot.model import Partner
+from bot.model import Couple, Partner
 from bot.render import zone
 
 # Searching for a moment outside everyone's quiet hours stops after a day: if the quiet hours
@@ -55,6 +56,12 @@ def quiet_until(moment: datetime, partner: Partner) -> datetime | None:
     if not inside:
         return None
     return next_local(end, partner.timezone, moment)
+
+
+def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
+    """One moment as each partner reads it: their name, their zone (templates show it with
+    the `moment` filters)."""
+    return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
 
 
 def local_day(moment: datetime, partner: Partner) -> date:

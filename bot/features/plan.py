@@ -35,8 +35,6 @@ from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months, day_as_moment
-from bot.features.boundaries import asks_for_surveillance
-from bot.features.repair_track import local_moments, track_kind
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
 from bot.messages import group_message, reply
@@ -46,7 +44,8 @@ from bot.reading import read_date, read_times_and_days
 from bot.render import zone
 from bot.storage import Record, Transaction
 from bot.timers import Fired, Timers
-from bot.when import next_local
+from bot.transparency import asks_for_surveillance
+from bot.when import local_moments, next_local
 
 PLAN_TABLE = "plan"
 REVIEW = "plan_review"
@@ -152,7 +151,7 @@ def _plan_view(
         else day_as_moment(datetime.fromisoformat(visit).date()),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
-        "track": track_kind(services.store, couple.chat_id),
+        "track": services.reads.repair_track(services.store, couple.chat_id),
     }
 
 

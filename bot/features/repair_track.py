@@ -15,16 +15,14 @@ Pitfall notes (moving too fast, repair as punishment, technology as a crutch, bl
 distance) appear at the moment a pattern shows up, at most once per pitfall per month. Other
 features report what they see with events: "repair.pitfall" (kind and the note's values) and
 "repair.words" (text the couple wrote into their plan or boundaries). "plan.agreed" (a first
-plan) offers the track on the repair path; "plan.track" shows it.
-
-Also here, because the repair features share them: each partner's view of a moment, and which
-track a couple is on.
+plan) offers the track on the repair path; "plan.track" shows it. Which track a couple is on is
+read by the other repair features through `services.reads.repair_track`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -65,18 +63,6 @@ TRACK_CHOICE = re.compile(
 )
 # What the track's buttons ask of the boundaries (told with an event: "track.<action>").
 FOR_BOUNDARIES = ("add_stage", "no_contact", "timeline")
-
-
-# -- shared by the repair features ------------------------------------------------------------
-
-
-def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
-    """One moment as each partner reads it: their name, their zone."""
-    return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
-
-
-def stale(context: MendContext, locale: str) -> str:
-    return context.mend.render.label(locale, "alert.stale_button")
 
 
 # -- pitfalls ----------------------------------------------------------------------------------
@@ -461,4 +447,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.on("plan.track", _track_asked)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
+    services.reads.repair_track = track_kind
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))
