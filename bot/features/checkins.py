@@ -42,6 +42,7 @@ from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
+from bot.reads import Checklist, Checklists, WeeklyCheckin
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
@@ -128,10 +129,10 @@ def ensure_weekly(
     timers.schedule(couple.chat_id, WEEKLY, _next_weekly(schedule, after))
 
 
-def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) -> None:
-    """Each recurring series has its next timer (at start-up, run by progress.py for every
-    couple, and once a couple is set up); `pending`: the couple's timers, if read already."""
-    kinds = {t["kind"] for t in (timers.pending(couple.chat_id) if pending is None else pending)}
+def ensure(timers: Timers, couple: Couple) -> None:
+    """Each recurring series has its next timer (for every couple at start-up, and once a
+    couple is set up: Timers.reconcile)."""
+    kinds = {t["kind"] for t in timers.pending(couple.chat_id)}
     if WEEKLY not in kinds:
         ensure_weekly(timers, couple)
     if MONTHLY not in kinds:
@@ -532,12 +533,6 @@ QUESTIONS_OFFERED = Flow(
 )
 
 
-def answered_by(record: Record, user_id: int) -> bool:
-    """A partner answered a check-in: finished the reflection or gave a score."""
-    mine = record["reflections"].get(str(user_id), {})
-    return bool(mine.get("done")) or str(user_id) in record["scores"]
-
-
 def _reveal(
     tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
 ) -> None:
@@ -826,11 +821,23 @@ async def checklist_vote(context: MendContext, vote: polls.Vote) -> None:
         await _after_verdict(context, couple)
 
 
-def done_checklists(store: Store, chat_id: int) -> list[Record]:
-    """Finished checklists, oldest first."""
-    return sorted(
+def finished_checklists(store: Store, chat_id: int) -> Checklists:
+    """The finished checklists, oldest first, as other features read them (services.reads):
+    how many statements each partner ticked."""
+    done = sorted(
         (r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "done"),
         key=lambda r: r["id"],
+    )
+    return Checklists(
+        done=tuple(
+            Checklist(
+                month=int(r["month"]),
+                ticks={int(uid): len(ticked) for uid, ticked in r["answers"].items()},
+            )
+            for r in done
+        ),
+        statements=len(STATEMENTS),
+        most=MOST,
     )
 
 
@@ -1103,6 +1110,28 @@ LETTER_OFFERED = Flow(
 # -- export and wiring -------------------------------------------------------------------------
 
 
+def weekly_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
+    """The couple's weekly check-ins, oldest first, as other features read them
+    (services.reads): scores, who finished their reflection, who was away."""
+    read = []
+    for record in sorted(store.records(chat_id, CHECKINS_TABLE), key=lambda r: r["started_at"]):
+        started = from_iso(record["started_at"])
+        if started is None:
+            continue
+        read.append(
+            WeeklyCheckin(
+                started_at=started,
+                over=record["state"] != "open",
+                scores={int(uid): int(score) for uid, score in record["scores"].items()},
+                reflected=frozenset(
+                    int(uid) for uid, mine in record["reflections"].items() if mine.get("done")
+                ),
+                away=frozenset(record.get("away", [])),
+            )
+        )
+    return read
+
+
 def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """Scores and checklist ticks were public votes in the group; of the reflections and
     letters, the person's own, and only what the other chose to show the group."""
@@ -1163,7 +1192,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # Showing what was shared still makes sense days later, worded as late.
     timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
     timers.register(CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
+    timers.reconcile_with(ensure)
     services.exporters["checkins"] = checkins_export
+    services.reads.weekly_checkins = weekly_checkins
+    services.reads.checklists = finished_checklists
     services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED)
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)

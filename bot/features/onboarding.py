@@ -2,10 +2,11 @@
 
 Two partners at most: a third person is told kindly that the bot is for the two of them and can
 change nothing. Setup completes when both are in and the path (and, optionally, roles) are
-chosen; that day is day 1 of the roadmap, and "couple.set_up" is emitted so the timed practices
-begin. The path and the roles are a flow (bot.flows): either partner answers, and the buttons
-name partners by their place in the couple, never by an id an old message could reuse. Asked
-for with the events "setup.path" and "setup.roles" (from /settings), they are chosen again.
+chosen; that day is day 1 of the roadmap: every feature's recurring series starts (the timers'
+reconcilers), and "couple.set_up" is emitted. The path and the roles are a flow (bot.flows):
+either partner answers, and the buttons name partners by their place in the couple, never by an
+id an old message could reuse. Asked for with the events "setup.path" and "setup.roles" (from
+/settings), they are chosen again.
 """
 
 from __future__ import annotations
@@ -195,10 +196,15 @@ def _roles_chosen(turn: Turn) -> str:
 
 
 async def _after_roles(context: MendContext, couple: Couple, run: Run) -> None:
-    """A couple that has just completed setup: the features that start with it hear of it."""
+    """A couple that has just completed setup: every feature's recurring series starts (as
+    at start-up: rituals, check-ins, phases, ...; nothing is said, "ready" announced day 1),
+    and the features that start with it hear of it."""
     if run.data.get("set_up"):
         services = context.mend
-        await services.emit(SET_UP, context, services.store.couple(couple.chat_id) or couple)
+        current = services.store.couple(couple.chat_id) or couple
+        if current.status == "active" and current.is_set_up:
+            services.timers.reconcile(current)
+        await services.emit(SET_UP, context, current)
 
 
 SETUP_FLOW = Flow(

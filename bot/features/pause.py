@@ -31,7 +31,7 @@ from bot.messages import (
 )
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
-from bot.storage import Record, Transaction
+from bot.storage import Record, Store, Transaction
 from bot.timers import Fired
 
 PAUSES_TABLE = "pauses"
@@ -321,6 +321,15 @@ def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict
     ]
 
 
+def pause_starts(store: Store, chat_id: int) -> list[datetime]:
+    """When each of the couple's pauses began (services.reads)."""
+    return [
+        started
+        for r in store.records(chat_id, PAUSES_TABLE)
+        if (started := from_iso(r["started_at"])) is not None
+    ]
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(
         Command("pause", "calm"),
@@ -329,6 +338,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT)
     services.exporters["pauses"] = pauses_export
+    services.reads.pauses = pause_starts
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))

@@ -123,15 +123,15 @@ def _reschedule(services: Services, couple: Couple, partner: Partner, ritual: st
         _schedule(timers, couple, partner, ritual, chosen["at"][ritual], utcnow())
 
 
-def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) -> None:
+def ensure(timers: Timers, couple: Couple) -> None:
     """Every chosen ritual has its next prompt pending (a missed one was dropped). Cheap for
-    the many couples without rituals: start-up runs this for every couple (progress.py)."""
+    the many couples without rituals: it runs for every couple at start-up and once a couple
+    is set up (Timers.reconcile)."""
     if not any(r.get("on") for r in timers.store.records(couple.chat_id, SETTINGS_TABLE)):
         return
     waiting = {
         (t.get("partner"), t["payload"].get("ritual"))
-        for t in (timers.pending(couple.chat_id) if pending is None else pending)
-        if t["kind"] == PROMPT
+        for t in timers.pending(couple.chat_id, PROMPT)
     }
     now = utcnow()
     for partner in couple.partners:
@@ -592,7 +592,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # Prompts wait out quiet hours; one missed while the bot was down is dropped, not replayed.
     services.timers.register(PROMPT, prompt_due, quiet=True)
     services.timers.register(AGAIN, prompt_due, quiet=True)
+    services.timers.reconcile_with(ensure)
     services.exporters["rituals"] = rituals_export
+    services.reads.ritual_days = done_days
     services.runner.add(NUDGE_FLOW, SETUP_FLOW, TIME_FLOW)
     app.add_handler(CommandHandler("rituals", rituals_command))
     app.add_handler(CommandHandler("away", away_command))

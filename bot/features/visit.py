@@ -23,8 +23,8 @@ one change with what they do, so a failure half-way resumes instead of repeating
 
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
 moment derived from them is computed per partner, in their own time zone. The visit record
-keeps `both_safe` (both rated 4 or more *and* both let the group see their rating) for the
-milestones feature to read.
+keeps `both_safe` (both rated 4 or more *and* both let the group see their rating); the
+milestones read it through `services.reads.safe_visit`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record, Transaction
+from bot.storage import Record, Store, Transaction
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local, quiet_until
 from bot.zones import find_zone
@@ -1117,6 +1117,11 @@ def visits_export(services: Services, couple: Couple, user_id: int) -> list[dict
     return exported
 
 
+def safe_visit(store: Store, chat_id: int) -> bool:
+    """Whether a visit was rated safe by both (services.reads: a milestone)."""
+    return any(v.get("both_safe") for v in store.records(chat_id, VISITS_TABLE))
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("visit", "together"))
     timers = services.timers
@@ -1128,5 +1133,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT)
     timers.reconcile_with(ensure_checkins)
     services.exporters["visits"] = visits_export
+    services.reads.safe_visit = safe_visit
     services.runner.add(PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW)
     app.add_handler(CommandHandler("visit", visit_command))
