@@ -11,6 +11,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.model import Couple
 from bot.outbox import Outbox
+from bot.reads import Reads
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
@@ -49,6 +50,8 @@ class Services:
     outsider_notices: dict[tuple[int, int], float] = field(default_factory=dict)
     # What each event calls (see on/emit).
     listeners: dict[str, list[Callable[..., Awaitable[Any]]]] = field(default_factory=dict)
+    # What a feature may read of another's (bot.reads), set by the feature that owns it.
+    reads: Reads = field(default_factory=Reads)
     # The runner of guided steps (bot.flows); set when the application is built.
     runner: Runner = field(init=False)
 

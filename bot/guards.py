@@ -4,31 +4,72 @@ In a group, only the couple's two partners may change anything; anyone else is t
 command) or shown a private alert (a button), and nothing changes. Button presses are checked
 against the chat the button is in, never against anything the callback data claims, so forged
 data can't reach another couple.
+
+A guarded handler is handed what it needs once (`Asked`): the couple, the partner who asked,
+the language to answer in, and what was typed or pressed.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import Chat, Update, User
+from telegram import CallbackQuery, Chat, Update, User
 
 from bot.context import MendContext
 from bot.couples import group_locale, partner_locale, update_partner
-from bot.messages import reply
+from bot.messages import reply, thread_of
 from bot.model import Couple, Partner
 
-CoupleHandler = Callable[[Update, MendContext, Couple], Awaitable[None]]
-UserHandler = Callable[[Update, MendContext, list[Couple]], Awaitable[None]]
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asked, where, and what: what a guarded handler needs, worked out once.
+
+    couple: the group's couple; in private, the first couple of the person who asked.
+    partner: the person who asked, as that couple knows them; `first_name`: the name their
+        Telegram account shows now (what they just did is told with it).
+    couples: every couple of theirs (in a group, just its own).
+    locale: the answer's language: the partner's own in private, the group's in a group.
+    thread_id: the forum topic the update came from (what follows lands there too).
+    args: the command's arguments as typed; `words`: the same, lower-cased.
+    query: the button press, if it is one.
+    """
+
+    couple: Couple
+    partner: Partner
+    first_name: str
+    couples: tuple[Couple, ...]
+    locale: str
+    private: bool
+    thread_id: int | None
+    args: tuple[str, ...]
+    words: tuple[str, ...]
+    query: CallbackQuery | None
+
+    @property
+    def text(self) -> str:
+        """The arguments as one line, as typed."""
+        return " ".join(self.args).strip()
+
+    @property
+    def press(self) -> CallbackQuery:
+        """The button press (in a handler of buttons, which always has one)."""
+        assert self.query is not None, "a button handler is handed a press"
+        return self.query
+
+
+GuardedHandler = Callable[[Update, MendContext, Asked], Awaitable[None]]
 Handler = Callable[[Update, MendContext], Coroutine[Any, Any, None]]
 
 # Someone outside the couple is told at most once in this many seconds per chat.
 OUTSIDER_NOTICE_INTERVAL = 600.0
 
 
-def partners_only(handler: CoupleHandler) -> Handler:
+def partners_only(handler: GuardedHandler) -> Handler:
     """A group command or button for the couple's partners, with the couple loaded."""
 
     @functools.wraps(handler)
@@ -41,12 +82,12 @@ def partners_only(handler: CoupleHandler) -> Handler:
             return
         couple = await _partners_couple(update, context, chat, user)
         if couple is not None:
-            await handler(update, context, couple)
+            await handler(update, context, _asked(update, context, user, [couple]))
 
     return guarded
 
 
-def known_partner(handler: UserHandler) -> Handler:
+def known_partner(handler: GuardedHandler) -> Handler:
     """A command for a person who is a partner in at least one couple (any chat type)."""
 
     @functools.wraps(handler)
@@ -57,7 +98,7 @@ def known_partner(handler: UserHandler) -> Handler:
         if chat.type != Chat.PRIVATE:
             couple = await _partners_couple(update, context, chat, user)
             if couple is not None:
-                await handler(update, context, [couple])
+                await handler(update, context, _asked(update, context, user, [couple]))
             return
         store = context.mend.store
         couples = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
@@ -67,9 +108,33 @@ def known_partner(handler: UserHandler) -> Handler:
             return
         if _language_changed(context, couples, user):
             couples = [store.couple(c.chat_id) or c for c in couples]
-        await handler(update, context, couples)
+        await handler(update, context, _asked(update, context, user, couples))
 
     return guarded
+
+
+def _asked(update: Update, context: MendContext, user: User, couples: Sequence[Couple]) -> Asked:
+    """What the handler is handed: the couple and partner (the guards made sure the person
+    is one), the language to answer in, and what was typed or pressed."""
+    chat = update.effective_chat
+    private = chat is not None and chat.type == Chat.PRIVATE
+    couple = couples[0]
+    partner = couple.partner(user.id)
+    assert partner is not None
+    services = context.mend
+    args = tuple(context.args or ())
+    return Asked(
+        couple=couple,
+        partner=partner,
+        first_name=user.first_name,
+        couples=tuple(couples),
+        locale=partner_locale(services, partner) if private else group_locale(services, couple),
+        private=private,
+        thread_id=thread_of(update),
+        args=args,
+        words=tuple(a.lower() for a in args),
+        query=update.callback_query,
+    )
 
 
 async def _partners_couple(
@@ -139,23 +204,3 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
         return
     notices[key] = now
     await reply(update, context, locale, "common/outsider", name=user.first_name, partners=names)
-
-
-def reader_locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
-    """Private answers follow the partner's own language; group answers the group's."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return partner_locale(context.mend, me)
-    return group_locale(context.mend, couple)
-
-
-def asking_partner(couples: list[Couple], update: Update) -> Partner:
-    """The partner who sent the update (the guards made sure they are one)."""
-    user = update.effective_user
-    assert user is not None
-    partner = couples[0].partner(user.id)
-    assert partner is not None
-    return partner
-
-
-# -- /script ---------------------------------------------------------------------------------

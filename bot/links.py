@@ -1,4 +1,8 @@
-"""Deep links from the group to a partner's private chat.
+"""Ways in: the welcome with its "I'm in" button, and deep links from the group to a
+partner's private chat with the button that asks for a fresh one.
+
+Several features show these buttons (after /forget, beside a check-in that couldn't reach a
+partner privately, ...); onboarding answers their presses.
 
 A link carries a random token; only its hash is stored, it expires, and it works once, for the
 partner it was made for.
@@ -11,6 +15,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import NotRequired, TypedDict
 
+from telegram import Chat, InlineKeyboardButton
+
+from bot.context import MendContext, Services
+from bot.messages import Buttons, button, say
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.storage import Kind, Store, Transaction
 
@@ -26,6 +34,35 @@ class LinkRecord(TypedDict):
 
 LINKS_TABLE = Kind[LinkRecord]("links")
 LINK_LIFETIME = timedelta(days=7)
+JOIN = "onb:join"  # the callback data of "I'm in"
+PRIVATE_LINK = "onb:link"  # the callback data of "a fresh link to my private chat"
+
+
+def welcome_buttons(services: Services, locale: str) -> Buttons:
+    """ "I'm in", under the welcome."""
+    return [[button(services.render.label(locale, "onboarding.join"), JOIN)]]
+
+
+def private_link_button(services: Services, locale: str) -> InlineKeyboardButton:
+    """A partner asks for a fresh link to their private chat (the old one expired or was used)."""
+    return button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)
+
+
+async def greet(
+    context: MendContext, chat: Chat, language: str | None, thread_id: int | None = None
+) -> None:
+    """The first words in a new group: what the bot does, its privacy promises, "I'm in"."""
+    services = context.mend
+    locale = services.render.locale_for(language)
+    await say(
+        context,
+        chat.id,
+        locale,
+        "onboarding/welcome",
+        buttons=welcome_buttons(services, locale),
+        thread_id=thread_id,
+        erase_days=services.settings.erase_after_days,
+    )
 
 
 def _hash(token: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 MAX_PARTNERS = 2
@@ -66,6 +66,17 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict)
 
 
+def _is_day(value: Any) -> bool:
+    """A calendar day as ISO text (2026-12-24)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_moment(value: Any) -> bool:
     """An aware ISO time, as `to_iso` writes it (a naive one couldn't be compared with now)."""
     if not isinstance(value, str):
@@ -107,6 +118,8 @@ class Partner:
     role: str | None = None
     private_chat: bool = False
     left_group: bool = False
+    # Away-mode (/away): no prompts through this day of their own calendar, in every couple.
+    away_until: date | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -121,6 +134,7 @@ class Partner:
             "role": self.role,
             "private_chat": self.private_chat,
             "left_group": self.left_group,
+            "away_until": None if self.away_until is None else self.away_until.isoformat(),
         }
 
     # What from_doc reads: check_shape(doc, Partner.SHAPE, ...) before calling it.
@@ -136,6 +150,7 @@ class Partner:
         "role": _optional(_is_text),
         "private_chat": _optional(_is_flag),
         "left_group": _optional(_is_flag),
+        "away_until": _optional(_is_day),
     }
 
     @classmethod
@@ -154,6 +169,7 @@ class Partner:
             role=doc.get("role"),
             private_chat=bool(doc.get("private_chat", False)),
             left_group=bool(doc.get("left_group", False)),
+            away_until=date.fromisoformat(doc["away_until"]) if doc.get("away_until") else None,
         )
 
 

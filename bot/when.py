@@ -1,4 +1,5 @@
-"""Time in each partner's own zone: next local occurrences, quiet hours, daylight saving.
+"""Time in each partner's own zone: next local occurrences, quiet hours, away-mode, daylight
+saving.
 
 Everything stored is UTC; everything shown or scheduled by a person's clock goes through here.
 Wall-clock times that don't exist (the hour skipped when clocks spring forward) move forward
@@ -8,9 +9,10 @@ by the gap; times that happen twice (when clocks fall back) mean the first of th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from bot.model import Partner
+from bot.model import Couple, Partner
 from bot.render import zone
 
 # Searching for a moment outside everyone's quiet hours stops after a day: if the quiet hours
@@ -54,6 +56,23 @@ def quiet_until(moment: datetime, partner: Partner) -> datetime | None:
     if not inside:
         return None
     return next_local(end, partner.timezone, moment)
+
+
+def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
+    """One moment as each partner reads it: their name, their zone (templates show it with
+    the `moment` filters)."""
+    return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
+
+
+def local_day(moment: datetime, partner: Partner) -> date:
+    """The day `moment` falls on in the partner's calendar."""
+    return moment.astimezone(zone(partner.timezone)).date()
+
+
+def is_away(partner: Partner, moment: datetime) -> bool:
+    """Whether the partner asked for no prompts on `moment`'s day (their calendar): /away, a
+    personal setting every feature that prompts respects."""
+    return partner.away_until is not None and local_day(moment, partner) <= partner.away_until
 
 
 def outside_quiet_hours(moment: datetime, partners: Iterable[Partner]) -> datetime:

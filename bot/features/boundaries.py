@@ -9,7 +9,7 @@ choices holds (keep before loosen before end). Ending one because it is no longe
 milestone.
 
 Transparency, never surveillance: a boundary that asks for someone's location, passwords or
-messages is not added; the couple is told why, kindly.
+messages is not added; the couple is told why, kindly (bot/transparency.py).
 
 The infidelity track's timeline back to autonomy is made of boundaries too ("stages"), and its
 no-contact agreement is a suggestion here: the track asks for them with the events
@@ -29,7 +29,6 @@ The conversations are flows (bot.flows):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -41,9 +40,8 @@ from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features.repair_track import local_moments, track_kind
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -51,7 +49,8 @@ from bot.reading import read_date
 from bot.render import zone
 from bot.storage import Record, Transaction
 from bot.timers import Fired
-from bot.when import local_to_utc
+from bot.transparency import asks_for_surveillance
+from bot.when import local_moments, local_to_utc
 
 BOUNDARIES_TABLE = "boundaries"
 REVIEW = "boundary_review"
@@ -79,28 +78,6 @@ REVIEW_FLOW = "boundary_review"
 OLD_QUESTIONS = ("bnd_text", "bnd_date", "bnd_reword")
 
 Events = list[tuple[str, dict[str, Any]]]
-
-
-# -- surveillance is never a boundary --------------------------------------------------------
-
-_SURVEILLANCE = re.compile(
-    r"\blocat(e|ion|ing)|\bgps\b|find\s*my|live\s*location|\btrack(ing|er)\b"
-    r"|\btrack\s+(my|your|his|her|their|each\s+other)"
-    r"|pass\s*(word|code)|pin\s*code|\bunlock"
-    r"|\b(read|check|see|go(ing)?\s+through|look(ing)?\s+at|access)\w*\s+"
-    r"(all\s+|each\s+other'?s?\s+|my\s+|your\s+|his\s+|her\s+|their\s+|the\s+|our\s+)?"
-    r"(phones?|messages?|chats?|texts?|dms?|e-?mails?|inbox|accounts?|whatsapp)"
-    r"|\bspy|\bmonitor|screen\s*time|screenshots?"
-    r"|standort|ortung|\borten\b|passw|kennw|entsperr|handy\s+(kontroll|durchsuch|check)"
-    r"|(nachrichten|chats|mails|handy)\s+(lesen|kontrollieren|durchsehen|checken|durchsuchen)"
-    r"|überwach|spionier",
-    re.IGNORECASE,
-)
-
-
-def asks_for_surveillance(text: str) -> bool:
-    """Location, passwords, reading messages: policing, not transparency."""
-    return _SURVEILLANCE.search(text) is not None
 
 
 # -- storage ---------------------------------------------------------------------------------
@@ -171,16 +148,12 @@ def _short(view: dict[str, Any], limit: int = 36) -> str:
 
 
 @partners_only
-async def boundaries_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def boundaries_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/boundaries, /boundaries add <own words>."""
-    user = update.effective_user
-    assert user is not None
-    args = context.args or []
-    partner = couple.partner(user.id)
-    assert partner is not None
+    couple, partner, args = asked.couple, asked.partner, asked.args
     if not args:
         await _now(context, couple, lambda tx: _show_list(tx, context.mend, couple))
-    elif args[0].lower() in ("add", "neu", "new") and len(args) > 1:
+    elif asked.words[0] in ("add", "neu", "new") and len(args) > 1:
         text = " ".join(" ".join(args[1:]).split())
         await _now(
             context,
@@ -188,7 +161,7 @@ async def boundaries_command(update: Update, context: MendContext, couple: Coupl
             lambda tx: _propose(tx, context.mend, couple, partner, "own", text=text),
         )
     else:
-        await reply(update, context, group_locale(context.mend, couple), "boundaries/usage")
+        await reply(update, context, asked.locale, "boundaries/usage")
 
 
 def _show_list(tx: Transaction, services: Services, couple: Couple) -> Events:
@@ -204,7 +177,7 @@ def _list_data(tx: Transaction, services: Services, couple: Couple) -> dict[str,
     """What the list's buttons offer now (kept with the list, so a press is checked against it)."""
     locale = group_locale(services, couple)
     live = _live(_records_in(tx))
-    infidelity = track_kind(services.store, couple.chat_id) == "infidelity"
+    infidelity = services.reads.repair_track(services.store, couple.chat_id) == "infidelity"
     taken = {r.get("suggestion") for r in live}
     return {
         "can_add": len(live) < MAX_ACTIVE,

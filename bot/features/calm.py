@@ -1,126 +1,37 @@
 """When it gets hard: /jealous (a guided check, step by step in one message) and /breathe
-(guided 4-4-4 breathing in one edited message).
+(guided 4-4-4 breathing in one edited message, bot/breathing.py).
 
-`run_breathing` is reusable: the pause feature offers it as grounding. A breathing session is a
-few tens of seconds of edits, not a timer: it is not stored and does not survive a restart.
 Only the partner who started a jealousy check can move it on; its state is kept in the couple's
 file, so a forged or stale press is recognised.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Chat, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot.breathing import DEFAULT_ROUNDS, MAX_ROUNDS, breathe_claimed, claim
 from bot.context import Command, MendContext, Services
 from bot.flows import Flow, Option, Rows, Step, Turn
-from bot.guards import asking_partner, known_partner, reader_locale
-from bot.messages import reply, send_html
+from bot.guards import Asked, known_partner
+from bot.messages import reply
 from bot.model import Couple, to_iso
 
 log = logging.getLogger(__name__)
 
 # -- breathing ---------------------------------------------------------------------------------
 
-# Seconds each phase (in, hold, out) lasts; tests make it tiny. COUNT is what people are told.
-PHASE_SECONDS = 4.0
-COUNT = 4
-BREATH_PHASES = ("in", "hold", "out")
-DEFAULT_ROUNDS = 4
-MAX_ROUNDS = 10
-# Chats with a breathing session running right now (in memory on purpose: it never outlives
-# the process, so a crash can't leave a chat "busy").
-_BREATHING_KEY = "calm.breathing"
-
-
-def _breathing_chats(context: MendContext) -> set[int]:
-    chats: set[int] = context.bot_data.setdefault(_BREATHING_KEY, set())
-    return chats
-
-
-def breathing_in(context: MendContext, chat_id: int) -> bool:
-    """Whether a breathing session is running in this chat now."""
-    return chat_id in _breathing_chats(context)
-
-
-async def run_breathing(
-    context: MendContext,
-    chat_id: int,
-    locale: str,
-    *,
-    rounds: int = DEFAULT_ROUNDS,
-    thread_id: int | None = None,
-) -> None:
-    """Guide `rounds` of 4-4-4 breathing by editing one message, then close with a short line.
-
-    Takes about rounds × 3 × PHASE_SECONDS: start it with `application.create_task` so other
-    updates aren't held up. Does nothing if a session already runs in this chat; stops quietly
-    if the message can no longer be edited (deleted, chat gone).
-    """
-    chats = _breathing_chats(context)
-    if chat_id in chats:
-        return
-    chats.add(chat_id)
-    await _breathe_claimed(context, chat_id, locale, rounds, thread_id)
-
-
-async def _breathe_claimed(
-    context: MendContext, chat_id: int, locale: str, rounds: int, thread_id: int | None
-) -> None:
-    """The session itself, for a chat already marked busy; frees the chat when done."""
-    render = context.mend.render
-    try:
-        message: Message | None = None
-        for round_number in range(1, rounds + 1):
-            for phase in BREATH_PHASES:
-                if not context.application.running:
-                    return  # the bot is shutting down: don't hold it up for the last breaths
-                html = render.message(
-                    locale,
-                    "calm/breathe_step",
-                    round=round_number,
-                    rounds=rounds,
-                    phase=phase,
-                    count=COUNT,
-                )
-                if message is None:
-                    message = await send_html(context, chat_id, html, thread_id=thread_id)
-                else:
-                    await _edit(message, html)
-                await asyncio.sleep(PHASE_SECONDS)
-        if message is not None:
-            await _edit(message, render.message(locale, "calm/breathe_done", rounds=rounds))
-    except (BadRequest, Forbidden) as error:
-        # The message was deleted or the chat is gone: nobody is following any more.
-        log.info("breathing stopped early (%s)", type(error).__name__)
-    finally:
-        _breathing_chats(context).discard(chat_id)
-
-
-async def _edit(message: Message, html: str) -> None:
-    try:
-        await message.edit_text(html)
-    except (BadRequest, Forbidden):
-        raise
-    except NetworkError:
-        # A lost edit: the next phase's edit catches up; the rhythm matters more.
-        log.info("a breathing edit was lost")
-
 
 @known_partner
-async def breathe_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def breathe_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/breathe [rounds]: guided 4-4-4 breathing in this chat."""
-    chat, message = update.effective_chat, update.effective_message
-    assert chat is not None and message is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
-    typed = " ".join(context.args or []).strip()
+    chat = update.effective_chat
+    assert chat is not None
+    locale, typed = asked.locale, asked.text
     rounds = DEFAULT_ROUNDS
     if typed:
         if not typed.isdigit() or not 1 <= int(typed) <= MAX_ROUNDS:
@@ -135,14 +46,11 @@ async def breathe_command(update: Update, context: MendContext, couples: list[Co
             )
             return
         rounds = int(typed)
-    chats = _breathing_chats(context)
-    if chat.id in chats:
+    if not claim(context, chat.id):
         await reply(update, context, locale, "calm/breathe_busy")
         return
-    chats.add(chat.id)  # claimed now, so a second /breathe right after can't start another
-    thread_id = message.message_thread_id if message.is_topic_message else None
     context.application.create_task(
-        _breathe_claimed(context, chat.id, locale, rounds, thread_id), update=update
+        breathe_claimed(context, chat.id, locale, rounds, asked.thread_id), update=update
     )
 
 
@@ -202,15 +110,12 @@ CHECK = Flow(
 
 
 @known_partner
-async def jealous_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def jealous_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/jealous: start a guided check for the person who asked, where they asked."""
-    chat = update.effective_chat
-    assert chat is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    private = chat.type == Chat.PRIVATE
+    me, private = asked.partner, asked.private
     await context.mend.runner.begin(
         context,
-        couple,
+        asked.couple,
         JEALOUS,
         owner=me,
         where="private" if private else "group",

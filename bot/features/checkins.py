@@ -35,18 +35,18 @@ from bot import origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.rituals import is_away
 from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
+from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
+from bot.reads import Checklist, Checklists, WeeklyCheckin
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
-from bot.when import local_to_utc, next_local
+from bot.when import is_away, local_to_utc, next_local
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,10 @@ def ensure_weekly(
     timers.schedule(couple.chat_id, WEEKLY, _next_weekly(schedule, after))
 
 
-def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) -> None:
-    """Each recurring series has its next timer (at start-up, run by progress.py for every
-    couple, and once a couple is set up); `pending`: the couple's timers, if read already."""
-    kinds = {t["kind"] for t in (timers.pending(couple.chat_id) if pending is None else pending)}
+def ensure(timers: Timers, couple: Couple) -> None:
+    """Each recurring series has its next timer (for every couple at start-up, and once a
+    couple is set up: Timers.reconcile)."""
+    kinds = {t["kind"] for t in timers.pending(couple.chat_id)}
     if WEEKLY not in kinds:
         ensure_weekly(timers, couple)
     if MONTHLY not in kinds:
@@ -170,15 +170,11 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
 
 
 @partners_only
-async def checkin_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def checkin_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/checkin starts one now; /checkin sunday 19:00 moves the weekly one; /checkin off|on."""
-    user, message = update.effective_user, update.effective_message
-    assert user is not None and message is not None
     services = context.mend
-    locale = group_locale(services, couple)
-    args = [a.lower() for a in context.args or []]
-    me = couple.partner(user.id)
-    assert me is not None
+    couple, me, locale = asked.couple, asked.partner, asked.locale
+    args = list(asked.words)
     if not args:
         started = await start_checkin(context, couple, by=me)
         if started is None:
@@ -302,9 +298,7 @@ async def start_checkin(
         _expire_stale(tx, services, CHECKINS_TABLE)
         if any(r["state"] == "open" for r in tx.table(CHECKINS_TABLE).all()):
             return None
-        away = [
-            p for p in current.partners if p.left_group or is_away(services.store, current, p, now)
-        ]
+        away = [p for p in current.partners if p.left_group or is_away(p, now)]
         asked = [p for p in current.partners if p not in away]
         record: Record = {
             "state": "open",
@@ -539,12 +533,6 @@ QUESTIONS_OFFERED = Flow(
 )
 
 
-def answered_by(record: Record, user_id: int) -> bool:
-    """A partner answered a check-in: finished the reflection or gave a score."""
-    mine = record["reflections"].get(str(user_id), {})
-    return bool(mine.get("done")) or str(user_id) in record["scores"]
-
-
 def _reveal(
     tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
 ) -> None:
@@ -638,7 +626,7 @@ async def remind_due(context: MendContext, fired: Fired) -> None:
             or record["state"] != "open"
             or mine.get("done")
             or not me.private_chat
-            or is_away(services.store, couple, me, utcnow())
+            or is_away(me, utcnow())
         ):
             return
         services.outbox.put(
@@ -738,12 +726,10 @@ def open_checklist(store: Store, chat_id: int) -> Record | None:
 
 
 @partners_only
-async def checklist_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def checklist_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/checklist: this month's trust checklist now."""
-    message = update.effective_message
-    assert message is not None
-    locale = group_locale(context.mend, couple)
-    if context.args:
+    couple, locale = asked.couple, asked.locale
+    if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
         return
     if await start_checklist(context, couple) is None:
@@ -831,11 +817,23 @@ def checklist_vote(tx: Transaction, services: Services, vote: polls.Vote) -> pol
     return lambda context: _after_verdict(context, couple)
 
 
-def done_checklists(store: Store, chat_id: int) -> list[Record]:
-    """Finished checklists, oldest first."""
-    return sorted(
+def finished_checklists(store: Store, chat_id: int) -> Checklists:
+    """The finished checklists, oldest first, as other features read them (services.reads):
+    how many statements each partner ticked."""
+    done = sorted(
         (r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "done"),
         key=lambda r: r["id"],
+    )
+    return Checklists(
+        done=tuple(
+            Checklist(
+                month=int(r["month"]),
+                ticks={int(uid): len(ticked) for uid, ticked in r["answers"].items()},
+            )
+            for r in done
+        ),
+        statements=len(STATEMENTS),
+        most=MOST,
     )
 
 
@@ -968,7 +966,7 @@ async def start_letters(context: MendContext, couple: Couple, quarter: int) -> i
             show={"quarter": quarter, "phase": _phase(current), "most": MAX_LETTER},
         )
         for partner in current.partners:
-            if partner.private_chat and not is_away(services.store, current, partner, now):
+            if partner.private_chat and not is_away(partner, now):
                 _ask_letter(tx, services, current, partner, round_id)
     await services.outbox.deliver(context, couple.chat_id)
     return round_id
@@ -1108,6 +1106,28 @@ LETTER_OFFERED = Flow(
 # -- export and wiring -------------------------------------------------------------------------
 
 
+def weekly_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
+    """The couple's weekly check-ins, oldest first, as other features read them
+    (services.reads): scores, who finished their reflection, who was away."""
+    read = []
+    for record in sorted(store.records(chat_id, CHECKINS_TABLE), key=lambda r: r["started_at"]):
+        started = from_iso(record["started_at"])
+        if started is None:
+            continue
+        read.append(
+            WeeklyCheckin(
+                started_at=started,
+                over=record["state"] != "open",
+                scores={int(uid): int(score) for uid, score in record["scores"].items()},
+                reflected=frozenset(
+                    int(uid) for uid, mine in record["reflections"].items() if mine.get("done")
+                ),
+                away=frozenset(record.get("away", [])),
+            )
+        )
+    return read
+
+
 def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """Scores and checklist ticks were public votes in the group; of the reflections and
     letters, the person's own, and only what the other chose to show the group."""
@@ -1168,7 +1188,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # Showing what was shared still makes sense days later, worded as late.
     timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
     timers.register(CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
+    timers.reconcile_with(ensure)
     services.exporters["checkins"] = checkins_export
+    services.reads.weekly_checkins = weekly_checkins
+    services.reads.checklists = finished_checklists
     services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED)
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)

@@ -26,16 +26,16 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
-from bot.guards import Handler, known_partner
-from bot.messages import Buttons, button, reply, thread_of
+from bot.guards import Asked, Handler, known_partner
+from bot.links import private_link_button
+from bot.messages import Buttons, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.storage import Record, Transaction
@@ -97,14 +97,6 @@ Opener = Callable[[Services, Transaction, Couple, Partner], None]
 # -- shared helpers ----------------------------------------------------------------------------
 
 
-def _home(couples: list[Couple], user_id: int) -> tuple[Couple, Partner]:
-    """The couple whose file keeps the person's private entries, and the person in it."""
-    couple = couples[0]
-    me = couple.partner(user_id)
-    assert me is not None
-    return couple, me
-
-
 def _mine(services: Services, couple: Couple, table: str, user_id: int) -> list[Record]:
     return [r for r in services.store.records(couple.chat_id, table) if r.get("author") == user_id]
 
@@ -131,11 +123,6 @@ def _words(most: int) -> Reader:
         return words
 
     return read
-
-
-def _is_private(update: Update) -> bool:
-    chat = update.effective_chat
-    return chat is not None and chat.type == Chat.PRIVATE
 
 
 def _again(turn: Turn, name: str) -> str:
@@ -180,17 +167,15 @@ async def _open(context: MendContext, couple: Couple, me: Partner, opener: Opene
     await services.outbox.deliver(context, couple.chat_id)
 
 
-async def _private_only(update: Update, context: MendContext, couple: Couple, command: str) -> None:
+async def _private_only(
+    update: Update, context: MendContext, couple: Couple, me: Partner, command: str
+) -> None:
     """In the group: this lives in the private chat (with a fresh link if it isn't open)."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    me = couple.partner(user.id)
-    assert me is not None
     locale = group_locale(services, couple)
     rows: Buttons = []
     if not me.private_chat:
-        rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
+        rows = [[private_link_button(services, locale)]]
     await reply(
         update,
         context,
@@ -283,21 +268,18 @@ MENU_FLOW = Flow(
 
 
 @known_partner
-async def journal_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def journal_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/journal: the menu and recent entries; `/journal <text>` keeps a free entry at once."""
-    user = update.effective_user
-    assert user is not None
-    if not _is_private(update):
-        await _private_only(update, context, couples[0], "journal")
+    couple, me = asked.couple, asked.partner
+    if not asked.private:
+        await _private_only(update, context, couple, me, "journal")
         return
-    couple, me = _home(couples, user.id)
-    text = " ".join(context.args or []).strip()
-    if not text:
+    if not asked.text:
         await _open(context, couple, me, _open_menu)
         return
     with context.mend.store.transaction(couple.chat_id) as tx:
-        _new_entry(tx, me, "free", text[:MAX_TEXT])
-    await reply(update, context, partner_locale(context.mend, me), "journal/saved", prompt="free")
+        _new_entry(tx, me, "free", asked.text[:MAX_TEXT])
+    await reply(update, context, asked.locale, "journal/saved", prompt="free")
 
 
 # -- the prompts: one or two typed answers make one entry -----------------------------------------
@@ -688,30 +670,28 @@ def _open_trigger(services: Services, tx: Transaction, couple: Couple, me: Partn
 
 
 @known_partner
-async def trigger_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def trigger_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/trigger: in private, straight away; from the group, it continues in private."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _home(couples, user.id)
-    if _is_private(update):
-        await _trigger_in_private(context, couple, me, " ".join(context.args or []))
+    couple, me = asked.couple, asked.partner
+    if asked.private:
+        await _trigger_in_private(context, couple, me, " ".join(asked.args))
         return
     services = context.mend
     if me.private_chat:
         with services.store.transaction(couple.chat_id) as tx:
-            run = _start(services, tx, couple, me, TRIGGER, thread_id=thread_of(update))
+            run = _start(services, tx, couple, me, TRIGGER, thread_id=asked.thread_id)
         await services.outbox.deliver(context, couple.chat_id)
         fresh = services.store.couple(couple.chat_id) or couple
         reached = fresh.partner(me.user_id)
         if reached is not None and reached.private_chat:
-            locale = group_locale(services, couple)
-            await reply(update, context, locale, "journal/trigger_moved", name=me.name)
+            await reply(update, context, asked.locale, "journal/trigger_moved", name=me.name)
             return
         # The private chat can't be reached (blocked, or never really opened): start over there.
         with services.store.transaction(couple.chat_id) as tx:
             services.runner.close(tx, run)
         couple = fresh
-    await _private_only(update, context, couple, "trigger")
+        me = reached or me
+    await _private_only(update, context, couple, me, "trigger")
 
 
 async def _trigger_in_private(
@@ -850,14 +830,11 @@ OPENERS: dict[str, Opener] = {
 
 def _tool_command(tool: str) -> Handler:
     @known_partner
-    async def command(update: Update, context: MendContext, couples: list[Couple]) -> None:
-        user = update.effective_user
-        assert user is not None
-        if not _is_private(update):
-            await _private_only(update, context, couples[0], tool)
+    async def command(update: Update, context: MendContext, asked: Asked) -> None:
+        if not asked.private:
+            await _private_only(update, context, asked.couple, asked.partner, tool)
             return
-        couple, me = _home(couples, user.id)
-        await _open(context, couple, me, OPENERS[tool])
+        await _open(context, asked.couple, asked.partner, OPENERS[tool])
 
     command.__doc__ = f"/{tool} in private; in the group, a pointer to the private chat."
     return command

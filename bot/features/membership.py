@@ -21,7 +21,7 @@ from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
 from bot.context import MendContext, Services
 from bot.couples import erase_couple, group_locale, move_couple
-from bot.features.onboarding import greet
+from bot.links import greet
 from bot.messages import say, say_private
 from bot.model import utcnow
 from bot.timers import Fired

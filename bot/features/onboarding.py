@@ -2,9 +2,11 @@
 
 Two partners at most: a third person is told kindly that the bot is for the two of them and can
 change nothing. Setup completes when both are in and the path (and, optionally, roles) are
-chosen; that day is day 1 of the roadmap, and "couple.set_up" is emitted so the timed practices
-begin. The path and the roles are a flow (bot.flows): either partner answers, and the buttons
-name partners by their place in the couple, never by an id an old message could reuse.
+chosen; that day is day 1 of the roadmap: every feature's recurring series starts (the timers'
+reconcilers), and "couple.set_up" is emitted. The path and the roles are a flow (bot.flows):
+either partner answers, and the buttons name partners by their place in the couple, never by an
+id an old message could reuse. Asked for with the events "setup.path" and "setup.roles" (from
+/settings), they are chosen again.
 """
 
 from __future__ import annotations
@@ -17,36 +19,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
-from bot.guards import partners_only, refuse_outsider
-from bot.links import deep_link, new_link, use_link
-from bot.messages import Buttons, button, link, reply, say
+from bot.guards import Asked, partners_only, refuse_outsider
+from bot.links import JOIN, PRIVATE_LINK, deep_link, greet, new_link, use_link, welcome_buttons
+from bot.messages import Buttons, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
-JOIN = "onb:join"
-LINK = "onb:link"
 SETUP = "setup"  # the path, then the roles
 SET_UP = "couple.set_up"  # the event of a couple that has just completed setup
-
-
-def welcome_buttons(services: Services, locale: str) -> Buttons:
-    return [[button(services.render.label(locale, "onboarding.join"), JOIN)]]
-
-
-async def greet(
-    context: MendContext, chat: Chat, language: str | None, thread_id: int | None = None
-) -> None:
-    """The first words in a new group: what the bot does, its privacy promises, "I'm in"."""
-    services = context.mend
-    locale = services.render.locale_for(language)
-    await say(
-        context,
-        chat.id,
-        locale,
-        "onboarding/welcome",
-        buttons=welcome_buttons(services, locale),
-        thread_id=thread_id,
-        erase_days=services.settings.erase_after_days,
-    )
 
 
 # -- "I'm in" --------------------------------------------------------------------------------
@@ -100,25 +79,23 @@ async def join(update: Update, context: MendContext) -> None:
         await ask_path(context, couple)
 
 
-async def fresh_link(update: Update, context: MendContext, couple: Couple) -> None:
+async def fresh_link(update: Update, context: MendContext, asked: Asked) -> None:
     """A partner asks for a new link to their private chat (the old one expired or was used)."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
     services = context.mend
+    couple, locale, name = asked.couple, asked.locale, asked.first_name
     with services.store.transaction(couple.chat_id) as tx:
         current = tx.couple()
         assert current is not None
-        token = new_link(tx, current, user.id)
+        token = new_link(tx, current, asked.partner.user_id)
         tx.save(current)
-    locale = group_locale(services, couple)
-    await query.answer()
+    await asked.press.answer()
     await say(
         context,
         couple.chat_id,
         locale,
         "onboarding/private_link",
-        buttons=_private_link(context, locale, user.first_name, token),
-        name=user.first_name,
+        buttons=_private_link(context, locale, name, token),
+        name=name,
     )
 
 
@@ -146,6 +123,14 @@ async def ask_roles(context: MendContext, couple: Couple, chosen_by: str) -> Non
             "chosen_by": chosen_by,
         },
     )
+
+
+async def _path_asked(context: MendContext, couple: Couple) -> None:
+    await ask_path(context, couple)
+
+
+async def _roles_asked(context: MendContext, couple: Couple) -> None:
+    await ask_roles(context, couple, chosen_by="")
 
 
 async def _ask(context: MendContext, couple: Couple, step: str, data: dict[str, Any]) -> None:
@@ -211,10 +196,15 @@ def _roles_chosen(turn: Turn) -> str:
 
 
 async def _after_roles(context: MendContext, couple: Couple, run: Run) -> None:
-    """A couple that has just completed setup: the features that start with it hear of it."""
+    """A couple that has just completed setup: every feature's recurring series starts (as
+    at start-up: rituals, check-ins, phases, ...; nothing is said, "ready" announced day 1),
+    and the features that start with it hear of it."""
     if run.data.get("set_up"):
         services = context.mend
-        await services.emit(SET_UP, context, services.store.couple(couple.chat_id) or couple)
+        current = services.store.couple(couple.chat_id) or couple
+        if current.status == "active" and current.is_set_up:
+            services.timers.reconcile(current)
+        await services.emit(SET_UP, context, current)
 
 
 SETUP_FLOW = Flow(
@@ -319,5 +309,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("start", start_private, filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("start", start_group, filters.ChatType.GROUPS))
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
-    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{LINK}$"))
+    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{PRIVATE_LINK}$"))
     services.runner.add(SETUP_FLOW)
+    services.on("setup.path", _path_asked)
+    services.on("setup.roles", _roles_asked)

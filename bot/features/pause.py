@@ -16,10 +16,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot.breathing import run_breathing
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
-from bot.features.calm import run_breathing
-from bot.guards import partners_only
+from bot.couples import partner_locale
+from bot.guards import Asked, partners_only
 from bot.messages import (
     answer_stale,
     button,
@@ -31,7 +31,7 @@ from bot.messages import (
 )
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
-from bot.storage import Record, Transaction
+from bot.storage import Record, Store, Transaction
 from bot.timers import Fired
 
 PAUSES_TABLE = "pauses"
@@ -59,15 +59,13 @@ def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
 
 
 @partners_only
-async def pause_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def pause_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/pause [length]: start a pause, or see what is left of the running one.
 
     A pause always starts: a length that can't be read is the usual 30 minutes, one under 20
     minutes is 20, one over a day is a day, and the message says why."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    locale = group_locale(services, couple)
+    couple, me, locale = asked.couple, asked.partner, asked.locale
     running = active_pause(services, couple.chat_id)
     if running is not None:
         ends_at = from_iso(running["ends_at"])
@@ -83,7 +81,7 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
             times=_times(couple, ends_at),
         )
         return
-    typed = " ".join(context.args or []).strip()
+    typed = asked.text
     minutes, adjusted = _length(typed)
     now = utcnow()
     ends_at = now + timedelta(minutes=minutes)
@@ -98,7 +96,7 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
             return  # another /pause got there first
         pause_id = tx.table(PAUSES_TABLE).insert(
             {
-                "by": user.id,
+                "by": me.user_id,
                 "started_at": to_iso(now),
                 "ends_at": to_iso(ends_at),
                 "minutes": minutes,
@@ -113,7 +111,7 @@ async def pause_command(update: Update, context: MendContext, couple: Couple) ->
             services,
             couple,
             "pause/started",
-            name=user.first_name,
+            name=asked.first_name,
             minutes=minutes,
             times=_times(couple, ends_at),
             adjusted=adjusted,
@@ -147,15 +145,11 @@ def _name(couple: Couple, user_id: int) -> str:
 
 
 @partners_only
-async def pause_choice(update: Update, context: MendContext, couple: Couple) -> None:
+async def pause_choice(update: Update, context: MendContext, asked: Asked) -> None:
     """Grounding during a pause: breathing, a private journaling prompt, or rest."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
     services = context.mend
-    locale = group_locale(services, couple)
+    couple, partner, locale, query = asked.couple, asked.partner, asked.locale, asked.press
     choice = chosen(context, "choice")
-    partner = couple.partner(user.id)
-    assert partner is not None
     if active_pause(services, couple.chat_id) is None:
         await answer_stale(update, context, locale)
         return
@@ -179,28 +173,26 @@ async def pause_choice(update: Update, context: MendContext, couple: Couple) -> 
     context.application.create_task(breathing, update=update)
 
 
-async def _running(update: Update, context: MendContext, couple: Couple) -> Record | None:
+async def _running(update: Update, context: MendContext, asked: Asked) -> Record | None:
     """The running pause, or None after saying there is none."""
-    running = active_pause(context.mend, couple.chat_id)
+    running = active_pause(context.mend, asked.couple.chat_id)
     if running is None:
-        await reply(update, context, group_locale(context.mend, couple), "pause/none")
+        await reply(update, context, asked.locale, "pause/none")
     return running
 
 
 @partners_only
-async def resume_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def resume_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/resume: the partner who paused ends it; the other sends a quiet "ready when you are"."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    locale = group_locale(services, couple)
-    running = await _running(update, context, couple)
+    couple, me, locale = asked.couple, asked.partner, asked.locale
+    running = await _running(update, context, asked)
     if running is None:
         return
     pauser = couple.partner(running["by"])
-    if running["by"] != user.id and pauser is not None:
+    if running["by"] != me.user_id and pauser is not None:
         sent = await say_private(
-            context, couple, pauser, "pause/ready_when_you_are", name=user.first_name
+            context, couple, pauser, "pause/ready_when_you_are", name=asked.first_name
         )
         if sent is None:  # they can't be reached privately: the quiet word goes to the group
             await reply(
@@ -208,14 +200,14 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
                 context,
                 locale,
                 "pause/ready_when_you_are_group",
-                name=user.first_name,
+                name=asked.first_name,
                 pauser=pauser.name,
             )
         else:
             await reply(update, context, locale, "pause/ready_sent", pauser=pauser.name)
         return
     with services.store.transaction(couple.chat_id) as tx:
-        _end(services, tx, running, user.id)
+        _end(services, tx, running, me.user_id)
         services.outbox.put(
             tx,
             group_message(
@@ -224,7 +216,7 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
                 "pause/ended",
                 early=True,
                 late=False,
-                name=user.first_name,
+                name=asked.first_name,
                 names=[p.name for p in couple.partners],
                 ended_at=utcnow(),
                 times=[],
@@ -234,16 +226,14 @@ async def resume_command(update: Update, context: MendContext, couple: Couple) -
 
 
 @partners_only
-async def extend_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def extend_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/extend [minutes]: the partner who paused adds time (15 minutes by default)."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    locale = group_locale(services, couple)
-    running = await _running(update, context, couple)
+    couple, locale = asked.couple, asked.locale
+    running = await _running(update, context, asked)
     if running is None:
         return
-    if running["by"] != user.id:
+    if running["by"] != asked.partner.user_id:
         await reply(
             update, context, locale, "pause/extend_not_yours", pauser=_name(couple, running["by"])
         )
@@ -251,7 +241,7 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
     ends_at, started_at = from_iso(running["ends_at"]), from_iso(running["started_at"])
     assert ends_at is not None and started_at is not None
     most = MAX_MINUTES - round((ends_at - started_at).total_seconds() / 60)
-    minutes = read_duration(" ".join(context.args)) if context.args else DEFAULT_EXTENSION
+    minutes = read_duration(" ".join(asked.args)) if asked.args else DEFAULT_EXTENSION
     if minutes is None or not MIN_EXTENSION <= minutes <= max(MIN_EXTENSION, most):
         await reply(
             update,
@@ -277,7 +267,7 @@ async def extend_command(update: Update, context: MendContext, couple: Couple) -
                 services,
                 couple,
                 "pause/extended",
-                name=user.first_name,
+                name=asked.first_name,
                 minutes=minutes,
                 times=_times(couple, new_end),
             ),
@@ -331,6 +321,15 @@ def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict
     ]
 
 
+def pause_starts(store: Store, chat_id: int) -> list[datetime]:
+    """When each of the couple's pauses began (services.reads)."""
+    return [
+        started
+        for r in store.records(chat_id, PAUSES_TABLE)
+        if (started := from_iso(r["started_at"])) is not None
+    ]
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(
         Command("pause", "calm"),
@@ -339,6 +338,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT)
     services.exporters["pauses"] = pauses_export
+    services.reads.pauses = pause_starts
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))

@@ -35,10 +35,8 @@ from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months, day_as_moment
-from bot.features.boundaries import asks_for_surveillance
-from bot.features.repair_track import local_moments, track_kind
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
@@ -46,7 +44,8 @@ from bot.reading import read_date, read_times_and_days
 from bot.render import zone
 from bot.storage import Record, Transaction
 from bot.timers import Fired, Timers
-from bot.when import next_local
+from bot.transparency import asks_for_surveillance
+from bot.when import local_moments, next_local
 
 PLAN_TABLE = "plan"
 REVIEW = "plan_review"
@@ -152,7 +151,7 @@ def _plan_view(
         else day_as_moment(datetime.fromisoformat(visit).date()),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
-        "track": track_kind(services.store, couple.chat_id),
+        "track": services.reads.repair_track(services.store, couple.chat_id),
     }
 
 
@@ -178,14 +177,11 @@ def _agreed_view(services: Services, couple: Couple, run: Run, locale: str) -> d
 
 
 @partners_only
-async def plan_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def plan_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/plan shows the plan (or writes it together), /plan edit|track|delete."""
     services = context.mend
-    user = update.effective_user
-    assert user is not None
-    partner = couple.partner(user.id)
-    assert partner is not None
-    argument = " ".join(context.args or []).strip().lower()
+    couple, partner = asked.couple, asked.partner
+    argument = asked.text.lower()
     if argument in ("", "edit"):
         with services.store.transaction(couple.chat_id) as tx:
             _plan_or_step(tx, services, couple, edit=argument == "edit")
@@ -202,9 +198,7 @@ async def plan_command(update: Update, context: MendContext, couple: Couple) -> 
                 services.outbox.put(tx, group_message(services, couple, "plan/none"))
         await services.outbox.deliver(context, couple.chat_id)
     else:
-        await reply(
-            update, context, group_locale(services, couple), "plan/usage", typed=argument[:40]
-        )
+        await reply(update, context, asked.locale, "plan/usage", typed=argument[:40])
 
 
 def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: bool) -> None:

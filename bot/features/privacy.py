@@ -17,11 +17,10 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.onboarding import welcome_buttons
 from bot.flows import Flow, Option, Run, Step, Turn
-from bot.guards import known_partner, partners_only
-from bot.messages import button, reply, say
+from bot.guards import Asked, known_partner, partners_only
+from bot.links import private_link_button, welcome_buttons
+from bot.messages import reply, say
 from bot.model import Couple, to_iso, utcnow
 from bot.timers import TIMERS_TABLE
 
@@ -59,41 +58,35 @@ def export_document(services: Services, couples: list[Couple], user_id: int) -> 
 
 
 @known_partner
-async def export_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def export_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/export: the partner's data as a JSON document, always in their private chat."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
     services = context.mend
-    me = couples[0].partner(user.id)
-    assert me is not None
-    document = export_document(services, couples, user.id)
+    me, couples = asked.partner, list(asked.couples)
+    document = export_document(services, couples, me.user_id)
     data = json.dumps(document, ensure_ascii=False, indent=2).encode()
     filename = f"mend-export-{utcnow().date().isoformat()}.json"
     locale = partner_locale(services, me)
     caption = services.render.message(locale, "privacy/export_caption", count=len(couples))
     try:
         await context.bot.send_document(
-            user.id, InputFile(data, filename=filename), caption=caption
+            me.user_id, InputFile(data, filename=filename), caption=caption
         )
     except (Forbidden, BadRequest) as error:
         # They never opened the private chat, or blocked the bot: say so in the group.
-        if chat.type == Chat.PRIVATE or not _unreachable(error):
+        if asked.private or not _unreachable(error):
             raise
-        locale = group_locale(services, couples[0])
-        label = services.render.label(locale, "settings.private_link")
+        locale = asked.locale
         await reply(
             update,
             context,
             locale,
             "privacy/export_unreachable",
-            buttons=[[button(label, PRIVATE_LINK)]],
+            buttons=[[private_link_button(services, locale)]],
             name=me.name,
         )
         return
-    if chat.type != Chat.PRIVATE:
-        await reply(
-            update, context, group_locale(services, couples[0]), "privacy/export_sent", name=me.name
-        )
+    if not asked.private:
+        await reply(update, context, asked.locale, "privacy/export_sent", name=me.name)
 
 
 def _unreachable(error: Exception) -> bool:
@@ -113,13 +106,12 @@ async def forget_command(update: Update, context: MendContext) -> None:
 
 
 @partners_only
-async def _forget_in_group(update: Update, context: MendContext, couple: Couple) -> None:
+async def _forget_in_group(update: Update, context: MendContext, asked: Asked) -> None:
     """/forget in the group: ask the one who asked to confirm."""
-    user = update.effective_user
-    assert user is not None
-    asker = couple.partner(user.id)
-    assert asker is not None
-    await context.mend.runner.begin(context, couple, FORGET, owner=asker, data={"name": asker.name})
+    asker = asked.partner
+    await context.mend.runner.begin(
+        context, asked.couple, FORGET, owner=asker, data={"name": asker.name}
+    )
 
 
 def _confirmed(turn: Turn) -> str | None:

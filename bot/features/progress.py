@@ -24,9 +24,11 @@ statements in any of them, and the latest has no more ticks than the first), eac
 privately and at most once a quarter, the honest "when repair isn't working" reflection; it is
 never a group verdict.
 
-This module also starts every recurring series (ritual prompts, check-ins, checklists, letters,
-phases) of a couple that has just completed setup: it observes the roles button onboarding ends
-with (and says nothing then), and `reconcile_with` puts lost series back at start-up.
+What it counts comes from the features that own it, through their read functions
+(`services.reads`: the check-ins and checklists, the rituals kept, the pauses, the visits);
+what it reacts to comes as events ("checkin.revealed", "checklist.done", "checkin.due",
+"ritual.kept"). Its own series, the phases, starts with every other feature's once a couple is
+set up, and is put back at start-up if it was lost.
 """
 
 from __future__ import annotations
@@ -41,19 +43,16 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import group_locale
 from bot.dates import add_months
-from bot.features import checkins, rituals
-from bot.features.onboarding import SET_UP
-from bot.features.pause import PAUSES_TABLE
-from bot.features.visit import VISITS_TABLE
-from bot.guards import known_partner
+from bot.guards import Asked, known_partner
 from bot.messages import group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
+from bot.reads import WeeklyCheckin
 from bot.roadmap import PHASES, phase_of, roadmap_month
 from bot.storage import Record, Store
 from bot.timers import Fired, Timers
@@ -125,18 +124,11 @@ def phase_moment(couple: Couple, phase: str) -> datetime:
     return local_to_utc(start, PHASE_AT, first.timezone if first else None)
 
 
-def ensure(
-    timers: Timers,
-    couple: Couple,
-    *,
-    besides: int | None = None,
-    pending: list[Record] | None = None,
-) -> None:
-    """The roadmap record exists and the next phase to announce has its timer."""
+def ensure(timers: Timers, couple: Couple, *, besides: int | None = None) -> None:
+    """The roadmap record exists and the next phase to announce has its timer (for every
+    couple at start-up, and once a couple is set up: Timers.reconcile)."""
     store = timers.store
-    if couple.setup_completed_at is None or (
-        pending is not None and any(t["kind"] == PHASE for t in pending)
-    ):
+    if couple.setup_completed_at is None:
         return
     if roadmap(store, couple.chat_id) is None:
         _change_roadmap(store, couple.chat_id, {})
@@ -157,30 +149,6 @@ def ensure(
             couple.chat_id, PHASE, max(due, now + timedelta(minutes=1)), payload={"phase": phase}
         )
         return
-
-
-def start_series(timers: Timers, couple: Couple) -> None:
-    """Every recurring series of the timed practices has its next timer: once a couple is
-    set up, and for every couple at start-up (one read of its timers for all the series)."""
-    pending = timers.pending(couple.chat_id)
-    rituals.ensure(timers, couple, pending)
-    checkins.ensure(timers, couple, pending)
-    ensure(timers, couple, pending=pending)
-
-
-async def after_setup(context: MendContext, couple: Couple, **_: Any) -> None:
-    """A couple has just completed setup ("couple.set_up"): its series start (nothing is
-    said; onboarding announces day 1)."""
-    services = context.mend
-    current = services.store.couple(couple.chat_id)
-    if (
-        current is None
-        or current.status != "active"
-        or not current.is_set_up
-        or roadmap(services.store, current.chat_id) is not None
-    ):
-        return
-    start_series(services.timers, current)
 
 
 async def phase_due(context: MendContext, fired: Fired) -> None:
@@ -225,20 +193,17 @@ async def phase_due(context: MendContext, fired: Fired) -> None:
 # -- milestones --------------------------------------------------------------------------------
 
 
-def kept_weeks(store: Store, couple: Couple) -> list[int]:
+def kept_weeks(services: Services, couple: Couple) -> list[int]:
     """The roadmap weeks that were kept (see the module's docstring for the rule)."""
     if couple.setup_completed_at is None or len(couple.partners) < 2:
         return []
+    reads, store = services.reads, services.store
     kept: set[int] = set()
-    for record in store.records(couple.chat_id, checkins.CHECKINS_TABLE):
-        reflections = record["reflections"]
-        started = from_iso(record["started_at"])
-        if started is not None and all(
-            reflections.get(str(p.user_id), {}).get("done") for p in couple.partners
-        ):
-            kept.add(week_of(couple, started.date()))
+    for checkin in reads.weekly_checkins(store, couple.chat_id):
+        if all(p.user_id in checkin.reflected for p in couple.partners):
+            kept.add(week_of(couple, checkin.started_at.date()))
     per_partner = [
-        Counter(week_of(couple, day) for day in rituals.done_days(store, couple.chat_id, p.user_id))
+        Counter(week_of(couple, day) for day in reads.ritual_days(store, couple.chat_id, p.user_id))
         for p in couple.partners
     ]
     weeks = set().union(*per_partner)
@@ -246,14 +211,14 @@ def kept_weeks(store: Store, couple: Couple) -> list[int]:
     return sorted(w for w in kept if w >= 1)
 
 
-def _reached(store: Store, couple: Couple) -> list[str]:
-    kept = kept_weeks(store, couple)
+def _reached(services: Services, couple: Couple) -> list[str]:
+    kept = kept_weeks(services, couple)
     reached = []
     if kept:
         reached.append("first_week")
     if len(kept) >= KEPT_WEEKS_FOR_MONTH:
         reached.append("first_month")
-    if any(v.get("both_safe") for v in store.records(couple.chat_id, VISITS_TABLE)):
+    if services.reads.safe_visit(services.store, couple.chat_id):
         reached.append("first_safe_visit")
     return reached
 
@@ -264,7 +229,7 @@ async def check_milestones(context: MendContext, couple: Couple) -> None:
     store = services.store
     if couple.setup_completed_at is None or roadmap(store, couple.chat_id) is None:
         return
-    reached = _reached(store, couple)
+    reached = _reached(services, couple)
     new: list[str] = []
     with store.transaction(couple.chat_id) as tx:
         table = tx.table(ROADMAP_TABLE)
@@ -294,54 +259,44 @@ async def check_milestones(context: MendContext, couple: Couple) -> None:
 # -- signs -------------------------------------------------------------------------------------
 
 
-def _finished_checkins(store: Store, chat_id: int) -> list[Record]:
-    return sorted(
-        (r for r in store.records(chat_id, checkins.CHECKINS_TABLE) if r["state"] != "open"),
-        key=lambda r: str(r["started_at"]),
-    )
+def _finished_checkins(services: Services, chat_id: int) -> list[WeeklyCheckin]:
+    return [c for c in services.reads.weekly_checkins(services.store, chat_id) if c.over]
 
 
-def signs(store: Store, couple: Couple, now: datetime) -> dict[str, bool]:
+def signs(services: Services, couple: Couple, now: datetime) -> dict[str, bool]:
     """The guides' signs that outside help could make a difference, when they last."""
-    recent = _finished_checkins(store, couple.chat_id)[-RUNNING:]
+    recent = _finished_checkins(services, couple.chat_id)[-RUNNING:]
     running = len(recent) == RUNNING
     low = running and any(
-        all(
-            (score := r["scores"].get(str(p.user_id))) is not None and score <= LOW_SCORE
-            for r in recent
-        )
+        all((score := c.scores.get(p.user_id)) is not None and score <= LOW_SCORE for c in recent)
         for p in couple.partners
     )
     silent = (
         running
         and len(couple.partners) == 2
         and any(
-            all(
-                not checkins.answered_by(r, p.user_id) and p.user_id not in r["away"]
-                for r in recent
-            )
-            and any(checkins.answered_by(r, other.user_id) for r in recent)
+            all(not c.answered_by(p.user_id) and p.user_id not in c.away for c in recent)
+            and any(c.answered_by(other.user_id) for c in recent)
             for p in couple.partners
             if (other := couple.other(p.user_id)) is not None
         )
     )
-    started = [from_iso(r["started_at"]) for r in store.records(couple.chat_id, PAUSES_TABLE)]
-    last_week = sum(1 for s in started if s and now - timedelta(days=7) < s <= now)
-    week_before = sum(
-        1 for s in started if s and now - timedelta(days=14) < s <= now - timedelta(days=7)
-    )
+    started = services.reads.pauses(services.store, couple.chat_id)
+    last_week = sum(1 for s in started if now - timedelta(days=7) < s <= now)
+    week_before = sum(1 for s in started if now - timedelta(days=14) < s <= now - timedelta(days=7))
     pauses = last_week >= PAUSES_A_WEEK and week_before >= PAUSES_A_WEEK
     return {"low_scores": low, "frequent_pauses": pauses, "not_answering": silent}
 
 
-def not_working(store: Store, couple: Couple) -> bool:
+def not_working(services: Services, couple: Couple) -> bool:
     """Three monthly checklists in a row without most statements checked by anyone, and no
     more ticks than three months before."""
-    done = checkins.done_checklists(store, couple.chat_id)[-RUNNING:]
+    checklists = services.reads.checklists(services.store, couple.chat_id)
+    done = checklists.done[-RUNNING:]
     if len(done) < RUNNING:
         return False
-    totals = [sum(len(a) for a in r["answers"].values()) for r in done]
-    none_most = all(len(a) < checkins.MOST for r in done for a in r["answers"].values())
+    totals = [sum(c.ticks.values()) for c in done]
+    none_most = all(t < checklists.most for c in done for t in c.ticks.values())
     return none_most and totals[-1] <= totals[0]
 
 
@@ -356,7 +311,7 @@ async def after_checkin(context: MendContext, couple: Couple) -> None:
     services = context.mend
     now = utcnow()
     record = roadmap(services.store, couple.chat_id)
-    found = signs(services.store, couple, now)
+    found = signs(services, couple, now)
     if (
         record is None
         or not any(found.values())
@@ -384,7 +339,7 @@ async def after_checklist(context: MendContext, couple: Couple) -> None:
     record = roadmap(services.store, couple.chat_id)
     if (
         record is None
-        or not not_working(services.store, couple)
+        or not not_working(services, couple)
         or not _due(record, "not_working_at", NOT_WORKING_EVERY, now)
     ):
         return
@@ -399,38 +354,30 @@ async def after_checklist(context: MendContext, couple: Couple) -> None:
 # -- /progress ---------------------------------------------------------------------------------
 
 
-def _series(store: Store, couple: Couple, now: datetime) -> dict[str, Any]:
+def _series(services: Services, couple: Couple, now: datetime) -> dict[str, Any]:
     """What the chart and the summary show."""
+    reads, store = services.reads, services.store
     current_week = week_of(couple, now.date())
     weeks = list(range(max(1, current_week - CHART_WEEKS + 1), current_week + 1))
     scores: dict[int, dict[int, int]] = {p.user_id: {} for p in couple.partners}
-    for record in store.records(couple.chat_id, checkins.CHECKINS_TABLE):
-        started = from_iso(record["started_at"])
-        if started is None:
-            continue
+    for checkin in reads.weekly_checkins(store, couple.chat_id):
         for partner in couple.partners:
-            score = record["scores"].get(str(partner.user_id))
+            score = checkin.scores.get(partner.user_id)
             if score is not None:
-                scores[partner.user_id][week_of(couple, started.date())] = int(score)
-    done = checkins.done_checklists(store, couple.chat_id)[-CHART_MONTHS:]
-    months = [int(r["month"]) for r in done]
-    ticks = {
-        p.user_id: [
-            len(r["answers"][str(p.user_id)]) if str(p.user_id) in r["answers"] else None
-            for r in done
-        ]
-        for p in couple.partners
-    }
+                scores[partner.user_id][week_of(couple, checkin.started_at.date())] = score
+    checklists = reads.checklists(store, couple.chat_id)
+    done = checklists.done[-CHART_MONTHS:]
+    ticks = {p.user_id: [c.ticks.get(p.user_id) for c in done] for p in couple.partners}
     pause_weeks = Counter(
-        week_of(couple, s.date())
-        for r in store.records(couple.chat_id, PAUSES_TABLE)
-        if (s := from_iso(r["started_at"])) is not None
+        week_of(couple, started.date()) for started in reads.pauses(store, couple.chat_id)
     )
     return {
         "weeks": weeks,
         "scores": scores,
-        "months": months,
+        "months": [c.month for c in done],
         "ticks": ticks,
+        "statements": checklists.statements,
+        "most": checklists.most,
         "pauses": [pause_weeks.get(w, 0) for w in weeks],
     }
 
@@ -470,8 +417,8 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     for index, (user_id, counts) in enumerate(series["ticks"].items()):
         xs = [m - 0.4 + width * (index + 0.5) for m in months]
         middle.bar(xs, [c or 0 for c in counts], width=width, label=_plain(names[user_id]))
-    middle.set_ylim(0, checkins.MOST + 2.5)
-    middle.axhline(checkins.MOST - 0.5, color="grey", linestyle=":", linewidth=1)
+    middle.set_ylim(0, series["most"] + 2.5)
+    middle.axhline(series["most"] - 0.5, color="grey", linestyle=":", linewidth=1)
     middle.set_title(_plain(titles["checklist"], 80))
     middle.set_xlabel(_plain(titles["month"], 40))
     if months:
@@ -489,7 +436,9 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     return out.getvalue()
 
 
-def _summary(store: Store, couple: Couple, series: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _summary(
+    services: Services, couple: Couple, series: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     month = roadmap_month(couple.setup_completed_at, now)
     people = []
     for partner in couple.partners:
@@ -511,39 +460,35 @@ def _summary(store: Store, couple: Couple, series: dict[str, Any], now: datetime
                 "tick_change": ticks[-1] - ticks[-2] if len(ticks) >= 2 else None,
             }
         )
-    record = roadmap(store, couple.chat_id) or {"milestones": {}}
+    record = roadmap(services.store, couple.chat_id) or {"milestones": {}}
     return {
         "day": day_count(couple, now),
         "month": month,
         "phase": phase_of(month),
         "week": week_of(couple, now.date()),
-        "checkins": len(_finished_checkins(store, couple.chat_id)),
+        "checkins": len(_finished_checkins(services, couple.chat_id)),
         "people": people,
-        "total": len(checkins.STATEMENTS),
-        "most": checkins.MOST,
+        "total": series["statements"],
+        "most": series["most"],
         "pauses_month": sum(series["pauses"][-4:]),
         "milestones": [k for k in MILESTONES if k in record["milestones"]],
-        "signs": signs(store, couple, now),
+        "signs": signs(services, couple, now),
         "path": couple.path,
     }
 
 
 @known_partner
-async def progress_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def progress_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/progress: the chart and a short summary (in private: the same, for your couple)."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    assert chat is not None and user is not None and message is not None
+    chat = update.effective_chat
+    assert chat is not None
     services = context.mend
-    couple = couples[0]
-    me = couple.partner(user.id)
-    assert me is not None
-    private = chat.type == Chat.PRIVATE
-    locale = partner_locale(services, me) if private else group_locale(services, couple)
+    couple, locale = asked.couple, asked.locale
     if not couple.is_set_up:
         await reply(update, context, locale, "common/not_set_up")
         return
     now = utcnow()
-    series = _series(services.store, couple, now)
+    series = _series(services, couple, now)
     label = services.render.label
     titles = {
         key: label(locale, f"progress.chart_{key}")
@@ -551,13 +496,14 @@ async def progress_command(update: Update, context: MendContext, couples: list[C
     }
     names = {p.user_id: p.name for p in couple.partners}
     png = await asyncio.to_thread(render_chart, series, names, titles)
-    summary = _summary(services.store, couple, series, now)
-    thread = message.message_thread_id if message.is_topic_message else None
+    summary = _summary(services, couple, series, now)
     caption = services.render.message(
         locale, "progress/caption", day=summary["day"], phase=summary["phase"]
     )
-    await context.bot.send_photo(chat.id, photo=png, caption=caption, message_thread_id=thread)
-    await reply(update, context, locale, "progress/summary", private=private, **summary)
+    await context.bot.send_photo(
+        chat.id, photo=png, caption=caption, message_thread_id=asked.thread_id
+    )
+    await reply(update, context, locale, "progress/summary", private=asked.private, **summary)
     await check_milestones(context, couple)
 
 
@@ -577,11 +523,10 @@ def progress_export(services: Services, couple: Couple, user_id: int) -> dict[st
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("progress", "together", in_group=True, in_private=True))
     services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True)
-    services.timers.reconcile_with(start_series)
+    services.timers.reconcile_with(ensure)
     services.exporters["progress"] = progress_export
     services.on("checkin.due", check_milestones)
     services.on("ritual.kept", check_milestones)
     services.on("checkin.revealed", after_checkin)
     services.on("checklist.done", after_checklist)
-    services.on(SET_UP, after_setup)
     app.add_handler(CommandHandler("progress", progress_command))

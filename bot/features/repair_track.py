@@ -15,16 +15,14 @@ Pitfall notes (moving too fast, repair as punishment, technology as a crutch, bl
 distance) appear at the moment a pattern shows up, at most once per pitfall per month. Other
 features report what they see with events: "repair.pitfall" (kind and the note's values) and
 "repair.words" (text the couple wrote into their plan or boundaries). "plan.agreed" (a first
-plan) offers the track on the repair path; "plan.track" shows it.
-
-Also here, because the repair features share them: each partner's view of a moment, and which
-track a couple is on.
+plan) offers the track on the repair path; "plan.track" shows it. Which track a couple is on is
+read by the other repair features through `services.reads.repair_track`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -32,7 +30,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import MendContext, Services
 from bot.couples import group_locale
-from bot.guards import partners_only
+from bot.guards import Asked, partners_only
 from bot.messages import (
     Buttons,
     answer_stale,
@@ -41,7 +39,6 @@ from bot.messages import (
     clear_buttons,
     group_message,
     say,
-    thread_of,
 )
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.storage import Record, Store
@@ -66,18 +63,6 @@ TRACK_CHOICE = re.compile(
 )
 # What the track's buttons ask of the boundaries (told with an event: "track.<action>").
 FOR_BOUNDARIES = ("add_stage", "no_contact", "timeline")
-
-
-# -- shared by the repair features ------------------------------------------------------------
-
-
-def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
-    """One moment as each partner reads it: their name, their zone."""
-    return [{"name": p.name, "zone": p.timezone, "moment": moment} for p in couple.partners]
-
-
-def stale(context: MendContext, locale: str) -> str:
-    return context.mend.render.label(locale, "alert.stale_button")
 
 
 # -- pitfalls ----------------------------------------------------------------------------------
@@ -261,14 +246,12 @@ async def _show_other(
 
 
 @partners_only
-async def track_button(update: Update, context: MendContext, couple: Couple) -> None:
+async def track_button(update: Update, context: MendContext, asked: Asked) -> None:
     """The track's buttons: which track, the exercises on or off."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
     services = context.mend
-    locale = group_locale(services, couple)
+    couple, locale, query, thread = asked.couple, asked.locale, asked.press, asked.thread_id
+    me, name = asked.partner, asked.first_name
     action, argument = chosen(context, "action"), chosen(context, "argument")
-    thread = thread_of(update)
     if action == "kind" and argument in TRACK_KINDS:
         await query.answer()
         await clear_buttons(update)
@@ -278,18 +261,18 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
         _save_track(
             services,
             couple.chat_id,
-            {"kind": argument, "chosen_by": user.id, "chosen_at": to_iso(utcnow())},
+            {"kind": argument, "chosen_by": me.user_id, "chosen_at": to_iso(utcnow())},
         )
         if argument == "infidelity":
-            await _show_infidelity_track(context, couple, user.first_name, thread)
+            await _show_infidelity_track(context, couple, name, thread)
         else:
-            await _show_other(context, couple, user.first_name, thread)
+            await _show_other(context, couple, name, thread)
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)
     elif action in FOR_BOUNDARIES and not argument:
         await query.answer()
-        await services.emit(f"track.{action}", context, couple, partner=couple.partner(user.id))
+        await services.emit(f"track.{action}", context, couple, partner=me)
     elif action == "ex" and argument == "start":
         if _exercises_running(services, couple.chat_id):
             await query.answer(
@@ -297,7 +280,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
             )
             return
         await query.answer()
-        await start_exercises(context, couple, user.first_name, thread)
+        await start_exercises(context, couple, name, thread)
     elif action == "ex" and argument == "stop":
         if not _exercises_running(services, couple.chat_id):
             await answer_stale(update, context, locale)
@@ -321,7 +304,7 @@ async def track_button(update: Update, context: MendContext, couple: Couple) -> 
             locale,
             "repair/exercises_stopped",
             thread_id=thread,
-            name=user.first_name,
+            name=name,
         )
     else:
         await answer_stale(update, context, locale)
@@ -464,4 +447,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.on("plan.track", _track_asked)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
+    services.reads.repair_track = track_kind
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

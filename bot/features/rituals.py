@@ -11,8 +11,8 @@ Prompts wait out the partner's quiet hours, and one that comes due far too late 
 prompt pushed into the morning) or while the bot was down is dropped, never replayed: each
 chosen ritual always has exactly one next prompt pending, put back at start-up if it was lost.
 `/away 2026-12-24` pauses a partner's prompts through that day of their own calendar (inclusive;
-they return the day after); `/back` resumes them at once. The weekly reflection and the letter
-prompts (checkins.py) respect away-mode too. (progress.py starts and reconciles the series.)
+they return the day after); `/back` resumes them at once. Away-mode is a personal setting kept
+with the partner (bot.when.is_away): the weekly reflection and the letter prompts respect it too.
 """
 
 from __future__ import annotations
@@ -21,23 +21,23 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import update_partner
 from bot.dates import day_as_moment
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
-from bot.guards import known_partner
+from bot.guards import Asked, known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_date
-from bot.render import Renderer, zone
+from bot.render import Renderer
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Record, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
-from bot.when import next_local
+from bot.when import is_away, local_day, next_local
 
 SETTINGS_TABLE = "ritual_settings"
 DAYS_TABLE = "ritual_days"
@@ -67,37 +67,11 @@ def settings_of(store: Store, chat_id: int, user_id: int) -> Record:
     stored = next(
         (r for r in store.records(chat_id, SETTINGS_TABLE) if r["partner"] == user_id), None
     )
-    chosen: Record = {"partner": user_id, "on": [], "at": {}, "away_until": None}
+    chosen: Record = {"partner": user_id, "on": [], "at": {}}
     if stored is not None:
         chosen.update(stored)
     chosen["at"] = {**DEFAULT_AT, **chosen["at"]}
     return chosen
-
-
-def _save_settings(store: Store, chat_id: int, user_id: int, fields: Record) -> Record:
-    with store.transaction(chat_id) as tx:
-        table = tx.table(SETTINGS_TABLE)
-        stored = next((r for r in table.all() if r["partner"] == user_id), None)
-        if stored is None:
-            table.insert({"partner": user_id, "on": [], "at": {}, "away_until": None, **fields})
-        else:
-            table.update(stored["id"], fields)
-    return settings_of(store, chat_id, user_id)
-
-
-def local_day(moment: datetime, partner: Partner) -> date:
-    return moment.astimezone(zone(partner.timezone)).date()
-
-
-def away_until(store: Store, chat_id: int, user_id: int) -> date | None:
-    until = settings_of(store, chat_id, user_id)["away_until"]
-    return date.fromisoformat(until) if until else None
-
-
-def is_away(store: Store, couple: Couple, partner: Partner, moment: datetime) -> bool:
-    """Whether the partner asked for no prompts on `moment`'s day (their calendar)."""
-    until = away_until(store, couple.chat_id, partner.user_id)
-    return until is not None and local_day(moment, partner) <= until
 
 
 # -- the prompt series -------------------------------------------------------------------------
@@ -149,15 +123,15 @@ def _reschedule(services: Services, couple: Couple, partner: Partner, ritual: st
         _schedule(timers, couple, partner, ritual, chosen["at"][ritual], utcnow())
 
 
-def ensure(timers: Timers, couple: Couple, pending: list[Record] | None = None) -> None:
+def ensure(timers: Timers, couple: Couple) -> None:
     """Every chosen ritual has its next prompt pending (a missed one was dropped). Cheap for
-    the many couples without rituals: start-up runs this for every couple (progress.py)."""
+    the many couples without rituals: it runs for every couple at start-up and once a couple
+    is set up (Timers.reconcile)."""
     if not any(r.get("on") for r in timers.store.records(couple.chat_id, SETTINGS_TABLE)):
         return
     waiting = {
         (t.get("partner"), t["payload"].get("ritual"))
-        for t in (timers.pending(couple.chat_id) if pending is None else pending)
-        if t["kind"] == PROMPT
+        for t in timers.pending(couple.chat_id, PROMPT)
     }
     now = utcnow()
     for partner in couple.partners:
@@ -197,7 +171,7 @@ async def prompt_due(context: MendContext, fired: Fired) -> None:
             or now - intended > TOO_LATE
             or partner.left_group
             or not partner.private_chat
-            or is_away(services.store, couple, partner, intended)
+            or is_away(partner, intended)
             or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL
         ):
             return
@@ -385,23 +359,10 @@ NUDGE_FLOW = Flow(
 # -- /rituals ----------------------------------------------------------------------------------
 
 
-def _me(couples: list[Couple], user_id: int) -> tuple[Couple, Partner]:
-    partner = couples[0].partner(user_id)
-    assert partner is not None
-    return couples[0], partner
-
-
-def _locale(context: MendContext, update: Update, couple: Couple, me: Partner) -> str:
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return partner_locale(context.mend, me)
-    return group_locale(context.mend, couple)
-
-
 def _overview(store: Store, couple: Couple, me: Partner) -> dict[str, Any]:
     """What /rituals shows: each ritual on or off and its time, away-mode, reachability."""
     chosen = settings_of(store, couple.chat_id, me.user_id)
-    until = away_until(store, couple.chat_id, me.user_id)
+    until = me.away_until
     today = local_day(utcnow(), me)
     return {
         "name": me.name,
@@ -445,7 +406,7 @@ def _settings_changed(turn: Turn, ritual: str, fields: Record) -> None:
     table = turn.tx.table(SETTINGS_TABLE)
     stored = next((r for r in table.all() if r["partner"] == me.user_id), None)
     if stored is None:
-        table.insert({"partner": me.user_id, "on": [], "at": {}, "away_until": None, **fields})
+        table.insert({"partner": me.user_id, "on": [], "at": {}, **fields})
     else:
         table.update(stored["id"], fields)
     _reschedule(services, turn.couple, me, ritual)
@@ -538,18 +499,15 @@ TIME_FLOW = Flow(
 
 
 @known_partner
-async def rituals_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def rituals_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/rituals: your rituals and their times, with buttons to change them (only yours)."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    couple, me = couples[0], couples[0].partner(user.id)
-    assert me is not None
+    couple, me = asked.couple, asked.partner
     await context.mend.runner.begin(
         context,
         couple,
         SETUP,
         owner=me,
-        where="private" if chat.type == Chat.PRIVATE else "group",
+        where="private" if asked.private else "group",
         data=_overview(context.mend.store, couple, me),
     )
 
@@ -558,14 +516,10 @@ async def rituals_command(update: Update, context: MendContext, couples: list[Co
 
 
 @known_partner
-async def away_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def away_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/away 2026-12-24: no prompts for you through that day (your calendar)."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _me(couples, user.id)
-    locale = _locale(context, update, couple, me)
+    me, locale, typed = asked.partner, asked.locale, asked.text
     today = local_day(utcnow(), me)
-    typed = " ".join(context.args or []).strip()
     last = read_date(typed, today) if typed else None
     if last is None or not today <= last <= today + timedelta(days=MAX_AWAY_DAYS):
         await reply(
@@ -579,7 +533,7 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
             most=MAX_AWAY_DAYS,
         )
         return
-    _set_away(context.mend, user.id, last.isoformat())
+    _set_away(context.mend, me.user_id, last)
     await reply(
         update,
         context,
@@ -591,22 +545,21 @@ async def away_command(update: Update, context: MendContext, couples: list[Coupl
 
 
 @known_partner
-async def back_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def back_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/back: prompts again from now on."""
-    user = update.effective_user
-    assert user is not None
-    couple, me = _me(couples, user.id)
-    locale = _locale(context, update, couple, me)
-    until = away_until(context.mend.store, couple.chat_id, me.user_id)
-    was_away = until is not None and until >= local_day(utcnow(), me)
-    _set_away(context.mend, user.id, None)
-    await reply(update, context, locale, "rituals/back", was_away=was_away)
+    me = asked.partner
+    was_away = me.away_until is not None and me.away_until >= local_day(utcnow(), me)
+    _set_away(context.mend, me.user_id, None)
+    await reply(update, context, asked.locale, "rituals/back", was_away=was_away)
 
 
-def _set_away(services: Services, user_id: int, last: str | None) -> None:
+def _set_away(services: Services, user_id: int, last: date | None) -> None:
     """Away-mode is personal: it applies in every couple the person is part of."""
-    for chat_id in services.store.chats_of_user(user_id):
-        _save_settings(services.store, chat_id, user_id, {"away_until": last})
+
+    def change(partner: Partner) -> None:
+        partner.away_until = last
+
+    update_partner(services, user_id, change)
 
 
 # -- export and wiring -------------------------------------------------------------------------
@@ -615,6 +568,8 @@ def _set_away(services: Services, user_id: int, last: str | None) -> None:
 def rituals_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """The person's own choices and days; never the other partner's."""
     chosen = settings_of(services.store, couple.chat_id, user_id)
+    me = couple.partner(user_id)
+    away = me.away_until if me is not None else None
     days = [
         {k: r.get(k) for k in ("ritual", "day", "status")}
         for r in services.store.records(couple.chat_id, DAYS_TABLE)
@@ -623,7 +578,7 @@ def rituals_export(services: Services, couple: Couple, user_id: int) -> dict[str
     return {
         "on": chosen["on"],
         "at": chosen["at"],
-        "away_until": chosen["away_until"],
+        "away_until": away.isoformat() if away is not None else None,
         "days": days,
     }
 
@@ -637,7 +592,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # Prompts wait out quiet hours; one missed while the bot was down is dropped, not replayed.
     services.timers.register(PROMPT, prompt_due, quiet=True)
     services.timers.register(AGAIN, prompt_due, quiet=True)
+    services.timers.reconcile_with(ensure)
     services.exporters["rituals"] = rituals_export
+    services.reads.ritual_days = done_days
     services.runner.add(NUDGE_FLOW, SETUP_FLOW, TIME_FLOW)
     app.add_handler(CommandHandler("rituals", rituals_command))
     app.add_handler(CommandHandler("away", away_command))

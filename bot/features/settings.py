@@ -13,11 +13,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import asks
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
-from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.features.onboarding import ask_path, ask_roles
-from bot.guards import known_partner
+from bot.guards import Asked, known_partner
+from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
-from bot.model import Couple, Partner, utcnow
+from bot.model import Partner, utcnow
 from bot.reading import read_clock_range
 from bot.zones import find_zone, warm_up
 
@@ -29,34 +28,19 @@ QUIET_PRESETS = ("22:00-07:00", "23:00-08:00", "21:00-06:30")
 ZONE_CHOICE = re.compile(r"^tz:(?P<zone>[A-Za-z0-9_+\-/]{1,60})$")
 
 
-def _me(couples: list[Couple], user_id: int) -> Partner:
-    partner = couples[0].partner(user_id)
-    assert partner is not None
-    return partner
-
-
-def _locale(context: MendContext, update: Update, couples: list[Couple], me: Partner) -> str:
-    """Private answers follow the partner's language; group answers the group's."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return partner_locale(context.mend, me)
-    return group_locale(context.mend, couples[0])
-
-
 # -- time zone -------------------------------------------------------------------------------
 
 
 @known_partner
-async def timezone_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def timezone_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/timezone [city or zone]: show, set or (with a typo) suggest."""
-    user, message = update.effective_user, update.effective_message
-    assert user is not None and message is not None
-    me = _me(couples, user.id)
-    text = " ".join(context.args or [])
-    if not text:
+    message = update.effective_message
+    assert message is not None
+    me = asked.partner
+    if not asked.args:
         await asks.ask(
             context,
-            couples[0],
+            asked.couple,
             me,
             "timezone",
             "settings/timezone_ask",
@@ -66,13 +50,12 @@ async def timezone_command(update: Update, context: MendContext, couples: list[C
             now=utcnow(),
         )
         return
-    await apply_zone(update, context, couples, me, text)
+    await apply_zone(update, context, me, asked.locale, " ".join(asked.args))
 
 
 async def apply_zone(
-    update: Update, context: MendContext, couples: list[Couple], me: Partner, text: str
+    update: Update, context: MendContext, me: Partner, locale: str, text: str
 ) -> None:
-    locale = _locale(context, update, couples, me)
     guess = await asyncio.to_thread(find_zone, text)
     if guess.zone is not None:
         await _set_zone(update, context, me.user_id, guess.zone, locale)
@@ -102,35 +85,35 @@ async def _set_zone(
 
 
 async def zone_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await apply_zone(update, context, [answer.couple], answer.partner, answer.text)
+    """A typed answer to "which time zone?", in the chat it was asked in."""
+    chat = update.effective_chat
+    private = chat is not None and chat.type == Chat.PRIVATE
+    locale = (
+        partner_locale(context.mend, answer.partner)
+        if private
+        else group_locale(context.mend, answer.couple)
+    )
+    await apply_zone(update, context, answer.partner, locale, answer.text)
 
 
 @known_partner
-async def zone_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def zone_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A suggested zone was tapped: it sets the zone of whoever tapped it."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
     zone_name = chosen(context, "zone")
-    me = _me(couples, user.id)
-    locale = _locale(context, update, couples, me)
     if zone_name not in zoneinfo.available_timezones():
-        await answer_stale(update, context, locale)
+        await answer_stale(update, context, asked.locale)
         return
-    await query.answer()
-    await _set_zone(update, context, user.id, zone_name, locale)
+    await asked.press.answer()
+    await _set_zone(update, context, asked.partner.user_id, zone_name, asked.locale)
 
 
 # -- quiet hours -----------------------------------------------------------------------------
 
 
 @known_partner
-async def quiet_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def quiet_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/quiet 22:00-07:00, /quiet off, or /quiet to see them with presets."""
-    user = update.effective_user
-    assert user is not None
-    me = _me(couples, user.id)
-    locale = _locale(context, update, couples, me)
-    text = " ".join(context.args or []).strip()
+    me, locale, text = asked.partner, asked.locale, asked.text
     if not text:
         await reply(
             update,
@@ -181,26 +164,19 @@ async def _set_quiet(
 
 
 @known_partner
-async def quiet_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    me = _me(couples, user.id)
-    locale = _locale(context, update, couples, me)
-    await query.answer()
-    await _set_quiet(update, context, me, locale, chosen(context, "hours"))
+async def quiet_button(update: Update, context: MendContext, asked: Asked) -> None:
+    """A preset of quiet hours (or off) was tapped."""
+    await asked.press.answer()
+    await _set_quiet(update, context, asked.partner, asked.locale, chosen(context, "hours"))
 
 
 # -- language --------------------------------------------------------------------------------
 
 
 @known_partner
-async def language_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def language_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/language: in private the partner's own language, in the group the group's."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    me = _me(couples, user.id)
-    private = chat.type == Chat.PRIVATE
-    locale = _locale(context, update, couples, me)
+    private, locale = asked.private, asked.locale
     await reply(
         update,
         context,
@@ -222,15 +198,14 @@ def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
 
 
 @known_partner
-async def language_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    assert query is not None and chat is not None and user is not None
+async def language_button(update: Update, context: MendContext, asked: Asked) -> None:
+    """A language was tapped: the group's (in the group) or the partner's own."""
     services = context.mend
     scope, code = chosen(context, "scope"), chosen(context, "code")
-    me = _me(couples, user.id)
+    me = asked.partner
     language = None if code == "auto" else code
-    if scope == "group" and chat.type != Chat.PRIVATE:
-        with services.store.transaction(couples[0].chat_id) as tx:
+    if scope == "group" and not asked.private:
+        with services.store.transaction(asked.couple.chat_id) as tx:
             couple = tx.couple()
             assert couple is not None
             couple.language = language
@@ -241,10 +216,10 @@ async def language_button(update: Update, context: MendContext, couples: list[Co
         def change(partner: Partner) -> None:
             partner.language = language
 
-        updated = update_partner(services, user.id, change)
-        me = updated[0].partner(user.id) or me
+        updated = update_partner(services, me.user_id, change)
+        me = updated[0].partner(me.user_id) or me
         locale = partner_locale(services, me)
-    await query.answer()
+    await asked.press.answer()
     await reply(
         update,
         context,
@@ -260,14 +235,11 @@ async def language_button(update: Update, context: MendContext, couples: list[Co
 
 
 @known_partner
-async def settings_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def settings_command(update: Update, context: MendContext, asked: Asked) -> None:
     """Everything in one place, with buttons to change it."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
     services, render = context.mend, context.mend.render
-    me = _me(couples, user.id)
-    locale = _locale(context, update, couples, me)
-    if chat.type == Chat.PRIVATE:
+    me, locale = asked.partner, asked.locale
+    if asked.private:
         rows = [
             [
                 button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
@@ -282,11 +254,11 @@ async def settings_command(update: Update, context: MendContext, couples: list[C
             "settings/overview_private",
             buttons=rows,
             me=_partner_view(services, me),
-            groups=[c.title for c in couples],
+            groups=[c.title for c in asked.couples],
             now=utcnow(),
         )
         return
-    couple = couples[0]
+    couple = asked.couple
     rows = [
         [
             button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
@@ -297,7 +269,7 @@ async def settings_command(update: Update, context: MendContext, couples: list[C
             button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
         ],
-        [button(render.label(locale, "settings.private_link"), PRIVATE_LINK)],
+        [private_link_button(services, locale)],
     ]
     day = None
     if couple.setup_completed_at is not None:
@@ -329,23 +301,18 @@ def _partner_view(services: Services, partner: Partner) -> dict[str, Any]:
 
 
 @known_partner
-async def settings_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
-    query, chat, user, message = (
-        update.callback_query,
-        update.effective_chat,
-        update.effective_user,
-        update.effective_message,
-    )
-    assert query is not None and chat is not None and user is not None
-    me = _me(couples, user.id)
-    locale = _locale(context, update, couples, me)
+async def settings_button(update: Update, context: MendContext, asked: Asked) -> None:
+    """A button of the /settings overview: what it changes is asked or shown here."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None
+    me, locale, couple = asked.partner, asked.locale, asked.couple
     action = chosen(context, "action")
-    in_group = chat.type != Chat.PRIVATE
-    await query.answer()
+    in_group = not asked.private
+    await asked.press.answer()
     if action == "tz":
         await asks.ask(
             context,
-            couples[0],
+            couple,
             me,
             "timezone",
             "settings/timezone_ask",
@@ -374,9 +341,9 @@ async def settings_button(update: Update, context: MendContext, couples: list[Co
             private=scope == "me",
         )
     elif action == "path" and in_group:
-        await ask_path(context, couples[0])
-    elif action == "roles" and in_group and couples[0].path:
-        await ask_roles(context, couples[0], chosen_by="")
+        await context.mend.emit("setup.path", context, couple)
+    elif action == "roles" and in_group and couple.path:
+        await context.mend.emit("setup.roles", context, couple)
     elif message is not None:
         await reply(update, context, locale, "settings/unavailable")
 

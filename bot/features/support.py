@@ -14,11 +14,10 @@ from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
-from bot.guards import asking_partner, known_partner, partners_only, reader_locale
+from bot.couples import partner_locale
+from bot.guards import Asked, known_partner, partners_only
+from bot.links import private_link_button
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
-from bot.model import Couple
 
 FAQ = "faq:"
 # The questions, in the order the list shows them.
@@ -58,19 +57,17 @@ async def support_command(update: Update, context: MendContext) -> None:
 
 
 @partners_only
-async def _support_from_group(update: Update, context: MendContext, couple: Couple) -> None:
-    me = asking_partner([couple], update)
+async def _support_from_group(update: Update, context: MendContext, asked: Asked) -> None:
+    couple, me, locale = asked.couple, asked.partner, asked.locale
     services = context.mend
-    locale = group_locale(services, couple)
     sent = await say_private(context, couple, me, "support/support")
     if sent is None:
-        label = services.render.label(locale, "settings.private_link")
         await reply(
             update,
             context,
             locale,
             "support/unreachable",
-            buttons=[[button(label, PRIVATE_LINK)]],
+            buttons=[[private_link_button(services, locale)]],
             name=me.name,
         )
         return
@@ -86,11 +83,9 @@ def _faq_buttons(context: MendContext, locale: str) -> Buttons:
 
 
 @known_partner
-async def faq_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def faq_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/faq: the questions as buttons; /faq <number>: that answer at once."""
-    me = asking_partner(couples, update)
-    locale = reader_locale(context, update, couples[0], me)
-    typed = " ".join(context.args or []).strip()
+    locale, typed = asked.locale, asked.text
     if not typed:
         await reply(
             update, context, locale, "support/faq_menu", buttons=_faq_buttons(context, locale)
@@ -103,14 +98,10 @@ async def faq_command(update: Update, context: MendContext, couples: list[Couple
 
 
 @known_partner
-async def faq_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def faq_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A question was tapped: its answer, in the chat where the list is."""
-    query = update.callback_query
-    assert query is not None
-    me = asking_partner(couples, update)
-    locale = reader_locale(context, update, couples[0], me)
-    await query.answer()
-    await _answer(update, context, locale, chosen(context, "key"))
+    await asked.press.answer()
+    await _answer(update, context, asked.locale, chosen(context, "key"))
 
 
 async def _answer(update: Update, context: MendContext, locale: str, key: str) -> None:

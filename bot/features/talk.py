@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.guards import asking_partner, known_partner, reader_locale
+from bot.guards import Asked, known_partner
 from bot.messages import Buttons, button, choices, chosen, reply
 from bot.model import Couple, to_iso, utcnow
 from bot.roadmap import phase_of, roadmap_month
@@ -78,12 +78,11 @@ def offered_scripts(path: str | None, role: str | None) -> tuple[list[Script], i
 
 
 @known_partner
-async def script_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def script_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/script: a menu of situations; /script <situation>: that script at once."""
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
+    couple, me, locale = asked.couple, asked.partner, asked.locale
     render = context.mend.render
-    wanted = " ".join(context.args or []).strip().lower()
+    wanted = asked.text.lower()
     if wanted:
         if wanted in SCRIPTS_BY_KEY:
             await reply(update, context, locale, f"talk/script_{wanted}")
@@ -110,14 +109,10 @@ async def script_command(update: Update, context: MendContext, couples: list[Cou
 
 
 @known_partner
-async def script_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def script_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A situation was tapped: its script, in the chat where the menu is."""
-    query = update.callback_query
-    assert query is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
-    await query.answer()
-    await reply(update, context, locale, f"talk/script_{chosen(context, 'key')}")
+    await asked.press.answer()
+    await reply(update, context, asked.locale, f"talk/script_{chosen(context, 'key')}")
 
 
 # -- /starter --------------------------------------------------------------------------------
@@ -150,12 +145,11 @@ def _depth_buttons(context: MendContext, locale: str) -> Buttons:
 
 
 @known_partner
-async def starter_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def starter_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/starter: light or deeper? /starter light|deeper: a starter at once."""
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
+    couple, locale = asked.couple, asked.locale
     month = roadmap_month(couple.setup_completed_at, utcnow())
-    typed = " ".join(context.args or []).strip().lower()
+    typed = asked.text.lower()
     if not typed:
         await reply(
             update,
@@ -175,14 +169,10 @@ async def starter_command(update: Update, context: MendContext, couples: list[Co
 
 
 @known_partner
-async def starter_button(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def starter_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A depth was tapped: the next starter of the couple's current phase."""
-    query = update.callback_query
-    assert query is not None
-    couple, me = couples[0], asking_partner(couples, update)
-    locale = reader_locale(context, update, couple, me)
-    await query.answer()
-    await _send_starter(update, context, couple, locale, chosen(context, "depth"))
+    await asked.press.answer()
+    await _send_starter(update, context, asked.couple, asked.locale, chosen(context, "depth"))
 
 
 async def _send_starter(

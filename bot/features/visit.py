@@ -23,8 +23,8 @@ one change with what they do, so a failure half-way resumes instead of repeating
 
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
 moment derived from them is computed per partner, in their own time zone. The visit record
-keeps `both_safe` (both rated 4 or more *and* both let the group see their rating) for the
-milestones feature to read.
+keeps `both_safe` (both rated 4 or more *and* both let the group see their rating); the
+milestones read it through `services.reads.safe_visit`.
 """
 
 from __future__ import annotations
@@ -39,15 +39,15 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import day_as_moment
-from bot.features.onboarding import LINK as PRIVATE_LINK
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
-from bot.guards import partners_only
-from bot.messages import button, group_message, reply
+from bot.guards import Asked, partners_only
+from bot.links import private_link_button
+from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record, Transaction
+from bot.storage import Record, Store, Transaction
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local, quiet_until
 from bot.zones import find_zone
@@ -229,21 +229,17 @@ def _name(couple: Couple, user_id: int | None) -> str:
 
 
 @partners_only
-async def visit_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def visit_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/visit shows (or starts planning) the next visit; /visit cancel calls it off."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    args = [a.lower() for a in context.args or []]
-    if args and args != ["cancel"] and args != ["plan"]:
-        await reply(update, context, group_locale(services, couple), "visit/usage")
+    couple, partner, args = asked.couple, asked.partner, asked.words
+    if args and args != ("cancel",) and args != ("plan",):
+        await reply(update, context, asked.locale, "visit/usage")
         return
-    partner = couple.partner(user.id)
-    assert partner is not None
     if not args:
         await _owed_reflection(context, couple, partner)
     with services.store.transaction(couple.chat_id) as tx:
-        if args == ["cancel"]:
+        if args == ("cancel",):
             _cancel(services, tx, couple, partner)
         else:
             _show(services, tx, couple, partner)
@@ -888,9 +884,7 @@ async def _unless_reached(
                 services, couple, "visit/reflect_unreachable", name=partner.name
             )
             locale = group_locale(services, couple)
-            message.buttons = [
-                [button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]
-            ]
+            message.buttons = [[private_link_button(services, locale)]]
             services.outbox.put(tx, message)
         elif confirm:
             services.outbox.put(
@@ -1123,6 +1117,11 @@ def visits_export(services: Services, couple: Couple, user_id: int) -> list[dict
     return exported
 
 
+def safe_visit(store: Store, chat_id: int) -> bool:
+    """Whether a visit was rated safe by both (services.reads: a milestone)."""
+    return any(v.get("both_safe") for v in store.records(chat_id, VISITS_TABLE))
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("visit", "together"))
     timers = services.timers
@@ -1134,5 +1133,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT)
     timers.reconcile_with(ensure_checkins)
     services.exporters["visits"] = visits_export
+    services.reads.safe_visit = safe_visit
     services.runner.add(PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW)
     app.add_handler(CommandHandler("visit", visit_command))

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import asks
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
-from bot.features.onboarding import LINK as PRIVATE_LINK
+from bot.couples import partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
-from bot.guards import known_partner, partners_only
-from bot.messages import button, group_message, private_message, reply
+from bot.guards import Asked, known_partner, partners_only
+from bot.links import private_link_button
+from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
@@ -56,15 +56,10 @@ def next_opening(slot: Record, after: datetime) -> datetime:
 
 
 @partners_only
-async def window_command(update: Update, context: MendContext, couple: Couple) -> None:
+async def window_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/window, /window add sunday 7pm, /window remove 2, /window length 30."""
-    user = update.effective_user
-    assert user is not None
     services = context.mend
-    locale = group_locale(services, couple)
-    args = [a.lower() for a in context.args or []]
-    partner = couple.partner(user.id)
-    assert partner is not None
+    couple, partner, args = asked.couple, asked.partner, asked.words
     if not args:
         await services.runner.begin(
             context, couple, SCHEDULE, owner=None, data=_schedule_data(services, couple)
@@ -91,7 +86,7 @@ async def window_command(update: Update, context: MendContext, couple: Couple) -
         await reply(
             update,
             context,
-            locale,
+            asked.locale,
             "windows/usage",
             low=MIN_MINUTES,
             high=MAX_MINUTES,
@@ -400,23 +395,20 @@ async def window_closes(context: MendContext, fired: Fired) -> None:
 
 
 @known_partner
-async def worry_command(update: Update, context: MendContext, couples: list[Couple]) -> None:
+async def worry_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/worry <text> in private parks a worry for the next window."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    assert chat is not None and user is not None and message is not None
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
     services = context.mend
-    couple = couples[0]
-    partner = couple.partner(user.id)
-    assert partner is not None
-    if chat.type != Chat.PRIVATE:
+    couple, partner, locale = asked.couple, asked.partner, asked.locale
+    if not asked.private:
         # Never repeat or store what was typed here: worries belong in the private chat.
-        locale = group_locale(services, couple)
-        rows = [[button(services.render.label(locale, "settings.private_link"), PRIVATE_LINK)]]
+        rows = [[private_link_button(services, locale)]]
         await reply(
             update, context, locale, "windows/worry_in_private", buttons=rows, name=partner.name
         )
         return
-    text = " ".join(context.args or []).strip()
+    text = asked.text
     if not text:
         await asks.ask(
             context,
@@ -426,7 +418,7 @@ async def worry_command(update: Update, context: MendContext, couples: list[Coup
             "windows/worry_ask",
             in_chat=chat.id,
             reply_to=message.message_id,
-            parked=_parked_count(services, couple, user.id),
+            parked=_parked_count(services, couple, partner.user_id),
         )
         return
     await park(update, context, couple, partner, text)

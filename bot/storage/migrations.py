@@ -8,16 +8,35 @@ version of Mend) stops the start-up instead of being misread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 Tables = dict[str, dict[str, Any]]
 Migration = Callable[[Tables], None]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_TABLE = "_meta"
 
+
+def _away_with_the_partner(tables: Tables) -> None:
+    """Schema 2: away-mode is a personal setting kept with the partner, not with their rituals
+    (the check-ins and the letters respect it too)."""
+    couple = tables.get("couple", {}).get("1", {})
+    partners = {p.get("user_id"): p for p in couple.get("partners", [])}
+    for record in tables.get("ritual_settings", {}).values():
+        until = record.pop("away_until", None)
+        partner = partners.get(record.get("partner"))
+        if partner is None or not isinstance(until, str):
+            continue
+        try:
+            date.fromisoformat(until)
+        except ValueError:
+            continue  # not a day: dropped, never a reason to set the whole file aside
+        partner["away_until"] = until
+
+
 # MIGRATIONS[n] turns a schema-n file into a schema-(n+1) file, in place.
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {1: _away_with_the_partner}
 
 
 class SchemaTooNew(RuntimeError):

@@ -12,9 +12,10 @@ from bot import asks
 from bot.app import MendApp, services_of, stop
 from bot.config import Settings
 from bot.context import Services
-from bot.features.boundaries import BOUNDARIES_TABLE, REVIEW, asks_for_surveillance
+from bot.features.boundaries import BOUNDARIES_TABLE, REVIEW
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SentMessage
+from bot.transparency import asks_for_surveillance
 from tests.conftest import Clock, People, errors_logged
 from tests.features.test_plan import START, restart, seen, set_zones
 

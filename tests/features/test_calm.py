@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bot import breathing
 from bot.app import MendApp, stop
 from bot.context import MendContext, Services
 from bot.features import calm
@@ -29,7 +30,7 @@ async def shows(sandbox: Sandbox, message: SentMessage, *fragments: str) -> None
 
 @pytest.fixture
 def quick_breaths(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(calm, "PHASE_SECONDS", 0.01)
+    monkeypatch.setattr(breathing, "PHASE_SECONDS", 0.01)
 
 
 # -- /jealous --------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ async def test_breathing_edits_one_message_through_the_rounds(
 async def test_one_breathing_session_per_chat(
     sandbox: Sandbox, couple: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(calm, "PHASE_SECONDS", 0.1)
+    monkeypatch.setattr(breathing, "PHASE_SECONDS", 0.1)
     await couple.group.send(couple.alex, "/breathe 1")
     breath = await couple.group.expect("round 1 of 1")
     await couple.group.send(couple.sam, "/breathe")
@@ -196,14 +197,14 @@ async def test_one_breathing_session_per_chat(
 async def test_a_deleted_breathing_message_stops_quietly(
     sandbox: Sandbox, couple: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(calm, "PHASE_SECONDS", 0.05)
+    monkeypatch.setattr(breathing, "PHASE_SECONDS", 0.05)
     await couple.alex.send_private("/breathe 5")
     breath = await couple.alex.private.expect("round 1 of 5")
     breath.deleted = True  # Alex deleted it in the app
     await sandbox.settle(idle=0.3)
     assert len(breath.edits) < 3 * 5
     # The chat is free again.
-    monkeypatch.setattr(calm, "PHASE_SECONDS", 0.01)
+    monkeypatch.setattr(breathing, "PHASE_SECONDS", 0.01)
     await couple.alex.send_private("/breathe 1")
     again = await couple.alex.private.expect("round 1 of 1")
     await shows(sandbox, again, "1 round done")
@@ -236,8 +237,8 @@ async def test_run_breathing_is_reusable(
     """Other features (the pause) call run_breathing directly, in any chat and language."""
     context = MendContext(app)
     await asyncio.gather(
-        calm.run_breathing(context, couple.alex.id, "de", rounds=1),
-        calm.run_breathing(context, couple.alex.id, "de", rounds=1),  # ignored: one at a time
+        breathing.run_breathing(context, couple.alex.id, "de", rounds=1),
+        breathing.run_breathing(context, couple.alex.id, "de", rounds=1),  # ignored: one at a time
     )
     breath = await couple.alex.private.expect("1 Runde geschafft")  # done when gather returns
     assert len(breath.edits) == 3
@@ -250,7 +251,7 @@ async def test_run_breathing_is_reusable(
         )
         == 1
     )
-    assert not calm.breathing_in(context, couple.alex.id)
+    assert not breathing.breathing_in(context, couple.alex.id)
 
 
 async def test_export_holds_only_the_partners_own_checks(sandbox: Sandbox, couple: People) -> None:
@@ -272,7 +273,7 @@ async def test_export_holds_only_the_partners_own_checks(sandbox: Sandbox, coupl
 async def test_stopping_the_bot_is_not_held_up_by_breathing(
     couple: People, app: MendApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(calm, "PHASE_SECONDS", 0.5)
+    monkeypatch.setattr(breathing, "PHASE_SECONDS", 0.5)
     await couple.group.send(couple.alex, "/breathe 10")  # 15 s of breathing
     breath = await couple.group.expect("round 1 of 10")
     started = time.monotonic()

@@ -239,7 +239,7 @@ async def test_each_failed_attempt_at_a_pause_end_is_logged_without_content(
 async def test_breathing_during_a_pause_runs_in_private(
     couple: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.features.calm.PHASE_SECONDS", 0.01)
+    monkeypatch.setattr("bot.breathing.PHASE_SECONDS", 0.01)
     await couple.group.send(couple.alex, "/pause")
     started = await couple.group.expect("Alex asked for a pause")
     await couple.alex.press(started, "Breathe with me")

@@ -125,3 +125,14 @@ async def test_each_partner_is_answered_in_their_own_language(
     await couple.group.send(couple.alex, "/help")
     await couple.group.expect("/settings")
     assert sandbox.commands("all_private_chats", "de")  # German command menus exist too
+
+
+async def test_settings_asks_for_the_path_and_the_roles_again(couple: People) -> None:
+    await couple.group.send(couple.alex, "/settings")
+    overview = await couple.group.expect("How things are set up")
+    await couple.alex.press(overview, "Our path")
+    path = await couple.group.expect("Which of these fits where you are right now?")
+    await couple.sam.press(path, "Trusting again")
+    await couple.group.expect("Sam chose", "trusting again")
+    await couple.sam.press(overview, "Roles")
+    await couple.group.expect("Your path", "trusting again", "Would you like to say")

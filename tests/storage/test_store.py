@@ -292,3 +292,22 @@ def test_a_file_from_a_newer_version_stops_the_start(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(migrations.SchemaTooNew):
         opened(tmp_path)
+
+
+def test_away_mode_moves_from_the_ritual_settings_to_the_partner(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-43, 1, 2))
+    path = tmp_path / "couples" / "-43.json"
+    data = json.loads(path.read_text())
+    data["_meta"]["1"]["schema"] = 1
+    data["ritual_settings"] = {
+        "1": {"partner": 1, "on": ["morning"], "at": {}, "away_until": "2026-12-24"},
+        "2": {"partner": 2, "on": [], "at": {}, "away_until": None},
+    }
+    path.write_text(json.dumps(data))
+    again = opened(tmp_path)
+    moved = again.couple(-43)
+    assert moved is not None
+    assert [str(p.away_until) for p in moved.partners] == ["2026-12-24", "None"]
+    assert all("away_until" not in r for r in again.records(-43, "ritual_settings"))
+    assert json.loads(path.read_text())["_meta"]["1"]["schema"] == migrations.SCHEMA_VERSION

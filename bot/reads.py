@@ -1,0 +1,91 @@
+"""What one feature may read of another's: small read functions each feature registers on the
+services object (`services.reads`), typed here, so that no feature names another's tables.
+
+/progress reads the check-ins, checklists, rituals, pauses and visits this way; /plan and
+/boundaries read which repair track a couple is on. A feature that isn't registered reads as
+having nothing yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.storage import Store
+
+
+@dataclass(frozen=True)
+class WeeklyCheckin:
+    """A weekly check-in: when it began, whether it is over, who voted what, who finished
+    their reflection, and who was away that week (and so wasn't asked)."""
+
+    started_at: datetime
+    over: bool
+    scores: Mapping[int, int]  # user id → their 1–5 vote
+    reflected: frozenset[int]
+    away: frozenset[int]
+
+    def answered_by(self, user_id: int) -> bool:
+        """A partner answered it: finished the reflection or voted."""
+        return user_id in self.reflected or user_id in self.scores
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """A finished monthly checklist: its roadmap month and how many statements each partner
+    ticked (a partner who didn't answer is missing)."""
+
+    month: int
+    ticks: Mapping[int, int]
+
+
+@dataclass(frozen=True)
+class Checklists:
+    """The finished checklists, oldest first, and their scale: how many statements there are,
+    and how many of them are "most"."""
+
+    done: tuple[Checklist, ...] = ()
+    statements: int = 0
+    most: int = 0
+
+
+def _no_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
+    return []
+
+
+def _no_checklists(store: Store, chat_id: int) -> Checklists:
+    return Checklists()
+
+
+def _no_days(store: Store, chat_id: int, user_id: int) -> set[date]:
+    return set()
+
+
+def _no_moments(store: Store, chat_id: int) -> list[datetime]:
+    return []
+
+
+def _no(store: Store, chat_id: int) -> bool:
+    return False
+
+
+def _no_track(store: Store, chat_id: int) -> str | None:
+    return None
+
+
+@dataclass
+class Reads:
+    """The read functions, each set by the feature that owns what it reads."""
+
+    # checkins: the couple's weekly check-ins, oldest first; their finished checklists.
+    weekly_checkins: Callable[[Store, int], list[WeeklyCheckin]] = field(default=_no_checkins)
+    checklists: Callable[[Store, int], Checklists] = field(default=_no_checklists)
+    # rituals: the days (their own calendar) on which a partner kept at least one ritual.
+    ritual_days: Callable[[Store, int, int], set[date]] = field(default=_no_days)
+    # pause: when each of the couple's pauses began.
+    pauses: Callable[[Store, int], list[datetime]] = field(default=_no_moments)
+    # visit: whether a visit was rated safe by both.
+    safe_visit: Callable[[Store, int], bool] = field(default=_no)
+    # repair_track: the track the couple is on ("infidelity", "other"), if they said.
+    repair_track: Callable[[Store, int], str | None] = field(default=_no_track)
