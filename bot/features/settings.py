@@ -227,7 +227,7 @@ async def language_button(update: Update, context: MendContext, asked: Asked) ->
         "settings/language_set",
         scope=scope,
         language=services.render.label(locale if code == "auto" else code, "language.name"),
-        auto=chosen is None,
+        auto=language is None,
     )
 
 

@@ -87,6 +87,12 @@ async def test_language_choice_in_private(couple: People) -> None:
     await couple.alex.private.expect("I'll write to you in English")
     partner = couple.couple().partner(couple.alex.id)
     assert partner is not None and partner.language == "en"
+    await couple.alex.send_private("/language")
+    choice = await couple.alex.private.expect("Which language")
+    await couple.alex.press(choice, "Follow my Telegram app")
+    await couple.alex.private.expect("I'll follow the language of your Telegram app")
+    partner = couple.couple().partner(couple.alex.id)
+    assert partner is not None and partner.language is None
 
 
 async def test_help_lists_commands_by_purpose_and_menus_are_set(
