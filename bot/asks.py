@@ -20,7 +20,8 @@ from bot.context import MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.messages import say
 from bot.model import Couple, Partner, to_iso, utcnow
-from bot.storage import Kind, Record, Transaction
+from bot.outbox import Entry
+from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def remember(
     tx.save(couple)
 
 
-def _after_send(tx: Transaction, entry: Record, message: Message, action: Record) -> None:
+def _after_send(tx: Transaction, entry: Entry, message: Message, action: dict[str, Any]) -> None:
     """Outbox action: the question just sent waits for its answer."""
     remember(
         tx,

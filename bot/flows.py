@@ -35,7 +35,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler
@@ -45,16 +45,37 @@ from bot.couples import group_locale, partner_locale
 from bot.guards import refuse_outsider
 from bot.messages import answer_stale, group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP, Outgoing
+from bot.outbox import GROUP, Entry, Outgoing
 from bot.render import Renderer
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Transaction
 
 if TYPE_CHECKING:
     from bot.context import MendContext, Services
 
 log = logging.getLogger(__name__)
 
-RUNS_TABLE = "runs"
+
+class RunRecord(TypedDict):
+    """A run as the couple's file keeps it (see :class:`Run`)."""
+
+    id: NotRequired[int]
+    token: str
+    flow: str
+    step: str | None
+    owner: int | None
+    data: dict[str, Any]
+    where: str  # "group" or "private"
+    chat: int | None
+    message_id: int | None
+    thread: int | None
+    expires_at: str | None
+    started_at: str | None
+    asked: NotRequired[int | None]  # runs from before questions were aimed lack it
+    updated_at: str | None
+    created_at: NotRequired[str | None]  # written once, when the run starts
+
+
+RUNS_TABLE = Kind[RunRecord]("runs")
 KEEP_FINISHED = 30  # finished runs kept per couple and flow
 MAX_OPEN = 20  # open runs kept per flow and owner
 TOKEN_BYTES = 6  # 8 characters of base64: 2**48 tokens, never reused
@@ -200,7 +221,7 @@ class Run:
     id: int = 0
 
     @classmethod
-    def from_record(cls, record: Record) -> Run:
+    def from_record(cls, record: RunRecord) -> Run:
         return cls(
             token=record["token"],
             flow=record["flow"],
@@ -217,7 +238,7 @@ class Run:
             id=int(record["id"]),
         )
 
-    def to_record(self) -> Record:
+    def to_record(self) -> RunRecord:
         return {
             "token": self.token,
             "flow": self.flow,
@@ -458,7 +479,7 @@ class Runner:
         """Keep the newest KEEP_FINISHED finished runs of each flow (a late press on one is
         still recognised; a feature may read its history)."""
         table = tx.table(RUNS_TABLE)
-        finished: dict[str, list[Record]] = {}
+        finished: dict[str, list[RunRecord]] = {}
         for record in sorted(table.all(), key=lambda r: r["id"]):
             if record.get("step") is None:
                 finished.setdefault(record["flow"], []).append(record)
@@ -736,7 +757,7 @@ class Runner:
     # -- after a send -------------------------------------------------------------------------
 
     def remember_message(
-        self, tx: Transaction, entry: Record, message: Any, action: Record
+        self, tx: Transaction, entry: Entry, message: Any, action: dict[str, Any]
     ) -> None:
         """After-send action: the run's current message is this one (for edits)."""
         found = tx.table(RUNS_TABLE).find(token=action["token"])

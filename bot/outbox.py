@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
@@ -92,6 +92,8 @@ RETRY_LATE_LIMIT = timedelta(days=3650)
 GROUP: Literal["group"] = "group"
 
 To = int | Literal["group"]
+# What runs after an entry was sent: (tx, the entry, the message, the action from its `then`).
+AfterSend = Callable[[Transaction, Entry, Message, dict[str, Any]], None]
 
 
 @dataclass
@@ -159,8 +161,8 @@ class Outbox:
         self.store = store
         self.timers = timers
         self._locks: dict[int, asyncio.Lock] = {}
-        # Actions run after a send: name → function(tx, entry, message, action).
-        self.after_send: dict[str, Any] = {}
+        # Actions run after a send, by name.
+        self.after_send: dict[str, AfterSend] = {}
 
     def put(self, tx: Transaction, *messages: Outgoing) -> None:
         """Queue messages inside a couple's transaction: they are owed once it commits.

@@ -23,8 +23,8 @@ from telegram.ext import Application, PollAnswerHandler
 from bot import origin
 from bot.context import MendContext, Services
 from bot.model import Couple, Partner, to_iso, utcnow
-from bot.outbox import GROUP, Outgoing
-from bot.storage import Kind, Record, Transaction
+from bot.outbox import GROUP, Entry, Outgoing
+from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def remember(tx: Transaction, message: Message, kind: str, payload: dict[str, An
     tx.save(couple)
 
 
-def _after_send(tx: Transaction, entry: Record, message: Message, action: Record) -> None:
+def _after_send(tx: Transaction, entry: Entry, message: Message, action: dict[str, Any]) -> None:
     """Outbox action: a poll just sent is remembered, so its votes find their couple."""
     remember(tx, message, action["kind"], dict(action.get("payload") or {}))
 

@@ -40,7 +40,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
@@ -48,7 +48,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.network import never_sent
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.when import outside_quiet_hours
 
 if TYPE_CHECKING:
@@ -58,7 +58,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TIMERS_TABLE = "timers"
+
+class TimerRecord(TypedDict):
+    """A pending timer of a couple, as it is stored until it has fired."""
+
+    id: NotRequired[int]
+    kind: str
+    due: str | None  # when it fires next (moved on by quiet hours and retries)
+    partner: int | None  # who it is for (None: the group)
+    payload: dict[str, Any]  # the kind's own values; "_first_due" once it is retried
+    attempts: int  # failed deliveries so far
+    thread: NotRequired[int]  # the forum topic it was set in
+    suspended: NotRequired[bool]  # on hold while the bot is out of the group
+
+
+TIMERS_TABLE = Kind[TimerRecord]("timers")
 HORIZON = timedelta(hours=6)
 SWEEP_EVERY = timedelta(minutes=5)
 SWEEP_JOB = "timers:sweep"
@@ -192,7 +206,7 @@ class Timers:
         """
         if kind not in self.kinds:
             raise KeyError(f"unknown timer kind {kind!r}")
-        record = {
+        record: TimerRecord = {
             "kind": kind,
             "due": to_iso(due),
             "partner": partner,
@@ -210,7 +224,7 @@ class Timers:
         self._place(chat_id, timer_id, due)
         return timer_id
 
-    def pending(self, chat_id: int, kind: str | None = None) -> list[Record]:
+    def pending(self, chat_id: int, kind: str | None = None) -> list[TimerRecord]:
         """The couple's pending timers (optionally of one kind), soonest first."""
         records = self.store.records(chat_id, TIMERS_TABLE)
         chosen = [r for r in records if kind is None or r["kind"] == kind]
@@ -297,7 +311,7 @@ class Timers:
             ):
                 self._enqueue(chat_id, timer_id, due)
 
-    def _record(self, chat_id: int, timer_id: int) -> Record | None:
+    def _record(self, chat_id: int, timer_id: int) -> TimerRecord | None:
         return next(
             (r for r in self.store.records(chat_id, TIMERS_TABLE) if r["id"] == timer_id), None
         )
@@ -469,12 +483,13 @@ class Timers:
             with self.store.transaction(chat_id) as tx:
                 tx.table(TIMERS_TABLE).remove(timer_id)
 
-    def _wait_for_quiet_hours(self, chat_id: int, record: Record) -> bool:
+    def _wait_for_quiet_hours(self, chat_id: int, record: TimerRecord) -> bool:
         """Move a timer that came due in quiet hours to their end; True if it was moved."""
         couple = self.store.couple(chat_id)
         if couple is None:
             return False
-        partner = couple.partner(record["partner"]) if record.get("partner") else None
+        partner_id = record.get("partner")
+        partner = couple.partner(partner_id) if partner_id else None
         people = [partner] if partner is not None else couple.partners
         now = utcnow()
         free = outside_quiet_hours(now, people)
@@ -485,7 +500,7 @@ class Timers:
         self._place(chat_id, record["id"], free, now)
         return True
 
-    def _retry(self, chat_id: int, record: Record, error: TelegramError) -> None:
+    def _retry(self, chat_id: int, record: TimerRecord, error: TelegramError) -> None:
         """Try a failed delivery again later, or give up after the last of RETRY_DELAYS."""
         failures = int(record.get("attempts", 0))  # before this one
         if failures >= len(RETRY_DELAYS):

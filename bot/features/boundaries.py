@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -47,12 +47,36 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Transaction
 from bot.timers import Fired
 from bot.transparency import asks_for_surveillance
 from bot.when import local_moments, local_to_utc
 
-BOUNDARIES_TABLE = "boundaries"
+
+class Boundary(TypedDict):
+    """A boundary (or a stage of the infidelity track's timeline) and its reviews."""
+
+    id: NotRequired[int]
+    text: str | None  # the couple's own words (None: a suggestion's)
+    suggestion: str | None  # one of KNOWN_SUGGESTIONS
+    source: str  # "suggested", "own" or "stage"
+    stage: int | None  # a stage's number on the timeline
+    by: int
+    added_at: str | None
+    review_at: str | None
+    timer: int | None  # its review timer
+    state: str  # "active", "reviewing" or "ended"
+    kept_in_row: int  # reviews in a row that kept it as it is
+    loosened: int  # how often a review loosened it
+    ended_at: str | None
+    # Choices of a review left open before reviews were flows (now kept with the run).
+    choices: NotRequired[dict[str, str]]
+    # Written before reviews were flows and no longer read.
+    review_message: NotRequired[int | None]
+    thread: NotRequired[int | None]
+
+
+BOUNDARIES_TABLE = Kind[Boundary]("boundaries")
 REVIEW = "boundary_review"
 SUGGESTIONS = ("checkins", "friendships", "no_hiding")  # the guide's first-month scaffolds
 NO_CONTACT = "no_contact"  # offered on the infidelity track
@@ -83,25 +107,25 @@ Events = list[tuple[str, dict[str, Any]]]
 # -- storage ---------------------------------------------------------------------------------
 
 
-def all_boundaries(services: Services, chat_id: int) -> list[Record]:
+def all_boundaries(services: Services, chat_id: int) -> list[Boundary]:
     return sorted(services.store.records(chat_id, BOUNDARIES_TABLE), key=lambda r: r["id"])
 
 
-def _live(records: list[Record]) -> list[Record]:
+def _live(records: list[Boundary]) -> list[Boundary]:
     return [r for r in records if r["state"] in ("active", "reviewing")]
 
 
-def _records_in(tx: Transaction) -> list[Record]:
+def _records_in(tx: Transaction) -> list[Boundary]:
     return sorted(tx.table(BOUNDARIES_TABLE).all(), key=lambda r: r["id"])
 
 
 def _reschedule(
-    tx: Transaction, services: Services, couple: Couple, record: Record, due: datetime
+    tx: Transaction, services: Services, couple: Couple, record: Boundary, due: datetime
 ) -> None:
     """Inside the couple's transaction: (re)set a boundary's review date, one timer each."""
     timers = services.timers
-    if record.get("timer") is not None:
-        timers.cancel(couple.chat_id, record["timer"])
+    if (timer := record.get("timer")) is not None:
+        timers.cancel(couple.chat_id, timer)
     timer_id = timers.schedule(
         couple.chat_id, REVIEW, due, payload={"boundary": record["id"]}, tx=tx
     )
@@ -113,7 +137,7 @@ def _name(couple: Couple, user_id: int | None) -> str:
     return partner.name if partner else "?"
 
 
-def _view(services: Services, couple: Couple, record: Record, locale: str) -> dict[str, Any]:
+def _view(services: Services, couple: Couple, record: Boundary, locale: str) -> dict[str, Any]:
     """What a template needs to show one boundary, its review date in each partner's zone."""
     suggestion = record.get("suggestion")
     review_at = from_iso(record.get("review_at"))
@@ -315,7 +339,7 @@ def _insert(
     *,
     text: str | None,
     suggestion: str | None,
-) -> Record:
+) -> Boundary:
     """Inside the transaction: a boundary (or timeline stage), its review pencilled in a month
     on."""
     records = _records_in(tx)
@@ -393,7 +417,7 @@ def _date_options(run: Run) -> Rows:
     return rows
 
 
-def _boundary(turn: Turn) -> Record:
+def _boundary(turn: Turn) -> Boundary:
     record = turn.tx.table(BOUNDARIES_TABLE).get(int(turn.data["boundary"]))
     assert record is not None  # its runs are closed when it ends or is reviewed
     return record
@@ -521,7 +545,7 @@ def _open_review(
     tx: Transaction,
     services: Services,
     couple: Couple,
-    record: Record,
+    record: Boundary,
     *,
     late: bool = False,
     asked_by: str | None = None,
@@ -529,8 +553,8 @@ def _open_review(
     """Inside the transaction: the review of a boundary, asked again (the choices made so far
     stay) if it is already open."""
     runner = services.runner
-    if record.get("timer") is not None:
-        services.timers.cancel(couple.chat_id, record["timer"])
+    if (timer := record.get("timer")) is not None:
+        services.timers.cancel(couple.chat_id, timer)
     about = [
         r
         for r in runner.runs_in(tx, REVIEW_FLOW) + runner.runs_in(tx, BOUNDARY_FLOW)

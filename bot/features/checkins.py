@@ -24,9 +24,9 @@ together. The same message suggests a longer visit or a small retreat (/visit).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -44,16 +44,94 @@ from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
 from bot.reads import Checklist, Checklists, WeeklyCheckin
 from bot.roadmap import phase_of, roadmap_month
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import is_away, local_to_utc, next_local
 
 log = logging.getLogger(__name__)
 
-CHECKINS_TABLE = "checkins"
-SCHEDULE_TABLE = "checkin_schedule"
-CHECKLISTS_TABLE = "checklists"
-LETTERS_TABLE = "letters"
+
+class Reflection(TypedDict):
+    """One partner's answers to a check-in's three questions, and which to share."""
+
+    texts: dict[str, str]  # question → answer
+    share: dict[str, bool]  # question → shown in the group at the reveal
+    done: bool
+    step: NotRequired[int]  # the question it was at, before reflections were flows
+
+
+class Checkin(TypedDict):
+    """A weekly check-in: its poll's scores and the partners' private reflections."""
+
+    id: NotRequired[int]
+    state: str  # "open", "revealed" or "expired"
+    started_at: str | None
+    deadline: str | None
+    phase: str
+    by: int | None  # who started it with /checkin (None: its weekly time)
+    scores: dict[str, int]  # user id → 1–5
+    reflections: dict[str, Reflection]  # user id → theirs (a partner away wasn't asked)
+    away: list[int]
+    revealed_at: str | None
+    thread: NotRequired[int | None]  # where it started (check-ins from before flows lack it)
+    followed_up: NotRequired[bool]  # the features that follow check-ins heard of its reveal
+    poll_id: NotRequired[str | None]  # written before polls were closed through the outbox
+
+
+class CheckinSchedule(TypedDict):
+    """The couple's weekly check-in day and time, once one of them chose."""
+
+    id: NotRequired[int]
+    weekday: int  # 0 is Monday
+    at: str  # "HH:MM" on the clock of set_by (the first partner's, if None)
+    on: bool
+    set_by: int | None
+
+
+class Schedule(CheckinSchedule):
+    """The schedule in use (the stored one, or the default) and the zone its time is in."""
+
+    zone: str | None
+
+
+class MonthlyChecklist(TypedDict):
+    """A month's trust checklist: the statements each partner ticked."""
+
+    id: NotRequired[int]
+    state: str  # "open", "done" or "expired"
+    started_at: str | None
+    deadline: str | None
+    month: int  # the roadmap month it closes
+    answers: dict[str, list[int]]  # user id → the statements ticked (indexes of STATEMENTS)
+    done_at: NotRequired[str | None]
+    thread: NotRequired[int | None]  # where it started (checklists from before flows lack it)
+    poll_id: NotRequired[str | None]  # written before polls were closed through the outbox
+
+
+class Letter(TypedDict):
+    """One partner's letter of a round."""
+
+    text: str
+    written_at: str | None
+
+
+class LetterRound(TypedDict):
+    """A quarter's appreciation letters, private until both are written."""
+
+    id: NotRequired[int]
+    quarter: int
+    state: str  # "open", "revealed" or "closed" (a new round began first)
+    letters: dict[str, Letter]  # user id → their letter
+    started_at: str | None
+    revealed_at: NotRequired[str | None]
+
+
+Answered = TypeVar("Answered", Checkin, MonthlyChecklist)  # what has a deadline to answer by
+
+CHECKINS_TABLE = Kind[Checkin]("checkins")
+SCHEDULE_TABLE = Kind[CheckinSchedule]("checkin_schedule")
+CHECKLISTS_TABLE = Kind[MonthlyChecklist]("checklists")
+LETTERS_TABLE = Kind[LetterRound]("letters")
 
 WEEKLY = "checkin_weekly"
 REMIND = "checkin_remind"
@@ -91,14 +169,22 @@ def _phase(couple: Couple) -> str:
 # -- the weekly schedule -----------------------------------------------------------------------
 
 
-def schedule_of(store: Store, couple: Couple) -> Record:
+def schedule_of(store: Store, couple: Couple) -> Schedule:
     """The couple's check-in day and time: theirs if they chose, else Sunday 19:00. The time
     is on the clock of the partner who chose it (the first partner's by default), and follows
     that partner if they move to another zone."""
-    chosen: Record = {"weekday": DEFAULT_WEEKDAY, "at": DEFAULT_AT, "on": True, "set_by": None}
+    chosen: Schedule = {
+        "weekday": DEFAULT_WEEKDAY,
+        "at": DEFAULT_AT,
+        "on": True,
+        "set_by": None,
+        "zone": None,
+    }
     stored = next(iter(store.records(couple.chat_id, SCHEDULE_TABLE)), None)
     if stored is not None:
-        chosen.update({k: stored[k] for k in ("weekday", "at", "on", "set_by") if k in stored})
+        for key in ("weekday", "at", "on", "set_by"):
+            if key in stored:
+                chosen[key] = stored[key]
     setter = couple.partner(chosen["set_by"]) if chosen["set_by"] else None
     if setter is None and couple.partners:
         setter = couple.partners[0]
@@ -106,7 +192,7 @@ def schedule_of(store: Store, couple: Couple) -> Record:
     return chosen
 
 
-def _next_weekly(schedule: Record, after: datetime) -> datetime:
+def _next_weekly(schedule: Schedule, after: datetime) -> datetime:
     return next_local(
         time.fromisoformat(schedule["at"]), schedule["zone"], after, schedule["weekday"]
     )
@@ -224,12 +310,21 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     )
 
 
-def _save_schedule(store: Store, couple: Couple, fields: Record) -> None:
-    current = {k: v for k, v in schedule_of(store, couple).items() if k != "zone"}
+def _save_schedule(store: Store, couple: Couple, fields: Mapping[str, Any]) -> None:
+    """Change the couple's schedule (stored as it is in use, then changed)."""
+    current = schedule_of(store, couple)
     with store.transaction(couple.chat_id) as tx:
         table = tx.table(SCHEDULE_TABLE)
         table.clear()
-        table.insert({**current, **fields})
+        schedule_id = table.insert(
+            {
+                "weekday": current["weekday"],
+                "at": current["at"],
+                "on": current["on"],
+                "set_by": current["set_by"],
+            }
+        )
+        table.update(schedule_id, fields)
 
 
 # -- the weekly check-in -----------------------------------------------------------------------
@@ -238,11 +333,11 @@ REFLECT = "reflect"  # a partner's three private questions, each followed by "sh
 QUESTIONS_OFFER = "checkin_offer"  # "Send me the questions" under the group's check-in message
 
 
-def open_checkin(store: Store, chat_id: int) -> Record | None:
+def open_checkin(store: Store, chat_id: int) -> Checkin | None:
     return next((r for r in store.records(chat_id, CHECKINS_TABLE) if r["state"] == "open"), None)
 
 
-def _expire_stale(tx: Transaction, services: Services, table: str) -> None:
+def _expire_stale(tx: Transaction, services: Services, table: Kind[Answered]) -> None:
     """An open check-in or checklist whose deadline passed during a downtime longer than its
     reveal may still come late is closed quietly, so it doesn't block the next one."""
     now = utcnow()
@@ -256,8 +351,8 @@ def _expire_stale(tx: Transaction, services: Services, table: str) -> None:
                 _close_runs(tx, services, _kind_of(table), record["id"])
 
 
-def _kind_of(table: str) -> str:
-    return {CHECKINS_TABLE: "checkin", CHECKLISTS_TABLE: "checklist"}[table]
+def _kind_of(table: Kind[Answered]) -> str:
+    return {CHECKINS_TABLE.name: "checkin", CHECKLISTS_TABLE.name: "checklist"}[table.name]
 
 
 def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) -> None:
@@ -270,7 +365,7 @@ def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) 
                 services.runner.close(tx, run)
 
 
-def _reflection_data(couple: Couple, partner: Partner, record: Record) -> dict[str, Any]:
+def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[str, Any]:
     other = couple.other(partner.user_id)
     return {
         "checkin": record["id"],
@@ -283,7 +378,7 @@ def _reflection_data(couple: Couple, partner: Partner, record: Record) -> dict[s
 
 async def start_checkin(
     context: MendContext, couple: Couple, *, by: Partner | None = None
-) -> Record | None:
+) -> Checkin | None:
     """Poll in the group, questions in private; None if one is running already.
 
     Everything it starts is one change: the check-in, each partner's questions, the group's
@@ -300,7 +395,7 @@ async def start_checkin(
             return None
         away = [p for p in current.partners if p.left_group or is_away(p, now)]
         asked = [p for p in current.partners if p not in away]
-        record: Record = {
+        record: Checkin = {
             "state": "open",
             "started_at": to_iso(now),
             "deadline": to_iso(deadline),
@@ -325,7 +420,7 @@ async def start_checkin(
                     owner=partner,
                     data=_reflection_data(current, partner, record),
                 )
-        started = {
+        started: dict[str, Any] = {
             "phase": record["phase"],
             "name": by.name if by else None,
             "times": _times(current, deadline),
@@ -396,7 +491,7 @@ def _read_answer(most: int, reason: str) -> Callable[[str], str]:
     return read
 
 
-def _open_reflection(turn: Turn) -> tuple[Record, Record] | None:
+def _open_reflection(turn: Turn) -> tuple[Checkin, Reflection] | None:
     """The check-in of this reflection and the partner's part of it, while it is open."""
     record = turn.tx.table(CHECKINS_TABLE).get(int(turn.data["checkin"]))
     if record is None or record["state"] != "open":
@@ -495,7 +590,7 @@ def _offer_questions(turn: Turn) -> str:
 
 
 def _ask_again(
-    tx: Transaction, services: Services, couple: Couple, partner: Partner, record: Record
+    tx: Transaction, services: Services, couple: Couple, partner: Partner, record: Checkin
 ) -> None:
     """The partner's open reflection question (or share choice) once more; their first
     question if they haven't started."""
@@ -534,7 +629,7 @@ QUESTIONS_OFFERED = Flow(
 
 
 def _reveal(
-    tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
+    tx: Transaction, services: Services, couple: Couple, record: Checkin, *, late: bool
 ) -> None:
     """Inside the couple's transaction: what each chose to share, side by side, question by
     question; the check-in's questions and reminders end here."""
@@ -550,7 +645,7 @@ def _reveal(
     for question in QUESTIONS:
         answers = []
         for partner in couple.partners:
-            mine = record["reflections"].get(str(partner.user_id), {})
+            mine: Mapping[str, Any] = record["reflections"].get(str(partner.user_id), {})
             text = mine.get("texts", {}).get(question)
             shared = bool(mine.get("share", {}).get(question))
             status = "shared" if text and shared else "private" if text else "none"
@@ -721,7 +816,7 @@ async def monthly_due(context: MendContext, fired: Fired) -> None:
     await start_checklist(context, couple)
 
 
-def open_checklist(store: Store, chat_id: int) -> Record | None:
+def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
     return next((r for r in store.records(chat_id, CHECKLISTS_TABLE) if r["state"] == "open"), None)
 
 
@@ -744,7 +839,7 @@ async def checklist_command(update: Update, context: MendContext, asked: Asked) 
         )
 
 
-async def start_checklist(context: MendContext, couple: Couple) -> Record | None:
+async def start_checklist(context: MendContext, couple: Couple) -> MonthlyChecklist | None:
     """This month's checklist: the intro, the poll and its deadline, owed in one change;
     None if one is open already."""
     services = context.mend
@@ -757,7 +852,7 @@ async def start_checklist(context: MendContext, couple: Couple) -> Record | None
         if any(r["state"] == "open" for r in tx.table(CHECKLISTS_TABLE).all()):
             return None
         month = roadmap_month(current.setup_completed_at, now)
-        record: Record = {
+        record: MonthlyChecklist = {
             "state": "open",
             "started_at": to_iso(now),
             "deadline": to_iso(deadline),
@@ -838,7 +933,12 @@ def finished_checklists(store: Store, chat_id: int) -> Checklists:
 
 
 def _verdict(
-    tx: Transaction, services: Services, couple: Couple, record: Record, *, late: bool
+    tx: Transaction,
+    services: Services,
+    couple: Couple,
+    record: MonthlyChecklist,
+    *,
+    late: bool,
 ) -> None:
     """Inside the couple's transaction: most checked? The change since last month, and the
     monthly review."""
@@ -994,7 +1094,7 @@ def _ask_letter(
     )
 
 
-def _open_round(turn: Turn) -> Record | None:
+def _open_round(turn: Turn) -> LetterRound | None:
     letters = turn.tx.table(LETTERS_TABLE).get(int(turn.data["letters"]))
     return letters if letters is not None and letters["state"] == "open" else None
 
@@ -1110,7 +1210,8 @@ def weekly_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
     """The couple's weekly check-ins, oldest first, as other features read them
     (services.reads): scores, who finished their reflection, who was away."""
     read = []
-    for record in sorted(store.records(chat_id, CHECKINS_TABLE), key=lambda r: r["started_at"]):
+    checkins = sorted(store.records(chat_id, CHECKINS_TABLE), key=lambda r: str(r["started_at"]))
+    for record in checkins:
         started = from_iso(record["started_at"])
         if started is None:
             continue
@@ -1134,7 +1235,7 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
     me = str(user_id)
     weekly = []
     for record in services.store.records(couple.chat_id, CHECKINS_TABLE):
-        mine = record["reflections"].get(me, {})
+        mine: Mapping[str, Any] = record["reflections"].get(me, {})
         shared_by_other = {}
         if record["state"] != "open":
             for uid, theirs in record["reflections"].items():
@@ -1153,15 +1254,15 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
             }
         )
     letters = []
-    for record in services.store.records(couple.chat_id, LETTERS_TABLE):
+    for letter_round in services.store.records(couple.chat_id, LETTERS_TABLE):
         letters.append(
             {
-                "quarter": record["quarter"],
-                "state": record["state"],
+                "quarter": letter_round["quarter"],
+                "state": letter_round["state"],
                 "letters": {
                     uid: letter
-                    for uid, letter in record["letters"].items()
-                    if uid == me or record["state"] == "revealed"
+                    for uid, letter in letter_round["letters"].items()
+                    if uid == me or letter_round["state"] == "revealed"
                 },
             }
         )

@@ -24,7 +24,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -38,14 +38,69 @@ from bot.links import private_link_button
 from bot.messages import Buttons, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
 
-JOURNAL_TABLE = "journal"
-LADDER_TABLE = "ladder"
-TRIGGERS_TABLE = "triggers"
-CHECKS_TABLE = "selfwork"  # what each /selfcheck, /setback and /reflect found
+
+class Authored(TypedDict):
+    """What every record here has: the partner who wrote it (private to them unless they
+    share it)."""
+
+    id: NotRequired[int]
+    author: int
+
+
+class JournalEntry(Authored):
+    """A journal entry: a prompt and the answers to it (a reflection kept in the journal too)."""
+
+    at: str | None
+    prompt: str  # of PROMPTS, or "reflect"
+    answers: list[str]
+
+
+class Rung(Authored):
+    """A rung of the vulnerability ladder: own words or an idea, and how sharing it went."""
+
+    added_at: str | None
+    text: str | None
+    idea: str | None  # of IDEAS_OFFERED
+    shared_at: str | None
+    response: str | None  # of RESPONSES
+
+
+class Trigger(Authored):
+    """What set a trigger off, and the "I" statement drafted from it."""
+
+    at: str | None
+    what: str
+    text: str | None  # the author's own wording of the statement, if they gave one
+    state: str  # "draft", "private" or "shared"
+    locale: str  # the language the author read the draft in
+    shared_at: NotRequired[str | None]
+
+
+class SelfWork(Authored):
+    """What one /selfcheck, /setback or /reflect found: the checks' yes/no answers, or the
+    reflection's loop, what the person knows and the next step they chose."""
+
+    tool: str  # "selfcheck", "setback" or "reflect"
+    at: str | None
+    done: bool
+    answers: NotRequired[list[str]]  # the checks: "y" or "n" per question
+    loop: NotRequired[str | None]  # the reflection's
+    circling: NotRequired[bool | None]
+    known: NotRequired[str | None]
+    next_step: NotRequired[str | None]  # of NEXT_STEPS
+    step: NotRequired[str | None]  # what next_step was called before the tools were flows
+
+
+Own = TypeVar("Own", bound=Authored)  # a record of any of the tables here
+
+JOURNAL_TABLE = Kind[JournalEntry]("journal")
+LADDER_TABLE = Kind[Rung]("ladder")
+TRIGGERS_TABLE = Kind[Trigger]("triggers")
+CHECKS_TABLE = Kind[SelfWork]("selfwork")
 
 # The flows (their runs are kept in the couple's file under these names).
 MENU = "journal"
@@ -97,17 +152,17 @@ Opener = Callable[[Services, Transaction, Couple, Partner], None]
 # -- shared helpers ----------------------------------------------------------------------------
 
 
-def _mine(services: Services, couple: Couple, table: str, user_id: int) -> list[Record]:
+def _mine(services: Services, couple: Couple, table: Kind[Own], user_id: int) -> list[Own]:
     return [r for r in services.store.records(couple.chat_id, table) if r.get("author") == user_id]
 
 
-def _own(tx: Transaction, table: str, user_id: int) -> list[Record]:
+def _own(tx: Transaction, table: Kind[Own], user_id: int) -> list[Own]:
     """Inside a transaction: the person's own records of a table, oldest first."""
     records = (r for r in tx.table(table).all() if r.get("author") == user_id)
     return sorted(records, key=lambda r: r["id"])
 
 
-def _owned(tx: Transaction, table: str, record_id: Any, user_id: int) -> Record | None:
+def _owned(tx: Transaction, table: Kind[Own], record_id: Any, user_id: int) -> Own | None:
     """One of the person's own records; None for anyone else's (or one that is gone)."""
     record = tx.table(table).get(record_id) if isinstance(record_id, int) else None
     return record if record is not None and record.get("author") == user_id else None
@@ -343,7 +398,7 @@ def _prompt_opener(prompt: str) -> Opener:
 def journal_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """Only the person's own private entries and tools, never the other partner's."""
 
-    def own(table: str) -> list[Record]:
+    def own(table: Kind[Own]) -> list[dict[str, object]]:
         return [
             {k: v for k, v in r.items() if k not in ("id", "author")}
             for r in _mine(services, couple, table, user_id)
@@ -719,7 +774,7 @@ async def _trigger_in_private(
 # -- /reflect: from rumination to reflection ---------------------------------------------------
 
 
-def _reflection(turn: Turn) -> Record | None:
+def _reflection(turn: Turn) -> SelfWork | None:
     return _owned(turn.tx, CHECKS_TABLE, turn.data.get("record"), turn.partner.user_id)
 
 

@@ -11,7 +11,7 @@ end both are invited back with a gentle way to restart. One pause at a time per 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -31,10 +31,23 @@ from bot.messages import (
 )
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.timers import Fired
 
-PAUSES_TABLE = "pauses"
+
+class Pause(TypedDict):
+    """A cooling-off pause: who took it, until when, and when it ended and by whom."""
+
+    id: NotRequired[int]
+    by: int
+    started_at: str | None
+    ends_at: str | None  # moved on by /extend
+    minutes: int  # the length asked for at the start
+    ended_at: str | None  # None while it runs
+    ended_by: int | None  # who ended it early (None: its time was up)
+
+
+PAUSES_TABLE = Kind[Pause]("pauses")
 PAUSE_END = "pause_end"
 DEFAULT_MINUTES = 30
 MIN_MINUTES = 20
@@ -46,7 +59,7 @@ CHOICE = "pause:"
 LATE_LIMIT = timedelta(hours=24)
 
 
-def active_pause(services: Services, chat_id: int) -> Record | None:
+def active_pause(services: Services, chat_id: int) -> Pause | None:
     """The couple's running pause, if any."""
     return next(
         (r for r in services.store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None
@@ -173,7 +186,7 @@ async def pause_choice(update: Update, context: MendContext, asked: Asked) -> No
     context.application.create_task(breathing, update=update)
 
 
-async def _running(update: Update, context: MendContext, asked: Asked) -> Record | None:
+async def _running(update: Update, context: MendContext, asked: Asked) -> Pause | None:
     """The running pause, or None after saying there is none."""
     running = active_pause(context.mend, asked.couple.chat_id)
     if running is None:
@@ -275,7 +288,7 @@ async def extend_command(update: Update, context: MendContext, asked: Asked) -> 
     await services.outbox.deliver(context, couple.chat_id)
 
 
-def _end(services: Services, tx: Transaction, pause: Record, ended_by: int | None) -> None:
+def _end(services: Services, tx: Transaction, pause: Pause, ended_by: int | None) -> None:
     """Inside the couple's transaction: the pause ends now, its end timer goes."""
     couple = tx.couple()
     assert couple is not None

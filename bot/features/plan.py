@@ -23,9 +23,9 @@ which the other partner accepts a change would follow the question beside step 2
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, time
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -42,12 +42,52 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date, read_times_and_days
 from bot.render import zone
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.transparency import asks_for_surveillance
 from bot.when import local_moments, next_local
 
-PLAN_TABLE = "plan"
+
+class CheckinTime(TypedDict):
+    """A check-in time of the plan, on the clock of the partner who typed it."""
+
+    at: str  # "HH:MM"
+    weekday: int | None  # None: every day
+
+
+class PlanEntry(TypedDict):
+    """A change or own words for hard moments, and who wrote it."""
+
+    text: str
+    by: int
+    n: NotRequired[int]  # its number while the plan was written (not in plans from before flows)
+
+
+class Plan(TypedDict):
+    """The couple's plan, as agreed (the sections a run's draft holds, and what agreeing adds)."""
+
+    id: NotRequired[int]
+    state: str  # "agreed" ("drafting": a plan being written before its steps were a flow)
+    frequency: str | None  # one of FREQUENCIES
+    times: list[CheckinTime]
+    zone: str | None  # the zone the times were typed in
+    times_by: int | None
+    behaviours: list[PlanEntry]
+    emotions: list[str]  # of EMOTIONS
+    emotions_own: list[PlanEntry]
+    visit: str | None  # the next visit's ISO date, or "not_yet"
+    agreed_at: str | None
+    review_anchor: str | None  # monthly reviews fall on this day and minute
+    pinned_message: int | None
+    # Written while a plan was written before its steps were a flow.
+    step: NotRequired[str | None]
+    editing: NotRequired[bool]
+    started_by: NotRequired[int]
+    started_at: NotRequired[str | None]
+    thread: NotRequired[int | None]
+
+
+PLAN_TABLE = Kind[Plan]("plan")
 REVIEW = "plan_review"
 SECTIONS = ("checkins", "behaviours", "emotions", "visit")
 # What each section changes in the stored plan.
@@ -82,12 +122,12 @@ OLD_QUESTIONS = ("plan_times", "plan_behaviour", "plan_emotion", "plan_visit")
 # -- the stored plan -------------------------------------------------------------------------
 
 
-def current_plan(services: Services, chat_id: int) -> Record | None:
+def current_plan(services: Services, chat_id: int) -> Plan | None:
     """The agreed plan, if there is one."""
     return _agreed(services.store.records(chat_id, PLAN_TABLE))
 
 
-def _agreed(records: list[Record]) -> Record | None:
+def _agreed(records: list[Plan]) -> Plan | None:
     return next((r for r in records if r.get("state") == "agreed"), None)
 
 
@@ -95,19 +135,19 @@ def _repairing(couple: Couple) -> Partner | None:
     return next((p for p in couple.partners if p.role == "repairing"), None)
 
 
-def _draft(plan: Record | None) -> dict[str, Any]:
+def _draft(plan: Plan | None) -> dict[str, Any]:
     """What a run keeps while the plan (or one section) is written: the plan's sections, each
     entry numbered so a button can name it."""
-    plan = plan or {}
+    stored: Mapping[str, Any] = plan or {}  # no plan yet: every section empty
     draft: dict[str, Any] = {
-        "frequency": plan.get("frequency"),
-        "times": list(plan.get("times") or []),
-        "zone": plan.get("zone"),
-        "times_by": plan.get("times_by"),
-        "behaviours": [dict(e) for e in plan.get("behaviours") or []],
-        "emotions": list(plan.get("emotions") or []),
-        "emotions_own": [dict(e) for e in plan.get("emotions_own") or []],
-        "visit": plan.get("visit"),
+        "frequency": stored.get("frequency"),
+        "times": list(stored.get("times") or []),
+        "zone": stored.get("zone"),
+        "times_by": stored.get("times_by"),
+        "behaviours": [dict(e) for e in stored.get("behaviours") or []],
+        "emotions": list(stored.get("emotions") or []),
+        "emotions_own": [dict(e) for e in stored.get("emotions_own") or []],
+        "visit": stored.get("visit"),
     }
     entries = [*draft["behaviours"], *draft["emotions_own"]]
     for number, entry in enumerate(entries):
@@ -119,8 +159,9 @@ def _draft(plan: Record | None) -> dict[str, Any]:
 
 
 def _plan_view(
-    services: Services, couple: Couple, plan: Record | dict[str, Any], locale: str
+    services: Services, couple: Couple, plan: Mapping[str, Any], locale: str
 ) -> dict[str, Any]:
+    """The agreed plan, or a run's draft of it, as the templates show it."""
     now = utcnow()
     entered_in = plan.get("zone")
     slots = []
@@ -225,7 +266,7 @@ def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: 
         )
 
 
-def _continue_old_draft(tx: Transaction, services: Services, couple: Couple, old: Record) -> None:
+def _continue_old_draft(tx: Transaction, services: Services, couple: Couple, old: Plan) -> None:
     """A plan being written before its steps were a flow: it goes on from the step it was at."""
     tx.table(PLAN_TABLE).clear()
     step = old.get("step") if old.get("step") in SECTIONS else SECTIONS[0]
@@ -463,7 +504,14 @@ def _agree(turn: Turn) -> None:
         plan_id = table.insert(
             {
                 "state": "agreed",
-                **draft,
+                "frequency": draft["frequency"],
+                "times": draft["times"],
+                "zone": draft["zone"],
+                "times_by": draft["times_by"],
+                "behaviours": draft["behaviours"],
+                "emotions": draft["emotions"],
+                "emotions_own": draft["emotions_own"],
+                "visit": draft["visit"],
                 "agreed_at": to_iso(now),
                 # Monthly reviews fall on the agreement's day and minute.
                 "review_anchor": to_iso(now.replace(second=0, microsecond=0)),
@@ -628,7 +676,7 @@ def next_review(anchor: datetime, after: datetime) -> datetime:
 
 
 def schedule_review(
-    timers: Timers, chat_id: int, plan: Record, *, tx: Transaction | None = None
+    timers: Timers, chat_id: int, plan: Plan, *, tx: Transaction | None = None
 ) -> None:
     anchor = from_iso(plan.get("review_anchor")) or utcnow()
     timers.cancel_kind(chat_id, REVIEW)
@@ -701,7 +749,7 @@ def reconcile_reviews(timers: Timers, couple: Couple) -> None:
 
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] | None:
     """The couple's shared plan: both partners wrote it in the group, so both get it whole."""
-    plan = current_plan(services, couple.chat_id)
+    plan: Mapping[str, Any] | None = current_plan(services, couple.chat_id)
     writing = services.runner.runs(couple.chat_id, PLAN_FLOW)
     if plan is None and writing:
         plan = {**writing[-1].data["plan"], "state": "drafting", "agreed_at": None}

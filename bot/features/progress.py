@@ -37,8 +37,9 @@ import asyncio
 import io
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -54,13 +55,25 @@ from bot.messages import group_message, reply, say, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reads import WeeklyCheckin
 from bot.roadmap import PHASES, phase_of, roadmap_month
-from bot.storage import Record, Store
+from bot.storage import Kind, Store
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc
 
 log = logging.getLogger(__name__)
 
-ROADMAP_TABLE = "roadmap"
+
+class Roadmap(TypedDict):
+    """Where the couple is on the roadmap: the phases and milestones already said, and when
+    the private words about support and about repair not working last went out."""
+
+    id: NotRequired[int]
+    announced: list[str]  # phases, the first one from the start
+    milestones: dict[str, str | None]  # milestone → when it was reached
+    support_hint_at: str | None
+    not_working_at: str | None
+
+
+ROADMAP_TABLE = Kind[Roadmap]("roadmap")
 PHASE = "roadmap_phase"
 PHASE_STARTS = {PHASES[1]: 3, PHASES[2]: 6}  # months after day 1
 PHASE_AT = time(10, 0)
@@ -95,24 +108,23 @@ def week_of(couple: Couple, day: date) -> int:
     return (day - couple.setup_completed_at.date()).days // 7 + 1
 
 
-def roadmap(store: Store, chat_id: int) -> Record | None:
+def roadmap(store: Store, chat_id: int) -> Roadmap | None:
     return next(iter(store.records(chat_id, ROADMAP_TABLE)), None)
 
 
-def _change_roadmap(store: Store, chat_id: int, fields: Record) -> None:
+def _change_roadmap(store: Store, chat_id: int, fields: Mapping[str, Any]) -> None:
+    """Change the couple's roadmap record, made first if there is none."""
     with store.transaction(chat_id) as tx:
         table = tx.table(ROADMAP_TABLE)
         current = next(iter(table.all()), None)
         if current is None:
-            table.insert(
-                {
-                    "announced": [PHASES[0]],
-                    "milestones": {},
-                    "support_hint_at": None,
-                    "not_working_at": None,
-                    **fields,
-                }
-            )
+            fresh: Roadmap = {
+                "announced": [PHASES[0]],
+                "milestones": {},
+                "support_hint_at": None,
+                "not_working_at": None,
+            }
+            table.update(table.insert(fresh), fields)
         else:
             table.update(current["id"], fields)
 
@@ -300,7 +312,12 @@ def not_working(services: Services, couple: Couple) -> bool:
     return none_most and totals[-1] <= totals[0]
 
 
-def _due(record: Record, key: str, every: timedelta, now: datetime) -> bool:
+def _due(
+    record: Roadmap,
+    key: Literal["support_hint_at", "not_working_at"],
+    every: timedelta,
+    now: datetime,
+) -> bool:
     last = from_iso(record.get(key))
     return last is None or now - last >= every
 
@@ -460,7 +477,8 @@ def _summary(
                 "tick_change": ticks[-1] - ticks[-2] if len(ticks) >= 2 else None,
             }
         )
-    record = roadmap(services.store, couple.chat_id) or {"milestones": {}}
+    record = roadmap(services.store, couple.chat_id)
+    reached = record["milestones"] if record is not None else {}
     return {
         "day": day_count(couple, now),
         "month": month,
@@ -471,7 +489,7 @@ def _summary(
         "total": series["statements"],
         "most": series["most"],
         "pauses_month": sum(series["pauses"][-4:]),
-        "milestones": [k for k in MILESTONES if k in record["milestones"]],
+        "milestones": [k for k in MILESTONES if k in reached],
         "signs": signs(services, couple, now),
         "path": couple.path,
     }
@@ -512,11 +530,11 @@ async def progress_command(update: Update, context: MendContext, asked: Asked) -
 
 def progress_export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """The roadmap is shared: its phases and milestones were said in the group."""
-    record = roadmap(services.store, couple.chat_id) or {}
+    record = roadmap(services.store, couple.chat_id)
     return {
         "day_one": to_iso(couple.setup_completed_at),
-        "phases_announced": record.get("announced", []),
-        "milestones": record.get("milestones", {}),
+        "phases_announced": record.get("announced", []) if record is not None else [],
+        "milestones": record.get("milestones", {}) if record is not None else {},
     }
 
 

@@ -22,8 +22,9 @@ read by the other repair features through `services.reads.repair_track`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
@@ -41,11 +42,39 @@ from bot.messages import (
     say,
 )
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.storage import Record, Store
+from bot.storage import Kind, Store
 from bot.timers import Fired, Timers
 
-TRACK_TABLE = "repair_track"
-PITFALLS_TABLE = "pitfalls"
+
+class Exercises(TypedDict):
+    """The transparency exercises: three weekly invitations."""
+
+    state: str  # "running", "stopped" or "done"
+    started_at: str | None
+    week: int  # the last week invited to (0: none yet)
+    thread: int | None  # the forum topic they were started in
+
+
+class TrackState(TypedDict):
+    """The couple's one record of the track: which one they are on, and the exercises."""
+
+    id: NotRequired[int]
+    kind: str | None  # one of TRACK_KINDS, once a partner said
+    exercises: Exercises | None
+    chosen_by: NotRequired[int]
+    chosen_at: NotRequired[str | None]
+
+
+class Pitfall(TypedDict):
+    """When the note on a pitfall was last shown (at most once a month)."""
+
+    id: NotRequired[int]
+    kind: str  # one of PITFALLS
+    shown_at: str | None
+
+
+TRACK_TABLE = Kind[TrackState]("repair_track")
+PITFALLS_TABLE = Kind[Pitfall]("pitfalls")
 EXERCISE = "transparency_week"
 EXERCISE_WEEKS = 3
 EXERCISE_EVERY = timedelta(days=7)
@@ -137,7 +166,7 @@ async def check_text(
 # -- the track -------------------------------------------------------------------------------
 
 
-def track_state(store: Store, chat_id: int) -> Record | None:
+def track_state(store: Store, chat_id: int) -> TrackState | None:
     records = store.records(chat_id, TRACK_TABLE)
     return records[0] if records else None
 
@@ -147,15 +176,13 @@ def track_kind(store: Store, chat_id: int) -> str | None:
     return None if state is None else state.get("kind")
 
 
-def _save_track(services: Services, chat_id: int, fields: Record) -> Record:
+def _save_track(services: Services, chat_id: int, fields: Mapping[str, Any]) -> TrackState:
+    """Change the couple's track record, made first if there is none."""
     with services.store.transaction(chat_id) as tx:
         table = tx.table(TRACK_TABLE)
         rows = table.all()
-        if rows:
-            table.update(rows[0]["id"], fields)
-            record_id = rows[0]["id"]
-        else:
-            record_id = table.insert({"kind": None, "exercises": None, **fields})
+        record_id = rows[0]["id"] if rows else table.insert({"kind": None, "exercises": None})
+        table.update(record_id, fields)
         record = table.get(record_id)
     assert record is not None
     return record
@@ -313,10 +340,10 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
 # -- the transparency exercises ---------------------------------------------------------------
 
 
-def _exercise_state(services: Services, chat_id: int) -> dict[str, Any] | None:
+def _exercise_state(services: Services, chat_id: int) -> Exercises | None:
     state = track_state(services.store, chat_id)
     exercises = None if state is None else state.get("exercises")
-    return dict(exercises) if exercises else None
+    return exercises.copy() if exercises else None
 
 
 async def start_exercises(
@@ -410,10 +437,10 @@ def reconcile_exercises(timers: Timers, couple: Couple) -> None:
 
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     """The couple's shared track choice, exercise progress and the notes they were shown."""
-    state = track_state(services.store, couple.chat_id) or {}
+    state = track_state(services.store, couple.chat_id)
     return {
-        "track": state.get("kind"),
-        "exercises": state.get("exercises"),
+        "track": state.get("kind") if state is not None else None,
+        "exercises": state.get("exercises") if state is not None else None,
         "notes_shown": [
             {"pitfall": r["kind"], "shown_at": r["shown_at"]}
             for r in services.store.records(couple.chat_id, PITFALLS_TABLE)

@@ -17,9 +17,9 @@ with the partner (bot.when.is_away): the weekly reflection and the letter prompt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -35,12 +35,33 @@ from bot.outbox import GROUP
 from bot.reading import read_clock, read_date
 from bot.render import Renderer
 from bot.roadmap import phase_of, roadmap_month
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import is_away, local_day, next_local
 
-SETTINGS_TABLE = "ritual_settings"
-DAYS_TABLE = "ritual_days"
+
+class RitualSettings(TypedDict):
+    """A partner's ritual choices in a couple (away-mode moved to the partner in schema 2)."""
+
+    id: NotRequired[int]
+    partner: int
+    on: list[str]  # the rituals chosen, of RITUALS
+    at: dict[str, str]  # ritual → "HH:MM" on the partner's clock (DEFAULT_AT for the rest)
+
+
+class RitualDay(TypedDict):
+    """How one ritual went for a partner on a day of their calendar (kept KEEP_DAYS)."""
+
+    id: NotRequired[int]
+    partner: int
+    ritual: str
+    day: str  # ISO date
+    status: str  # "prompted", "snoozed", "skipped" or "done"
+    updated_at: str | None
+
+
+SETTINGS_TABLE = Kind[RitualSettings]("ritual_settings")
+DAYS_TABLE = Kind[RitualDay]("ritual_days")
 PROMPT = "ritual_prompt"
 AGAIN = "ritual_again"
 RITUALS = ("morning", "appreciation", "bedtime")
@@ -62,12 +83,12 @@ FINAL = ("done", "skipped")
 # -- settings ----------------------------------------------------------------------------------
 
 
-def settings_of(store: Store, chat_id: int, user_id: int) -> Record:
+def settings_of(store: Store, chat_id: int, user_id: int) -> RitualSettings:
     """A partner's ritual choices in a couple (all off, default times, until they choose)."""
     stored = next(
         (r for r in store.records(chat_id, SETTINGS_TABLE) if r["partner"] == user_id), None
     )
-    chosen: Record = {"partner": user_id, "on": [], "at": {}}
+    chosen: RitualSettings = {"partner": user_id, "on": [], "at": {}}
     if stored is not None:
         chosen.update(stored)
     chosen["at"] = {**DEFAULT_AT, **chosen["at"]}
@@ -191,7 +212,7 @@ async def prompt_due(context: MendContext, fired: Fired) -> None:
                 "most": MAX_NOTE,
             },
         )
-        _mark(tx, partner.user_id, ritual, day, {"status": "prompted"})
+        _mark(tx, partner.user_id, ritual, day, "prompted")
     await services.outbox.deliver(context, fired.chat_id)
 
 
@@ -200,7 +221,9 @@ def _status(store: Store, chat_id: int, user_id: int, ritual: str, day: str) -> 
     return None if record is None else str(record["status"])
 
 
-def _day_record(store: Store, chat_id: int, user_id: int, ritual: str, day: str) -> Record | None:
+def _day_record(
+    store: Store, chat_id: int, user_id: int, ritual: str, day: str
+) -> RitualDay | None:
     return next(
         (
             r
@@ -211,7 +234,7 @@ def _day_record(store: Store, chat_id: int, user_id: int, ritual: str, day: str)
     )
 
 
-def _mark(tx: Transaction, user_id: int, ritual: str, day: str, fields: Record) -> None:
+def _mark(tx: Transaction, user_id: int, ritual: str, day: str, status: str) -> None:
     """Inside the couple's transaction: note how a ritual went on a day (kept a few months,
     for the milestones)."""
     oldest = (utcnow() - timedelta(days=KEEP_DAYS)).date().isoformat()
@@ -225,11 +248,13 @@ def _mark(tx: Transaction, user_id: int, ritual: str, day: str, fields: Record) 
         ),
         None,
     )
-    stamped = {**fields, "updated_at": to_iso(utcnow())}
+    now = to_iso(utcnow())
     if found is None:
-        table.insert({"partner": user_id, "ritual": ritual, "day": day, **stamped})
+        table.insert(
+            {"partner": user_id, "ritual": ritual, "day": day, "status": status, "updated_at": now}
+        )
     else:
-        table.update(found["id"], stamped)
+        table.update(found["id"], {"status": status, "updated_at": now})
     for old in records:
         if old["day"] < oldest:
             table.remove(old["id"])
@@ -292,13 +317,13 @@ def _nudged(turn: Turn) -> str | None:
             payload={"ritual": ritual, "day": day, "for": to_iso(due)},
             tx=turn.tx,
         )
-        _mark(turn.tx, me.user_id, ritual, day, {"status": "snoozed"})
+        _mark(turn.tx, me.user_id, ritual, day, "snoozed")
         turn.toast = "alert.rituals_later"
     elif turn.value == "skip":
-        _mark(turn.tx, me.user_id, ritual, day, {"status": "skipped"})
+        _mark(turn.tx, me.user_id, ritual, day, "skipped")
         turn.toast = "alert.rituals_skipped"
     else:
-        _mark(turn.tx, me.user_id, ritual, day, {"status": "done"})
+        _mark(turn.tx, me.user_id, ritual, day, "done")
         turn.data["kept"] = True
         turn.toast = "alert.rituals_done"
     return None
@@ -324,7 +349,7 @@ def _note_written(turn: Turn) -> str | None:
         text=turn.value,
     )
     _cancel_again(turn.tx, turn.runner.services.timers, turn.partner.user_id, ritual)
-    _mark(turn.tx, turn.partner.user_id, ritual, str(turn.data["day"]), {"status": "done"})
+    _mark(turn.tx, turn.partner.user_id, ritual, str(turn.data["day"]), "done")
     turn.data["kept"] = True
     return "sent"
 
@@ -399,14 +424,14 @@ def _toggles(run: Run) -> Rows:
     ]
 
 
-def _settings_changed(turn: Turn, ritual: str, fields: Record) -> None:
+def _settings_changed(turn: Turn, ritual: str, fields: Mapping[str, Any]) -> None:
     """Save the owner's choice, move the ritual's prompts, and show the overview anew."""
     services = turn.runner.services
     me = turn.partner
     table = turn.tx.table(SETTINGS_TABLE)
     stored = next((r for r in table.all() if r["partner"] == me.user_id), None)
     if stored is None:
-        table.insert({"partner": me.user_id, "on": [], "at": {}, **fields})
+        table.update(table.insert({"partner": me.user_id, "on": [], "at": {}}), fields)
     else:
         table.update(stored["id"], fields)
     _reschedule(services, turn.couple, me, ritual)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -20,10 +20,23 @@ from bot.guards import Asked, known_partner
 from bot.messages import Buttons, button, choices, chosen, reply
 from bot.model import Couple, to_iso, utcnow
 from bot.roadmap import phase_of, roadmap_month
+from bot.storage import Kind
 
 SCRIPT = "script:"
 STARTER = "starter:"
-STARTERS_USED_TABLE = "starters_used"
+
+
+class StarterUsed(TypedDict):
+    """A conversation starter the couple has drawn (not drawn again until its set is used up)."""
+
+    id: NotRequired[int]
+    phase: str
+    depth: str
+    index: int  # its place in the phase's and depth's set
+    at: str | None
+
+
+STARTERS_USED_TABLE = Kind[StarterUsed]("starters_used")
 
 
 @dataclass(frozen=True)

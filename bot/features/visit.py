@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -47,12 +47,47 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
 from bot.render import zone
-from bot.storage import Record, Store, Transaction
+from bot.storage import Kind, Store, Transaction
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local, quiet_until
 from bot.zones import find_zone
 
-VISITS_TABLE = "visits"
+
+class VisitReflection(TypedDict, total=False):
+    """A partner's private reflection after a visit, kept answer by answer."""
+
+    rating: int  # 1–5
+    note: str
+    share: str  # of SHARES: what the group may see
+    answered_at: str | None
+
+
+class Visit(TypedDict):
+    """A visit: its plan, its morning check-ins and the reflections after it."""
+
+    id: NotRequired[int]
+    state: str  # "planning", "planned", "over" (reflections asked), "done" or "cancelled"
+    planner: int
+    created_at: str | None
+    host: int | None  # the partner at home (None: a place elsewhere, in `zone`)
+    zone: str | None  # the place's time zone when neither partner is at home there
+    arrival: str | None  # ISO dates in the place's calendar, set while planning
+    departure: str | None
+    goals: dict[str, str]  # user id → what they need to feel safe ("": in person)
+    activities: list[str]  # of ACTIVITIES
+    ideas: list[str]
+    rest: str | None  # of RESTS
+    checkins: dict[str, dict[str, str]]  # ISO day → user id → mood
+    reflections: dict[str, VisitReflection]  # user id → theirs
+    both_safe: bool | None  # once revealed: both rated it safe and let the group see that
+    planned_at: NotRequired[str | None]
+    revealed_at: NotRequired[str | None]
+    cancelled_at: NotRequired[str | None]
+    cancelled_by: NotRequired[int]
+    step: NotRequired[str | None]  # the planning step, before planning was a flow
+
+
+VISITS_TABLE = Kind[Visit]("visits")
 COUNTDOWN = "visit_countdown"
 CHECKIN = "visit_checkin"
 REFLECT = "visit_reflect"
@@ -86,7 +121,9 @@ RATINGS = range(1, 6)
 # -- dates -------------------------------------------------------------------------------------
 
 
-def _day(text: str) -> date:
+def _day(text: str | None) -> date:
+    """A day of the visit (read once planning has set it)."""
+    assert text is not None
     return date.fromisoformat(text)
 
 
@@ -103,9 +140,15 @@ def _dates(visit: Mapping[str, Any]) -> dict[str, Any]:
 # -- moments -----------------------------------------------------------------------------------
 
 
-def place_zone(couple: Couple, visit: Record) -> str | None:
+def _host_of(couple: Couple, visit: Visit) -> Partner | None:
+    """The partner the visit is at home with, if it is at one's home."""
+    host = visit.get("host")
+    return couple.partner(host) if host else None
+
+
+def place_zone(couple: Couple, visit: Visit) -> str | None:
     """The time zone of the place of the visit: the host's, or the city they named."""
-    host = couple.partner(visit["host"]) if visit.get("host") else None
+    host = _host_of(couple, visit)
     return host.timezone if host is not None else visit.get("zone")
 
 
@@ -134,33 +177,33 @@ def shared_moment(day: date, zone_name: str | None, partners: list[Partner]) -> 
     return local_to_utc(midnight, PREFERRED_AT, zone_name)
 
 
-def checkin_moment(couple: Couple, visit: Record, day: date) -> datetime:
+def checkin_moment(couple: Couple, visit: Visit, day: date) -> datetime:
     """Morning at the place they are together; after the host's quiet hours, if any.
     (The visitor's own quiet hours are set for home, so they don't apply here.)"""
     zone_name = place_zone(couple, visit)
     moment = local_to_utc(datetime.combine(day, time()), CHECKIN_AT, zone_name)
-    host = couple.partner(visit["host"]) if visit.get("host") else None
+    host = _host_of(couple, visit)
     later = quiet_until(moment, host) if host is not None else None
     return later or moment
 
 
-def visit_end(couple: Couple, visit: Record) -> datetime:
+def visit_end(couple: Couple, visit: Visit) -> datetime:
     """The end of the departure day, at the place."""
     after = _day(visit["departure"]) + timedelta(days=1)
     return local_to_utc(datetime.combine(after, time()), time(0), place_zone(couple, visit))
 
 
-def reflect_moment(couple: Couple, visit: Record, partner: Partner) -> datetime:
+def reflect_moment(couple: Couple, visit: Visit, partner: Partner) -> datetime:
     """The partner's own morning once the visit is over (a traveller may get a day more)."""
     return next_local(REFLECT_AT, partner.timezone, visit_end(couple, visit) - timedelta(seconds=1))
 
 
-def _checkin_days(visit: Record) -> list[date]:
+def _checkin_days(visit: Visit) -> list[date]:
     arrival, departure = _day(visit["arrival"]), _day(visit["departure"])
     return [arrival + timedelta(days=n) for n in range(1, (departure - arrival).days + 1)]
 
 
-def _next_checkin(couple: Couple, visit: Record, after: datetime) -> tuple[date, datetime] | None:
+def _next_checkin(couple: Couple, visit: Visit, after: datetime) -> tuple[date, datetime] | None:
     for day in _checkin_days(visit):
         moment = checkin_moment(couple, visit, day)
         if moment > after:
@@ -171,7 +214,7 @@ def _next_checkin(couple: Couple, visit: Record, after: datetime) -> tuple[date,
 # -- the store ---------------------------------------------------------------------------------
 
 
-def visits(services: Services, chat_id: int) -> list[Record]:
+def visits(services: Services, chat_id: int) -> list[Visit]:
     return services.store.records(chat_id, VISITS_TABLE)
 
 
@@ -186,7 +229,7 @@ def _runs(services: Services, chat_id: int, visit_id: int, *flows: str) -> list[
     ]
 
 
-def upcoming(services: Services, couple: Couple) -> Record | None:
+def upcoming(services: Services, couple: Couple) -> Visit | None:
     """The visit being planned, or planned and not over yet. (A plan left half-way before
     planning became a flow has no conversation to go on with; it is passed over.)"""
     for visit in visits(services, couple.chat_id):
@@ -199,7 +242,7 @@ def upcoming(services: Services, couple: Couple) -> Record | None:
     return None
 
 
-def _visit_of(turn: Turn) -> Record:
+def _visit_of(turn: Turn) -> Visit:
     """The visit a run belongs to, inside the answer's transaction."""
     visit = turn.tx.table(VISITS_TABLE).get(int(turn.data["visit"]))
     assert visit is not None  # a visit's runs are closed before it could go
@@ -502,7 +545,7 @@ def _skip_goal(turn: Turn) -> str | None:
     return None if _goals_given(turn, visit, {**visit["goals"], mine: ""}) else "intro"
 
 
-def _goals_given(turn: Turn, visit: Record, goals: dict[str, str]) -> bool:
+def _goals_given(turn: Turn, visit: Visit, goals: dict[str, str]) -> bool:
     """Keep the goals; once both partners have given theirs (or skipped), the plan goes on to
     time together. True when it does."""
     tx, couple, services = turn.tx, turn.couple, turn.runner.services
@@ -638,7 +681,7 @@ PLANNING = (PLAN, GOALS, GOAL, TIME)
 
 
 def schedule_visit(
-    timers: Timers, couple: Couple, visit: Record, *, tx: Transaction | None = None
+    timers: Timers, couple: Couple, visit: Visit, *, tx: Transaction | None = None
 ) -> None:
     """The countdown, the first check-in, each partner's reflection and the reveal deadline."""
     now, chat_id, visit_id = utcnow(), couple.chat_id, visit["id"]
@@ -662,7 +705,7 @@ def schedule_visit(
     )
 
 
-def _schedule_view(services: Services, couple: Couple, visit: Record) -> list[dict[str, Any]]:
+def _schedule_view(services: Services, couple: Couple, visit: Visit) -> list[dict[str, Any]]:
     """What is coming, soonest first, with each moment as each partner reads it."""
     view: dict[tuple[str, Any], dict[str, Any]] = {}
     for record in services.timers.pending(couple.chat_id):
@@ -683,10 +726,10 @@ def _schedule_view(services: Services, couple: Couple, visit: Record) -> list[di
     return list(view.values())
 
 
-def _summary(services: Services, couple: Couple, visit: Record) -> dict[str, Any]:
+def _summary(services: Services, couple: Couple, visit: Visit) -> dict[str, Any]:
     zone_name = place_zone(couple, visit)
     arrival = _day(visit["arrival"])
-    host = couple.partner(visit["host"]) if visit.get("host") else None
+    host = _host_of(couple, visit)
     return {
         **_dates(visit),
         "host": host.name if host else None,
@@ -708,7 +751,7 @@ def _summary(services: Services, couple: Couple, visit: Record) -> dict[str, Any
 # -- countdown and check-ins -------------------------------------------------------------------
 
 
-def _fired_visit(tx: Transaction, fired: Fired) -> tuple[Couple, Record] | None:
+def _fired_visit(tx: Transaction, fired: Fired) -> tuple[Couple, Visit] | None:
     """Inside the couple's transaction: the couple and the visit a timer is for."""
     couple = tx.couple()
     visit = tx.table(VISITS_TABLE).get(int(fired.payload.get("visit", 0)))
@@ -760,7 +803,7 @@ async def checkin_due(context: MendContext, fired: Fired) -> None:
 def _schedule_next_checkin(
     timers: Timers,
     couple: Couple,
-    visit: Record,
+    visit: Visit,
     after: datetime,
     *,
     tx: Transaction | None = None,
@@ -777,7 +820,7 @@ def _schedule_next_checkin(
 
 
 def _checkin_view(
-    couple: Couple, visit: Record, day: str, moods: Mapping[str, str]
+    couple: Couple, visit: Visit, day: str, moods: Mapping[str, str]
 ) -> dict[str, Any]:
     number = (_day(day) - _day(visit["arrival"])).days + 1
     return {
@@ -899,7 +942,7 @@ def _visit_over(services: Services, tx: Transaction, chat_id: int, visit_id: int
     _close(services, tx, _runs(services, chat_id, visit_id, MORNING))
 
 
-def _answered(visit: Record, partner: Partner) -> bool:
+def _answered(visit: Visit, partner: Partner) -> bool:
     return bool(visit["reflections"].get(str(partner.user_id), {}).get("share"))
 
 
@@ -913,7 +956,7 @@ def _ask_reflection(
     services: Services,
     tx: Transaction,
     couple: Couple,
-    visit: Record,
+    visit: Visit,
     partner: Partner,
     *,
     late: bool = False,
@@ -947,7 +990,7 @@ def _ask_reflection(
     )
 
 
-def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Record | None:
+def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Visit | None:
     """A finished visit whose reflection this partner hasn't given yet."""
     return next(
         (
@@ -959,10 +1002,10 @@ def _awaiting_reflection(services: Services, couple: Couple, user_id: int) -> Re
     )
 
 
-def _reflect(turn: Turn, **fields: Any) -> Record:
+def _reflect(turn: Turn, **fields: Unpack[VisitReflection]) -> Visit:
     """Keep part of this partner's reflection; returns the visit as it is now."""
     visit = _visit_of(turn)
-    reflections = {k: dict(v) for k, v in visit["reflections"].items()}
+    reflections = {k: v.copy() for k, v in visit["reflections"].items()}
     reflections.setdefault(str(turn.partner.user_id), {}).update(fields)
     turn.tx.table(VISITS_TABLE).update(visit["id"], {"reflections": reflections})
     return {**visit, "reflections": reflections}
@@ -1042,7 +1085,7 @@ async def reveal_due(context: MendContext, fired: Fired) -> None:
     await services.outbox.deliver(context, fired.chat_id)
 
 
-def both_felt_safe(couple: Couple, visit: Record) -> bool:
+def both_felt_safe(couple: Couple, visit: Visit) -> bool:
     """Both rated 4 or 5 and both let the group see their rating, so celebrating it reveals
     nothing that either kept private."""
     answers = [visit["reflections"].get(str(p.user_id), {}) for p in couple.partners]
@@ -1053,7 +1096,7 @@ def both_felt_safe(couple: Couple, visit: Record) -> bool:
 
 
 def _reveal(
-    services: Services, tx: Transaction, couple: Couple, visit: Record, *, late: bool
+    services: Services, tx: Transaction, couple: Couple, visit: Visit, *, late: bool
 ) -> None:
     """Inside the couple's transaction: the group sees what each shared; questions still open
     are closed."""

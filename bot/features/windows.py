@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -29,12 +29,35 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
 from bot.render import Renderer, weekday_name
-from bot.storage import Record, Transaction
+from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.when import next_local
 
-SLOTS_TABLE = "window_slots"
-WORRIES_TABLE = "worries"
+
+class WindowSlot(TypedDict):
+    """A weekly window: its day and time on the clock of the partner who set it."""
+
+    id: NotRequired[int]
+    weekday: int  # 0 is Monday
+    at: str  # "HH:MM"
+    zone: str | None
+    minutes: int
+    set_by: int
+
+
+class Worry(TypedDict):
+    """A worry parked for the next window, and what its author decided."""
+
+    id: NotRequired[int]
+    author: int
+    text: str
+    created_at: str | None
+    status: str  # "parked", "shared" or "let_go"
+    settled_at: NotRequired[str | None]  # once it is shared or let go
+
+
+SLOTS_TABLE = Kind[WindowSlot]("window_slots")
+WORRIES_TABLE = Kind[Worry]("worries")
 WINDOW_OPEN = "window_open"
 WINDOW_CLOSE = "window_close"
 DEFAULT_MINUTES = 20
@@ -44,11 +67,11 @@ MAX_WORRY = 1000
 TIME_PRESETS = ("07:30", "12:30", "18:00", "19:00", "20:00", "21:00")
 
 
-def slots(services: Services, chat_id: int) -> list[Record]:
+def slots(services: Services, chat_id: int) -> list[WindowSlot]:
     return sorted(services.store.records(chat_id, SLOTS_TABLE), key=lambda r: r["id"])
 
 
-def next_opening(slot: Record, after: datetime) -> datetime:
+def next_opening(slot: WindowSlot, after: datetime) -> datetime:
     return next_local(time.fromisoformat(slot["at"]), slot["zone"], after, slot["weekday"])
 
 
@@ -111,7 +134,7 @@ def _add(
     if len(current) >= MAX_SLOTS:
         return "windows/full", {"most": MAX_SLOTS}
     minutes = next((s["minutes"] for s in current), DEFAULT_MINUTES)
-    slot = {
+    slot: WindowSlot = {
         "weekday": weekday,
         "at": at,
         "zone": partner.timezone,
