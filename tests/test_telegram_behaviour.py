@@ -290,7 +290,48 @@ async def test_8_follow_ups_land_in_the_topic_where_things_started(
     assert reveal.thread_id == care
 
 
+async def test_8_a_worry_shared_at_a_window_lands_in_the_windows_topic(
+    sandbox: Sandbox, services: Services, clock: Clock
+) -> None:
+    couple = await onboard(sandbox, services, forum=True)
+    group = couple.group
+    windows = await group.create_topic("Windows", by=couple.alex)
+    await couple.alex.send_private("/worry When you go quiet at night")
+    await couple.alex.private.expect("Parked.")
+    opening = (clock.now() + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    await group.send(
+        couple.alex, f"/window add {DAYS[opening.weekday()]} {opening:%H}:00", thread_id=windows
+    )
+    await group.expect("Window added by Alex")
+    await clock.to(opening + timedelta(minutes=1), sandbox)
+    opened = await group.expect("window is open")
+    item = await couple.alex.private.wait_for(lambda m: "go quiet" in m.text and bool(m.buttons))
+    await couple.alex.press(item, "Share it now")
+    shared = await group.expect("Alex would like to talk about this")
+    assert opened.thread_id == windows and shared.thread_id == windows
+
+
 # -- 6. a group upgraded to a supergroup ---------------------------------------------------------
+
+
+async def test_6_a_timer_firing_as_the_group_becomes_a_supergroup_fires_once(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    opening = await window_at_the_next_hour(couple, clock)
+    await clock.to(opening + timedelta(minutes=1), sandbox)
+    await couple.group.expect("window is open")
+    upgraded: list[SandboxChat] = []
+
+    async def upgrade() -> None:
+        upgraded.append(await couple.group.migrate_to_supergroup())
+
+    # The close comes due while the bot is down and the group is upgraded meanwhile: its send
+    # meets the upgrade (ChatMigrated), the couple moves, and the close is said once.
+    await restart(downtime=timedelta(minutes=45), while_down=upgrade)
+    [supergroup] = upgraded
+    await supergroup.wait_for(lambda m: "window is closed" in m.text)
+    await clock.advance(timedelta(minutes=5), sandbox)
+    assert count(supergroup, "window is closed") == 1
 
 
 async def test_6_a_check_in_goes_on_when_the_group_becomes_a_supergroup(
