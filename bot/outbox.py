@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -78,12 +80,24 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    state: str  # "pending" or "sending"
+    state: str  # "pending" or "sending" ("unconfirmed": may have arrived)
     queued_at: str | None
     attempts: NotRequired[int]
+    text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
 
 
 OUTBOX_TABLE = Kind[Entry]("outbox")
+# Messages that may have arrived (their answer timed out) and whose follow-up bookkeeping (a
+# question to route replies to, a poll to count votes on) waits for the first sign of them.
+UNCONFIRMED_TABLE = Kind[Entry]("unconfirmed")
+KEEP_UNCONFIRMED = 20
+
+
+def plain_text(html_text: str) -> str:
+    """The text people see of a message sent as HTML (to match a reply's quoted message)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", html_text)).split())
+
+
 OUTBOX_RETRY = "outbox_retry"
 PENDING_KEY = "outbox:pending"
 # A message owed for longer than this after downtime is still sent (marked late by its text
@@ -368,12 +382,30 @@ class Outbox:
 
     def _finish(self, chat_id: int, entry: Entry, message: Message | None) -> None:
         """The entry is done (sent, or given up as possibly arrived): run its `then` actions
-        with the message when there is one."""
+        with the message when there is one. Without one (it may have arrived) what they would
+        have stored is kept as unconfirmed: the first answer to it (a reply to the question,
+        a vote on the poll) confirms it (see `unconfirmed` and `confirm`)."""
         with self.store.transaction(chat_id) as tx:
             tx.table(OUTBOX_TABLE).remove(entry["id"])
             if message is not None:
                 for action in entry.get("then") or []:
                     self.after_send[action["do"]](tx, entry, message, action)
+            elif entry.get("then") and entry.get("edit_of") is None:
+                table = tx.table(UNCONFIRMED_TABLE)
+                table.insert({**entry, "text": plain_text(entry["html"]), "state": "unconfirmed"})
+                for old in sorted(table.all(), key=lambda r: r["id"])[:-KEEP_UNCONFIRMED]:
+                    table.remove(old["id"])
+
+    def unconfirmed(self, chat_id: int) -> list[Entry]:
+        """The couple's messages that may have arrived, whose question or poll isn't known."""
+        return self.store.records(chat_id, UNCONFIRMED_TABLE)
+
+    def confirm(self, tx: Transaction, entry: Entry, message: Message) -> None:
+        """Inside the couple's transaction: a message that may have arrived did (people
+        answered it): what its send would have stored is stored now."""
+        tx.table(UNCONFIRMED_TABLE).remove(entry["id"])
+        for action in entry.get("then") or []:
+            self.after_send[action["do"]](tx, entry, message, action)
 
     def _settled(self, chat_id: int) -> None:
         couple = self.store.couple(chat_id)

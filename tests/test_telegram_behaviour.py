@@ -167,6 +167,36 @@ async def test_3_a_pause_end_that_could_not_connect_comes_later(
     assert count(couple.group, "The pause is over") == 1
 
 
+async def test_3_a_poll_whose_send_timed_out_after_arriving_still_counts_the_votes(
+    sandbox: Sandbox, couple: People
+) -> None:
+    sandbox.faults.inject("sendPoll", kind="timeout", executed=True, chat_id=couple.group.id)
+    await couple.group.send(couple.alex, "/checkin")
+    await couple.group.expect("Check-in: how was this week between you?")
+    poll = await couple.group.next_bot_message()
+    assert poll.poll is not None
+    await couple.alex.answer_poll(poll, [3])
+    await couple.sam.answer_poll(poll, [1])
+    for person in (couple.alex, couple.sam):
+        await reflect(person)
+    reveal = await couple.group.expect("side by side")
+    assert "Alex 4/5" in reveal.text and "Sam 2/5" in reveal.text
+    assert count(couple.group, "how safe and connected") <= 1  # the poll wasn't sent twice
+
+
+async def test_3_a_question_whose_send_timed_out_after_arriving_can_be_answered(
+    sandbox: Sandbox, couple: People
+) -> None:
+    sandbox.faults.inject("sendMessage", kind="timeout", executed=True, chat_id=couple.alex.id)
+    await couple.group.send(couple.alex, "/checkin")
+    await couple.group.expect("Check-in: how was this week between you?")
+    question = await couple.alex.private.expect("1 of 3")
+    await sandbox.settle()
+    await couple.alex.private.reply(couple.alex, to=question, text="We laughed")
+    await couple.alex.private.expect("Saved, privately")
+    assert count(couple.alex.private, "1 of 3") == 1  # asked once
+
+
 # -- 4. a button pressed while the bot was down ------------------------------------------------
 
 
