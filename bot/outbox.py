@@ -249,6 +249,10 @@ class Outbox:
             if couple is None:
                 return
             chat_id = couple.chat_id  # a group that became a supergroup is followed
+            if couple.status == "removed":
+                # The bot is out of the group: what is owed there waits until it is added
+                # back (membership delivers then); private messages still go.
+                blocked.add(GROUP)
             pending = [
                 e
                 for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=lambda r: r["id"])
@@ -264,6 +268,8 @@ class Outbox:
                 message = await self._send(context, chat_id, destination, entry)
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
+                if entry["to"] == GROUP and isinstance(error, Forbidden):
+                    blocked.add(GROUP)
                 continue
             except (NetworkError, RetryAfter) as error:
                 if isinstance(error, NetworkError) and (
@@ -371,8 +377,14 @@ class Outbox:
     def _refused(self, chat_id: int, entry: Entry, error: Exception) -> None:
         unreachable = isinstance(error, Forbidden) or "chat not found" in str(error).lower()
         with self.store.transaction(chat_id) as tx:
-            tx.table(OUTBOX_TABLE).remove(entry["id"])
             couple = tx.couple()
+            if entry["to"] == GROUP and isinstance(error, Forbidden):
+                # Removed from the group (before Telegram's word of it arrived): kept until the
+                # bot is added back, like everything owed there.
+                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "pending"})
+                log.warning("a message to the group waits: the bot is not in it")
+                return
+            tx.table(OUTBOX_TABLE).remove(entry["id"])
             if unreachable and couple is not None and entry["to"] != GROUP:
                 partner = couple.partner(int(entry["to"]))
                 if partner is not None and partner.private_chat:
