@@ -728,7 +728,9 @@ def export(services: Services, couple: Couple, user_id: int) -> list[dict[str, A
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("boundaries", "together"))
-    services.timers.register(REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True)
+    services.timers.register(
+        REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True, pause=True
+    )
     services.exporters["boundaries"] = export
     services.runner.add(LIST, BOUNDARY, REVIEWING)
     services.on("track.add_stage", _add_stage)

@@ -779,7 +779,7 @@ async def _question_closed(update: Update, context: MendContext, answer: asks.An
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("plan", "together"))
     # A review missed during downtime is dropped; reconcile_reviews plans the next one.
-    services.timers.register(REVIEW, review_due, quiet=True)
+    services.timers.register(REVIEW, review_due, quiet=True, pause=True)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
     services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)

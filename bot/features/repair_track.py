@@ -467,7 +467,9 @@ async def _track_asked(context: MendContext, couple: Couple) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
+    services.timers.register(
+        EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True, pause=True
+    )
     services.on("repair.pitfall", _pitfall)
     services.on("repair.words", _words)
     services.on("plan.agreed", _plan_agreed)
