@@ -8,8 +8,10 @@ end; a boundary ends only when both choose to end it, otherwise the more careful
 choices holds (keep before loosen before end). Ending one because it is no longer needed is a
 milestone.
 
-Transparency, never surveillance: a boundary that asks for someone's location, passwords or
-messages is not added; the couple is told why, kindly (bot/transparency.py).
+Transparency, never surveillance, and care, never control: a boundary that asks for someone's
+location, passwords or messages, or that would isolate or control one partner (never going out,
+answering within minutes, money, clothes, sex), is not added; the couple is told why, kindly
+(bot/transparency.py).
 
 The infidelity track's timeline back to autonomy is made of boundaries too ("stages"), and its
 no-contact agreement is a suggestion here: the track asks for them with the events
@@ -49,7 +51,7 @@ from bot.reading import read_date
 from bot.render import zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired
-from bot.transparency import asks_for_surveillance
+from bot.transparency import declined
 from bot.when import local_moments, local_to_utc
 
 
@@ -286,8 +288,9 @@ def _refusal(
     tx: Transaction, partner: Partner, text: str | None
 ) -> tuple[str, dict[str, Any]] | None:
     """Why a boundary can't be added (a template and its values), or None."""
-    if text is not None and asks_for_surveillance(text):
-        return "boundaries/not_surveillance", {"name": partner.name}
+    if text is not None and (refused := declined(text)) is not None:
+        template, values = refused
+        return template, {"name": partner.name, **values}
     if text is not None and not 0 < len(text) <= MAX_TEXT:
         return "boundaries/too_long", {"limit": MAX_TEXT, "length": len(text)}
     if len(_live(_records_in(tx))) >= MAX_ACTIVE:
@@ -464,8 +467,9 @@ def _date_set(turn: Turn, due: datetime) -> None:
 def _reword(turn: Turn) -> str:
     """The looser wording of a boundary, typed beside the outcome of its review."""
     services, text = turn.services, str(turn.value)
-    if asks_for_surveillance(text):
-        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+    if (refused := declined(text)) is not None:
+        template, values = refused
+        turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
     record = _boundary(turn)
     turn.tx.table(BOUNDARIES_TABLE).update(record["id"], {"text": text, "suggestion": None})

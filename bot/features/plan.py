@@ -44,7 +44,7 @@ from bot.reading import read_date, read_times_and_days
 from bot.render import zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
-from bot.transparency import asks_for_surveillance
+from bot.transparency import declined
 from bot.when import local_moments, next_local
 
 
@@ -409,10 +409,11 @@ def _remove(turn: Turn, field: str) -> None:
 
 def _written(turn: Turn, field: str, most: int, step: str) -> str:
     """A change or own words for hard moments: kept, and the step shown again (surveillance
-    is never part of a plan: that is said, and the step stays as it is)."""
+    and control are never part of a plan: that is said, and the step stays as it is)."""
     text = str(turn.value)
-    if asks_for_surveillance(text):
-        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+    if (refused := declined(text)) is not None:
+        template, values = refused
+        turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
     entries = turn.data["plan"][field]
     if len(entries) < most:

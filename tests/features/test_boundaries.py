@@ -4,6 +4,7 @@ both partners choose, and no surveillance, ever."""
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +15,9 @@ from bot.config import Settings
 from bot.context import Services
 from bot.features.boundaries import BOUNDARIES_TABLE, REVIEW
 from bot.model import from_iso
+from bot.render import CONTENT_DIR, content_locales
 from bot.sandbox import Sandbox, SentMessage
-from bot.transparency import asks_for_surveillance
+from bot.transparency import asks_for_control, asks_for_surveillance
 from tests.conftest import Clock, People, errors_logged
 from tests.features.test_plan import START, restart, seen, set_zones
 
@@ -167,6 +169,73 @@ async def test_surveillance_is_never_a_boundary(couple: People, services: Servic
     await group.expect("Added by Alex", "I tell you when I'm out late")
     await group.send(alex, "/boundaries forever")
     await group.expect("This is how /boundaries works", "/boundaries add")
+
+
+async def test_rules_that_isolate_or_control_are_declined_kindly(
+    couple: People, services: Services
+) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/boundaries add Alex never goes out without me")
+    declined = await group.expect(
+        "Sam, I can hear what's underneath that",
+        "won't add a rule that keeps someone from friends",
+        "free to choose each other",
+        "sharing plans ahead of time",
+    )
+    assert "location" not in declined.text  # the answer speaks to what was asked
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("Your boundaries")
+    await sam.press(listing, "+ In our own words")
+    question = await group.expect("Sam, what's the boundary")
+    await group.reply(sam, to=question, text="You answer my texts within 5 minutes")
+    await group.expect(
+        "Sam, I can hear what's underneath that",
+        "asks for an answer within minutes",
+        "check-ins in your /plan",
+    )
+    couple.alex.language_code = "de"
+    await group.send(alex, "/boundaries add Du gehst nie ohne mich aus")
+    await group.expect("Alex, ich höre, was dahintersteckt", "Freunden, Familie")
+    assert services.store.records(group.id, BOUNDARIES_TABLE) == []
+
+
+def test_what_counts_as_control() -> None:
+    for control, kind in (
+        ("never go out without me", "isolation"),
+        ("No friends until next summer", "isolation"),
+        ("You ask me for permission before going out", "isolation"),
+        ("answer within 5 minutes", "reachability"),
+        ("reply right away, always", "reachability"),
+        ("I manage your money from now on", "money"),
+        ("I pick your outfits", "clothes"),
+        ("sex whenever I want", "sex"),
+        ("Du gehst nie ohne mich aus", "isolation"),
+        ("Du antwortest innerhalb von 5 Minuten", "reachability"),
+        ("Kontrolle über dein Geld", "money"),
+        ("Ich bestimme, was du anziehst", "clothes"),
+        ("Sex wann immer ich will", "sex"),
+    ):
+        assert asks_for_control(control) == kind, control
+    for open_ in (
+        "I tell you when I'm out late",
+        "No contact with the person involved",
+        "We go out together on Fridays",
+        "I'll tell you before I meet someone new",
+        "We message each other every hour",
+        "I ask your permission before sharing photos of you",
+        "Ich erzähle dir von neuen Freundschaften",
+        "Wir gehen freitags zusammen aus",
+    ):
+        assert asks_for_control(open_) is None, open_
+
+
+def test_the_control_words_of_every_locale_name_the_same_kinds() -> None:
+    kinds = {
+        locale: set(tomllib.loads((CONTENT_DIR / locale / "control.toml").read_text()))
+        for locale in content_locales()
+    }
+    assert all(found == kinds["en"] for found in kinds.values()), kinds
+    assert kinds["en"] == {"isolation", "reachability", "money", "clothes", "sex"}
 
 
 def test_what_counts_as_surveillance() -> None:

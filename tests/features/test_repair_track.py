@@ -163,7 +163,7 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
 
     # Blaming the distance, and messaging as the only reassurance: seen in the words.
-    await group.send(sam, "/boundaries add We text back immediately, always reachable")
+    await group.send(sam, "/boundaries add We message each other every hour")
     await group.expect("Added by Sam")
     await group.expect("A gentle note", "something to lean on")
     await group.send(alex, "/plan")

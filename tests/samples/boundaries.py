@@ -99,6 +99,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "boundaries/date_set": [{"name": NAME, "boundary": OWN}],
     "boundaries/not_surveillance": [{"name": NAME}],
+    "boundaries/not_control": [
+        {"name": NAME, "kind": kind}
+        for kind in ("isolation", "reachability", "money", "clothes", "sex")
+    ],
     "boundaries/too_long": [{"limit": 160, "length": 4096}],
     "boundaries/full": [{"limit": 10}],
     "boundaries/review": [
