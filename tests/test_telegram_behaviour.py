@@ -28,7 +28,7 @@ from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart, onboard
+from tests.conftest import Clock, People, Restart, onboard, path_and_no_roles
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -409,9 +409,7 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
     await group.expect("Alex is in")
     await sam.press(done, "I'm in")
     await group.expect("Sam is in")
-    await alex.press(await group.expect("Which of these fits"), "Trusting again")
-    await sam.press(await group.expect("Would you like to say"), "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, "Trusting again")
     await alex.send_private("/worry A new worry, not to be shared yet")
     await alex.private.expect("Parked.")
 

@@ -15,7 +15,7 @@ from bot.context import Services
 from bot.features.plan import PLAN_FLOW, PLAN_TABLE, REVIEW
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
-from tests.conftest import Clock, People, errors_logged
+from tests.conftest import Clock, People, agree, errors_logged, path_and_no_roles
 
 START = datetime(2026, 3, 10, 12, tzinfo=UTC)  # Berlin on winter time, New York on summer time
 
@@ -38,6 +38,7 @@ async def alex_repairs(people: People) -> None:
     await people.sam.press(overview, "Roles")
     roles = await people.group.expect("who is doing the repair work")
     await people.sam.press(roles, "Alex is doing the repair work")
+    await agree(people.group, people.alex, "Sam proposes these roles")
     await people.group.expect("Alex: the partner doing the repair work")
 
 
@@ -335,11 +336,7 @@ async def test_in_a_forum_the_plan_stays_in_its_topic(sandbox: Sandbox, services
     welcome = await group.expect("I'm Mend")
     await alex.press(welcome, "I'm in")
     await sam.press(welcome, "I'm in")
-    path = await group.wait_for(lambda m: "Which of these fits" in m.text)
-    await alex.press(path, "Repair after a breach")
-    roles = await group.expect("Would you like to say")
-    await sam.press(roles, "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, "Repair after a breach")
     topic = await group.create_topic("Our plan", by=alex)
     before = len(group.bot_messages())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.sandbox import Sandbox
-from tests.conftest import People
+from tests.conftest import People, agree
 
 
 async def test_time_zone_by_city_in_private(couple: People) -> None:
@@ -139,6 +139,7 @@ async def test_settings_asks_for_the_path_and_the_roles_again(couple: People) ->
     await couple.alex.press(overview, "Our path")
     path = await couple.group.expect("Which of these fits where you are right now?")
     await couple.sam.press(path, "Trusting again")
-    await couple.group.expect("Sam chose", "trusting again")
+    await agree(couple.group, couple.alex, "Sam proposes")
+    await couple.group.expect("Agreed, as Sam proposed", "trusting again")
     await couple.sam.press(overview, "Roles")
     await couple.group.expect("Your path", "trusting again", "Would you like to say")

@@ -60,6 +60,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"path": "repair", "chosen_by": NAME},
         {"path": "new", "chosen_by": ""},
     ],
+    "onboarding/path_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "proposed": path} for path in ("repair", "new")
+    ],
+    "onboarding/roles_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "roles": {NAME: "repairing", LONG_NAME: "hurt"}},
+        {"owner": LONG_NAME, "partner": NAME, "roles": {}},
+    ],
     "onboarding/joined": [{"name": NAME, "waiting": True}, {"name": LONG_NAME, "waiting": False}],
     "onboarding/link_invalid": [{}],
     "onboarding/private_link": [{"name": NAME}],
