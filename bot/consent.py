@@ -22,7 +22,6 @@ from bot.outbox import GROUP
 AGREE = "yes"
 NOT_NOW = "no"
 OPTIONS = ((Option(AGREE, "consent.agree"), Option(NOT_NOW, "consent.not_now")),)
-NOT_YOURS = "alert.consent_not_yours"  # a proposer pressing their own proposal's buttons
 WHATS = ("boundary", "rewording", "path", "roles", "track", "language", "plan")
 
 

@@ -182,8 +182,9 @@ class Flow:
     where: "group" (the couple's group) or "private" (the owner's private chat); a run may
         be started elsewhere than its flow's default.
     lifetime: after this long the run's buttons are stale (None: they never expire).
-    not_yours: the alert for a partner who presses another's button ({name}: the one who may
-        answer: the owner, or for a step for the other partner, that partner).
+    not_yours: the alert for a partner who presses another's button ({name}: the owner).
+    not_theirs: the alert for the owner who presses the buttons of a step for the other
+        partner, a proposal of theirs ({name}: the partner whose yes it waits for).
     finished: called after the transaction that finished a run, with the messages delivered
         (for work that can't be done inside a transaction, like starting a breathing session).
     closed: what a typed reply to a question that is no longer open is answered with.
@@ -200,6 +201,7 @@ class Flow:
     where: Literal["group", "private"] = "group"
     lifetime: timedelta | None = None
     not_yours: str = "alert.flow_not_yours"
+    not_theirs: str = "alert.flow_for_the_other"
     finished: Callable[[MendContext, Couple, Run], Any] | None = None
     closed: str = "common/question_closed"  # the answer to a typed reply that came too late
     view: Callable[[Services, Couple, Run, str], Mapping[str, Any]] | None = None
@@ -612,7 +614,7 @@ class Runner:
                 )
                 label = services.render.label(
                     self.locale(couple, shown_to),
-                    flow.not_yours,
+                    flow.not_yours if step.who == "owner" else flow.not_theirs,
                     name=answers.name if answers else "",
                 )
                 await query.answer(label, show_alert=True)

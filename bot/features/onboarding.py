@@ -18,7 +18,7 @@ from typing import Any
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.consent import NOT_YOURS, proposal, propose
+from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
@@ -269,7 +269,6 @@ SETUP_FLOW = Flow(
         "ready": Step("onboarding/ready"),
         "updated": Step("onboarding/roles_updated"),
     },
-    not_yours=NOT_YOURS,
 )
 
 
