@@ -15,8 +15,8 @@ from bot.features.repair_track import (
     track_kind,
 )
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import Clock, People
-from tests.features.test_boundaries import both_choose
+from tests.conftest import Clock, People, agree
+from tests.features.test_boundaries import agreed_boundary, both_choose
 from tests.features.test_plan import START, seen, write_plan
 
 
@@ -58,12 +58,15 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert track_kind(services.store, group.id) == "infidelity"
 
     await alex.press(track, "Agree on no contact")
-    await group.expect(
-        "Added by Alex", "No contact with the person involved", "clearest signs of repair"
-    )
+    whom = await group.expect("Alex, who does “No contact with the person involved” ask")
+    await alex.press(whom, "It asks something of Alex")
+    await agree(group, sam, "Alex proposes a boundary", "No contact with the person involved")
+    await group.expect("Agreed:", "No contact with the person involved", "clearest signs of repair")
     await sam.press(track, "Add a stage to our timeline")
     question = await group.expect("Sam, describe this stage")
     await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
+    await sam.press(await group.expect("Sam, who does this stage ask"), "It asks something of Sam")
+    await agree(group, alex, "Sam proposes a stage for your timeline")
     stage = await group.expect("Stage 1 is on your timeline", "When does this stage end?")
     await sam.press(stage, "2 weeks")
     await group.expect("Review date set by Sam")
@@ -151,20 +154,16 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
         "+ Open about new close friendships",
         "+ Nothing deleted or hidden",
     ):
-        await alex.press(listing, label)
-        await group.expect("Added by Alex")
+        await agreed_boundary(couple, alex, label=label, binds="Sam")
     assert notes(couple, "") == []
-    await group.send(alex, "/boundaries add I tell you who I'm meeting")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I tell you who I'm meeting", binds="Sam")
     await group.expect("A gentle note", "most of your boundaries come from Alex", "bridge")
-    await group.send(alex, "/boundaries add I share my weekend plans")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I share my weekend plans", binds="Sam")
     await sandbox.settle(idle=0.1)
     assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
 
     # Blaming the distance, and messaging as the only reassurance: seen in the words.
-    await group.send(sam, "/boundaries add We message each other every hour")
-    await group.expect("Added by Sam")
+    await agreed_boundary(couple, sam, words="We message each other every hour", binds="Sam")
     await group.expect("A gentle note", "something to lean on")
     await group.send(alex, "/plan")
     checkins = await group.expect("Step 1 of 4")
@@ -194,8 +193,7 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     # A month later the same pattern may be named once more.
     await leap(clock, sandbox, clock.now() + timedelta(days=31))
     for text in ("a", "b", "c", "d"):
-        await group.send(alex, f"/boundaries add I share plan {text}")
-        await seen(group, "Added by Alex")
+        await agreed_boundary(couple, alex, words=f"I share plan {text}", binds="Sam")
     await seen(group, "A gentle note", "come from Alex")
 
 
