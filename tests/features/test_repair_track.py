@@ -46,8 +46,13 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert track_kind(services.store, group.id) is None
 
     await sam.press(offer, "Yes, it was infidelity")
+    proposed = await group.expect(
+        "Sam says the breach was infidelity", "Alex, does that fit how you see it too?"
+    )
+    assert track_kind(services.store, group.id) is None  # until Alex agrees
+    await alex.press(proposed, "Yes, agreed")
     track = await group.expect(
-        "Sam chose the infidelity track",
+        "Agreed, as Sam proposed: the infidelity track",
         "Full responsibility",
         "without excuses",
         "as far as it's needed",
@@ -86,10 +91,21 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     outcome = await both_choose(couple, review, "End", "End")
     assert "Stage 1 is behind you" in outcome.text
 
+    # Leaving the track needs Sam's yes too; without it, the track stays.
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
-    await group.expect("Noted, Alex: not the infidelity track")
+    proposed = await group.expect("proposes leaving the infidelity track", "Sam, does that fit")
+    await sam.press(proposed, "Not like this")
+    await group.expect(
+        "Not agreed, so your track stays as it was", "Sam, thank you", "Alex, what you asked"
+    )
+    assert track_kind(services.store, group.id) == "infidelity"
+    await group.send(alex, "/plan track")
+    track = await group.expect("The infidelity track")
+    await alex.press(track, "This track doesn't fit us")
+    await agree(group, sam, "proposes leaving the infidelity track")
+    await group.expect("Agreed, as Alex proposed: not the infidelity track")
     assert track_kind(services.store, group.id) == "other"
 
 
@@ -101,7 +117,8 @@ async def test_three_weekly_transparency_invitations_then_quiet(
     await group.send(alex, "/plan track")
     offer = await group.expect("Was the breach infidelity?")
     await alex.press(offer, "No, something else")
-    other = await group.expect("Noted, Alex: not the infidelity track")
+    await agree(group, sam, "Alex says the breach wasn't infidelity")
+    other = await group.expect("Agreed, as Alex proposed: not the infidelity track")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
     week_one = await group.expect(
@@ -130,6 +147,7 @@ async def test_the_invitations_can_be_stopped(couple: People, services: Services
     await couple.group.send(couple.sam, "/plan track")
     offer = await couple.group.expect("Was the breach infidelity?")
     await couple.sam.press(offer, "Yes, it was infidelity")
+    await agree(couple.group, couple.alex, "Sam says the breach was infidelity")
     track = await couple.group.expect("The infidelity track")
     await couple.sam.press(track, "Start the transparency exercises")
     await couple.group.expect("Transparency exercises")
@@ -206,7 +224,8 @@ async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) ->
     await write_plan(sandbox, couple)
     offer = await couple.group.expect("Was the breach infidelity?")
     await couple.alex.press(offer, "Yes, it was infidelity")
-    await couple.group.expect("Alex chose the infidelity track")
+    await agree(couple.group, couple.sam, "Alex says the breach was infidelity")
+    await couple.group.expect("Agreed, as Alex proposed: the infidelity track")
     await couple.group.send(couple.sam, "/plan")
     plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
     await couple.sam.press(plan, "The infidelity track")
