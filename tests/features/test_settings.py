@@ -127,7 +127,18 @@ async def test_each_partner_is_answered_in_their_own_language(
     await couple.group.send(couple.sam, "/language")
     choice = await couple.group.expect("Which language should I use in this group")
     await couple.sam.press(choice, "Deutsch")
+    proposed = await couple.group.expect(
+        "Sam would like me to write in Deutsch in this group", "Alex, is that all right"
+    )
+    await couple.alex.press(proposed, "Not like this")
+    await couple.group.expect("Not agreed, so I'll keep writing here as before")
+    assert couple.couple().language is None
+    await couple.group.send(couple.sam, "/language")
+    choice = await couple.group.expect("Which language should I use in this group")
+    await couple.sam.press(choice, "Deutsch")
+    await agree(couple.group, couple.alex, "Sam would like me to write in Deutsch")
     await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+    assert couple.couple().language == "de"
     await couple.group.send(couple.alex, "/help")
     await couple.group.expect("/settings")
     assert sandbox.commands("all_private_chats", "de")  # German command menus exist too

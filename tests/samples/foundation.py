@@ -97,6 +97,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
     "settings/language_choose": [{"private": True}, {"private": False}],
+    "settings/language_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "language": "Deutsch"},
+        {"owner": LONG_NAME, "partner": NAME, "language": None},
+    ],
     "settings/language_set": [
         {"scope": "me", "language": "English", "auto": False},
         {"scope": "group", "language": "English", "auto": False},
