@@ -279,7 +279,7 @@ async def test_rules_that_isolate_or_control_are_declined_kindly(
     couple: People, services: Services
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
-    await group.send(sam, "/boundaries add Alex never goes out without me")
+    await group.send(sam, "/boundaries add Never go out without me")
     declined = await group.expect(
         "Sam, I can hear what's underneath that",
         "won't add a rule that keeps someone from friends",
@@ -291,7 +291,7 @@ async def test_rules_that_isolate_or_control_are_declined_kindly(
     listing = await group.expect("Your boundaries")
     await sam.press(listing, "+ In our own words")
     question = await group.expect("Sam, what's the boundary")
-    await group.reply(sam, to=question, text="You answer my texts within 5 minutes")
+    await group.reply(sam, to=question, text="Answer within 5 minutes")
     await group.expect(
         "Sam, I can hear what's underneath that",
         "asks for an answer within minutes",
