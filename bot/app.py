@@ -104,6 +104,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         render=Renderer(),
         timers=timers,
         outbox=Outbox(store, timers),
+        reads=timers.reads,  # the features set them; the timers read them too
     )
     services.runner = Runner(services)
 

@@ -2,8 +2,8 @@
 services object (`services.reads`), typed here, so that no feature names another's tables.
 
 /progress reads the check-ins, checklists, rituals, pauses and visits this way; /plan and
-/boundaries read which repair track a couple is on. A feature that isn't registered reads as
-having nothing yet.
+/boundaries read which repair track a couple is on; the timers read whether a pause runs. A
+feature that isn't registered reads as having nothing yet.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ def _no_track(store: Store, chat_id: int) -> str | None:
     return None
 
 
+def _no_pause(store: Store, chat_id: int) -> datetime | None:
+    return None
+
+
 @dataclass
 class Reads:
     """The read functions, each set by the feature that owns what it reads."""
@@ -85,6 +89,8 @@ class Reads:
     ritual_days: Callable[[Store, int, int], set[date]] = field(default=_no_days)
     # pause: when each of the couple's pauses began.
     pauses: Callable[[Store, int], list[datetime]] = field(default=_no_moments)
+    # pause: when the couple's running pause ends (None: no pause runs); timers read it.
+    pause_ends: Callable[[Store, int], datetime | None] = field(default=_no_pause)
     # visit: whether a visit was rated safe by both.
     safe_visit: Callable[[Store, int], bool] = field(default=_no)
     # repair_track: the track the couple is on ("infidelity", "other"), if they said.

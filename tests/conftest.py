@@ -255,6 +255,25 @@ class People:
         return couple
 
 
+async def agree(chat: SandboxChat, person: SandboxUser, *fragments: str) -> SentMessage:
+    """`person` agrees to the next proposal with `fragments` (it binds both: bot.consent)."""
+    proposed = await chat.wait_for(lambda m: m.contains(*fragments) and m.buttons != [])
+    await person.press(proposed, "Yes, agreed")
+    return proposed
+
+
+async def path_and_no_roles(
+    group: SandboxChat, alex: SandboxUser, sam: SandboxUser, path: str
+) -> None:
+    """Both are in: Alex proposes `path` and Sam agrees; Sam proposes no roles and Alex
+    agrees, which completes the setup."""
+    await alex.press(await group.wait_for(lambda m: "Which of these fits" in m.text), path)
+    await agree(group, sam, "Alex proposes")
+    await sam.press(await group.expect("Would you like to say"), "Skip roles")
+    await agree(group, alex, "Sam proposes no roles")
+    await group.expect("Today is day 1")
+
+
 async def onboard(
     sandbox: Sandbox,
     services: Services | None,
@@ -265,7 +284,7 @@ async def onboard(
     forum: bool = False,
 ) -> People:
     """Two people create a group (with `forum`: a supergroup with topics), add the bot, both
-    tap "I'm in", pick a path, skip roles."""
+    tap "I'm in"; Alex proposes a path and Sam agrees, Sam proposes no roles and Alex agrees."""
     alex = sandbox.user("Alex", language_code="en")
     sam = sandbox.user("Sam", language_code="en")
     if forum:
@@ -278,11 +297,7 @@ async def onboard(
     joined_alex = await group.expect("Alex", "is in")
     await sam.press(welcome, "I'm in")
     joined_sam = await group.expect("Sam", "is in")
-    question = await group.expect("Which of these fits")
-    await alex.press(question, path)
-    roles = await group.expect("Would you like to say")
-    await sam.press(roles, "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, path)
     people = People(alex, sam, group, {"Alex": joined_alex, "Sam": joined_sam}, services)
     if open_private:
         for person in (alex, sam):

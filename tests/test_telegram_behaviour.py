@@ -28,7 +28,7 @@ from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart, onboard
+from tests.conftest import Clock, People, Restart, agree, onboard, path_and_no_roles
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -93,6 +93,15 @@ def answering_failed_as_too_old(sandbox: Sandbox) -> bool:
 # -- 1. an update delivered again ---------------------------------------------------------------
 
 
+async def boundary_agreed(couple: People) -> None:
+    """Alex proposes a boundary that asks something of Alex; Sam agrees."""
+    group = couple.group
+    await group.send(couple.alex, "/boundaries add I tell you when I'm out late")
+    await couple.alex.press(await group.expect("Alex, who does"), "It asks something of Alex")
+    await agree(group, couple.sam, "Alex proposes a boundary")
+    await group.expect("Agreed:", "I tell you when I'm out late", "pencilled in a month")
+
+
 async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
     sandbox: Sandbox, couple: People, restart: Restart
 ) -> None:
@@ -101,8 +110,7 @@ async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
     await couple.alex.private.expect("Parked.")
     await couple.sam.send_private("/journal A thought of my own")
     await couple.sam.private.expect("Saved, just for you")
-    await couple.group.send(couple.alex, "/boundaries add I tell you when I'm out late")
-    await couple.group.expect("Added by Alex", "I tell you when I'm out late")
+    await boundary_agreed(couple)
 
     # The bot stops before Telegram learns that these were handled: they come again.
     app = await restart(while_down=lambda: sandbox.deliver_again(mark))
@@ -110,7 +118,9 @@ async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
 
     assert count(couple.alex.private, "Parked.") == 1
     assert count(couple.sam.private, "Saved, just for you") == 1
-    assert count(couple.group, "Added by Alex") == 1
+    assert count(couple.group, "Alex, who does") == 1
+    assert count(couple.group, "Alex proposes a boundary") == 1
+    assert count(couple.group, "Agreed:") == 1
     store = services_of(app).store
     assert len(store.records(couple.group.id, "worries")) == 1
     assert len(store.records(couple.group.id, "journal")) == 1
@@ -455,8 +465,7 @@ async def test_7_every_timer_comes_back_when_the_bot_is_added_back(
     overview = await alex.private.expect("Daily rituals for Alex")
     await alex.press(overview, "○ Morning note")
     opening = await window_at_the_next_hour(couple, clock)
-    await group.send(alex, "/boundaries add I tell you when I'm out late")
-    await group.expect("Added by Alex", "pencilled in a month")
+    await boundary_agreed(couple)
     [review] = services.timers.pending(group.id, REVIEW)
     [weekly] = services.timers.pending(group.id, WEEKLY)
 
@@ -504,9 +513,7 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
     await group.expect("Alex is in")
     await sam.press(done, "I'm in")
     await group.expect("Sam is in")
-    await alex.press(await group.expect("Which of these fits"), "Trusting again")
-    await sam.press(await group.expect("Would you like to say"), "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, "Trusting again")
     await alex.send_private("/worry A new worry, not to be shared yet")
     await alex.private.expect("Parked.")
 

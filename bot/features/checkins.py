@@ -1281,14 +1281,18 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("checkin", "care"), Command("checklist", "care"))
     timers = services.timers
-    # Prompts: wait out quiet hours; missed during downtime, dropped (the next one comes).
-    timers.register(WEEKLY, weekly_due, quiet=True)
+    # Prompts: wait out quiet hours and a running pause; missed during downtime, dropped (the
+    # next one comes).
+    timers.register(WEEKLY, weekly_due, quiet=True, pause=True)
     timers.register(REMIND, remind_due, quiet=True)
-    timers.register(MONTHLY, monthly_due, quiet=True)
-    timers.register(QUARTERLY, quarterly_due, quiet=True)
-    # Showing what was shared still makes sense days later, worded as late.
-    timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
-    timers.register(CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
+    timers.register(MONTHLY, monthly_due, quiet=True, pause=True)
+    timers.register(QUARTERLY, quarterly_due, quiet=True, pause=True)
+    # Showing what was shared still makes sense days later, worded as late; it waits for a
+    # running pause to end, as the prompts do.
+    timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True, pause=True)
+    timers.register(
+        CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True, pause=True
+    )
     timers.reconcile_with(ensure)
     services.exporters["checkins"] = checkins_export
     services.reads.weekly_checkins = weekly_checkins

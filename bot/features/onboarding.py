@@ -2,20 +2,23 @@
 
 Two partners at most: a third person is told kindly that the bot is for the two of them and can
 change nothing. Setup completes when both are in and the path (and, optionally, roles) are
-chosen; that day is day 1 of the roadmap: every feature's recurring series starts (the timers'
+agreed; that day is day 1 of the roadmap: every feature's recurring series starts (the timers'
 reconcilers), and "couple.set_up" is emitted. The path and the roles are a flow (bot.flows):
-either partner answers, and the buttons name partners by their place in the couple, never by an
-id an old message could reuse. Asked for with the events "setup.path" and "setup.roles" (from
-/settings), they are chosen again.
+either partner proposes, the other agrees (bot.consent: they bind both), and the buttons name
+partners by their place in the couple, never by an id an old message could reuse. A proposal
+not agreed to during setup is asked again; later, what was in place stays. Asked for with the
+events "setup.path" and "setup.roles" (from /settings), they are chosen again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
@@ -146,15 +149,39 @@ def _path_options(run: Run) -> Rows:
     return [[Option(path, f"path.{path}")] for path in PATHS]
 
 
-def _path_chosen(turn: Turn) -> str:
+def _path_proposed(turn: Turn) -> str:
+    """A path chosen: proposed to the other partner."""
+    propose(turn)
+    turn.data["proposed"] = turn.value
+    return "path_agreed"
+
+
+def _path_agreed(turn: Turn) -> str:
+    """The other agreed the path: it applies, and the roles (which depend on it) are asked."""
     current = turn.tx.couple()
     assert current is not None
-    current.path = turn.value
+    current.path = turn.data["proposed"]
     for partner in current.partners:
         partner.role = None
     turn.tx.save(current)
-    turn.data.update(path=turn.value, chosen_by=turn.partner.name)
+    proposer = current.partner(turn.run.owner or 0)
+    turn.data.update(path=current.path, chosen_by=proposer.name if proposer else "")
     return "roles"
+
+
+def _for_the_other(step: str, agreed: Callable[[Turn], str | None]) -> Step:
+    """The proposal of the path or the roles, for the partner who didn't propose it. After a
+    "not like this", during setup the question comes again, for either to propose; later what
+    was in place stays and the run is done."""
+
+    def declined(turn: Turn) -> str | None:
+        current = turn.tx.couple()
+        if current is not None and current.setup_completed_at is None:
+            turn.run.owner = None
+            return step
+        return None
+
+    return proposal(f"onboarding/{step}_proposed", what=step, agreed=agreed, declined=declined)
 
 
 def _role_options(run: Run) -> Rows:
@@ -170,19 +197,38 @@ def _role_options(run: Run) -> Rows:
     return rows
 
 
-def _roles_chosen(turn: Turn) -> str:
-    """The roles as chosen; the first time, setup is complete: day 1."""
+def _roles_of(couple: Couple, choice: str) -> dict[int, str | None]:
+    """Each partner's role (by user id) as a roles button means it."""
+    assert couple.path is not None
+    first, second = ROLES_BY_PATH[couple.path]
+    return {
+        partner.user_id: None
+        if choice == "skip"
+        else first
+        if choice in ("both", f"partner_{index}")
+        else second
+        for index, partner in enumerate(couple.partners)
+    }
+
+
+def _roles_proposed(turn: Turn) -> str:
+    """Roles chosen: proposed to the other partner."""
+    propose(turn)
+    roles = _roles_of(turn.couple, str(turn.value))
+    turn.data["proposed"] = turn.value
+    turn.data["roles"] = {
+        p.name: roles[p.user_id] for p in turn.couple.partners if roles[p.user_id]
+    }
+    return "roles_agreed"
+
+
+def _roles_agreed(turn: Turn) -> str:
+    """The roles as agreed; the first time, setup is complete: day 1."""
     current = turn.tx.couple()
     assert current is not None and current.path is not None
-    first, second = ROLES_BY_PATH[current.path]
-    choice = str(turn.value)
-    for index, partner in enumerate(current.partners):
-        if choice == "skip":
-            partner.role = None
-        elif choice == "both":
-            partner.role = first
-        else:
-            partner.role = first if choice == f"partner_{index}" else second
+    roles = _roles_of(current, str(turn.data["proposed"]))
+    for partner in current.partners:
+        partner.role = roles[partner.user_id]
     newly_set_up = current.setup_completed_at is None
     if newly_set_up:
         current.setup_completed_at = utcnow()
@@ -212,10 +258,14 @@ SETUP_FLOW = Flow(
     first="path",
     finished=_after_roles,
     steps={
-        "path": Step("onboarding/choose_path", _path_options, answer=_path_chosen, who="partners"),
-        "roles": Step(
-            "onboarding/choose_roles", _role_options, answer=_roles_chosen, who="partners"
+        "path": Step(
+            "onboarding/choose_path", _path_options, answer=_path_proposed, who="partners"
         ),
+        "path_agreed": _for_the_other("path", _path_agreed),
+        "roles": Step(
+            "onboarding/choose_roles", _role_options, answer=_roles_proposed, who="partners"
+        ),
+        "roles_agreed": _for_the_other("roles", _roles_agreed),
         "ready": Step("onboarding/ready"),
         "updated": Step("onboarding/roles_updated"),
     },

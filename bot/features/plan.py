@@ -5,8 +5,10 @@ will do differently, (3) how hard feelings will be handled, (4) the next visit. 
 message both partners see, with buttons for choices; a button that wants words asks a question
 beside the step, aimed at whoever tapped, and the step stays open for the other partner too.
 Either partner may answer a step, except the changes, which belong to the partner doing the
-repair work when roles are set. Check-in times are typed in the typing partner's time zone and
-shown to each partner in their own.
+repair work when roles are set. The plan's commitments bind both (bot.consent): the partner who
+completes the last step proposes the plan (or the changed section), and it is agreed, posted and
+pinned once the other says yes; until then the plan in place stays as it is. Check-in times
+are typed in the typing partner's time zone and shown to each partner in their own.
 
 The agreed plan is posted as one message and pinned (if the group doesn't let the bot pin, it
 says so). It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes
@@ -14,10 +16,10 @@ one section, and once a month a review asks what to keep and what to change. `/p
 leads to the infidelity track; `/plan delete` removes the plan and its reviews.
 
 The conversations are flows (bot.flows): PLAN writes the plan (or changes one section of it),
-the draft kept with the run until it is agreed; MENU is the plan's message with its buttons;
-SECTIONS asks which section to change; REVIEW is the monthly review; DELETE confirms a deletion
-with the partner who asked. The changes (step 2) apply as they are written today; a step in
-which the other partner accepts a change would follow the question beside step 2.
+the draft kept with the run until it is proposed; PROPOSAL waits for the other partner's yes,
+the draft kept with it until it is agreed; MENU is the plan's message with its buttons; SECTIONS
+asks which section to change; REVIEW is the monthly review; DELETE confirms a deletion with the
+partner who asked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import asks
+from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months, day_as_moment
@@ -44,7 +47,7 @@ from bot.reading import read_date, read_times_and_days
 from bot.render import zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
-from bot.transparency import asks_for_surveillance
+from bot.transparency import declined
 from bot.when import local_moments, next_local
 
 
@@ -111,6 +114,7 @@ CRUTCH_TIMES_A_DAY = 3  # check-ins this often lean on messaging alone
 VISIT_AHEAD_DAYS = 730
 
 PLAN_FLOW = "plan"
+PROPOSAL_FLOW = "plan_proposal"  # the plan as written, waiting for the other partner's yes
 MENU_FLOW = "plan_menu"
 SECTIONS_FLOW = "plan_sections"
 REVIEW_FLOW = "plan_review"
@@ -231,7 +235,9 @@ async def plan_command(update: Update, context: MendContext, asked: Asked) -> No
         await services.emit("plan.track", context, couple)
     elif argument == "delete":
         with services.store.transaction(couple.chat_id) as tx:
-            if _agreed(tx.table(PLAN_TABLE).all()) or services.runner.runs_in(tx, PLAN_FLOW):
+            if _agreed(tx.table(PLAN_TABLE).all()) or any(
+                services.runner.runs_in(tx, flow) for flow in (PLAN_FLOW, PROPOSAL_FLOW)
+            ):
                 _fresh(
                     tx, services, couple, DELETE_FLOW, owner=partner, data={"name": partner.name}
                 )
@@ -248,7 +254,7 @@ def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: 
     runner = services.runner
     records = tx.table(PLAN_TABLE).all()
     plan = _agreed(records)
-    writing = runner.runs_in(tx, PLAN_FLOW)
+    writing = runner.runs_in(tx, PLAN_FLOW) or runner.runs_in(tx, PROPOSAL_FLOW)
     if plan is not None:
         if edit:
             _fresh(tx, services, couple, SECTIONS_FLOW)
@@ -359,9 +365,19 @@ def _words(text: str) -> str:
 
 
 def _next_section(turn: Turn, section: str) -> str | None:
-    """A section is complete: the next one, or (after the last, or an edit) the plan itself."""
+    """A section is complete: the next one, or (after the last, or an edit) the plan proposed
+    to the other partner by the one who completed it."""
     if turn.data["editing"] or section == SECTIONS[-1]:
-        _agree(turn)
+        _fresh(
+            turn.tx,
+            turn.services,
+            turn.couple,
+            PROPOSAL_FLOW,
+            owner=turn.partner,
+            data={k: turn.data[k] for k in ("plan", "editing", "serial")}
+            | {"menu": None, "proposer": turn.partner.name},  # "owner" names the repairing one
+            thread_id=turn.run.thread,
+        )
         return None
     return SECTIONS[SECTIONS.index(section) + 1]
 
@@ -409,10 +425,11 @@ def _remove(turn: Turn, field: str) -> None:
 
 def _written(turn: Turn, field: str, most: int, step: str) -> str:
     """A change or own words for hard moments: kept, and the step shown again (surveillance
-    is never part of a plan: that is said, and the step stays as it is)."""
+    and control are never part of a plan: that is said, and the step stays as it is)."""
     text = str(turn.value)
-    if asks_for_surveillance(text):
-        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+    if (refused := declined(text)) is not None:
+        template, values = refused
+        turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
     entries = turn.data["plan"][field]
     if len(entries) < most:
@@ -489,7 +506,8 @@ def _visit_date(turn: Turn) -> str | None:
 
 
 def _agree(turn: Turn) -> None:
-    """Agree the plan (or the changed section): keep it, plan its monthly review, post it."""
+    """The other partner agreed the plan (or the changed section): keep it, plan its monthly
+    review, post it."""
     services, tx, couple = turn.services, turn.tx, turn.couple
     draft = {k: v for k, v in turn.data["plan"].items()}
     editing = turn.data["editing"]
@@ -618,6 +636,21 @@ PLAN = Flow(
     },
     not_yours="alert.plan_not_yours",
     closed="plan/moved_on",
+    view=_draft_view,
+)
+
+
+PROPOSAL = Flow(
+    name=PROPOSAL_FLOW,
+    first="consider",
+    steps={
+        "consider": proposal(
+            "plan/proposed",
+            what="plan",
+            agreed=_agree,
+            data=lambda run: {"updated": run.data["editing"]},
+        )
+    },
     finished=_pin,
     view=_draft_view,
 )
@@ -636,7 +669,7 @@ def _delete(turn: Turn) -> None:
     plan = _agreed(tx.table(PLAN_TABLE).all())
     turn.data["unpin"] = plan.get("pinned_message") if plan else None
     tx.table(PLAN_TABLE).clear()
-    for flow in (PLAN_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
+    for flow in (PLAN_FLOW, PROPOSAL_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
         for run in services.runner.runs_in(tx, flow):
             if run.token != turn.run.token:
                 services.runner.close(tx, run)
@@ -750,7 +783,9 @@ def reconcile_reviews(timers: Timers, couple: Couple) -> None:
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] | None:
     """The couple's shared plan: both partners wrote it in the group, so both get it whole."""
     plan: Mapping[str, Any] | None = current_plan(services, couple.chat_id)
-    writing = services.runner.runs(couple.chat_id, PLAN_FLOW)
+    writing = services.runner.runs(couple.chat_id, PLAN_FLOW) or services.runner.runs(
+        couple.chat_id, PROPOSAL_FLOW
+    )
     if plan is None and writing:
         plan = {**writing[-1].data["plan"], "state": "drafting", "agreed_at": None}
     if plan is None:
@@ -779,10 +814,10 @@ async def _question_closed(update: Update, context: MendContext, answer: asks.An
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("plan", "together"))
     # A review missed during downtime is dropped; reconcile_reviews plans the next one.
-    services.timers.register(REVIEW, review_due, quiet=True)
+    services.timers.register(REVIEW, review_due, quiet=True, pause=True)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
-    services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    services.runner.add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _question_closed)
     app.add_handler(CommandHandler("plan", plan_command))

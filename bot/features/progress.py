@@ -540,7 +540,7 @@ def progress_export(services: Services, couple: Couple, user_id: int) -> dict[st
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("progress", "together", in_group=True, in_private=True))
-    services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True)
+    services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True, pause=True)
     services.timers.reconcile_with(ensure)
     services.exporters["progress"] = progress_export
     services.on("checkin.due", check_milestones)

@@ -17,6 +17,9 @@ features report what they see with events: "repair.pitfall" (kind and the note's
 "repair.words" (text the couple wrote into their plan or boundaries). "plan.agreed" (a first
 plan) offers the track on the repair path; "plan.track" shows it. Which track a couple is on is
 read by the other repair features through `services.reads.repair_track`.
+
+Which track a couple is on binds both (bot.consent): the partner who answers proposes it, and it
+applies once the other agrees (the flow TRACK_FLOW); until then, the track in place stays.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot.consent import proposal
 from bot.context import MendContext, Services
 from bot.couples import group_locale
+from bot.flows import Flow, Run, Turn
 from bot.guards import Asked, partners_only
 from bot.messages import (
     Buttons,
@@ -61,7 +66,8 @@ class TrackState(TypedDict):
     id: NotRequired[int]
     kind: str | None  # one of TRACK_KINDS, once a partner said
     exercises: Exercises | None
-    chosen_by: NotRequired[int]
+    chosen_by: NotRequired[int]  # who proposed it
+    agreed_by: NotRequired[int]  # who agreed (a track chosen before proposals lacks it)
     chosen_at: NotRequired[str | None]
 
 
@@ -83,6 +89,7 @@ EXERCISE_LATE_LIMIT = timedelta(days=2)
 PITFALL_QUIET = timedelta(days=30)
 PITFALLS = ("too_fast", "punishment", "crutch", "distance")
 TRACK_KINDS = ("infidelity", "other")
+TRACK_FLOW = "repair_track"  # which track: proposed by one partner, agreed by the other
 
 TRACK = "trk:"
 # trk:kind:<track>, trk:ex:start|stop, trk:show, and what the track asks of the boundaries
@@ -282,18 +289,18 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
     if action == "kind" and argument in TRACK_KINDS:
         await query.answer()
         await clear_buttons(update)
-        if track_kind(services.store, couple.chat_id) == argument:
+        current = track_kind(services.store, couple.chat_id)
+        if current == argument:
             await show_track(context, couple, thread)
             return
-        _save_track(
-            services,
-            couple.chat_id,
-            {"kind": argument, "chosen_by": me.user_id, "chosen_at": to_iso(utcnow())},
+        await services.runner.begin(
+            context,
+            couple,
+            TRACK_FLOW,
+            owner=me,
+            data={"kind": argument, "current": current, "agreed": False},
+            thread_id=thread,
         )
-        if argument == "infidelity":
-            await _show_infidelity_track(context, couple, name, thread)
-        else:
-            await _show_other(context, couple, name, thread)
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)
@@ -335,6 +342,44 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
         )
     else:
         await answer_stale(update, context, locale)
+
+
+def _track_agreed(turn: Turn) -> None:
+    """The other partner agreed: the couple is on the proposed track from now on."""
+    proposer = turn.couple.partner(turn.run.owner or 0) or turn.partner
+    table = turn.tx.table(TRACK_TABLE)
+    rows = table.all()
+    record_id = rows[0]["id"] if rows else table.insert({"kind": None, "exercises": None})
+    table.update(
+        record_id,
+        {
+            "kind": turn.data["kind"],
+            "chosen_by": proposer.user_id,
+            "agreed_by": turn.partner.user_id,
+            "chosen_at": to_iso(utcnow()),
+        },
+    )
+    turn.data["agreed"] = True
+
+
+async def _show_agreed(context: MendContext, couple: Couple, run: Run) -> None:
+    """Once a track is agreed, what it holds (shown after the agreement's messages)."""
+    if not run.data.get("agreed"):
+        return
+    proposer = couple.partner(run.owner or 0)
+    name = proposer.name if proposer else None
+    if run.data["kind"] == "infidelity":
+        await _show_infidelity_track(context, couple, name, run.thread)
+    else:
+        await _show_other(context, couple, name, run.thread)
+
+
+CHOOSING = Flow(
+    name=TRACK_FLOW,
+    first="consider",
+    steps={"consider": proposal("repair/track_proposed", what="track", agreed=_track_agreed)},
+    finished=_show_agreed,
+)
 
 
 # -- the transparency exercises ---------------------------------------------------------------
@@ -467,7 +512,9 @@ async def _track_asked(context: MendContext, couple: Couple) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
+    services.timers.register(
+        EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True, pause=True
+    )
     services.on("repair.pitfall", _pitfall)
     services.on("repair.words", _words)
     services.on("plan.agreed", _plan_agreed)
@@ -475,4 +522,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
     services.reads.repair_track = track_kind
+    services.runner.add(CHOOSING)
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

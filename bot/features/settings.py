@@ -1,4 +1,8 @@
-"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview."""
+"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview.
+
+A partner's own settings are theirs alone. The group's language binds both (bot.consent): the
+partner who picks it proposes it, and it applies once the other agrees (GROUP_LANGUAGE).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,15 @@ from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import asks
+from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
+from bot.flows import Flow, Turn
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
 from bot.model import Partner, utcnow
+from bot.outbox import GROUP
 from bot.reading import read_clock_range
 from bot.zones import find_zone, warm_up
 
@@ -24,6 +31,7 @@ ZONE = "tz:"
 QUIET = "quiet:"
 LANGUAGE = "lang:"
 SETTINGS = "set:"
+GROUP_LANGUAGE = "group_language"  # proposed by one partner, agreed by the other
 QUIET_PRESETS = ("22:00-07:00", "23:00-08:00", "21:00-06:30")
 ZONE_CHOICE = re.compile(r"^tz:(?P<zone>[A-Za-z0-9_+\-/]{1,60})$")
 
@@ -204,22 +212,26 @@ async def language_button(update: Update, context: MendContext, asked: Asked) ->
     scope, code = chosen(context, "scope"), chosen(context, "code")
     me = asked.partner
     language = None if code == "auto" else code
-    if scope == "group" and not asked.private:
-        with services.store.transaction(asked.couple.chat_id) as tx:
-            couple = tx.couple()
-            assert couple is not None
-            couple.language = language
-            tx.save(couple)
-        locale = group_locale(services, couple)
-    else:
-
-        def change(partner: Partner) -> None:
-            partner.language = language
-
-        updated = update_partner(services, me.user_id, change)
-        me = updated[0].partner(me.user_id) or me
-        locale = partner_locale(services, me)
     await asked.press.answer()
+    if scope == "group" and not asked.private:
+        # The group's language binds both: proposed to the other partner.
+        name = services.render.label(code, "language.name") if language else None
+        await services.runner.begin(
+            context,
+            asked.couple,
+            GROUP_LANGUAGE,
+            owner=me,
+            data={"code": code, "language": name},
+            thread_id=asked.thread_id,
+        )
+        return
+
+    def change(partner: Partner) -> None:
+        partner.language = language
+
+    updated = update_partner(services, me.user_id, change)
+    me = updated[0].partner(me.user_id) or me
+    locale = partner_locale(services, me)
     await reply(
         update,
         context,
@@ -229,6 +241,37 @@ async def language_button(update: Update, context: MendContext, asked: Asked) ->
         language=services.render.label(locale if code == "auto" else code, "language.name"),
         auto=language is None,
     )
+
+
+def _language_agreed(turn: Turn) -> None:
+    """The other partner agreed: the group's language changes, and is confirmed in it."""
+    current = turn.tx.couple()
+    assert current is not None
+    code = str(turn.data["code"])
+    current.language = None if code == "auto" else code
+    turn.tx.save(current)
+    locale = group_locale(turn.services, current)
+    confirmed = turn.runner.outgoing(
+        current,
+        GROUP,
+        "settings/language_set",
+        {
+            "scope": "group",
+            "language": turn.services.render.label(locale, "language.name"),
+            "auto": current.language is None,
+        },
+        turn.run,
+    )
+    turn.messages.append(confirmed)
+
+
+LANGUAGE_FOR_THE_GROUP = Flow(
+    name=GROUP_LANGUAGE,
+    first="consider",
+    steps={
+        "consider": proposal("settings/language_proposed", what="language", agreed=_language_agreed)
+    },
+)
 
 
 # -- /settings -------------------------------------------------------------------------------
@@ -355,6 +398,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("quiet", "personal", in_group=True, in_private=True),
         Command("language", "personal", in_group=True, in_private=True),
     )
+    services.runner.add(LANGUAGE_FOR_THE_GROUP)
     asks.on_answer("timezone", zone_answer)
     app.add_handler(CommandHandler("timezone", timezone_command))
     app.add_handler(CommandHandler("quiet", quiet_command))

@@ -1168,12 +1168,13 @@ def safe_visit(store: Store, chat_id: int) -> bool:
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("visit", "together"))
     timers = services.timers
-    # Countdown prompts and check-ins missed during downtime are dropped, not replayed.
-    timers.register(COUNTDOWN, countdown_due, quiet=True)
-    timers.register(CHECKIN, checkin_due)
+    # Countdown prompts and check-ins missed during downtime are dropped, not replayed; what
+    # goes to the group waits for a running pause to end.
+    timers.register(COUNTDOWN, countdown_due, quiet=True, pause=True)
+    timers.register(CHECKIN, checkin_due, pause=True)
     # The reflection still makes sense days later; so does showing what was shared.
     timers.register(REFLECT, reflect_due, late_limit=REFLECT_LATE_LIMIT, quiet=True)
-    timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT)
+    timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT, pause=True)
     timers.reconcile_with(ensure_checkins)
     services.exporters["visits"] = visits_export
     services.reads.safe_visit = safe_visit

@@ -562,7 +562,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # An opening missed by more than a window's length is dropped (the next one comes); a
     # closing is still worth a late word. Openings wait out quiet hours; closings don't.
     services.timers.register(
-        WINDOW_OPEN, window_opens, late_limit=timedelta(minutes=MAX_MINUTES), quiet=True
+        WINDOW_OPEN,
+        window_opens,
+        late_limit=timedelta(minutes=MAX_MINUTES),
+        quiet=True,
+        pause=True,
     )
     services.timers.register(WINDOW_CLOSE, window_closes, late_limit=timedelta(hours=12))
     services.timers.reconcile_with(reconcile)

@@ -15,8 +15,8 @@ from bot.features.repair_track import (
     track_kind,
 )
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import Clock, People
-from tests.features.test_boundaries import both_choose
+from tests.conftest import Clock, People, agree
+from tests.features.test_boundaries import agreed_boundary, both_choose
 from tests.features.test_plan import START, seen, write_plan
 
 
@@ -46,8 +46,13 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert track_kind(services.store, group.id) is None
 
     await sam.press(offer, "Yes, it was infidelity")
+    proposed = await group.expect(
+        "Sam says the breach was infidelity", "Alex, does that fit how you see it too?"
+    )
+    assert track_kind(services.store, group.id) is None  # until Alex agrees
+    await alex.press(proposed, "Yes, agreed")
     track = await group.expect(
-        "Sam chose the infidelity track",
+        "Agreed, as Sam proposed: the infidelity track",
         "Full responsibility",
         "without excuses",
         "as far as it's needed",
@@ -58,12 +63,15 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert track_kind(services.store, group.id) == "infidelity"
 
     await alex.press(track, "Agree on no contact")
-    await group.expect(
-        "Added by Alex", "No contact with the person involved", "clearest signs of repair"
-    )
+    whom = await group.expect("Alex, who does “No contact with the person involved” ask")
+    await alex.press(whom, "It asks something of Alex")
+    await agree(group, sam, "Alex proposes a boundary", "No contact with the person involved")
+    await group.expect("Agreed:", "No contact with the person involved", "clearest signs of repair")
     await sam.press(track, "Add a stage to our timeline")
     question = await group.expect("Sam, describe this stage")
     await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
+    await sam.press(await group.expect("Sam, who does this stage ask"), "It asks something of Sam")
+    await agree(group, alex, "Sam proposes a stage for your timeline")
     stage = await group.expect("Stage 1 is on your timeline", "When does this stage end?")
     await sam.press(stage, "2 weeks")
     await group.expect("Review date set by Sam")
@@ -83,10 +91,21 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     outcome = await both_choose(couple, review, "End", "End")
     assert "Stage 1 is behind you" in outcome.text
 
+    # Leaving the track needs Sam's yes too; without it, the track stays.
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
-    await group.expect("Noted, Alex: not the infidelity track")
+    proposed = await group.expect("proposes leaving the infidelity track", "Sam, does that fit")
+    await sam.press(proposed, "Not like this")
+    await group.expect(
+        "Not agreed, so your track stays as it was", "Sam, thank you", "Alex, what you asked"
+    )
+    assert track_kind(services.store, group.id) == "infidelity"
+    await group.send(alex, "/plan track")
+    track = await group.expect("The infidelity track")
+    await alex.press(track, "This track doesn't fit us")
+    await agree(group, sam, "proposes leaving the infidelity track")
+    await group.expect("Agreed, as Alex proposed: not the infidelity track")
     assert track_kind(services.store, group.id) == "other"
 
 
@@ -98,7 +117,8 @@ async def test_three_weekly_transparency_invitations_then_quiet(
     await group.send(alex, "/plan track")
     offer = await group.expect("Was the breach infidelity?")
     await alex.press(offer, "No, something else")
-    other = await group.expect("Noted, Alex: not the infidelity track")
+    await agree(group, sam, "Alex says the breach wasn't infidelity")
+    other = await group.expect("Agreed, as Alex proposed: not the infidelity track")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
     week_one = await group.expect(
@@ -127,6 +147,7 @@ async def test_the_invitations_can_be_stopped(couple: People, services: Services
     await couple.group.send(couple.sam, "/plan track")
     offer = await couple.group.expect("Was the breach infidelity?")
     await couple.sam.press(offer, "Yes, it was infidelity")
+    await agree(couple.group, couple.alex, "Sam says the breach was infidelity")
     track = await couple.group.expect("The infidelity track")
     await couple.sam.press(track, "Start the transparency exercises")
     await couple.group.expect("Transparency exercises")
@@ -151,20 +172,16 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
         "+ Open about new close friendships",
         "+ Nothing deleted or hidden",
     ):
-        await alex.press(listing, label)
-        await group.expect("Added by Alex")
+        await agreed_boundary(couple, alex, label=label, binds="Sam")
     assert notes(couple, "") == []
-    await group.send(alex, "/boundaries add I tell you who I'm meeting")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I tell you who I'm meeting", binds="Sam")
     await group.expect("A gentle note", "most of your boundaries come from Alex", "bridge")
-    await group.send(alex, "/boundaries add I share my weekend plans")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I share my weekend plans", binds="Sam")
     await sandbox.settle(idle=0.1)
     assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
 
     # Blaming the distance, and messaging as the only reassurance: seen in the words.
-    await group.send(sam, "/boundaries add We text back immediately, always reachable")
-    await group.expect("Added by Sam")
+    await agreed_boundary(couple, sam, words="We message each other every hour", binds="Sam")
     await group.expect("A gentle note", "something to lean on")
     await group.send(alex, "/plan")
     checkins = await group.expect("Step 1 of 4")
@@ -194,8 +211,7 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     # A month later the same pattern may be named once more.
     await leap(clock, sandbox, clock.now() + timedelta(days=31))
     for text in ("a", "b", "c", "d"):
-        await group.send(alex, f"/boundaries add I share plan {text}")
-        await seen(group, "Added by Alex")
+        await agreed_boundary(couple, alex, words=f"I share plan {text}", binds="Sam")
     await seen(group, "A gentle note", "come from Alex")
 
 
@@ -208,7 +224,8 @@ async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) ->
     await write_plan(sandbox, couple)
     offer = await couple.group.expect("Was the breach infidelity?")
     await couple.alex.press(offer, "Yes, it was infidelity")
-    await couple.group.expect("Alex chose the infidelity track")
+    await agree(couple.group, couple.sam, "Alex says the breach was infidelity")
+    await couple.group.expect("Agreed, as Alex proposed: the infidelity track")
     await couple.group.send(couple.sam, "/plan")
     plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
     await couple.sam.press(plan, "The infidelity track")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.sandbox import Sandbox
-from tests.conftest import People
+from tests.conftest import People, agree
 
 
 async def test_time_zone_by_city_in_private(couple: People) -> None:
@@ -127,7 +127,18 @@ async def test_each_partner_is_answered_in_their_own_language(
     await couple.group.send(couple.sam, "/language")
     choice = await couple.group.expect("Which language should I use in this group")
     await couple.sam.press(choice, "Deutsch")
+    proposed = await couple.group.expect(
+        "Sam would like me to write in Deutsch in this group", "Alex, is that all right"
+    )
+    await couple.alex.press(proposed, "Not like this")
+    await couple.group.expect("Not agreed, so I'll keep writing here as before")
+    assert couple.couple().language is None
+    await couple.group.send(couple.sam, "/language")
+    choice = await couple.group.expect("Which language should I use in this group")
+    await couple.sam.press(choice, "Deutsch")
+    await agree(couple.group, couple.alex, "Sam would like me to write in Deutsch")
     await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+    assert couple.couple().language == "de"
     await couple.group.send(couple.alex, "/help")
     await couple.group.expect("/settings")
     assert sandbox.commands("all_private_chats", "de")  # German command menus exist too
@@ -139,6 +150,7 @@ async def test_settings_asks_for_the_path_and_the_roles_again(couple: People) ->
     await couple.alex.press(overview, "Our path")
     path = await couple.group.expect("Which of these fits where you are right now?")
     await couple.sam.press(path, "Trusting again")
-    await couple.group.expect("Sam chose", "trusting again")
+    await agree(couple.group, couple.alex, "Sam proposes")
+    await couple.group.expect("Agreed, as Sam proposed", "trusting again")
     await couple.sam.press(overview, "Roles")
     await couple.group.expect("Your path", "trusting again", "Would you like to say")

@@ -60,6 +60,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"path": "repair", "chosen_by": NAME},
         {"path": "new", "chosen_by": ""},
     ],
+    "onboarding/path_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "proposed": path} for path in ("repair", "new")
+    ],
+    "onboarding/roles_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "roles": {NAME: "repairing", LONG_NAME: "hurt"}},
+        {"owner": LONG_NAME, "partner": NAME, "roles": {}},
+    ],
     "onboarding/joined": [{"name": NAME, "waiting": True}, {"name": LONG_NAME, "waiting": False}],
     "onboarding/link_invalid": [{}],
     "onboarding/private_link": [{"name": NAME}],
@@ -90,6 +97,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
     "settings/language_choose": [{"private": True}, {"private": False}],
+    "settings/language_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "language": "Deutsch"},
+        {"owner": LONG_NAME, "partner": NAME, "language": None},
+    ],
     "settings/language_set": [
         {"scope": "me", "language": "English", "auto": False},
         {"scope": "group", "language": "English", "auto": False},

@@ -101,6 +101,17 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {**EMPTY, "updated": "visit"},
         {**WEEKLY, "updated": "checkins"},
     ],
+    "plan/proposed": [
+        {**FULL, "updated": None, "editing": None, "proposer": NAME, "partner": LONG_NAME},
+        {
+            **FULL,
+            "updated": "behaviours",
+            "editing": "behaviours",
+            "proposer": LONG_NAME,
+            "partner": NAME,
+        },
+        {**EMPTY, "updated": None, "editing": None, "proposer": NAME, "partner": NAME},
+    ],
     "plan/pin_failed": [{}],
     "plan/none": [{}],
     "plan/edit_menu": [{}],

@@ -13,6 +13,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"changed_by": None, "repairing": None, "hurt": None},
     ],
     "repair/track_other": [{"changed_by": NAME}, {"changed_by": None}],
+    "repair/track_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "kind": kind, "current": current}
+        for kind, current in (("infidelity", None), ("infidelity", "other"), ("other", None))
+    ]
+    + [{"owner": LONG_NAME, "partner": NAME, "kind": "other", "current": "infidelity"}],
     "repair/exercises_started": [{"name": NAME, "weeks": 3}],
     "repair/exercise_week": [
         {"week": week, "weeks": 3, "late": late} for week in (1, 2, 3) for late in (False, True)
