@@ -19,6 +19,10 @@ since last month, and a pointer to the monthly review of the repair plan and the
 Quarterly, a few days after each third roadmap month: an appreciation letter each partner writes
 in private. A letter can be taken back until both are written; then both appear in the group
 together. The same message suggests a longer visit or a small retreat (/visit).
+
+While a partner has paused the joint prompts (the safety switch of /support, read through
+`services.reads.prompts_paused`), none of these comes: each series goes on, the occasions in
+between are skipped, and /checkin or /checklist answers only that prompts are paused for now.
 """
 
 from __future__ import annotations
@@ -251,6 +255,8 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         after=max(now, target) + timedelta(minutes=15),
     )
+    if services.reads.prompts_paused(services.store, couple.chat_id):
+        return  # the series goes on; this one isn't asked
     await start_checkin(context, couple)
     await services.emit("checkin.due", context, couple)
 
@@ -262,6 +268,9 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     couple, me, locale = asked.couple, asked.partner, asked.locale
     args = list(asked.words)
     if not args:
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            await reply(update, context, locale, "common/prompts_paused")
+            return
         started = await start_checkin(context, couple, by=me)
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
@@ -813,7 +822,8 @@ async def monthly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("month", 0)) + 1,
     )
-    await start_checklist(context, couple)
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_checklist(context, couple)
 
 
 def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
@@ -826,6 +836,9 @@ async def checklist_command(update: Update, context: MendContext, asked: Asked) 
     couple, locale = asked.couple, asked.locale
     if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
+        return
+    if context.mend.reads.prompts_paused(context.mend.store, couple.chat_id):
+        await reply(update, context, locale, "common/prompts_paused")
         return
     if await start_checklist(context, couple) is None:
         running = open_checklist(context.mend.store, couple.chat_id)
@@ -1035,7 +1048,8 @@ async def quarterly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("quarter", 0)) + 1,
     )
-    await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
 
 
 LETTER = "letter"  # a partner's appreciation letter, private until both are written

@@ -6,7 +6,8 @@ each partner in their own. `/worry` (private) parks a worry until the next windo
 the group sees how many are waiting and the structure for talking (I-statements, reflect,
 validate, ask), while each partner is reminded privately of their own worries and decides,
 one by one, whether to share the text. When it closes, a short wrap-up says where unfinished
-things go.
+things go. While a partner has paused the joint prompts (the safety switch of /support, read
+through `services.reads.prompts_paused`), windows don't open; the worries stay parked.
 """
 
 from __future__ import annotations
@@ -330,6 +331,8 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
             next_opening(slot, now),
             besides=fired.timer_id,
         )
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return  # the next one is set; this one doesn't open
         _ensure(
             services.timers,
             couple.chat_id,

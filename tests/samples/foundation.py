@@ -44,6 +44,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
     "common/question_closed": [{}],
+    "common/open_private": [{}],
+    "common/prompts_paused": [{}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
