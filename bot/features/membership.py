@@ -96,8 +96,8 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
 async def _removed(context: MendContext, chat: Chat) -> None:
     services = context.mend
     couple = services.store.couple(chat.id)
-    if couple is None or couple.status == "removed":
-        return
+    if couple is None or couple.status != "active":
+        return  # already on hold; a couple closing after /forget is erased on its own date
     now = utcnow()
     erase_at = now + timedelta(days=services.settings.erase_after_days)
     services.timers.suspend_all(chat.id)

@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn
-from bot.guards import Asked, partners_only, refuse_outsider
+from bot.guards import Asked, partner_with_data, refuse, refuse_outsider
 from bot.links import JOIN, PRIVATE_LINK, deep_link, greet, new_link, use_link, welcome_buttons
 from bot.messages import Buttons, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
@@ -40,6 +40,9 @@ async def join(update: Update, context: MendContext) -> None:
         return
     services = context.mend
     existing = services.store.couple(chat.id)
+    if existing is not None and existing.status == "closing":
+        await refuse(update, context, existing, "common/closing", "alert.closing")
+        return
     if existing is not None and existing.is_partner(user.id):
         locale = group_locale(services, existing)
         await query.answer(services.render.label(locale, "alert.already_in"))
@@ -235,6 +238,9 @@ async def start_group(update: Update, context: MendContext) -> None:
     if couple is None or not couple.partners:
         await greet(context, chat, user.language_code, thread_id)
         return
+    if couple.status == "closing":
+        await refuse(update, context, couple, "common/closing", "alert.closing")
+        return
     if not couple.is_partner(user.id) and couple.is_full:
         await refuse_outsider(update, context, couple)
         return
@@ -309,7 +315,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("start", start_private, filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("start", start_group, filters.ChatType.GROUPS))
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
-    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{PRIVATE_LINK}$"))
+    # A fresh link works while a couple's data waits to be erased too: /export needs the chat.
+    app.add_handler(
+        CallbackQueryHandler(partner_with_data(fresh_link), pattern=f"^{PRIVATE_LINK}$")
+    )
     services.runner.add(SETUP_FLOW)
     services.on("setup.path", _path_asked)
     services.on("setup.roles", _roles_asked)

@@ -46,6 +46,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/question_closed": [{}],
     "common/open_private": [{}],
     "common/prompts_paused": [{}],
+    "common/closing": [{}, {"private": True}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
@@ -87,8 +88,29 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "privacy/export_caption": [{"count": 1}, {"count": 3}],
     "privacy/export_sent": [{"name": NAME}],
     "privacy/export_unreachable": [{"name": NAME}],
-    "privacy/forget_confirm": [{"name": NAME}],
-    "privacy/forget_done": [{"name": NAME}],
+    "privacy/forget_confirm": [
+        {"name": NAME, "days": 7, "alone": False},
+        {"name": LONG_NAME, "days": 7, "alone": True},
+    ],
+    "privacy/forget_done": [{"name": NAME}, {"name": ""}],
+    "privacy/forget_closing": [
+        {
+            "name": NAME,
+            "other": LONG_NAME,
+            "other_private": private,
+            "erase_at": NOW,
+            "times": [
+                {"name": NAME, "zone": "Pacific/Kiritimati"},
+                {"name": LONG_NAME, "zone": None},
+            ],
+        }
+        for private in (True, False)
+    ],
+    "privacy/forget_notice": [
+        {"name": NAME, "group": NAME * 10, "erase_at": NOW, "zone": "Australia/Lord_Howe"},
+        {"name": LONG_NAME, "group": "", "erase_at": NOW, "zone": None},
+    ],
+    "privacy/forget_now_confirm": [{"group": NAME * 10, "erase_at": NOW, "zone": None}],
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
     "settings/language_choose": [{"private": True}, {"private": False}],
