@@ -251,6 +251,17 @@ class Timers:
                 self._dequeue(chat_id, timer_id)
         return len(doomed)
 
+    def cancel_partner(self, tx: Transaction, user_id: int) -> None:
+        """Inside the couple's transaction: every timer for this partner goes (they left the
+        couple)."""
+        couple = tx.couple()
+        table = tx.table(TIMERS_TABLE)
+        for record in table.all():
+            if record.get("partner") == user_id:
+                table.remove(record["id"])
+                if couple is not None:
+                    self._dequeue(couple.chat_id, record["id"])
+
     def suspend_all(self, chat_id: int, *, tx: Transaction | None = None) -> None:
         """Put a couple's timers on hold (the bot was removed from its group, a partner asked
         /forget): they stay stored, every one of them, but leave the scheduler and stay off

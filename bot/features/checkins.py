@@ -35,7 +35,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import origin, polls
+from bot import audience, origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
@@ -44,7 +44,6 @@ from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
 from bot.reads import Checklist, Checklists, WeeklyCheckin
 from bot.roadmap import phase_of, roadmap_month
@@ -374,7 +373,9 @@ def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) 
                 services.runner.close(tx, run)
 
 
-def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[str, Any]:
+def _reflection_data(
+    tx: Transaction, couple: Couple, partner: Partner, record: Checkin
+) -> dict[str, Any]:
     other = couple.other(partner.user_id)
     return {
         "checkin": record["id"],
@@ -382,6 +383,8 @@ def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[
         "deadline": record["deadline"],
         "zone": partner.timezone,
         "other": other.name if other else "",
+        # What is shared goes to each of them privately, not to the group (bot.audience).
+        "privately": audience.where_in(tx) == "private",
     }
 
 
@@ -427,7 +430,7 @@ async def start_checkin(
                     current,
                     REFLECT,
                     owner=partner,
-                    data=_reflection_data(current, partner, record),
+                    data=_reflection_data(tx, current, partner, record),
                 )
         started: dict[str, Any] = {
             "phase": record["phase"],
@@ -609,7 +612,7 @@ def _ask_again(
         services.runner.reshow(tx, couple, current[-1])
     else:
         services.runner.start(
-            tx, couple, REFLECT, owner=partner, data=_reflection_data(couple, partner, record)
+            tx, couple, REFLECT, owner=partner, data=_reflection_data(tx, couple, partner, record)
         )
 
 
@@ -672,17 +675,19 @@ def _reveal(
     ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
-    reveal = group_message(
+    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]))
+    # Personal: where the couple wants it (bot.audience), in the topic the check-in started in.
+    audience.share(
+        tx,
         services,
         couple,
         "checkins/reveal",
+        thread=record.get("thread"),
         questions=questions,
         scores=scores,
         late=late,
         complete=complete,
     )
-    reveal.thread_id = record.get("thread")  # where the check-in started
-    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]), reveal)
 
 
 async def _after_reveal(context: MendContext, couple: Couple, checkin_id: int) -> None:
@@ -1104,7 +1109,12 @@ def _ask_letter(
         couple,
         LETTER,
         owner=partner,
-        data={"letters": round_id, "other": other.name if other else "", "most": MAX_LETTER},
+        data={
+            "letters": round_id,
+            "other": other.name if other else "",
+            "most": MAX_LETTER,
+            "privately": audience.where_in(tx) == "private",
+        },
     )
 
 
@@ -1140,7 +1150,7 @@ def _letter_written(turn: Turn) -> str | None:
         }
         for p in turn.couple.partners
     ]
-    turn.say(GROUP, "checkins/letters_reveal", letters=shown)
+    audience.share(turn.tx, turn.services, turn.couple, "checkins/letters_reveal", letters=shown)
     return "revealed"
 
 

@@ -26,7 +26,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
-from bot.flows import RUNS_TABLE, Flow, Option, Run, Step, Turn
+from bot.flows import Flow, Option, Run, Step, Turn
 from bot.guards import Asked, partner_with_data, partners_only
 from bot.links import private_link_button, welcome_buttons
 from bot.messages import reply, say
@@ -179,9 +179,9 @@ def _close(turn: Turn, couple: Couple, other: Partner, erase_at: datetime) -> No
             "erase_at": to_iso(erase_at),
         }
     )
-    for record in tx.table(RUNS_TABLE).all():
-        if record.get("step") is not None and record["token"] != turn.run.token:
-            services.runner.close(tx, Run.from_record(record))
+    for run in services.runner.open_runs(tx):
+        if run.token != turn.run.token:
+            services.runner.close(tx, run)
     services.timers.suspend_all(couple.chat_id, tx=tx)
     services.timers.schedule(couple.chat_id, ERASE_LATER, erase_at, tx=tx)
     if other.private_chat:

@@ -1,4 +1,5 @@
-"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview."""
+"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview (in
+the group also where personal things go, bot.audience)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
 from bot.guards import Asked, known_partner
@@ -259,12 +260,14 @@ async def settings_command(update: Update, context: MendContext, asked: Asked) -
         )
         return
     couple = asked.couple
+    await audience.recount(context, couple.chat_id)
     rows = [
         [
             button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
             button(render.label(locale, "settings.roles"), f"{SETTINGS}roles"),
         ],
         [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
+        [button(render.label(locale, "settings.audience"), f"{SETTINGS}audience")],
         [
             button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
@@ -344,6 +347,10 @@ async def settings_button(update: Update, context: MendContext, asked: Asked) ->
         await context.mend.emit("setup.path", context, couple)
     elif action == "roles" and in_group and couple.path:
         await context.mend.emit("setup.roles", context, couple)
+    elif action == "audience" and in_group:
+        with context.mend.store.transaction(couple.chat_id) as tx:
+            audience.settings(tx, context.mend, couple)
+        await context.mend.outbox.deliver(context, couple.chat_id)
     elif message is not None:
         await reply(update, context, locale, "settings/unavailable")
 
@@ -374,7 +381,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         CallbackQueryHandler(
             settings_button,
             pattern=choices(
-                "set", action=("tz", "quiet", "lang_me", "lang_group", "path", "roles")
+                "set",
+                action=("tz", "quiet", "lang_me", "lang_group", "path", "roles", "audience"),
             ),
         )
     )

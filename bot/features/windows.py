@@ -19,7 +19,7 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
@@ -509,8 +509,15 @@ def _settle_worry(turn: Turn) -> None:
         worry["id"],
         {"status": "shared" if shared else "let_go", "settled_at": to_iso(utcnow())},
     )
-    if shared:
-        turn.say(GROUP, "windows/worry_shared", name=turn.partner.name, text=worry["text"])
+    if shared:  # personal: where the couple wants it (bot.audience)
+        audience.share(
+            turn.tx,
+            turn.services,
+            turn.couple,
+            "windows/worry_shared",
+            name=turn.partner.name,
+            text=worry["text"],
+        )
     turn.toast = "alert.worry_shared" if shared else "alert.worry_dropped"
 
 

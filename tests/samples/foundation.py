@@ -47,6 +47,29 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/open_private": [{}],
     "common/prompts_paused": [{}],
     "common/closing": [{}, {"private": True}],
+    "audience/choose": [
+        {
+            "again": again,
+            "current": current,
+            "members": members,
+            "others": max(0, (members or 0) - 3),
+            "here": here,
+            "waiting_for": waiting,
+        }
+        for again, current in ((False, None), (True, "private"), (True, "group"), (True, None))
+        for members, here, waiting in ((4, [NAME], [LONG_NAME]), (None, [], [NAME, LONG_NAME]))
+    ],
+    "audience/decided": [
+        {"choice": "private", "by": NAME},
+        {"choice": "group", "by": LONG_NAME},
+    ],
+    "audience/waiting": [{"name": NAME}],
+    "onboarding/replace_offer": [{"newcomer_name": LONG_NAME, "names": [NAME, LONG_NAME]}],
+    "onboarding/replace_agree": [
+        {"leaving_name": NAME, "newcomer_name": LONG_NAME, "other_name": LONG_NAME}
+    ],
+    "onboarding/replace_declined": [{"names": [NAME, LONG_NAME]}],
+    "onboarding/replaced": [{"newcomer_name": LONG_NAME, "leaving_name": NAME}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
@@ -84,7 +107,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "onboarding/status": [{"day": 365, "path": "repair", "names": [NAME, LONG_NAME]}],
     "onboarding/waiting": [{"names": [NAME]}],
-    "onboarding/welcome": [{"erase_days": 14}],
+    "onboarding/welcome": [
+        {"erase_days": 14, "others": 0},
+        {"erase_days": 14, "others": 1},
+        {"erase_days": 365, "others": 197},
+    ],
     "privacy/export_caption": [{"count": 1}, {"count": 3}],
     "privacy/export_sent": [{"name": NAME}],
     "privacy/export_unreachable": [{"name": NAME}],
