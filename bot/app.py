@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import asks, polls
+from bot import asks, audience, polls
 from bot.bot_api import LEDGER_FILE, MendApplication, MendBot, UpdateLedger
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
@@ -140,6 +140,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     timers.register(OUTBOX_RETRY, services.outbox.retry_due, late_limit=RETRY_LATE_LIMIT)
     asks.register(app, services)
     services.runner.register(app)
+    audience.register(services)
     for feature in FEATURES:
         feature.register(app, services)
     # Last: a button no feature claims (old, or forged) still gets an answer.

@@ -533,6 +533,12 @@ class Runner:
         run.step = None
         tx.table(RUNS_TABLE).update(run.id, run.to_record())
 
+    def open_runs(self, tx: Transaction) -> list[Run]:
+        """Inside a transaction: every unfinished run of the couple, of every flow, oldest
+        first."""
+        records = sorted(tx.table(RUNS_TABLE).all(), key=lambda r: r["id"])
+        return [Run.from_record(r) for r in records if r.get("step")]
+
     def runs_in(self, tx: Transaction, flow_name: str) -> list[Run]:
         """Inside a transaction: the couple's unfinished runs of a flow, oldest first."""
         records = sorted(tx.table(RUNS_TABLE).all(), key=lambda r: r["id"])

@@ -270,17 +270,36 @@ class Timers:
                 self._dequeue(chat_id, timer_id)
         return len(doomed)
 
-    def suspend_all(self, chat_id: int) -> None:
-        """Put a couple's timers on hold (the bot was removed from its group): they stay
-        stored, every one of them, but leave the scheduler and stay off it across restarts
-        until `resume_all`. Timers set after this are not on hold."""
-        with self.store.transaction(chat_id) as tx:
-            table = tx.table(TIMERS_TABLE)
-            held = [r["id"] for r in table.all()]
-            for timer_id in held:
-                table.update(timer_id, {"suspended": True})
+    def cancel_partner(self, tx: Transaction, user_id: int) -> None:
+        """Inside the couple's transaction: every timer for this partner goes (they left the
+        couple)."""
+        couple = tx.couple()
+        table = tx.table(TIMERS_TABLE)
+        for record in table.all():
+            if record.get("partner") == user_id:
+                table.remove(record["id"])
+                if couple is not None:
+                    self._dequeue(couple.chat_id, record["id"])
+
+    def suspend_all(self, chat_id: int, *, tx: Transaction | None = None) -> None:
+        """Put a couple's timers on hold (the bot was removed from its group, a partner asked
+        /forget): they stay stored, every one of them, but leave the scheduler and stay off
+        it across restarts until `resume_all`. Timers set after this are not on hold. Within
+        `tx` the hold is part of that change."""
+        if tx is None:
+            with self.store.transaction(chat_id) as own:
+                held = self._hold(own)
+        else:
+            held = self._hold(tx)
         for timer_id in held:
             self._dequeue(chat_id, timer_id)
+
+    def _hold(self, tx: Transaction) -> list[int]:
+        table = tx.table(TIMERS_TABLE)
+        held = [r["id"] for r in table.all()]
+        for timer_id in held:
+            table.update(timer_id, {"suspended": True})
+        return held
 
     def resume_all(self, chat_id: int, now: datetime | None = None) -> tuple[int, int, int]:
         """Put a couple's timers on hold back on the scheduler, as a start-up would: one that

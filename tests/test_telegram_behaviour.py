@@ -255,7 +255,7 @@ async def test_5_a_double_tap_has_one_effect_and_no_error(
     assert worry["status"] == "parked"
 
     await couple.group.send(couple.alex, "/jealous")
-    check = await couple.group.expect("Alex, a jealousy check", "Step 1 of 3")
+    check = await couple.alex.private.expect("Alex, a jealousy check", "Step 1 of 3")
     answers = await asyncio.gather(
         couple.alex.press(check, "I've named it"), couple.alex.press(check, "I've named it")
     )
@@ -501,11 +501,20 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     old_worry = await a_worry_to_choose(couple, clock, sandbox, "An old worry")
+    share = old_worry.find_button("Share it now")
+    assert share is not None and share.callback_data is not None
     await group.send(alex, "/forget")
     old_confirm = await group.expect("Alex, do you want me to erase everything")
+    old_yes = old_confirm.find_button("Yes, erase everything")
+    assert old_yes is not None and old_yes.callback_data is not None
     await group.send(alex, "/forget")
     confirm = await group.expect("Alex, do you want me to erase everything")
     await alex.press(confirm, "Yes, erase everything")
+    await group.expect("From now on nothing runs")
+    notice = await sam.private.expect("Alex asked me to erase everything")
+    await sam.press(notice, "Erase it all now")
+    await sandbox.wait_until(lambda: "Erase everything" in notice.text, "the question")
+    await sam.press(notice, "Yes, erase everything")
     done = await group.expect("I've erased everything")
 
     # They start again: the same people, new records (whose ids start at 1 again).
@@ -518,9 +527,10 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
     await alex.private.expect("Parked.")
 
     stale = "That button is no longer current"
-    answer = await alex.press(old_worry, "Share it now")
+    assert old_worry.buttons == []  # closed when the couple closed; its data is stale too
+    answer = await alex.press_data(old_worry, share.callback_data)
     assert answer.show_alert and stale in (answer.text or "")
-    answer = await alex.press(old_confirm, "Yes, erase everything")
+    answer = await alex.press_data(old_confirm, old_yes.callback_data)
     assert answer.show_alert and stale in (answer.text or "")
     await sandbox.settle()
     assert count(group, "would like to talk about this") == 0

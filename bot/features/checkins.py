@@ -19,6 +19,10 @@ since last month, and a pointer to the monthly review of the repair plan and the
 Quarterly, a few days after each third roadmap month: an appreciation letter each partner writes
 in private. A letter can be taken back until both are written; then both appear in the group
 together. The same message suggests a longer visit or a small retreat (/visit).
+
+While a partner has paused the joint prompts (the safety switch of /support, read through
+`services.reads.prompts_paused`), none of these comes: each series goes on, the occasions in
+between are skipped, and /checkin or /checklist answers only that prompts are paused for now.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import origin, polls
+from bot import audience, origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
@@ -40,7 +44,6 @@ from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
 from bot.reads import Checklist, Checklists, WeeklyCheckin
 from bot.roadmap import phase_of, roadmap_month
@@ -251,6 +254,8 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         after=max(now, target) + timedelta(minutes=15),
     )
+    if services.reads.prompts_paused(services.store, couple.chat_id):
+        return  # the series goes on; this one isn't asked
     await start_checkin(context, couple)
     await services.emit("checkin.due", context, couple)
 
@@ -262,6 +267,9 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     couple, me, locale = asked.couple, asked.partner, asked.locale
     args = list(asked.words)
     if not args:
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            await reply(update, context, locale, "common/prompts_paused")
+            return
         started = await start_checkin(context, couple, by=me)
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
@@ -365,7 +373,9 @@ def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) 
                 services.runner.close(tx, run)
 
 
-def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[str, Any]:
+def _reflection_data(
+    tx: Transaction, couple: Couple, partner: Partner, record: Checkin
+) -> dict[str, Any]:
     other = couple.other(partner.user_id)
     return {
         "checkin": record["id"],
@@ -373,6 +383,8 @@ def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[
         "deadline": record["deadline"],
         "zone": partner.timezone,
         "other": other.name if other else "",
+        # What is shared goes to each of them privately, not to the group (bot.audience).
+        "privately": audience.where_in(tx) == "private",
     }
 
 
@@ -418,7 +430,7 @@ async def start_checkin(
                     current,
                     REFLECT,
                     owner=partner,
-                    data=_reflection_data(current, partner, record),
+                    data=_reflection_data(tx, current, partner, record),
                 )
         started: dict[str, Any] = {
             "phase": record["phase"],
@@ -600,7 +612,7 @@ def _ask_again(
         services.runner.reshow(tx, couple, current[-1])
     else:
         services.runner.start(
-            tx, couple, REFLECT, owner=partner, data=_reflection_data(couple, partner, record)
+            tx, couple, REFLECT, owner=partner, data=_reflection_data(tx, couple, partner, record)
         )
 
 
@@ -663,17 +675,19 @@ def _reveal(
     ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
-    reveal = group_message(
+    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]))
+    # Personal: where the couple wants it (bot.audience), in the topic the check-in started in.
+    audience.share(
+        tx,
         services,
         couple,
         "checkins/reveal",
+        thread=record.get("thread"),
         questions=questions,
         scores=scores,
         late=late,
         complete=complete,
     )
-    reveal.thread_id = record.get("thread")  # where the check-in started
-    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]), reveal)
 
 
 async def _after_reveal(context: MendContext, couple: Couple, checkin_id: int) -> None:
@@ -813,7 +827,8 @@ async def monthly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("month", 0)) + 1,
     )
-    await start_checklist(context, couple)
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_checklist(context, couple)
 
 
 def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
@@ -826,6 +841,9 @@ async def checklist_command(update: Update, context: MendContext, asked: Asked) 
     couple, locale = asked.couple, asked.locale
     if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
+        return
+    if context.mend.reads.prompts_paused(context.mend.store, couple.chat_id):
+        await reply(update, context, locale, "common/prompts_paused")
         return
     if await start_checklist(context, couple) is None:
         running = open_checklist(context.mend.store, couple.chat_id)
@@ -1035,7 +1053,8 @@ async def quarterly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("quarter", 0)) + 1,
     )
-    await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
 
 
 LETTER = "letter"  # a partner's appreciation letter, private until both are written
@@ -1090,7 +1109,12 @@ def _ask_letter(
         couple,
         LETTER,
         owner=partner,
-        data={"letters": round_id, "other": other.name if other else "", "most": MAX_LETTER},
+        data={
+            "letters": round_id,
+            "other": other.name if other else "",
+            "most": MAX_LETTER,
+            "privately": audience.where_in(tx) == "private",
+        },
     )
 
 
@@ -1126,7 +1150,7 @@ def _letter_written(turn: Turn) -> str | None:
         }
         for p in turn.couple.partners
     ]
-    turn.say(GROUP, "checkins/letters_reveal", letters=shown)
+    audience.share(turn.tx, turn.services, turn.couple, "checkins/letters_reveal", letters=shown)
     return "revealed"
 
 

@@ -11,8 +11,10 @@ pinned once the other says yes; until then the plan in place stays as it is. Che
 are typed in the typing partner's time zone and shown to each partner in their own.
 
 The agreed plan is posted as one message and pinned (if the group doesn't let the bot pin, it
-says so). It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes
-one section, and once a month a review asks what to keep and what to change. `/plan track`
+says so). With more people in the group than the two of them, it is pinned only if they chose to
+have personal things posted there; if they chose privately, each gets a copy (bot.audience).
+It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes one
+section, and once a month a review asks what to keep and what to change. `/plan track`
 leads to the infidelity track; `/plan delete` removes the plan and its reviews.
 
 The conversations are flows (bot.flows): PLAN writes the plan (or changes one section of it),
@@ -33,14 +35,14 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.consent import proposal
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale
+from bot.couples import group_locale, partner_locale
 from bot.dates import add_months, day_as_moment
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
-from bot.messages import group_message, reply
+from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date, read_times_and_days
@@ -547,7 +549,9 @@ def _agree(turn: Turn) -> None:
 
 async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
     """The plan just agreed is pinned, the one before unpinned (or the group is told the bot
-    may not pin here)."""
+    may not pin here). The plan is personal: it is pinned only where the couple wants personal
+    things posted; with more people in the group and no choice yet, they are asked first, and
+    when personal things go privately each partner gets a copy instead (bot.audience)."""
     services = context.mend
     posted = next(
         (r for r in services.runner.runs(couple.chat_id, MENU_FLOW) if r.token == run.data["menu"]),
@@ -556,12 +560,24 @@ async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
     plan = current_plan(services, couple.chat_id)
     if posted is None or posted.message_id is None or plan is None:
         return
+    place = audience.where(services.store, couple.chat_id)
+    if place != "group":
+        with services.store.transaction(couple.chat_id) as tx:
+            if place == "ask":
+                audience.ask(tx, services, couple)
+            else:
+                _private_copies(tx, services, couple, plan)
+        await services.outbox.deliver(context, couple.chat_id)
+        return
+    await _pin_message(context, couple, plan, posted.message_id)
+
+
+async def _pin_message(context: MendContext, couple: Couple, plan: Plan, message_id: int) -> None:
+    services = context.mend
     with services.store.transaction(couple.chat_id) as tx:
-        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": posted.message_id})
+        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": message_id})
     try:
-        await context.bot.pin_chat_message(
-            couple.chat_id, posted.message_id, disable_notification=True
-        )
+        await context.bot.pin_chat_message(couple.chat_id, message_id, disable_notification=True)
     except TelegramError:
         # Not allowed to pin here (a supergroup where the bot isn't an admin): just say so.
         with services.store.transaction(couple.chat_id) as tx:
@@ -569,9 +585,40 @@ async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
         await services.outbox.deliver(context, couple.chat_id)
         return
     previous = plan.get("pinned_message")
-    if previous and previous != posted.message_id:
+    if previous and previous != message_id:
         with contextlib.suppress(TelegramError):
             await context.bot.unpin_chat_message(couple.chat_id, previous)
+
+
+def _private_copies(tx: Transaction, services: Services, couple: Couple, plan: Plan) -> None:
+    """Inside the transaction: the agreed plan in each partner's private chat."""
+    for partner in couple.partners:
+        if partner.private_chat:
+            view = _plan_view(services, couple, plan, partner_locale(services, partner))
+            services.outbox.put(
+                tx, private_message(services, partner, "plan/plan", updated=None, **view)
+            )
+
+
+async def _audience_decided(context: MendContext, couple: Couple, *, choice: str) -> None:
+    """The couple chose where personal things go: the plan is pinned here, or (unpinned
+    here) a copy goes to each of them."""
+    services = context.mend
+    plan = current_plan(services, couple.chat_id)
+    if plan is None:
+        return
+    if choice == "group":
+        shown = services.runner.runs(couple.chat_id, MENU_FLOW)
+        if shown and shown[-1].message_id is not None:
+            await _pin_message(context, couple, plan, shown[-1].message_id)
+        return
+    with services.store.transaction(couple.chat_id) as tx:
+        _private_copies(tx, services, couple, plan)
+        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": None})
+    await services.outbox.deliver(context, couple.chat_id)
+    if plan.get("pinned_message"):
+        with contextlib.suppress(TelegramError):
+            await context.bot.unpin_chat_message(couple.chat_id, plan["pinned_message"])
 
 
 def _section_step(section: str, options: Rows | Callable[[Run], Rows], **step: Any) -> Step:
@@ -818,6 +865,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
     services.runner.add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    services.on(audience.DECIDED, _audience_decided)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _question_closed)
     app.add_handler(CommandHandler("plan", plan_command))

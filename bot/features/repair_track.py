@@ -25,18 +25,19 @@ applies once the other agrees (the flow TRACK_FLOW); until then, the track in pl
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import audience
 from bot.consent import proposal
 from bot.context import MendContext, Services
 from bot.couples import group_locale
 from bot.flows import Flow, Run, Turn
-from bot.guards import Asked, partners_only
+from bot.guards import Asked, known_partner
 from bot.messages import (
     Buttons,
     answer_stale,
@@ -199,16 +200,33 @@ def _role_holder(couple: Couple, role: str) -> Partner | None:
     return next((p for p in couple.partners if p.role == role), None)
 
 
+async def _post(
+    context: MendContext,
+    couple: Couple,
+    template: str,
+    rows: Callable[[str], Buttons],
+    thread: int | None,
+    **data: Any,
+) -> None:
+    """What is said about the track is personal: where the couple wants it (bot.audience),
+    with its buttons in each reader's language."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        audience.share(tx, services, couple, template, thread=thread, buttons=rows, **data)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
 async def offer_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
     """Ask, once, whether the breach was infidelity (either partner may answer)."""
-    services = context.mend
-    locale = group_locale(services, couple)
-    label = services.render.label
-    rows: Buttons = [
-        [button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")],
-        [button(label(locale, "repair.is_other"), f"{TRACK}kind:other")],
-    ]
-    await say(context, couple.chat_id, locale, "repair/track_offer", buttons=rows, thread_id=thread)
+    label = context.mend.render.label
+
+    def rows(locale: str) -> Buttons:
+        return [
+            [button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")],
+            [button(label(locale, "repair.is_other"), f"{TRACK}kind:other")],
+        ]
+
+    await _post(context, couple, "repair/track_offer", rows, thread)
 
 
 async def show_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
@@ -232,26 +250,29 @@ async def _show_infidelity_track(
     context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
 ) -> None:
     services = context.mend
-    locale = group_locale(services, couple)
     label = services.render.label
-    rows: list[list[Any]] = [
-        [button(label(locale, "repair.add_no_contact"), f"{TRACK}no_contact")],
-        [
-            button(label(locale, "repair.add_stage"), f"{TRACK}add_stage"),
-            button(label(locale, "repair.see_timeline"), f"{TRACK}timeline"),
-        ],
-    ]
-    if not _exercises_running(services, couple.chat_id):
-        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-    rows.append([button(label(locale, "repair.not_our_track"), f"{TRACK}kind:other")])
+    running = _exercises_running(services, couple.chat_id)
+
+    def rows(locale: str) -> Buttons:
+        shown: list[list[Any]] = [
+            [button(label(locale, "repair.add_no_contact"), f"{TRACK}no_contact")],
+            [
+                button(label(locale, "repair.add_stage"), f"{TRACK}add_stage"),
+                button(label(locale, "repair.see_timeline"), f"{TRACK}timeline"),
+            ],
+        ]
+        if not running:
+            shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+        shown.append([button(label(locale, "repair.not_our_track"), f"{TRACK}kind:other")])
+        return shown
+
     repairing, hurt = _role_holder(couple, "repairing"), _role_holder(couple, "hurt")
-    await say(
+    await _post(
         context,
-        couple.chat_id,
-        locale,
+        couple,
         "repair/track",
-        buttons=rows,
-        thread_id=thread,
+        rows,
+        thread,
         changed_by=changed_by,
         repairing=repairing.name if repairing else None,
         hurt=hurt.name if hurt else None,
@@ -262,26 +283,23 @@ async def _show_other(
     context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
 ) -> None:
     services = context.mend
-    locale = group_locale(services, couple)
     label = services.render.label
-    rows: list[list[Any]] = []
-    if not _exercises_running(services, couple.chat_id):
-        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-    rows.append([button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")])
-    await say(
-        context,
-        couple.chat_id,
-        locale,
-        "repair/track_other",
-        buttons=rows,
-        thread_id=thread,
-        changed_by=changed_by,
-    )
+    running = _exercises_running(services, couple.chat_id)
+
+    def rows(locale: str) -> Buttons:
+        shown: list[list[Any]] = []
+        if not running:
+            shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+        shown.append([button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")])
+        return shown
+
+    await _post(context, couple, "repair/track_other", rows, thread, changed_by=changed_by)
 
 
-@partners_only
+@known_partner
 async def track_button(update: Update, context: MendContext, asked: Asked) -> None:
-    """The track's buttons: which track, the exercises on or off."""
+    """The track's buttons: which track, the exercises on or off (in the group, or in private
+    when personal things go to each partner privately)."""
     services = context.mend
     couple, locale, query, thread = asked.couple, asked.locale, asked.press, asked.thread_id
     me, name = asked.partner, asked.first_name

@@ -1,4 +1,5 @@
-"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview.
+"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview (in
+the group also where personal things go, bot.audience).
 
 A partner's own settings are theirs alone. The group's language binds both (bot.consent): the
 partner who picks it proposes it, and it applies once the other agrees (GROUP_LANGUAGE).
@@ -14,7 +15,7 @@ from typing import Any
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
@@ -302,12 +303,14 @@ async def settings_command(update: Update, context: MendContext, asked: Asked) -
         )
         return
     couple = asked.couple
+    await audience.recount(context, couple.chat_id)
     rows = [
         [
             button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
             button(render.label(locale, "settings.roles"), f"{SETTINGS}roles"),
         ],
         [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
+        [button(render.label(locale, "settings.audience"), f"{SETTINGS}audience")],
         [
             button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
@@ -387,6 +390,10 @@ async def settings_button(update: Update, context: MendContext, asked: Asked) ->
         await context.mend.emit("setup.path", context, couple)
     elif action == "roles" and in_group and couple.path:
         await context.mend.emit("setup.roles", context, couple)
+    elif action == "audience" and in_group:
+        with context.mend.store.transaction(couple.chat_id) as tx:
+            audience.settings(tx, context.mend, couple)
+        await context.mend.outbox.deliver(context, couple.chat_id)
     elif message is not None:
         await reply(update, context, locale, "settings/unavailable")
 
@@ -418,7 +425,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         CallbackQueryHandler(
             settings_button,
             pattern=choices(
-                "set", action=("tz", "quiet", "lang_me", "lang_group", "path", "roles")
+                "set",
+                action=("tz", "quiet", "lang_me", "lang_group", "path", "roles", "audience"),
             ),
         )
     )

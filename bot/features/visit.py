@@ -21,6 +21,10 @@ REFLECTION one partner's reflection. Each run carries the id of its visit. The v
 open runs say where each conversation stands. Timers queue what they say through the outbox in
 one change with what they do, so a failure half-way resumes instead of repeating.
 
+While a partner has paused the joint prompts (the safety switch of /support, read through
+`services.reads.prompts_paused`), /visit plans nothing (calling a visit off still works), and
+the countdown and the visit's morning check-ins are skipped.
+
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
 moment derived from them is computed per partner, in their own time zone. The visit record
 keeps `both_safe` (both rated 4 or more *and* both let the group see their rating); the
@@ -278,6 +282,9 @@ async def visit_command(update: Update, context: MendContext, asked: Asked) -> N
     couple, partner, args = asked.couple, asked.partner, asked.words
     if args and args != ("cancel",) and args != ("plan",):
         await reply(update, context, asked.locale, "visit/usage")
+        return
+    if args != ("cancel",) and services.reads.prompts_paused(services.store, couple.chat_id):
+        await reply(update, context, asked.locale, "common/prompts_paused")
         return
     if not args:
         await _owed_reflection(context, couple, partner)
@@ -768,6 +775,8 @@ async def countdown_due(context: MendContext, fired: Fired) -> None:
         if found is None or found[1]["state"] != "planned":
             return
         couple, visit = found
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return
         message = group_message(
             services,
             couple,
@@ -788,8 +797,10 @@ async def checkin_due(context: MendContext, fired: Fired) -> None:
         if found is None or found[1]["state"] != "planned" or day in found[1]["checkins"]:
             return
         couple, visit = found
-        tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
         _schedule_next_checkin(services.timers, couple, visit, fired.due, tx=tx)
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return  # the next morning's is set; this one isn't asked
+        tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
         services.runner.start(
             tx,
             couple,

@@ -6,7 +6,8 @@ each partner in their own. `/worry` (private) parks a worry until the next windo
 the group sees how many are waiting and the structure for talking (I-statements, reflect,
 validate, ask), while each partner is reminded privately of their own worries and decides,
 one by one, whether to share the text. When it closes, a short wrap-up says where unfinished
-things go.
+things go. While a partner has paused the joint prompts (the safety switch of /support, read
+through `services.reads.prompts_paused`), windows don't open; the worries stay parked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
@@ -330,6 +331,8 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
             next_opening(slot, now),
             besides=fired.timer_id,
         )
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return  # the next one is set; this one doesn't open
         _ensure(
             services.timers,
             couple.chat_id,
@@ -506,8 +509,15 @@ def _settle_worry(turn: Turn) -> None:
         worry["id"],
         {"status": "shared" if shared else "let_go", "settled_at": to_iso(utcnow())},
     )
-    if shared:
-        turn.say(GROUP, "windows/worry_shared", name=turn.partner.name, text=worry["text"])
+    if shared:  # personal: where the couple wants it (bot.audience)
+        audience.share(
+            turn.tx,
+            turn.services,
+            turn.couple,
+            "windows/worry_shared",
+            name=turn.partner.name,
+            text=worry["text"],
+        )
     turn.toast = "alert.worry_shared" if shared else "alert.worry_dropped"
 
 

@@ -264,6 +264,10 @@ async def test_a_partner_away_is_not_asked_and_votes_of_outsiders_do_not_count(
     await outsider.answer_poll(poll, [0])
     await couple.alex.answer_poll(poll, [2])
     await reflect(couple.alex, ["x", "y", "z"], [True, True, True])
+    # Robin reads the group too: the couple chooses first where the answers go.
+    notice = await couple.group.expect("Before I post anything personal here")
+    await couple.alex.press(notice, "Post here anyway")
+    await couple.sam.press(notice, "Post here anyway")
     reveal = await couple.group.expect("side by side", "Alex 3/5", "Sam no vote", "away this week")
     assert "Not everyone finished" not in reveal.text
     assert not any("1 of 3" in m.text for m in couple.sam.private.bot_messages())

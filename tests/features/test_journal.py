@@ -251,8 +251,11 @@ async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
     await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "Yes")
-    assert "Your safety comes first" in check.text and "/support" in check.text
+    # The first line stays neutral; help for Sam alone follows (tests/features/test_support.py).
+    assert check.text.split("\n")[0] == "Thank you for answering these honestly."
+    assert "afraid of a partner" in check.text and "help that is yours alone" in check.text
     assert "pick up where you left off" not in check.text
+    await sam.private.expect("If you don't feel safe")
 
 
 async def test_vulnerability_ladder(sandbox: Sandbox, couple: People) -> None:

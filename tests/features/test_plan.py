@@ -177,8 +177,14 @@ async def test_a_couple_writes_the_plan_together(
         " 2026, 8:00\u202fAM",
     )
     assert "I-statements" not in plan.text
+    # Casey is in the group too: the plan is pinned, and the track offered, once both chose
+    # to have personal things posted here (tests/test_audience.py has the other choice).
+    notice = await group.expect("Before I post anything personal here", "4 members")
+    assert not plan.pinned
+    await alex.press(notice, "Post here anyway")
+    await sam.press(notice, "Post here anyway")
     offer = await group.expect("Was the breach infidelity?")
-    assert plan.pinned
+    await sandbox.wait_until(lambda: plan.pinned, "the plan pinned")
     assert offer.button_texts() == ["Yes, it was infidelity", "No, something else"]
 
     stored = services.store.records(group.id, PLAN_TABLE)[0]

@@ -50,6 +50,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "deadline": AT,
             "zone": zone,
             "most": 500,
+            "privately": phase == "intimacy",
         }
         for phase, zone in (
             ("stabilise", "Europe/Berlin"),
@@ -72,8 +73,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         }
         for n, q in ((2, "hurts"), (3, "will_do"))
     ],
-    "checkins/share_ask": [{"question": q, "other": NAME} for q in ("well", "hurts", "will_do")],
-    "checkins/reflect_done": [{"other": NAME, "deadline": AT, "zone": None}],
+    "checkins/share_ask": [
+        *({"question": q, "other": NAME} for q in ("well", "hurts", "will_do")),
+        {"question": "hurts", "other": LONG_NAME, "privately": True},
+    ],
+    "checkins/reflect_done": [
+        {"other": NAME, "deadline": AT, "zone": None},
+        {"other": LONG_NAME, "deadline": AT, "zone": "Europe/Berlin", "privately": True},
+    ],
     "checkins/reminder": [
         {"deadline": AT, "zone": "Europe/Berlin", "started": True},
         {"deadline": AT, "zone": None, "started": False},
@@ -183,11 +190,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "checkins/quarterly": [{"quarter": 1, "phase": "intimacy", "most": 1500}],
     "checkins/letter_ask": [
         {"partner": LONG_NAME, "other": NAME, "most": 1500},
+        {"other": LONG_NAME, "most": 1500, "privately": True},
         {"other": NAME, "most": 1500, "error": "x" * 200},
     ],
     "checkins/letter_saved": [
         {"revealed": True, "other": NAME},
         {"revealed": False, "other": LONG_NAME},
+        {"revealed": True, "other": NAME, "privately": True},
+        {"revealed": False, "other": LONG_NAME, "privately": True},
     ],
     "checkins/letter_withdrawn": [{}],
     "checkins/letter_closed": [{}],

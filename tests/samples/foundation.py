@@ -44,6 +44,32 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
     "common/question_closed": [{}],
+    "common/open_private": [{}],
+    "common/prompts_paused": [{}],
+    "common/closing": [{}, {"private": True}],
+    "audience/choose": [
+        {
+            "again": again,
+            "current": current,
+            "members": members,
+            "others": max(0, (members or 0) - 3),
+            "here": here,
+            "waiting_for": waiting,
+        }
+        for again, current in ((False, None), (True, "private"), (True, "group"), (True, None))
+        for members, here, waiting in ((4, [NAME], [LONG_NAME]), (None, [], [NAME, LONG_NAME]))
+    ],
+    "audience/decided": [
+        {"choice": "private", "by": NAME},
+        {"choice": "group", "by": LONG_NAME},
+    ],
+    "audience/waiting": [{"name": NAME}],
+    "onboarding/replace_offer": [{"newcomer_name": LONG_NAME, "names": [NAME, LONG_NAME]}],
+    "onboarding/replace_agree": [
+        {"leaving_name": NAME, "newcomer_name": LONG_NAME, "other_name": LONG_NAME}
+    ],
+    "onboarding/replace_declined": [{"names": [NAME, LONG_NAME]}],
+    "onboarding/replaced": [{"newcomer_name": LONG_NAME, "leaving_name": NAME}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
@@ -88,12 +114,37 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "onboarding/status": [{"day": 365, "path": "repair", "names": [NAME, LONG_NAME]}],
     "onboarding/waiting": [{"names": [NAME]}],
-    "onboarding/welcome": [{"erase_days": 14}],
+    "onboarding/welcome": [
+        {"erase_days": 14, "others": 0},
+        {"erase_days": 14, "others": 1},
+        {"erase_days": 365, "others": 197},
+    ],
     "privacy/export_caption": [{"count": 1}, {"count": 3}],
     "privacy/export_sent": [{"name": NAME}],
     "privacy/export_unreachable": [{"name": NAME}],
-    "privacy/forget_confirm": [{"name": NAME}],
-    "privacy/forget_done": [{"name": NAME}],
+    "privacy/forget_confirm": [
+        {"name": NAME, "days": 7, "alone": False},
+        {"name": LONG_NAME, "days": 7, "alone": True},
+    ],
+    "privacy/forget_done": [{"name": NAME}, {"name": ""}],
+    "privacy/forget_closing": [
+        {
+            "name": NAME,
+            "other": LONG_NAME,
+            "other_private": private,
+            "erase_at": NOW,
+            "times": [
+                {"name": NAME, "zone": "Pacific/Kiritimati"},
+                {"name": LONG_NAME, "zone": None},
+            ],
+        }
+        for private in (True, False)
+    ],
+    "privacy/forget_notice": [
+        {"name": NAME, "group": NAME * 10, "erase_at": NOW, "zone": "Australia/Lord_Howe"},
+        {"name": LONG_NAME, "group": "", "erase_at": NOW, "zone": None},
+    ],
+    "privacy/forget_now_confirm": [{"group": NAME * 10, "erase_at": NOW, "zone": None}],
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
     "settings/language_choose": [{"private": True}, {"private": False}],
