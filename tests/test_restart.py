@@ -136,10 +136,11 @@ class Arrivals:
 
 
 def shown_time(text: str, after: str, near: datetime) -> datetime:
-    """The clock time the bot shows after `after` ("6:23 PM", in UTC), on the day of `near`."""
-    found = re.search(re.escape(after) + r"\s+(\d{1,2}):(\d\d)\W*(AM|PM)", text)
+    """The clock time the bot shows after `after` ("18:23", or "Tuesday 00:05" on another
+    day, in UTC), on the day of `near`."""
+    found = re.search(re.escape(after) + r"\s+(?:[A-Za-z]+\s+)?(\d\d):(\d\d)", text)
     assert found is not None, f"no time after {after!r} in {text!r}"
-    hour, minute = int(found[1]) % 12 + (12 if found[3] == "PM" else 0), int(found[2])
+    hour, minute = int(found[1]), int(found[2])
     shown = near.replace(hour=hour, minute=minute, second=0, microsecond=0)
     # The nearest such moment to `near` (the day may have turned in between).
     return min((shown + timedelta(days=d) for d in (-1, 0, 1)), key=lambda m: abs(m - near))

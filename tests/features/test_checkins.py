@@ -5,7 +5,9 @@ and the honest reflection sent privately, never to the group."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.app import services_of
 from bot.features.checkins import CHECKLISTS_TABLE, QUARTERLY, WEEKLY
@@ -296,3 +298,11 @@ async def test_a_deadline_missed_during_downtime_reveals_late_once_and_the_nudge
     await clock.advance(timedelta(hours=1), sandbox)
     assert said(couple, "side by side") == 1
     assert not any("nudge" in m.text for m in couple.sam.private.bot_messages())
+
+
+@pytest.mark.clock(datetime(2026, 5, 4, 3, 31, tzinfo=UTC))  # a Monday, 03:31
+async def test_a_deadline_that_is_not_today_names_its_day(couple: People) -> None:
+    await couple.group.send(couple.alex, "/checkin")
+    started = await couple.group.expect("Check-in:", "until Tuesday 03:31 for Alex (UTC)")
+    assert "AM" not in started.text and "PM" not in started.text
+    await couple.alex.private.expect("1 of 3", "Tuesday 03:31")

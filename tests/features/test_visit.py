@@ -201,9 +201,9 @@ async def test_a_couple_plans_a_visit_together(
         "an hour to yourselves each day",
         # The countdown a week before, in each partner's own time.
         "A week before: December 3, 2026, 10:00",
-        "for Alex · December 3, 2026, 8:00",
-        "Next morning check-in: December 11, 2026, 9:30",
-        "for Alex · December 11, 2026, 7:30",
+        "for Alex · December 3, 2026, 20:00",
+        "Next morning check-in: December 11, 2026, 09:30",
+        "for Alex · December 11, 2026, 19:30",
     )
     assert "I'll answer for Alex" not in planned.text and "Casey" not in planned.text
 
@@ -220,7 +220,7 @@ async def test_a_couple_plans_a_visit_together(
     assert kinds == sorted([COUNTDOWN, COUNTDOWN, CHECKIN, REFLECT, REFLECT, REVEAL])
 
     await group.send(sam, "/visit")
-    await group.expect("Your next visit: in 20 days", "at Alex's place", "PM for Sam")
+    await group.expect("Your next visit: in 20 days", "at Alex's place", "20:00 for Sam")
     await group.send(sam, "/visit please")
     await group.expect("/visit cancel")
     await sam.send_private("/visit")
