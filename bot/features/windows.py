@@ -2,11 +2,13 @@
 
 A window is an agreed, contained time to talk about anxieties: by default two 20-minute windows
 a week, at days and times the couple picks. A time is entered in the setter's zone and shown to
-each partner in their own. `/worry` (private) parks a worry until the next window; when it opens,
-the group sees how many are waiting and the structure for talking (I-statements, reflect,
-validate, ask), while each partner is reminded privately of their own worries and decides,
-one by one, whether to share the text. When it closes, a short wrap-up says where unfinished
-things go.
+each partner in their own. A window doesn't open in either partner's quiet hours: one whose time
+falls in them opens when they end, and that is the time shown everywhere (when it is set, it
+says whose quiet hours move it, and to when). `/worry` (private) parks a worry until the next
+window; when it opens, the group sees how many are waiting and the structure for talking
+(I-statements, reflect, validate, ask), while each partner is reminded privately of their own
+worries and decides, one by one, whether to share the text. When it closes, a short wrap-up
+says where unfinished things go.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bot.reading import read_clock, read_duration, read_weekday
 from bot.render import Renderer, weekday_name
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
-from bot.when import next_local
+from bot.when import next_local, outside_quiet_hours, quiet_until
 
 
 class WindowSlot(TypedDict):
@@ -72,7 +74,14 @@ def slots(services: Services, chat_id: int) -> list[WindowSlot]:
 
 
 def next_opening(slot: WindowSlot, after: datetime) -> datetime:
+    """The slot's next time on the setter's clock (quiet hours aside: see `opening`)."""
     return next_local(time.fromisoformat(slot["at"]), slot["zone"], after, slot["weekday"])
+
+
+def opening(slot: WindowSlot, after: datetime, couple: Couple) -> datetime:
+    """When the slot's next window really opens: its time, or the end of the quiet hours of
+    either partner that it falls in."""
+    return outside_quiet_hours(next_opening(slot, after), couple.partners)
 
 
 # -- the schedule --------------------------------------------------------------------------
@@ -142,14 +151,19 @@ def _add(
         "set_by": partner.user_id,
     }
     slot_id = table.insert(slot)
-    opening = next_opening(slot, utcnow())
-    _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opening)
-    times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
+    chosen = next_opening(slot, utcnow())
+    opens = opening(slot, utcnow(), couple)
+    _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opens)
     return "windows/added", {
         "name": partner.name,
-        "times": times,
+        "times": [{"name": p.name, "zone": p.timezone, "at": opens} for p in couple.partners],
         "minutes": minutes,
         "zone_missing": partner.timezone is None,
+        # Quiet hours move this opening: whose, and the time that was chosen, on the setter's
+        # clock (the times above are when it opens).
+        "quiet": [p.name for p in couple.partners if quiet_until(chosen, p) is not None],
+        "chosen": chosen,
+        "zone": partner.timezone,
     }
 
 
@@ -179,13 +193,13 @@ def _schedule_data(services: Services, couple: Couple) -> dict[str, Any]:
             {k: s[k] for k in ("id", "weekday", "at", "zone", "minutes")}
             for s in slots(services, couple.chat_id)
         ],
-        "people": [{"name": p.name, "zone": p.timezone} for p in couple.partners],
         "default": DEFAULT_MINUTES,
     }
 
 
-def _schedule_shown(run: Run) -> dict[str, Any]:
-    """Each window's next opening as each partner reads it."""
+def _schedule_shown(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """Each window's next opening as each partner reads it (after quiet hours, if it falls
+    in them)."""
     now = utcnow()
     return {
         "windows": [
@@ -193,8 +207,8 @@ def _schedule_shown(run: Run) -> dict[str, Any]:
                 "number": index + 1,
                 "minutes": slot["minutes"],
                 "times": [
-                    {"name": p["name"], "zone": p["zone"], "at": next_opening(slot, now)}
-                    for p in run.data["people"]
+                    {"name": p.name, "zone": p.timezone, "at": opening(slot, now, couple)}
+                    for p in couple.partners
                 ],
             }
             for index, slot in enumerate(run.data["slots"])
@@ -280,9 +294,9 @@ WINDOWS_FLOW = Flow(
             answer=_schedule_pressed,
             who="partners",
             edit=True,
-            data=_schedule_shown,
         ),
     },
+    view=_schedule_shown,
 )
 ADD_FLOW = Flow(
     name=ADD,
@@ -327,7 +341,7 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
             couple.chat_id,
             WINDOW_OPEN,
             slot["id"],
-            next_opening(slot, now),
+            opening(slot, now, couple),
             besides=fired.timer_id,
         )
         _ensure(
@@ -551,7 +565,7 @@ def windows_export(services: Services, couple: Couple, user_id: int) -> list[dic
 def reconcile(timers: Timers, couple: Couple) -> None:
     """Every window has its next opening pending (a missed one was dropped at start-up)."""
     for slot in timers.store.records(couple.chat_id, SLOTS_TABLE):
-        _ensure(timers, couple.chat_id, WINDOW_OPEN, slot["id"], next_opening(slot, utcnow()))
+        _ensure(timers, couple.chat_id, WINDOW_OPEN, slot["id"], opening(slot, utcnow(), couple))
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
