@@ -8,11 +8,23 @@ having nothing yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.storage import Store
+
+LOW_SCORE = 2  # a weekly score of 2 of 5 or less says the week hurt
+PAINFUL_GAP = 2  # partners' scores this far apart say they lived different weeks
+
+
+def painful(scores: Iterable[int]) -> bool:
+    """Whether a check-in's scores make a painful reveal: a low score, or a gap of two or more
+    between the partners' (nothing to celebrate right after it)."""
+    given = list(scores)
+    return any(s <= LOW_SCORE for s in given) or (
+        len(given) >= 2 and max(given) - min(given) >= PAINFUL_GAP
+    )
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,11 @@ class WeeklyCheckin:
     scores: Mapping[int, int]  # user id → their 1–5 vote
     reflected: frozenset[int]
     away: frozenset[int]
+    revealed_at: datetime | None = None
+
+    @property
+    def painful(self) -> bool:
+        return painful(self.scores.values())
 
     def answered_by(self, user_id: int) -> bool:
         """A partner answered it: finished the reflection or voted."""
@@ -70,6 +87,10 @@ def _no(store: Store, chat_id: int) -> bool:
     return False
 
 
+def _no_moment(store: Store, chat_id: int) -> datetime | None:
+    return None
+
+
 def _no_track(store: Store, chat_id: int) -> str | None:
     return None
 
@@ -87,5 +108,7 @@ class Reads:
     pauses: Callable[[Store, int], list[datetime]] = field(default=_no_moments)
     # visit: whether a visit was rated safe by both.
     safe_visit: Callable[[Store, int], bool] = field(default=_no)
+    # windows: when the couple's next insecurity window opens.
+    next_window: Callable[[Store, int], datetime | None] = field(default=_no_moment)
     # repair_track: the track the couple is on ("infidelity", "other"), if they said.
     repair_track: Callable[[Store, int], str | None] = field(default=_no_track)

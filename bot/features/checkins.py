@@ -11,10 +11,13 @@ until both have finished or the deadline (24 hours) has passed; then the group s
 chose to share, question by question, side by side. Whoever hasn't finished gets one gentle
 reminder 12 hours before the deadline. A partner who is away (`/away`) isn't asked.
 
-Monthly, at the end of each roadmap month (or with `/checklist`): the guide's six statements as
+Monthly, once per roadmap month (a calendar month counted from day 1): at the start of each
+month after the first, or earlier in the month with `/checklist`: the guide's six statements as
 a multi-answer poll. When both have answered (or after three days) the group gets the verdict —
 most statements checked (four or more of six) means they are moving the right way — the change
-since last month, and a pointer to the monthly review of the repair plan and the boundaries.
+since the month before, and a pointer to the monthly review of the repair plan and the
+boundaries. A second `/checklist` in the same month shows this month's result and when the next
+one comes: a month's answers are compared with another month's, never with an hour ago.
 
 Quarterly, a few days after each third roadmap month: an appreciation letter each partner writes
 in private. A letter can be taken back until both are written; then both appear in the group
@@ -42,7 +45,7 @@ from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
-from bot.reads import Checklist, Checklists, WeeklyCheckin
+from bot.reads import Checklist, Checklists, WeeklyCheckin, painful
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
@@ -663,6 +666,10 @@ def _reveal(
     ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
+    # A painful week (a low score, or scores two apart) ends with a slow talk or the next
+    # window, not with plans for something nice.
+    hurt = painful(int(score) for score in record["scores"].values())
+    window = services.reads.next_window(services.store, couple.chat_id) if hurt else None
     reveal = group_message(
         services,
         couple,
@@ -671,6 +678,8 @@ def _reveal(
         scores=scores,
         late=late,
         complete=complete,
+        painful=hurt,
+        window=_times(couple, window) if window else [],
     )
     reveal.thread_id = record.get("thread")  # where the check-in started
     services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]), reveal)
@@ -802,6 +811,12 @@ def _ensure_numbered(
     )
 
 
+def _next_checklist(timers: Timers, chat_id: int) -> datetime | None:
+    """When the next month's checklist comes on its own."""
+    upcoming = timers.pending(chat_id, MONTHLY)
+    return from_iso(upcoming[0]["due"]) if upcoming else None
+
+
 async def monthly_due(context: MendContext, fired: Fired) -> None:
     services = context.mend
     couple = services.store.couple(fired.chat_id)
@@ -822,13 +837,21 @@ def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
 
 @partners_only
 async def checklist_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/checklist: this month's trust checklist now."""
+    """/checklist: this month's trust checklist now; once it was done, its result."""
+    services = context.mend
     couple, locale = asked.couple, asked.locale
     if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
         return
-    if await start_checklist(context, couple) is None:
-        running = open_checklist(context.mend.store, couple.chat_id)
+    if await start_checklist(context, couple) is not None:
+        return
+    month = roadmap_month(couple.setup_completed_at, utcnow())
+    records = services.store.records(couple.chat_id, CHECKLISTS_TABLE)
+    running = open_checklist(services.store, couple.chat_id)
+    this_month = max(
+        (r for r in records if r["month"] == month), key=lambda r: r["id"], default=None
+    )
+    if running is not None or this_month is None:
         deadline = from_iso(running["deadline"]) if running else None
         await reply(
             update,
@@ -837,11 +860,24 @@ async def checklist_command(update: Update, context: MendContext, asked: Asked) 
             "checkins/checklist_open",
             times=_times(couple, deadline) if deadline else [],
         )
+        return
+    # This month had its checklist: its result, and when the next one comes.
+    earlier = [r for r in records if r["state"] == "done" and r["month"] < month]
+    upcoming = _next_checklist(services.timers, couple.chat_id)
+    await reply(
+        update,
+        context,
+        locale,
+        "checkins/checklist_done",
+        **_result(couple, this_month, earlier),
+        month=month,
+        times=_times(couple, upcoming) if upcoming else [],
+    )
 
 
 async def start_checklist(context: MendContext, couple: Couple) -> MonthlyChecklist | None:
     """This month's checklist: the intro, the poll and its deadline, owed in one change;
-    None if one is open already."""
+    None if one is open already, or this month had its own."""
     services = context.mend
     now = utcnow()
     deadline = now + CHECKLIST_WINDOW
@@ -849,9 +885,11 @@ async def start_checklist(context: MendContext, couple: Couple) -> MonthlyCheckl
         current = tx.couple()
         assert current is not None
         _expire_stale(tx, services, CHECKLISTS_TABLE)
-        if any(r["state"] == "open" for r in tx.table(CHECKLISTS_TABLE).all()):
-            return None
         month = roadmap_month(current.setup_completed_at, now)
+        if any(
+            r["state"] == "open" or r["month"] == month for r in tx.table(CHECKLISTS_TABLE).all()
+        ):
+            return None
         record: MonthlyChecklist = {
             "state": "open",
             "started_at": to_iso(now),
@@ -932,25 +970,18 @@ def finished_checklists(store: Store, chat_id: int) -> Checklists:
     )
 
 
-def _verdict(
-    tx: Transaction,
-    services: Services,
-    couple: Couple,
-    record: MonthlyChecklist,
-    *,
-    late: bool,
-) -> None:
-    """Inside the couple's transaction: most checked? The change since last month, and the
-    monthly review."""
-    table = tx.table(CHECKLISTS_TABLE)
-    previous = sorted((r for r in table.all() if r["state"] == "done"), key=lambda r: r["id"])
-    before = previous[-1]["answers"] if previous else {}
-    table.update(record["id"], {"state": "done", "done_at": to_iso(utcnow())})
+def _result(
+    couple: Couple, record: MonthlyChecklist, earlier: list[MonthlyChecklist]
+) -> dict[str, Any]:
+    """A month's checklist as the group reads it: each partner's count, the change since the
+    latest earlier month that had one (`since`: that month), and the verdict."""
+    months = sorted((r for r in earlier if r["month"] < record["month"]), key=lambda r: r["id"])
+    before = months[-1] if months else None
     partners = []
     counts: list[int] = []
     for partner in couple.partners:
         mine = record["answers"].get(str(partner.user_id))
-        earlier = before.get(str(partner.user_id))
+        then = before["answers"].get(str(partner.user_id)) if before else None
         count = None if mine is None else len(mine)
         if count is not None:
             counts.append(count)
@@ -958,7 +989,7 @@ def _verdict(
             {
                 "name": partner.name,
                 "count": count,
-                "change": None if count is None or earlier is None else count - len(earlier),
+                "change": None if count is None or then is None else count - len(then),
             }
         )
     most = [c for c in counts if c >= MOST]
@@ -970,18 +1001,39 @@ def _verdict(
         verdict = "not_yet"
     else:
         verdict = "no_answers"
+    return {
+        "partners": partners,
+        "verdict": verdict,
+        "total": len(STATEMENTS),
+        "most": MOST,
+        "since": before["month"] if before else None,
+        "first": not earlier,
+    }
+
+
+def _verdict(
+    tx: Transaction,
+    services: Services,
+    couple: Couple,
+    record: MonthlyChecklist,
+    *,
+    late: bool,
+) -> None:
+    """Inside the couple's transaction: most checked? The change since the month before, and
+    the monthly review."""
+    table = tx.table(CHECKLISTS_TABLE)
+    previous = [r for r in table.all() if r["state"] == "done"]
+    table.update(record["id"], {"state": "done", "done_at": to_iso(utcnow())})
+    upcoming = _next_checklist(services.timers, couple.chat_id)
     message = group_message(
         services,
         couple,
         "checkins/checklist_verdict",
-        partners=partners,
-        verdict=verdict,
-        total=len(STATEMENTS),
-        most=MOST,
+        **_result(couple, record, previous),
         month=record["month"],
         late=late,
-        first=not previous,
         path=couple.path,
+        times=_times(couple, upcoming) if upcoming else [],
     )
     message.thread_id = record.get("thread")
     services.outbox.put(tx, *polls.closing(tx, "checklist", checklist=record["id"]), message)
@@ -1224,6 +1276,7 @@ def weekly_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
                     int(uid) for uid, mine in record["reflections"].items() if mine.get("done")
                 ),
                 away=frozenset(record.get("away", [])),
+                revealed_at=from_iso(record.get("revealed_at")),
             )
         )
     return read

@@ -31,8 +31,8 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
 from bot.render import Renderer, weekday_name
-from bot.storage import Kind, Transaction
-from bot.timers import Fired, Timers
+from bot.storage import Kind, Store, Transaction
+from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import next_local, outside_quiet_hours, quiet_until
 
 
@@ -555,6 +555,16 @@ def worries_export(services: Services, couple: Couple, user_id: int) -> list[dic
     ]
 
 
+def next_window(store: Store, chat_id: int) -> datetime | None:
+    """When the couple's next window opens (other features read it: services.reads)."""
+    upcoming = [
+        due
+        for t in store.records(chat_id, TIMERS_TABLE)
+        if t["kind"] == WINDOW_OPEN and (due := from_iso(t["due"])) is not None
+    ]
+    return min(upcoming, default=None)
+
+
 def windows_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
     return [
         {k: s[k] for k in ("weekday", "at", "zone", "minutes")}
@@ -582,6 +592,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile)
     services.exporters["worries"] = worries_export
     services.exporters["windows"] = windows_export
+    services.reads.next_window = next_window
     services.runner.add(WORRY, WINDOWS_FLOW, ADD_FLOW)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))

@@ -19,7 +19,7 @@ from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox
-from tests.conftest import Clock, People, Restart
+from tests.conftest import Clock, People, Restart, past_checkin, set_day_one
 
 PNG = b"\x89PNG\r\n\x1a\n"
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -27,13 +27,7 @@ START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 def begin(services: Services, people: People, days_ago: int) -> datetime:
     """The couple completed setup `days_ago` days ago (as if they had been here that long)."""
-    setup = utcnow() - timedelta(days=days_ago)
-    with services.store.transaction(people.group.id) as tx:
-        couple = tx.couple()
-        assert couple is not None
-        couple.setup_completed_at = setup
-        tx.save(couple)
-    return setup
+    return set_day_one(services, people, utcnow() - timedelta(days=days_ago))
 
 
 def seed_weeks(services: Services, people: People, setup: datetime, sam_scores: list[int]) -> None:
@@ -41,20 +35,10 @@ def seed_weeks(services: Services, people: People, setup: datetime, sam_scores: 
     alex, sam = str(people.alex.id), str(people.sam.id)
     with services.store.transaction(people.group.id) as tx:
         for week, score in enumerate(sam_scores):
-            started = to_iso(setup + timedelta(days=7 * week + 3))
+            moment = setup + timedelta(days=7 * week + 3)
+            started = to_iso(moment)
             tx.table(CHECKINS_TABLE).insert(
-                {
-                    "state": "revealed",
-                    "started_at": started,
-                    "deadline": started,
-                    "phase": "stabilise",
-                    "by": None,
-                    "scores": {alex: 4, sam: score},
-                    "reflections": {},
-                    "away": [],
-                    "poll_id": None,
-                    "revealed_at": started,
-                }
+                past_checkin(moment, {people.alex.id: 4, people.sam.id: score})
             )
             tx.table(PAUSES_TABLE).insert(
                 {
