@@ -518,6 +518,15 @@ def _plain(text: str, limit: int = 24) -> str:
 
 def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:
     """Three small charts in one PNG (runs in a worker thread: no pyplot, no shared state)."""
+    figure = chart(series, names, titles)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=CHART_DPI)
+    return out.getvalue()
+
+
+def chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> Figure:
+    """The chart: weekly scores, checklist ticks per month, pauses per week. Every axis counts
+    in whole numbers (weeks, months, scores, ticks, pauses), from the first week on."""
     figure = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
     FigureCanvasAgg(figure)
     top, middle, bottom = figure.subplots(3, 1)
@@ -534,6 +543,7 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     top.set_ylim(0.5, 5.5)
     top.set_yticks(range(1, 6))
     top.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
+    top.set_xticks(weeks)
     top.set_title(_plain(titles["scores"], 80))
     top.set_xlabel(_plain(titles["week"], 40))
     if top.get_legend_handles_labels()[0]:
@@ -547,19 +557,19 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     middle.axhline(series["most"] - 0.5, color="grey", linestyle=":", linewidth=1)
     middle.set_title(_plain(titles["checklist"], 80))
     middle.set_xlabel(_plain(titles["month"], 40))
+    middle.set_xticks(months)  # none yet: no ticks, rather than fractions of a month
     if months:
-        middle.set_xticks(months)
         middle.legend(loc="upper left", fontsize="small")
     bottom.bar(weeks, series["pauses"], color="#8a9bb0")
     bottom.set_title(_plain(titles["pauses"], 80))
     bottom.set_xlabel(_plain(titles["week"], 40))
     bottom.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
-    for axis in (top.xaxis, middle.yaxis, bottom.xaxis, bottom.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_xticks(weeks)
+    bottom.set_ylim(0, max([*series["pauses"], 1]) + 0.5)
+    for axis in (middle.yaxis, bottom.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=CHART_DPI)
-    return out.getvalue()
+    return figure
 
 
 def _summary(

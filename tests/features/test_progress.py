@@ -22,6 +22,7 @@ from bot.sandbox import Sandbox
 from tests.conftest import Clock, People, Restart, past_checkin, set_day_one
 
 PNG = b"\x89PNG\r\n\x1a\n"
+TITLES = {key: key for key in ("scores", "checklist", "pauses", "week", "month")}
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
@@ -94,6 +95,16 @@ async def test_progress_in_private_and_on_day_one(couple: People) -> None:
     summary = await couple.alex.private.expect("day 1, week 1, month 1", "none yet")
     assert "worth noticing" not in summary.text
     assert couple.group.bot_messages()[-1].photo is None  # nothing went to the group
+
+    # The chart of the first week counts in whole weeks and pauses (not 0.5, 0.6 … 1.5).
+    services = couple.services
+    assert services is not None
+    series = progress._series(services, couple.couple(), utcnow())
+    drawn = progress.chart(series, {p.user_id: p.name for p in couple.couple().partners}, TITLES)
+    for axes in drawn.axes:
+        for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
+            assert label.get_text().lstrip("−-").isdigit(), label.get_text()
+    assert [t.get_text() for t in drawn.axes[0].get_xticklabels()] == ["1"]
 
 
 async def test_lasting_low_scores_bring_a_private_word_about_support(
