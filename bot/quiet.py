@@ -40,10 +40,7 @@ def arrives_silently(store: Store, chat_id: int, moment: datetime) -> bool:
     if couple is not None:
         people = couple.partners
     else:
-        # A private chat's id is the person's: their quiet hours are personal (the same in
-        # every couple they are part of), so the first couple's copy will do.
-        mine = next(iter(store.chats_of_user(chat_id)), None)
-        theirs = store.couple(mine) if mine is not None else None
-        partner = theirs.partner(chat_id) if theirs is not None else None
-        people = [partner] if partner is not None else []
+        # A private chat's id is the person's: their quiet hours are personal.
+        person = store.person(chat_id)
+        people = [person] if person is not None else []
     return any(partner_is_quiet(p, moment) for p in people)

@@ -89,7 +89,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "privacy/forget_done": [{"name": NAME}],
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
-    "settings/language_choose": [{"private": True}, {"private": False}],
+    "settings/language_choose": [
+        {"private": True, "typed": ""},
+        {"private": False, "typed": NAME[:40]},
+    ],
     "settings/language_set": [
         {"scope": "me", "language": "English", "auto": False},
         {"scope": "group", "language": "English", "auto": False},
