@@ -22,7 +22,8 @@ open runs say where each conversation stands. Timers queue what they say through
 one change with what they do, so a failure half-way resumes instead of repeating.
 
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
-moment derived from them is computed per partner, in their own time zone. The visit record
+moment derived from them is shown per partner, in their own time zone, except the mornings of
+the visit: both are at its place then, so they are shown on its clock. The visit record
 keeps `both_safe` (both rated 4 or more *and* both let the group see their rating); the
 milestones read it through `services.reads.safe_visit`.
 """
@@ -718,8 +719,12 @@ def _schedule_view(services: Services, couple: Couple, visit: Visit) -> list[dic
             continue  # the timer firing right now (a countdown shows the plan) isn't "coming"
         kind, days = record["kind"].removeprefix("visit_"), record["payload"].get("days")
         entry = view.setdefault((kind, days), {"kind": kind, "days": days, "times": []})
+        if record["kind"] == CHECKIN:
+            # A morning of the visit: both are at its place, so it is shown on that clock.
+            entry["times"].append({"place": True, "zone": place_zone(couple, visit), "at": at})
+            continue
         entry["times"].extend(
-            {"name": p.name, "zone": p.timezone, "at": at}
+            {"place": False, "name": p.name, "zone": p.timezone, "at": at}
             for p in couple.partners
             if record.get("partner") in (None, p.user_id)
         )

@@ -202,10 +202,11 @@ async def test_a_couple_plans_a_visit_together(
         # The countdown a week before, in each partner's own time.
         "A week before: December 3, 2026, 10:00",
         "for Alex · December 3, 2026, 20:00",
-        "Next morning check-in: December 11, 2026, 09:30",
-        "for Alex · December 11, 2026, 19:30",
+        # The mornings of the visit, on the clock of the place where both of them are.
+        "Next morning check-in: December 11, 2026, 09:30 where you'll both be",
     )
     assert "I'll answer for Alex" not in planned.text and "Casey" not in planned.text
+    assert "December 11, 2026, 19:30" not in planned.text  # not Sam's clock back home
 
     visit = the_visit(services, couple)
     assert visit["state"] == "planned" and visit["arrival"] == "2026-12-10"
