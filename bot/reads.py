@@ -75,7 +75,7 @@ def _no_checklists(store: Store, chat_id: int) -> Checklists:
     return Checklists()
 
 
-def _no_days(store: Store, chat_id: int, user_id: int) -> set[date]:
+def _no_kept_days(store: Store, chat_id: int, user_id: int) -> set[date]:
     return set()
 
 
@@ -91,6 +91,10 @@ def _no_moment(store: Store, chat_id: int) -> datetime | None:
     return None
 
 
+def _no_days(store: Store, chat_id: int) -> tuple[date, date] | None:
+    return None
+
+
 def _no_track(store: Store, chat_id: int) -> str | None:
     return None
 
@@ -103,11 +107,13 @@ class Reads:
     weekly_checkins: Callable[[Store, int], list[WeeklyCheckin]] = field(default=_no_checkins)
     checklists: Callable[[Store, int], Checklists] = field(default=_no_checklists)
     # rituals: the days (their own calendar) on which a partner kept at least one ritual.
-    ritual_days: Callable[[Store, int, int], set[date]] = field(default=_no_days)
+    ritual_days: Callable[[Store, int, int], set[date]] = field(default=_no_kept_days)
     # pause: when each of the couple's pauses began.
     pauses: Callable[[Store, int], list[datetime]] = field(default=_no_moments)
-    # visit: whether a visit was rated safe by both.
+    # visit: whether a visit was rated safe by both; the first and last day of the visit
+    # planned next (in its place's calendar), if one is.
     safe_visit: Callable[[Store, int], bool] = field(default=_no)
+    next_visit: Callable[[Store, int], tuple[date, date] | None] = field(default=_no_days)
     # windows: when the couple's next insecurity window opens.
     next_window: Callable[[Store, int], datetime | None] = field(default=_no_moment)
     # repair_track: the track the couple is on ("infidelity", "other"), if they said.
