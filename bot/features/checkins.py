@@ -3,7 +3,9 @@ appreciation letter with its prompt for a longer visit.
 
 Weekly, on the couple's day and time (Sunday 19:00 on the first partner's clock unless one of
 them chose another with `/checkin sunday 19:00`, on their own clock; the first one comes after a
-first stretch of days with the bot), or at once with `/checkin`: a non-anonymous 1–5 poll in the
+first stretch of days with the bot), or at once with `/checkin`. A check-in is weekly: within a
+week of the last one, `/checkin` asks the other partner whether they want another one now too,
+and it starts only if they do. Each check-in is a non-anonymous 1–5 poll in the
 group (how safe and connected the week felt) and, in each partner's private chat, the three
 reflection questions (what went well, what still hurts, what I will do before the next one), one
 at a time. After each answer its author decides: share it or keep it private. Nothing is shown
@@ -38,7 +40,7 @@ from bot import origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
+from bot.flows import STAY, Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
@@ -158,6 +160,8 @@ MOST = 4  # "most" of the six statements: more than half
 MAX_ANSWER = 500  # six of them fit side by side in one message
 MAX_LETTER = 1500  # two of them fit in one message
 REVEAL_LATE_LIMIT = timedelta(days=7)
+WEEK = timedelta(days=7)  # a check-in sooner than this after the last one needs both to want it
+ANOTHER_LIFETIME = timedelta(hours=24)  # how long the question "another one now?" stays open
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -265,6 +269,16 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     couple, me, locale = asked.couple, asked.partner, asked.locale
     args = list(asked.words)
     if not args:
+        last = _last_checkin(services.store, couple.chat_id)
+        started_at = from_iso(last["started_at"]) if last else None
+        if (
+            last is not None
+            and last["state"] != "open"
+            and started_at is not None
+            and utcnow() - started_at < WEEK
+        ):
+            await _ask_for_another(context, couple, me, started_at)
+            return
         started = await start_checkin(context, couple, by=me)
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
@@ -311,6 +325,99 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
         zone=schedule["zone"],
         times=_times(couple, moment),
     )
+
+
+def _last_checkin(store: Store, chat_id: int) -> Checkin | None:
+    records = store.records(chat_id, CHECKINS_TABLE)
+    return max(records, key=lambda r: str(r["started_at"]), default=None)
+
+
+# -- another check-in within the week: only if both want it --------------------------------
+
+ANOTHER = "checkin_another"
+
+
+async def _ask_for_another(
+    context: MendContext, couple: Couple, me: Partner, last: datetime
+) -> None:
+    """The last check-in was less than a week ago: the other partner is asked whether they
+    want another one now too."""
+    services = context.mend
+    other = couple.other(me.user_id)
+    upcoming = services.timers.pending(couple.chat_id, WEEKLY)
+    await services.runner.begin(
+        context,
+        couple,
+        ANOTHER,
+        owner=me,
+        data={
+            "name": me.name,
+            "other": other.name if other else "",
+            "last": to_iso(last),
+            "next": upcoming[0]["due"] if upcoming else None,
+        },
+    )
+
+
+def _another_answered(turn: Turn) -> str | None:
+    """Yes from the other partner starts it (once this run is done); no from either keeps the
+    weekly rhythm. The one who asked can't say yes for the other."""
+    if turn.value == "no":
+        turn.data["declined_by"] = turn.partner.name
+        return "declined"
+    if turn.partner.user_id == turn.run.owner:
+        turn.toast, turn.alert = "alert.checkins_another_yours", True
+        return STAY
+    turn.data["agreed_by"] = turn.partner.name
+    return None
+
+
+async def _another_agreed(context: MendContext, couple: Couple, run: Run) -> None:
+    owner = couple.partner(run.owner) if run.owner is not None else None
+    if run.data.get("agreed_by") and owner is not None:
+        current = context.mend.store.couple(couple.chat_id) or couple
+        if await start_checkin(context, current, by=owner) is None:
+            running = open_checkin(context.mend.store, couple.chat_id)
+            deadline = from_iso(running["deadline"]) if running else None
+            with context.mend.store.transaction(couple.chat_id) as tx:
+                context.mend.outbox.put(
+                    tx,
+                    group_message(
+                        context.mend,
+                        current,
+                        "checkins/already_open",
+                        times=_times(current, deadline) if deadline else [],
+                    ),
+                )
+            await context.mend.outbox.deliver(context, couple.chat_id)
+
+
+def _another_shown(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """When the last check-in began and the next one comes, as each partner reads them."""
+    last, upcoming = from_iso(run.data.get("last")), from_iso(run.data.get("next"))
+    return {
+        "last": _times(couple, last) if last else [],
+        "next": _times(couple, upcoming) if upcoming else [],
+    }
+
+
+ANOTHER_FLOW = Flow(
+    name=ANOTHER,
+    first="ask",
+    steps={
+        "ask": Step(
+            "checkins/another_ask",
+            [[Option("yes", "checkins.another_yes"), Option("no", "checkins.another_no")]],
+            answer=_another_answered,
+            who="partners",
+        ),
+        "declined": Step("checkins/another_declined"),
+    },
+    lifetime=ANOTHER_LIFETIME,
+    single=True,
+    view=_another_shown,
+    finished=_another_agreed,
+)
 
 
 def _save_schedule(store: Store, couple: Couple, fields: Mapping[str, Any]) -> None:
@@ -1346,7 +1453,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["checkins"] = checkins_export
     services.reads.weekly_checkins = weekly_checkins
     services.reads.checklists = finished_checklists
-    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED)
+    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED, ANOTHER_FLOW)
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)
     app.add_handler(CommandHandler("checkin", checkin_command))

@@ -101,7 +101,7 @@ async def test_a_painful_reveal_offers_a_slow_talk_or_the_window_and_no_celebrat
     setup = set_day_one(services, couple, utcnow() - timedelta(days=8))
     both = (couple.alex.id, couple.sam.id)
     with services.store.transaction(couple.group.id) as tx:
-        tx.table(CHECKINS_TABLE).insert(past_checkin(setup + timedelta(days=2), {}, both))
+        tx.table(CHECKINS_TABLE).insert(past_checkin(setup + timedelta(hours=1), {}, both))
     await couple.group.send(couple.sam, "/window add mon 19:00")
     await couple.group.expect("Window added")
 
@@ -122,6 +122,32 @@ async def test_a_painful_reveal_offers_a_slow_talk_or_the_window_and_no_celebrat
     await clock.advance(timedelta(days=1, hours=1), sandbox)
     await progress(couple, couple.alex)
     await couple.group.expect("A first kept week")
+
+
+async def test_another_check_in_within_the_week_only_if_both_want_it(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await start(couple, couple.alex)
+    await reflect(couple.alex, ["a", "b", "c"], [True, True, True])
+    await reflect(couple.sam, ["d", "e", "f"], [True, True, True])
+    await couple.group.expect("side by side")
+
+    await couple.group.send(couple.alex, "/checkin")  # a minute later
+    ask = await couple.group.expect("Alex would like another check-in now", "Sam, would you")
+    answer = await couple.alex.press(ask, "Yes, one now")
+    assert answer.show_alert and "for your partner" in (answer.text or "")
+    await couple.sam.press(ask, "Not now")
+    await couple.group.expect("Sam would rather wait", "weekly rhythm stays")
+    await sandbox.settle()
+    assert said(couple, "Check-in: how was this week") == 1
+    assert sum("1 of 3" in m.text for m in couple.sam.private.bot_messages()) == 1
+
+    await couple.group.send(couple.alex, "/checkin")
+    ask = await couple.group.expect("Alex would like another check-in now")
+    await couple.sam.press(ask, "Yes, one now")
+    await couple.group.expect("Check-in: how was this week", "started by Alex")
+    await couple.sam.private.expect("1 of 3")
+    assert said(couple, "Check-in: how was this week") == 2
 
 
 async def test_the_reveal_waits_for_the_deadline_with_one_reminder(

@@ -130,6 +130,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "checkins/usage": [{}],
+    "checkins/another_ask": [
+        {"name": NAME, "other": LONG_NAME, "last": TIMES, "next": TIMES},
+        {"name": LONG_NAME, "other": NAME, "last": TIMES, "next": []},
+    ],
+    "checkins/another_declined": [
+        {"declined_by": LONG_NAME, "next": TIMES},
+        {"declined_by": NAME, "next": []},
+    ],
     "checkins/schedule_set": [
         {"weekday": 6, "at": "19:00", "zone": "Europe/Berlin", "times": TIMES},
         {"weekday": 2, "at": "07:30", "zone": None, "times": TIMES},
