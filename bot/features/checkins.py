@@ -51,7 +51,7 @@ from bot.reads import Checklist, Checklists, WeeklyCheckin, painful
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
-from bot.when import is_away, local_to_utc, next_local
+from bot.when import is_away, local_to_utc, next_local, outside_quiet_hours, quiet_until
 
 log = logging.getLogger(__name__)
 
@@ -315,6 +315,8 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     upcoming = services.timers.pending(couple.chat_id, WEEKLY)
     moment = from_iso(upcoming[0]["due"]) if upcoming else _next_weekly(schedule, utcnow())
     assert moment is not None
+    # It starts outside both partners' quiet hours (bot.timers): shown as it will happen.
+    starts = outside_quiet_hours(moment, couple.partners)
     await reply(
         update,
         context,
@@ -323,7 +325,8 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
         weekday=schedule["weekday"],
         at=schedule["at"],
         zone=schedule["zone"],
-        times=_times(couple, moment),
+        times=_times(couple, starts),
+        quiet=[p.name for p in couple.partners if quiet_until(moment, p) is not None],
     )
 
 

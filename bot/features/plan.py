@@ -49,7 +49,7 @@ from bot.render import zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.transparency import asks_for_surveillance
-from bot.when import local_moments, next_local
+from bot.when import local_moments, next_local, outside_quiet_hours
 
 
 class CheckinTime(TypedDict):
@@ -173,7 +173,9 @@ def _plan_view(
         moment = next_local(time.fromisoformat(slot["at"]), entered_in, now, slot.get("weekday"))
         slots.append({"weekday": slot.get("weekday"), "local": local_moments(couple, moment)})
     review = services.timers.pending(couple.chat_id, REVIEW)
-    review_at = from_iso(review[0]["due"]) if review else None
+    due = from_iso(review[0]["due"]) if review else None
+    # The review waits out both partners' quiet hours (bot.timers): shown as it will come.
+    review_at = outside_quiet_hours(due, couple.partners) if due else None
     owner = _repairing(couple)
     return {
         "frequency": plan.get("frequency"),

@@ -189,8 +189,16 @@ async def test_usage_schedule_and_who_may_start(sandbox: Sandbox, couple: People
     await couple.group.send(couple.alex, "/checkin whenever")
     await couple.group.expect("/checkin sunday 19:00", "/checkin off")
     await couple.group.send(couple.sam, "/checkin wed 20:30")
-    await couple.group.expect("Wednesdays at 20:30")
+    set_at = await couple.group.expect("Wednesdays at 20:30", "Wednesday 20:30 for Alex")
+    assert "quiet hours" not in set_at.text
     [weekly] = services.timers.pending(couple.group.id, WEEKLY)
+    # A time in someone's quiet hours is shown as when it will really start.
+    await couple.alex.send_private("/quiet 20:00-07:00")
+    await couple.alex.private.expect("Quiet hours set")
+    await couple.group.send(couple.sam, "/checkin wed 20:30")
+    await couple.group.expect(
+        "Thursday 07:00 for Alex", "20:30 falls in the quiet hours of Alex", "starts as they end"
+    )
     await couple.group.send(couple.sam, "/checkin off")
     await couple.group.expect("weekly check-in is paused")
     assert services.timers.pending(couple.group.id, WEEKLY) == []

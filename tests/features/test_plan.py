@@ -193,6 +193,20 @@ async def test_weekly_check_ins_from_a_partner_without_a_zone(
 
 
 @pytest.mark.clock(START)
+async def test_the_review_is_shown_when_it_comes_after_quiet_hours(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await set_zones(couple)
+    await couple.sam.send_private("/quiet 07:00-09:00")  # the review's minute, for Sam
+    await couple.sam.private.expect("Quiet hours set")
+    plan = await write_plan(sandbox, couple)
+    assert (
+        "Next time we look at it together: Alex April 10, 2026, 15:00 · Sam April 10, 2026, 09:00"
+        in plan.text
+    )
+
+
+@pytest.mark.clock(START)
 async def test_changing_one_section_repins_the_plan(sandbox: Sandbox, couple: People) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     first = await write_plan(sandbox, couple)

@@ -139,8 +139,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"declined_by": NAME, "next": []},
     ],
     "checkins/schedule_set": [
-        {"weekday": 6, "at": "19:00", "zone": "Europe/Berlin", "times": TIMES},
-        {"weekday": 2, "at": "07:30", "zone": None, "times": TIMES},
+        {"weekday": 6, "at": "19:00", "zone": "Europe/Berlin", "times": TIMES, "quiet": []},
+        {"weekday": 2, "at": "07:30", "zone": None, "times": TIMES, "quiet": [NAME, LONG_NAME]},
     ],
     "checkins/schedule_off": [{}],
     "checkins/checklist_intro": [{"month": 13, "total": 6, "most": 4, "times": TIMES}],
