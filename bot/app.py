@@ -46,8 +46,10 @@ from bot.features import (
 from bot.features import help as help_feature
 from bot.flows import Runner
 from bot.messages import answer_stale
+from bot.model import utcnow
 from bot.network import RetryingRequest
 from bot.outbox import OUTBOX_RETRY, RETRY_LATE_LIMIT, Outbox
+from bot.quiet import arrives_silently
 from bot.ratelimit import RateLimiter
 from bot.render import Renderer
 from bot.storage import Store
@@ -123,6 +125,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         rate_limiter=RateLimiter(max_retries=3) if rate_limit else None,
         ledger=UpdateLedger(settings_.data_dir / LEDGER_FILE, store.applied),
         on_chat_migrated=lambda old, new: move_couple(services, old, new),
+        silent=lambda chat_id: arrives_silently(store, chat_id, utcnow()),
     )
     builder = (
         ApplicationBuilder()

@@ -519,6 +519,27 @@ class Runner:
             tx.table(RUNS_TABLE).update(run.id, {"asked": run.asked})
         self.services.outbox.put(tx, self._prompt(couple, run, run.step, show=show))
 
+    def refresh(
+        self,
+        tx: Transaction,
+        couple: Couple,
+        run: Run,
+        data: Mapping[str, Any] | None = None,
+        *,
+        message_id: int | None = None,
+    ) -> None:
+        """Inside the couple's transaction: show the run's current step again in place (its
+        message edited, or `message_id`, an earlier copy of it), with `data` changed first:
+        what it shows changed elsewhere (a time chosen in a message of its own, a visit
+        planned with /visit)."""
+        if data:
+            run.data.update(data)
+            tx.table(RUNS_TABLE).update(run.id, {"data": run.data})
+        shown = message_id or run.message_id
+        if run.step is None or shown is None:
+            return
+        self.services.outbox.put(tx, self._prompt(couple, run, run.step, edit=shown))
+
     def close(self, tx: Transaction, run: Run) -> None:
         """Inside the couple's transaction: finish a run where it is (a deadline passed);
         its buttons and questions are stale from now on, and its last message loses its

@@ -193,9 +193,16 @@ def _language_changed(context: MendContext, couples: list[Couple], user: User) -
 async def refuse(
     update: Update, context: MendContext, couple: Couple | None, template: str, alert: str
 ) -> None:
-    """Say why not: an alert for a button, a short message for a command."""
-    user = update.effective_user
-    locale = group_locale(context.mend, couple, user.language_code if user else None)
+    """Say why not: an alert for a button, a short message for a command. In private, in the
+    language the person chose (if they are a partner), as everything else there."""
+    user, chat = update.effective_user, update.effective_chat
+    services = context.mend
+    private = user is not None and chat is not None and chat.type == Chat.PRIVATE
+    me = services.store.person(user.id) if private and user is not None else None
+    if me is not None:
+        locale = partner_locale(services, me)
+    else:
+        locale = group_locale(services, couple, user.language_code if user else None)
     query = update.callback_query
     if query is not None:
         await query.answer(context.mend.render.label(locale, alert), show_alert=True)

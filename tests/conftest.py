@@ -33,7 +33,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
-from bot.model import Couple
+from bot.features.checkins import Checkin, Reflection
+from bot.model import Couple, to_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.updates import Signal
 from bot.timers import HORIZON, SWEEP_JOB
@@ -311,6 +312,36 @@ async def onboard(
 @pytest.fixture
 async def couple(sandbox: Sandbox, services: Services) -> People:
     return await onboard(sandbox, services)
+
+
+def set_day_one(services: Services, people: People, moment: datetime) -> datetime:
+    """The couple completed setup at `moment` (as if they had been here since)."""
+    with services.store.transaction(people.group.id) as tx:
+        couple = tx.couple()
+        assert couple is not None
+        couple.setup_completed_at = moment
+        tx.save(couple)
+    return moment
+
+
+def past_checkin(
+    started: datetime, scores: dict[int, int], reflected: tuple[int, ...] = ()
+) -> Checkin:
+    """A weekly check-in revealed when it started: the partners' votes, and who finished
+    their reflection."""
+    at = to_iso(started)
+    done: Reflection = {"texts": {}, "share": {}, "done": True}
+    return {
+        "state": "revealed",
+        "started_at": at,
+        "deadline": at,
+        "phase": "stabilise",
+        "by": None,
+        "scores": {str(user): score for user, score in scores.items()},
+        "reflections": {str(user): done for user in reflected},
+        "away": [],
+        "revealed_at": at,
+    }
 
 
 ROOT = Path(__file__).resolve().parent.parent

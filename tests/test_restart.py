@@ -136,10 +136,11 @@ class Arrivals:
 
 
 def shown_time(text: str, after: str, near: datetime) -> datetime:
-    """The clock time the bot shows after `after` ("6:23 PM", in UTC), on the day of `near`."""
-    found = re.search(re.escape(after) + r"\s+(\d{1,2}):(\d\d)\W*(AM|PM)", text)
+    """The clock time the bot shows after `after` ("18:23", or "Tuesday 00:05" on another
+    day, in UTC), on the day of `near`."""
+    found = re.search(re.escape(after) + r"\s+(?:[A-Za-z]+\s+)?(\d\d):(\d\d)", text)
     assert found is not None, f"no time after {after!r} in {text!r}"
-    hour, minute = int(found[1]) % 12 + (12 if found[3] == "PM" else 0), int(found[2])
+    hour, minute = int(found[1]), int(found[2])
     shown = near.replace(hour=hour, minute=minute, second=0, microsecond=0)
     # The nearest such moment to `near` (the day may have turned in between).
     return min((shown + timedelta(days=d) for d in (-1, 0, 1)), key=lambda m: abs(m - near))
@@ -337,6 +338,9 @@ async def test_kills_while_the_pause_end_or_the_reveal_is_sent_neither_repeat_no
     for round_ in range(ROUNDS):
         mark = Mark(group, alex.private, sam.private)
         await group.send(alex, "/checkin")
+        if round_:  # within a week of the last one: it starts because Sam wants one too
+            ask = await group.wait_for(lambda m: "would like another check-in" in m.text)
+            await sam.press(ask, "Yes, one now")
         await group.wait_for(lambda m: "Check-in: how was this week between you?" in m.text)
         poll = await group.wait_for(lambda m: m.poll is not None)
         assert poll.poll is not None

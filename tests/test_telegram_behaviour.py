@@ -424,7 +424,8 @@ async def test_6_a_check_in_goes_on_when_the_group_becomes_a_supergroup(
     reveal = await supergroup.expect("side by side", "Alex 4/5", "Sam 2/5")
     assert "We laughed on the call" in reveal.text and "Friday still stings" not in reveal.text
     assert count(group, "side by side") == 0
-    await supergroup.send(sam, "/checkin")
+    await supergroup.send(sam, "/checkin")  # another one the same week: Alex wants it too
+    await alex.press(await supergroup.expect("would like another check-in"), "Yes, one now")
     await supergroup.wait_for(lambda m: "Check-in: how was this week" in m.text)
     assert count(supergroup, "already open") == 1
     assert services.store.chat_ids() == [supergroup.id]

@@ -17,6 +17,10 @@ It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) c
 section, and once a month a review asks what to keep and what to change. `/plan track`
 leads to the infidelity track; `/plan delete` removes the plan and its reviews.
 
+The next visit is the one planned with /visit, when there is one (read through
+`services.reads.next_visit`, and the posted plan is shown anew when a visit is planned or called
+off); else the date typed here, until it has passed.
+
 The conversations are flows (bot.flows): PLAN writes the plan (or changes one section of it),
 the draft kept with the run until it is proposed; PROPOSAL waits for the other partner's yes,
 the draft kept with it until it is agreed; MENU is the plan's message with its buttons; SECTIONS
@@ -50,7 +54,7 @@ from bot.render import zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.transparency import declined
-from bot.when import local_moments, next_local
+from bot.when import local_moments, next_local, outside_quiet_hours
 
 
 class CheckinTime(TypedDict):
@@ -174,9 +178,10 @@ def _plan_view(
     for slot in plan.get("times") or []:
         moment = next_local(time.fromisoformat(slot["at"]), entered_in, now, slot.get("weekday"))
         slots.append({"weekday": slot.get("weekday"), "local": local_moments(couple, moment)})
-    visit = plan.get("visit")
     review = services.timers.pending(couple.chat_id, REVIEW)
-    review_at = from_iso(review[0]["due"]) if review else None
+    due = from_iso(review[0]["due"]) if review else None
+    # The review waits out both partners' quiet hours (bot.timers): shown as it will come.
+    review_at = outside_quiet_hours(due, couple.partners) if due else None
     owner = _repairing(couple)
     return {
         "frequency": plan.get("frequency"),
@@ -193,13 +198,36 @@ def _plan_view(
         "own": [
             {"text": o["text"], "by": _name(couple, o["by"])} for o in plan.get("emotions_own", [])
         ],
-        "visit": None
-        if visit in (None, "not_yet")
-        else day_as_moment(datetime.fromisoformat(visit).date()),
+        **_next_visit(services, couple, plan.get("visit")),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
         "track": services.reads.repair_track(services.store, couple.chat_id),
     }
+
+
+def _next_visit(services: Services, couple: Couple, typed: str | None) -> dict[str, Any]:
+    """The next visit: the one planned with /visit (its first and last day), else the day
+    typed into the plan while it is still ahead."""
+    planned = services.reads.next_visit(services.store, couple.chat_id)
+    if planned is not None:
+        first, last = planned
+        return {"visit": day_as_moment(first), "visit_until": day_as_moment(last)}
+    day = None if typed in (None, "not_yet") else datetime.fromisoformat(str(typed)).date()
+    ahead = day is not None and day >= utcnow().date()
+    return {"visit": day_as_moment(day) if day and ahead else None, "visit_until": None}
+
+
+async def _refresh_plan(context: MendContext, couple: Couple) -> None:
+    """A visit was planned or called off: the posted plan shows the next visit as it is now."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        plan = _agreed(tx.table(PLAN_TABLE).all())
+        pinned = plan.get("pinned_message") if plan is not None else None
+        for run in services.runner.runs_in(tx, MENU_FLOW):
+            # The pinned plan, and its latest copy (/plan shows it again below) if another.
+            for shown in dict.fromkeys(m for m in (pinned, run.message_id) if m is not None):
+                services.runner.refresh(tx, couple, run, message_id=shown)
+    await services.outbox.deliver(context, couple.chat_id)
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -864,8 +892,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.register(REVIEW, review_due, quiet=True, pause=True)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
+    services.on("visit.changed", _refresh_plan)
     services.runner.add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
-    services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
     services.on(audience.DECIDED, _audience_decided)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _question_closed)

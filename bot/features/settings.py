@@ -25,7 +25,7 @@ from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
 from bot.model import Partner, utcnow
 from bot.outbox import GROUP
-from bot.reading import read_clock_range
+from bot.reading import AUTO, read_clock_range, read_language
 from bot.zones import find_zone, warm_up
 
 ZONE = "tz:"
@@ -184,15 +184,22 @@ async def quiet_button(update: Update, context: MendContext, asked: Asked) -> No
 
 @known_partner
 async def language_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/language: in private the partner's own language, in the group the group's."""
+    """/language [de]: in private the partner's own language, in the group the group's; the
+    language named, or a choice of them."""
     private, locale = asked.private, asked.locale
+    scope = "me" if private else "group"
+    code = read_language(asked.text) if asked.args else None
+    if code is not None:
+        await _set_language(update, context, asked, scope, code)
+        return
     await reply(
         update,
         context,
         locale,
         "settings/language_choose",
-        buttons=_language_buttons(context, locale, "me" if private else "group"),
+        buttons=_language_buttons(context, locale, scope),
         private=private,
+        typed=asked.text[:40],
     )
 
 
@@ -202,18 +209,25 @@ def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
         [button(render.label(code, "language.name"), f"{LANGUAGE}{scope}:{code}")]
         for code in render.locales
     ]
-    rows.append([button(render.label(locale, "language.auto"), f"{LANGUAGE}{scope}:auto")])
+    rows.append([button(render.label(locale, "language.auto"), f"{LANGUAGE}{scope}:{AUTO}")])
     return rows
 
 
 @known_partner
 async def language_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A language was tapped: the group's (in the group) or the partner's own."""
-    services = context.mend
-    scope, code = chosen(context, "scope"), chosen(context, "code")
-    me = asked.partner
-    language = None if code == "auto" else code
     await asked.press.answer()
+    await _set_language(update, context, asked, chosen(context, "scope"), chosen(context, "code"))
+
+
+async def _set_language(
+    update: Update, context: MendContext, asked: Asked, scope: str, code: str
+) -> None:
+    """Set the group's language (`scope` "group", asked in the group) or the partner's own;
+    `code` a language Mend speaks, or AUTO: follow the Telegram app."""
+    services = context.mend
+    me = asked.partner
+    language = None if code == AUTO else code
     if scope == "group" and not asked.private:
         # The group's language binds both: proposed to the other partner.
         name = services.render.label(code, "language.name") if language else None
@@ -239,7 +253,7 @@ async def language_button(update: Update, context: MendContext, asked: Asked) ->
         locale,
         "settings/language_set",
         scope=scope,
-        language=services.render.label(locale if code == "auto" else code, "language.name"),
+        language=services.render.label(locale if code == AUTO else code, "language.name"),
         auto=language is None,
     )
 
@@ -249,7 +263,7 @@ def _language_agreed(turn: Turn) -> None:
     current = turn.tx.couple()
     assert current is not None
     code = str(turn.data["code"])
-    current.language = None if code == "auto" else code
+    current.language = None if code == AUTO else code
     turn.tx.save(current)
     locale = group_locale(turn.services, current)
     confirmed = turn.runner.outgoing(
@@ -385,6 +399,7 @@ async def settings_button(update: Update, context: MendContext, asked: Asked) ->
             "settings/language_choose",
             buttons=_language_buttons(context, locale, scope),
             private=scope == "me",
+            typed="",
         )
     elif action == "path" and in_group:
         await context.mend.emit("setup.path", context, couple)
@@ -418,7 +433,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(
         CallbackQueryHandler(
             language_button,
-            pattern=choices("lang", scope=("me", "group"), code=[*services.render.locales, "auto"]),
+            pattern=choices("lang", scope=("me", "group"), code=[*services.render.locales, AUTO]),
         )
     )
     app.add_handler(

@@ -106,7 +106,7 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     await group.reply(sam, to=question, text="2026-03-12")
     await group.expect(
         "Review date set by Sam",
-        "Alex March 13, 2026, 12:00\u202fAM · Sam March 12, 2026, 7:00\u202fPM",
+        "Alex March 13, 2026, 00:00 · Sam March 12, 2026, 19:00",
     )
     [timer] = services.timers.pending(group.id, REVIEW)  # moved, not added
     assert timer["due"] != pencilled["due"]

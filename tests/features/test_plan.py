@@ -167,14 +167,13 @@ async def test_a_couple_writes_the_plan_together(
     plan = await group.expect(
         "Your repair plan",
         "Agreed together on March 10, 2026",
-        "Alex: 7:30\u202fPM · Sam: 2:30\u202fPM",  # 19:30 in Berlin is 14:30 in New York that day
+        "Alex: 19:30 · Sam: 14:30",  # 19:30 in Berlin is 14:30 in New York that day
         "1. I answer your questions honestly",
         "2. No more contact with <b>J.</b>",
         "• Insecurity window",
         "• We say 'yellow'",
         "Next visit: April 18, 2026",
-        "Next time we look at it together: Alex April 10, 2026, 2:00\u202fPM · Sam April 10,"
-        " 2026, 8:00\u202fAM",
+        "Next time we look at it together: Alex April 10, 2026, 14:00 · Sam April 10, 2026, 08:00",
     )
     assert "I-statements" not in plan.text
     # Casey is in the group too: the plan is pinned, and the track offered, once both chose
@@ -228,6 +227,20 @@ async def sam_changes_the_visit(people: People) -> SentMessage:
     visit = await people.group.expect("Step 4 of 4", "changing this part")
     await people.sam.press(visit, "Pick a date")
     return await people.group.expect("Sam, on which day")
+
+
+@pytest.mark.clock(START)
+async def test_the_review_is_shown_when_it_comes_after_quiet_hours(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await set_zones(couple)
+    await couple.sam.send_private("/quiet 07:00-09:00")  # the review's minute, for Sam
+    await couple.sam.private.expect("Quiet hours set")
+    plan = await write_plan(sandbox, couple)
+    assert (
+        "Next time we look at it together: Alex April 10, 2026, 15:00 · Sam April 10, 2026, 09:00"
+        in plan.text
+    )
 
 
 @pytest.mark.clock(START)

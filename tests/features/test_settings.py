@@ -95,6 +95,26 @@ async def test_language_choice_in_private(couple: People) -> None:
     assert partner is not None and partner.language is None
 
 
+async def test_language_named_in_the_command_and_refusals_in_the_chosen_language(
+    couple: People,
+) -> None:
+    alex = couple.alex  # Alex's Telegram app speaks English
+    await alex.send_private("/language de")
+    await alex.private.expect("Ich schreibe dir ab jetzt auf Deutsch")
+    await alex.send_private("/checkin")  # a group command, refused in Alex's chosen language
+    await alex.private.expect("Das gehört in eure gemeinsame Gruppe")
+    await alex.send_private("/language Englisch")
+    await alex.private.expect("I'll write to you in English")
+    await alex.send_private("/language klingon")
+    choice = await alex.private.expect("I don't speak “klingon” yet", "/language de")
+    assert "Deutsch" in choice.button_texts()
+    await alex.send_private("/language auto")
+    await alex.private.expect("I'll follow the language of your Telegram app")
+
+    await couple.group.send(couple.sam, "/language German")  # the group's, in the group
+    await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+
+
 async def test_help_lists_commands_by_purpose_and_menus_are_set(
     sandbox: Sandbox, couple: People
 ) -> None:

@@ -147,7 +147,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "privacy/forget_now_confirm": [{"group": NAME * 10, "erase_at": NOW, "zone": None}],
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
-    "settings/language_choose": [{"private": True}, {"private": False}],
+    "settings/language_choose": [
+        {"private": True, "typed": ""},
+        {"private": False, "typed": NAME[:40]},
+    ],
     "settings/language_proposed": [
         {"owner": NAME, "partner": LONG_NAME, "language": "Deutsch"},
         {"owner": LONG_NAME, "partner": NAME, "language": None},
