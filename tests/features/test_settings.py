@@ -111,7 +111,9 @@ async def test_language_named_in_the_command_and_refusals_in_the_chosen_language
     await alex.send_private("/language auto")
     await alex.private.expect("I'll follow the language of your Telegram app")
 
-    await couple.group.send(couple.sam, "/language German")  # the group's, in the group
+    # The group's, in the group: it binds both, so Alex is asked first.
+    await couple.group.send(couple.sam, "/language German")
+    await agree(couple.group, alex, "Sam would like me to write in Deutsch")
     await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
 
 
