@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from telegram.error import TelegramError
 
+from bot import origin
 from bot.flows import Flow, Option, Run, Step, Turn
 from bot.links import private_link_button
 from bot.messages import Buttons, group_message, private_message
@@ -153,6 +154,8 @@ def share(
     under the notice while they haven't chosen). `buttons`: the message's buttons, made for
     a locale (each copy is in its reader's language)."""
     place = where_in(tx)
+    if thread is None:  # the forum topic the work at hand came from
+        thread = origin.thread_in(couple.chat_id)
     messages: list[Outgoing] = []
     if place in ("group", ASK):
         message = group_message(services, couple, template, **data)

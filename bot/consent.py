@@ -14,9 +14,10 @@ What a proposal is about (`what`) names the sentences of its close: "boundary", 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from bot.flows import Option, Step, Turn
+from bot.model import Partner
 from bot.outbox import GROUP
 
 AGREE = "yes"
@@ -66,12 +67,16 @@ def say_declined(
     turn: Turn, what: str, *, proposer: str | None = None, again: bool = False
 ) -> None:
     """The kind close of a proposal the other partner said "not now" to, with a word for each
-    of them (`again`: the question comes again, for either to propose)."""
-    turn.say(
-        GROUP,
-        "consent/declined",
-        what=what,
-        proposer=_proposer(turn) if proposer is None else proposer,
-        decliner=turn.partner.name,
-        again=again,
+    of them (`again`: the question comes again, for either to propose): where the proposal
+    was made, in the group or (a proposal made in private) to each of them privately."""
+    data = {
+        "what": what,
+        "proposer": _proposer(turn) if proposer is None else proposer,
+        "decliner": turn.partner.name,
+        "again": again,
+    }
+    readers: list[Literal["group"] | Partner] = (
+        list(turn.couple.partners) if turn.run.where == "private" else [GROUP]
     )
+    for reader in readers:
+        turn.say(reader, "consent/declined", **data)

@@ -361,7 +361,10 @@ class Runner:
         asked = couple.partner(run.asked) if run.asked is not None else owner
         if step.who == "other" and run.owner is not None:
             asked = couple.other(run.owner)
-        to: Literal["group"] | Partner = GROUP if run.where == "group" or owner is None else owner
+        to: Literal["group"] | Partner = GROUP
+        if run.where == "private" and owner is not None:
+            # In private, a step for the other partner (a proposal) is shown to them.
+            to = (asked or owner) if step.who == "other" else owner
         locale = self.locale(couple, to)
         render = self.services.render
         data = {
@@ -757,10 +760,27 @@ class Runner:
             and (run.step == step_name or step.beside == run.step)
         )
 
+    def waits_for(self, couple: Couple, run: Run) -> int | None:
+        """Whose answer the run's current step waits for: its owner, the other partner (a
+        proposal), or None (either partner, or the run is finished)."""
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(run.step) if flow is not None and run.step is not None else None
+        if step is None or run.owner is None or step.who == "partners":
+            return run.asked if step is not None and step.read is not None else None
+        if step.who == "other":
+            other = couple.other(run.owner)
+            return other.user_id if other is not None else None
+        return run.owner
+
     def _to(self, couple: Couple, run: Run) -> Literal["group"] | int:
-        if run.where == "private" and run.owner is not None:
-            return run.owner
-        return GROUP
+        """Where the run's current step is shown: the group, or the private chat of the
+        partner it is for (the owner's; the other's, for a proposal made in private)."""
+        if run.where != "private" or run.owner is None:
+            return GROUP
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(run.step) if flow is not None and run.step is not None else None
+        other = couple.other(run.owner) if step is not None and step.who == "other" else None
+        return other.user_id if other is not None else run.owner
 
     def _shown_in(self, couple: Couple, run: Run, chat_id: int | None) -> bool:
         """A press counts only from the chat the run is shown in (never from another couple's)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.context import Services
 from bot.features.checkins import CHECKINS_TABLE
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser
-from tests.conftest import Clock, People, onboard
+from tests.conftest import Clock, People, agree, onboard
 from tests.features.test_checkins import reflect, start
 from tests.test_telegram_behaviour import a_worry_to_choose
 
@@ -69,8 +69,11 @@ async def test_privately_is_decided_by_one_tap_and_the_group_sees_nothing(
             "No, something else",
         ]
     )
-    # Answered in private, the track is shown to both of them privately, not in the group.
+    # Answered in private, the track is proposed to Sam privately, and once agreed it is
+    # shown to both of them privately, not in the group.
     await couple.alex.press(alexs, "Yes, it was infidelity")
+    await couple.alex.private.expect("I've put it to Sam in their private chat")
+    await agree(couple.sam.private, couple.sam, "Alex says the breach was infidelity")
     await couple.alex.private.expect("infidelity")
     await couple.sam.private.expect("infidelity")
     await sandbox.settle()
@@ -195,7 +198,7 @@ async def test_setup_says_so_and_a_friend_gives_the_place_back_without_losing_an
     notice = await group.expect(NOTICE, "4 members")
     path = await group.expect("Which of these fits")
     await alex.press(path, "Repair after a breach")
-    await group.expect("Would you like to say")
+    await group.expect("Alex proposes", "Casey, does that fit for you too?")
 
     # Sam, the real partner, taps "I'm in": that asks for a place.
     answer = await sam.press(welcome, "I'm in")
@@ -213,7 +216,10 @@ async def test_setup_says_so_and_a_friend_gives_the_place_back_without_losing_an
     await alex.press(offer, "Yes, agreed")
     link = await group.expect("Sam, here is a fresh link")
     assert offer.contains("Done: Sam is in, in place of Casey", "Everything you've set up stays")
-    # The roles question, asked while Casey was in, comes again with the right names.
+    # The path, put to Casey, is asked again: Alex proposes it and Sam agrees this time.
+    path = await group.wait_for(lambda m: "Which of these fits" in m.text and m.buttons != [])
+    await alex.press(path, "Repair after a breach")
+    await agree(group, sam, "Alex proposes", "Sam, does that fit")
     roles = await group.expect("Would you like to say")
     assert roles.button_texts() == [
         "Alex is doing the repair work",
@@ -223,6 +229,7 @@ async def test_setup_says_so_and_a_friend_gives_the_place_back_without_losing_an
     chat = await sam.follow_link(link, "Sam: open your private chat")
     await chat.expect("your private space")
     await sam.press(roles, "Skip roles")
+    await agree(group, alex, "Sam proposes no roles")
     await group.expect("Today is day 1")
 
     couple = services.store.couple(group.id)

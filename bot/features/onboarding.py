@@ -209,12 +209,14 @@ def _replace(turn: Turn, couple: Couple, leaving: Partner) -> None:
         joined_at=utcnow(),
         telegram_language=turn.data.get("newcomer_language"),
     )
+    # Their questions close: those they started, and those waiting for their answer (a
+    # proposal put to them).
+    for run in services.runner.open_runs(tx):
+        if leaving.user_id in (run.owner, run.asked, services.runner.waits_for(couple, run)):
+            services.runner.close(tx, run)
     couple.partners = [newcomer if p.user_id == leaving.user_id else p for p in couple.partners]
     for partner in couple.partners:
         partner.role = None  # roles were chosen with the wrong person
-    for run in services.runner.open_runs(tx):
-        if run.owner == leaving.user_id or run.asked == leaving.user_id:
-            services.runner.close(tx, run)
     services.timers.cancel_partner(tx, leaving.user_id)
     forget_links(tx, couple, leaving.user_id)
     tx.save(couple)

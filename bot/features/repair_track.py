@@ -45,6 +45,7 @@ from bot.messages import (
     chosen,
     clear_buttons,
     group_message,
+    reply,
     say,
 )
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -311,14 +312,20 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
         if current == argument:
             await show_track(context, couple, thread)
             return
+        # Answered in private (personal things go to each of them privately): the other
+        # partner is asked privately too.
         await services.runner.begin(
             context,
             couple,
             TRACK_FLOW,
             owner=me,
             data={"kind": argument, "current": current, "agreed": False},
+            where="private" if asked.private else "group",
             thread_id=thread,
         )
+        other = couple.other(me.user_id)
+        if asked.private and other is not None:
+            await reply(update, context, locale, "consent/asked", partner=other.name)
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)

@@ -530,6 +530,7 @@ def _settle_worry(turn: Turn) -> None:
             turn.services,
             turn.couple,
             "windows/worry_shared",
+            thread=turn.run.thread,  # the topic the window opened in
             name=turn.partner.name,
             text=worry["text"],
         )

@@ -23,7 +23,7 @@ from bot.features.visit import (
     VISITS_TABLE,
 )
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart
+from tests.conftest import Clock, People, Restart, agree
 from tests.features.test_plan import write_plan
 
 START = datetime(2026, 11, 20, 9, tzinfo=UTC)  # Berlin UTC+1, Sydney UTC+11 (summer time)
@@ -612,6 +612,7 @@ async def test_the_plan_follows_the_visit_planned_here(sandbox: Sandbox, couple:
     await sam.press(await group.expect("Which part of the plan"), "Change next visit")
     await sam.press(await group.expect("Step 4 of 4"), "Pick a date")
     await group.reply(sam, to=await group.expect("Sam, on which day"), text="24.12.2026")
+    await agree(group, couple.alex, "Sam proposes this change")
     pinned = await group.expect("Your repair plan, updated", "Next visit: December 24, 2026")
 
     await plan_visit(sandbox, couple, arrival="1.12.", departure="2026-12-04")

@@ -13,4 +13,5 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for what in WHATS
         for again in (False, True)
     ],
+    "consent/asked": [{"partner": NAME}, {"partner": LONG_NAME}],
 }
