@@ -52,7 +52,7 @@ from telegram.error import (
 )
 
 from bot import origin
-from bot.model import to_iso, utcnow
+from bot.model import Partner, to_iso, utcnow
 from bot.network import never_sent
 from bot.storage import Kind, Store, Transaction
 from bot.timers import RETRY_DELAYS, retry_pause
@@ -422,11 +422,10 @@ class Outbox:
                 log.warning("a message to the group waits: the bot is not in it")
                 return
             tx.table(OUTBOX_TABLE).remove(entry["id"])
-            if unreachable and couple is not None and entry["to"] != GROUP:
-                partner = couple.partner(int(entry["to"]))
-                if partner is not None and partner.private_chat:
-                    partner.private_chat = False
-                    tx.save(couple)
+        if unreachable and couple is not None and entry["to"] != GROUP:
+            partner = couple.partner(int(entry["to"]))
+            if partner is not None and partner.private_chat:
+                mark_unreachable(self.store, partner.user_id)
         log.warning("a message was refused by Telegram (%s)", type(error).__name__)
 
     def _finish(self, chat_id: int, entry: Entry, message: Message | None) -> None:
@@ -496,6 +495,16 @@ class Outbox:
                         log.warning("a message was being sent when the bot stopped; not repeated")
                         table.remove(entry["id"])
         return len(owed)
+
+
+def mark_unreachable(store: Store, user_id: int) -> None:
+    """A person's private chat is closed to the bot (blocked, never started): in every couple
+    of theirs, as it is one chat whichever group it was opened from."""
+    store.update_person(user_id, _unreachable)
+
+
+def _unreachable(partner: Partner) -> None:
+    partner.private_chat = False
 
 
 def _repeatable(entry: Entry) -> bool:

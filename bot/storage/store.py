@@ -9,16 +9,17 @@ current as couples change; they are never written separately, so they can't drif
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast, overload
 
 from tinydb.table import Document, Table
 
 from bot import origin
-from bot.model import BadShape, Couple, Partner
+from bot.model import PERSONAL, BadShape, Couple, Partner
 from bot.storage.atomic import (
     TEMP_SUFFIX,
     AtomicJSONStorage,
@@ -143,6 +144,7 @@ class Store:
         for path in sorted(self.couples_dir.glob("*.json")):
             self._load(path)
         self._drop_superseded()
+        self._agree_on_people()
 
     def _load(self, path: Path) -> None:
         try:
@@ -170,6 +172,31 @@ class Store:
             couple = self.couple(chat_id)
             if couple and couple.migrated_from in self._files:
                 self.delete(couple.migrated_from)
+
+    def _agree_on_people(self) -> None:
+        """A person in several couples has one set of personal settings (`PERSONAL`). Data
+        from before they were kept together may differ: a couple joined later lacks the zone
+        and the quiet hours set before, and the private chat opened from the first group.
+        Each setting takes the first value one of their couples has (the private chat counts
+        as open if it was opened from any of them)."""
+        for user_id, chats in list(self._chats_by_user.items()):
+            if len(chats) < 2:
+                continue
+            partners = [
+                p
+                for c in map(self.couple, sorted(chats))
+                if c is not None and (p := c.partner(user_id)) is not None
+            ]
+            agreed = {
+                name: next(
+                    (v for p in partners if (v := getattr(p, name)) not in (None, False)),
+                    getattr(partners[0], name),
+                )
+                for name in PERSONAL
+            }
+            if any(getattr(p, n) != v for p in partners for n, v in agreed.items()):
+                log.info("a person's settings differed between their couples; made the same")
+                self.update_person(user_id, functools.partial(_set_all, values=agreed))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -201,7 +228,8 @@ class Store:
 
     def person(self, user_id: int) -> Partner | None:
         """Someone as the first of their couples knows them (their personal settings, such
-        as language and quiet hours, are the same in every couple); None if in none."""
+        as language and quiet hours, are the same in every couple: `update_person`); None if
+        in none."""
         first = next(iter(self.chats_of_user(user_id)), None)
         couple = self.couple(first) if first is not None else None
         return couple.partner(user_id) if couple is not None else None
@@ -247,6 +275,22 @@ class Store:
         applied = [i for i in meta.get("updates", []) if i != update_id][-(KEEP_APPLIED - 1) :]
         meta["updates"] = [*applied, update_id]
         self._applied.add(update_id)
+
+    def update_person(self, user_id: int, change: Callable[[Partner], None]) -> list[Couple]:
+        """Apply a change to a person in every couple they are part of, each couple in its own
+        transaction: a personal setting (`PERSONAL`) is the same in all of them. Returns the
+        couples as changed."""
+        updated: list[Couple] = []
+        for chat_id in self.chats_of_user(user_id):
+            with self.transaction(chat_id) as tx:
+                couple = tx.couple()
+                partner = couple.partner(user_id) if couple else None
+                if couple is None or partner is None:
+                    continue
+                change(partner)
+                tx.save(couple)
+                updated.append(couple)
+        return updated
 
     def applied(self, update_id: int) -> bool:
         """Whether a change made while handling `update_id` is in some couple's file."""
@@ -308,6 +352,11 @@ class Store:
         for key in keys:
             if self._chat_by_key.get(key) == chat_id:
                 del self._chat_by_key[key]
+
+
+def _set_all(partner: Partner, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(partner, name, value)
 
 
 def check_tables(tables: Any, chat_id: int) -> None:

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.samples.foundation import LONG_NAME, NAME
+from tests.samples.which import TITLE
 
 AT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 EXCERPT = ("<b>Ich</b> & “du” " * 20)[:280] + "…"  # the longest an entry shows on a page
-LONG_ENTRY = {"at": AT, "prompt": "decision", "answers": [EXCERPT, EXCERPT]}
+# An entry of another group: its title as the menu shows it (the first 40 characters).
+LONG_ENTRY = {"at": AT, "prompt": "decision", "answers": [EXCERPT, EXCERPT], "group": TITLE[:40]}
 SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt"]
 WORDS = "<i>late reply</i> & “plans” " * 6
 OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
@@ -31,18 +33,29 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "total": 200,
             "zone": "Australia/Lord_Howe",
             "new_path": True,
+            "group": TITLE,
         },
         {
             "entries": [
-                {"at": AT, "prompt": p, "answers": [NAME]} for p in ("fear", "free", "reflect")
+                {"at": AT, "prompt": p, "answers": [NAME], "group": None}
+                for p in ("fear", "free", "reflect")
             ],
             "page": 1,
             "pages": 1,
             "total": 3,
             "zone": None,
             "new_path": False,
+            "group": None,
         },
-        {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
+        {
+            "entries": [],
+            "page": 1,
+            "pages": 1,
+            "total": 0,
+            "zone": None,
+            "new_path": False,
+            "group": NAME,
+        },
     ],
     "journal/ask": [
         {"partner": "Alex", "prompt": prompt, "part": part, **again}
@@ -55,7 +68,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         )
         for again in AGAIN
     ],
-    "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
+    "journal/saved": [
+        {"prompt": p, "group": group}
+        for p in ("decision", "fear", "free", "reflect")
+        for group in (None, TITLE)
+    ],
     "journal/selfcheck_question": [
         {"index": i, "total": len(SIGNS), "question": sign} for i, sign in enumerate(SIGNS)
     ],
