@@ -789,7 +789,7 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
     await _private_only(update, context, couple, me, "trigger")
 
 
-def _trigger_in_private(
+def _keep_trigger(
     services: Services, tx: Transaction, couple: Couple, me: Partner, given: dict[str, Any]
 ) -> None:
     """`/trigger <what set it off>` drafts at once; without words (or too many), it asks."""
@@ -958,7 +958,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["journal"] = journal_export
     # What is written here is kept with the couple it belongs to (bot.which).
     which.on_keep(f"{MENU}.entry", _keep_free)
-    which.on_keep(f"{MENU}.trigger_typed", _trigger_in_private)
+    which.on_keep(f"{MENU}.trigger_typed", _keep_trigger)
     for name, opener in {"menu": _open_menu, **OPENERS}.items():
         which.on_keep(f"{MENU}.{name}", _opening(opener))
     services.runner.add(
