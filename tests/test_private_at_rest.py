@@ -1,7 +1,7 @@
 """Private text at rest: what people write in private is sealed in the data files, plain to its
-owner (/export, /journal, after a restart, after a group became a supergroup); a sealed value
-that was changed or copied elsewhere is refused without stopping anyone, and a wrong
-MEND_DATA_KEY stops the start with one clear line."""
+owner (/export, /journal, after a restart, after a group became a supergroup), sealed again by a
+key rotation; a sealed value that was changed or copied elsewhere is refused without stopping
+anyone, and a wrong MEND_DATA_KEY stops the start with one clear line."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from bot.app import MendApp
 from bot.config import Settings, decode_key, encode_key
 from bot.context import Services
 from bot.features.checkins import QUARTERLY
+from bot.features.journal import JOURNAL_TABLE
 from bot.sandbox import Sandbox, SandboxUser
 from bot.storage import Store
 from bot.storage.keys import IN_USE_FILE, KEY_FILE
+from bot.storage.rotation import rotate_data_key
 from bot.storage.sealing import PRIVATE, Binding, Place, sealed_with
 from tests.conftest import ROOT, Clock, People, Restart, errors_logged, onboard
 from tests.features.test_checkins import reflect, start
@@ -220,6 +222,39 @@ async def test_private_text_follows_a_group_that_becomes_a_supergroup(
     assert found_in_files(settings.data_dir, "Written before the upgrade") == []
 
 
+async def test_a_key_rotation_seals_everything_again_and_forgets_the_old_key(
+    sandbox: Sandbox,
+    couple: People,
+    services: Services,
+    settings: Settings,
+    restart: Restart,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = await onboard(sandbox, services, title="Robin & Kim")
+    await journal(couple.alex, "Alex's first entry", "Alex's second entry")
+    await journal(other.sam, "A note from the other couple")
+    await couple.alex.send_private("/worry The plans for winter")
+    await couple.alex.private.expect("Parked.")
+    old_key = json.loads((settings.data_dir / KEY_FILE).read_text())["keys"]
+    [old_id] = json.loads((settings.data_dir / IN_USE_FILE).read_text())["keys"]
+    rotated: list[Any] = []
+
+    await restart(while_down=lambda: rotated.append(rotate_data_key(settings)))
+
+    [result] = rotated
+    assert result.key_id != old_id and result.unopenable == 0
+    assert result.files == 2 and result.values >= 4
+    stored = json.loads((settings.data_dir / KEY_FILE).read_text())["keys"]
+    assert len(stored) == 1 and stored[0] not in old_key  # the old key is gone
+    assert json.loads((settings.data_dir / IN_USE_FILE).read_text())["keys"] == [result.key_id]
+    for chat in (couple.group, other.group):
+        assert set(key_ids_of_private_values(settings, chat.id)) == {result.key_id}
+    shown = await journal_shows(couple.alex)
+    assert "Alex's first entry" in shown and "Alex's second entry" in shown
+    assert "A note from the other couple" in await journal_shows(other.sam)
+    assert found_in_files(settings.data_dir, "Alex's first entry", "The plans for winter") == []
+
+
 async def test_a_changed_or_copied_sealed_value_is_refused_and_everyone_goes_on(
     sandbox: Sandbox,
     couple: People,
@@ -309,3 +344,22 @@ def test_new_key_prints_a_key_mend_data_key_accepts() -> None:
     made = _mend({}, "new-key")
     assert made.returncode == 0
     assert decode_key(made.stdout.strip()) is not None
+
+
+def test_rotate_key_from_the_command_line_moves_to_mend_data_key(tmp_path: Path) -> None:
+    data_dir, new = tmp_path / "data", os.urandom(32)
+    store = Store(data_dir)
+    store.open()
+    with store.transaction(-5) as tx:
+        tx.table(JOURNAL_TABLE).insert(
+            {"author": 1, "at": None, "prompt": "free", "answers": ["Before the new key"]}
+        )
+    rotated = _mend({"BOT_DATA_DIR": str(data_dir), "MEND_DATA_KEY": encode_key(new)}, "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "1 values in 1 couple files sealed again" in rotated.stdout
+    assert not (data_dir / KEY_FILE).exists()  # the old key went with the key file
+    again = Store(data_dir, data_key=new)
+    again.open()
+    [entry] = again.records(-5, JOURNAL_TABLE)
+    assert entry["answers"] == ["Before the new key"]
+    assert found_in_files(data_dir, "Before the new key") == []

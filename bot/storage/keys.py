@@ -1,23 +1,29 @@
 """The data key that seals private text: where it comes from, and which keys the data needs.
 
 `MEND_DATA_KEY` (32 random bytes in base64) is the key when it is set, and the keys named in
-`MEND_DATA_KEY_PREVIOUS` still open what they sealed (after a change of key). Otherwise
+`MEND_DATA_KEY_PREVIOUS` still open what they sealed (while a rotation re-seals it). Otherwise
 the key lives in the key file `BOT_DATA_DIR/data.key` (owner-only, made on the first start).
 `BOT_DATA_DIR/key-ids.json` lists the ids of the keys the data was sealed with, so a start
 without one of them (a wrong MEND_DATA_KEY, a key file lost or replaced) stops at once with a
 clear error, before anything is read or sealed with another key.
+
+A rotation (`python -m bot rotate-key`, bot.storage.rotation) makes a new key the current one
+(a new one in the key file; with MEND_DATA_KEY, the key it names), seals everything again with
+it, one couple file at a time, and only then forgets the older keys: stopped half-way, it is
+run again and goes on, since every value still opens with the key named beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 from pathlib import Path
 
 from bot.config import ConfigError, decode_key, encode_key
-from bot.storage.atomic import FILE_MODE, write_atomically
-from bot.storage.sealing import KEY_BYTES, Keyring
+from bot.storage.atomic import FILE_MODE, sync_directory, write_atomically
+from bot.storage.sealing import KEY_BYTES, Keyring, key_id
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +63,33 @@ def load_keyring(data_dir: Path, given: bytes | None, older: tuple[bytes, ...]) 
             VARIABLE,
             f"the key the data in {data_dir} was encrypted with (key id {_listed(missing)}); "
             f"{where} id {keyring.current}. To change keys, name the old key in "
-            "MEND_DATA_KEY_PREVIOUS",
+            "MEND_DATA_KEY_PREVIOUS and run `python -m bot rotate-key`",
         )
     if keyring.current not in in_use:
         _write_in_use(data_dir, in_use | {keyring.current})
     return keyring
+
+
+def begin_rotation(data_dir: Path, given: bytes | None) -> None:
+    """Make the key that seals from now on: a new one in the key file, unless a rotation
+    was left unfinished (its new key goes on). With MEND_DATA_KEY, it is the key it names."""
+    if given is not None:
+        return
+    stored = _stored(data_dir)
+    if stored is not None and len(stored) == 1:
+        _write_keys(data_dir, [*stored, new_key()])
+
+
+def finish_rotation(data_dir: Path, keyring: Keyring, given: bytes | None) -> None:
+    """Everything is sealed with the current key: the older ones are forgotten."""
+    _write_in_use(data_dir, {keyring.current})
+    stored = _stored(data_dir) or []
+    if given is None:
+        _write_keys(data_dir, [key for key in stored if key_id(key) == keyring.current])
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / KEY_FILE).unlink()
+            sync_directory(data_dir)
 
 
 def _stored(data_dir: Path) -> list[bytes] | None:

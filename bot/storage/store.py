@@ -371,6 +371,36 @@ class Store:
             self._files[chat_id] = storage
         self._reindex(chat_id)
 
+    def reseal(self, chat_id: int) -> tuple[int, int]:
+        """Seal every private value of a couple's file that another key sealed with the
+        current key, in one atomic write (a key rotation). Returns how many values were sealed
+        again, and how many didn't open (left as they are)."""
+        storage = self._files.get(chat_id)
+        tables = None if storage is None else storage.read()
+        if storage is None or tables is None:
+            return 0, 0
+        keyring, counts = self.keyring, {"sealed": 0, "unopenable": 0}
+
+        def with_the_current_key(value: Any, bound: Binding) -> Any:
+            try:
+                plain = keyring.open(value, bound)
+            except Unopenable as error:
+                counts["unopenable"] += 1
+                log.error("couple file %s.json: a value is left as it is: %s", chat_id, error)
+                return value
+            counts["sealed"] += 1
+            return keyring.seal(plain, bound)
+
+        each_private(
+            tables,
+            chat_id,
+            with_the_current_key,
+            only=lambda value: sealed_with(value) != keyring.current,
+        )
+        if counts["sealed"]:
+            storage.write(tables)
+        return counts["sealed"], counts["unopenable"]
+
     def _mark_applied(self, tables: Tables, update_id: int) -> None:
         """Record in the couple's file, with the change itself, that `update_id` made it, so
         the update is recognised if Telegram delivers it again after a crash."""

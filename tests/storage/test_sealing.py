@@ -1,6 +1,6 @@
 """Sealing at the store: private fields plain to the code, sealed in the file and bound to their
 couple, table, record, field and owner; plain files from before sealing are sealed at start-up;
-a chat id change seals again for the new id."""
+a key rotation goes on after a crash; a chat id change seals again for the new id."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any, NotRequired, TypedDict
 
 import pytest
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.storage import Kind, Store, migrations
-from bot.storage.keys import KEY_FILE
+from bot.storage.keys import IN_USE_FILE, KEY_FILE, begin_rotation
+from bot.storage.rotation import rotate_data_key
 from bot.storage.sealing import sealed_with
 from bot.storage.store import file_mode
 from tests.storage.test_store import couple, save, written_by_an_older_version
@@ -147,9 +148,66 @@ def test_a_moved_chat_seals_again_for_its_new_id(tmp_path: Path) -> None:
     assert opened(tmp_path).records(-20, NOTES)[0]["text"] == SECRET  # by its old id too
 
 
+def key_ids(data_dir: Path, chat_id: int) -> set[str | None]:
+    file = raw(data_dir, chat_id)
+    return {sealed_with(n["text"]) for n in file["test_notes"].values()}
+
+
+def settings_for(data_dir: Path, data_key: bytes | None = None) -> Settings:
+    return Settings(
+        token=None,
+        api_base_url="",
+        data_dir=data_dir,
+        erase_after_days=14,
+        log_level="INFO",
+        data_key=data_key,
+    )
+
+
+def test_a_rotation_stopped_half_way_goes_on_when_run_again(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    for chat_id in (-1, -2):
+        save(store, couple(chat_id, 1, 2))
+        with store.transaction(chat_id) as tx:
+            tx.table(NOTES).insert({"author": 1, "text": f"{SECRET} {chat_id}"})
+    [old] = json.loads((tmp_path / IN_USE_FILE).read_text())["keys"]
+
+    begin_rotation(tmp_path, None)  # the new key is kept first ...
+    halfway = opened(tmp_path)
+    new = halfway.keyring.current
+    assert halfway.reseal(-1) == (1, 0)  # ... one file is done, then the process dies
+    assert key_ids(tmp_path, -1) == {new} and key_ids(tmp_path, -2) == {old}
+    assert {n["text"] for c in (-1, -2) for n in opened(tmp_path).records(c, NOTES)} == {
+        f"{SECRET} -1",
+        f"{SECRET} -2",
+    }  # meanwhile every file opens
+
+    rotated = rotate_data_key(settings_for(tmp_path))
+    assert rotated.key_id == new and (rotated.files, rotated.values) == (1, 1)
+    assert key_ids(tmp_path, -1) == key_ids(tmp_path, -2) == {new}
+    assert len(json.loads((tmp_path / KEY_FILE).read_text())["keys"]) == 1
+    assert json.loads((tmp_path / IN_USE_FILE).read_text())["keys"] == [new]
+    assert opened(tmp_path).records(-2, NOTES)[0]["text"] == f"{SECRET} -2"
+
+
 def test_a_lost_key_file_stops_the_start_instead_of_a_new_key(tmp_path: Path) -> None:
     opened(tmp_path)
     (tmp_path / KEY_FILE).unlink()
     with pytest.raises(ConfigError, match="MEND_DATA_KEY: expected the key the data") as caught:
         opened(tmp_path)
     assert "is missing" in str(caught.value) and not (tmp_path / KEY_FILE).exists()
+
+
+def test_from_the_key_file_to_mend_data_key(tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-1, 1))
+    with store.transaction(-1) as tx:
+        tx.table(NOTES).insert({"author": 1, "text": SECRET})
+    given = bytes(range(32))
+    # With MEND_DATA_KEY set, the key file still opens what it sealed, until a rotation.
+    assert opened(tmp_path, given).records(-1, NOTES)[0]["text"] == SECRET
+    rotate_data_key(settings_for(tmp_path, given))
+    assert not (tmp_path / KEY_FILE).exists()
+    assert opened(tmp_path, given).records(-1, NOTES)[0]["text"] == SECRET
+    with pytest.raises(ConfigError, match="MEND_DATA_KEY: expected the key the data"):
+        opened(tmp_path, bytes(32))
