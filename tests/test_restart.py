@@ -1,11 +1,12 @@
 """The whole bot process killed with SIGKILL mid-pause and mid-check-in, and started again over
 the same data on an accelerated clock: every pending effect happens once, as the couple sees it.
 
-The bot runs as its own process (`python -m bot`) under Debian's `faketime`, SPEED times as fast
-as the real clock, against the sandbox in this process (on the real clock). Its clock goes on at
-that pace through kills and downtime (see FastClock), so a 20-minute pause ends 20 minutes of
-its time after it began, whatever happened in between. Message dates are the sandbox's, so the
-assertions are on order and counts, and on times the bot shows, in its own clock's terms.
+The bot runs as its own process (`python -m bot`) with Debian's libfaketime preloaded, SPEED
+times as fast as the real clock, against the sandbox in this process (on the real clock). Its
+clock goes on at that pace through kills and downtime (see FastClock), so a 20-minute pause ends
+20 minutes of its time after it began, whatever happened in between. Message dates are the
+sandbox's, so the assertions are on order and counts, and on times the bot shows, in its own
+clock's terms.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import os
 import random
 import re
-import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,10 +41,21 @@ PAUSE_OVER = "The pause is over"
 PAUSE_OVER_LATE = "Your pause ended at"
 
 
+def _libfaketime() -> str | None:
+    """Debian's libfaketime (package faketime), preloaded into the bot's process. Not through
+    the `faketime` program: it keeps a named semaphore per process id that a killed process
+    never removes, and once the id comes round again it refuses to start."""
+    candidates = [
+        *sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")),
+        Path("/usr/lib/faketime/libfaketime.so.1"),
+    ]
+    return next((str(path) for path in candidates if path.is_file()), None)
+
+
 @pytest.fixture(autouse=True)
 def faketime() -> str:
-    """Debian's faketime; scripts/test installs it (as root) when it is missing."""
-    found = shutil.which("faketime")
+    """Debian's libfaketime; scripts/test installs it (as root) when it is missing."""
+    found = _libfaketime()
     if found is None:
         reason = (
             "needs Debian's faketime to run the bot on an accelerated clock; scripts/test "
@@ -77,7 +88,7 @@ class FastClock:
         self.ahead += downtime.total_seconds()
 
     def faketime_spec(self) -> str:
-        """faketime's `-f` for a process started now: the clock's lead, and its pace."""
+        """libfaketime's FAKETIME for a process started now: the clock's lead, and its pace."""
         real = time.time()
         return f"+{self.at(real).timestamp() - real:.3f} x{self.speed}"
 
@@ -92,8 +103,11 @@ class FastBot(BotProcess):
         # Five real seconds for each answer of the sandbox, whatever the pace.
         self.env["BOT_API_TIMEOUT"] = str(5 * clock.speed)
 
-    def command(self) -> list[str]:
-        return [self.faketime, "-f", self.clock.faketime_spec(), *super().command()]
+    def _launch(self) -> None:
+        # The clock as it is now, for a process started now.
+        self.env["LD_PRELOAD"] = self.faketime
+        self.env["FAKETIME"] = self.clock.faketime_spec()
+        super()._launch()
 
     async def stop(self) -> None:
         """Killed: nothing after the test needs it to end gracefully."""

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 from bot.config import ConfigError, decode_key, encode_key
-from bot.storage.atomic import FILE_MODE, sync_directory, write_atomically
+from bot.storage.atomic import sync_directory, write_atomically
 from bot.storage.sealing import KEY_BYTES, Keyring, key_id
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,6 @@ def _stored(data_dir: Path) -> list[bytes] | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    path.chmod(FILE_MODE)
     try:
         keys = [decode_key(key) for key in json.loads(text)["keys"]]
     except (ValueError, KeyError, TypeError):
