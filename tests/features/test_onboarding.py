@@ -193,7 +193,6 @@ async def test_a_stranger_in_private_is_greeted_once_and_every_press_is_answered
     }
     assert {"onb:join", "quiet:off", "set:tz"} <= pressed
     assert any(data.startswith("r:") for data in pressed)
-    assert any(data.startswith("pause:") for data in pressed)
 
     before = couple.couple()
     robin = sandbox.user("Robin", language_code="de")
