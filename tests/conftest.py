@@ -27,6 +27,8 @@ from bot.features.checkins import Checkin, Reflection
 from bot.model import Couple, to_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.clock import Clock
+from bot.sandbox.playground import Playground
+from bot.sandbox.web import Page
 
 
 def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -320,6 +322,44 @@ async def bot_process(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[BotProc
         yield process
     finally:
         await process.stop()
+
+
+def needs(program: str, reason: str) -> None:
+    """A test that needs a program from Debian that isn't here: skipped with the reason, or
+    failed in CI (the CI variable set), which runs as root, so scripts/test installed it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{program}: {reason}")
+    pytest.skip(f"{program}: {reason}")
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    """The playground of scripts/run without a token: sandbox, bot, Alex, Sam and Casey."""
+    played = Playground(
+        Settings(
+            token=None,
+            api_base_url="https://api.telegram.org/bot",
+            data_dir=tmp_path / "data",
+            erase_after_days=14,
+            log_level="DEBUG",
+        )
+    )
+    await played.open()
+    try:
+        yield played
+    finally:
+        await played.close()
+
+
+@pytest.fixture
+async def playground_page(playground: Playground) -> AsyncIterator[Page]:
+    """The playground's page, served on a free port of 127.0.0.1."""
+    served = Page(playground)
+    await served.start(0)
+    try:
+        yield served
+    finally:
+        await served.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:

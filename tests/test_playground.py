@@ -6,43 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import time_machine
 
-from bot.config import Settings
 from bot.sandbox.playground import Playground
 from bot.sandbox.web import Page
 
 
 @pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
-    settings = Settings(
-        token=None,
-        api_base_url="https://api.telegram.org/bot",
-        data_dir=tmp_path / "data",
-        erase_after_days=14,
-        log_level="DEBUG",
-    )
-    played = Playground(settings)
-    await played.open()
-    try:
-        yield played
-    finally:
-        await played.close()
-
-
-@pytest.fixture
-async def page(playground: Playground) -> AsyncIterator[Page]:
-    served = Page(playground)
-    await served.start(0)
-    try:
-        yield served
-    finally:
-        await served.stop()
+def page(playground_page: Page) -> Page:
+    return playground_page
 
 
 @pytest.fixture

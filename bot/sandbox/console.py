@@ -127,7 +127,7 @@ class Console:
         chat = self.playground.group
         if person is not None and person.user.started:
             chat = person.user.private
-        shown = [message.render(numbered=True) for message in chat.messages]
+        shown = [f"#{m.message_id} {m.render(numbered=True)}" for m in chat.messages]
         self.say("\n".join(shown) or "(no messages)")
 
     async def _act(self, person: Person, rest: str) -> None:

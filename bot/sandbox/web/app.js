@@ -459,7 +459,7 @@ function renderMessage(key, message, actor) {
     node.append(image);
   }
   if (message.document) {
-    const link = el("a", "document", "📄 " + message.document.name);
+    const link = el("a", "document", message.document.name);
     link.href = `/api/file/${Number(message.chat)}/${Number(message.id)}`;
     link.download = message.document.name;
     link.title = L("page.download", { name: message.document.name });
@@ -487,9 +487,9 @@ function renderMessage(key, message, actor) {
   const meta = el("div", "meta");
   const zone = person(actor()).zone;
   const flags = [];
-  if (message.pinned) flags.push("📌 " + L("page.pinned"));
+  if (message.pinned) flags.push(L("page.pinned"));
   if (message.edited) flags.push(L("page.edited"));
-  if (message.silent) flags.push("🔕 " + L("page.silent"));
+  if (message.silent) flags.push(L("page.silent"));
   meta.append(el("span", null, [...flags, formatTime(message.date, zone, true)].join(" · ")));
   const reply = button(L("page.reply"), () => {
     page.replyTo[key] = message.id;
