@@ -289,4 +289,7 @@ def run_sandbox(settings: Settings, *, port: int, console: bool = True) -> int:
     """Run the playground until the person quits (quit, Ctrl-C, Ctrl-D or SIGTERM)."""
     if settings.log_level == "INFO":
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
-    return asyncio.run(_main(settings, sys.stdout, port=port, console=console))
+    try:
+        return asyncio.run(_main(settings, sys.stdout, port=port, console=console))
+    except KeyboardInterrupt:  # Ctrl-C before the playground was up
+        return 130

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,8 +26,6 @@ from aiohttp import web
 from bot.sandbox.html import parse_html
 from bot.sandbox.playground import COUPLE, Person, Playground, Refused
 from bot.sandbox.records import SentMessage
-
-log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "web"
 FILES = {"app.js": "text/javascript", "style.css": "text/css"}
