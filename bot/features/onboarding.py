@@ -30,7 +30,7 @@ from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn
-from bot.guards import Asked, partner_with_data, refuse, refuse_outsider
+from bot.guards import Asked, greet_stranger, partner_with_data, refuse, refuse_outsider
 from bot.links import (
     JOIN,
     PRIVATE_LINK,
@@ -485,9 +485,11 @@ async def start_private(update: Update, context: MendContext) -> None:
     linked_chat = use_link(services.store, payload, user.id) if payload else None
     chat_ids = services.store.chats_of_user(user.id)
     if not chat_ids:
-        locale = services.render.locale_for(user.language_code)
-        template = "onboarding/link_invalid" if payload else "common/stranger"
-        await reply(update, context, locale, template)
+        if payload:
+            locale = services.render.locale_for(user.language_code)
+            await reply(update, context, locale, "onboarding/link_invalid")
+        else:
+            await greet_stranger(update, context)
         return
     couples: list[Couple] = []
     for chat_id in chat_ids:
