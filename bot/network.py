@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -28,6 +31,37 @@ NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 GATEWAY_TIMEOUT = 504
 # Methods whose repetition changes nothing a person sees twice.
 _REPEATABLE_PREFIXES = ("get", "edit", "set", "delete", "answer", "stop", "pin", "unpin", "leave")
+
+
+# What the send under way (in this task) wants done the moment its request has been written.
+_on_written: ContextVar[Callable[[], None] | None] = ContextVar("on_written", default=None)
+
+
+@contextmanager
+def when_written(hook: Callable[[], None]) -> Iterator[None]:
+    """Calls to the Bot API made inside: `hook` runs once a request has been written whole
+    (before it, Telegram can't have acted on it; after it, it may have). The hook should be
+    quick and must not raise."""
+    token = _on_written.set(hook)
+    try:
+        yield
+    finally:
+        _on_written.reset(token)
+
+
+async def _trace(name: str, info: dict[str, Any]) -> None:
+    hook = _on_written.get()
+    if hook is not None and name.endswith("send_request_body.complete"):
+        hook()
+
+
+class MarkingTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, telling a send under way (`when_written`) when its request is out."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _on_written.get() is not None:
+            request.extensions = {**request.extensions, "trace": _trace}
+        return await super().handle_async_request(request)
 
 
 def never_sent(error: BaseException) -> bool:
@@ -51,7 +85,18 @@ def repeatable(method: str) -> bool:
 
 class RetryingRequest(HTTPXRequest):
     """python-telegram-bot's HTTPX transport, repeating requests that surely never arrived
-    (and, for repeatable methods, those that may have): `len(RETRY_PAUSES)` more attempts."""
+    (and, for repeatable methods, those that may have): `len(RETRY_PAUSES)` more attempts.
+    Its requests say when they have been written (`when_written`)."""
+
+    def _build_client(self) -> httpx.AsyncClient:
+        kwargs = dict(self._client_kwargs)
+        kwargs["transport"] = MarkingTransport(
+            limits=kwargs["limits"],
+            http1=kwargs.get("http1", True),
+            http2=kwargs.get("http2", False),
+            proxy=kwargs.pop("proxy", None),
+        )
+        return httpx.AsyncClient(**kwargs)
 
     async def do_request(
         self,

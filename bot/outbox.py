@@ -7,8 +7,10 @@ nobody heard of, and a job with several sends (the check-in's private questions,
 message, its poll) resumes where it stopped instead of starting over.
 
 Each entry is sent once:
-- it is marked "sending" before the request, so after a crash mid-request it is not repeated
-  (unless repeating it shows nothing twice: an edit, buttons taken away, a poll closed);
+- it is marked "sending" before the request and "written" once the request has left whole
+  (bot.network.when_written): after a crash before that, Telegram can't have it, so it is sent
+  then; after a crash once it was written, it may have arrived, so it is not repeated (unless
+  repeating it shows nothing twice: an edit, buttons taken away, a poll closed);
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
   tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
@@ -53,7 +55,7 @@ from telegram.error import (
 
 from bot import origin
 from bot.model import Partner, to_iso, utcnow
-from bot.network import never_sent
+from bot.network import never_sent, when_written
 from bot.storage import Kind, Store, Transaction
 from bot.timers import RETRY_DELAYS, retry_pause
 
@@ -80,7 +82,9 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    state: str  # "pending", "sending", "unconfirmed" (may have arrived) or "held" (see release)
+    # "pending", "sending" (not yet written), "written" (may have arrived), "unconfirmed" (may
+    # have arrived; its first answer confirms it) or "held" (see release)
+    state: str
     queued_at: str | None
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
@@ -303,7 +307,8 @@ class Outbox:
                 tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending"})
             destination = chat_id if entry["to"] == GROUP else int(entry["to"])
             try:
-                message = await self._send(context, chat_id, destination, entry)
+                with when_written(self._written_hook(chat_id, entry["id"])):
+                    message = await self._send(context, chat_id, destination, entry)
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
                 if entry["to"] == GROUP and isinstance(error, Forbidden):
@@ -473,23 +478,47 @@ class Outbox:
             return
         self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
+    def _written_hook(self, chat_id: int, entry_id: int) -> Callable[[], None]:
+        """What marks an entry "written" the first time a request of its send has left."""
+        done = False
+
+        def written() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            try:
+                with self.store.transaction(chat_id) as tx:
+                    table = tx.table(OUTBOX_TABLE)
+                    entry = table.get(entry_id)
+                    if entry is not None and entry["state"] == "sending":
+                        table.update(entry_id, {"state": "written"})
+            except Exception:  # never in the way of the send itself
+                log.exception("an outbox entry could not be marked as written")
+
+        return written
+
     async def retry_due(self, context: MendContext, fired: Fired) -> None:
         """The retry timer: deliver again (a new timer is set if something is still owed)."""
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 
     def recover(self) -> int:
-        """At start-up: an entry left "sending" by a crash may have arrived. A message is
-        dropped (nobody sees it twice); what is harmless to repeat (an edit, buttons taken
-        away, a poll closed) is done again, so it is never lost.
+        """At start-up: an entry left "sending" by a crash never left whole, so it is sent; one
+        left "written" may have arrived: a message is dropped (nobody sees it twice); what is
+        harmless to repeat (an edit, buttons taken away, a poll closed) is done again, so it is
+        never lost.
         Returns how many couples are still owed messages."""
         owed = self.owing()
         for chat_id in owed:
             with self.store.transaction(chat_id) as tx:
                 table = tx.table(OUTBOX_TABLE)
                 for entry in table.all():
-                    if entry["state"] != "sending":
+                    if entry["state"] == "sending":
+                        log.info("a message was about to be sent when the bot stopped; sent now")
+                        table.update(entry["id"], {"state": "pending"})
+                    elif entry["state"] != "written":
                         continue
-                    if _repeatable(entry):
+                    elif _repeatable(entry):
                         log.info("a change was being made when the bot stopped; made again")
                         table.update(entry["id"], {"state": "pending"})
                     else:

@@ -26,8 +26,11 @@ from bot.features.boundaries import REVIEW
 from bot.features.checkins import DEADLINE, REMIND, WEEKLY
 from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
+from bot.messages import group_message
 from bot.model import from_iso
+from bot.outbox import OUTBOX_TABLE
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
+from bot.sandbox.records import MessageEvent
 from tests.conftest import Clock, People, Restart, agree, onboard, path_and_no_roles
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -175,6 +178,39 @@ async def test_3_a_pause_end_that_could_not_connect_comes_later(
     await couple.group.expect("The pause is over")
     await clock.advance(timedelta(hours=3), sandbox)
     assert count(couple.group, "The pause is over") == 1
+
+
+async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
+    sandbox: Sandbox, couple: People, clock: Clock, services: Services
+) -> None:
+    states: list[str] = []
+
+    def arrived(event: MessageEvent) -> None:
+        if event.kind == "new" and "The pause is over" in event.message.text:
+            states.extend(e["state"] for e in services.store.records(couple.group.id, OUTBOX_TABLE))
+
+    sandbox.on_message(arrived)
+    await a_pause(couple)
+    await clock.advance(timedelta(minutes=31), sandbox)
+    await couple.group.expect("The pause is over")
+    assert states == ["written"]  # by the time Telegram has it, it is known to have left
+
+
+@pytest.mark.parametrize(("state", "seen"), [("sending", 1), ("written", 0)])
+async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
+    sandbox: Sandbox, couple: People, services: Services, restart: Restart, state: str, seen: int
+) -> None:
+    # The bot stopped while sending: before its request was written ("sending"), Telegram
+    # can't have it, so it comes after the restart; once written, it may have arrived.
+    with services.store.transaction(couple.group.id) as tx:
+        current = tx.couple()
+        assert current is not None
+        services.outbox.put(tx, group_message(services, current, "pause/none"))
+        [entry] = tx.table(OUTBOX_TABLE).all()
+        tx.table(OUTBOX_TABLE).update(entry["id"], {"state": state})
+    await restart()
+    await sandbox.settle()
+    assert count(couple.group, "no pause running right now") == seen
 
 
 async def test_3_a_poll_whose_send_timed_out_after_arriving_still_counts_the_votes(
