@@ -39,9 +39,11 @@ _on_written: ContextVar[Callable[[], None] | None] = ContextVar("on_written", de
 
 @contextmanager
 def when_written(hook: Callable[[], None]) -> Iterator[None]:
-    """Calls to the Bot API made inside: `hook` runs once a request has been written whole
-    (before it, Telegram can't have acted on it; after it, it may have). The hook should be
-    quick and must not raise."""
+    """Calls to the Bot API made inside: `hook` runs once a request has begun to leave (its
+    headers are written) and before its body follows: before that, Telegram can't have acted
+    on it; once the body is out, it may have. So whatever `hook` records is on disk before
+    Telegram could act (a crash in the few instructions between it and the body only holds
+    back a request that hadn't left). The hook should be quick and must not raise."""
     token = _on_written.set(hook)
     try:
         yield
@@ -51,7 +53,7 @@ def when_written(hook: Callable[[], None]) -> Iterator[None]:
 
 async def _trace(name: str, info: dict[str, Any]) -> None:
     hook = _on_written.get()
-    if hook is not None and name.endswith("send_request_body.complete"):
+    if hook is not None and name.endswith("send_request_headers.complete"):
         hook()
 
 

@@ -7,10 +7,11 @@ nobody heard of, and a job with several sends (the check-in's private questions,
 message, its poll) resumes where it stopped instead of starting over.
 
 Each entry is sent once:
-- it is marked "sending" before the request and "written" once the request has left whole
-  (bot.network.when_written): after a crash before that, Telegram can't have it, so it is sent
-  then; after a crash once it was written, it may have arrived, so it is not repeated (unless
-  repeating it shows nothing twice: an edit, buttons taken away, a poll closed);
+- it is marked "sending" before the request and "written" as the request leaves, before its
+  body does (bot.network.when_written): after a crash before that, Telegram can't have it, so
+  it is sent then; after a crash once it was written, it may have arrived, so it is not
+  repeated (unless repeating it shows nothing twice: an edit, buttons taken away, a poll
+  closed);
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
   tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
@@ -479,7 +480,7 @@ class Outbox:
         self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
     def _written_hook(self, chat_id: int, entry_id: int) -> Callable[[], None]:
-        """What marks an entry "written" the first time a request of its send has left."""
+        """What marks an entry "written" the first time a request of its send leaves."""
         done = False
 
         def written() -> None:
@@ -503,7 +504,7 @@ class Outbox:
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 
     def recover(self) -> int:
-        """At start-up: an entry left "sending" by a crash never left whole, so it is sent; one
+        """At start-up: an entry left "sending" by a crash never left, so it is sent; one
         left "written" may have arrived: a message is dropped (nobody sees it twice); what is
         harmless to repeat (an edit, buttons taken away, a poll closed) is done again, so it is
         never lost.
