@@ -603,7 +603,7 @@ class Runner:
                 shown_to: Literal["group"] | Partner = (
                     GROUP if run.where == "group" or owner is None else owner
                 )
-                label = services.render.label(
+                label = services.render.alert(
                     self.locale(couple, shown_to), flow.not_yours, name=owner.name if owner else ""
                 )
                 await query.answer(label, show_alert=True)
@@ -632,7 +632,7 @@ class Runner:
             await asyncio.wait({delivery}, timeout=ANSWER_WITHIN)
             toast = turn.toast if turn is not None else None
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
-            text = services.render.label(shown_in, toast) if toast else None
+            text = services.render.alert(shown_in, toast) if toast else None
             await query.answer(text, show_alert=bool(turn and turn.alert) and text is not None)
         await delivery
         finished = self._find(couple.chat_id, run.token)

@@ -177,7 +177,7 @@ async def refuse(
     locale = group_locale(context.mend, couple, user.language_code if user else None)
     query = update.callback_query
     if query is not None:
-        await query.answer(context.mend.render.label(locale, alert), show_alert=True)
+        await query.answer(context.mend.render.alert(locale, alert), show_alert=True)
     elif update.effective_message is not None:
         await reply(update, context, locale, template)
 
@@ -194,7 +194,7 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
     names = [p.name for p in couple.partners]
     query = update.callback_query
     if query is not None:
-        text = context.mend.render.label(locale, "alert.outsider", names=" & ".join(names))
+        text = context.mend.render.alert(locale, "alert.outsider", names=names)
         await query.answer(text, show_alert=True)
         return
     now = time.monotonic()

@@ -42,7 +42,7 @@ async def join(update: Update, context: MendContext) -> None:
     existing = services.store.couple(chat.id)
     if existing is not None and existing.is_partner(user.id):
         locale = group_locale(services, existing)
-        await query.answer(services.render.label(locale, "alert.already_in"))
+        await query.answer(services.render.alert(locale, "alert.already_in"))
         return
     if existing is not None and existing.is_full:
         await refuse_outsider(update, context, existing)
@@ -64,7 +64,7 @@ async def join(update: Update, context: MendContext) -> None:
         tx.save(couple)
 
     locale = group_locale(services, couple)
-    await query.answer(services.render.label(locale, "alert.welcome_in"))
+    await query.answer(services.render.alert(locale, "alert.welcome_in"))
     waiting_for_other = not couple.is_full
     await say(
         context,

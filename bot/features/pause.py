@@ -167,14 +167,14 @@ async def pause_choice(update: Update, context: MendContext, asked: Asked) -> No
         await answer_stale(update, context, locale)
         return
     if choice == "rest":
-        await query.answer(services.render.label(locale, "alert.pause_rest_answer"))
+        await query.answer(services.render.alert(locale, "alert.pause_rest_answer"))
         return
     if choice == "journal":
         sent = await say_private(
             context, couple, partner, "pause/journal_prompt", name=partner.name
         )
         label = "alert.pause_sent_private" if sent else "alert.pause_open_private_first"
-        await query.answer(services.render.label(locale, label), show_alert=sent is None)
+        await query.answer(services.render.alert(locale, label), show_alert=sent is None)
         return
     await query.answer()
     # Breathing in the partner's private chat when it is open, else in the group; it runs for

@@ -303,7 +303,7 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
     elif action == "ex" and argument == "start":
         if _exercises_running(services, couple.chat_id):
             await query.answer(
-                services.render.label(locale, "alert.repair_exercises_running"), show_alert=True
+                services.render.alert(locale, "alert.repair_exercises_running"), show_alert=True
             )
             return
         await query.answer()

@@ -45,7 +45,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
     ],
     "journal/ask": [
-        {"partner": "Alex", "prompt": prompt, "part": part, **again}
+        {"partner": LONG_NAME, "prompt": prompt, "part": part, **again}
         for prompt, part in (
             ("decision", 0),
             ("decision", 1),
@@ -91,11 +91,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         },
         {"rungs": [], "full": False},
     ],
-    "journal/ladder_ask": [{"partner": "Alex", **again} for again in AGAIN],
+    "journal/ladder_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
     "journal/ladder_ideas": [{}],
     "journal/ladder_response_ask": [{}],
     "journal/ladder_response": [{"response": r} for r in ("care", "mixed", "hard")],
-    "journal/trigger_ask": [{"partner": "Alex", **again} for again in AGAIN],
+    "journal/trigger_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
     "journal/trigger_moved": [{"name": NAME}],
     "journal/trigger_statement": [{"what": WORDS, "text": None}, {"what": WORDS, "text": OWN}],
     "journal/trigger_draft": [
@@ -109,12 +109,12 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"name": LONG_NAME, "what": WORDS, "text": OWN, "author_locale": "en"},
     ],
     "journal/trigger_done": [{"shared": True}, {"shared": False}],
-    "journal/trigger_edit_ask": [{"partner": "Alex", **again} for again in AGAIN],
+    "journal/trigger_edit_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
     "journal/trigger_closed": [{}],
-    "journal/reflect_loop_ask": [{"partner": "Alex", **again} for again in AGAIN],
+    "journal/reflect_loop_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
     "journal/reflect_notice": [{}],
     "journal/reflect_known_ask": [
-        {"partner": "Alex", "circling": circling, **again}
+        {"partner": LONG_NAME, "circling": circling, **again}
         for circling in (True, False)
         for again in AGAIN
     ],
