@@ -572,6 +572,19 @@ class Runner:
             return
         await self.answer(update, context, answer.couple, run, str(step_name), answer.text)
 
+    def elsewhere(self, couple: Couple, payload: dict[str, Any]) -> Mapping[str, str]:
+        """What a partner can do about a run's question that was asked of the other: ask for
+        their own (a question beside a step either partner may press), or leave it to them."""
+        run = self._find(couple.chat_id, str(payload.get("token")))
+        step_name = str(payload.get("step"))
+        if run is None or not self._is_current(run, step_name):
+            return {"hint": "closed"}
+        flow = self.flows[run.flow]
+        beside = flow.steps[step_name].beside
+        if beside is not None and flow.steps[beside].who == "partners":
+            return {"hint": "button"}
+        return {"hint": "theirs"}
+
     async def answer(
         self,
         update: Update,
@@ -768,7 +781,7 @@ class Runner:
 
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=CALLBACK))
-        asks.on_answer(ASK_KIND, self.on_typed)
+        asks.on_answer(ASK_KIND, self.on_typed, elsewhere=self.elsewhere)
         self.services.outbox.after_send["run_message"] = self.remember_message
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery, Chat, Update, User
+from telegram import CallbackQuery, Chat, MessageEntity, Update, User
 
 from bot.context import MendContext
 from bot.couples import group_locale, partner_locale, update_partner
@@ -36,6 +36,8 @@ class Asked:
     locale: the answer's language: the partner's own in private, the group's in a group.
     thread_id: the forum topic the update came from (what follows lands there too).
     args: the command's arguments as typed; `words`: the same, lower-cased.
+    typed: everything after the command, exactly as written (line breaks kept): for words that
+        are kept (a journal entry, a worry), where `text` would join the lines into one.
     query: the button press, if it is one.
     """
 
@@ -48,6 +50,7 @@ class Asked:
     thread_id: int | None
     args: tuple[str, ...]
     words: tuple[str, ...]
+    typed: str
     query: CallbackQuery | None
 
     @property
@@ -133,8 +136,21 @@ def _asked(update: Update, context: MendContext, user: User, couples: Sequence[C
         thread_id=thread_of(update),
         args=args,
         words=tuple(a.lower() for a in args),
+        typed=_after_command(update),
         query=update.callback_query,
     )
+
+
+def _after_command(update: Update) -> str:
+    """What follows a command in its message, as written; "" for anything else."""
+    message = update.effective_message
+    if message is None or not message.text or not message.entities:
+        return ""
+    command = message.entities[0]
+    if command.type != MessageEntity.BOT_COMMAND or command.offset != 0:
+        return ""
+    # Entity offsets count UTF-16 code units; the command itself is plain ASCII.
+    return message.text[command.length :].strip()
 
 
 async def _partners_couple(

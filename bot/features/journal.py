@@ -3,6 +3,8 @@
 - /journal: a private journal with the guide's prompts (one good decision made today and how it
   felt to trust one's own judgment; the fear questions: what am I most afraid of here, where did
   I learn it), free entries, and the history, paged. Part of the author's /export only.
+  Words written in the private chat that answer no question (a few lines during a pause, say)
+  are never dropped: "Keep this in your journal?" asks first, and only "yes" keeps them.
 - /selfcheck: the warning signs in oneself as yes/no questions, then a gentle reading
   (self-compassion first, no score), pointing to /support when many apply.
 - /ladder: a vulnerability ladder: small disclosures first, each marked when shared, with a note
@@ -27,7 +29,7 @@ from datetime import timedelta
 from typing import Any, NotRequired, TypedDict, TypeVar
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import asks
 from bot.context import Command, MendContext, Services
@@ -38,6 +40,7 @@ from bot.links import private_link_button
 from bot.messages import Buttons, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
+from bot.render import shorten
 from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
@@ -110,13 +113,15 @@ SETBACK_CHECK = "journal_setback"
 LADDER = "journal_ladder"
 IDEAS = "journal_ideas"
 RESPONSE = "journal_response"
+KEEP = "journal_keep"
 TRIGGER = "journal_trigger"
 REFLECT = "journal_reflect"
 
 PROMPTS = {"decision": 2, "fear": 2, "free": 1}  # prompt → how many questions it asks
 PAGE_SIZE = 5
 EXCERPT = 280
-MAX_TEXT = 3000  # characters of one journal answer
+ANSWERS_SHOWN = 2  # of an entry, on a page (one kept from many messages has more)
+MAX_TEXT = 4096  # a journal answer is kept whole: as much as one message can hold
 MAX_WHAT = 200  # what set a trigger off, in a few words
 MAX_OWN = 1000  # a trigger statement in the person's own words
 MAX_LOOP = 500
@@ -174,7 +179,7 @@ def _words(most: int) -> Reader:
     def read(text: str) -> str:
         words = text.strip()
         if len(words) > most:
-            raise Unreadable("journal.too_long", most=most)
+            raise Unreadable("journal.too_long", most=most, length=len(words))
         return words
 
     return read
@@ -256,7 +261,12 @@ def _page(tx: Transaction, couple: Couple, me: Partner, page: int) -> dict[str, 
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return {
         "entries": [
-            {"at": e["at"], "prompt": e["prompt"], "answers": [_excerpt(a) for a in e["answers"]]}
+            {
+                "at": e["at"],
+                "prompt": e["prompt"],
+                "answers": [shorten(a, EXCERPT) for a in e["answers"][:ANSWERS_SHOWN]],
+                "more": max(0, len(e["answers"]) - ANSWERS_SHOWN),
+            }
             for e in shown
         ],
         "page": page,
@@ -265,10 +275,6 @@ def _page(tx: Transaction, couple: Couple, me: Partner, page: int) -> dict[str, 
         "zone": me.timezone,
         "new_path": couple.path == "new",
     }
-
-
-def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
 
 
 def _menu_view(run: Run) -> Mapping[str, Any]:
@@ -329,12 +335,69 @@ async def journal_command(update: Update, context: MendContext, asked: Asked) ->
     if not asked.private:
         await _private_only(update, context, couple, me, "journal")
         return
-    if not asked.text:
+    if not asked.typed:
         await _open(context, couple, me, _open_menu)
         return
     with context.mend.store.transaction(couple.chat_id) as tx:
-        _new_entry(tx, me, "free", asked.text[:MAX_TEXT])
+        _new_entry(tx, me, "free", asked.typed)
     await reply(update, context, asked.locale, "journal/saved", prompt="free")
+
+
+# -- words that answer no question: offered to the journal -----------------------------------------
+
+
+def _keep_answer(turn: Turn) -> str:
+    """Yes keeps the words as one journal entry; no lets them go. Either way the run keeps
+    no copy of them."""
+    texts = turn.data.pop("texts", [])
+    turn.data["count"] = len(texts)
+    if turn.value == "yes" and texts:
+        _new_entry(turn.tx, turn.partner, "free", *texts)
+        return "kept"
+    return "let_go"
+
+
+KEEP_FLOW = Flow(
+    name=KEEP,
+    where="private",
+    first="offer",
+    steps={
+        "offer": Step(
+            "journal/keep_offer",
+            [[Option("yes", "journal.keep_yes"), Option("no", "journal.keep_no")]],
+            answer=_keep_answer,
+            data=lambda run: {"count": len(run.data.get("texts", []))},
+        ),
+        "kept": Step("journal/keep_done", data=lambda run: {"kept": True}),
+        "let_go": Step("journal/keep_done", data=lambda run: {"kept": False}),
+    },
+)
+
+
+@known_partner
+async def unprompted_text(update: Update, context: MendContext, asked: Asked) -> None:
+    """Private words that answer no question: offered to the journal, with any others still
+    waiting for an answer (several messages in a row make one offer, one entry)."""
+    message = update.effective_message
+    if not asked.private or message is None or not message.text:
+        return
+    services, couple, me = context.mend, asked.couple, asked.partner
+    with services.store.transaction(couple.chat_id) as tx:
+        waiting = [
+            text
+            for run in services.runner.runs_in(tx, KEEP)
+            if run.owner == me.user_id
+            for text in run.data.get("texts", [])
+        ]
+        _start(services, tx, couple, me, KEEP, data={"texts": [*waiting, message.text]})
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+@known_partner
+async def unwritten(update: Update, context: MendContext, asked: Asked) -> None:
+    """A photo, a voice message, a sticker in private: said plainly what can't be kept."""
+    if asked.private:
+        await reply(update, context, asked.locale, "journal/not_words", quote=True)
 
 
 # -- the prompts: one or two typed answers make one entry -----------------------------------------
@@ -729,7 +792,7 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
     """/trigger: in private, straight away; from the group, it continues in private."""
     couple, me = asked.couple, asked.partner
     if asked.private:
-        await _trigger_in_private(context, couple, me, " ".join(asked.args))
+        await _trigger_in_private(context, couple, me, asked.typed)
         return
     services = context.mend
     if me.private_chat:
@@ -921,10 +984,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         RESPONSE_FLOW,
         TRIGGER_FLOW,
         REFLECT_FLOW,
+        KEEP_FLOW,
     )
+    asks.on_unprompted(unprompted_text)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _closed_question)
     app.add_handler(CommandHandler("journal", journal_command))
     app.add_handler(CommandHandler("trigger", trigger_command))
     for tool in ("selfcheck", "ladder", "setback", "reflect"):
         app.add_handler(CommandHandler(tool, _tool_command(tool)))
+    # What isn't text (and isn't a service message such as a pin) in a private chat.
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unwritten
+        )
+    )

@@ -33,7 +33,7 @@ from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_date
-from bot.render import Renderer
+from bot.render import Renderer, shorten
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
@@ -478,7 +478,7 @@ def _time_chosen(turn: Turn) -> str | None:
 def _read_time(text: str) -> str:
     at = read_clock(text)
     if at is None:
-        raise Unreadable("alert.rituals_bad_time", typed=text[:40])
+        raise Unreadable("alert.rituals_bad_time", typed=shorten(text))
     return at
 
 
@@ -554,7 +554,7 @@ async def away_command(update: Update, context: MendContext, asked: Asked) -> No
             "rituals/away_usage",
             example=day_as_moment(today + timedelta(days=7)),
             iso=(today + timedelta(days=7)).isoformat(),
-            typed=typed[:40] if last is None else "",
+            typed=shorten(typed) if last is None else "",
             most=MAX_AWAY_DAYS,
         )
         return

@@ -18,6 +18,7 @@ from bot.couples import partner_locale
 from bot.guards import Asked, known_partner, partners_only
 from bot.links import private_link_button
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
+from bot.render import shorten
 
 FAQ = "faq:"
 # The questions, in the order the list shows them.
@@ -94,7 +95,9 @@ async def faq_command(update: Update, context: MendContext, asked: Asked) -> Non
     if typed.isdigit() and 1 <= int(typed) <= len(FAQ_KEYS):
         await _answer(update, context, locale, FAQ_KEYS[int(typed) - 1])
         return
-    await reply(update, context, locale, "support/faq_usage", typed=typed[:40], count=len(FAQ_KEYS))
+    await reply(
+        update, context, locale, "support/faq_usage", typed=shorten(typed), count=len(FAQ_KEYS)
+    )
 
 
 @known_partner

@@ -19,6 +19,7 @@ from bot.context import Command, MendContext, Services
 from bot.guards import Asked, known_partner
 from bot.messages import Buttons, button, choices, chosen, reply
 from bot.model import Couple, to_iso, utcnow
+from bot.render import shorten
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind
 
@@ -103,7 +104,9 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
         known = [
             {"key": s.key, "title": render.label(locale, f"talk.script_{s.key}")} for s in SCRIPTS
         ]
-        await reply(update, context, locale, "talk/script_usage", typed=wanted[:40], scripts=known)
+        await reply(
+            update, context, locale, "talk/script_usage", typed=shorten(wanted), scripts=known
+        )
         return
     scripts, first = offered_scripts(couple.path, me.role)
     rows: Buttons = [
@@ -176,7 +179,7 @@ async def starter_command(update: Update, context: MendContext, asked: Asked) ->
         return
     depth = DEPTH_WORDS.get(typed)
     if depth is None:
-        await reply(update, context, locale, "talk/starter_usage", typed=typed[:40])
+        await reply(update, context, locale, "talk/starter_usage", typed=shorten(typed))
         return
     await _send_starter(update, context, couple, locale, depth)
 

@@ -28,7 +28,7 @@ from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
-from bot.render import Renderer, weekday_name
+from bot.render import Renderer, shorten, weekday_name
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.when import next_local
@@ -260,7 +260,7 @@ def _time_chosen(turn: Turn) -> str | None:
 def _read_time(text: str) -> str:
     at = read_clock(text)
     if at is None:
-        raise Unreadable("alert.windows_bad_time", typed=text[:40])
+        raise Unreadable("alert.windows_bad_time", typed=shorten(text))
     return at
 
 
@@ -431,7 +431,7 @@ async def worry_command(update: Update, context: MendContext, asked: Asked) -> N
             update, context, locale, "windows/worry_in_private", buttons=rows, name=partner.name
         )
         return
-    text = asked.text
+    text = asked.typed
     if not text:
         await asks.ask(
             context,
@@ -461,7 +461,9 @@ async def park(
     services = context.mend
     locale = partner_locale(services, partner)
     if len(text) > MAX_WORRY:
-        await reply(update, context, locale, "windows/worry_too_long", most=MAX_WORRY)
+        await reply(
+            update, context, locale, "windows/worry_too_long", most=MAX_WORRY, length=len(text)
+        )
         return
     with services.store.transaction(couple.chat_id) as tx:
         tx.table(WORRIES_TABLE).insert(

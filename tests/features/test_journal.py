@@ -411,7 +411,7 @@ async def test_a_typed_answer_that_is_too_long_is_asked_again(
     await alex.press(ladder, "Add my own")
     await answer(alex, alex.private, "next thing you might share", text="my brother's day " * 15)
     again = await alex.private.expect(
-        "That's a bit long: 200 characters at most", "next thing you might share"
+        "That's 254 characters, 200 at most here", "next thing you might share"
     )
     assert again.force_reply
     assert services.store.records(group.id, LADDER_TABLE) == []
@@ -420,7 +420,7 @@ async def test_a_typed_answer_that_is_too_long_is_asked_again(
 
     await alex.send_private("/trigger " + "so many words " * 20)
     await answer(
-        alex, alex.private, "200 characters at most", "What set it off?", text="a late reply"
+        alex, alex.private, "279 characters, 200 at most", "What set it off?", text="a late reply"
     )
     await alex.private.expect("Here's a way", "a late reply")
 

@@ -46,6 +46,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
     "common/question_closed": [{}],
+    "common/not_your_question": [
+        {"name": LONG_NAME, "asked": asked, "hint": hint, "command": "timezone"}
+        for asked in (NAME, "")
+        for hint in ("closed", "button", "theirs", "command")
+    ],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},

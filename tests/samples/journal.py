@@ -9,13 +9,13 @@ from tests.samples.foundation import LONG_NAME, NAME
 
 AT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 EXCERPT = ("<b>Ich</b> & “du” " * 20)[:280] + "…"  # the longest an entry shows on a page
-LONG_ENTRY = {"at": AT, "prompt": "decision", "answers": [EXCERPT, EXCERPT]}
+LONG_ENTRY = {"at": AT, "prompt": "free", "answers": [EXCERPT, EXCERPT], "more": 38}
 SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt"]
 WORDS = "<i>late reply</i> & “plans” " * 6
 OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
 LOOP = ("<b>loop</b>" * 100)[:500]  # the longest loop /reflect takes, which a draft can start from
 # A typed answer asked again: the reason, with a worst-case number.
-AGAIN = ({"error": None}, {"error": "That's a bit long: 3000 characters at most, please."})
+AGAIN = ({"error": None}, {"error": "That's 4088 characters, 1000 at most here, please."})
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "journal/private_only": [
@@ -55,6 +55,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         )
         for again in AGAIN
     ],
+    "journal/keep_offer": [{"count": count} for count in (1, 40)],
+    "journal/keep_done": [
+        {"kept": kept, "count": count} for kept in (True, False) for count in (1, 40)
+    ],
+    "journal/not_words": [{}],
     "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
     "journal/selfcheck_question": [
         {"index": i, "total": len(SIGNS), "question": sign} for i, sign in enumerate(SIGNS)

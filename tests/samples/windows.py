@@ -51,6 +51,6 @@ SAMPLES = {
         {"opening": None, "zone": None, "parked": 5},
         {"opening": AT, "zone": None, "parked": 2},
     ],
-    "windows/worry_too_long": [{"most": 1000}],
+    "windows/worry_too_long": [{"most": 1000, "length": 4088}],
     "windows/worry_shared": [{"name": NAME, "text": LONG_WORRY}],
 }
