@@ -11,6 +11,9 @@
   of how the partner responded. Nothing reaches the partner.
 - /trigger: a trigger in a few words becomes a drafted "I" statement that reaches the group only
   when its author taps "Share in the group" (can be started from the group; continues here).
+  The draft is worded for the couple's path and the author's role: a hurt partner on the repair
+  path is never made to say that it's "only my past"; a /reflect draft starts from what the
+  person knows for sure, not from the fear that kept circling.
 - /setback: a normal setback or a red flag? Questions, then the advice that fits, and /support.
 - /reflect: notice an anxious loop and turn it into reflection; /support if the looping persists.
 
@@ -26,7 +29,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, NotRequired, TypedDict, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -81,6 +84,11 @@ class Trigger(Authored):
     state: str  # "draft", "private" or "shared"
     locale: str  # the language the author read the draft in
     shared_at: NotRequired[str | None]
+    # How the draft was worded (triggers drafted before these were kept read as neutral):
+    source: NotRequired[str]  # "trigger", or "reflect" (drafted from what the person knows)
+    known: NotRequired[str | None]  # a reflection's "what I know for sure"
+    path: NotRequired[str | None]  # the couple's path then
+    role: NotRequired[str | None]  # the author's role then
 
 
 class SelfWork(Authored):
@@ -688,11 +696,24 @@ RESPONSE_FLOW = Flow(
 
 
 def _drafted(
-    services: Services, tx: Transaction, couple: Couple, me: Partner, words: str
+    services: Services,
+    tx: Transaction,
+    couple: Couple,
+    me: Partner,
+    words: str,
+    *,
+    known: str | None = None,
 ) -> dict[str, Any]:
-    """What set it off becomes a drafted "I" statement, kept as the person's draft; nothing
-    leaves the private chat yet. Returns what the draft shows."""
+    """What set it off (or, from /reflect, what the person knows for sure) becomes a drafted
+    "I" statement, worded for the couple's path and the author's role, kept as the person's
+    draft; nothing leaves the private chat yet. Returns what the draft shows."""
     what = words.rstrip(".!") or words
+    wording: dict[str, Any] = {
+        "source": "trigger" if known is None else "reflect",
+        "known": known,
+        "path": couple.path,
+        "role": me.role,
+    }
     trigger = tx.table(TRIGGERS_TABLE).insert(
         {
             "author": me.user_id,
@@ -701,13 +722,28 @@ def _drafted(
             "text": None,
             "state": "draft",
             "locale": partner_locale(services, me),
+            "source": wording["source"],
+            "known": known,
+            "path": couple.path,
+            "role": me.role,
         }
     )
-    return {"trigger": trigger, "what": what, "text": None, "group": couple.title}
+    return {"trigger": trigger, "what": what, "text": None, "group": couple.title, **wording}
 
 
-def _draft(turn: Turn, words: str) -> str:
-    turn.data.update(_drafted(turn.runner.services, turn.tx, turn.couple, turn.partner, words))
+def _wording(trigger: Trigger) -> dict[str, Any]:
+    """How a stored draft was worded (neutral for those drafted before this was kept)."""
+    return {
+        "source": trigger.get("source", "trigger"),
+        "known": trigger.get("known"),
+        "path": trigger.get("path"),
+        "role": trigger.get("role"),
+    }
+
+
+def _draft(turn: Turn, words: str, known: str | None = None) -> str:
+    services, tx, couple, me = turn.runner.services, turn.tx, turn.couple, turn.partner
+    turn.data.update(_drafted(services, tx, couple, me, words, known=known))
     return "draft"
 
 
@@ -736,6 +772,7 @@ def _draft_choice(turn: Turn) -> str:
             what=trigger["what"],
             text=trigger["text"],
             author_locale=_known_locale(services, trigger["locale"]),
+            **_wording(trigger),
         )
         log.info("a trigger statement was shared with the group by its author")
     return "shared"
@@ -765,6 +802,7 @@ DRAFT_STEPS = {
             [Option("edit", "journal.trigger_edit"), Option("keep", "journal.trigger_keep")],
         ],
         answer=_draft_choice,
+        data=lambda run: _wording(cast(Trigger, run.data)),
     ),
     "own": Step("journal/trigger_edit_ask", read=_words(MAX_OWN), answer=_own_words),
     "shared": Step("journal/trigger_done", data=lambda run: {"shared": True}),
@@ -879,7 +917,7 @@ def _next_step(turn: Turn) -> str | None:
         choice=choice,
         looping=_looping(turn.tx, turn.partner),
     )
-    return _draft(turn, loop) if choice == "share" else None
+    return _draft(turn, loop, known) if choice == "share" else None
 
 
 def _looping(tx: Transaction, me: Partner) -> bool:

@@ -160,7 +160,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     await group.expect("Alex, I've written to you in our private chat")
     await answer(alex, alex.private, "What set it off?", text="a late reply")
     draft = await alex.private.expect(
-        "Here's a way you could say it", "a late reply", "more my past speaking", "Alex & Sam"
+        "Here's a way you could say it", "a late reply", "Something stirred me up", "Alex & Sam"
     )
     assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
     share_draft = draft.buttons[0][0].callback_data or ""
@@ -298,12 +298,47 @@ async def test_from_rumination_to_reflection(sandbox: Sandbox, couple: People) -
         await sam.press(step, "Keep this in my journal" if round_ < 2 else "Tell my partner gently")
         done = await sam.private.expect("You named the loop", "They'll leave like the last one")
     assert "several times this week" in done.text and "/support" in done.text
-    draft = await sam.private.expect("Here's a way you could say it", "the last one")
+    # The draft builds on what Sam knows, not on the fear that kept circling.
+    draft = await sam.private.expect(
+        "Here's a way you could say it", "what I actually know: I know they stayed all year"
+    )
+    assert "the last one" not in draft.text
     await sam.send_private("/journal")
     await sam.private.expect("a loop, looked at", "I know they stayed all year")
     await sandbox.settle()
     assert not any("last one" in m.text for m in group.bot_messages())
     assert draft.button_texts()[0] == "Share in the group"
+
+
+async def test_drafts_are_worded_for_the_path_and_the_role(
+    sandbox: Sandbox, services: Services
+) -> None:
+    """A hurt partner on the repair path is never made to say it's "only my past"; someone
+    learning to trust again speaks of a sore spot from before the relationship."""
+    repair = await onboard(sandbox, services)
+    await repair.group.send(repair.alex, "/settings")
+    overview = await repair.group.expect("How things are set up")
+    await repair.alex.press(overview, "Roles")
+    roles = await repair.group.expect("who is doing the repair work")
+    await repair.alex.press(roles, "Sam is doing the repair work")
+    await repair.group.expect("Alex: the partner who was hurt")
+    await repair.alex.send_private("/trigger the phone went quiet all evening")
+    hurt = await repair.alex.private.expect(
+        "Something brought back what happened between us", "I'm not accusing you"
+    )
+    assert "past" not in hurt.text.lower()
+    await repair.sam.send_private("/trigger you went quiet at dinner")
+    await repair.sam.private.expect("I'd rather tell you than go quiet about it")
+
+    new = await onboard(sandbox, services, path="Trusting again", title="Kim & Jo")
+    await new.group.send(new.alex, "/settings")
+    overview = await new.group.expect("How things are set up")
+    await new.alex.press(overview, "Roles")
+    roles = await new.group.expect("who is learning to trust again")
+    await new.alex.press(roles, next(t for t in roles.button_texts() if t.startswith("Alex")))
+    await new.group.expect("Alex: learning to trust again")
+    await new.alex.send_private("/trigger a late reply")
+    await new.alex.private.expect("an old sore spot, one from before us", "a late reply")
 
 
 async def test_german_journal(couple: People) -> None:

@@ -14,6 +14,21 @@ SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_
 WORDS = "<i>late reply</i> & “plans” " * 6
 OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
 LOOP = ("<b>loop</b>" * 100)[:500]  # the longest loop /reflect takes, which a draft can start from
+# How a draft is worded: for each path and role, from /trigger and from /reflect (whose draft
+# starts from the longest "what I know" it keeps).
+WORDINGS = [
+    {"source": source, "known": OWN if source == "reflect" else None, "path": path, "role": role}
+    for source in ("trigger", "reflect")
+    for path, role in (
+        ("repair", "hurt"),
+        ("repair", "repairing"),
+        ("repair", None),
+        ("new", "learning"),
+        ("new", "supporting"),
+        (None, None),
+    )
+]
+REFLECTED = next(w for w in WORDINGS if w["source"] == "reflect" and w["role"] == "hurt")
 # A typed answer asked again: the reason, with a worst-case number.
 AGAIN = ({"error": None}, {"error": "That's 4088 characters, 1000 at most here, please."})
 
@@ -102,16 +117,22 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "journal/ladder_response": [{"response": r} for r in ("care", "mixed", "hard")],
     "journal/trigger_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
     "journal/trigger_moved": [{"name": NAME}],
-    "journal/trigger_statement": [{"what": WORDS, "text": None}, {"what": WORDS, "text": OWN}],
+    "journal/trigger_statement": [{"what": WORDS, "text": None, **wording} for wording in WORDINGS]
+    + [{"what": WORDS, "text": OWN, **WORDINGS[0]}],
     "journal/trigger_draft": [
-        {"what": WORDS, "text": None, "group": LONG_NAME * 4},
-        {"what": LOOP, "text": None, "group": LONG_NAME * 4},
-        {"what": WORDS, "text": OWN, "group": ""},
+        {"what": WORDS, "text": None, "group": LONG_NAME * 4, **wording} for wording in WORDINGS
+    ]
+    + [
+        {"what": LOOP, "text": None, "group": LONG_NAME * 4, **REFLECTED},
+        {"what": WORDS, "text": OWN, "group": "", **WORDINGS[0]},
     ],
     "journal/trigger_shared": [
-        {"name": NAME, "what": WORDS, "text": None, "author_locale": "de"},
-        {"name": LONG_NAME, "what": LOOP, "text": None, "author_locale": "en"},
-        {"name": LONG_NAME, "what": WORDS, "text": OWN, "author_locale": "en"},
+        {"name": NAME, "what": WORDS, "text": None, "author_locale": "de", **wording}
+        for wording in WORDINGS
+    ]
+    + [
+        {"name": LONG_NAME, "what": LOOP, "text": None, "author_locale": "en", **REFLECTED},
+        {"name": LONG_NAME, "what": WORDS, "text": OWN, "author_locale": "en", **WORDINGS[0]},
     ],
     "journal/trigger_done": [{"shared": True}, {"shared": False}],
     "journal/trigger_edit_ask": [{"partner": LONG_NAME, **again} for again in AGAIN],
