@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 _LOCALE: ContextVar[str] = ContextVar("locale", default="en")
@@ -52,6 +53,7 @@ class Renderer:
         self.env.filters["weekday"] = _weekday
         self.env.filters["shorten"] = shorten
         self.env.filters["short_name"] = short_name
+        self.env.filters["possessive"] = _possessive
         self._labels = {locale: _load_labels(content_dir / locale) for locale in self.locales}
 
     def locale_for(self, *candidates: str | None) -> str:
@@ -131,6 +133,21 @@ def shorten(text: str, most: int = TYPED_SHOWN) -> str:
     if len(text) <= most:
         return text
     return text[: most - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
+# German names ending in these sounds take an apostrophe, not an s: "Jonas’ Wunsch", "Max’ Notiz".
+_GERMAN_SIBILANTS = ("s", "ß", "x", "z", "ce")
+
+
+def _possessive(name: str) -> Markup:
+    """A name that owns something, in the reader's language: "Sam's" in English; in German
+    "Sams", but "Jonas’", "Max’", "Fritz’" (every possessive of a name is built here). The
+    name is escaped; the ending is not markup to escape."""
+    if _LOCALE.get() == "de":
+        ending = "’" if name.lower().endswith(_GERMAN_SIBILANTS) else "s"
+    else:
+        ending = "'s"
+    return escape(name) + Markup(ending)  # noqa: S704 (a constant, never what someone typed)
 
 
 def short_name(name: str) -> str:

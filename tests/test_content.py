@@ -127,6 +127,26 @@ def test_polls_fit(locale: str) -> None:
         assert 1 <= len(renderer.label(locale, key)) <= POLL_OPTION_LIMIT, key
 
 
+def test_a_possessive_follows_the_language() -> None:
+    """German names ending in s, ß, x, z or ce take an apostrophe, the rest an s; one filter
+    builds every possessive of a name."""
+    for name, german in (
+        ("Sam", "Sams"),
+        ("Anna", "Annas"),
+        ("Jonas", "Jonas’"),
+        ("Max", "Max’"),
+        ("Fritz", "Fritz’"),
+        ("Strauß", "Strauß’"),
+        ("Alice", "Alice’"),
+    ):
+        assert f"Auf {german} Wunsch" in renderer.message("de", "plan/deleted", name=name)
+    assert "At Jonas's request" in renderer.message("en", "plan/deleted", name="Jonas")
+    by_hand = {"de": re.compile(r"\}\}(s\b|’|')"), "en": re.compile(r"\}\}('|’)s\b")}
+    for locale, pattern in by_hand.items():
+        for path in (renderer.content_dir / locale).rglob("*.j2"):
+            assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
 def test_command_names_fit_telegrams_rules(tmp_path: Path) -> None:
     settings = Settings(
         token="123456:" + "A" * 35,
