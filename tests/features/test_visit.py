@@ -141,7 +141,8 @@ async def test_a_couple_plans_a_visit_together(
     )
     assert where.buttons == []  # answered questions lose their buttons
     assert question.force_reply
-    await group.reply(alex, to=question, text="2026-12-10")  # not Alex's question: ignored
+    await group.reply(alex, to=question, text="2026-12-10")  # not Alex's question: not used
+    await group.expect("Alex, that question was for Sam", "It stays Sam's to answer")
     await group.reply(sam, to=question, text="next <b>spring</b>")
     question = await group.expect(
         "couldn't read “next <b>spring</b>” as a date", "on which day does the visit begin?"
@@ -163,7 +164,8 @@ async def test_a_couple_plans_a_visit_together(
     alex_goal = await group.expect("Alex, what would help you feel safe")
     sam_goal = await group.expect("Sam, what would help you feel safe")
     await group.reply(sam, to=alex_goal, text="I'll answer for Alex")
-    await group.reply(casey, to=sam_goal, text="Casey's opinion")
+    await group.expect("Sam, that question was for Alex")  # told, and not counted
+    await group.reply(casey, to=sam_goal, text="Casey's opinion")  # not in the couple: ignored
     await group.reply(alex, to=alex_goal, text="A calm talk about <i>the trip</i>")
     await group.expect("Still open: Sam")
     await group.reply(sam, to=sam_goal, text="Knowing the plan for each day")
