@@ -1,4 +1,4 @@
-"""Daily rituals: the morning note, one thing I appreciated today, the bedtime positive.
+"""Daily rituals: the morning note, the appreciation of the day, the bedtime positive.
 
 Each partner chooses which rituals they want and when, on their own clock (`/rituals`, in the
 group or in private). None is on until chosen: the guide's advice is to start with one ritual,

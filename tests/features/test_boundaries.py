@@ -48,15 +48,15 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     await group.send(sam, "/boundaries")
     listing = await group.expect("Your boundaries", "None right now", "never surveillance")
     assert listing.button_texts() == [
-        "+ Daily check-ins at agreed times",
-        "+ Open about new close friendships",
+        "+ A set time each day to talk",
+        "+ Telling each other about new friends",
         "+ Nothing deleted or hidden",
         "+ In our own words",
     ]
-    await sam.press(listing, "+ Open about new close friendships")
+    await sam.press(listing, "+ Telling each other about new friends")
     added = await group.expect(
         "Added by Sam",
-        "Being open about new close friendships",
+        "Telling each other about new close friends",
         "pencilled in a month",
         "April 10, 2026",
     )
@@ -79,7 +79,7 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
 
     await group.send(alex, "/boundaries")
     await group.expect(
-        "1. Being open about new close friendships",
+        "1. Telling each other about new close friends",
         "added by Sam",
         "review Alex March 13, 2026 · Sam March 12, 2026",
     )
@@ -91,7 +91,7 @@ async def test_a_boundary_with_a_typed_review_date_and_its_review(
     review = await seen(
         group,
         "Time to look at a boundary",
-        "Being open about new close",
+        "Telling each other about new close",
         "ends only if you both choose end",
     )
     assert review.button_texts() == ["Keep", "Loosen", "End"]
@@ -153,7 +153,7 @@ async def test_surveillance_is_never_a_boundary(couple: People, services: Servic
     await group.expect(
         "Alex, I understand the wish",
         "won't set up anything that tracks",
-        "Transparency is choosing to let the other in",
+        "What heals is what's offered",
     )
     await group.send(sam, "/boundaries")
     listing = await group.expect("Your boundaries")
@@ -201,7 +201,7 @@ async def test_a_review_due_while_down_comes_late_once(
             couple.group,
             "A little later than planned",
             "Time to look at a boundary",
-            "No deleting messages or hiding social activity",
+            "Nothing deleted or hidden, in messages or online",
         )
         assert services_of(fresh).timers.pending(couple.group.id, REVIEW) == []
         await sandbox.settle(idle=0.1)
@@ -214,10 +214,10 @@ async def test_the_list_in_german(couple: People) -> None:
     couple.alex.language_code = "de"
     await couple.group.send(couple.alex, "/boundaries")
     listing = await couple.group.expect("Eure Grenzen", "Offenheit, niemals Überwachung")
-    await couple.alex.press(listing, "+ Tägliche Check-ins zu festen Zeiten")
+    await couple.alex.press(listing, "+ Eine feste Zeit am Tag zum Reden")
     await couple.group.expect(
         "Hinzugefügt von Alex",
-        "Tägliche Check-ins zu vereinbarten Zeiten",
+        "Eine feste Zeit am Tag zum Reden",
         "Ich habe einen Monat vorgemerkt",
     )
 
@@ -235,7 +235,7 @@ async def test_double_taps_old_buttons_and_words_asked_again(
         sam.press(listing, "+ Nothing deleted or hidden"),
         sam.press(listing, "+ Nothing deleted or hidden"),
     )
-    added = await group.expect("Added by Sam", "No deleting messages")
+    added = await group.expect("Added by Sam", "Nothing deleted or hidden, in messages")
     await sandbox.settle(idle=0.1)
     assert len(services.store.records(group.id, BOUNDARIES_TABLE)) == 1
     assert not any(m.contains("Added by") for m in group.bot_messages() if m is not added)
@@ -263,7 +263,7 @@ async def test_double_taps_old_buttons_and_words_asked_again(
 
     # A newer list answers; the older one is stale (and loses its buttons).
     daily = next(
-        b.callback_data for r in listing.buttons for b in r if b.text.startswith("+ Daily")
+        b.callback_data for r in listing.buttons for b in r if b.text.startswith("+ A set time")
     )
     await group.send(alex, "/boundaries")
     newer = await group.expect("Your boundaries", "I tell you when I'm out late")
@@ -271,7 +271,7 @@ async def test_double_taps_old_buttons_and_words_asked_again(
     assert listing.buttons == [] and daily is not None
     stale = await alex.press_data(listing, daily)
     assert stale.show_alert and "no longer current" in (stale.text or "")
-    await alex.press(newer, review_button_for(newer, "No deleting"))
+    await alex.press(newer, review_button_for(newer, "Nothing deleted"))
     review = await group.expect("Time to look at a boundary", "as Alex asked")
 
     # Choosing the same twice changes nothing, and each tap is answered.
@@ -295,7 +295,7 @@ async def test_a_late_reply_and_a_review_left_open_before_reviews_were_flows(
     sandbox: Sandbox, couple: People, services: Services
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
-    added = await add_suggested(couple, "+ Open about new close friendships")
+    added = await add_suggested(couple, "+ Telling each other about new friends")
     await sam.press(added, "Type a date")
     question = await group.expect("Sam, on which day should you look at")
     await group.send(alex, "/boundaries")

@@ -53,7 +53,13 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
     assert not check.edited
 
     await couple.alex.press(check, "I've named it")
-    await shows(sandbox, check, "Step 2 of 3", "new that actually happened", "old fear")
+    await shows(
+        sandbox,
+        check,
+        "Step 2 of 3",
+        "Did something new actually happen",
+        "a fear you already know",
+    )
     assert check.button_texts() == [
         "Something new happened",
         "An old fear",
@@ -68,7 +74,7 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
         check,
         "I feel [the feeling] when [what you saw or heard, plainly], and I think "
         "an old fear is part of it",
-        "Can you help me see how this looks from your side?",
+        "how this looks from where you are",
     )
     assert check.buttons == []
     await sandbox.settle(idle=0.1)

@@ -179,7 +179,7 @@ async def test_the_monthly_verdict_and_its_change(couple: People) -> None:
     second = await checklist(couple, [0, 1, 2, 3, 4], [0, 1, 2, 5])
     assert "Alex: 5 of 6 (+3 since last month)" in second.text
     assert "Sam: 4 of 6 (+4 since last month)" in second.text
-    assert "moving in the right direction" in second.text
+    assert "trust is heading the way you hoped" in second.text
     assert not any("quiet word" in m.text for m in couple.alex.private.bot_messages())
 
 
@@ -204,7 +204,7 @@ async def test_months_without_progress_get_a_private_word_never_a_group_verdict(
     verdict = await checklist(couple, [0, 1], [3])
     assert "quiet word" not in verdict.text
     await couple.alex.private.expect("Alex, a quiet word, only for you", "/support")
-    await couple.sam.private.expect("Sam, a quiet word", "feel safer now")
+    await couple.sam.private.expect("Sam, a quiet word", "more at ease")
     await sandbox.settle()
     assert not any("quiet word" in m.text for m in couple.group.bot_messages())
 

@@ -71,13 +71,13 @@ async def test_journal_entries_stay_with_their_author(
     await alex.send_private("/journal")
     menu = await alex.private.expect("Your journal", "Only you can see", "No entries yet")
     await alex.press(menu, "One good decision today")
-    await answer(alex, alex.private, "one good decision", text="I said no to <b>overtime</b>")
-    await answer(alex, alex.private, "how did it feel", text="Steady, a bit proud")
-    await alex.private.expect("Saved, just for you", "your own instincts")
+    await answer(alex, alex.private, "a choice you made today", text="I said no to <b>overtime</b>")
+    await answer(alex, alex.private, "What was that like", text="Steady, a bit proud")
+    await alex.private.expect("Saved, just for you", "your own judgment can be relied on")
     await alex.press(menu, "A fear, and where it began")
-    await answer(alex, alex.private, "most afraid of", text="Being left without a word")
-    await answer(alex, alex.private, "Where do you think you learned", text="My last breakup")
-    await alex.private.expect("Saved", "old story")
+    await answer(alex, alex.private, "what you dread most", text="Being left without a word")
+    await answer(alex, alex.private, "When did you first meet this fear", text="My last breakup")
+    await alex.private.expect("Saved", "talking about then")
     await sam.send_private("/journal Sam's own thought")
     await sam.private.expect("Saved, just for you")
 
@@ -239,12 +239,12 @@ async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     await sam.send_private("/setback")
     check = await sam.private.expect("A setback, or a red flag?", "1 of 5")
     await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "No")
-    assert "normal setback" in check.text and "reassurance" in check.text
+    assert "normal setback" in check.text and "still in this" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
     await walk(sandbox, sam, check, "No", "Yes", "No", "Yes", "No")
-    assert "more than a bump" in check.text and "brushed aside" in check.text
+    assert "more than a stumble" in check.text and "brushed aside" in check.text
     assert "came back after you'd talked" in check.text and "won't talk about it" in check.text
     assert "/support" in check.text
 
@@ -346,7 +346,7 @@ async def test_german_journal(couple: People) -> None:
     await couple.sam.send_private("/journal")
     menu = await couple.sam.private.expect("Dein Tagebuch", "Noch keine Einträge")
     await couple.sam.press(menu, "Eine gute Entscheidung heute")
-    await couple.sam.private.expect("gute Entscheidung", "Antworte auf diese Nachricht")
+    await couple.sam.private.expect("Entscheidung von heute", "Antworte auf diese Nachricht")
 
 
 # -- the steps as flows: double taps, old buttons, other people, answers asked again -------------

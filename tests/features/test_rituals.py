@@ -42,7 +42,7 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(couple: Peopl
     assert overview.button_texts() == [
         "○ Morning note",
         "08:00 · change",
-        "○ One thing I appreciated",
+        "○ Today's appreciation",
         "18:00 · change",
         "○ Bedtime positive",
         "21:30 · change",
@@ -61,7 +61,7 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(couple: Peopl
     assert pending["partner"] == couple.alex.id
 
     await couple.alex.press(overview, "18:00 · change")
-    presets = await group.expect("When should I nudge you about your “one thing")
+    presets = await group.expect("When should I nudge you about your appreciation of the day")
     await couple.alex.press(presets, "19:00")
     await group.expect("is on, at 19:00")
     await couple.alex.press(overview, "21:30 · change")
