@@ -2,8 +2,8 @@
 services object (`services.reads`), typed here, so that no feature names another's tables.
 
 /progress reads the check-ins, checklists, rituals, pauses and visits this way; /plan and
-/boundaries read which repair track a couple is on. A feature that isn't registered reads as
-having nothing yet.
+/boundaries read which repair track a couple is on, /script the kind of breach they named. A
+feature that isn't registered reads as having nothing yet.
 """
 
 from __future__ import annotations
@@ -87,5 +87,7 @@ class Reads:
     pauses: Callable[[Store, int], list[datetime]] = field(default=_no_moments)
     # visit: whether a visit was rated safe by both.
     safe_visit: Callable[[Store, int], bool] = field(default=_no)
-    # repair_track: the track the couple is on ("infidelity", "other"), if they said.
+    # repair_track: the track the couple is on ("infidelity", "other"), if they said; and the
+    # kind of breach they named ("infidelity", "emotional", "dishonesty", "promises", "neglect").
     repair_track: Callable[[Store, int], str | None] = field(default=_no_track)
+    breach: Callable[[Store, int], str | None] = field(default=_no_track)

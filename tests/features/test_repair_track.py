@@ -10,7 +10,9 @@ from bot.context import Services
 from bot.features.repair_track import (
     EXERCISE,
     PITFALLS_TABLE,
+    TRACK_TABLE,
     blames_distance,
+    breach_kind,
     leans_on_messaging,
     track_kind,
 )
@@ -38,14 +40,14 @@ def notes(people: People, fragment: str) -> list[SentMessage]:
 async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: Services) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(sam, "/plan track")
-    offer = await group.expect("Was the breach infidelity?")
+    offer = await group.expect("What kind of breach are you repairing?")
     casey = sandbox.user("Casey")
     await group.add_member(casey, by=alex)
-    assert (await casey.press(offer, "Yes, it was infidelity")).show_alert
+    assert (await casey.press(offer, "Infidelity")).show_alert
     assert (await sam.press_data(offer, "trk:kind:affair")).show_alert
     assert track_kind(services.store, group.id) is None
 
-    await sam.press(offer, "Yes, it was infidelity")
+    await sam.press(offer, "Infidelity")
     track = await group.expect(
         "Sam chose the infidelity track",
         "Full responsibility",
@@ -86,8 +88,11 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
-    await group.expect("Noted, Alex: not the infidelity track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "We'd rather not say")
+    await group.expect("Noted, Alex: you'd rather not name it")
     assert track_kind(services.store, group.id) == "other"
+    assert breach_kind(services.store, group.id) is None
 
 
 @pytest.mark.clock(START)
@@ -96,9 +101,9 @@ async def test_three_weekly_transparency_invitations_then_quiet(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(alex, "/plan track")
-    offer = await group.expect("Was the breach infidelity?")
-    await alex.press(offer, "No, something else")
-    other = await group.expect("Noted, Alex: not the infidelity track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "Promises broken again and again")
+    other = await group.expect("Noted, Alex: promises broken again and again")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
     week_one = await group.expect(
@@ -125,8 +130,8 @@ async def test_three_weekly_transparency_invitations_then_quiet(
 @pytest.mark.clock(START)
 async def test_the_invitations_can_be_stopped(couple: People, services: Services) -> None:
     await couple.group.send(couple.sam, "/plan track")
-    offer = await couple.group.expect("Was the breach infidelity?")
-    await couple.sam.press(offer, "Yes, it was infidelity")
+    offer = await couple.group.expect("What kind of breach are you repairing?")
+    await couple.sam.press(offer, "Infidelity")
     track = await couple.group.expect("The infidelity track")
     await couple.sam.press(track, "Start the transparency exercises")
     await couple.group.expect("Transparency exercises")
@@ -208,13 +213,62 @@ def review_button_first(listing: SentMessage) -> str:
 @pytest.mark.clock(START)
 async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) -> None:
     await write_plan(sandbox, couple)
-    offer = await couple.group.expect("Was the breach infidelity?")
-    await couple.alex.press(offer, "Yes, it was infidelity")
+    offer = await couple.group.expect("What kind of breach are you repairing?")
+    await couple.alex.press(offer, "Infidelity")
     await couple.group.expect("Alex chose the infidelity track")
     await couple.group.send(couple.sam, "/plan")
     plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
-    await couple.sam.press(plan, "The infidelity track")
+    await couple.sam.press(plan, "The kind of breach")
     await couple.group.expect("The infidelity track", "Full responsibility")
+
+
+@pytest.mark.clock(START)
+async def test_naming_the_kind_of_breach_shapes_the_scripts(couple: People) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/script")
+    menu = await group.expect("Words for hard moments")
+    assert menu.button_texts()[0] == "Saying plainly what happened"
+    assert "You named the breach" not in menu.text
+
+    await group.send(sam, "/plan track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    assert offer.button_texts() == [
+        "Infidelity",
+        "An emotional bond with someone else",
+        "Dishonesty, or something kept hidden",
+        "Promises broken again and again",
+        "Neglect: not being a priority",
+        "We'd rather not say",
+    ]
+    await sam.press(offer, "Neglect: not being a priority")
+    other = await group.expect("Noted, Sam: neglect", "attention made reliable", "/script now")
+    await group.send(alex, "/script")
+    menu = await group.expect("You named the breach as neglect", "come first")
+    assert menu.button_texts()[:3] == [
+        "When … then …",
+        "Listening: reflect, validate, ask",
+        "Answering with care when they open up",
+    ]
+    await group.send(alex, "/script apology")
+    await group.expect("After neglect, for example", "one evening a week belongs to the two of you")
+
+    await alex.press(other, "Name the kind of breach again")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "Dishonesty, or something kept hidden")
+    await group.expect("Noted, Alex: dishonesty", "half-truths")
+    await group.send(sam, "/script acknowledge")
+    await group.expect("Saying plainly what happened", "A correction given in halves")
+
+
+@pytest.mark.clock(START)
+async def test_the_infidelity_track_chosen_before_kinds_were_named_counts_as_infidelity(
+    couple: People, services: Services
+) -> None:
+    with services.store.transaction(couple.group.id) as tx:
+        tx.table(TRACK_TABLE).insert({"kind": "infidelity", "exercises": None})
+    assert breach_kind(services.store, couple.group.id) == "infidelity"
+    await couple.group.send(couple.alex, "/script acknowledge")
+    await couple.group.expect("Saying plainly what happened", "the hard ones too")
 
 
 def test_reading_patterns() -> None:

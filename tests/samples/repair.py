@@ -12,7 +12,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"changed_by": NAME, "repairing": NAME, "hurt": LONG_NAME},
         {"changed_by": None, "repairing": None, "hurt": None},
     ],
-    "repair/track_other": [{"changed_by": NAME}, {"changed_by": None}],
+    "repair/track_other": [
+        {"changed_by": changed_by, "breach": breach}
+        for changed_by in (NAME, None)
+        for breach in (None, "emotional", "dishonesty", "promises", "neglect")
+    ],
     "repair/exercises_started": [{"name": NAME, "weeks": 3}],
     "repair/exercise_week": [
         {"week": week, "weeks": 3, "late": late} for week in (1, 2, 3) for late in (False, True)
