@@ -32,6 +32,7 @@ FAQ_KEYS = (
     "doing_the_work",
     "therapy",
     "approaches",
+    "stories",
 )
 
 

@@ -99,7 +99,7 @@ async def test_support_in_german(couple: People) -> None:
 async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     await couple.group.send(couple.sam, "/faq")
     menu = await couple.group.expect("Questions many couples ask", "Tap one")
-    assert len(menu.button_texts()) == 9
+    assert len(menu.button_texts()) == 10
     await couple.alex.press(menu, "Can I ever trust fully again?")
     await couple.group.expect(
         "Can I ever trust fully again?", "every promise you watched being kept", "has reasons"
@@ -120,13 +120,15 @@ async def test_faq_answers_where_it_was_asked(couple: People) -> None:
     )
     await couple.sam.press(menu, "Openness, rituals or therapy: which suits us?")
     await couple.group.expect("each at its time", "end date", "/rituals", "/support")
+    await couple.alex.press(menu, "What can repair look like for a couple?")
+    await couple.group.expect("made up but close to life", "no-contact boundary")
 
 
 async def test_faq_with_wrong_arguments(couple: People) -> None:
-    for typed in ("0", "10", "why"):
+    for typed in ("0", "11", "why"):
         await couple.group.send(couple.alex, f"/faq {typed}")
         await couple.group.expect(
-            f"I didn't understand “{typed}”", "a number from 1 to 9", "/faq 1"
+            f"I didn't understand “{typed}”", "a number from 1 to 10", "/faq 1"
         )
 
 

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.features.support import FAQ_KEYS
 from tests.samples.foundation import LONG_NAME, NAME
-
-FAQ_KEYS = (
-    "how_long",
-    "full_trust",
-    "transparency",
-    "checking",
-    "no_change",
-    "sorry_no_effort",
-    "doing_the_work",
-    "therapy",
-)
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "support/support": [{}],
