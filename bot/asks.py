@@ -183,6 +183,8 @@ async def _on_reply(update: Update, context: MendContext) -> bool:
     store = context.mend.store
     chat_id = store.chat_for_key(key)
     if chat_id is None:
+        chat_id = _confirm_question(context, message)
+    if chat_id is None:
         return False
     # Read only: what the answer changes (and that the question was answered) is written by
     # its handler, in one change, so a crash can't keep one without the other. A question
@@ -250,6 +252,34 @@ async def _not_theirs(
         asked=asked.name if asked is not None else "",
         **hint,
     )
+
+
+def _confirm_question(context: MendContext, message: Message) -> int | None:
+    """A reply to a question whose send timed out although it arrived: found by its text
+    among the couple's unconfirmed messages, it is remembered now. The couple's chat, or
+    None."""
+    services = context.mend
+    replied = message.reply_to_message
+    user = message.from_user
+    if replied is None or user is None or not replied.text:
+        return None
+    seen = " ".join(replied.text.split())
+    candidates = set(services.store.chats_of_user(user.id))
+    group = services.store.couple(message.chat_id)
+    if group is not None:
+        candidates.add(group.chat_id)
+    for chat_id in sorted(candidates):
+        couple = services.store.couple(chat_id)
+        if couple is None:
+            continue
+        place = "group" if message.chat_id == couple.chat_id else user.id
+        for entry in services.outbox.unconfirmed(chat_id):
+            asks_here = any(a.get("do") == "ask" for a in entry.get("then") or [])
+            if asks_here and entry["to"] == place and entry.get("text") == seen:
+                with services.store.transaction(chat_id) as tx:
+                    services.outbox.confirm(tx, entry, replied)
+                return chat_id
+    return None
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

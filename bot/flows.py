@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import asks
+from bot import asks, origin
 from bot.couples import group_locale, partner_locale
 from bot.guards import refuse_outsider
 from bot.messages import answer_stale, group_message, private_message, reply
@@ -432,7 +432,9 @@ class Runner:
             owner=owner.user_id if owner else None,
             data=dict(data or {}),
             where=where or flow.where,
-            thread=thread_id,
+            # What it says in the group goes to the forum topic the work at hand came from
+            # (a timer remembers the topic of the update that set it).
+            thread=thread_id if thread_id is not None else origin.thread_in(couple.chat_id),
             expires_at=now + flow.lifetime if flow.lifetime else None,
             started_at=now,
         )

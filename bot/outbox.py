@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -78,12 +80,24 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    state: str  # "pending" or "sending"
+    state: str  # "pending" or "sending" ("unconfirmed": may have arrived)
     queued_at: str | None
     attempts: NotRequired[int]
+    text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
 
 
 OUTBOX_TABLE = Kind[Entry]("outbox")
+# Messages that may have arrived (their answer timed out) and whose follow-up bookkeeping (a
+# question to route replies to, a poll to count votes on) waits for the first sign of them.
+UNCONFIRMED_TABLE = Kind[Entry]("unconfirmed")
+KEEP_UNCONFIRMED = 20
+
+
+def plain_text(html_text: str) -> str:
+    """The text people see of a message sent as HTML (to match a reply's quoted message)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", html_text)).split())
+
+
 OUTBOX_RETRY = "outbox_retry"
 PENDING_KEY = "outbox:pending"
 # A message owed for longer than this after downtime is still sent (marked late by its text
@@ -235,6 +249,10 @@ class Outbox:
             if couple is None:
                 return
             chat_id = couple.chat_id  # a group that became a supergroup is followed
+            if couple.status == "removed":
+                # The bot is out of the group: what is owed there waits until it is added
+                # back (membership delivers then); private messages still go.
+                blocked.add(GROUP)
             pending = [
                 e
                 for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=lambda r: r["id"])
@@ -250,6 +268,8 @@ class Outbox:
                 message = await self._send(context, chat_id, destination, entry)
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
+                if entry["to"] == GROUP and isinstance(error, Forbidden):
+                    blocked.add(GROUP)
                 continue
             except (NetworkError, RetryAfter) as error:
                 if isinstance(error, NetworkError) and (
@@ -357,8 +377,14 @@ class Outbox:
     def _refused(self, chat_id: int, entry: Entry, error: Exception) -> None:
         unreachable = isinstance(error, Forbidden) or "chat not found" in str(error).lower()
         with self.store.transaction(chat_id) as tx:
-            tx.table(OUTBOX_TABLE).remove(entry["id"])
             couple = tx.couple()
+            if entry["to"] == GROUP and isinstance(error, Forbidden):
+                # Removed from the group (before Telegram's word of it arrived): kept until the
+                # bot is added back, like everything owed there.
+                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "pending"})
+                log.warning("a message to the group waits: the bot is not in it")
+                return
+            tx.table(OUTBOX_TABLE).remove(entry["id"])
             if unreachable and couple is not None and entry["to"] != GROUP:
                 partner = couple.partner(int(entry["to"]))
                 if partner is not None and partner.private_chat:
@@ -368,12 +394,30 @@ class Outbox:
 
     def _finish(self, chat_id: int, entry: Entry, message: Message | None) -> None:
         """The entry is done (sent, or given up as possibly arrived): run its `then` actions
-        with the message when there is one."""
+        with the message when there is one. Without one (it may have arrived) what they would
+        have stored is kept as unconfirmed: the first answer to it (a reply to the question,
+        a vote on the poll) confirms it (see `unconfirmed` and `confirm`)."""
         with self.store.transaction(chat_id) as tx:
             tx.table(OUTBOX_TABLE).remove(entry["id"])
             if message is not None:
                 for action in entry.get("then") or []:
                     self.after_send[action["do"]](tx, entry, message, action)
+            elif entry.get("then") and entry.get("edit_of") is None:
+                table = tx.table(UNCONFIRMED_TABLE)
+                table.insert({**entry, "text": plain_text(entry["html"]), "state": "unconfirmed"})
+                for old in sorted(table.all(), key=lambda r: r["id"])[:-KEEP_UNCONFIRMED]:
+                    table.remove(old["id"])
+
+    def unconfirmed(self, chat_id: int) -> list[Entry]:
+        """The couple's messages that may have arrived, whose question or poll isn't known."""
+        return self.store.records(chat_id, UNCONFIRMED_TABLE)
+
+    def confirm(self, tx: Transaction, entry: Entry, message: Message) -> None:
+        """Inside the couple's transaction: a message that may have arrived did (people
+        answered it): what its send would have stored is stored now."""
+        tx.table(UNCONFIRMED_TABLE).remove(entry["id"])
+        for action in entry.get("then") or []:
+            self.after_send[action["do"]](tx, entry, message, action)
 
     def _settled(self, chat_id: int) -> None:
         couple = self.store.couple(chat_id)

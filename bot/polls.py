@@ -23,7 +23,7 @@ from telegram.ext import Application, PollAnswerHandler
 from bot import origin
 from bot.context import MendContext, Services
 from bot.model import Couple, Partner, to_iso, utcnow
-from bot.outbox import GROUP, Entry, Outgoing
+from bot.outbox import GROUP, UNCONFIRMED_TABLE, Entry, Outgoing
 from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
@@ -129,13 +129,19 @@ def outgoing(
 def remember(tx: Transaction, message: Message, kind: str, payload: dict[str, Any]) -> None:
     """Inside the couple's transaction: votes on this poll go to handlers of `kind`."""
     assert message.poll is not None
+    _remember(tx, message.poll.id, message.chat_id, message.message_id, kind, payload)
+
+
+def _remember(
+    tx: Transaction, poll_id: str, chat_id: int, message_id: int, kind: str, payload: dict[str, Any]
+) -> None:
     couple = tx.couple()
     assert couple is not None
     tx.table(POLLS_TABLE).insert(
         {
-            "poll_id": message.poll.id,
-            "chat": message.chat_id,
-            "message_id": message.message_id,
+            "poll_id": poll_id,
+            "chat": chat_id,
+            "message_id": message_id,
             "kind": kind,
             "payload": payload,
             "sent_at": to_iso(utcnow()),
@@ -143,7 +149,7 @@ def remember(tx: Transaction, message: Message, kind: str, payload: dict[str, An
             "votes": {},
         }
     )
-    couple.add_key(poll_key(message.poll.id))
+    couple.add_key(poll_key(poll_id))
     tx.save(couple)
 
 
@@ -167,9 +173,12 @@ def closing(tx: Transaction, kind: str, **payload: Any) -> list[Outgoing]:
             table.update(record["id"], {"closed": True})
             if couple is not None:
                 couple.drop_key(poll_key(record["poll_id"]))
-            stops.append(
-                Outgoing(to=GROUP, stop_poll_of=record["message_id"], in_chat=record.get("chat"))
-            )
+            if record["message_id"]:  # 0: a poll whose message isn't known (it stays open)
+                stops.append(
+                    Outgoing(
+                        to=GROUP, stop_poll_of=record["message_id"], in_chat=record.get("chat")
+                    )
+                )
     if couple is not None and stops:
         tx.save(couple)
     return stops
@@ -224,6 +233,8 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
     store = context.mend.store
     chat_id = store.chat_for_key(poll_key(answer.poll_id))
     if chat_id is None:
+        chat_id = _confirm_poll(context, answer.poll_id, answer.user.id)
+    if chat_id is None:
         return
     user_id = answer.user.id
     follow_up: FollowUp | None = None
@@ -261,6 +272,31 @@ async def _on_poll_answer(update: Update, context: MendContext) -> None:
         follow_up = handler(tx, context.mend, vote)
     if follow_up is not None:
         await follow_up(context)
+
+
+def _confirm_poll(context: MendContext, poll_id: str, user_id: int) -> int | None:
+    """A vote on a poll whose send timed out although it arrived: when exactly one couple of
+    the voter has such a poll waiting, it is that one (its message can't be known: it stays
+    open in the chat when it ends). The couple's chat, or None."""
+    services = context.mend
+    found = [
+        (chat_id, entry)
+        for chat_id in services.store.chats_of_user(user_id)
+        for entry in services.outbox.unconfirmed(chat_id)
+        if entry.get("poll") is not None
+    ]
+    if len(found) != 1:
+        return None
+    chat_id, entry = found[0]
+    action = next((a for a in entry.get("then") or [] if a.get("do") == "poll"), None)
+    if action is None:
+        return None
+    with services.store.transaction(chat_id) as tx:
+        tx.table(UNCONFIRMED_TABLE).remove(entry["id"])
+        couple = tx.couple()
+        assert couple is not None
+        _remember(tx, poll_id, couple.chat_id, 0, action["kind"], dict(action.get("payload") or {}))
+    return chat_id
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

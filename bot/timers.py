@@ -126,6 +126,8 @@ class Timers:
     # Timers beyond the horizon: (due, chat id, timer id), soonest first. Entries of timers
     # cancelled or moved since are skipped when they come up.
     _later: list[tuple[datetime, int, int]] = field(default_factory=list)
+    # Timers whose handler runs right now: (chat id, timer id).
+    _firing: set[tuple[int, int]] = field(default_factory=set)
 
     def register(
         self,
@@ -282,8 +284,15 @@ class Timers:
     def reschedule_all(self, chat_id: int) -> None:
         """Put a couple's stored timers (back) on the scheduler, e.g. after a chat migration;
         those on hold stay off it."""
+        firing = {
+            timer_id
+            for (fired_in, timer_id) in self._firing
+            if self.store.resolve(fired_in) == self.store.resolve(chat_id)
+        }
         for record in self.store.records(chat_id, TIMERS_TABLE):
-            if record.get("suspended"):
+            # One firing right now (its send met the migration) isn't placed again: it
+            # finishes and is removed as usual.
+            if record.get("suspended") or record["id"] in firing:
                 continue
             due = from_iso(record["due"])
             assert due is not None
@@ -440,6 +449,13 @@ class Timers:
         chat_id: int
         timer_id: int
         chat_id, timer_id = context.job.data  # type: ignore[misc]
+        self._firing.add((chat_id, timer_id))
+        try:
+            await self._fire_timer(context, chat_id, timer_id)
+        finally:
+            self._firing.discard((chat_id, timer_id))
+
+    async def _fire_timer(self, context: MendContext, chat_id: int, timer_id: int) -> None:
         record = self._record(chat_id, timer_id)
         if record is None or record.get("suspended"):
             return  # cancelled, on hold, or the couple was erased, after it was scheduled

@@ -167,6 +167,36 @@ async def test_3_a_pause_end_that_could_not_connect_comes_later(
     assert count(couple.group, "The pause is over") == 1
 
 
+async def test_3_a_poll_whose_send_timed_out_after_arriving_still_counts_the_votes(
+    sandbox: Sandbox, couple: People
+) -> None:
+    sandbox.faults.inject("sendPoll", kind="timeout", executed=True, chat_id=couple.group.id)
+    await couple.group.send(couple.alex, "/checkin")
+    await couple.group.expect("Check-in: how was this week between you?")
+    poll = await couple.group.next_bot_message()
+    assert poll.poll is not None
+    await couple.alex.answer_poll(poll, [3])
+    await couple.sam.answer_poll(poll, [1])
+    for person in (couple.alex, couple.sam):
+        await reflect(person)
+    reveal = await couple.group.expect("side by side")
+    assert "Alex 4/5" in reveal.text and "Sam 2/5" in reveal.text
+    assert count(couple.group, "how safe and connected") <= 1  # the poll wasn't sent twice
+
+
+async def test_3_a_question_whose_send_timed_out_after_arriving_can_be_answered(
+    sandbox: Sandbox, couple: People
+) -> None:
+    sandbox.faults.inject("sendMessage", kind="timeout", executed=True, chat_id=couple.alex.id)
+    await couple.group.send(couple.alex, "/checkin")
+    await couple.group.expect("Check-in: how was this week between you?")
+    question = await couple.alex.private.expect("1 of 3")
+    await sandbox.settle()
+    await couple.alex.private.reply(couple.alex, to=question, text="We laughed")
+    await couple.alex.private.expect("Saved, privately")
+    assert count(couple.alex.private, "1 of 3") == 1  # asked once
+
+
 # -- 4. a button pressed while the bot was down ------------------------------------------------
 
 
@@ -241,11 +271,11 @@ async def test_2_a_weekly_check_in_whose_group_message_fails_still_comes_whole(
     await couple.alex.private.expect("1 of 3")
     await couple.sam.private.expect("1 of 3")
     assert sandbox.faults.pending == 0
-    assert count(group, "Check-in:") == 0
 
-    await clock.advance(timedelta(seconds=30), sandbox)  # the outbox tries again
-    await group.expect("Check-in: how was this week between you?")
+    await clock.advance(timedelta(seconds=30), sandbox)  # the outbox tries again (or did)
+    await group.wait_for(lambda m: "Check-in: how was this week between you?" in m.text)
     poll = await group.next_bot_message()
+    assert count(group, "Check-in:") == 1
     assert poll.poll is not None
     await couple.alex.answer_poll(poll, [3])
     assert len(services.timers.pending(group.id, DEADLINE)) == 1
@@ -290,7 +320,48 @@ async def test_8_follow_ups_land_in_the_topic_where_things_started(
     assert reveal.thread_id == care
 
 
+async def test_8_a_worry_shared_at_a_window_lands_in_the_windows_topic(
+    sandbox: Sandbox, services: Services, clock: Clock
+) -> None:
+    couple = await onboard(sandbox, services, forum=True)
+    group = couple.group
+    windows = await group.create_topic("Windows", by=couple.alex)
+    await couple.alex.send_private("/worry When you go quiet at night")
+    await couple.alex.private.expect("Parked.")
+    opening = (clock.now() + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    await group.send(
+        couple.alex, f"/window add {DAYS[opening.weekday()]} {opening:%H}:00", thread_id=windows
+    )
+    await group.expect("Window added by Alex")
+    await clock.to(opening + timedelta(minutes=1), sandbox)
+    opened = await group.expect("window is open")
+    item = await couple.alex.private.wait_for(lambda m: "go quiet" in m.text and bool(m.buttons))
+    await couple.alex.press(item, "Share it now")
+    shared = await group.expect("Alex would like to talk about this")
+    assert opened.thread_id == windows and shared.thread_id == windows
+
+
 # -- 6. a group upgraded to a supergroup ---------------------------------------------------------
+
+
+async def test_6_a_timer_firing_as_the_group_becomes_a_supergroup_fires_once(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    opening = await window_at_the_next_hour(couple, clock)
+    await clock.to(opening + timedelta(minutes=1), sandbox)
+    await couple.group.expect("window is open")
+    upgraded: list[SandboxChat] = []
+
+    async def upgrade() -> None:
+        upgraded.append(await couple.group.migrate_to_supergroup())
+
+    # The close comes due while the bot is down and the group is upgraded meanwhile: its send
+    # meets the upgrade (ChatMigrated), the couple moves, and the close is said once.
+    await restart(downtime=timedelta(minutes=45), while_down=upgrade)
+    [supergroup] = upgraded
+    await supergroup.wait_for(lambda m: "window is closed" in m.text)
+    await clock.advance(timedelta(minutes=5), sandbox)
+    assert count(supergroup, "window is closed") == 1
 
 
 async def test_6_a_check_in_goes_on_when_the_group_becomes_a_supergroup(
@@ -350,6 +421,30 @@ async def test_6_a_check_in_goes_on_when_the_group_becomes_a_supergroup(
 
 
 # -- 7. the bot removed and added back -----------------------------------------------------------
+
+
+async def test_7_a_reveal_owed_while_the_bot_is_out_comes_when_it_is_added_back(
+    sandbox: Sandbox, couple: People, caplog: pytest.LogCaptureFixture
+) -> None:
+    await couple.group.send(couple.alex, "/checkin")
+    await couple.group.expect("Check-in: how was this week between you?")
+    await reflect(couple.alex)
+    await couple.group.remove_bot(by=couple.sam)
+    await sandbox.settle()
+    sam = couple.sam  # the private chat still works; the reveal waits for the group
+    for number in (1, 2, 3):
+        question = await sam.private.wait_for(lambda m, n=number: f"{n} of 3" in m.text)
+        await sam.private.reply(sam, to=question, text=f"Sam's answer {number}")
+        choice = await sam.private.wait_for(lambda m: "Saved, privately" in m.text)
+        await sam.press(choice, "Share it")
+    await sam.private.wait_for(lambda m: "that's all three" in m.text)
+    await sandbox.settle()
+    assert count(couple.group, "side by side") == 0
+    await couple.group.add_bot(by=couple.sam)
+    await couple.group.wait_for(lambda m: "side by side" in m.text)
+    await sandbox.settle()
+    assert count(couple.group, "side by side") == 1
+    assert unhandled_errors(caplog) == []
 
 
 async def test_7_every_timer_comes_back_when_the_bot_is_added_back(

@@ -84,6 +84,7 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
         services.timers.resume_all(chat.id)
         if current.is_set_up:
             services.timers.reconcile(current)
+        await services.outbox.deliver(context, chat.id)  # what waited while the bot was out
         await say(
             context,
             chat.id,

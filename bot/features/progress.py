@@ -48,10 +48,9 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale
 from bot.dates import add_months
 from bot.guards import Asked, known_partner
-from bot.messages import group_message, reply, say, say_private
+from bot.messages import group_message, reply, say_private
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reads import WeeklyCheckin
 from bot.render import SHORT_NAME, shorten
@@ -243,30 +242,31 @@ async def check_milestones(context: MendContext, couple: Couple) -> None:
     if couple.setup_completed_at is None or roadmap(store, couple.chat_id) is None:
         return
     reached = _reached(services, couple)
-    new: list[str] = []
     with store.transaction(couple.chat_id) as tx:
         table = tx.table(ROADMAP_TABLE)
         record = next(iter(table.all()), None)
         if record is None:
             return
         milestones = dict(record["milestones"])
-        for key in reached:
-            if key not in milestones:
-                milestones[key] = to_iso(utcnow())
-                new.append(key)
-        if new:  # stored before it is said: a crash can lose a celebration, never repeat one
+        new = [key for key in reached if key not in milestones]
+        for key in new:
+            # Marked and owed in one change: said once, even across a crash or an outage.
+            milestones[key] = to_iso(utcnow())
+            log.info("milestone reached: %s", key)
+            services.outbox.put(
+                tx,
+                group_message(
+                    services,
+                    couple,
+                    "progress/milestone",
+                    milestone=key,
+                    day=day_count(couple, utcnow()),
+                    names=[p.name for p in couple.partners],
+                ),
+            )
+        if new:
             table.update(record["id"], {"milestones": milestones})
-    for key in new:
-        log.info("milestone reached: %s", key)
-        await say(
-            context,
-            couple.chat_id,
-            group_locale(services, couple),
-            "progress/milestone",
-            milestone=key,
-            day=day_count(couple, utcnow()),
-            names=[p.name for p in couple.partners],
-        )
+    await services.outbox.deliver(context, couple.chat_id)
 
 
 # -- signs -------------------------------------------------------------------------------------

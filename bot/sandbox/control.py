@@ -17,7 +17,10 @@ from bot.sandbox.html import detect_entities
 from bot.sandbox.records import CallbackAnswer, SentMessage
 from bot.sandbox.world import MEMBER_STATUSES, ChatState, PendingQuery, UserState, World
 
-DEFAULT_TIMEOUT = 5.0
+# How long a person waits for the bot by default: generous, as it is only reached when
+# something is wrong (a waiting test returns as soon as the bot answers), and a loaded
+# machine can be slow.
+DEFAULT_TIMEOUT = 20.0
 MAX_TEXT = 4096
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _TOPIC_COLOR = 7_322_096  # one of Telegram's six topic icon colours
