@@ -33,6 +33,9 @@ from tests.conftest import BotProcess, onboard
 T = TypeVar("T")
 
 SPEED = 120  # a 20-minute pause ends in 10 s
+# Where faketime's named semaphore and shared memory live, and their names before the id.
+SHARED_MEMORY = "/dev/shm"
+FAKETIME_LEFTOVERS = ("sem.faketime_sem_", "faketime_shm_")
 PAUSE = timedelta(minutes=20)  # the shortest pause
 # How far the bot's clock may be from FastClock's: faketime starts counting a moment after the
 # process is started, at SPEED times the pace.
@@ -93,12 +96,37 @@ class FastBot(BotProcess):
         self.env["BOT_API_TIMEOUT"] = str(5 * clock.speed)
 
     def command(self) -> list[str]:
-        return [self.faketime, "-f", self.clock.faketime_spec(), *super().command()]
+        # faketime keeps a semaphore and a shared memory segment named after its process id and
+        # removes them when it ends; killed, it leaves them behind, and a later faketime that
+        # gets the same id refuses to start ("sem_open: File exists"). So a shell clears what
+        # a dead process left under its own id, then becomes faketime (keeping that id).
+        clear = " ".join(f"{SHARED_MEMORY}/{name}$$" for name in FAKETIME_LEFTOVERS)
+        return [
+            "sh",
+            "-c",
+            f'rm -f {clear}; exec "$@"',
+            "faketime",
+            self.faketime,
+            "-f",
+            self.clock.faketime_spec(),
+            *super().command(),
+        ]
+
+    def kill(self) -> None:
+        super().kill()
+        self._clear_leftovers()
 
     async def stop(self) -> None:
         """Killed: nothing after the test needs it to end gracefully."""
         if self.process is not None and self.process.poll() is None:
             self.kill()
+        self._clear_leftovers()
+
+    def _clear_leftovers(self) -> None:
+        """What the killed faketime couldn't remove (its process id is free again)."""
+        if self.process is not None and self.process.poll() is not None:
+            for name in FAKETIME_LEFTOVERS:
+                Path(SHARED_MEMORY, f"{name}{self.process.pid}").unlink(missing_ok=True)
 
     def signal_kill(self) -> None:
         """SIGKILL at once, without waiting (from inside a sandbox callback)."""
