@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import asks, polls
+from bot import asks, audience, polls
 from bot.bot_api import LEDGER_FILE, MendApplication, MendBot, UpdateLedger
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
@@ -46,8 +46,10 @@ from bot.features import (
 from bot.features import help as help_feature
 from bot.flows import Runner
 from bot.messages import answer_stale
+from bot.model import utcnow
 from bot.network import RetryingRequest
 from bot.outbox import OUTBOX_RETRY, RETRY_LATE_LIMIT, Outbox
+from bot.quiet import arrives_silently
 from bot.ratelimit import RateLimiter
 from bot.render import Renderer
 from bot.storage import Store
@@ -104,6 +106,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         render=Renderer(),
         timers=timers,
         outbox=Outbox(store, timers),
+        reads=timers.reads,  # the features set them; the timers read them too
     )
     services.runner = Runner(services)
 
@@ -122,6 +125,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         rate_limiter=RateLimiter(max_retries=3) if rate_limit else None,
         ledger=UpdateLedger(settings_.data_dir / LEDGER_FILE, store.applied),
         on_chat_migrated=lambda old, new: move_couple(services, old, new),
+        silent=lambda chat_id: arrives_silently(store, chat_id, utcnow()),
     )
     builder = (
         ApplicationBuilder()
@@ -139,6 +143,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     timers.register(OUTBOX_RETRY, services.outbox.retry_due, late_limit=RETRY_LATE_LIMIT)
     asks.register(app, services)
     services.runner.register(app)
+    audience.register(services)
     for feature in FEATURES:
         feature.register(app, services)
     # Last: a command no feature claims (a typo) and a button no feature claims (old, or

@@ -209,10 +209,11 @@ async def _on_reply(update: Update, context: MendContext) -> bool:
         await _not_theirs(update, context, couple, partner, record)
         return True
     handler = _handlers.get(record["kind"])
-    if handler is None:
-        # A question asked before an upgrade that changed how it is answered: never drop
-        # what a person wrote without a word.
-        log.warning("no handler for answers of kind %r", record["kind"])
+    if handler is None or couple.status == "closing":
+        # A question asked before an upgrade that changed how it is answered, or in a couple
+        # whose data is being erased: never drop what a person wrote without a word.
+        if handler is None:
+            log.warning("no handler for answers of kind %r", record["kind"])
         private = message.chat_id == partner.user_id
         locale = (
             partner_locale(context.mend, partner) if private else group_locale(context.mend, couple)

@@ -42,6 +42,19 @@ LEDGER_FILE = "updates.json"
 # Handled update ids remembered; a redelivery is at most one unconfirmed batch (100 updates).
 KEEP_HANDLED = 1000
 _SENDS = ("send", "copy", "forward")
+# The calls that can ring someone's phone, and so may be made silent (disable_notification).
+_NOTIFYING = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendPoll",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "pinChatMessage",
+    }
+)
 
 
 class UpdateLedger:
@@ -126,7 +139,9 @@ class MendBot(ExtBot[None]):
 
     `ledger` keeps track of handled updates (None: updates are taken as python-telegram-bot
     does); `on_chat_migrated(old chat id, new chat id)` is called when Telegram says a group
-    became a supergroup, before a send is repeated to the new id.
+    became a supergroup, before a send is repeated to the new id; `silent(chat id)` says
+    whether a message to that chat now arrives without a sound (bot.quiet): every send of
+    the bot, whether through the outbox or straight from a handler, asks it here.
     """
 
     def __init__(
@@ -134,11 +149,13 @@ class MendBot(ExtBot[None]):
         *args: Any,
         ledger: UpdateLedger | None = None,
         on_chat_migrated: Callable[[int, int], object] | None = None,
+        silent: Callable[[int], bool] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._ledger = ledger
         self._on_chat_migrated = on_chat_migrated
+        self._silent = silent
         self._next_offset = 0
         self._answering: set[asyncio.Future[bool]] = set()
 
@@ -187,6 +204,8 @@ class MendBot(ExtBot[None]):
     async def _do_post(
         self, endpoint: str, data: dict[str, Any], **timeouts: Any
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if self._quiet_now(endpoint, data):
+            data = {**data, "disable_notification": True}
         try:
             return await super()._do_post(endpoint, data, **timeouts)
         except ChatMigrated as migrated:
@@ -208,6 +227,13 @@ class MendBot(ExtBot[None]):
                 log.info("a button press could not be answered (%s)", type(error).__name__)
                 return False
             raise
+
+    def _quiet_now(self, endpoint: str, data: dict[str, Any]) -> bool:
+        """Whether this call would ring someone in their quiet hours (and so goes silently)."""
+        if self._silent is None or endpoint not in _NOTIFYING or data.get("disable_notification"):
+            return False
+        chat_id = data.get("chat_id")
+        return isinstance(chat_id, int) and self._silent(chat_id)
 
     async def _follow_migration(
         self,

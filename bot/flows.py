@@ -9,7 +9,8 @@ get it wrong:
   message, a button from before /forget, a forged press) changes nothing and gets one stale
   answer; a run's buttons carry a random token that is never reused and names no chat, so
   they survive a group becoming a supergroup and can't reach another couple;
-- **who may answer**: the run's owner (or either partner, if the step says so);
+- **who may answer**: the run's owner, either partner, or (a proposal waiting for a yes) the
+  partner who isn't its owner, as the step says;
 - **typed answers**: asked with a ForceReply; an answer the reader (or the step's answer) can't
   use is asked again with the reason, nothing is stored; a question may be asked *beside* a
   step (a button that wants words: "Add a change"), which then stays current, its buttons
@@ -145,7 +146,9 @@ class Step:
         typed answer that only makes sense against what was answered before (a last day before
         the first), it may raise Unreadable: the question is asked again with the reason, and
         what it changed in the run's data is undone.
-    who: "owner" (the partner the run belongs to) or "partners" (either partner).
+    who: "owner" (the partner the run belongs to), "partners" (either partner) or "other" (the
+        partner who isn't the owner: a proposal's owner proposed it, and the other agrees or
+        not; its question is aimed at them).
     edit: the next step replaces this step's message (one message walks through a check);
         otherwise this message loses its buttons and the next step comes as a new message.
     refresh: an answer that returns this same step shows it again in place (toggles, choices
@@ -160,7 +163,7 @@ class Step:
     read: Reader | None = None
     answer: Callable[[Turn], str | None] | None = None
     next: str | None = None
-    who: Literal["owner", "partners"] = "owner"
+    who: Literal["owner", "partners", "other"] = "owner"
     edit: bool = False
     data: Callable[[Run], Mapping[str, Any]] | None = None
     refresh: bool = False
@@ -180,6 +183,8 @@ class Flow:
         be started elsewhere than its flow's default.
     lifetime: after this long the run's buttons are stale (None: they never expire).
     not_yours: the alert for a partner who presses another's button ({name}: the owner).
+    not_theirs: the alert for the owner who presses the buttons of a step for the other
+        partner, a proposal of theirs ({name}: the partner whose yes it waits for).
     finished: called after the transaction that finished a run, with the messages delivered
         (for work that can't be done inside a transaction, like starting a breathing session).
     closed: what a typed reply to a question that is no longer open is answered with.
@@ -196,6 +201,7 @@ class Flow:
     where: Literal["group", "private"] = "group"
     lifetime: timedelta | None = None
     not_yours: str = "alert.flow_not_yours"
+    not_theirs: str = "alert.flow_for_the_other"
     finished: Callable[[MendContext, Couple, Run], Any] | None = None
     closed: str = "common/question_closed"  # the answer to a typed reply that came too late
     view: Callable[[Services, Couple, Run, str], Mapping[str, Any]] | None = None
@@ -353,7 +359,12 @@ class Runner:
         step = flow.steps[step_name]
         owner = couple.partner(run.owner) if run.owner is not None else None
         asked = couple.partner(run.asked) if run.asked is not None else owner
-        to: Literal["group"] | Partner = GROUP if run.where == "group" or owner is None else owner
+        if step.who == "other" and run.owner is not None:
+            asked = couple.other(run.owner)
+        to: Literal["group"] | Partner = GROUP
+        if run.where == "private" and owner is not None:
+            # In private, a step for the other partner (a proposal) is shown to them.
+            to = (asked or owner) if step.who == "other" else owner
         locale = self.locale(couple, to)
         render = self.services.render
         data = {
@@ -511,6 +522,27 @@ class Runner:
             tx.table(RUNS_TABLE).update(run.id, {"asked": run.asked})
         self.services.outbox.put(tx, self._prompt(couple, run, run.step, show=show))
 
+    def refresh(
+        self,
+        tx: Transaction,
+        couple: Couple,
+        run: Run,
+        data: Mapping[str, Any] | None = None,
+        *,
+        message_id: int | None = None,
+    ) -> None:
+        """Inside the couple's transaction: show the run's current step again in place (its
+        message edited, or `message_id`, an earlier copy of it), with `data` changed first:
+        what it shows changed elsewhere (a time chosen in a message of its own, a visit
+        planned with /visit)."""
+        if data:
+            run.data.update(data)
+            tx.table(RUNS_TABLE).update(run.id, {"data": run.data})
+        shown = message_id or run.message_id
+        if run.step is None or shown is None:
+            return
+        self.services.outbox.put(tx, self._prompt(couple, run, run.step, edit=shown))
+
     def close(self, tx: Transaction, run: Run) -> None:
         """Inside the couple's transaction: finish a run where it is (a deadline passed);
         its buttons and questions are stale from now on, and its last message loses its
@@ -524,6 +556,12 @@ class Runner:
                 self.services.outbox.put(tx, Outgoing(to=where, clear_buttons_of=run.message_id))
         run.step = None
         tx.table(RUNS_TABLE).update(run.id, run.to_record())
+
+    def open_runs(self, tx: Transaction) -> list[Run]:
+        """Inside a transaction: every unfinished run of the couple, of every flow, oldest
+        first."""
+        records = sorted(tx.table(RUNS_TABLE).all(), key=lambda r: r["id"])
+        return [Run.from_record(r) for r in records if r.get("step")]
 
     def runs_in(self, tx: Transaction, flow_name: str) -> list[Run]:
         """Inside a transaction: the couple's unfinished runs of a flow, oldest first."""
@@ -612,14 +650,17 @@ class Runner:
             if query is not None:
                 await self._stale(update, context, couple)
             return
-        if step.who == "owner" and run.owner is not None and run.owner != user.id:
-            owner = couple.partner(run.owner)
+        if not _may_answer(step, run, user.id):
+            owner = couple.partner(run.owner) if run.owner is not None else None
+            answers = owner if step.who == "owner" else couple.other(user.id)
             if query is not None:
                 shown_to: Literal["group"] | Partner = (
                     GROUP if run.where == "group" or owner is None else owner
                 )
                 label = services.render.alert(
-                    self.locale(couple, shown_to), flow.not_yours, name=owner.name if owner else ""
+                    self.locale(couple, shown_to),
+                    flow.not_yours if step.who == "owner" else flow.not_theirs,
+                    name=answers.name if answers else "",
                 )
                 await query.answer(label, show_alert=True)
             return
@@ -732,10 +773,27 @@ class Runner:
             and (run.step == step_name or step.beside == run.step)
         )
 
+    def waits_for(self, couple: Couple, run: Run) -> int | None:
+        """Whose answer the run's current step waits for: its owner, the other partner (a
+        proposal), or None (either partner, or the run is finished)."""
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(run.step) if flow is not None and run.step is not None else None
+        if step is None or run.owner is None or step.who == "partners":
+            return run.asked if step is not None and step.read is not None else None
+        if step.who == "other":
+            other = couple.other(run.owner)
+            return other.user_id if other is not None else None
+        return run.owner
+
     def _to(self, couple: Couple, run: Run) -> Literal["group"] | int:
-        if run.where == "private" and run.owner is not None:
-            return run.owner
-        return GROUP
+        """Where the run's current step is shown: the group, or the private chat of the
+        partner it is for (the owner's; the other's, for a proposal made in private)."""
+        if run.where != "private" or run.owner is None:
+            return GROUP
+        flow = self.flows.get(run.flow)
+        step = flow.steps.get(run.step) if flow is not None and run.step is not None else None
+        other = couple.other(run.owner) if step is not None and step.who == "other" else None
+        return other.user_id if other is not None else run.owner
 
     def _shown_in(self, couple: Couple, run: Run, chat_id: int | None) -> bool:
         """A press counts only from the chat the run is shown in (never from another couple's)."""
@@ -785,6 +843,14 @@ class Runner:
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=CALLBACK))
         asks.on_answer(ASK_KIND, self.on_typed, elsewhere=self.elsewhere)
         self.services.outbox.after_send["run_message"] = self.remember_message
+
+
+def _may_answer(step: Step, run: Run, user_id: int) -> bool:
+    """Whether this partner may answer the step: its owner's, either partner's, or (a
+    proposal) the partner's who didn't propose it."""
+    if run.owner is None or step.who == "partners":
+        return True
+    return (run.owner == user_id) == (step.who == "owner")
 
 
 def _offered(flow: Flow, run: Run, step_name: str, option: str) -> bool:

@@ -91,23 +91,40 @@ def partners_only(handler: GuardedHandler) -> Handler:
 
 
 def known_partner(handler: GuardedHandler) -> Handler:
-    """A command for a person who is a partner in at least one couple (any chat type)."""
+    """A command for a person who is a partner in at least one couple (any chat type).
 
+    A couple whose data is being erased (a partner asked /forget) counts for nothing here:
+    see `partner_with_data`."""
+    return _known(handler, closing=False)
+
+
+def partner_with_data(handler: GuardedHandler) -> Handler:
+    """Like `known_partner`, and a couple whose data is being erased counts too: what still
+    makes sense while it waits to be erased (/export, a fresh link to the private chat)."""
+    return _known(handler, closing=True)
+
+
+def _known(handler: GuardedHandler, *, closing: bool) -> Handler:
     @functools.wraps(handler)
     async def guarded(update: Update, context: MendContext) -> None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or user.is_bot:
             return
         if chat.type != Chat.PRIVATE:
-            couple = await _partners_couple(update, context, chat, user)
+            couple = await _partners_couple(update, context, chat, user, closing=closing)
             if couple is not None:
                 await handler(update, context, _asked(update, context, user, [couple]))
             return
         store = context.mend.store
-        couples = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
+        known = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
+        couples = [c for c in known if closing or c.status != "closing"]
         if not couples:
             locale = context.mend.render.locale_for(user.language_code)
-            await reply(update, context, locale, "common/stranger")
+            if known:
+                partner = known[0].partner(user.id)
+                locale = partner_locale(context.mend, partner) if partner else locale
+            template = "common/closing" if known else "common/stranger"
+            await reply(update, context, locale, template, private=True)
             return
         if _language_changed(context, couples, user):
             couples = [store.couple(c.chat_id) or c for c in couples]
@@ -154,12 +171,16 @@ def _after_command(update: Update) -> str:
 
 
 async def _partners_couple(
-    update: Update, context: MendContext, chat: Chat, user: User
+    update: Update, context: MendContext, chat: Chat, user: User, *, closing: bool = False
 ) -> Couple | None:
-    """The group's couple if `user` is one of its partners; otherwise say why not."""
+    """The group's couple if `user` is one of its partners; otherwise say why not. A couple
+    whose data is being erased is found only when `closing` says it may be."""
     store = context.mend.store
     couple = store.couple(chat.id)
-    if couple is None or couple.status != "active" or not couple.partners:
+    if couple is not None and couple.status == "closing" and not closing:
+        await refuse(update, context, couple, "common/closing", "alert.closing")
+        return None
+    if couple is None or couple.status == "removed" or not couple.partners:
         await refuse(update, context, couple, "common/not_set_up", "alert.not_set_up")
         return None
     if not couple.is_partner(user.id):
@@ -188,9 +209,16 @@ def _language_changed(context: MendContext, couples: list[Couple], user: User) -
 async def refuse(
     update: Update, context: MendContext, couple: Couple | None, template: str, alert: str
 ) -> None:
-    """Say why not: an alert for a button, a short message for a command."""
-    user = update.effective_user
-    locale = group_locale(context.mend, couple, user.language_code if user else None)
+    """Say why not: an alert for a button, a short message for a command. In private, in the
+    language the person chose (if they are a partner), as everything else there."""
+    user, chat = update.effective_user, update.effective_chat
+    services = context.mend
+    private = user is not None and chat is not None and chat.type == Chat.PRIVATE
+    me = services.store.person(user.id) if private and user is not None else None
+    if me is not None:
+        locale = partner_locale(services, me)
+    else:
+        locale = group_locale(services, couple, user.language_code if user else None)
     query = update.callback_query
     if query is not None:
         await query.answer(context.mend.render.alert(locale, alert), show_alert=True)

@@ -49,9 +49,16 @@ def private_link_button(services: Services, locale: str) -> InlineKeyboardButton
 
 
 async def greet(
-    context: MendContext, chat: Chat, language: str | None, thread_id: int | None = None
+    context: MendContext,
+    chat: Chat,
+    language: str | None,
+    thread_id: int | None = None,
+    *,
+    others: int = 0,
 ) -> None:
-    """The first words in a new group: what the bot does, its privacy promises, "I'm in"."""
+    """The first words in a new group: what the bot does, its privacy promises, "I'm in";
+    with `others` (people besides the two partners in the group), a word about who the couple
+    is and where personal things will go."""
     services = context.mend
     locale = services.render.locale_for(language)
     await say(
@@ -62,6 +69,7 @@ async def greet(
         buttons=welcome_buttons(services, locale),
         thread_id=thread_id,
         erase_days=services.settings.erase_after_days,
+        others=others,
     )
 
 
@@ -76,15 +84,21 @@ def _key(digest: str) -> str:
 def new_link(tx: Transaction, couple: Couple, user_id: int, now: datetime | None = None) -> str:
     """Make a fresh token for `user_id` (replacing their older ones); returns the token."""
     now = now or utcnow()
+    forget_links(tx, couple, user_id)
     table = tx.table(LINKS_TABLE)
-    for old in table.find(user_id=user_id):
-        couple.drop_key(_key(old["hash"]))
-        table.remove(old["id"])
     token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-], fits /start payloads
     digest = _hash(token)
     table.insert({"hash": digest, "user_id": user_id, "expires_at": to_iso(now + LINK_LIFETIME)})
     couple.add_key(_key(digest))
     return token
+
+
+def forget_links(tx: Transaction, couple: Couple, user_id: int) -> None:
+    """Every link made for `user_id` stops working (a newer one replaces them, or they left)."""
+    table = tx.table(LINKS_TABLE)
+    for old in table.find(user_id=user_id):
+        couple.drop_key(_key(old["hash"]))
+        table.remove(old["id"])
 
 
 def use_link(store: Store, token: str, user_id: int) -> int | None:

@@ -181,7 +181,8 @@ class Couple:
     title: str
     created_at: datetime
     partners: list[Partner] = field(default_factory=list)
-    status: Literal["active", "removed"] = "active"
+    # "closing": a partner asked /forget; nothing runs until it is erased (features/privacy.py)
+    status: Literal["active", "removed", "closing"] = "active"
     path: str | None = None
     language: str | None = None
     setup_completed_at: datetime | None = None
@@ -256,13 +257,16 @@ class Couple:
     def from_doc(cls, doc: dict[str, Any]) -> Couple:
         created = from_iso(doc["created_at"])
         assert created is not None
-        status = doc.get("status", "active")
+        stored = doc.get("status")
+        status: Literal["active", "removed", "closing"] = (
+            "removed" if stored == "removed" else "closing" if stored == "closing" else "active"
+        )
         return cls(
             chat_id=int(doc["chat_id"]),
             title=str(doc.get("title", "")),
             created_at=created,
             partners=[Partner.from_doc(p) for p in doc.get("partners", [])],
-            status="removed" if status == "removed" else "active",
+            status=status,
             path=doc.get("path"),
             language=doc.get("language"),
             setup_completed_at=from_iso(doc.get("setup_completed_at")),

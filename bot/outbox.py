@@ -80,10 +80,11 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    state: str  # "pending" or "sending" ("unconfirmed": may have arrived)
+    state: str  # "pending", "sending", "unconfirmed" (may have arrived) or "held" (see release)
     queued_at: str | None
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
+    held: NotRequired[str | None]  # what a held entry waits for (bot.audience)
 
 
 OUTBOX_TABLE = Kind[Entry]("outbox")
@@ -129,6 +130,9 @@ class Outgoing:
     # old id, and their ids mean other messages in the supergroup.
     in_chat: int | None = None
     then: list[dict[str, Any]] = field(default_factory=list)
+    # Kept, not sent, until released (`Outbox.release`): what it waits for, e.g. the couple's
+    # choice of where personal things go.
+    held: str | None = None
 
 
 def _buttons_doc(
@@ -218,13 +222,46 @@ class Outbox:
                     "stop_poll_of": message.stop_poll_of,
                     "in_chat": in_chat,
                     "then": message.then,
-                    "state": "pending",
+                    "state": "held" if message.held else "pending",
                     "queued_at": to_iso(utcnow()),
+                    "held": message.held,
                 }
             )
-        if couple is not None and messages:
+        if couple is not None and any(m.held is None for m in messages):
             couple.add_key(f"{PENDING_KEY}:{couple.chat_id}")
             tx.save(couple)
+
+    def release(self, tx: Transaction, held: str, decide: Callable[[Entry], bool | str]) -> int:
+        """Inside a couple's transaction: what becomes of the entries held for `held`, as
+        `decide` says: owed from now on (True, in the order they were queued), dropped
+        (False), or held on for something else (its name). Returns how many are owed."""
+        table = tx.table(OUTBOX_TABLE)
+        owed = 0
+        for entry in self.held(tx, held):
+            verdict = decide(entry)
+            if verdict is True:
+                table.update(entry["id"], {"state": "pending", "held": None})
+                owed += 1
+            elif verdict is False:
+                table.remove(entry["id"])
+            else:
+                table.update(entry["id"], {"held": verdict})
+        couple = tx.couple()
+        if owed and couple is not None:
+            couple.add_key(f"{PENDING_KEY}:{couple.chat_id}")
+            tx.save(couple)
+        return owed
+
+    def held(self, tx: Transaction, held: str) -> list[Entry]:
+        """Inside a couple's transaction: the entries held for `held`, oldest first."""
+        return sorted(
+            (
+                e
+                for e in tx.table(OUTBOX_TABLE).all()
+                if e["state"] == "held" and e.get("held") == held
+            ),
+            key=lambda e: e["id"],
+        )
 
     def owing(self) -> list[int]:
         """Couples with messages still owed (at start-up: deliver these)."""
@@ -422,7 +459,8 @@ class Outbox:
             return
         with self.store.transaction(chat_id) as tx:
             couple = tx.couple()
-            if couple is not None and not tx.table(OUTBOX_TABLE).all():
+            owed = [e for e in tx.table(OUTBOX_TABLE).all() if e["state"] != "held"]
+            if couple is not None and not owed:
                 for key in [k for k in couple.keys if k.startswith(PENDING_KEY)]:
                     couple.drop_key(key)
                 tx.save(couple)

@@ -1,14 +1,14 @@
-"""The one reader of what people type for clock times, weekdays, dates and durations.
+"""The one reader of what people type for clock times, weekdays, dates, durations and languages.
 
 "19:00", "7pm", "19 Uhr", "halb 8", "noon"; "sunday", "So", "Sonnabend"; "24.12.", "3. März",
-"tomorrow"; "45", "1h30", "1.5h", "90 Minuten". Every feature reads these kinds of input through
-here, so two commands never read the same words differently.
+"tomorrow"; "45", "1h30", "1.5h", "90 Minuten"; "de", "German", "Deutsch". Every feature reads
+these kinds of input through here, so two commands never read the same words differently.
 
-Day and month names come from Babel's locale data for every locale Mend speaks (a folder under
-`content/`); the words Babel doesn't give ("Sonnabend", "noon", "Uhr", "tomorrow", "Stunden")
-are in `content/<locale>/reading.toml`. Every locale's words are read whatever the chat's
-language, since people mix languages; a word that two locales read differently is not read at
-all rather than guessed.
+Day, month and language names come from Babel's locale data for every locale Mend speaks (a
+folder under `content/`); the words Babel doesn't give ("Sonnabend", "noon", "Uhr", "tomorrow",
+"Stunden", "automatisch") are in `content/<locale>/reading.toml`. Every locale's words are
+read whatever the chat's language, since people mix languages; a word that two locales read
+differently is not read at all rather than guessed.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from babel import Locale
 from babel.dates import get_day_names, get_month_names
 
 from bot.render import CONTENT_DIR, content_locales
 
+AUTO = "auto"  # the language of the person's Telegram app
 MAX_TYPED = 64  # longer input isn't one of these, and isn't worth the regular expressions
 MINUTES_AN_HOUR = 60
 MINUTES_A_DAY = 24 * MINUTES_AN_HOUR
@@ -71,6 +73,10 @@ class Reader:
         self.day_endings = _words(data, "weekday", "endings")
         self.not_days_in_sentences = _words(data, "weekday", "not_in_sentences")
         self.joiners = _words(data, "duration", "joiners")
+        self.languages = _merge(
+            [_language_names(locale, locales) for locale in locales]
+            + [dict.fromkeys(_words([d], "language", "auto"), AUTO) for d in data]
+        )
         unknown = {v for v in self.after_hour.values() if v not in (*_AFTER_HOUR, None)}
         if unknown:
             raise ValueError(f"clock.after values must be one of {_AFTER_HOUR}, not {unknown}")
@@ -125,6 +131,10 @@ class Reader:
         if start is None or end is None or start == end:
             return None
         return start, end
+
+    def language(self, text: str) -> str | None:
+        """See `read_language`."""
+        return self.languages.get(_typed(text))
 
     def weekday(self, text: str) -> int | None:
         """See `read_weekday`."""
@@ -263,6 +273,13 @@ def read_duration(text: str) -> int | None:
     return _reader().duration(text)
 
 
+def read_language(text: str) -> str | None:
+    """A language Mend speaks, as its code, from its code or its name in any of them ("de",
+    "German", "deutsch", "Englisch"); AUTO from "auto" or "automatisch" (follow the Telegram
+    app). None if it isn't one of them."""
+    return _reader().language(text)
+
+
 def read_times_and_days(text: str) -> tuple[list[str], list[int]] | None:
     """The clock times ("HH:MM") and weekdays (Monday = 0) named anywhere in a sentence, each
     sorted once: "Mon Thu 19:30", "8am, 9 pm", "Di und Fr um 20 Uhr". Other words are
@@ -307,6 +324,17 @@ def _day_names(locale: str) -> dict[str, int]:
     narrow ones are single letters: "S" is Saturday and Sunday)."""
     widths: tuple[Literal["wide", "abbreviated", "short"], ...] = ("wide", "abbreviated", "short")
     return _as_typed(get_day_names(w, c, locale) for w in widths for c in _CONTEXTS)
+
+
+def _language_names(locale: str, spoken: Iterable[str]) -> dict[str, str]:
+    """Babel's names, in `locale`, of the languages Mend speaks, and their codes."""
+    names = {}
+    for code in spoken:
+        names[code] = code
+        name = Locale.parse(code).get_language_name(locale)
+        if name:
+            names[name.casefold()] = code
+    return names
 
 
 def _month_names(locale: str) -> dict[str, int]:

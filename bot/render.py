@@ -12,13 +12,13 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
@@ -48,6 +48,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters["clock"] = _clock
+        self.env.filters["when"] = _when
         self.env.filters["day_clock"] = _day_clock
         self.env.filters["date"] = _date
         self.env.filters["weekday"] = _weekday
@@ -190,15 +191,34 @@ def _in_zone(moment: datetime, zone_name: str | None) -> datetime:
     return moment.astimezone(zone(zone_name))
 
 
+# One time format in every language: the 24-hour clock ("19:30", never "7:30 PM").
+CLOCK = "HH:mm"
+# A moment this close ahead is named by its weekday; further off, by its date.
+WEEKDAY_AHEAD = timedelta(days=6)
+
+
 def _clock(moment: datetime, zone_name: str | None = None) -> str:
-    """19:30 (or 7:30 PM), in a partner's zone and the reader's locale."""
-    return format_time(_in_zone(moment, zone_name), "short", locale=_LOCALE.get())
+    """19:30, in a partner's zone (a time of day beside its date, or "now")."""
+    return format_datetime(_in_zone(moment, zone_name), CLOCK, locale=_LOCALE.get())
+
+
+def _when(moment: datetime, zone_name: str | None = None) -> str:
+    """When something happens, as the partner reads it: "19:30" today, "Tuesday 03:31" on
+    another day of the coming week, "24 December 2026, 19:30" further off. A deadline that
+    isn't today always names its day."""
+    local = _in_zone(moment, zone_name)
+    today = datetime.now(UTC).astimezone(local.tzinfo).date()
+    if local.date() == today:
+        return _clock(moment, zone_name)
+    if today < local.date() <= today + WEEKDAY_AHEAD:
+        return _day_clock(moment, zone_name)
+    return f"{_date(moment, zone_name)}, {_clock(moment, zone_name)}"
 
 
 def _day_clock(moment: datetime, zone_name: str | None = None) -> str:
     """Sunday 19:30, in a partner's zone and the reader's locale."""
     local = _in_zone(moment, zone_name)
-    return format_datetime(local, "EEEE HH:mm", locale=_LOCALE.get())
+    return format_datetime(local, f"EEEE {CLOCK}", locale=_LOCALE.get())
 
 
 def _date(moment: datetime, zone_name: str | None = None) -> str:

@@ -18,6 +18,12 @@ A kind may respect quiet hours: when one of its timers comes due inside the quie
 partner it is for (or, for the group, of either partner), it waits until they end. That is
 decided when it fires, so a change of quiet hours after scheduling is honoured.
 
+A kind that prompts the group (a check-in, a review, a reveal, a window opening) may wait for a
+cooling-off pause: one that comes due while the couple's pause runs waits until it ends, read
+through `reads.pause_ends` (the pause feature sets it; this module never imports a feature).
+It is moved to the pause's end, and again if the pause is extended meanwhile; a pause ended
+early lets what waited for it come at once (`after_pause`).
+
 Work that is no couple's but must reach Telegram (the command menus) is kept trying in the
 background with growing pauses (`keep_trying`), so start-up never waits for Telegram.
 
@@ -48,6 +54,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from bot import origin
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.network import never_sent
+from bot.reads import Reads
 from bot.storage import Kind, Store, Transaction
 from bot.when import outside_quiet_hours
 
@@ -70,6 +77,7 @@ class TimerRecord(TypedDict):
     attempts: int  # failed deliveries so far
     thread: NotRequired[int]  # the forum topic it was set in
     suspended: NotRequired[bool]  # on hold while the bot is out of the group
+    waiting: NotRequired[bool]  # moved to the end of a pause, which it waits for
 
 
 TIMERS_TABLE = Kind[TimerRecord]("timers")
@@ -77,6 +85,9 @@ HORIZON = timedelta(hours=6)
 SWEEP_EVERY = timedelta(minutes=5)
 SWEEP_JOB = "timers:sweep"
 LATE_AFTER = timedelta(minutes=2)
+# What waited for a pause comes this long after its planned end, so the pause's own word ("the
+# pause is over") comes first, and a pause extended meanwhile is seen.
+AFTER_PAUSE = timedelta(minutes=1)
 # A failing delivery (network, 5xx) is retried with growing pauses, then given up on.
 RETRY_DELAYS = (
     timedelta(seconds=15),
@@ -110,6 +121,8 @@ class TimerKind:
     late_limit: timedelta | None = None
     # Wait for the end of the partner's (or, for the group, both partners') quiet hours.
     quiet: bool = False
+    # Wait for the end of the couple's cooling-off pause (a prompt to the group).
+    pause: bool = False
 
 
 Reconciler = Callable[["Timers", Couple], None]
@@ -120,6 +133,8 @@ class Timers:
     """Pending timers of every couple: stored first, then scheduled, removed once fired."""
 
     store: Store
+    # What a timer may read of the features (when a running pause ends).
+    reads: Reads = field(default_factory=Reads)
     kinds: dict[str, TimerKind] = field(default_factory=dict)
     reconcilers: list[Reconciler] = field(default_factory=list)
     _queue: JobQueue[Any] | None = None
@@ -136,9 +151,11 @@ class Timers:
         *,
         late_limit: timedelta | None = None,
         quiet: bool = False,
+        pause: bool = False,
     ) -> None:
-        """Declare a kind of timer and what to do when one fires."""
-        self.kinds[kind] = TimerKind(handler, late_limit, quiet)
+        """Declare a kind of timer and what to do when one fires (`quiet`: it waits out quiet
+        hours; `pause`: it prompts the group, so it waits for a running pause to end)."""
+        self.kinds[kind] = TimerKind(handler, late_limit, quiet, pause)
 
     def reconcile_with(self, reconciler: Reconciler) -> None:
         """Run `reconciler` for every set-up couple soon after start-up (see reconcile_all), so
@@ -253,17 +270,36 @@ class Timers:
                 self._dequeue(chat_id, timer_id)
         return len(doomed)
 
-    def suspend_all(self, chat_id: int) -> None:
-        """Put a couple's timers on hold (the bot was removed from its group): they stay
-        stored, every one of them, but leave the scheduler and stay off it across restarts
-        until `resume_all`. Timers set after this are not on hold."""
-        with self.store.transaction(chat_id) as tx:
-            table = tx.table(TIMERS_TABLE)
-            held = [r["id"] for r in table.all()]
-            for timer_id in held:
-                table.update(timer_id, {"suspended": True})
+    def cancel_partner(self, tx: Transaction, user_id: int) -> None:
+        """Inside the couple's transaction: every timer for this partner goes (they left the
+        couple)."""
+        couple = tx.couple()
+        table = tx.table(TIMERS_TABLE)
+        for record in table.all():
+            if record.get("partner") == user_id:
+                table.remove(record["id"])
+                if couple is not None:
+                    self._dequeue(couple.chat_id, record["id"])
+
+    def suspend_all(self, chat_id: int, *, tx: Transaction | None = None) -> None:
+        """Put a couple's timers on hold (the bot was removed from its group, a partner asked
+        /forget): they stay stored, every one of them, but leave the scheduler and stay off
+        it across restarts until `resume_all`. Timers set after this are not on hold. Within
+        `tx` the hold is part of that change."""
+        if tx is None:
+            with self.store.transaction(chat_id) as own:
+                held = self._hold(own)
+        else:
+            held = self._hold(tx)
         for timer_id in held:
             self._dequeue(chat_id, timer_id)
+
+    def _hold(self, tx: Transaction) -> list[int]:
+        table = tx.table(TIMERS_TABLE)
+        held = [r["id"] for r in table.all()]
+        for timer_id in held:
+            table.update(timer_id, {"suspended": True})
+        return held
 
     def resume_all(self, chat_id: int, now: datetime | None = None) -> tuple[int, int, int]:
         """Put a couple's timers on hold back on the scheduler, as a start-up would: one that
@@ -464,6 +500,8 @@ class Timers:
         if kind is None or due is None:
             self.cancel(chat_id, timer_id)
             return
+        if kind.pause and self._wait_for_pause(chat_id, record):
+            return
         if kind.quiet and self._wait_for_quiet_hours(chat_id, record):
             return
         original_due = from_iso(record["payload"].get("_first_due")) or due
@@ -515,6 +553,32 @@ class Timers:
             tx.table(TIMERS_TABLE).update(record["id"], {"due": to_iso(free)})
         self._place(chat_id, record["id"], free, now)
         return True
+
+    def _wait_for_pause(self, chat_id: int, record: TimerRecord) -> bool:
+        """Move a timer that came due during the couple's pause to just after its end; True
+        if it was moved."""
+        ends = self.reads.pause_ends(self.store, chat_id)
+        if ends is None:
+            return False
+        now = utcnow()
+        due = max(ends, now) + AFTER_PAUSE
+        with self.store.transaction(chat_id) as tx:
+            tx.table(TIMERS_TABLE).update(record["id"], {"due": to_iso(due), "waiting": True})
+        self._place(chat_id, record["id"], due, now)
+        return True
+
+    def after_pause(self, chat_id: int) -> int:
+        """The couple's pause has ended: what waited for it comes now (the pause's own word
+        is sent by then). Returns how many timers were waiting."""
+        now = utcnow()
+        with self.store.transaction(chat_id) as tx:
+            table = tx.table(TIMERS_TABLE)
+            waiting = [r["id"] for r in table.all() if r.get("waiting")]
+            for timer_id in waiting:
+                table.update(timer_id, {"due": to_iso(now), "waiting": False})
+        for timer_id in waiting:
+            self._place(chat_id, timer_id, now, now)
+        return len(waiting)
 
     def _retry(self, chat_id: int, record: TimerRecord, error: TelegramError) -> None:
         """Try a failed delivery again later, or give up after the last of RETRY_DELAYS."""

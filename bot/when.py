@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.model import Couple, Partner
+from bot.quiet import partner_is_quiet
 from bot.render import zone
 
 # Searching for a moment outside everyone's quiet hours stops after a day: if the quiet hours
@@ -48,14 +49,9 @@ def next_local(
 
 def quiet_until(moment: datetime, partner: Partner) -> datetime | None:
     """When the partner's quiet hours end, if `moment` falls inside them; else None."""
-    if not partner.quiet_start or not partner.quiet_end:
+    if not partner.quiet_end or not partner_is_quiet(partner, moment):
         return None
-    start, end = time.fromisoformat(partner.quiet_start), time.fromisoformat(partner.quiet_end)
-    local = moment.astimezone(zone(partner.timezone)).time()
-    inside = (start <= local < end) if start < end else (local >= start or local < end)
-    if not inside:
-        return None
-    return next_local(end, partner.timezone, moment)
+    return next_local(time.fromisoformat(partner.quiet_end), partner.timezone, moment)
 
 
 def local_moments(couple: Couple, moment: datetime) -> list[dict[str, Any]]:

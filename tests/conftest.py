@@ -33,7 +33,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
-from bot.model import Couple
+from bot.features.checkins import Checkin, Reflection
+from bot.model import Couple, to_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.updates import Signal
 from bot.timers import HORIZON, SWEEP_JOB
@@ -255,6 +256,25 @@ class People:
         return couple
 
 
+async def agree(chat: SandboxChat, person: SandboxUser, *fragments: str) -> SentMessage:
+    """`person` agrees to the next proposal with `fragments` (it binds both: bot.consent)."""
+    proposed = await chat.wait_for(lambda m: m.contains(*fragments) and m.buttons != [])
+    await person.press(proposed, "Yes, agreed")
+    return proposed
+
+
+async def path_and_no_roles(
+    group: SandboxChat, alex: SandboxUser, sam: SandboxUser, path: str
+) -> None:
+    """Both are in: Alex proposes `path` and Sam agrees; Sam proposes no roles and Alex
+    agrees, which completes the setup."""
+    await alex.press(await group.wait_for(lambda m: "Which of these fits" in m.text), path)
+    await agree(group, sam, "Alex proposes")
+    await sam.press(await group.expect("Would you like to say"), "Skip roles")
+    await agree(group, alex, "Sam proposes no roles")
+    await group.expect("Today is day 1")
+
+
 async def onboard(
     sandbox: Sandbox,
     services: Services | None,
@@ -265,7 +285,7 @@ async def onboard(
     forum: bool = False,
 ) -> People:
     """Two people create a group (with `forum`: a supergroup with topics), add the bot, both
-    tap "I'm in", pick a path, skip roles."""
+    tap "I'm in"; Alex proposes a path and Sam agrees, Sam proposes no roles and Alex agrees."""
     alex = sandbox.user("Alex", language_code="en")
     sam = sandbox.user("Sam", language_code="en")
     if forum:
@@ -278,11 +298,7 @@ async def onboard(
     joined_alex = await group.expect("Alex", "is in")
     await sam.press(welcome, "I'm in")
     joined_sam = await group.expect("Sam", "is in")
-    question = await group.expect("Which of these fits")
-    await alex.press(question, path)
-    roles = await group.expect("Would you like to say")
-    await sam.press(roles, "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, path)
     people = People(alex, sam, group, {"Alex": joined_alex, "Sam": joined_sam}, services)
     if open_private:
         for person in (alex, sam):
@@ -296,6 +312,36 @@ async def onboard(
 @pytest.fixture
 async def couple(sandbox: Sandbox, services: Services) -> People:
     return await onboard(sandbox, services)
+
+
+def set_day_one(services: Services, people: People, moment: datetime) -> datetime:
+    """The couple completed setup at `moment` (as if they had been here since)."""
+    with services.store.transaction(people.group.id) as tx:
+        couple = tx.couple()
+        assert couple is not None
+        couple.setup_completed_at = moment
+        tx.save(couple)
+    return moment
+
+
+def past_checkin(
+    started: datetime, scores: dict[int, int], reflected: tuple[int, ...] = ()
+) -> Checkin:
+    """A weekly check-in revealed when it started: the partners' votes, and who finished
+    their reflection."""
+    at = to_iso(started)
+    done: Reflection = {"texts": {}, "share": {}, "done": True}
+    return {
+        "state": "revealed",
+        "started_at": at,
+        "deadline": at,
+        "phase": "stabilise",
+        "by": None,
+        "scores": {str(user): score for user, score in scores.items()},
+        "reflections": {str(user): done for user in reflected},
+        "away": [],
+        "revealed_at": at,
+    }
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -78,8 +78,10 @@ def _label_values(table: object, prefix: str) -> Iterator[tuple[str, str]]:
 
 
 def stretches(content: Path = CONTENT) -> Iterator[Stretch]:
-    """Every stretch of text in every locale's templates and labels."""
-    for path in sorted(content.rglob("*")):
+    """Every stretch of text in every locale's templates and labels (content/<locale>/; data
+    beside them, such as the helplines' names, isn't Mend's voice)."""
+    locales = [folder for folder in sorted(content.iterdir()) if folder.is_dir()]
+    for path in sorted(p for locale in locales for p in locale.rglob("*")):
         where = str(path.relative_to(content))
         if path.suffix == ".j2":
             yield from _template_stretches(path, where)

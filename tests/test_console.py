@@ -14,7 +14,9 @@ add
 sam press I'm in
 alex press I'm in
 alex press Repair after a breach
+sam press Yes, agreed
 sam press Skip roles
+alex press Yes, agreed
 alex link
 alex dm /timezone berln
 alex press Berlin (Europe/Berlin)

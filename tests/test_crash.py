@@ -82,8 +82,8 @@ async def test_an_edit_cut_off_by_a_kill_is_made_after_the_restart(
     while Telegram holds that edit, before it took effect. After the restart the step is shown,
     in the same message (an edit is harmless to repeat, unlike a new message)."""
     people = await onboard(sandbox, None)
-    group = people.group
-    await group.send(people.alex, "/jealous")
+    group = people.alex.private
+    await people.group.send(people.alex, "/jealous")
     check = await group.expect("Step 1 of 3")
     held = sandbox.faults.inject("editMessageText", kind="delay", delay=60)
     await people.alex.press(check, "I've named it")

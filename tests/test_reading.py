@@ -1,4 +1,5 @@
-"""The one reader of clock times, weekdays, dates and durations, in English and German."""
+"""The one reader of clock times, weekdays, dates, durations and languages, in English and
+German."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.reading import (
     read_clock_range,
     read_date,
     read_duration,
+    read_language,
     read_times_and_days,
     read_weekday,
 )
@@ -350,3 +352,21 @@ async def test_7pm_is_read_alike_by_every_command(couple: People) -> None:
 
     await alex.send_private("/quiet 11pm-7pm")
     await alex.private.expect("Quiet hours set to 23:00–19:00")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("de", "de"),
+        ("German", "de"),
+        ("deutsch", "de"),
+        (" EN ", "en"),
+        ("Englisch", "en"),
+        ("auto", "auto"),
+        ("automatisch", "auto"),
+        ("klingon", None),
+        ("", None),
+    ],
+)
+def test_languages_by_code_or_name_in_any_language(typed: str, expected: str | None) -> None:
+    assert read_language(typed) == expected

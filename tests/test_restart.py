@@ -1,11 +1,12 @@
 """The whole bot process killed with SIGKILL mid-pause and mid-check-in, and started again over
 the same data on an accelerated clock: every pending effect happens once, as the couple sees it.
 
-The bot runs as its own process (`python -m bot`) under Debian's `faketime`, SPEED times as fast
-as the real clock, against the sandbox in this process (on the real clock). Its clock goes on at
-that pace through kills and downtime (see FastClock), so a 20-minute pause ends 20 minutes of
-its time after it began, whatever happened in between. Message dates are the sandbox's, so the
-assertions are on order and counts, and on times the bot shows, in its own clock's terms.
+The bot runs as its own process (`python -m bot`) with Debian's libfaketime preloaded, SPEED
+times as fast as the real clock, against the sandbox in this process (on the real clock). Its
+clock goes on at that pace through kills and downtime (see FastClock), so a 20-minute pause ends
+20 minutes of its time after it began, whatever happened in between. Message dates are the
+sandbox's, so the assertions are on order and counts, and on times the bot shows, in its own
+clock's terms.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import os
 import random
 import re
-import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,9 +33,6 @@ from tests.conftest import BotProcess, onboard
 T = TypeVar("T")
 
 SPEED = 120  # a 20-minute pause ends in 10 s
-# Where faketime's named semaphore and shared memory live, and their names before the id.
-SHARED_MEMORY = "/dev/shm"
-FAKETIME_LEFTOVERS = ("sem.faketime_sem_", "faketime_shm_")
 PAUSE = timedelta(minutes=20)  # the shortest pause
 # How far the bot's clock may be from FastClock's: faketime starts counting a moment after the
 # process is started, at SPEED times the pace.
@@ -44,10 +41,21 @@ PAUSE_OVER = "The pause is over"
 PAUSE_OVER_LATE = "Your pause ended at"
 
 
+def _libfaketime() -> str | None:
+    """Debian's libfaketime (package faketime), preloaded into the bot's process. Not through
+    the `faketime` program: it keeps a named semaphore per process id that a killed process
+    never removes, and once the id comes round again it refuses to start."""
+    candidates = [
+        *sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")),
+        Path("/usr/lib/faketime/libfaketime.so.1"),
+    ]
+    return next((str(path) for path in candidates if path.is_file()), None)
+
+
 @pytest.fixture(autouse=True)
 def faketime() -> str:
-    """Debian's faketime; scripts/test installs it (as root) when it is missing."""
-    found = shutil.which("faketime")
+    """Debian's libfaketime; scripts/test installs it (as root) when it is missing."""
+    found = _libfaketime()
     if found is None:
         reason = (
             "needs Debian's faketime to run the bot on an accelerated clock; scripts/test "
@@ -80,7 +88,7 @@ class FastClock:
         self.ahead += downtime.total_seconds()
 
     def faketime_spec(self) -> str:
-        """faketime's `-f` for a process started now: the clock's lead, and its pace."""
+        """libfaketime's FAKETIME for a process started now: the clock's lead, and its pace."""
         real = time.time()
         return f"+{self.at(real).timestamp() - real:.3f} x{self.speed}"
 
@@ -95,38 +103,16 @@ class FastBot(BotProcess):
         # Five real seconds for each answer of the sandbox, whatever the pace.
         self.env["BOT_API_TIMEOUT"] = str(5 * clock.speed)
 
-    def command(self) -> list[str]:
-        # faketime keeps a semaphore and a shared memory segment named after its process id and
-        # removes them when it ends; killed, it leaves them behind, and a later faketime that
-        # gets the same id refuses to start ("sem_open: File exists"). So a shell clears what
-        # a dead process left under its own id, then becomes faketime (keeping that id).
-        clear = " ".join(f"{SHARED_MEMORY}/{name}$$" for name in FAKETIME_LEFTOVERS)
-        return [
-            "sh",
-            "-c",
-            f'rm -f {clear}; exec "$@"',
-            "faketime",
-            self.faketime,
-            "-f",
-            self.clock.faketime_spec(),
-            *super().command(),
-        ]
-
-    def kill(self) -> None:
-        super().kill()
-        self._clear_leftovers()
+    def _launch(self) -> None:
+        # The clock as it is now, for a process started now.
+        self.env["LD_PRELOAD"] = self.faketime
+        self.env["FAKETIME"] = self.clock.faketime_spec()
+        super()._launch()
 
     async def stop(self) -> None:
         """Killed: nothing after the test needs it to end gracefully."""
         if self.process is not None and self.process.poll() is None:
             self.kill()
-        self._clear_leftovers()
-
-    def _clear_leftovers(self) -> None:
-        """What the killed faketime couldn't remove (its process id is free again)."""
-        if self.process is not None and self.process.poll() is not None:
-            for name in FAKETIME_LEFTOVERS:
-                Path(SHARED_MEMORY, f"{name}{self.process.pid}").unlink(missing_ok=True)
 
     def signal_kill(self) -> None:
         """SIGKILL at once, without waiting (from inside a sandbox callback)."""
@@ -164,10 +150,11 @@ class Arrivals:
 
 
 def shown_time(text: str, after: str, near: datetime) -> datetime:
-    """The clock time the bot shows after `after` ("6:23 PM", in UTC), on the day of `near`."""
-    found = re.search(re.escape(after) + r"\s+(\d{1,2}):(\d\d)\W*(AM|PM)", text)
+    """The clock time the bot shows after `after` ("18:23", or "Tuesday 00:05" on another
+    day, in UTC), on the day of `near`."""
+    found = re.search(re.escape(after) + r"\s+(?:[A-Za-z]+\s+)?(\d\d):(\d\d)", text)
     assert found is not None, f"no time after {after!r} in {text!r}"
-    hour, minute = int(found[1]) % 12 + (12 if found[3] == "PM" else 0), int(found[2])
+    hour, minute = int(found[1]), int(found[2])
     shown = near.replace(hour=hour, minute=minute, second=0, microsecond=0)
     # The nearest such moment to `near` (the day may have turned in between).
     return min((shown + timedelta(days=d) for d in (-1, 0, 1)), key=lambda m: abs(m - near))
@@ -368,6 +355,9 @@ async def test_kills_while_the_pause_end_or_the_reveal_is_sent_neither_repeat_no
     for round_ in range(ROUNDS):
         mark = Mark(group, alex.private, sam.private)
         await group.send(alex, "/checkin")
+        if round_:  # within a week of the last one: it starts because Sam wants one too
+            ask = await group.wait_for(lambda m: "would like another check-in" in m.text)
+            await sam.press(ask, "Yes, one now")
         await group.wait_for(lambda m: "Check-in: how was this week between you?" in m.text)
         poll = await group.wait_for(lambda m: m.poll is not None)
         assert poll.poll is not None

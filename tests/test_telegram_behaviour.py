@@ -28,7 +28,7 @@ from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart, onboard
+from tests.conftest import Clock, People, Restart, agree, onboard, path_and_no_roles
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -93,6 +93,15 @@ def answering_failed_as_too_old(sandbox: Sandbox) -> bool:
 # -- 1. an update delivered again ---------------------------------------------------------------
 
 
+async def boundary_agreed(couple: People) -> None:
+    """Alex proposes a boundary that asks something of Alex; Sam agrees."""
+    group = couple.group
+    await group.send(couple.alex, "/boundaries add I tell you when I'm out late")
+    await couple.alex.press(await group.expect("Alex, who does"), "It asks something of Alex")
+    await agree(group, couple.sam, "Alex proposes a boundary")
+    await group.expect("Agreed:", "I tell you when I'm out late", "pencilled in a month")
+
+
 async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
     sandbox: Sandbox, couple: People, restart: Restart
 ) -> None:
@@ -101,8 +110,7 @@ async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
     await couple.alex.private.expect("Parked.")
     await couple.sam.send_private("/journal A thought of my own")
     await couple.sam.private.expect("Saved, just for you")
-    await couple.group.send(couple.alex, "/boundaries add I tell you when I'm out late")
-    await couple.group.expect("Added by Alex", "I tell you when I'm out late")
+    await boundary_agreed(couple)
 
     # The bot stops before Telegram learns that these were handled: they come again.
     app = await restart(while_down=lambda: sandbox.deliver_again(mark))
@@ -110,7 +118,9 @@ async def test_1_commands_delivered_again_after_a_restart_take_effect_once(
 
     assert count(couple.alex.private, "Parked.") == 1
     assert count(couple.sam.private, "Saved, just for you") == 1
-    assert count(couple.group, "Added by Alex") == 1
+    assert count(couple.group, "Alex, who does") == 1
+    assert count(couple.group, "Alex proposes a boundary") == 1
+    assert count(couple.group, "Agreed:") == 1
     store = services_of(app).store
     assert len(store.records(couple.group.id, "worries")) == 1
     assert len(store.records(couple.group.id, "journal")) == 1
@@ -245,7 +255,7 @@ async def test_5_a_double_tap_has_one_effect_and_no_error(
     assert worry["status"] == "parked"
 
     await couple.group.send(couple.alex, "/jealous")
-    check = await couple.group.expect("Alex, a jealousy check", "Step 1 of 3")
+    check = await couple.alex.private.expect("Alex, a jealousy check", "Step 1 of 3")
     answers = await asyncio.gather(
         couple.alex.press(check, "I've named it"), couple.alex.press(check, "I've named it")
     )
@@ -414,7 +424,8 @@ async def test_6_a_check_in_goes_on_when_the_group_becomes_a_supergroup(
     reveal = await supergroup.expect("side by side", "Alex 4/5", "Sam 2/5")
     assert "We laughed on the call" in reveal.text and "Friday still stings" not in reveal.text
     assert count(group, "side by side") == 0
-    await supergroup.send(sam, "/checkin")
+    await supergroup.send(sam, "/checkin")  # another one the same week: Alex wants it too
+    await alex.press(await supergroup.expect("would like another check-in"), "Yes, one now")
     await supergroup.wait_for(lambda m: "Check-in: how was this week" in m.text)
     assert count(supergroup, "already open") == 1
     assert services.store.chat_ids() == [supergroup.id]
@@ -455,8 +466,7 @@ async def test_7_every_timer_comes_back_when_the_bot_is_added_back(
     overview = await alex.private.expect("Daily rituals for Alex")
     await alex.press(overview, "○ Morning note")
     opening = await window_at_the_next_hour(couple, clock)
-    await group.send(alex, "/boundaries add I tell you when I'm out late")
-    await group.expect("Added by Alex", "pencilled in a month")
+    await boundary_agreed(couple)
     [review] = services.timers.pending(group.id, REVIEW)
     [weekly] = services.timers.pending(group.id, WEEKLY)
 
@@ -492,11 +502,20 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     old_worry = await a_worry_to_choose(couple, clock, sandbox, "An old worry")
+    share = old_worry.find_button("Share it now")
+    assert share is not None and share.callback_data is not None
     await group.send(alex, "/forget")
     old_confirm = await group.expect("Alex, do you want me to erase everything")
+    old_yes = old_confirm.find_button("Yes, erase everything")
+    assert old_yes is not None and old_yes.callback_data is not None
     await group.send(alex, "/forget")
     confirm = await group.expect("Alex, do you want me to erase everything")
     await alex.press(confirm, "Yes, erase everything")
+    await group.expect("From now on nothing runs")
+    notice = await sam.private.expect("Alex asked me to erase everything")
+    await sam.press(notice, "Erase it all now")
+    await sandbox.wait_until(lambda: "Erase everything" in notice.text, "the question")
+    await sam.press(notice, "Yes, erase everything")
     done = await group.expect("I've erased everything")
 
     # They start again: the same people, new records (whose ids start at 1 again).
@@ -504,16 +523,15 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
     await group.expect("Alex is in")
     await sam.press(done, "I'm in")
     await group.expect("Sam is in")
-    await alex.press(await group.expect("Which of these fits"), "Trusting again")
-    await sam.press(await group.expect("Would you like to say"), "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, "Trusting again")
     await alex.send_private("/worry A new worry, not to be shared yet")
     await alex.private.expect("Parked.")
 
     stale = "That button is no longer current"
-    answer = await alex.press(old_worry, "Share it now")
+    assert old_worry.buttons == []  # closed when the couple closed; its data is stale too
+    answer = await alex.press_data(old_worry, share.callback_data)
     assert answer.show_alert and stale in (answer.text or "")
-    answer = await alex.press(old_confirm, "Yes, erase everything")
+    answer = await alex.press_data(old_confirm, old_yes.callback_data)
     assert answer.show_alert and stale in (answer.text or "")
     await sandbox.settle()
     assert count(group, "would like to talk about this") == 0

@@ -3,13 +3,22 @@
 A boundary is one of the guide's first-month suggestions (daily check-ins at agreed times,
 openness about new close friendships, nothing deleted or hidden) or the couple's own words. It
 always has a review date: one month is pencilled in when it is added, and the couple can pick
-2 weeks, 1 month, 3 months or type a date. At the review each partner chooses keep, loosen or
-end; a boundary ends only when both choose to end it, otherwise the more careful of the two
-choices holds (keep before loosen before end). Ending one because it is no longer needed is a
-milestone.
+2 weeks, 1 month, 3 months or type a date.
 
-Transparency, never surveillance: a boundary that asks for someone's location, passwords or
-messages is not added; the couple is told why, kindly (bot/transparency.py).
+What binds both needs both (bot.consent): one partner proposes a boundary and says whom it asks
+something of (the other, themselves, or both); it applies only once the other partner agrees, and
+a "not like this" closes it kindly. A lighter wording after a review is proposed the same way.
+
+At the review each partner chooses keep, loosen or end. The partner a boundary asks something of
+ends it with their own choice, whatever the other chooses, and can bring its review forward from
+the list at any time; otherwise it ends when both choose to end it, and the more careful of the
+two choices holds (keep before loosen before end). Ending one because it is no longer needed is a
+milestone. Boundaries from before proposals stay as they were agreed then, and bind both.
+
+Transparency, never surveillance, and care, never control: a boundary that asks for someone's
+location, passwords or messages, or that would isolate or control one partner (never going out,
+answering within minutes, money, clothes, sex), is not added; the couple is told why, kindly
+(bot/transparency.py).
 
 The infidelity track's timeline back to autonomy is made of boundaries too ("stages"), and its
 no-contact agreement is a suggestion here: the track asks for them with the events
@@ -18,11 +27,11 @@ no-contact agreement is a suggestion here: the track asks for them with the even
 The conversations are flows (bot.flows):
 - LIST: the list and its buttons, a menu that stays (the newest list is the one that answers):
   add a suggestion, ask for own words, review one now.
-- BOUNDARY: one boundary being added: the partner's own words (asked of them; a surveillance
-  request or an over-long text is refused kindly), then when to look at it again (2 weeks,
-  1 month, 3 months, or a date typed beside those buttons). Today a boundary applies as soon
-  as it is added; a step in which the other partner accepts or declines it would come between
-  the words (or the suggestion) and "added".
+- BOUNDARY: one boundary being proposed: the partner's own words (asked of them; surveillance,
+  control or an over-long text is refused kindly), whom it asks something of, the other
+  partner's yes or "not like this", then when to look at it again (2 weeks, 1 month, 3 months,
+  or a date typed beside those buttons). A lighter wording proposed after a review waits for
+  the other's yes in a run of its own ("reworded").
 - REVIEW: the review, both partners choosing on one message, then the outcome with the next
   review date (and, after a loosening, a lighter wording typed beside it).
 """
@@ -37,6 +46,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import asks
+from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
@@ -49,7 +59,7 @@ from bot.reading import read_date
 from bot.render import shorten, zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired
-from bot.transparency import asks_for_surveillance
+from bot.transparency import declined
 from bot.when import local_moments, local_to_utc
 
 
@@ -61,7 +71,11 @@ class Boundary(TypedDict):
     suggestion: str | None  # one of KNOWN_SUGGESTIONS
     source: str  # "suggested", "own" or "stage"
     stage: int | None  # a stage's number on the timeline
-    by: int
+    by: int  # who proposed it
+    # Whom it asks something of (each may end it at a review on their own), and who agreed to
+    # it; boundaries from before proposals lack both: they bind both partners.
+    binds: NotRequired[list[int]]
+    agreed_by: NotRequired[int | None]
     added_at: str | None
     review_at: str | None
     timer: int | None  # its review timer
@@ -132,6 +146,12 @@ def _reschedule(
     tx.table(BOUNDARIES_TABLE).update(record["id"], {"review_at": to_iso(due), "timer": timer_id})
 
 
+def _bound_ids(couple: Couple, record: Boundary) -> list[int]:
+    """Whom a boundary asks something of; one from before proposals binds both partners."""
+    binds = record.get("binds")
+    return list(binds) if binds is not None else [p.user_id for p in couple.partners]
+
+
 def _name(couple: Couple, user_id: int | None) -> str:
     partner = couple.partner(user_id) if user_id is not None else None
     return partner.name if partner else "?"
@@ -156,6 +176,8 @@ def _view(services: Services, couple: Couple, record: Boundary, locale: str) -> 
         "source": record["source"],
         "stage": record.get("stage"),
         "by": _name(couple, record.get("by")),
+        "agreed_by": _name(couple, agreed) if (agreed := record.get("agreed_by")) else None,
+        "binds": [p.name for p in couple.partners if p.user_id in _bound_ids(couple, record)],
         "state": record["state"],
         "loosened": record.get("loosened", 0),
         "review": local_moments(couple, review_at) if review_at else [],
@@ -187,13 +209,12 @@ async def boundaries_command(update: Update, context: MendContext, asked: Asked)
         await reply(update, context, asked.locale, "boundaries/usage")
 
 
-def _show_list(tx: Transaction, services: Services, couple: Couple) -> Events:
+def _show_list(tx: Transaction, services: Services, couple: Couple) -> None:
     """Inside the transaction: the list with its buttons; an older list's buttons go stale."""
     runner = services.runner
     for old in runner.runs_in(tx, LIST_FLOW):
         runner.close(tx, old)
     runner.start(tx, couple, LIST_FLOW, owner=None, data=_list_data(tx, services, couple))
-    return []
 
 
 def _list_data(tx: Transaction, services: Services, couple: Couple) -> dict[str, Any]:
@@ -230,8 +251,14 @@ def _list_view(services: Services, couple: Couple, run: Run, locale: str) -> dic
     records = all_boundaries(services, couple.chat_id)
     live = [_view(services, couple, r, locale) for r in _live(records)]
     ended = [r for r in records if r["state"] == "ended"]
+    boundaries = [v for v in live if v["source"] != "stage"]
+    # Grouped by whom they ask something of (the one who may end them), numbered throughout.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for number, view in enumerate(boundaries, start=1):
+        groups.setdefault(tuple(view["binds"]), []).append({**view, "number": number})
     return {
-        "boundaries": [v for v in live if v["source"] != "stage"],
+        "boundaries": boundaries,
+        "groups": [{"binds": list(binds), "boundaries": items} for binds, items in groups.items()],
         "stages": [v for v in live if v["source"] == "stage"],
         "ended": len(ended),
         "ended_stages": sum(1 for r in ended if r["source"] == "stage"),
@@ -240,20 +267,17 @@ def _list_view(services: Services, couple: Couple, run: Run, locale: str) -> dic
 
 
 def _from_list(turn: Turn) -> str:
-    """A button of the list: add a suggestion, ask for own words, or review one now. The list
-    stays as it is; what it offers is brought up to date."""
+    """A button of the list: propose a suggestion, ask for own words, or review one now. The
+    list stays as it is; what it offers is brought up to date."""
     services, tx, key = turn.services, turn.tx, str(turn.value)
-    events: Events = []
     if key.startswith("s_"):
-        events = _propose(tx, services, turn.couple, turn.partner, "suggested", suggestion=key[2:])
+        _propose(tx, services, turn.couple, turn.partner, "suggested", suggestion=key[2:])
     elif key in ("own", "stage"):
         _ask_words(tx, services, turn.couple, turn.partner, key)
     else:
         record = tx.table(BOUNDARIES_TABLE).get(int(key[1:]))
         if record is not None and record["state"] in ("active", "reviewing"):
             _open_review(tx, services, turn.couple, record, asked_by=turn.partner.name)
-    for event, values in events:
-        turn.emit(event, **values)
     turn.data.update(_list_data(tx, services, turn.couple))
     return STAY
 
@@ -285,8 +309,9 @@ def _refusal(
     tx: Transaction, partner: Partner, text: str | None
 ) -> tuple[str, dict[str, Any]] | None:
     """Why a boundary can't be added (a template and its values), or None."""
-    if text is not None and asks_for_surveillance(text):
-        return "boundaries/not_surveillance", {"name": partner.name}
+    if text is not None and (refused := declined(text)) is not None:
+        template, values = refused
+        return template, {"name": partner.name, **values}
     if text is not None and not 0 < len(text) <= MAX_TEXT:
         return "boundaries/too_long", {"limit": MAX_TEXT, "length": len(text)}
     if len(_live(_records_in(tx))) >= MAX_ACTIVE:
@@ -308,25 +333,88 @@ def _propose(
     text: str | None = None,
     suggestion: str | None = None,
     run: Run | None = None,
-) -> Events:
-    """Inside the transaction: add a boundary (or stage) in `partner`'s words or a suggestion,
-    and ask when to look at it again (in `run`'s next step, or a new run); or say why it
-    can't be. Returns what other features should hear of it."""
-    if suggestion is not None and _taken(tx, suggestion):
-        return []  # added meanwhile, from another list
+) -> bool:
+    """Inside the transaction: `partner` proposes a boundary (or stage) in their words or a
+    suggestion, and is asked whom it asks something of (in `run`'s next step, or a new run);
+    or it is said why it can't be. Nothing applies before the other partner agrees."""
+    if suggestion is not None and (_taken(tx, suggestion) or _proposing(tx, services, suggestion)):
+        return False  # agreed meanwhile from another list, or being proposed (a double tap)
     refused = _refusal(tx, partner, text)
     if refused is not None:
         template, values = refused
         services.outbox.put(tx, group_message(services, couple, template, **values))
-        return []
-    record = _insert(tx, services, couple, partner, source, text=text, suggestion=suggestion)
+        return False
+    other = couple.other(partner.user_id)
+    proposed = {
+        "boundary": None,
+        "source": source,
+        "text": text,
+        "suggestion": suggestion,
+        "names": [partner.name, other.name if other else ""],
+    }
     if run is None:
-        services.runner.start(
-            tx, couple, BOUNDARY_FLOW, owner=partner, data={"boundary": record["id"]}, step="added"
-        )
+        services.runner.start(tx, couple, BOUNDARY_FLOW, owner=partner, data=proposed, step="binds")
     else:
-        run.data["boundary"] = record["id"]
-    return _after_adding(tx, couple, text)
+        run.data.update(proposed)
+    return True
+
+
+def _proposing(tx: Transaction, services: Services, suggestion: str) -> bool:
+    """Whether a suggestion is already proposed and waiting for an answer."""
+    return any(
+        r.data.get("suggestion") == suggestion and r.step in ("binds", "consider")
+        for r in services.runner.runs_in(tx, BOUNDARY_FLOW)
+    )
+
+
+def _binds_options(run: Run) -> Rows:
+    """Whom the boundary asks something of: the other partner, the proposer, or both."""
+    me, other = run.data["names"]
+    return [
+        [Option("other", "boundaries.binds_one", {"name": other})],
+        [Option("me", "boundaries.binds_one", {"name": me})],
+        [Option("both", "boundaries.binds_both")],
+    ]
+
+
+def _bound(turn: Turn) -> str:
+    """The proposer said whom it asks something of; the other partner is asked to agree."""
+    me = turn.partner.user_id
+    other = next((p.user_id for p in turn.couple.partners if p.user_id != me), None)
+    bound: dict[str, list[int | None]] = {"me": [me], "other": [other], "both": [me, other]}
+    turn.data["binds"] = [user_id for user_id in bound[str(turn.value)] if user_id is not None]
+    return "consider"
+
+
+def _agreed(turn: Turn) -> str | None:
+    """The other partner agreed: the boundary applies from now on, and when to look at it
+    again is asked (a month is pencilled in). Checked once more: the list may have filled,
+    or the same suggestion been agreed, meanwhile."""
+    data, tx = turn.data, turn.tx
+    proposer = turn.couple.partner(turn.run.owner or 0) or turn.partner
+    if data.get("suggestion") is not None and _taken(tx, data["suggestion"]):
+        turn.say(GROUP, "boundaries/moved_on")
+        return None
+    refused = _refusal(tx, proposer, data.get("text"))
+    if refused is not None:
+        template, values = refused
+        turn.say(GROUP, template, **values)
+        return None
+    record = _insert(
+        tx,
+        turn.services,
+        turn.couple,
+        proposer,
+        data["source"],
+        text=data.get("text"),
+        suggestion=data.get("suggestion"),
+        binds=data["binds"],
+        agreed_by=turn.partner,
+    )
+    data["boundary"] = record["id"]
+    for event, values in _after_adding(tx, turn.couple, data.get("text")):
+        turn.emit(event, **values)
+    return "added"
 
 
 def _insert(
@@ -338,9 +426,11 @@ def _insert(
     *,
     text: str | None,
     suggestion: str | None,
+    binds: list[int],
+    agreed_by: Partner,
 ) -> Boundary:
-    """Inside the transaction: a boundary (or timeline stage), its review pencilled in a month
-    on."""
+    """Inside the transaction: a boundary (or timeline stage) `partner` proposed and the other
+    agreed, its review pencilled in a month on."""
     records = _records_in(tx)
     now = utcnow()
     table = tx.table(BOUNDARIES_TABLE)
@@ -353,6 +443,8 @@ def _insert(
             if source == "stage"
             else None,
             "by": partner.user_id,
+            "binds": binds,
+            "agreed_by": agreed_by.user_id,
             "added_at": to_iso(now),
             "review_at": None,
             "timer": None,
@@ -395,14 +487,12 @@ def _words(text: str) -> str:
 
 
 def _worded(turn: Turn) -> str | None:
-    """Own words for a boundary or a stage: added, then when to look at it again."""
+    """Own words for a boundary or a stage: proposed, then whom it asks something of."""
     source = str(turn.run.step)  # "own" or "stage"
-    events = _propose(
+    proposed = _propose(
         turn.tx, turn.services, turn.couple, turn.partner, source, text=turn.value, run=turn.run
     )
-    for event, values in events:
-        turn.emit(event, **values)
-    return "added" if turn.data.get("boundary") is not None else None
+    return "binds" if proposed else None
 
 
 # -- review dates ----------------------------------------------------------------------------
@@ -461,17 +551,39 @@ def _date_set(turn: Turn, due: datetime) -> None:
 
 
 def _reword(turn: Turn) -> str:
-    """The looser wording of a boundary, typed beside the outcome of its review."""
-    services, text = turn.services, str(turn.value)
-    if asks_for_surveillance(text):
-        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+    """The looser wording of a boundary, typed beside the outcome of its review: proposed to
+    the other partner (the outcome stays, its buttons working)."""
+    text = str(turn.value)
+    if (refused := declined(text)) is not None:
+        template, values = refused
+        turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
-    record = _boundary(turn)
+    turn.services.runner.start(
+        turn.tx,
+        turn.couple,
+        BOUNDARY_FLOW,
+        owner=turn.partner,
+        data={"boundary": turn.data["boundary"], "text": text},
+        step="reworded",
+    )
+    return STAY
+
+
+def _reword_agreed(turn: Turn) -> None:
+    """The other partner agreed the lighter wording: it replaces the earlier one."""
+    services, record = turn.services, _boundary(turn)
+    text = str(turn.data["text"])
     turn.tx.table(BOUNDARIES_TABLE).update(record["id"], {"text": text, "suggestion": None})
     view = _view(services, turn.couple, _boundary(turn), group_locale(services, turn.couple))
-    turn.say(GROUP, "boundaries/reworded", name=turn.partner.name, boundary=view)
+    proposer = turn.couple.partner(turn.run.owner or 0)
+    turn.say(
+        GROUP,
+        "boundaries/reworded",
+        name=proposer.name if proposer else "",
+        agreed_by=turn.partner.name,
+        boundary=view,
+    )
     turn.emit("repair.words", text=text)
-    return STAY
 
 
 def _boundary_view(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
@@ -483,8 +595,21 @@ def _boundary_view(services: Services, couple: Couple, run: Run, locale: str) ->
     )
     votes: dict[str, str] = run.data.get("votes") or {}
     asked = couple.partner(run.asked or run.owner or 0)
+    suggestion = run.data.get("suggestion")
+    binds = run.data.get("binds") or []
+    other = couple.other(run.owner) if run.owner is not None else None
     return {
         "boundary": _view(services, couple, record, locale) if record else None,
+        # A boundary proposed, not agreed yet: its words, and whom it would ask something of.
+        "proposed": {
+            "text": run.data.get("text"),
+            "title": services.render.label(locale, f"boundaries.suggestion_{suggestion}")
+            if suggestion
+            else None,
+            "source": run.data.get("source"),
+            "binds": [p.name for p in couple.partners if p.user_id in binds],
+            "binds_them": other is not None and other.user_id in binds,
+        },
         "added_at": from_iso(record["added_at"]) if record else None,
         "chosen": [p.name for p in couple.partners if str(p.user_id) in votes],
         "waiting": [p.name for p in couple.partners if str(p.user_id) not in votes],
@@ -499,6 +624,7 @@ def _boundary_view(services: Services, couple: Couple, run: Run, locale: str) ->
             if str(p.user_id) in votes
         ],
         "zone": asked.timezone if asked else None,
+        "ended_by": run.data.get("ended_by"),  # who ended it at its review, as it bound them
     }
 
 
@@ -514,8 +640,15 @@ BOUNDARY = Flow(
     steps={
         "own": Step("boundaries/ask_own", read=_words, answer=_worded),
         "stage": Step("boundaries/ask_stage", read=_words, answer=_worded),
+        "binds": Step("boundaries/ask_binds", _binds_options, answer=_bound),
+        "consider": proposal("boundaries/proposed", what="boundary", agreed=_agreed),
         "added": Step("boundaries/added", _date_options, answer=_pick_date, who="partners"),
         "date": _date_question("added"),
+        "reworded": proposal(
+            "boundaries/reword_proposed",
+            what="rewording",
+            agreed=_reword_agreed,
+        ),
     },
     closed="boundaries/moved_on",
     view=_boundary_view,
@@ -581,18 +714,25 @@ def _open_review(
 
 
 def _choose(turn: Turn) -> str | None:
-    """One partner's choice (changeable until both have chosen); then the outcome."""
+    """One partner's choice (changeable until both have chosen); then the outcome. The partner
+    a boundary asks something of ends it with their own choice, whatever the other chooses."""
     turn.data["votes"][str(turn.partner.user_id)] = turn.value
-    turn.toast = f"alert.boundaries_noted_{turn.value}"
     votes: dict[str, str] = turn.data["votes"]
-    if not all(str(p.user_id) in votes for p in turn.couple.partners):
+    everyone = all(str(p.user_id) in votes for p in turn.couple.partners)
+    if turn.value == "end" and turn.partner.user_id in _bound_ids(turn.couple, _boundary(turn)):
+        turn.toast = "alert.boundaries_ended_yours"
+        if not (everyone and set(votes.values()) == {"end"}):
+            turn.data["ended_by"] = turn.partner.name  # theirs alone, not both together
+        return _outcome(turn, "end")
+    turn.toast = f"alert.boundaries_noted_{turn.value}"
+    if not everyone:
         return "choose"
     return _outcome(turn, min(votes.values(), key=CHOICES.index))
 
 
 def _outcome(turn: Turn, result: str) -> str | None:
-    """Both have chosen: it ends only if both chose end; otherwise the more careful choice
-    holds, and the next review is pencilled in a month on."""
+    """It ends if both chose end, or the partner it asks something of did; otherwise the more
+    careful choice holds, and the next review is pencilled in a month on."""
     services, tx, couple = turn.services, turn.tx, turn.couple
     record = _boundary(turn)
     table = tx.table(BOUNDARIES_TABLE)
@@ -655,36 +795,27 @@ REVIEWING = Flow(
 # -- what the repair track asks for ------------------------------------------------------------
 
 
-async def _now(
-    context: MendContext, couple: Couple, change: Callable[[Transaction], Events]
-) -> None:
-    """Make a change in the couple's transaction, deliver what it owes, then tell the other
-    features what they should hear of it."""
+async def _now(context: MendContext, couple: Couple, change: Callable[[Transaction], Any]) -> None:
+    """Make a change in the couple's transaction, then deliver what it owes."""
     services = context.mend
     with services.store.transaction(couple.chat_id) as tx:
-        events: Events = change(tx)
+        change(tx)
     await services.outbox.deliver(context, couple.chat_id)
-    for event, values in events:
-        await services.emit(event, context, couple, **values)
 
 
 async def _add_stage(context: MendContext, couple: Couple, partner: Partner) -> None:
     """The track's "add a stage": its words are asked of the partner who tapped."""
-
-    def ask(tx: Transaction) -> Events:
-        _ask_words(tx, context.mend, couple, partner, "stage")
-        return []
-
-    await _now(context, couple, ask)
+    await _now(context, couple, lambda tx: _ask_words(tx, context.mend, couple, partner, "stage"))
 
 
 async def _add_no_contact(context: MendContext, couple: Couple, partner: Partner) -> None:
     """The track's no-contact agreement, a suggestion like the others."""
 
-    def add(tx: Transaction) -> Events:
+    def add(tx: Transaction) -> None:
         if _taken(tx, NO_CONTACT):
-            return _show_list(tx, context.mend, couple)
-        return _propose(tx, context.mend, couple, partner, "suggested", suggestion=NO_CONTACT)
+            _show_list(tx, context.mend, couple)
+        else:
+            _propose(tx, context.mend, couple, partner, "suggested", suggestion=NO_CONTACT)
 
     await _now(context, couple, add)
 
@@ -727,7 +858,9 @@ def export(services: Services, couple: Couple, user_id: int) -> list[dict[str, A
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("boundaries", "together"))
-    services.timers.register(REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True)
+    services.timers.register(
+        REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True, pause=True
+    )
     services.exporters["boundaries"] = export
     services.runner.add(LIST, BOUNDARY, REVIEWING)
     services.on("track.add_stage", _add_stage)

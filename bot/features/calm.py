@@ -1,7 +1,10 @@
 """When it gets hard: /jealous (a guided check, step by step in one message) and /breathe
 (guided 4-4-4 breathing in one edited message, bot/breathing.py).
 
-Only the partner who started a jealousy check can move it on; its state is kept in the couple's
+A jealousy check always happens in the private chat of the partner who asked, also when they
+sent /jealous in the group: the group sees nothing that names them (only a neutral way to the
+private chat if it isn't open yet). Telling the partner is a choice of its own, a button at the
+end. Only the partner who started a check can move it on; its state is kept in the couple's
 file, so a forged or stale press is recognised.
 """
 
@@ -16,8 +19,9 @@ from telegram.ext import Application, CommandHandler
 
 from bot.breathing import DEFAULT_ROUNDS, MAX_ROUNDS, breathe_claimed, claim
 from bot.context import Command, MendContext, Services
-from bot.flows import Flow, Option, Rows, Step, Turn
+from bot.flows import STAY, Flow, Option, Rows, Step, Turn
 from bot.guards import Asked, known_partner
+from bot.links import private_link_button
 from bot.messages import reply
 from bot.model import Couple, to_iso
 from bot.render import shorten
@@ -81,6 +85,18 @@ def _then(next_step: str | None, keep: str | None = None) -> Callable[[Turn], st
     return answer
 
 
+def _tell_partner(turn: Turn) -> str:
+    """ "Tell my partner": a quiet note in the partner's private chat that there is something
+    to talk about (nothing of the check itself)."""
+    other = turn.couple.other(turn.partner.user_id)
+    if other is None or not other.private_chat:
+        turn.toast, turn.alert = "alert.calm_partner_unreachable", True
+        return STAY
+    turn.say(other, "calm/jealous_note", name=turn.partner.name)
+    turn.data["other"] = other.name
+    return "told"
+
+
 # One message walks through the check: each step replaces the last. Only its owner moves it on.
 CHECK = Flow(
     name=JEALOUS,
@@ -101,7 +117,10 @@ CHECK = Flow(
             answer=_then(None, keep="choice"),
             edit=True,
         ),
-        "share": Step("calm/jealous_share"),
+        "share": Step(
+            "calm/jealous_share", [[Option("tell", "calm.tell_partner")]], answer=_tell_partner
+        ),
+        "told": Step("calm/jealous_told"),
         "park": Step("calm/jealous_park"),
         "pause": Step("calm/jealous_pause"),
         "stopped": Step("calm/jealous_stopped"),
@@ -112,15 +131,19 @@ CHECK = Flow(
 
 @known_partner
 async def jealous_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/jealous: start a guided check for the person who asked, where they asked."""
-    me, private = asked.partner, asked.private
+    """/jealous: a guided check for the person who asked, in their private chat."""
+    me = asked.partner
+    if not asked.private and not me.private_chat:
+        rows = [[private_link_button(context.mend, asked.locale)]]
+        await reply(update, context, asked.locale, "common/open_private", buttons=rows)
+        return
     await context.mend.runner.begin(
         context,
         asked.couple,
         JEALOUS,
         owner=me,
-        where="private" if private else "group",
-        data={"name": me.name, "private": private, "source": None, "choice": None},
+        where="private",
+        data={"name": me.name, "private": True, "source": None, "choice": None},
     )
 
 

@@ -3,7 +3,9 @@ appreciation letter with its prompt for a longer visit.
 
 Weekly, on the couple's day and time (Sunday 19:00 on the first partner's clock unless one of
 them chose another with `/checkin sunday 19:00`, on their own clock; the first one comes after a
-first stretch of days with the bot), or at once with `/checkin`: a non-anonymous 1–5 poll in the
+first stretch of days with the bot), or at once with `/checkin`. A check-in is weekly: within a
+week of the last one, `/checkin` asks the other partner whether they want another one now too,
+and it starts only if they do. Each check-in is a non-anonymous 1–5 poll in the
 group (how safe and connected the week felt) and, in each partner's private chat, the three
 reflection questions (what went well, what still hurts, what I will do before the next one), one
 at a time. After each answer its author decides: share it or keep it private. Nothing is shown
@@ -11,14 +13,21 @@ until both have finished or the deadline (24 hours) has passed; then the group s
 chose to share, question by question, side by side. Whoever hasn't finished gets one gentle
 reminder 12 hours before the deadline. A partner who is away (`/away`) isn't asked.
 
-Monthly, at the end of each roadmap month (or with `/checklist`): the guide's six statements as
+Monthly, once per roadmap month (a calendar month counted from day 1): at the start of each
+month after the first, or earlier in the month with `/checklist`: the guide's six statements as
 a multi-answer poll. When both have answered (or after three days) the group gets the verdict —
 most statements checked (four or more of six) means they are moving the right way — the change
-since last month, and a pointer to the monthly review of the repair plan and the boundaries.
+since the month before, and a pointer to the monthly review of the repair plan and the
+boundaries. A second `/checklist` in the same month shows this month's result and when the next
+one comes: a month's answers are compared with another month's, never with an hour ago.
 
 Quarterly, a few days after each third roadmap month: an appreciation letter each partner writes
 in private. A letter can be taken back until both are written; then both appear in the group
 together. The same message suggests a longer visit or a small retreat (/visit).
+
+While a partner has paused the joint prompts (the safety switch of /support, read through
+`services.reads.prompts_paused`), none of these comes: each series goes on, the occasions in
+between are skipped, and /checkin or /checklist answers only that prompts are paused for now.
 """
 
 from __future__ import annotations
@@ -31,22 +40,21 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import origin, polls
+from bot import audience, origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.flows import Flow, Option, Run, Step, Turn, Unreadable
+from bot.flows import STAY, Flow, Option, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
-from bot.outbox import GROUP
 from bot.reading import read_clock, read_weekday
-from bot.reads import Checklist, Checklists, WeeklyCheckin
+from bot.reads import Checklist, Checklists, WeeklyCheckin, painful
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
-from bot.when import is_away, local_to_utc, next_local
+from bot.when import is_away, local_to_utc, next_local, outside_quiet_hours, quiet_until
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +163,8 @@ MOST = 4  # "most" of the six statements: more than half
 MAX_ANSWER = 500  # six of them fit side by side in one message
 MAX_LETTER = 1500  # two of them fit in one message
 REVEAL_LATE_LIMIT = timedelta(days=7)
+WEEK = timedelta(days=7)  # a check-in sooner than this after the last one needs both to want it
+ANOTHER_LIFETIME = timedelta(hours=24)  # how long the question "another one now?" stays open
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -251,6 +261,8 @@ async def weekly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         after=max(now, target) + timedelta(minutes=15),
     )
+    if services.reads.prompts_paused(services.store, couple.chat_id):
+        return  # the series goes on; this one isn't asked
     await start_checkin(context, couple)
     await services.emit("checkin.due", context, couple)
 
@@ -262,6 +274,19 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     couple, me, locale = asked.couple, asked.partner, asked.locale
     args = list(asked.words)
     if not args:
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            await reply(update, context, locale, "common/prompts_paused")
+            return
+        last = _last_checkin(services.store, couple.chat_id)
+        started_at = from_iso(last["started_at"]) if last else None
+        if (
+            last is not None
+            and last["state"] != "open"
+            and started_at is not None
+            and utcnow() - started_at < WEEK
+        ):
+            await _ask_for_another(context, couple, me, started_at)
+            return
         started = await start_checkin(context, couple, by=me)
         if started is None:
             running = open_checkin(services.store, couple.chat_id)
@@ -298,6 +323,8 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
     upcoming = services.timers.pending(couple.chat_id, WEEKLY)
     moment = from_iso(upcoming[0]["due"]) if upcoming else _next_weekly(schedule, utcnow())
     assert moment is not None
+    # It starts outside both partners' quiet hours (bot.timers): shown as it will happen.
+    starts = outside_quiet_hours(moment, couple.partners)
     await reply(
         update,
         context,
@@ -306,8 +333,102 @@ async def checkin_command(update: Update, context: MendContext, asked: Asked) ->
         weekday=schedule["weekday"],
         at=schedule["at"],
         zone=schedule["zone"],
-        times=_times(couple, moment),
+        times=_times(couple, starts),
+        quiet=[p.name for p in couple.partners if quiet_until(moment, p) is not None],
     )
+
+
+def _last_checkin(store: Store, chat_id: int) -> Checkin | None:
+    records = store.records(chat_id, CHECKINS_TABLE)
+    return max(records, key=lambda r: str(r["started_at"]), default=None)
+
+
+# -- another check-in within the week: only if both want it --------------------------------
+
+ANOTHER = "checkin_another"
+
+
+async def _ask_for_another(
+    context: MendContext, couple: Couple, me: Partner, last: datetime
+) -> None:
+    """The last check-in was less than a week ago: the other partner is asked whether they
+    want another one now too."""
+    services = context.mend
+    other = couple.other(me.user_id)
+    upcoming = services.timers.pending(couple.chat_id, WEEKLY)
+    await services.runner.begin(
+        context,
+        couple,
+        ANOTHER,
+        owner=me,
+        data={
+            "name": me.name,
+            "other": other.name if other else "",
+            "last": to_iso(last),
+            "next": upcoming[0]["due"] if upcoming else None,
+        },
+    )
+
+
+def _another_answered(turn: Turn) -> str | None:
+    """Yes from the other partner starts it (once this run is done); no from either keeps the
+    weekly rhythm. The one who asked can't say yes for the other."""
+    if turn.value == "no":
+        turn.data["declined_by"] = turn.partner.name
+        return "declined"
+    if turn.partner.user_id == turn.run.owner:
+        turn.toast, turn.alert = "alert.checkins_another_yours", True
+        return STAY
+    turn.data["agreed_by"] = turn.partner.name
+    return None
+
+
+async def _another_agreed(context: MendContext, couple: Couple, run: Run) -> None:
+    owner = couple.partner(run.owner) if run.owner is not None else None
+    if run.data.get("agreed_by") and owner is not None:
+        current = context.mend.store.couple(couple.chat_id) or couple
+        if await start_checkin(context, current, by=owner) is None:
+            running = open_checkin(context.mend.store, couple.chat_id)
+            deadline = from_iso(running["deadline"]) if running else None
+            with context.mend.store.transaction(couple.chat_id) as tx:
+                context.mend.outbox.put(
+                    tx,
+                    group_message(
+                        context.mend,
+                        current,
+                        "checkins/already_open",
+                        times=_times(current, deadline) if deadline else [],
+                    ),
+                )
+            await context.mend.outbox.deliver(context, couple.chat_id)
+
+
+def _another_shown(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """When the last check-in began and the next one comes, as each partner reads them."""
+    last, upcoming = from_iso(run.data.get("last")), from_iso(run.data.get("next"))
+    return {
+        "last": _times(couple, last) if last else [],
+        "next": _times(couple, upcoming) if upcoming else [],
+    }
+
+
+ANOTHER_FLOW = Flow(
+    name=ANOTHER,
+    first="ask",
+    steps={
+        "ask": Step(
+            "checkins/another_ask",
+            [[Option("yes", "checkins.another_yes"), Option("no", "checkins.another_no")]],
+            answer=_another_answered,
+            who="partners",
+        ),
+        "declined": Step("checkins/another_declined"),
+    },
+    lifetime=ANOTHER_LIFETIME,
+    single=True,
+    view=_another_shown,
+    finished=_another_agreed,
+)
 
 
 def _save_schedule(store: Store, couple: Couple, fields: Mapping[str, Any]) -> None:
@@ -365,7 +486,9 @@ def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) 
                 services.runner.close(tx, run)
 
 
-def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[str, Any]:
+def _reflection_data(
+    tx: Transaction, couple: Couple, partner: Partner, record: Checkin
+) -> dict[str, Any]:
     other = couple.other(partner.user_id)
     return {
         "checkin": record["id"],
@@ -373,6 +496,8 @@ def _reflection_data(couple: Couple, partner: Partner, record: Checkin) -> dict[
         "deadline": record["deadline"],
         "zone": partner.timezone,
         "other": other.name if other else "",
+        # What is shared goes to each of them privately, not to the group (bot.audience).
+        "privately": audience.where_in(tx) == "private",
     }
 
 
@@ -418,7 +543,7 @@ async def start_checkin(
                     current,
                     REFLECT,
                     owner=partner,
-                    data=_reflection_data(current, partner, record),
+                    data=_reflection_data(tx, current, partner, record),
                 )
         started: dict[str, Any] = {
             "phase": record["phase"],
@@ -600,7 +725,7 @@ def _ask_again(
         services.runner.reshow(tx, couple, current[-1])
     else:
         services.runner.start(
-            tx, couple, REFLECT, owner=partner, data=_reflection_data(couple, partner, record)
+            tx, couple, REFLECT, owner=partner, data=_reflection_data(tx, couple, partner, record)
         )
 
 
@@ -663,17 +788,25 @@ def _reveal(
     ]
     # Complete: everyone who was asked finished (a partner away this week wasn't asked).
     complete = all(r.get("done") for r in record["reflections"].values())
-    reveal = group_message(
+    # A painful week (a low score, or scores two apart) ends with a slow talk or the next
+    # window, not with plans for something nice.
+    hurt = painful(int(score) for score in record["scores"].values())
+    window = services.reads.next_window(services.store, couple.chat_id) if hurt else None
+    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]))
+    # Personal: where the couple wants it (bot.audience), in the topic the check-in started in.
+    audience.share(
+        tx,
         services,
         couple,
         "checkins/reveal",
+        thread=record.get("thread"),
         questions=questions,
         scores=scores,
         late=late,
         complete=complete,
+        painful=hurt,
+        window=_times(couple, window) if window else [],
     )
-    reveal.thread_id = record.get("thread")  # where the check-in started
-    services.outbox.put(tx, *polls.closing(tx, "checkin", checkin=record["id"]), reveal)
 
 
 async def _after_reveal(context: MendContext, couple: Couple, checkin_id: int) -> None:
@@ -802,6 +935,12 @@ def _ensure_numbered(
     )
 
 
+def _next_checklist(timers: Timers, chat_id: int) -> datetime | None:
+    """When the next month's checklist comes on its own."""
+    upcoming = timers.pending(chat_id, MONTHLY)
+    return from_iso(upcoming[0]["due"]) if upcoming else None
+
+
 async def monthly_due(context: MendContext, fired: Fired) -> None:
     services = context.mend
     couple = services.store.couple(fired.chat_id)
@@ -813,7 +952,8 @@ async def monthly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("month", 0)) + 1,
     )
-    await start_checklist(context, couple)
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_checklist(context, couple)
 
 
 def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
@@ -822,13 +962,24 @@ def open_checklist(store: Store, chat_id: int) -> MonthlyChecklist | None:
 
 @partners_only
 async def checklist_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/checklist: this month's trust checklist now."""
+    """/checklist: this month's trust checklist now; once it was done, its result."""
+    services = context.mend
     couple, locale = asked.couple, asked.locale
     if asked.args:
         await reply(update, context, locale, "checkins/checklist_usage")
         return
-    if await start_checklist(context, couple) is None:
-        running = open_checklist(context.mend.store, couple.chat_id)
+    if services.reads.prompts_paused(services.store, couple.chat_id):
+        await reply(update, context, locale, "common/prompts_paused")
+        return
+    if await start_checklist(context, couple) is not None:
+        return
+    month = roadmap_month(couple.setup_completed_at, utcnow())
+    records = services.store.records(couple.chat_id, CHECKLISTS_TABLE)
+    running = open_checklist(services.store, couple.chat_id)
+    this_month = max(
+        (r for r in records if r["month"] == month), key=lambda r: r["id"], default=None
+    )
+    if running is not None or this_month is None:
         deadline = from_iso(running["deadline"]) if running else None
         await reply(
             update,
@@ -837,11 +988,24 @@ async def checklist_command(update: Update, context: MendContext, asked: Asked) 
             "checkins/checklist_open",
             times=_times(couple, deadline) if deadline else [],
         )
+        return
+    # This month had its checklist: its result, and when the next one comes.
+    earlier = [r for r in records if r["state"] == "done" and r["month"] < month]
+    upcoming = _next_checklist(services.timers, couple.chat_id)
+    await reply(
+        update,
+        context,
+        locale,
+        "checkins/checklist_done",
+        **_result(couple, this_month, earlier),
+        month=month,
+        times=_times(couple, upcoming) if upcoming else [],
+    )
 
 
 async def start_checklist(context: MendContext, couple: Couple) -> MonthlyChecklist | None:
     """This month's checklist: the intro, the poll and its deadline, owed in one change;
-    None if one is open already."""
+    None if one is open already, or this month had its own."""
     services = context.mend
     now = utcnow()
     deadline = now + CHECKLIST_WINDOW
@@ -849,9 +1013,11 @@ async def start_checklist(context: MendContext, couple: Couple) -> MonthlyCheckl
         current = tx.couple()
         assert current is not None
         _expire_stale(tx, services, CHECKLISTS_TABLE)
-        if any(r["state"] == "open" for r in tx.table(CHECKLISTS_TABLE).all()):
-            return None
         month = roadmap_month(current.setup_completed_at, now)
+        if any(
+            r["state"] == "open" or r["month"] == month for r in tx.table(CHECKLISTS_TABLE).all()
+        ):
+            return None
         record: MonthlyChecklist = {
             "state": "open",
             "started_at": to_iso(now),
@@ -932,25 +1098,18 @@ def finished_checklists(store: Store, chat_id: int) -> Checklists:
     )
 
 
-def _verdict(
-    tx: Transaction,
-    services: Services,
-    couple: Couple,
-    record: MonthlyChecklist,
-    *,
-    late: bool,
-) -> None:
-    """Inside the couple's transaction: most checked? The change since last month, and the
-    monthly review."""
-    table = tx.table(CHECKLISTS_TABLE)
-    previous = sorted((r for r in table.all() if r["state"] == "done"), key=lambda r: r["id"])
-    before = previous[-1]["answers"] if previous else {}
-    table.update(record["id"], {"state": "done", "done_at": to_iso(utcnow())})
+def _result(
+    couple: Couple, record: MonthlyChecklist, earlier: list[MonthlyChecklist]
+) -> dict[str, Any]:
+    """A month's checklist as the group reads it: each partner's count, the change since the
+    latest earlier month that had one (`since`: that month), and the verdict."""
+    months = sorted((r for r in earlier if r["month"] < record["month"]), key=lambda r: r["id"])
+    before = months[-1] if months else None
     partners = []
     counts: list[int] = []
     for partner in couple.partners:
         mine = record["answers"].get(str(partner.user_id))
-        earlier = before.get(str(partner.user_id))
+        then = before["answers"].get(str(partner.user_id)) if before else None
         count = None if mine is None else len(mine)
         if count is not None:
             counts.append(count)
@@ -958,7 +1117,7 @@ def _verdict(
             {
                 "name": partner.name,
                 "count": count,
-                "change": None if count is None or earlier is None else count - len(earlier),
+                "change": None if count is None or then is None else count - len(then),
             }
         )
     most = [c for c in counts if c >= MOST]
@@ -970,18 +1129,39 @@ def _verdict(
         verdict = "not_yet"
     else:
         verdict = "no_answers"
+    return {
+        "partners": partners,
+        "verdict": verdict,
+        "total": len(STATEMENTS),
+        "most": MOST,
+        "since": before["month"] if before else None,
+        "first": not earlier,
+    }
+
+
+def _verdict(
+    tx: Transaction,
+    services: Services,
+    couple: Couple,
+    record: MonthlyChecklist,
+    *,
+    late: bool,
+) -> None:
+    """Inside the couple's transaction: most checked? The change since the month before, and
+    the monthly review."""
+    table = tx.table(CHECKLISTS_TABLE)
+    previous = [r for r in table.all() if r["state"] == "done"]
+    table.update(record["id"], {"state": "done", "done_at": to_iso(utcnow())})
+    upcoming = _next_checklist(services.timers, couple.chat_id)
     message = group_message(
         services,
         couple,
         "checkins/checklist_verdict",
-        partners=partners,
-        verdict=verdict,
-        total=len(STATEMENTS),
-        most=MOST,
+        **_result(couple, record, previous),
         month=record["month"],
         late=late,
-        first=not previous,
         path=couple.path,
+        times=_times(couple, upcoming) if upcoming else [],
     )
     message.thread_id = record.get("thread")
     services.outbox.put(tx, *polls.closing(tx, "checklist", checklist=record["id"]), message)
@@ -1035,7 +1215,8 @@ async def quarterly_due(context: MendContext, fired: Fired) -> None:
         besides=fired.timer_id,
         at_least=int(fired.payload.get("quarter", 0)) + 1,
     )
-    await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
+    if not services.reads.prompts_paused(services.store, couple.chat_id):
+        await start_letters(context, couple, int(fired.payload.get("quarter", 0)))
 
 
 LETTER = "letter"  # a partner's appreciation letter, private until both are written
@@ -1090,7 +1271,12 @@ def _ask_letter(
         couple,
         LETTER,
         owner=partner,
-        data={"letters": round_id, "other": other.name if other else "", "most": MAX_LETTER},
+        data={
+            "letters": round_id,
+            "other": other.name if other else "",
+            "most": MAX_LETTER,
+            "privately": audience.where_in(tx) == "private",
+        },
     )
 
 
@@ -1126,7 +1312,7 @@ def _letter_written(turn: Turn) -> str | None:
         }
         for p in turn.couple.partners
     ]
-    turn.say(GROUP, "checkins/letters_reveal", letters=shown)
+    audience.share(turn.tx, turn.services, turn.couple, "checkins/letters_reveal", letters=shown)
     return "revealed"
 
 
@@ -1224,6 +1410,7 @@ def weekly_checkins(store: Store, chat_id: int) -> list[WeeklyCheckin]:
                     int(uid) for uid, mine in record["reflections"].items() if mine.get("done")
                 ),
                 away=frozenset(record.get("away", [])),
+                revealed_at=from_iso(record.get("revealed_at")),
             )
         )
     return read
@@ -1281,19 +1468,23 @@ def checkins_export(services: Services, couple: Couple, user_id: int) -> dict[st
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("checkin", "care"), Command("checklist", "care"))
     timers = services.timers
-    # Prompts: wait out quiet hours; missed during downtime, dropped (the next one comes).
-    timers.register(WEEKLY, weekly_due, quiet=True)
+    # Prompts: wait out quiet hours and a running pause; missed during downtime, dropped (the
+    # next one comes).
+    timers.register(WEEKLY, weekly_due, quiet=True, pause=True)
     timers.register(REMIND, remind_due, quiet=True)
-    timers.register(MONTHLY, monthly_due, quiet=True)
-    timers.register(QUARTERLY, quarterly_due, quiet=True)
-    # Showing what was shared still makes sense days later, worded as late.
-    timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
-    timers.register(CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True)
+    timers.register(MONTHLY, monthly_due, quiet=True, pause=True)
+    timers.register(QUARTERLY, quarterly_due, quiet=True, pause=True)
+    # Showing what was shared still makes sense days later, worded as late; it waits for a
+    # running pause to end, as the prompts do.
+    timers.register(DEADLINE, deadline_due, late_limit=REVEAL_LATE_LIMIT, quiet=True, pause=True)
+    timers.register(
+        CHECKLIST_END, checklist_end_due, late_limit=REVEAL_LATE_LIMIT, quiet=True, pause=True
+    )
     timers.reconcile_with(ensure)
     services.exporters["checkins"] = checkins_export
     services.reads.weekly_checkins = weekly_checkins
     services.reads.checklists = finished_checklists
-    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED)
+    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED, ANOTHER_FLOW)
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)
     app.add_handler(CommandHandler("checkin", checkin_command))

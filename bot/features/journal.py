@@ -15,6 +15,8 @@
   path is never made to say that it's "only my past"; a /reflect draft starts from what the
   person knows for sure, not from the fear that kept circling.
 - /setback: a normal setback or a red flag? Questions, then the advice that fits, and /support.
+  Fear of the partner comes first: a reading whose first line is neutral (a lock screen shows
+  it), then the safety help for that person alone (the event "care.afraid").
 - /reflect: notice an anxious loop and turn it into reflection; /support if the looping persists.
 
 Each of these is a flow (bot.flows) owned by the person, shown in their private chat only. What
@@ -146,6 +148,7 @@ MAX_RUNG = 200  # characters of a rung: a full ladder fits in one message
 NEXT_STEPS = ("write", "share", "rest", "kind")
 LOOPING_RUNS = 3  # this many loops noticed as circling within a week: point to /support
 LOOPING_WINDOW = timedelta(days=7)
+AFRAID = "care.afraid"  # the event that brings the safety help (/support's) to a person
 
 # Replies to questions asked before the journal's conversations were flows: they can't be
 # continued, so they are answered as closed (never dropped without a word).
@@ -521,7 +524,11 @@ def _setback_reading(run: Run) -> Mapping[str, Any]:
 
 
 def _check_flow(
-    name: str, tool: str, area: str, reading: Callable[[Run], Mapping[str, Any]]
+    name: str,
+    tool: str,
+    area: str,
+    reading: Callable[[Run], Mapping[str, Any]],
+    finished: Callable[[MendContext, Couple, Run], Any] | None = None,
 ) -> Flow:
     """A check: its questions one by one in one edited message, then the reading there."""
     questions = QUESTIONS[name]
@@ -537,11 +544,19 @@ def _check_flow(
         for index in range(len(questions))
     }
     steps["reading"] = Step(f"journal/{tool}_reading", data=reading)
-    return Flow(name=name, where="private", first="q0", steps=steps)
+    return Flow(name=name, where="private", first="q0", steps=steps, finished=finished)
+
+
+async def _after_setback(context: MendContext, couple: Couple, run: Run) -> None:
+    """Fear of the partner: the safety help follows, for this person only (told to /support
+    with "care.afraid")."""
+    answers = run.data.get("answers", [])
+    if run.owner is not None and len(answers) == len(SETBACK) and _setback_reading(run)["afraid"]:
+        await context.mend.emit(AFRAID, context, couple, partner=run.owner)
 
 
 SELFCHECK_FLOW = _check_flow(SELFCHECK, "selfcheck", "sc", _selfcheck_reading)
-SETBACK_FLOW = _check_flow(SETBACK_CHECK, "setback", "sb", _setback_reading)
+SETBACK_FLOW = _check_flow(SETBACK_CHECK, "setback", "sb", _setback_reading, _after_setback)
 
 
 def _check_opener(flow: str, tool: str) -> Opener:

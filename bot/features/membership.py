@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Chat, ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
+from bot import audience
 from bot.context import MendContext, Services
 from bot.couples import erase_couple, group_locale, move_couple
 from bot.links import greet
@@ -72,7 +73,8 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
     services = context.mend
     couple = services.store.couple(chat.id)
     if couple is None or not couple.partners:
-        await greet(context, chat, language)
+        members = await audience.count_members(context, chat.id)
+        await greet(context, chat, language, others=audience.others_in(members))
         return
     if couple.status == "removed":
         services.timers.cancel_kind(chat.id, ERASE)
@@ -97,8 +99,8 @@ async def _added(context: MendContext, chat: Chat, language: str | None) -> None
 async def _removed(context: MendContext, chat: Chat) -> None:
     services = context.mend
     couple = services.store.couple(chat.id)
-    if couple is None or couple.status == "removed":
-        return
+    if couple is None or couple.status != "active":
+        return  # already on hold; a couple closing after /forget is erased on its own date
     now = utcnow()
     erase_at = now + timedelta(days=services.settings.erase_after_days)
     services.timers.suspend_all(chat.id)
@@ -157,6 +159,8 @@ async def service_message(update: Update, context: MendContext) -> None:
             current.title = message.new_chat_title
             tx.save(current)
         return
+    if message.left_chat_member or message.new_chat_members:
+        await audience.recount(context, message.chat_id)  # who can read the group changed
     locale = group_locale(services, couple)
     if message.left_chat_member and couple.is_partner(message.left_chat_member.id):
         _mark_left(services, message.chat_id, message.left_chat_member.id, left=True)

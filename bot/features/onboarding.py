@@ -1,30 +1,51 @@
 """Onboarding: the greeting, "I'm in", the private link, the path and the roles.
 
 Two partners at most: a third person is told kindly that the bot is for the two of them and can
-change nothing. Setup completes when both are in and the path (and, optionally, roles) are
-chosen; that day is day 1 of the roadmap: every feature's recurring series starts (the timers'
-reconcilers), and "couple.set_up" is emitted. The path and the roles are a flow (bot.flows):
-either partner answers, and the buttons name partners by their place in the couple, never by an
-id an old message could reuse. Asked for with the events "setup.path" and "setup.roles" (from
-/settings), they are chosen again.
+change nothing. If someone tapped "I'm in" by mistake (a friend in the group, first), the right
+person taps it too: that asks to take a place. One of the two partners gives theirs, the other
+agrees, and the newcomer takes it; everything the couple set up stays (the one who left keeps
+nothing of theirs running: their open questions close, their timers stop). With more people in
+the group than the two of them, the couple is asked, once both are in and before anything
+personal is posted, where personal things should go (bot.audience).
+
+Setup completes when both are in and the path (and, optionally, roles) are agreed; that day is
+day 1 of the roadmap: every feature's recurring series starts (the timers' reconcilers), and
+"couple.set_up" is emitted. The path and the roles are a flow (bot.flows): either partner
+proposes, the other agrees (bot.consent: they bind both), and the buttons name partners by their
+place in the couple, never by an id an old message could reuse. A proposal not agreed to during
+setup is asked again; later, what was in place stays. Asked for with the events "setup.path"
+and "setup.roles" (from /settings), they are chosen again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Chat, Update, User
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot import audience
+from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.flows import Flow, Option, Rows, Run, Step, Turn
-from bot.guards import Asked, partners_only, refuse_outsider
-from bot.links import JOIN, PRIVATE_LINK, deep_link, greet, new_link, use_link, welcome_buttons
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn
+from bot.guards import Asked, partner_with_data, refuse, refuse_outsider
+from bot.links import (
+    JOIN,
+    PRIVATE_LINK,
+    deep_link,
+    forget_links,
+    greet,
+    new_link,
+    use_link,
+    welcome_buttons,
+)
 from bot.messages import Buttons, link, reply, say
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
 SETUP = "setup"  # the path, then the roles
+REPLACE = "replace"  # someone asks to take a partner's place
 SET_UP = "couple.set_up"  # the event of a couple that has just completed setup
 
 
@@ -40,12 +61,16 @@ async def join(update: Update, context: MendContext) -> None:
         return
     services = context.mend
     existing = services.store.couple(chat.id)
+    if existing is not None and existing.status == "closing":
+        await refuse(update, context, existing, "common/closing", "alert.closing")
+        return
     if existing is not None and existing.is_partner(user.id):
         locale = group_locale(services, existing)
         await query.answer(services.render.alert(locale, "alert.already_in"))
         return
     if existing is not None and existing.is_full:
         await refuse_outsider(update, context, existing)
+        await _ask_for_a_place(context, existing, user)
         return
 
     now = utcnow()
@@ -75,23 +100,37 @@ async def join(update: Update, context: MendContext) -> None:
         name=user.first_name,
         waiting=waiting_for_other,
     )
+    await audience.recount(context, chat.id)
+    if couple.is_full and audience.where(services.store, chat.id) == "ask":
+        # More than the two of them read this group: ask now where personal things go.
+        with services.store.transaction(chat.id) as tx:
+            audience.ask(tx, services, couple)
+        await services.outbox.deliver(context, chat.id)
     if couple.is_full and couple.path is None:
         await ask_path(context, couple)
 
 
 async def fresh_link(update: Update, context: MendContext, asked: Asked) -> None:
     """A partner asks for a new link to their private chat (the old one expired or was used)."""
+    await asked.press.answer()
+    await _send_link(
+        context, asked.couple.chat_id, asked.partner.user_id, asked.first_name, asked.locale
+    )
+
+
+async def _send_link(
+    context: MendContext, chat_id: int, user_id: int, name: str, locale: str
+) -> None:
+    """A fresh link to a partner's private chat, in the group (older ones stop working)."""
     services = context.mend
-    couple, locale, name = asked.couple, asked.locale, asked.first_name
-    with services.store.transaction(couple.chat_id) as tx:
+    with services.store.transaction(chat_id) as tx:
         current = tx.couple()
         assert current is not None
-        token = new_link(tx, current, asked.partner.user_id)
+        token = new_link(tx, current, user_id)
         tx.save(current)
-    await asked.press.answer()
     await say(
         context,
-        couple.chat_id,
+        chat_id,
         locale,
         "onboarding/private_link",
         buttons=_private_link(context, locale, name, token),
@@ -102,6 +141,132 @@ async def fresh_link(update: Update, context: MendContext, asked: Asked) -> None
 def _private_link(context: MendContext, locale: str, name: str, token: str) -> Buttons:
     label = context.mend.render.label(locale, "onboarding.open_private", name=name)
     return [[link(label, deep_link(context.bot.username, token))]]
+
+
+# -- a place taken by mistake --------------------------------------------------------------------
+
+
+async def _ask_for_a_place(context: MendContext, couple: Couple, user: User) -> None:
+    """Someone who isn't one of the two tapped "I'm in": the two may give them a place (one
+    open request at a time; the same person asking again changes nothing)."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        current = tx.couple()
+        if current is None or not current.is_full or current.is_partner(user.id):
+            return
+        if any(r.data.get("newcomer") == user.id for r in services.runner.runs_in(tx, REPLACE)):
+            return
+        services.runner.start(
+            tx,
+            current,
+            REPLACE,
+            owner=None,
+            data={
+                "newcomer": user.id,
+                "newcomer_name": user.first_name,
+                "newcomer_language": user.language_code,
+                "names": [p.name for p in current.partners],
+            },
+        )
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+def _give(turn: Turn) -> str:
+    """A partner gives their place; the other one is asked."""
+    other = turn.couple.other(turn.partner.user_id)
+    turn.data.update(
+        leaving=turn.partner.user_id,
+        leaving_name=turn.partner.name,
+        other=other.user_id if other else None,
+        other_name=other.name if other else "",
+    )
+    return "agree"
+
+
+def _agreed_to_replace(turn: Turn) -> str | None:
+    """The other partner agrees (the newcomer takes the place) or doesn't (nothing changes)."""
+    if turn.partner.user_id != turn.data.get("other"):
+        turn.toast, turn.alert = "alert.replace_not_yours", True
+        return STAY
+    if turn.value != "yes":
+        return "declined"
+    couple = turn.tx.couple()
+    leaving = couple.partner(int(turn.data["leaving"])) if couple else None
+    if couple is None or leaving is None or couple.is_partner(int(turn.data["newcomer"])):
+        turn.toast, turn.alert = "alert.stale_button", True
+        return None
+    _replace(turn, couple, leaving)
+    return "replaced"
+
+
+def _replace(turn: Turn, couple: Couple, leaving: Partner) -> None:
+    """Inside the transaction: the newcomer takes the leaving partner's place; nothing of the
+    leaving partner's keeps running (their questions close, their timers and links go)."""
+    services, tx = turn.services, turn.tx
+    newcomer = Partner(
+        user_id=int(turn.data["newcomer"]),
+        name=str(turn.data["newcomer_name"]),
+        joined_at=utcnow(),
+        telegram_language=turn.data.get("newcomer_language"),
+    )
+    # Their questions close: those they started, and those waiting for their answer (a
+    # proposal put to them).
+    for run in services.runner.open_runs(tx):
+        if leaving.user_id in (run.owner, run.asked, services.runner.waits_for(couple, run)):
+            services.runner.close(tx, run)
+    couple.partners = [newcomer if p.user_id == leaving.user_id else p for p in couple.partners]
+    for partner in couple.partners:
+        partner.role = None  # roles were chosen with the wrong person
+    services.timers.cancel_partner(tx, leaving.user_id)
+    forget_links(tx, couple, leaving.user_id)
+    tx.save(couple)
+
+
+async def _after_replace(context: MendContext, couple: Couple, run: Run) -> None:
+    """The newcomer is in: their private link, and the couple's series again (theirs too)."""
+    if run.step is not None or "leaving" not in run.data:
+        return
+    services = context.mend
+    current = services.store.couple(couple.chat_id)
+    newcomer = current.partner(int(run.data["newcomer"])) if current else None
+    if current is None or newcomer is None:
+        return
+    if current.is_set_up and current.status == "active":
+        services.timers.reconcile(current)
+    locale = group_locale(services, current)
+    await _send_link(context, current.chat_id, newcomer.user_id, newcomer.name, locale)
+    # Setup under way named the one who left: its question comes again, with the right names.
+    if current.path is None:
+        await ask_path(context, current)
+    elif not current.is_set_up:
+        await ask_roles(context, current, chosen_by="")
+
+
+REPLACE_FLOW = Flow(
+    name=REPLACE,
+    first="offer",
+    finished=_after_replace,
+    steps={
+        "offer": Step(
+            "onboarding/replace_offer",
+            lambda run: [
+                [Option("give", "onboarding.give_place", {"name": run.data["newcomer_name"]})]
+            ],
+            answer=_give,
+            who="partners",
+            edit=True,
+        ),
+        "agree": Step(
+            "onboarding/replace_agree",
+            [[Option("yes", "onboarding.replace_yes"), Option("no", "onboarding.replace_no")]],
+            answer=_agreed_to_replace,
+            who="partners",
+            edit=True,
+        ),
+        "declined": Step("onboarding/replace_declined"),
+        "replaced": Step("onboarding/replaced"),
+    },
+)
 
 
 # -- path and roles ----------------------------------------------------------------------------
@@ -146,15 +311,39 @@ def _path_options(run: Run) -> Rows:
     return [[Option(path, f"path.{path}")] for path in PATHS]
 
 
-def _path_chosen(turn: Turn) -> str:
+def _path_proposed(turn: Turn) -> str:
+    """A path chosen: proposed to the other partner."""
+    propose(turn)
+    turn.data["proposed"] = turn.value
+    return "path_agreed"
+
+
+def _path_agreed(turn: Turn) -> str:
+    """The other agreed the path: it applies, and the roles (which depend on it) are asked."""
     current = turn.tx.couple()
     assert current is not None
-    current.path = turn.value
+    current.path = turn.data["proposed"]
     for partner in current.partners:
         partner.role = None
     turn.tx.save(current)
-    turn.data.update(path=turn.value, chosen_by=turn.partner.name)
+    proposer = current.partner(turn.run.owner or 0)
+    turn.data.update(path=current.path, chosen_by=proposer.name if proposer else "")
     return "roles"
+
+
+def _for_the_other(step: str, agreed: Callable[[Turn], str | None]) -> Step:
+    """The proposal of the path or the roles, for the partner who didn't propose it. After a
+    "not like this", during setup the question comes again, for either to propose; later what
+    was in place stays and the run is done."""
+
+    def declined(turn: Turn) -> str | None:
+        current = turn.tx.couple()
+        if current is not None and current.setup_completed_at is None:
+            turn.run.owner = None
+            return step
+        return None
+
+    return proposal(f"onboarding/{step}_proposed", what=step, agreed=agreed, declined=declined)
 
 
 def _role_options(run: Run) -> Rows:
@@ -170,19 +359,38 @@ def _role_options(run: Run) -> Rows:
     return rows
 
 
-def _roles_chosen(turn: Turn) -> str:
-    """The roles as chosen; the first time, setup is complete: day 1."""
+def _roles_of(couple: Couple, choice: str) -> dict[int, str | None]:
+    """Each partner's role (by user id) as a roles button means it."""
+    assert couple.path is not None
+    first, second = ROLES_BY_PATH[couple.path]
+    return {
+        partner.user_id: None
+        if choice == "skip"
+        else first
+        if choice in ("both", f"partner_{index}")
+        else second
+        for index, partner in enumerate(couple.partners)
+    }
+
+
+def _roles_proposed(turn: Turn) -> str:
+    """Roles chosen: proposed to the other partner."""
+    propose(turn)
+    roles = _roles_of(turn.couple, str(turn.value))
+    turn.data["proposed"] = turn.value
+    turn.data["roles"] = {
+        p.name: roles[p.user_id] for p in turn.couple.partners if roles[p.user_id]
+    }
+    return "roles_agreed"
+
+
+def _roles_agreed(turn: Turn) -> str:
+    """The roles as agreed; the first time, setup is complete: day 1."""
     current = turn.tx.couple()
     assert current is not None and current.path is not None
-    first, second = ROLES_BY_PATH[current.path]
-    choice = str(turn.value)
-    for index, partner in enumerate(current.partners):
-        if choice == "skip":
-            partner.role = None
-        elif choice == "both":
-            partner.role = first
-        else:
-            partner.role = first if choice == f"partner_{index}" else second
+    roles = _roles_of(current, str(turn.data["proposed"]))
+    for partner in current.partners:
+        partner.role = roles[partner.user_id]
     newly_set_up = current.setup_completed_at is None
     if newly_set_up:
         current.setup_completed_at = utcnow()
@@ -212,10 +420,14 @@ SETUP_FLOW = Flow(
     first="path",
     finished=_after_roles,
     steps={
-        "path": Step("onboarding/choose_path", _path_options, answer=_path_chosen, who="partners"),
-        "roles": Step(
-            "onboarding/choose_roles", _role_options, answer=_roles_chosen, who="partners"
+        "path": Step(
+            "onboarding/choose_path", _path_options, answer=_path_proposed, who="partners"
         ),
+        "path_agreed": _for_the_other("path", _path_agreed),
+        "roles": Step(
+            "onboarding/choose_roles", _role_options, answer=_roles_proposed, who="partners"
+        ),
+        "roles_agreed": _for_the_other("roles", _roles_agreed),
         "ready": Step("onboarding/ready"),
         "updated": Step("onboarding/roles_updated"),
     },
@@ -233,7 +445,13 @@ async def start_group(update: Update, context: MendContext) -> None:
     couple = services.store.couple(chat.id)
     thread_id = message.message_thread_id if message.is_topic_message else None
     if couple is None or not couple.partners:
-        await greet(context, chat, user.language_code, thread_id)
+        members = await audience.count_members(context, chat.id)
+        await greet(
+            context, chat, user.language_code, thread_id, others=audience.others_in(members)
+        )
+        return
+    if couple.status == "closing":
+        await refuse(update, context, couple, "common/closing", "alert.closing")
         return
     if not couple.is_partner(user.id) and couple.is_full:
         await refuse_outsider(update, context, couple)
@@ -302,6 +520,9 @@ async def start_private(update: Update, context: MendContext) -> None:
         groups=[c.title for c in couples],
         timezone=partner.timezone,
     )
+    for couple in couples:
+        # Personal things kept for this partner until the private chat was open come now.
+        await audience.deliver_waiting(context, couple.chat_id, partner)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -309,7 +530,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("start", start_private, filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("start", start_group, filters.ChatType.GROUPS))
     app.add_handler(CallbackQueryHandler(join, pattern=f"^{JOIN}$"))
-    app.add_handler(CallbackQueryHandler(partners_only(fresh_link), pattern=f"^{PRIVATE_LINK}$"))
-    services.runner.add(SETUP_FLOW)
+    # A fresh link works while a couple's data waits to be erased too: /export needs the chat.
+    app.add_handler(
+        CallbackQueryHandler(partner_with_data(fresh_link), pattern=f"^{PRIVATE_LINK}$")
+    )
+    services.runner.add(SETUP_FLOW, REPLACE_FLOW)
     services.on("setup.path", _path_asked)
     services.on("setup.roles", _roles_asked)

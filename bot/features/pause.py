@@ -3,9 +3,13 @@
 A partner asks for a break (30 minutes by default, 20 at least — the time a flooded body needs
 to calm — and 24 hours at most). The group sees who paused and when both come back, each in
 their own time; grounding is offered (breathing, a private journaling prompt, or just rest).
-Only the partner who paused ends it early (/resume) or adds time (/extend): the one who needed
-the break decides when they are ready; the other can send a quiet "ready when you are". At the
-end both are invited back with a gentle way to restart. One pause at a time per couple.
+Only the partner who paused ends it early (/resume): the one who needed the break decides when
+they are ready; the other can send a quiet "ready when you are". Either partner may add time
+(/extend), and the group sees who did. At the end both are invited back with a gentle way to
+restart. One pause at a time per couple.
+
+While a pause runs, the group's prompts (check-ins, reviews, reveals, window openings) wait for
+its end: the timers read when it ends (`services.reads.pause_ends`), and are told when it has.
 """
 
 from __future__ import annotations
@@ -62,9 +66,11 @@ LATE_LIMIT = timedelta(hours=24)
 
 def active_pause(services: Services, chat_id: int) -> Pause | None:
     """The couple's running pause, if any."""
-    return next(
-        (r for r in services.store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None
-    )
+    return _running_in(services.store, chat_id)
+
+
+def _running_in(store: Store, chat_id: int) -> Pause | None:
+    return next((r for r in store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None)
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -237,20 +243,16 @@ async def resume_command(update: Update, context: MendContext, asked: Asked) -> 
             ),
         )
     await services.outbox.deliver(context, couple.chat_id)
+    services.timers.after_pause(couple.chat_id)
 
 
 @partners_only
 async def extend_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/extend [minutes]: the partner who paused adds time (15 minutes by default)."""
+    """/extend [minutes]: either partner adds time (15 minutes by default); the group sees who."""
     services = context.mend
     couple, locale = asked.couple, asked.locale
     running = await _running(update, context, asked)
     if running is None:
-        return
-    if running["by"] != asked.partner.user_id:
-        await reply(
-            update, context, locale, "pause/extend_not_yours", pauser=_name(couple, running["by"])
-        )
         return
     ends_at, started_at = from_iso(running["ends_at"]), from_iso(running["started_at"])
     assert ends_at is not None and started_at is not None
@@ -269,6 +271,7 @@ async def extend_command(update: Update, context: MendContext, asked: Asked) -> 
         )
         return
     new_end = ends_at + timedelta(minutes=minutes)
+    pauser = _name(couple, running["by"])
     with services.store.transaction(couple.chat_id) as tx:
         services.timers.cancel_kind(couple.chat_id, PAUSE_END)
         tx.table(PAUSES_TABLE).update(running["id"], {"ends_at": to_iso(new_end)})
@@ -282,6 +285,7 @@ async def extend_command(update: Update, context: MendContext, asked: Asked) -> 
                 couple,
                 "pause/extended",
                 name=asked.first_name,
+                pauser=None if running["by"] == asked.partner.user_id else pauser,
                 minutes=minutes,
                 times=_times(couple, new_end),
             ),
@@ -324,6 +328,7 @@ async def pause_over(context: MendContext, fired: Fired) -> None:
             ),
         )
     await services.outbox.deliver(context, fired.chat_id)
+    services.timers.after_pause(fired.chat_id)
 
 
 def pauses_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
@@ -344,6 +349,12 @@ def pause_starts(store: Store, chat_id: int) -> list[datetime]:
     ]
 
 
+def pause_ends(store: Store, chat_id: int) -> datetime | None:
+    """When the couple's running pause ends, if one runs (services.reads)."""
+    running = _running_in(store, chat_id)
+    return from_iso(running["ends_at"]) if running is not None else None
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(
         Command("pause", "calm"),
@@ -353,6 +364,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT)
     services.exporters["pauses"] = pauses_export
     services.reads.pauses = pause_starts
+    services.reads.pause_ends = pause_ends
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))

@@ -5,19 +5,27 @@ will do differently, (3) how hard feelings will be handled, (4) the next visit. 
 message both partners see, with buttons for choices; a button that wants words asks a question
 beside the step, aimed at whoever tapped, and the step stays open for the other partner too.
 Either partner may answer a step, except the changes, which belong to the partner doing the
-repair work when roles are set. Check-in times are typed in the typing partner's time zone and
-shown to each partner in their own.
+repair work when roles are set. The plan's commitments bind both (bot.consent): the partner who
+completes the last step proposes the plan (or the changed section), and it is agreed, posted and
+pinned once the other says yes; until then the plan in place stays as it is. Check-in times
+are typed in the typing partner's time zone and shown to each partner in their own.
 
 The agreed plan is posted as one message and pinned (if the group doesn't let the bot pin, it
-says so). It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes
-one section, and once a month a review asks what to keep and what to change. `/plan track`
+says so). With more people in the group than the two of them, it is pinned only if they chose to
+have personal things posted there; if they chose privately, each gets a copy (bot.audience).
+It lives in the couple's file, `/plan` shows it, `/plan edit` (or its buttons) changes one
+section, and once a month a review asks what to keep and what to change. `/plan track`
 leads to the infidelity track; `/plan delete` removes the plan and its reviews.
 
+The next visit is the one planned with /visit, when there is one (read through
+`services.reads.next_visit`, and the posted plan is shown anew when a visit is planned or called
+off); else the date typed here, until it has passed.
+
 The conversations are flows (bot.flows): PLAN writes the plan (or changes one section of it),
-the draft kept with the run until it is agreed; MENU is the plan's message with its buttons;
-SECTIONS asks which section to change; REVIEW is the monthly review; DELETE confirms a deletion
-with the partner who asked. The changes (step 2) apply as they are written today; a step in
-which the other partner accepts a change would follow the question beside step 2.
+the draft kept with the run until it is proposed; PROPOSAL waits for the other partner's yes,
+the draft kept with it until it is agreed; MENU is the plan's message with its buttons; SECTIONS
+asks which section to change; REVIEW is the monthly review; DELETE confirms a deletion with the
+partner who asked.
 """
 
 from __future__ import annotations
@@ -31,21 +39,22 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot import asks
+from bot import asks, audience
+from bot.consent import proposal
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale
+from bot.couples import group_locale, partner_locale
 from bot.dates import add_months, day_as_moment
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, partners_only
-from bot.messages import group_message, reply
+from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date, read_times_and_days
 from bot.render import shorten, zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
-from bot.transparency import asks_for_surveillance
-from bot.when import local_moments, next_local
+from bot.transparency import declined
+from bot.when import local_moments, next_local, outside_quiet_hours
 
 
 class CheckinTime(TypedDict):
@@ -111,6 +120,7 @@ CRUTCH_TIMES_A_DAY = 3  # check-ins this often lean on messaging alone
 VISIT_AHEAD_DAYS = 730
 
 PLAN_FLOW = "plan"
+PROPOSAL_FLOW = "plan_proposal"  # the plan as written, waiting for the other partner's yes
 MENU_FLOW = "plan_menu"
 SECTIONS_FLOW = "plan_sections"
 REVIEW_FLOW = "plan_review"
@@ -168,9 +178,10 @@ def _plan_view(
     for slot in plan.get("times") or []:
         moment = next_local(time.fromisoformat(slot["at"]), entered_in, now, slot.get("weekday"))
         slots.append({"weekday": slot.get("weekday"), "local": local_moments(couple, moment)})
-    visit = plan.get("visit")
     review = services.timers.pending(couple.chat_id, REVIEW)
-    review_at = from_iso(review[0]["due"]) if review else None
+    due = from_iso(review[0]["due"]) if review else None
+    # The review waits out both partners' quiet hours (bot.timers): shown as it will come.
+    review_at = outside_quiet_hours(due, couple.partners) if due else None
     owner = _repairing(couple)
     return {
         "frequency": plan.get("frequency"),
@@ -187,13 +198,36 @@ def _plan_view(
         "own": [
             {"text": o["text"], "by": _name(couple, o["by"])} for o in plan.get("emotions_own", [])
         ],
-        "visit": None
-        if visit in (None, "not_yet")
-        else day_as_moment(datetime.fromisoformat(visit).date()),
+        **_next_visit(services, couple, plan.get("visit")),
         "agreed_at": from_iso(plan.get("agreed_at")),
         "review": local_moments(couple, review_at) if review_at else [],
         "track": services.reads.repair_track(services.store, couple.chat_id),
     }
+
+
+def _next_visit(services: Services, couple: Couple, typed: str | None) -> dict[str, Any]:
+    """The next visit: the one planned with /visit (its first and last day), else the day
+    typed into the plan while it is still ahead."""
+    planned = services.reads.next_visit(services.store, couple.chat_id)
+    if planned is not None:
+        first, last = planned
+        return {"visit": day_as_moment(first), "visit_until": day_as_moment(last)}
+    day = None if typed in (None, "not_yet") else datetime.fromisoformat(str(typed)).date()
+    ahead = day is not None and day >= utcnow().date()
+    return {"visit": day_as_moment(day) if day and ahead else None, "visit_until": None}
+
+
+async def _refresh_plan(context: MendContext, couple: Couple) -> None:
+    """A visit was planned or called off: the posted plan shows the next visit as it is now."""
+    services = context.mend
+    with services.store.transaction(couple.chat_id) as tx:
+        plan = _agreed(tx.table(PLAN_TABLE).all())
+        pinned = plan.get("pinned_message") if plan is not None else None
+        for run in services.runner.runs_in(tx, MENU_FLOW):
+            # The pinned plan, and its latest copy (/plan shows it again below) if another.
+            for shown in dict.fromkeys(m for m in (pinned, run.message_id) if m is not None):
+                services.runner.refresh(tx, couple, run, message_id=shown)
+    await services.outbox.deliver(context, couple.chat_id)
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -231,7 +265,9 @@ async def plan_command(update: Update, context: MendContext, asked: Asked) -> No
         await services.emit("plan.track", context, couple)
     elif argument == "delete":
         with services.store.transaction(couple.chat_id) as tx:
-            if _agreed(tx.table(PLAN_TABLE).all()) or services.runner.runs_in(tx, PLAN_FLOW):
+            if _agreed(tx.table(PLAN_TABLE).all()) or any(
+                services.runner.runs_in(tx, flow) for flow in (PLAN_FLOW, PROPOSAL_FLOW)
+            ):
                 _fresh(
                     tx, services, couple, DELETE_FLOW, owner=partner, data={"name": partner.name}
                 )
@@ -248,7 +284,7 @@ def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: 
     runner = services.runner
     records = tx.table(PLAN_TABLE).all()
     plan = _agreed(records)
-    writing = runner.runs_in(tx, PLAN_FLOW)
+    writing = runner.runs_in(tx, PLAN_FLOW) or runner.runs_in(tx, PROPOSAL_FLOW)
     if plan is not None:
         if edit:
             _fresh(tx, services, couple, SECTIONS_FLOW)
@@ -359,9 +395,19 @@ def _words(text: str) -> str:
 
 
 def _next_section(turn: Turn, section: str) -> str | None:
-    """A section is complete: the next one, or (after the last, or an edit) the plan itself."""
+    """A section is complete: the next one, or (after the last, or an edit) the plan proposed
+    to the other partner by the one who completed it."""
     if turn.data["editing"] or section == SECTIONS[-1]:
-        _agree(turn)
+        _fresh(
+            turn.tx,
+            turn.services,
+            turn.couple,
+            PROPOSAL_FLOW,
+            owner=turn.partner,
+            data={k: turn.data[k] for k in ("plan", "editing", "serial")}
+            | {"menu": None, "proposer": turn.partner.name},  # "owner" names the repairing one
+            thread_id=turn.run.thread,
+        )
         return None
     return SECTIONS[SECTIONS.index(section) + 1]
 
@@ -409,10 +455,11 @@ def _remove(turn: Turn, field: str) -> None:
 
 def _written(turn: Turn, field: str, most: int, step: str) -> str:
     """A change or own words for hard moments: kept, and the step shown again (surveillance
-    is never part of a plan: that is said, and the step stays as it is)."""
+    and control are never part of a plan: that is said, and the step stays as it is)."""
     text = str(turn.value)
-    if asks_for_surveillance(text):
-        turn.say(GROUP, "boundaries/not_surveillance", name=turn.partner.name)
+    if (refused := declined(text)) is not None:
+        template, values = refused
+        turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
     entries = turn.data["plan"][field]
     if len(entries) < most:
@@ -489,7 +536,8 @@ def _visit_date(turn: Turn) -> str | None:
 
 
 def _agree(turn: Turn) -> None:
-    """Agree the plan (or the changed section): keep it, plan its monthly review, post it."""
+    """The other partner agreed the plan (or the changed section): keep it, plan its monthly
+    review, post it."""
     services, tx, couple = turn.services, turn.tx, turn.couple
     draft = {k: v for k, v in turn.data["plan"].items()}
     editing = turn.data["editing"]
@@ -529,7 +577,9 @@ def _agree(turn: Turn) -> None:
 
 async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
     """The plan just agreed is pinned, the one before unpinned (or the group is told the bot
-    may not pin here)."""
+    may not pin here). The plan is personal: it is pinned only where the couple wants personal
+    things posted; with more people in the group and no choice yet, they are asked first, and
+    when personal things go privately each partner gets a copy instead (bot.audience)."""
     services = context.mend
     posted = next(
         (r for r in services.runner.runs(couple.chat_id, MENU_FLOW) if r.token == run.data["menu"]),
@@ -538,12 +588,24 @@ async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
     plan = current_plan(services, couple.chat_id)
     if posted is None or posted.message_id is None or plan is None:
         return
+    place = audience.where(services.store, couple.chat_id)
+    if place != "group":
+        with services.store.transaction(couple.chat_id) as tx:
+            if place == "ask":
+                audience.ask(tx, services, couple)
+            else:
+                _private_copies(tx, services, couple, plan)
+        await services.outbox.deliver(context, couple.chat_id)
+        return
+    await _pin_message(context, couple, plan, posted.message_id)
+
+
+async def _pin_message(context: MendContext, couple: Couple, plan: Plan, message_id: int) -> None:
+    services = context.mend
     with services.store.transaction(couple.chat_id) as tx:
-        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": posted.message_id})
+        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": message_id})
     try:
-        await context.bot.pin_chat_message(
-            couple.chat_id, posted.message_id, disable_notification=True
-        )
+        await context.bot.pin_chat_message(couple.chat_id, message_id, disable_notification=True)
     except TelegramError:
         # Not allowed to pin here (a supergroup where the bot isn't an admin): just say so.
         with services.store.transaction(couple.chat_id) as tx:
@@ -551,9 +613,40 @@ async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
         await services.outbox.deliver(context, couple.chat_id)
         return
     previous = plan.get("pinned_message")
-    if previous and previous != posted.message_id:
+    if previous and previous != message_id:
         with contextlib.suppress(TelegramError):
             await context.bot.unpin_chat_message(couple.chat_id, previous)
+
+
+def _private_copies(tx: Transaction, services: Services, couple: Couple, plan: Plan) -> None:
+    """Inside the transaction: the agreed plan in each partner's private chat."""
+    for partner in couple.partners:
+        if partner.private_chat:
+            view = _plan_view(services, couple, plan, partner_locale(services, partner))
+            services.outbox.put(
+                tx, private_message(services, partner, "plan/plan", updated=None, **view)
+            )
+
+
+async def _audience_decided(context: MendContext, couple: Couple, *, choice: str) -> None:
+    """The couple chose where personal things go: the plan is pinned here, or (unpinned
+    here) a copy goes to each of them."""
+    services = context.mend
+    plan = current_plan(services, couple.chat_id)
+    if plan is None:
+        return
+    if choice == "group":
+        shown = services.runner.runs(couple.chat_id, MENU_FLOW)
+        if shown and shown[-1].message_id is not None:
+            await _pin_message(context, couple, plan, shown[-1].message_id)
+        return
+    with services.store.transaction(couple.chat_id) as tx:
+        _private_copies(tx, services, couple, plan)
+        tx.table(PLAN_TABLE).update(plan["id"], {"pinned_message": None})
+    await services.outbox.deliver(context, couple.chat_id)
+    if plan.get("pinned_message"):
+        with contextlib.suppress(TelegramError):
+            await context.bot.unpin_chat_message(couple.chat_id, plan["pinned_message"])
 
 
 def _section_step(section: str, options: Rows | Callable[[Run], Rows], **step: Any) -> Step:
@@ -618,6 +711,21 @@ PLAN = Flow(
     },
     not_yours="alert.plan_not_yours",
     closed="plan/moved_on",
+    view=_draft_view,
+)
+
+
+PROPOSAL = Flow(
+    name=PROPOSAL_FLOW,
+    first="consider",
+    steps={
+        "consider": proposal(
+            "plan/proposed",
+            what="plan",
+            agreed=_agree,
+            data=lambda run: {"updated": run.data["editing"]},
+        )
+    },
     finished=_pin,
     view=_draft_view,
 )
@@ -636,7 +744,7 @@ def _delete(turn: Turn) -> None:
     plan = _agreed(tx.table(PLAN_TABLE).all())
     turn.data["unpin"] = plan.get("pinned_message") if plan else None
     tx.table(PLAN_TABLE).clear()
-    for flow in (PLAN_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
+    for flow in (PLAN_FLOW, PROPOSAL_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
         for run in services.runner.runs_in(tx, flow):
             if run.token != turn.run.token:
                 services.runner.close(tx, run)
@@ -750,7 +858,9 @@ def reconcile_reviews(timers: Timers, couple: Couple) -> None:
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] | None:
     """The couple's shared plan: both partners wrote it in the group, so both get it whole."""
     plan: Mapping[str, Any] | None = current_plan(services, couple.chat_id)
-    writing = services.runner.runs(couple.chat_id, PLAN_FLOW)
+    writing = services.runner.runs(couple.chat_id, PLAN_FLOW) or services.runner.runs(
+        couple.chat_id, PROPOSAL_FLOW
+    )
     if plan is None and writing:
         plan = {**writing[-1].data["plan"], "state": "drafting", "agreed_at": None}
     if plan is None:
@@ -779,10 +889,12 @@ async def _question_closed(update: Update, context: MendContext, answer: asks.An
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("plan", "together"))
     # A review missed during downtime is dropped; reconcile_reviews plans the next one.
-    services.timers.register(REVIEW, review_due, quiet=True)
+    services.timers.register(REVIEW, review_due, quiet=True, pause=True)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
-    services.runner.add(PLAN, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    services.on("visit.changed", _refresh_plan)
+    services.runner.add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    services.on(audience.DECIDED, _audience_decided)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _question_closed)
     app.add_handler(CommandHandler("plan", plan_command))

@@ -5,24 +5,30 @@ build a new normal (the month count is talk.py's, so starters and prompts agree)
 months 4 and 7 is announced in the group by a timer, and the phase decides the wording of the
 ritual prompts and the check-ins. The first phase begins with setup, which onboarding announces.
 
-Milestones are celebrated in the group once each, ever:
-- a first kept week — a roadmap week (days 1–7, 8–14, ...) is kept when the weekly check-in
-  begun in it was answered by both partners (both finished the reflection), or when each
-  partner kept a daily ritual ("Done", or a note written here) on at least five of its seven
-  days, by their own calendar;
+Milestones are celebrated in the group once each, ever, and only once the time they speak of
+has passed (a week is seven days: the morning after a roadmap week, a timer looks):
+- a first kept week — a roadmap week (days 1–7, 8–14, ...), once it is over, is kept when the
+  weekly check-in begun in it was answered by both partners (both finished the reflection), or
+  when each partner kept a daily ritual ("Done", or a note written here) on at least five of
+  its seven days, by their own calendar;
 - a first month — four kept weeks (not necessarily in a row: no streaks here);
 - a first visit both rated safe — a visit whose record in visit.py has `both_safe` true (both
   rated it 4 or 5 and both let the group see their rating).
+
+Nothing is celebrated straight after a painful reveal (a check-in with a score of 2 or less, or
+two scores two or more apart, revealed within a day): the reveal offers a slow talk or the next
+window instead (checkins.py), and a milestone waits for a lighter moment.
 
 `/progress` (group or private) sends a chart — weekly scores per partner, checklist count per
 month, pauses per week — and a short written summary. When the guides' warning signs last
 (scores of 2 or less three check-ins running for a partner; three or more pauses a week, two
 weeks running; a partner who answered none of the last three check-ins while not away), the
 summary and, at most monthly, a private note to each partner suggest professional support
-(/support). After three monthly checklists without progress (neither partner ticked most of the
-statements in any of them, and the latest has no more ticks than the first), each partner gets,
-privately and at most once a quarter, the honest "when repair isn't working" reflection; it is
-never a group verdict.
+(/support). Once three months have passed since day 1, after checklists in three different months
+without progress (neither partner ticked most of the statements in any of them, and the latest
+has no more ticks than the first), each partner gets, privately and at most once a quarter, the
+honest "when repair isn't working" reflection: it opens with what is working, waits for the end
+of that partner's quiet hours, and is never a group verdict.
 
 What it counts comes from the features that own it, through their read functions
 (`services.reads`: the check-ins and checklists, the rituals kept, the pauses, the visits);
@@ -50,9 +56,9 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.dates import add_months
 from bot.guards import Asked, known_partner
-from bot.messages import group_message, reply, say_private
-from bot.model import Couple, from_iso, to_iso, utcnow
-from bot.reads import WeeklyCheckin
+from bot.messages import group_message, private_message, reply, say_private
+from bot.model import Couple, Partner, from_iso, to_iso, utcnow
+from bot.reads import LOW_SCORE, WeeklyCheckin
 from bot.render import SHORT_NAME, shorten
 from bot.roadmap import PHASES, phase_of, roadmap_month
 from bot.storage import Kind, Store
@@ -75,17 +81,24 @@ class Roadmap(TypedDict):
 
 ROADMAP_TABLE = Kind[Roadmap]("roadmap")
 PHASE = "roadmap_phase"
+WEEK = "roadmap_week"  # the morning after a roadmap week: was it kept?
+NOT_WORKING = "roadmap_not_working"  # the honest reflection, to one partner
 PHASE_STARTS = {PHASES[1]: 3, PHASES[2]: 6}  # months after day 1
 PHASE_AT = time(10, 0)
 PHASE_LATE_LIMIT = timedelta(days=14)
+WEEK_AT = time(10, 0)
+WEEK_LATE_LIMIT = timedelta(days=1)
+NOT_WORKING_LATE_LIMIT = timedelta(days=3)
+AFTER_PAINFUL = timedelta(days=1)  # no celebration this soon after a painful reveal
 MILESTONES = ("first_week", "first_month", "first_safe_visit")
+WEEKLY_MILESTONES = ("first_week", "first_month")  # reached by kept weeks
 KEPT_RITUAL_DAYS = 5  # of a week's seven
 KEPT_WEEKS_FOR_MONTH = 4
-LOW_SCORE = 2
-RUNNING = 3  # check-ins in a row
+RUNNING = 3  # check-ins in a row, checklists in different months
 PAUSES_A_WEEK = 3
 SUPPORT_HINT_EVERY = timedelta(days=28)
 NOT_WORKING_EVERY = timedelta(days=90)
+NOT_WORKING_AFTER = 3  # months since day 1 before "not working" may be said
 CHART_SIZE = (8.0, 9.0)  # inches at CHART_DPI: 800 × 900 pixels
 CHART_DPI = 100
 CHART_WEEKS = 12
@@ -136,14 +149,54 @@ def phase_moment(couple: Couple, phase: str) -> datetime:
     return local_to_utc(start, PHASE_AT, first.timezone if first else None)
 
 
+def week_end(couple: Couple, week: int) -> datetime:
+    """The morning after roadmap week `week` (day 8 for week 1), on the first partner's clock."""
+    assert couple.setup_completed_at is not None
+    first = couple.partners[0] if couple.partners else None
+    day = couple.setup_completed_at + timedelta(days=7 * week)
+    return local_to_utc(day, WEEK_AT, first.timezone if first else None)
+
+
+def ensure_week(timers: Timers, couple: Couple, *, besides: int | None = None) -> None:
+    """While the weekly milestones aren't all reached, the end of the current roadmap week has
+    its timer (when a kept week can be celebrated)."""
+    record = roadmap(timers.store, couple.chat_id)
+    if (
+        couple.setup_completed_at is None
+        or record is None
+        or all(key in record["milestones"] for key in WEEKLY_MILESTONES)
+        or any(t["id"] != besides for t in timers.pending(couple.chat_id, WEEK))
+    ):
+        return
+    now = utcnow()
+    week = week_of(couple, now.date())
+    while week_end(couple, week) <= now:
+        week += 1
+    timers.schedule(couple.chat_id, WEEK, week_end(couple, week), payload={"week": week})
+
+
+async def week_due(context: MendContext, fired: Fired) -> None:
+    """A roadmap week is over: a kept one may be celebrated now; the next week's end is set."""
+    services = context.mend
+    couple = services.store.couple(fired.chat_id)
+    if couple is None or couple.status != "active":
+        return
+    await check_milestones(context, couple)
+    ensure_week(
+        services.timers, services.store.couple(fired.chat_id) or couple, besides=fired.timer_id
+    )
+
+
 def ensure(timers: Timers, couple: Couple, *, besides: int | None = None) -> None:
-    """The roadmap record exists and the next phase to announce has its timer (for every
-    couple at start-up, and once a couple is set up: Timers.reconcile)."""
+    """The roadmap record exists, the end of this roadmap week and the next phase to announce
+    have their timers (for every couple at start-up, and once a couple is set up:
+    Timers.reconcile)."""
     store = timers.store
     if couple.setup_completed_at is None:
         return
     if roadmap(store, couple.chat_id) is None:
         _change_roadmap(store, couple.chat_id, {})
+    ensure_week(timers, couple)
     if any(t["id"] != besides for t in timers.pending(couple.chat_id, PHASE)):
         return
     record = roadmap(store, couple.chat_id)
@@ -205,10 +258,12 @@ async def phase_due(context: MendContext, fired: Fired) -> None:
 # -- milestones --------------------------------------------------------------------------------
 
 
-def kept_weeks(services: Services, couple: Couple) -> list[int]:
-    """The roadmap weeks that were kept (see the module's docstring for the rule)."""
+def kept_weeks(services: Services, couple: Couple, now: datetime) -> list[int]:
+    """The roadmap weeks that were kept (see the module's docstring for the rule), of those
+    that are over by `now`: a week takes seven days."""
     if couple.setup_completed_at is None or len(couple.partners) < 2:
         return []
+    over = week_of(couple, now.date()) - 1  # the weeks before the current one
     reads, store = services.reads, services.store
     kept: set[int] = set()
     for checkin in reads.weekly_checkins(store, couple.chat_id):
@@ -220,11 +275,11 @@ def kept_weeks(services: Services, couple: Couple) -> list[int]:
     ]
     weeks = set().union(*per_partner)
     kept.update(w for w in weeks if all(c[w] >= KEPT_RITUAL_DAYS for c in per_partner))
-    return sorted(w for w in kept if w >= 1)
+    return sorted(w for w in kept if 1 <= w <= over)
 
 
-def _reached(services: Services, couple: Couple) -> list[str]:
-    kept = kept_weeks(services, couple)
+def _reached(services: Services, couple: Couple, now: datetime) -> list[str]:
+    kept = kept_weeks(services, couple, now)
     reached = []
     if kept:
         reached.append("first_week")
@@ -235,13 +290,28 @@ def _reached(services: Services, couple: Couple) -> list[str]:
     return reached
 
 
+def _after_painful_reveal(services: Services, couple: Couple, now: datetime) -> bool:
+    """Whether a check-in revealed less than a day ago was painful (a low score, or scores two
+    or more apart): no time for a celebration."""
+    return any(
+        c.painful and c.revealed_at is not None and now - c.revealed_at < AFTER_PAINFUL
+        for c in _finished_checkins(services, couple.chat_id)
+    )
+
+
 async def check_milestones(context: MendContext, couple: Couple) -> None:
-    """Celebrate each milestone the first time it is reached, and never again."""
+    """Celebrate each milestone the first time it is reached, and never again; never straight
+    after a painful reveal (it waits for the next moment that looks)."""
     services = context.mend
     store = services.store
-    if couple.setup_completed_at is None or roadmap(store, couple.chat_id) is None:
+    now = utcnow()
+    if (
+        couple.setup_completed_at is None
+        or roadmap(store, couple.chat_id) is None
+        or _after_painful_reveal(services, couple, now)
+    ):
         return
-    reached = _reached(services, couple)
+    reached = _reached(services, couple, now)
     with store.transaction(couple.chat_id) as tx:
         table = tx.table(ROADMAP_TABLE)
         record = next(iter(table.all()), None)
@@ -301,12 +371,15 @@ def signs(services: Services, couple: Couple, now: datetime) -> dict[str, bool]:
     return {"low_scores": low, "frequent_pauses": pauses, "not_answering": silent}
 
 
-def not_working(services: Services, couple: Couple) -> bool:
-    """Three monthly checklists in a row without most statements checked by anyone, and no
-    more ticks than three months before."""
+def not_working(services: Services, couple: Couple, now: datetime) -> bool:
+    """Three months since day 1, and the last three checklists, in three different months,
+    without most statements checked by anyone and no more ticks than the first of them."""
+    setup = couple.setup_completed_at
+    if setup is None or now < add_months(setup, NOT_WORKING_AFTER):
+        return False
     checklists = services.reads.checklists(services.store, couple.chat_id)
     done = checklists.done[-RUNNING:]
-    if len(done) < RUNNING:
+    if len(done) < RUNNING or len({c.month for c in done}) < RUNNING:
         return False
     totals = [sum(c.ticks.values()) for c in done]
     none_most = all(t < checklists.most for c in done for t in c.ticks.values())
@@ -351,22 +424,58 @@ async def after_checkin(context: MendContext, couple: Couple) -> None:
 
 async def after_checklist(context: MendContext, couple: Couple) -> None:
     """After a monthly verdict: if months pass without progress, the honest reflection, to
-    each partner privately (at most once a quarter)."""
+    each partner privately (at most once a quarter), each outside their own quiet hours."""
     services = context.mend
     now = utcnow()
     record = roadmap(services.store, couple.chat_id)
     if (
         record is None
-        or not not_working(services, couple)
+        or not not_working(services, couple, now)
         or not _due(record, "not_working_at", NOT_WORKING_EVERY, now)
     ):
         return
-    _change_roadmap(services.store, couple.chat_id, {"not_working_at": to_iso(now)})
-    log.info("the not-working reflection went to both partners privately")
-    for partner in couple.partners:
-        await say_private(
-            context, couple, partner, "progress/not_working", name=partner.name, path=couple.path
+    with services.store.transaction(couple.chat_id) as tx:
+        tx.table(ROADMAP_TABLE).update(record["id"], {"not_working_at": to_iso(now)})
+        for partner in couple.partners:
+            # A timer that waits out the partner's quiet hours (bot.timers).
+            services.timers.schedule(
+                couple.chat_id, NOT_WORKING, now, partner=partner.user_id, tx=tx
+            )
+    log.info("the not-working reflection is owed to both partners privately")
+
+
+def _what_works(services: Services, couple: Couple, now: datetime) -> dict[str, int]:
+    """What the two of them keep doing together, to say before anything else: check-ins both
+    answered, checklists both answered, the months since day 1."""
+    checkins = _finished_checkins(services, couple.chat_id)
+    checklists = services.reads.checklists(services.store, couple.chat_id).done
+    return {
+        "checkins": sum(all(c.answered_by(p.user_id) for p in couple.partners) for c in checkins),
+        "checklists": sum(len(c.ticks) == len(couple.partners) for c in checklists),
+        "months": roadmap_month(couple.setup_completed_at, now) - 1,
+    }
+
+
+async def not_working_due(context: MendContext, fired: Fired) -> None:
+    """The honest reflection reaches one partner, out of their quiet hours."""
+    services = context.mend
+    with services.store.transaction(fired.chat_id) as tx:
+        couple = tx.couple()
+        partner: Partner | None = couple.partner(fired.partner or 0) if couple else None
+        if couple is None or partner is None or couple.status != "active":
+            return
+        services.outbox.put(
+            tx,
+            private_message(
+                services,
+                partner,
+                "progress/not_working",
+                name=partner.name,
+                path=couple.path,
+                **_what_works(services, couple, utcnow()),
+            ),
         )
+    await services.outbox.deliver(context, fired.chat_id)
 
 
 # -- /progress ---------------------------------------------------------------------------------
@@ -409,6 +518,15 @@ def _plain(text: str, limit: int = SHORT_NAME) -> str:
 
 def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:
     """Three small charts in one PNG (runs in a worker thread: no pyplot, no shared state)."""
+    figure = chart(series, names, titles)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=CHART_DPI)
+    return out.getvalue()
+
+
+def chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> Figure:
+    """The chart: weekly scores, checklist ticks per month, pauses per week. Every axis counts
+    in whole numbers (weeks, months, scores, ticks, pauses), from the first week on."""
     figure = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
     FigureCanvasAgg(figure)
     top, middle, bottom = figure.subplots(3, 1)
@@ -425,6 +543,7 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     top.set_ylim(0.5, 5.5)
     top.set_yticks(range(1, 6))
     top.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
+    top.set_xticks(weeks)
     top.set_title(_plain(titles["scores"], 80))
     top.set_xlabel(_plain(titles["week"], 40))
     if top.get_legend_handles_labels()[0]:
@@ -438,19 +557,19 @@ def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str
     middle.axhline(series["most"] - 0.5, color="grey", linestyle=":", linewidth=1)
     middle.set_title(_plain(titles["checklist"], 80))
     middle.set_xlabel(_plain(titles["month"], 40))
+    middle.set_xticks(months)  # none yet: no ticks, rather than fractions of a month
     if months:
-        middle.set_xticks(months)
         middle.legend(loc="upper left", fontsize="small")
     bottom.bar(weeks, series["pauses"], color="#8a9bb0")
     bottom.set_title(_plain(titles["pauses"], 80))
     bottom.set_xlabel(_plain(titles["week"], 40))
     bottom.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
-    for axis in (top.xaxis, middle.yaxis, bottom.xaxis, bottom.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_xticks(weeks)
+    bottom.set_ylim(0, max([*series["pauses"], 1]) + 0.5)
+    for axis in (middle.yaxis, bottom.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=CHART_DPI)
-    return out.getvalue()
+    return figure
 
 
 def _summary(
@@ -540,7 +659,11 @@ def progress_export(services: Services, couple: Couple, user_id: int) -> dict[st
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("progress", "together", in_group=True, in_private=True))
-    services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True)
+    services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True, pause=True)
+    services.timers.register(WEEK, week_due, late_limit=WEEK_LATE_LIMIT, quiet=True, pause=True)
+    services.timers.register(
+        NOT_WORKING, not_working_due, late_limit=NOT_WORKING_LATE_LIMIT, quiet=True
+    )
     services.timers.reconcile_with(ensure)
     services.exporters["progress"] = progress_export
     services.on("checkin.due", check_milestones)

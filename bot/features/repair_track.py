@@ -19,21 +19,28 @@ features report what they see with events: "repair.pitfall" (kind and the note's
 "repair.words" (text the couple wrote into their plan or boundaries). "plan.agreed" (a first
 plan) offers the track on the repair path; "plan.track" shows it. Which track a couple is on is
 read by the other repair features through `services.reads.repair_track`.
+
+The kind of breach, and with it the track, binds both (bot.consent): the partner who answers
+proposes it, and it applies once the other agrees (the flow TRACK_FLOW); until then, what is in
+place stays.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import audience
+from bot.consent import proposal
 from bot.context import MendContext, Services
 from bot.couples import group_locale
-from bot.guards import Asked, partners_only
+from bot.flows import Flow, Run, Turn
+from bot.guards import Asked, known_partner
 from bot.messages import (
     Buttons,
     answer_stale,
@@ -41,6 +48,7 @@ from bot.messages import (
     chosen,
     clear_buttons,
     group_message,
+    reply,
     say,
 )
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -64,7 +72,8 @@ class TrackState(TypedDict):
     kind: str | None  # one of TRACK_KINDS, once a partner said
     exercises: Exercises | None
     breach: NotRequired[str | None]  # one of BREACHES, if they named it
-    chosen_by: NotRequired[int]
+    chosen_by: NotRequired[int]  # who proposed it
+    agreed_by: NotRequired[int]  # who agreed (a track chosen before proposals lacks it)
     chosen_at: NotRequired[str | None]
 
 
@@ -88,6 +97,7 @@ PITFALLS = ("too_fast", "punishment", "crutch", "distance")
 TRACK_KINDS = ("infidelity", "other")
 # The kinds of breach a couple can name; all but infidelity are on the "other" track.
 BREACHES = ("infidelity", "emotional", "dishonesty", "promises", "neglect")
+TRACK_FLOW = "repair_track"  # which track: proposed by one partner, agreed by the other
 
 TRACK = "trk:"
 # trk:kind:<track or breach>, trk:ask (name the kind again), trk:ex:start|stop, trk:show, and
@@ -207,19 +217,37 @@ def _role_holder(couple: Couple, role: str) -> Partner | None:
     return next((p for p in couple.partners if p.role == role), None)
 
 
-async def offer_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
-    """Ask what kind of breach it was (either partner may answer; "rather not say" too)."""
+async def _post(
+    context: MendContext,
+    couple: Couple,
+    template: str,
+    rows: Callable[[str], Buttons],
+    thread: int | None,
+    **data: Any,
+) -> None:
+    """What is said about the track is personal: where the couple wants it (bot.audience),
+    with its buttons in each reader's language."""
     services = context.mend
-    locale = group_locale(services, couple)
-    label = services.render.label
-    rows: Buttons = [
-        *(
-            [button(label(locale, f"repair.breach_{breach}"), f"{TRACK}kind:{breach}")]
-            for breach in BREACHES
-        ),
-        [button(label(locale, "repair.breach_unsaid"), f"{TRACK}kind:other")],
-    ]
-    await say(context, couple.chat_id, locale, "repair/track_offer", buttons=rows, thread_id=thread)
+    with services.store.transaction(couple.chat_id) as tx:
+        audience.share(tx, services, couple, template, thread=thread, buttons=rows, **data)
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+async def offer_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
+    """Ask what kind of breach it was (either partner may answer, the other agrees; "rather
+    not say" too)."""
+    label = context.mend.render.label
+
+    def rows(locale: str) -> Buttons:
+        return [
+            *(
+                [button(label(locale, f"repair.breach_{breach}"), f"{TRACK}kind:{breach}")]
+                for breach in BREACHES
+            ),
+            [button(label(locale, "repair.breach_unsaid"), f"{TRACK}kind:other")],
+        ]
+
+    await _post(context, couple, "repair/track_offer", rows, thread)
 
 
 async def show_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
@@ -243,26 +271,29 @@ async def _show_infidelity_track(
     context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
 ) -> None:
     services = context.mend
-    locale = group_locale(services, couple)
     label = services.render.label
-    rows: list[list[Any]] = [
-        [button(label(locale, "repair.add_no_contact"), f"{TRACK}no_contact")],
-        [
-            button(label(locale, "repair.add_stage"), f"{TRACK}add_stage"),
-            button(label(locale, "repair.see_timeline"), f"{TRACK}timeline"),
-        ],
-    ]
-    if not _exercises_running(services, couple.chat_id):
-        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-    rows.append([button(label(locale, "repair.not_our_track"), f"{TRACK}ask")])
+    running = _exercises_running(services, couple.chat_id)
+
+    def rows(locale: str) -> Buttons:
+        shown: list[list[Any]] = [
+            [button(label(locale, "repair.add_no_contact"), f"{TRACK}no_contact")],
+            [
+                button(label(locale, "repair.add_stage"), f"{TRACK}add_stage"),
+                button(label(locale, "repair.see_timeline"), f"{TRACK}timeline"),
+            ],
+        ]
+        if not running:
+            shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+        shown.append([button(label(locale, "repair.not_our_track"), f"{TRACK}ask")])
+        return shown
+
     repairing, hurt = _role_holder(couple, "repairing"), _role_holder(couple, "hurt")
-    await say(
+    await _post(
         context,
-        couple.chat_id,
-        locale,
+        couple,
         "repair/track",
-        buttons=rows,
-        thread_id=thread,
+        rows,
+        thread,
         changed_by=changed_by,
         repairing=repairing.name if repairing else None,
         hurt=hurt.name if hurt else None,
@@ -273,27 +304,31 @@ async def _show_other(
     context: MendContext, couple: Couple, changed_by: str | None, thread: int | None
 ) -> None:
     services = context.mend
-    locale = group_locale(services, couple)
     label = services.render.label
-    rows: list[list[Any]] = []
-    if not _exercises_running(services, couple.chat_id):
-        rows.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-    rows.append([button(label(locale, "repair.rename_breach"), f"{TRACK}ask")])
-    await say(
+    running = _exercises_running(services, couple.chat_id)
+
+    def rows(locale: str) -> Buttons:
+        shown: list[list[Any]] = []
+        if not running:
+            shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
+        shown.append([button(label(locale, "repair.rename_breach"), f"{TRACK}ask")])
+        return shown
+
+    await _post(
         context,
-        couple.chat_id,
-        locale,
+        couple,
         "repair/track_other",
-        buttons=rows,
-        thread_id=thread,
+        rows,
+        thread,
         changed_by=changed_by,
         breach=breach_kind(services.store, couple.chat_id),
     )
 
 
-@partners_only
+@known_partner
 async def track_button(update: Update, context: MendContext, asked: Asked) -> None:
-    """The track's buttons: which track, the exercises on or off."""
+    """The track's buttons: which track, the exercises on or off (in the group, or in private
+    when personal things go to each partner privately)."""
     services = context.mend
     couple, locale, query, thread = asked.couple, asked.locale, asked.press, asked.thread_id
     me, name = asked.partner, asked.first_name
@@ -304,23 +339,27 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
         kind = "infidelity" if argument == "infidelity" else "other"
         breach = argument if argument in BREACHES else None
         state = track_state(services.store, couple.chat_id)
-        if state is not None and (state.get("kind"), state.get("breach")) == (kind, breach):
+        current = None if state is None else state.get("kind")
+        if state is not None and (current, breach_kind(services.store, couple.chat_id)) == (
+            kind,
+            breach,
+        ):
             await show_track(context, couple, thread)
             return
-        _save_track(
-            services,
-            couple.chat_id,
-            {
-                "kind": kind,
-                "breach": breach,
-                "chosen_by": me.user_id,
-                "chosen_at": to_iso(utcnow()),
-            },
+        # Answered in private (personal things go to each of them privately): the other
+        # partner is asked privately too.
+        await services.runner.begin(
+            context,
+            couple,
+            TRACK_FLOW,
+            owner=me,
+            data={"kind": kind, "breach": breach, "current": current, "agreed": False},
+            where="private" if asked.private else "group",
+            thread_id=thread,
         )
-        if kind == "infidelity":
-            await _show_infidelity_track(context, couple, name, thread)
-        else:
-            await _show_other(context, couple, name, thread)
+        other = couple.other(me.user_id)
+        if asked.private and other is not None:
+            await reply(update, context, locale, "consent/asked", partner=other.name)
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)
@@ -366,6 +405,45 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
         )
     else:
         await answer_stale(update, context, locale)
+
+
+def _track_agreed(turn: Turn) -> None:
+    """The other partner agreed: the couple is on the proposed track from now on."""
+    proposer = turn.couple.partner(turn.run.owner or 0) or turn.partner
+    table = turn.tx.table(TRACK_TABLE)
+    rows = table.all()
+    record_id = rows[0]["id"] if rows else table.insert({"kind": None, "exercises": None})
+    table.update(
+        record_id,
+        {
+            "kind": turn.data["kind"],
+            "breach": turn.data.get("breach"),
+            "chosen_by": proposer.user_id,
+            "agreed_by": turn.partner.user_id,
+            "chosen_at": to_iso(utcnow()),
+        },
+    )
+    turn.data["agreed"] = True
+
+
+async def _show_agreed(context: MendContext, couple: Couple, run: Run) -> None:
+    """Once a track is agreed, what it holds (shown after the agreement's messages)."""
+    if not run.data.get("agreed"):
+        return
+    proposer = couple.partner(run.owner or 0)
+    name = proposer.name if proposer else None
+    if run.data["kind"] == "infidelity":
+        await _show_infidelity_track(context, couple, name, run.thread)
+    else:
+        await _show_other(context, couple, name, run.thread)
+
+
+CHOOSING = Flow(
+    name=TRACK_FLOW,
+    first="consider",
+    steps={"consider": proposal("repair/track_proposed", what="track", agreed=_track_agreed)},
+    finished=_show_agreed,
+)
 
 
 # -- the transparency exercises ---------------------------------------------------------------
@@ -499,7 +577,9 @@ async def _track_asked(context: MendContext, couple: Couple) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    services.timers.register(EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True)
+    services.timers.register(
+        EXERCISE, exercise_due, late_limit=EXERCISE_LATE_LIMIT, quiet=True, pause=True
+    )
     services.on("repair.pitfall", _pitfall)
     services.on("repair.words", _words)
     services.on("plan.agreed", _plan_agreed)
@@ -508,4 +588,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["repair_track"] = export
     services.reads.repair_track = track_kind
     services.reads.breach = breach_kind
+    services.runner.add(CHOOSING)
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

@@ -7,9 +7,11 @@ in their private chat to send their partner the note, with "Done", "Write it her
 passes the note on to the group), "Later" (an hour) and "Skip today". Whether one partner did
 or skipped a ritual is never shown to the other.
 
-Prompts wait out the partner's quiet hours, and one that comes due far too late (a bedtime
-prompt pushed into the morning) or while the bot was down is dropped, never replayed: each
-chosen ritual always has exactly one next prompt pending, put back at start-up if it was lost.
+A prompt comes at the time the partner chose, on their clock. A time inside their own quiet
+hours is said when it is chosen (and marked in /rituals): the nudge still comes then, because
+they asked for it, but silently, as everything that reaches someone in quiet hours does
+(bot.quiet). One that comes due while the bot was down is dropped, never replayed: each chosen
+ritual always has exactly one next prompt pending, put back at start-up if it was lost.
 `/away 2026-12-24` pauses a partner's prompts through that day of their own calendar (inclusive;
 they return the day after); `/back` resumes them at once. Away-mode is a personal setting kept
 with the partner (bot.when.is_away): the weekly reflection and the letter prompts respect it too.
@@ -32,6 +34,7 @@ from bot.guards import Asked, known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
+from bot.quiet import partner_is_quiet
 from bot.reading import read_clock, read_date
 from bot.render import Renderer, shorten
 from bot.roadmap import phase_of, roadmap_month
@@ -72,7 +75,7 @@ PRESETS = {
     "bedtime": ("21:00", "21:30", "22:00", "22:30", "23:00"),
 }
 SNOOZE = timedelta(hours=1)
-# A prompt that quiet hours pushed this far past its time no longer fits the day: dropped.
+# A prompt this far past its time (a slow start after downtime) no longer fits the day: dropped.
 TOO_LATE = timedelta(hours=3)
 MAX_NOTE = 1000
 MAX_AWAY_DAYS = 366
@@ -100,6 +103,12 @@ def settings_of(store: Store, chat_id: int, user_id: int) -> RitualSettings:
 
 def _next_prompt(partner: Partner, at: str, after: datetime) -> datetime:
     return next_local(time.fromisoformat(at), partner.timezone, after)
+
+
+def in_quiet_hours(partner: Partner, at: str) -> bool:
+    """Whether the partner's next `at` falls in their own quiet hours (the nudge then comes
+    without a sound)."""
+    return partner_is_quiet(partner, _next_prompt(partner, at, utcnow()))
 
 
 def _schedule(
@@ -392,7 +401,15 @@ def _overview(store: Store, couple: Couple, me: Partner) -> dict[str, Any]:
     return {
         "name": me.name,
         "zone": me.timezone,
-        "rituals": [{"key": r, "on": r in chosen["on"], "at": chosen["at"][r]} for r in RITUALS],
+        "rituals": [
+            {
+                "key": r,
+                "on": r in chosen["on"],
+                "at": chosen["at"][r],
+                "quiet": in_quiet_hours(me, chosen["at"][r]),
+            }
+            for r in RITUALS
+        ],
         "away_until": until.isoformat() if until and until >= today else None,
         "reachable": me.private_chat,
     }
@@ -450,7 +467,7 @@ def _overview_pressed(turn: Turn) -> str | None:
             TIME,
             owner=turn.partner,
             where=turn.run.where,
-            data={**turn.data, "ritual": ritual},
+            data={**turn.data, "ritual": ritual, "overview": turn.run.token},
         )
         return "overview"
     chosen = settings_of(turn.runner.services.store, turn.couple.chat_id, turn.partner.user_id)
@@ -483,11 +500,27 @@ def _read_time(text: str) -> str:
 
 
 def _set_time(turn: Turn, at: str) -> str:
-    ritual = str(turn.data["ritual"])
-    chosen = settings_of(turn.runner.services.store, turn.couple.chat_id, turn.partner.user_id)
+    """The ritual's new time (and it is on): said with what will happen if it falls in the
+    partner's quiet hours, and the overview it was chosen from shows it at once."""
+    ritual, me = str(turn.data["ritual"]), turn.partner
+    chosen = settings_of(turn.runner.services.store, turn.couple.chat_id, me.user_id)
     on = chosen["on"] if ritual in chosen["on"] else [*chosen["on"], ritual]
     _settings_changed(turn, ritual, {"at": {**chosen["at"], ritual: at}, "on": on})
-    turn.data["at"] = at
+    turn.data.update(
+        at=at, quiet=in_quiet_hours(me, at), quiet_start=me.quiet_start, quiet_end=me.quiet_end
+    )
+    overview = next(
+        (
+            run
+            for run in turn.runner.runs_in(turn.tx, SETUP)
+            if run.token == turn.data.get("overview")
+        ),
+        None,
+    )
+    if overview is not None:
+        turn.runner.refresh(
+            turn.tx, turn.couple, overview, _overview(turn.services.store, turn.couple, me)
+        )
     return "set"
 
 
@@ -516,7 +549,12 @@ TIME_FLOW = Flow(
         ),
         "set": Step(
             "rituals/time_set",
-            data=lambda run: {"reachable": bool(run.data.get("reachable"))},
+            data=lambda run: {
+                "reachable": bool(run.data.get("reachable")),
+                "quiet": bool(run.data.get("quiet")),
+                "quiet_start": run.data.get("quiet_start"),
+                "quiet_end": run.data.get("quiet_end"),
+            },
         ),
     },
     not_yours="alert.rituals_not_yours",
@@ -614,9 +652,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("away", "personal", in_group=False, in_private=True),
         Command("back", "personal", in_group=False, in_private=True),
     )
-    # Prompts wait out quiet hours; one missed while the bot was down is dropped, not replayed.
-    services.timers.register(PROMPT, prompt_due, quiet=True)
-    services.timers.register(AGAIN, prompt_due, quiet=True)
+    # Prompts come at the partner's own chosen time (silently, in their quiet hours); one
+    # missed while the bot was down is dropped, not replayed.
+    services.timers.register(PROMPT, prompt_due)
+    services.timers.register(AGAIN, prompt_due)
     services.timers.reconcile_with(ensure)
     services.exporters["rituals"] = rituals_export
     services.reads.ritual_days = done_days

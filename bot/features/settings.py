@@ -1,4 +1,9 @@
-"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview."""
+"""Personal and shared settings: /timezone, /quiet, /language and the /settings overview (in
+the group also where personal things go, bot.audience).
+
+A partner's own settings are theirs alone. The group's language binds both (bot.consent): the
+partner who picks it proposes it, and it applies once the other agrees (GROUP_LANGUAGE).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,17 @@ from typing import Any
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import asks
+from bot import asks, audience
+from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
+from bot.flows import Flow, Turn
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
 from bot.model import Couple, Partner, utcnow
-from bot.reading import read_clock_range
+from bot.outbox import GROUP
+from bot.reading import AUTO, read_clock_range, read_language
 from bot.render import shorten
 from bot.zones import find_zone, warm_up
 
@@ -25,6 +33,7 @@ ZONE = "tz:"
 QUIET = "quiet:"
 LANGUAGE = "lang:"
 SETTINGS = "set:"
+GROUP_LANGUAGE = "group_language"  # proposed by one partner, agreed by the other
 QUIET_PRESETS = ("22:00-07:00", "23:00-08:00", "21:00-06:30")
 ZONE_CHOICE = re.compile(r"^tz:(?P<zone>[A-Za-z0-9_+\-/]{1,60})$")
 
@@ -181,15 +190,22 @@ async def quiet_button(update: Update, context: MendContext, asked: Asked) -> No
 
 @known_partner
 async def language_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/language: in private the partner's own language, in the group the group's."""
+    """/language [de]: in private the partner's own language, in the group the group's; the
+    language named, or a choice of them."""
     private, locale = asked.private, asked.locale
+    scope = "me" if private else "group"
+    code = read_language(asked.text) if asked.args else None
+    if code is not None:
+        await _set_language(update, context, asked, scope, code)
+        return
     await reply(
         update,
         context,
         locale,
         "settings/language_choose",
-        buttons=_language_buttons(context, locale, "me" if private else "group"),
+        buttons=_language_buttons(context, locale, scope),
         private=private,
+        typed=asked.text[:40],
     )
 
 
@@ -199,42 +215,84 @@ def _language_buttons(context: MendContext, locale: str, scope: str) -> Buttons:
         [button(render.label(code, "language.name"), f"{LANGUAGE}{scope}:{code}")]
         for code in render.locales
     ]
-    rows.append([button(render.label(locale, "language.auto"), f"{LANGUAGE}{scope}:auto")])
+    rows.append([button(render.label(locale, "language.auto"), f"{LANGUAGE}{scope}:{AUTO}")])
     return rows
 
 
 @known_partner
 async def language_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A language was tapped: the group's (in the group) or the partner's own."""
-    services = context.mend
-    scope, code = chosen(context, "scope"), chosen(context, "code")
-    me = asked.partner
-    language = None if code == "auto" else code
-    if scope == "group" and not asked.private:
-        with services.store.transaction(asked.couple.chat_id) as tx:
-            couple = tx.couple()
-            assert couple is not None
-            couple.language = language
-            tx.save(couple)
-        locale = group_locale(services, couple)
-    else:
-
-        def change(partner: Partner) -> None:
-            partner.language = language
-
-        updated = update_partner(services, me.user_id, change)
-        me = updated[0].partner(me.user_id) or me
-        locale = partner_locale(services, me)
     await asked.press.answer()
+    await _set_language(update, context, asked, chosen(context, "scope"), chosen(context, "code"))
+
+
+async def _set_language(
+    update: Update, context: MendContext, asked: Asked, scope: str, code: str
+) -> None:
+    """Set the group's language (`scope` "group", asked in the group) or the partner's own;
+    `code` a language Mend speaks, or AUTO: follow the Telegram app."""
+    services = context.mend
+    me = asked.partner
+    language = None if code == AUTO else code
+    if scope == "group" and not asked.private:
+        # The group's language binds both: proposed to the other partner.
+        name = services.render.label(code, "language.name") if language else None
+        await services.runner.begin(
+            context,
+            asked.couple,
+            GROUP_LANGUAGE,
+            owner=me,
+            data={"code": code, "language": name},
+            thread_id=asked.thread_id,
+        )
+        return
+
+    def change(partner: Partner) -> None:
+        partner.language = language
+
+    updated = update_partner(services, me.user_id, change)
+    me = updated[0].partner(me.user_id) or me
+    locale = partner_locale(services, me)
     await reply(
         update,
         context,
         locale,
         "settings/language_set",
         scope=scope,
-        language=services.render.label(locale if code == "auto" else code, "language.name"),
+        language=services.render.label(locale if code == AUTO else code, "language.name"),
         auto=language is None,
     )
+
+
+def _language_agreed(turn: Turn) -> None:
+    """The other partner agreed: the group's language changes, and is confirmed in it."""
+    current = turn.tx.couple()
+    assert current is not None
+    code = str(turn.data["code"])
+    current.language = None if code == AUTO else code
+    turn.tx.save(current)
+    locale = group_locale(turn.services, current)
+    confirmed = turn.runner.outgoing(
+        current,
+        GROUP,
+        "settings/language_set",
+        {
+            "scope": "group",
+            "language": turn.services.render.label(locale, "language.name"),
+            "auto": current.language is None,
+        },
+        turn.run,
+    )
+    turn.messages.append(confirmed)
+
+
+LANGUAGE_FOR_THE_GROUP = Flow(
+    name=GROUP_LANGUAGE,
+    first="consider",
+    steps={
+        "consider": proposal("settings/language_proposed", what="language", agreed=_language_agreed)
+    },
+)
 
 
 # -- /settings -------------------------------------------------------------------------------
@@ -265,12 +323,14 @@ async def settings_command(update: Update, context: MendContext, asked: Asked) -
         )
         return
     couple = asked.couple
+    await audience.recount(context, couple.chat_id)
     rows = [
         [
             button(render.label(locale, "settings.path"), f"{SETTINGS}path"),
             button(render.label(locale, "settings.roles"), f"{SETTINGS}roles"),
         ],
         [button(render.label(locale, "settings.group_language"), f"{SETTINGS}lang_group")],
+        [button(render.label(locale, "settings.audience"), f"{SETTINGS}audience")],
         [
             button(render.label(locale, "settings.my_zone"), f"{SETTINGS}tz"),
             button(render.label(locale, "settings.my_quiet"), f"{SETTINGS}quiet"),
@@ -345,11 +405,16 @@ async def settings_button(update: Update, context: MendContext, asked: Asked) ->
             "settings/language_choose",
             buttons=_language_buttons(context, locale, scope),
             private=scope == "me",
+            typed="",
         )
     elif action == "path" and in_group:
         await context.mend.emit("setup.path", context, couple)
     elif action == "roles" and in_group and couple.path:
         await context.mend.emit("setup.roles", context, couple)
+    elif action == "audience" and in_group:
+        with context.mend.store.transaction(couple.chat_id) as tx:
+            audience.settings(tx, context.mend, couple)
+        await context.mend.outbox.deliver(context, couple.chat_id)
     elif message is not None:
         await reply(update, context, locale, "settings/unavailable")
 
@@ -361,6 +426,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("quiet", "personal", in_group=True, in_private=True),
         Command("language", "personal", in_group=True, in_private=True),
     )
+    services.runner.add(LANGUAGE_FOR_THE_GROUP)
     asks.on_answer("timezone", zone_answer, elsewhere=_own_zone)
     app.add_handler(CommandHandler("timezone", timezone_command))
     app.add_handler(CommandHandler("quiet", quiet_command))
@@ -373,14 +439,15 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(
         CallbackQueryHandler(
             language_button,
-            pattern=choices("lang", scope=("me", "group"), code=[*services.render.locales, "auto"]),
+            pattern=choices("lang", scope=("me", "group"), code=[*services.render.locales, AUTO]),
         )
     )
     app.add_handler(
         CallbackQueryHandler(
             settings_button,
             pattern=choices(
-                "set", action=("tz", "quiet", "lang_me", "lang_group", "path", "roles")
+                "set",
+                action=("tz", "quiet", "lang_me", "lang_group", "path", "roles", "audience"),
             ),
         )
     )

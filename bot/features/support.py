@@ -1,24 +1,39 @@
-"""Beyond the bot: /support (when a therapist could help, and what to do when someone doesn't
-feel safe) and /faq (common questions, one button each).
+"""Beyond the bot: /support (help for the person who asked first, what to do when someone doesn't
+feel safe, then when a therapist could help) and /faq (common questions, one button each).
 
-Support information goes only to the person who asked, in their private chat, and its first
-line is neutral because it may show on a lock screen. From the group, the group learns only that
-something was sent privately; nothing about what. The partner is never told.
+What would expose someone is answered in private, to the person who asked: /support, and an
+FAQ answer, whether asked for in private or from the group. The group sees nothing that names
+them (a question tapped in the group is answered "Sent privately." on the button, nothing
+more); sharing an answer with the partner is a button of its own, in private.
+
+Safety help starts with a neutral line (it may show on a lock screen) and shows the emergency
+number and helplines of the country the person's time zone lies in (bot.helplines), a word
+about looking for help on a private device, and a quiet safety switch: it pauses the couple's
+joint prompts (check-ins, the checklist, letters, worry windows, visit planning) without
+telling the other partner why; they see at most that prompts are paused for now. Only the
+person who paused them can switch them back on. The prompting features read the switch through
+`services.reads.prompts_paused`. The same help follows a /setback that found fear of the
+partner (the event "care.afraid").
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, NotRequired, TypedDict
 
-from telegram import Chat, Update
+from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
-from bot.guards import Asked, known_partner, partners_only
+from bot.guards import Asked, known_partner
+from bot.helplines import helplines_for
 from bot.links import private_link_button
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
+from bot.model import Couple, Partner, to_iso, utcnow
 from bot.render import shorten
+from bot.storage import Kind, Store
 
 FAQ = "faq:"
 # The questions, in the order the list shows them.
@@ -34,6 +49,124 @@ FAQ_KEYS = (
     "approaches",
     "stories",
 )
+SWITCH = "care"  # care:pause, care:resume: the safety switch under the help
+AFRAID = "care.afraid"  # told by /setback when someone said they are afraid of their partner
+
+
+class PromptsPaused(TypedDict):
+    """A partner paused the couple's joint prompts with the safety switch (theirs to lift)."""
+
+    id: NotRequired[int]
+    by: int
+    since: str | None
+
+
+PAUSED_TABLE = Kind[PromptsPaused]("prompts_paused")
+
+
+# -- the safety switch -----------------------------------------------------------------------
+
+
+def prompts_paused(store: Store, chat_id: int) -> bool:
+    """Whether a partner has paused the couple's joint prompts (services.reads)."""
+    return bool(store.records(chat_id, PAUSED_TABLE))
+
+
+def _paused_by(services: Services, couples: tuple[Couple, ...], user_id: int) -> bool:
+    return any(
+        r["by"] == user_id
+        for couple in couples
+        for r in services.store.records(couple.chat_id, PAUSED_TABLE)
+    )
+
+
+def _switch_buttons(services: Services, locale: str, paused: bool) -> Buttons:
+    action = "resume" if paused else "pause"
+    return [[button(services.render.label(locale, f"support.{action}"), f"{SWITCH}:{action}")]]
+
+
+def _help(services: Services, partner: Partner | None) -> dict[str, Any]:
+    """The numbers for the person's country, as the templates show them."""
+    zone = partner.timezone if partner is not None else None
+    found = helplines_for(zone)
+    return {
+        "zone": zone,
+        "emergency": found.emergency.number if found.emergency else None,
+        "lines": [{"kind": n.kind, "name": n.name, "number": n.number} for n in found.lines],
+    }
+
+
+async def _send_help(
+    update: Update | None,
+    context: MendContext,
+    template: str,
+    partner: Partner | None,
+    couples: tuple[Couple, ...],
+    locale: str,
+) -> bool:
+    """The help, privately: with the safety switch when the person is a partner."""
+    services = context.mend
+    paused = partner is not None and _paused_by(services, couples, partner.user_id)
+    switch = None if partner is None or not couples else "resume" if paused else "pause"
+    rows = _switch_buttons(services, locale, paused) if switch else None
+    help_ = _help(services, partner)
+    if update is not None:
+        await reply(update, context, locale, template, buttons=rows, help=help_, switch=switch)
+        return True
+    assert partner is not None
+    sent = await say_private(
+        context, couples[0], partner, template, buttons=rows, help=help_, switch=switch
+    )
+    return sent is not None
+
+
+@known_partner
+async def switch_button(update: Update, context: MendContext, asked: Asked) -> None:
+    """Pause the joint prompts, or lift one's own pause, in every couple of the presser."""
+    services = context.mend
+    me, locale = asked.partner, asked.locale
+    pause = chosen(context, "action") == "pause"
+    for couple in asked.couples:
+        with services.store.transaction(couple.chat_id) as tx:
+            table = tx.table(PAUSED_TABLE)
+            mine = table.find(by=me.user_id)
+            if pause and not mine:
+                table.insert({"by": me.user_id, "since": to_iso(utcnow())})
+            elif not pause:
+                for record in mine:
+                    table.remove(record["id"])
+    await asked.press.answer()
+    message = update.effective_message
+    if message is not None:
+        markup = InlineKeyboardMarkup(_switch_buttons(services, locale, pause))
+        # A message too old to change keeps its button; the new one below has the right one.
+        with contextlib.suppress(BadRequest):
+            await message.edit_reply_markup(markup)
+    await reply(
+        update,
+        context,
+        locale,
+        "support/paused" if pause else "support/resumed",
+        buttons=_switch_buttons(services, locale, pause),
+    )
+
+
+async def _afraid(context: MendContext, couple: Couple, *, partner: int) -> None:
+    """/setback found fear of the partner: the safety help, privately, to that person."""
+    services = context.mend
+    me = couple.partner(partner)
+    if me is None:
+        return
+    couples = tuple(
+        c for c in map(services.store.couple, services.store.chats_of_user(me.user_id)) if c
+    )
+    await _send_help(None, context, "support/safety", me, couples, partner_locale(services, me))
+
+
+def export_support(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
+    """Whether this person paused the joint prompts (never whether the other partner did)."""
+    mine = [r for r in services.store.records(couple.chat_id, PAUSED_TABLE) if r["by"] == user_id]
+    return {"joint_prompts_paused_since": mine[0]["since"] if mine else None}
 
 
 # -- /support --------------------------------------------------------------------------------
@@ -49,31 +182,32 @@ async def support_command(update: Update, context: MendContext) -> None:
         return
     services = context.mend
     locale = services.render.locale_for(user.language_code)
-    for chat_id in services.store.chats_of_user(user.id):
-        couple = services.store.couple(chat_id)
-        partner = couple.partner(user.id) if couple else None
-        if partner is not None:
-            locale = partner_locale(services, partner)
-            break
-    await reply(update, context, locale, "support/support")
+    couples = tuple(
+        c for c in map(services.store.couple, services.store.chats_of_user(user.id)) if c
+    )
+    partner = couples[0].partner(user.id) if couples else None
+    if partner is not None:
+        locale = partner_locale(services, partner)
+    await _send_help(update, context, "support/support", partner, couples, locale)
 
 
-@partners_only
+@known_partner
 async def _support_from_group(update: Update, context: MendContext, asked: Asked) -> None:
-    couple, me, locale = asked.couple, asked.partner, asked.locale
-    services = context.mend
-    sent = await say_private(context, couple, me, "support/support")
-    if sent is None:
-        await reply(
-            update,
-            context,
-            locale,
-            "support/unreachable",
-            buttons=[[private_link_button(services, locale)]],
-            name=me.name,
-        )
-        return
-    await reply(update, context, locale, "support/sent", name=me.name)
+    """From the group: the help goes privately, and the group is told nothing; only if it
+    can't be sent does the group get a neutral line with a way to the private chat."""
+    me = asked.partner
+    sent = await _send_help(
+        None, context, "support/support", me, asked.couples, partner_locale(context.mend, me)
+    )
+    if not sent:
+        await _unreachable(update, context, asked)
+
+
+async def _unreachable(update: Update, context: MendContext, asked: Asked) -> None:
+    """The private chat isn't open: a neutral line (naming no one, nor what was asked)."""
+    locale = asked.locale
+    rows = [[private_link_button(context.mend, locale)]]
+    await reply(update, context, locale, "common/open_private", buttons=rows)
 
 
 # -- /faq ------------------------------------------------------------------------------------
@@ -86,7 +220,7 @@ def _faq_buttons(context: MendContext, locale: str) -> Buttons:
 
 @known_partner
 async def faq_command(update: Update, context: MendContext, asked: Asked) -> None:
-    """/faq: the questions as buttons; /faq <number>: that answer at once."""
+    """/faq: the questions as buttons; /faq <number>: that answer, privately."""
     locale, typed = asked.locale, asked.text
     if not typed:
         await reply(
@@ -94,7 +228,11 @@ async def faq_command(update: Update, context: MendContext, asked: Asked) -> Non
         )
         return
     if typed.isdigit() and 1 <= int(typed) <= len(FAQ_KEYS):
-        await _answer(update, context, locale, FAQ_KEYS[int(typed) - 1])
+        if await _answer(context, asked, FAQ_KEYS[int(typed) - 1]):
+            if not asked.private:
+                await reply(update, context, locale, "support/faq_sent")
+        else:
+            await _unreachable(update, context, asked)
         return
     await reply(
         update, context, locale, "support/faq_usage", typed=shorten(typed), count=len(FAQ_KEYS)
@@ -103,14 +241,58 @@ async def faq_command(update: Update, context: MendContext, asked: Asked) -> Non
 
 @known_partner
 async def faq_button(update: Update, context: MendContext, asked: Asked) -> None:
-    """A question was tapped: its answer, in the chat where the list is."""
-    await asked.press.answer()
-    await _answer(update, context, asked.locale, chosen(context, "key"))
+    """A question was tapped: its answer, privately to whoever tapped it."""
+    render = context.mend.render
+    sent = await _answer(context, asked, chosen(context, "key"))
+    if asked.private or sent:
+        await asked.press.answer(
+            None if asked.private else render.label(asked.locale, "alert.sent_privately")
+        )
+        return
+    await asked.press.answer(
+        render.label(asked.locale, "alert.open_private_first"), show_alert=True
+    )
 
 
-async def _answer(update: Update, context: MendContext, locale: str, key: str) -> None:
-    question = context.mend.render.label(locale, f"support.faq_{key}")
-    await reply(update, context, locale, "support/faq_answer", key=key, question=question)
+async def _answer(context: MendContext, asked: Asked, key: str) -> bool:
+    """The answer in the asker's private chat, with a button to share it with the partner;
+    False if that chat isn't open."""
+    services = context.mend
+    me = asked.partner
+    locale = partner_locale(services, me)
+    other = asked.couple.other(me.user_id)
+    rows = (
+        [[button(services.render.label(locale, "support.faq_share"), f"{FAQ}share:{key}")]]
+        if other is not None
+        else None
+    )
+    question = services.render.label(locale, f"support.faq_{key}")
+    sent = await say_private(
+        context, asked.couple, me, "support/faq_answer", buttons=rows, key=key, question=question
+    )
+    return sent is not None
+
+
+@known_partner
+async def faq_share(update: Update, context: MendContext, asked: Asked) -> None:
+    """ "Share with my partner": the answer goes to the partner's private chat, with who sent it."""
+    services = context.mend
+    me, key = asked.partner, chosen(context, "key")
+    other = asked.couple.other(me.user_id)
+    label = services.render.label
+    if not asked.private or other is None:
+        await asked.press.answer()
+        return
+    question = label(partner_locale(services, other), f"support.faq_{key}")
+    sent = await say_private(
+        context, asked.couple, other, "support/faq_answer", key=key, question=question, by=me.name
+    )
+    alert = services.render.alert  # names shortened so that the alert fits
+    if sent is None:
+        text = alert(asked.locale, "alert.faq_partner_unreachable", name=other.name)
+        await asked.press.answer(text, show_alert=True)
+        return
+    await asked.press.answer(alert(asked.locale, "alert.faq_shared", name=other.name))
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -118,6 +300,13 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("support", "calm", in_group=True, in_private=True),
         Command("faq", "start", in_group=True, in_private=True),
     )
+    services.reads.prompts_paused = prompts_paused
+    services.exporters["support"] = export_support
+    services.on(AFRAID, _afraid)
     app.add_handler(CommandHandler("support", support_command))
     app.add_handler(CommandHandler("faq", faq_command))
+    app.add_handler(CallbackQueryHandler(faq_share, pattern=choices("faq:share", key=FAQ_KEYS)))
     app.add_handler(CallbackQueryHandler(faq_button, pattern=choices("faq", key=FAQ_KEYS)))
+    app.add_handler(
+        CallbackQueryHandler(switch_button, pattern=choices(SWITCH, action=("pause", "resume")))
+    )

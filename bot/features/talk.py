@@ -16,6 +16,7 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import audience
 from bot.context import Command, MendContext, Services
 from bot.guards import Asked, known_partner
 from bot.messages import Buttons, button, choices, chosen, reply
@@ -113,7 +114,7 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
     """/script: a menu of situations; /script <situation>: that script at once."""
     couple, me, locale = asked.couple, asked.partner, asked.locale
     render = context.mend.render
-    breach = _breach(context, couple)
+    breach = _breach(context, asked)
     wanted = asked.text.lower()
     if wanted:
         if wanted in SCRIPTS_BY_KEY:
@@ -147,15 +148,20 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
 async def script_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A situation was tapped: its script, in the chat where the menu is."""
     await asked.press.answer()
-    key, breach = chosen(context, "key"), _breach(context, asked.couple)
+    key, breach = chosen(context, "key"), _breach(context, asked)
     await reply(update, context, asked.locale, f"talk/script_{key}", breach=breach)
 
 
-def _breach(context: MendContext, couple: Couple) -> str | None:
-    """The kind of breach the couple named, on the repair path (else none)."""
+def _breach(context: MendContext, asked: Asked) -> str | None:
+    """The kind of breach the couple named, on the repair path: in private, or in a group where
+    personal things may be posted (bot.audience); else none, so that a script shown to someone
+    else in the group says nothing of it."""
+    couple, store = asked.couple, context.mend.store
     if couple.path != "repair":
         return None
-    return context.mend.reads.breach(context.mend.store, couple.chat_id)
+    if not asked.private and audience.where(store, couple.chat_id) != "group":
+        return None
+    return context.mend.reads.breach(store, couple.chat_id)
 
 
 # -- /starter --------------------------------------------------------------------------------

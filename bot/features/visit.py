@@ -13,6 +13,9 @@ their own), time for both serious talks and light, joyful things, and room for r
   answers once both have answered, or at a deadline; a reflection missed during downtime still
   comes, late.
 
+A visit planned or called off is told to the features that follow it ("visit.changed"); /plan
+reads the next visit's days through `services.reads.next_visit` and shows them.
+
 The conversations are flows (bot.flows), each a table of steps: PLAN (where, the place, the
 dates), then GOALS (the question to both, with "I'll say mine in person") next to one GOAL
 question per partner, then TIME (activities, own ideas, rest); MORNING is one check-in and
@@ -21,8 +24,13 @@ REFLECTION one partner's reflection. Each run carries the id of its visit. The v
 open runs say where each conversation stands. Timers queue what they say through the outbox in
 one change with what they do, so a failure half-way resumes instead of repeating.
 
+While a partner has paused the joint prompts (the safety switch of /support, read through
+`services.reads.prompts_paused`), /visit plans nothing (calling a visit off still works), and
+the countdown and the visit's morning check-ins are skipped.
+
 Dates are calendar days of the place of the visit and stored as such ("2026-12-24"); every
-moment derived from them is computed per partner, in their own time zone. The visit record
+moment derived from them is shown per partner, in their own time zone, except the mornings of
+the visit: both are at its place then, so they are shown on its clock. The visit record
 keeps `both_safe` (both rated 4 or more *and* both let the group see their rating); the
 milestones read it through `services.reads.safe_visit`.
 """
@@ -278,21 +286,30 @@ async def visit_command(update: Update, context: MendContext, asked: Asked) -> N
     if args and args != ("cancel",) and args != ("plan",):
         await reply(update, context, asked.locale, "visit/usage")
         return
+    if args != ("cancel",) and services.reads.prompts_paused(services.store, couple.chat_id):
+        await reply(update, context, asked.locale, "common/prompts_paused")
+        return
     if not args:
         await _owed_reflection(context, couple, partner)
     with services.store.transaction(couple.chat_id) as tx:
         if args == ("cancel",):
-            _cancel(services, tx, couple, partner)
+            cancelled = _cancel(services, tx, couple, partner)
         else:
+            cancelled = False
             _show(services, tx, couple, partner)
     await services.outbox.deliver(context, couple.chat_id)
+    if cancelled:
+        await services.emit(
+            "visit.changed", context, services.store.couple(couple.chat_id) or couple
+        )
 
 
-def _cancel(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> None:
+def _cancel(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> bool:
+    """Call off the visit being planned or planned (True), or say there is none."""
     current = upcoming(services, couple)
     if current is None:
         services.outbox.put(tx, group_message(services, couple, "visit/none", cancelled=True))
-        return
+        return False
     _cancel_timers(services.timers, couple.chat_id, current["id"])
     _close(services, tx, _runs(services, couple.chat_id, current["id"], *VISIT_FLOWS))
     tx.table(VISITS_TABLE).update(
@@ -309,6 +326,7 @@ def _cancel(services: Services, tx: Transaction, couple: Couple, partner: Partne
             planned=current["state"] == "planned",
         ),
     )
+    return True
 
 
 def _show(services: Services, tx: Transaction, couple: Couple, partner: Partner) -> None:
@@ -645,6 +663,7 @@ def _planned(turn: Turn) -> None:
     assert visit is not None
     schedule_visit(services.timers, turn.couple, visit, tx=tx)
     turn.say(GROUP, "visit/planned", **_summary(services, turn.couple, visit))
+    turn.emit("visit.changed")
     return None
 
 
@@ -717,8 +736,12 @@ def _schedule_view(services: Services, couple: Couple, visit: Visit) -> list[dic
             continue  # the timer firing right now (a countdown shows the plan) isn't "coming"
         kind, days = record["kind"].removeprefix("visit_"), record["payload"].get("days")
         entry = view.setdefault((kind, days), {"kind": kind, "days": days, "times": []})
+        if record["kind"] == CHECKIN:
+            # A morning of the visit: both are at its place, so it is shown on that clock.
+            entry["times"].append({"place": True, "zone": place_zone(couple, visit), "at": at})
+            continue
         entry["times"].extend(
-            {"name": p.name, "zone": p.timezone, "at": at}
+            {"place": False, "name": p.name, "zone": p.timezone, "at": at}
             for p in couple.partners
             if record.get("partner") in (None, p.user_id)
         )
@@ -767,6 +790,8 @@ async def countdown_due(context: MendContext, fired: Fired) -> None:
         if found is None or found[1]["state"] != "planned":
             return
         couple, visit = found
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return
         message = group_message(
             services,
             couple,
@@ -787,8 +812,10 @@ async def checkin_due(context: MendContext, fired: Fired) -> None:
         if found is None or found[1]["state"] != "planned" or day in found[1]["checkins"]:
             return
         couple, visit = found
-        tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
         _schedule_next_checkin(services.timers, couple, visit, fired.due, tx=tx)
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return  # the next morning's is set; this one isn't asked
+        tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
         services.runner.start(
             tx,
             couple,
@@ -1159,6 +1186,20 @@ def visits_export(services: Services, couple: Couple, user_id: int) -> list[dict
     return exported
 
 
+def next_visit(store: Store, chat_id: int) -> tuple[date, date] | None:
+    """The first and last day of the planned visit not over yet, in its place's calendar
+    (other features read it: services.reads)."""
+    couple = store.couple(chat_id)
+    if couple is None:
+        return None
+    coming = [
+        (_day(v["arrival"]), _day(v["departure"]))
+        for v in store.records(chat_id, VISITS_TABLE)
+        if v["state"] == "planned" and _day(v["departure"]) >= _today(place_zone(couple, v))
+    ]
+    return min(coming, default=None)
+
+
 def safe_visit(store: Store, chat_id: int) -> bool:
     """Whether a visit was rated safe by both (services.reads: a milestone)."""
     return any(v.get("both_safe") for v in store.records(chat_id, VISITS_TABLE))
@@ -1167,14 +1208,16 @@ def safe_visit(store: Store, chat_id: int) -> bool:
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("visit", "together"))
     timers = services.timers
-    # Countdown prompts and check-ins missed during downtime are dropped, not replayed.
-    timers.register(COUNTDOWN, countdown_due, quiet=True)
-    timers.register(CHECKIN, checkin_due)
+    # Countdown prompts and check-ins missed during downtime are dropped, not replayed; what
+    # goes to the group waits for a running pause to end.
+    timers.register(COUNTDOWN, countdown_due, quiet=True, pause=True)
+    timers.register(CHECKIN, checkin_due, pause=True)
     # The reflection still makes sense days later; so does showing what was shared.
     timers.register(REFLECT, reflect_due, late_limit=REFLECT_LATE_LIMIT, quiet=True)
-    timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT)
+    timers.register(REVEAL, reveal_due, late_limit=REVEAL_LATE_LIMIT, pause=True)
     timers.reconcile_with(ensure_checkins)
     services.exporters["visits"] = visits_export
     services.reads.safe_visit = safe_visit
+    services.reads.next_visit = next_visit
     services.runner.add(PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW)
     app.add_handler(CommandHandler("visit", visit_command))

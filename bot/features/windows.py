@@ -2,11 +2,15 @@
 
 A window is an agreed, contained time to talk about anxieties: by default two 20-minute windows
 a week, at days and times the couple picks. A time is entered in the setter's zone and shown to
-each partner in their own. `/worry` (private) parks a worry until the next window; when it opens,
-the group sees how many are waiting and the structure for talking (I-statements, reflect,
-validate, ask), while each partner is reminded privately of their own worries and decides,
-one by one, whether to share the text. When it closes, a short wrap-up says where unfinished
-things go.
+each partner in their own. A window doesn't open in either partner's quiet hours: one whose time
+falls in them opens when they end, and that is the time shown everywhere (when it is set, it
+says whose quiet hours move it, and to when). `/worry` (private) parks a worry until the next
+window; when it opens, the group sees how many are waiting and the structure for talking
+(I-statements, reflect, validate, ask), while each partner is reminded privately of their own
+worries and decides, one by one, whether to share the text. When it closes, a short wrap-up
+says where unfinished things go. While a partner has paused the joint prompts (the safety
+switch of /support, read through `services.reads.prompts_paused`), windows don't open; the
+worries stay parked.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import asks
+from bot import asks, audience
 from bot.context import Command, MendContext, Services
 from bot.couples import partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
@@ -29,9 +33,9 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
 from bot.render import Renderer, shorten, weekday_name
-from bot.storage import Kind, Transaction
-from bot.timers import Fired, Timers
-from bot.when import next_local
+from bot.storage import Kind, Store, Transaction
+from bot.timers import TIMERS_TABLE, Fired, Timers
+from bot.when import next_local, outside_quiet_hours, quiet_until
 
 
 class WindowSlot(TypedDict):
@@ -72,7 +76,14 @@ def slots(services: Services, chat_id: int) -> list[WindowSlot]:
 
 
 def next_opening(slot: WindowSlot, after: datetime) -> datetime:
+    """The slot's next time on the setter's clock (quiet hours aside: see `opening`)."""
     return next_local(time.fromisoformat(slot["at"]), slot["zone"], after, slot["weekday"])
+
+
+def opening(slot: WindowSlot, after: datetime, couple: Couple) -> datetime:
+    """When the slot's next window really opens: its time, or the end of the quiet hours of
+    either partner that it falls in."""
+    return outside_quiet_hours(next_opening(slot, after), couple.partners)
 
 
 # -- the schedule --------------------------------------------------------------------------
@@ -142,14 +153,19 @@ def _add(
         "set_by": partner.user_id,
     }
     slot_id = table.insert(slot)
-    opening = next_opening(slot, utcnow())
-    _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opening)
-    times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
+    chosen = next_opening(slot, utcnow())
+    opens = opening(slot, utcnow(), couple)
+    _ensure(services.timers, couple.chat_id, WINDOW_OPEN, slot_id, opens)
     return "windows/added", {
         "name": partner.name,
-        "times": times,
+        "times": [{"name": p.name, "zone": p.timezone, "at": opens} for p in couple.partners],
         "minutes": minutes,
         "zone_missing": partner.timezone is None,
+        # Quiet hours move this opening: whose, and the time that was chosen, on the setter's
+        # clock (the times above are when it opens).
+        "quiet": [p.name for p in couple.partners if quiet_until(chosen, p) is not None],
+        "chosen": chosen,
+        "zone": partner.timezone,
     }
 
 
@@ -179,13 +195,13 @@ def _schedule_data(services: Services, couple: Couple) -> dict[str, Any]:
             {k: s[k] for k in ("id", "weekday", "at", "zone", "minutes")}
             for s in slots(services, couple.chat_id)
         ],
-        "people": [{"name": p.name, "zone": p.timezone} for p in couple.partners],
         "default": DEFAULT_MINUTES,
     }
 
 
-def _schedule_shown(run: Run) -> dict[str, Any]:
-    """Each window's next opening as each partner reads it."""
+def _schedule_shown(services: Services, couple: Couple, run: Run, locale: str) -> dict[str, Any]:
+    """Each window's next opening as each partner reads it (after quiet hours, if it falls
+    in them)."""
     now = utcnow()
     return {
         "windows": [
@@ -193,8 +209,8 @@ def _schedule_shown(run: Run) -> dict[str, Any]:
                 "number": index + 1,
                 "minutes": slot["minutes"],
                 "times": [
-                    {"name": p["name"], "zone": p["zone"], "at": next_opening(slot, now)}
-                    for p in run.data["people"]
+                    {"name": p.name, "zone": p.timezone, "at": opening(slot, now, couple)}
+                    for p in couple.partners
                 ],
             }
             for index, slot in enumerate(run.data["slots"])
@@ -280,9 +296,9 @@ WINDOWS_FLOW = Flow(
             answer=_schedule_pressed,
             who="partners",
             edit=True,
-            data=_schedule_shown,
         ),
     },
+    view=_schedule_shown,
 )
 ADD_FLOW = Flow(
     name=ADD,
@@ -327,9 +343,11 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
             couple.chat_id,
             WINDOW_OPEN,
             slot["id"],
-            next_opening(slot, now),
+            opening(slot, now, couple),
             besides=fired.timer_id,
         )
+        if services.reads.prompts_paused(services.store, couple.chat_id):
+            return  # the next one is set; this one doesn't open
         _ensure(
             services.timers,
             couple.chat_id,
@@ -508,8 +526,16 @@ def _settle_worry(turn: Turn) -> None:
         worry["id"],
         {"status": "shared" if shared else "let_go", "settled_at": to_iso(utcnow())},
     )
-    if shared:
-        turn.say(GROUP, "windows/worry_shared", name=turn.partner.name, text=worry["text"])
+    if shared:  # personal: where the couple wants it (bot.audience)
+        audience.share(
+            turn.tx,
+            turn.services,
+            turn.couple,
+            "windows/worry_shared",
+            thread=turn.run.thread,  # the topic the window opened in
+            name=turn.partner.name,
+            text=worry["text"],
+        )
     turn.toast = "alert.worry_shared" if shared else "alert.worry_dropped"
 
 
@@ -543,6 +569,16 @@ def worries_export(services: Services, couple: Couple, user_id: int) -> list[dic
     ]
 
 
+def next_window(store: Store, chat_id: int) -> datetime | None:
+    """When the couple's next window opens (other features read it: services.reads)."""
+    upcoming = [
+        due
+        for t in store.records(chat_id, TIMERS_TABLE)
+        if t["kind"] == WINDOW_OPEN and (due := from_iso(t["due"])) is not None
+    ]
+    return min(upcoming, default=None)
+
+
 def windows_export(services: Services, couple: Couple, user_id: int) -> list[dict[str, Any]]:
     return [
         {k: s[k] for k in ("weekday", "at", "zone", "minutes")}
@@ -553,7 +589,7 @@ def windows_export(services: Services, couple: Couple, user_id: int) -> list[dic
 def reconcile(timers: Timers, couple: Couple) -> None:
     """Every window has its next opening pending (a missed one was dropped at start-up)."""
     for slot in timers.store.records(couple.chat_id, SLOTS_TABLE):
-        _ensure(timers, couple.chat_id, WINDOW_OPEN, slot["id"], next_opening(slot, utcnow()))
+        _ensure(timers, couple.chat_id, WINDOW_OPEN, slot["id"], opening(slot, utcnow(), couple))
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -564,12 +600,17 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     # An opening missed by more than a window's length is dropped (the next one comes); a
     # closing is still worth a late word. Openings wait out quiet hours; closings don't.
     services.timers.register(
-        WINDOW_OPEN, window_opens, late_limit=timedelta(minutes=MAX_MINUTES), quiet=True
+        WINDOW_OPEN,
+        window_opens,
+        late_limit=timedelta(minutes=MAX_MINUTES),
+        quiet=True,
+        pause=True,
     )
     services.timers.register(WINDOW_CLOSE, window_closes, late_limit=timedelta(hours=12))
     services.timers.reconcile_with(reconcile)
     services.exporters["worries"] = worries_export
     services.exporters["windows"] = windows_export
+    services.reads.next_window = next_window
     services.runner.add(WORRY, WINDOWS_FLOW, ADD_FLOW)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))

@@ -42,6 +42,7 @@ class SentMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     buttons: list[list[Button]] = field(default_factory=list)
     force_reply: bool = False
+    silent: bool = False  # sent with disable_notification: it arrives without a sound
     reply_to_message_id: int | None = None
     thread_id: int | None = None
     poll: dict[str, Any] | None = None

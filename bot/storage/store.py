@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 from tinydb.table import Document, Table
 
 from bot import origin
-from bot.model import BadShape, Couple
+from bot.model import BadShape, Couple, Partner
 from bot.storage.atomic import (
     TEMP_SUFFIX,
     AtomicJSONStorage,
@@ -198,6 +198,13 @@ class Store:
 
     def chats_of_user(self, user_id: int) -> list[int]:
         return sorted(self._chats_by_user.get(user_id, ()))
+
+    def person(self, user_id: int) -> Partner | None:
+        """Someone as the first of their couples knows them (their personal settings, such
+        as language and quiet hours, are the same in every couple); None if in none."""
+        first = next(iter(self.chats_of_user(user_id)), None)
+        couple = self.couple(first) if first is not None else None
+        return couple.partner(user_id) if couple is not None else None
 
     def chat_for_key(self, key: str) -> int | None:
         return self._chat_by_key.get(key)

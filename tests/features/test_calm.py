@@ -14,7 +14,7 @@ from bot.app import MendApp, stop
 from bot.context import MendContext, Services
 from bot.features import calm
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import People
+from tests.conftest import People, onboard
 
 
 async def shows(sandbox: Sandbox, message: SentMessage, *fragments: str) -> None:
@@ -36,21 +36,14 @@ def quick_breaths(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- /jealous --------------------------------------------------------------------------------
 
 
-async def test_a_jealousy_check_shared_with_an_i_statement(
+async def test_a_jealousy_check_from_the_group_happens_in_private(
     sandbox: Sandbox, couple: People, services: Services
 ) -> None:
     group = couple.group
+    group_before = len(group.bot_messages())
     await group.send(couple.alex, "/jealous")
-    check = await group.expect(
-        "Alex, a jealousy check", "Step 1 of 3: notice it", "send /jealous to me privately"
-    )
+    check = await couple.alex.private.expect("Alex, a jealousy check", "Step 1 of 3: notice it")
     assert check.button_texts() == ["I've named it", "Stop here"]
-
-    # Sam can't move Alex's check on, and is told kindly.
-    answer = await couple.sam.press(check, "I've named it")
-    assert answer.show_alert and "This check belongs to Alex" in (answer.text or "")
-    assert "/jealous" in (answer.text or "")
-    assert not check.edited
 
     await couple.alex.press(check, "I've named it")
     await shows(
@@ -76,10 +69,20 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
         "an old fear is part of it",
         "how this looks from where you are",
     )
+    assert check.button_texts() == ["Let my partner know I'd like to talk"]
+    await sandbox.settle(idle=0.1)
+    assert len(group.bot_messages()) == group_before  # nothing of it reached the group
+    assert couple.alex.private.bot_messages()[-1] is check  # one place, edited step by step
+    assert len(check.edits) == 3
+
+    # Telling Sam is Alex's explicit choice, and Sam learns nothing of the check itself.
+    await couple.alex.press(check, "Let my partner know I'd like to talk")
+    note = await couple.sam.private.expect("Alex would like to talk with you", "listening")
+    assert "jealous" not in note.text.lower()
+    await couple.alex.private.expect("I've let Sam know", "Nothing else of this check")
     assert check.buttons == []
     await sandbox.settle(idle=0.1)
-    assert group.bot_messages()[-1] is check  # one place, edited step by step
-    assert len(check.edits) == 3
+    assert len(group.bot_messages()) == group_before
 
     [stored] = services.runner.runs(group.id, calm.JEALOUS, finished=True)
     assert (stored.owner, stored.step, stored.data["source"], stored.data["choice"]) == (
@@ -88,6 +91,32 @@ async def test_a_jealousy_check_shared_with_an_i_statement(
         "old",
         "share",
     )
+
+
+async def test_a_jealousy_check_for_someone_without_a_private_chat(
+    sandbox: Sandbox, services: Services
+) -> None:
+    people = await onboard(sandbox, services, open_private=False)
+    await people.group.send(people.sam, "/jealous")
+    unreachable = await people.group.expect("I answer that in a private chat")
+    assert "Sam" not in unreachable.text and "jealous" not in unreachable.text.lower()
+    assert unreachable.button_texts() == ["A new link to my private chat"]
+    assert not services.runner.runs(people.group.id, calm.JEALOUS)
+
+    # Alex opens the private chat; Sam hasn't, so Alex can't have Sam told.
+    chat = await people.alex.follow_link(people.joined["Alex"], "Alex: open your private chat")
+    await chat.expect("your private space")
+    await people.group.send(people.alex, "/jealous")
+    check = await chat.expect("Alex, a jealousy check")
+    await people.alex.press(check, "I've named it")
+    await shows(sandbox, check, "Step 2 of 3")
+    await people.alex.press(check, "Something new happened")
+    await shows(sandbox, check, "Step 3 of 3")
+    await people.alex.press(check, "Share it with an “I” statement")
+    await shows(sandbox, check, "Sharing it, kindly")
+    answer = await people.alex.press(check, "Let my partner know I'd like to talk")
+    assert answer.show_alert and "hasn't opened a private chat" in (answer.text or "")
+    assert check.button_texts() == ["Let my partner know I'd like to talk"]
 
 
 async def test_a_private_check_parks_the_worry(sandbox: Sandbox, couple: People) -> None:
@@ -107,7 +136,7 @@ async def test_a_private_check_parks_the_worry(sandbox: Sandbox, couple: People)
 
 async def test_a_pause_or_stopping_early(sandbox: Sandbox, couple: People) -> None:
     await couple.group.send(couple.sam, "/jealous")
-    check = await couple.group.expect("Sam, a jealousy check")
+    check = await couple.sam.private.expect("Sam, a jealousy check")
     await couple.sam.press(check, "I've named it")
     await shows(sandbox, check, "Step 2 of 3")
     await couple.sam.press(check, "I'm not sure")
@@ -115,25 +144,21 @@ async def test_a_pause_or_stopping_early(sandbox: Sandbox, couple: People) -> No
     await couple.sam.press(check, "Take a pause first")
     await shows(sandbox, check, "/pause for 30 minutes", "/breathe")
 
-    await couple.group.send(couple.alex, "/jealous")
-    second = await couple.group.expect("Alex, a jealousy check")
+    await couple.alex.send_private("/jealous")
+    second = await couple.alex.private.expect("Alex, a jealousy check")
     await couple.alex.press(second, "Stop here")
     await shows(sandbox, second, "we'll leave it here")
     assert second.buttons == []
 
 
-async def test_forged_and_stale_presses_and_outsiders(
+async def test_forged_and_stale_presses(
     sandbox: Sandbox, couple: People, services: Services
 ) -> None:
     await couple.group.send(couple.alex, "/jealous")
-    check = await couple.group.expect("Alex, a jealousy check")
+    check = await couple.alex.private.expect("Alex, a jealousy check")
     for forged in ("jealous:share", "jealous:bogus", "jealous:"):
         answer = await couple.alex.press_data(check, forged)
         assert answer.show_alert and "no longer current" in (answer.text or "")
-    casey = sandbox.user("Casey")
-    await couple.group.add_member(casey, by=couple.sam)
-    answer = await casey.press(check, "I've named it")
-    assert answer.show_alert and "Alex & Sam" in (answer.text or "")
     # A check button on a message that isn't a check (here: the welcome).
     welcome = couple.group.bot_messages()[0]
     answer = await couple.alex.press_data(welcome, "jealous:noticed")
@@ -153,9 +178,7 @@ async def test_forged_and_stale_presses_and_outsiders(
 async def test_jealousy_check_in_german(sandbox: Sandbox, couple: People) -> None:
     couple.alex.language_code = "de"
     await couple.group.send(couple.alex, "/jealous")
-    check = await couple.group.expect("Alex, ein Eifersuchts-Check", "Schritt 1 von 3")
-    answer = await couple.sam.press(check, "Ich hab's benannt")
-    assert answer.show_alert and "Diesen Check hat Alex begonnen" in (answer.text or "")
+    check = await couple.alex.private.expect("Alex, ein Eifersuchts-Check", "Schritt 1 von 3")
     await couple.alex.press(check, "Ich hab's benannt")
     await shows(sandbox, check, "Schritt 2 von 3")
 
@@ -264,7 +287,7 @@ async def test_export_holds_only_the_partners_own_checks(sandbox: Sandbox, coupl
     await couple.alex.send_private("/jealous")
     await couple.alex.private.expect("Alex, a jealousy check")
     await couple.group.send(couple.sam, "/jealous")
-    check = await couple.group.expect("Sam, a jealousy check")
+    check = await couple.sam.private.expect("Sam, a jealousy check")
     await couple.sam.press(check, "Stop here")
     await shows(sandbox, check, "leave it here")
 
@@ -273,7 +296,7 @@ async def test_export_holds_only_the_partners_own_checks(sandbox: Sandbox, coupl
     assert sent.document is not None
     [mine] = json.loads(sent.document.data)["couples"]
     assert [c["choice"] for c in mine["calm"]["jealousy_checks"]] == ["stop"]
-    assert mine["calm"]["jealousy_checks"][0]["private"] is False
+    assert mine["calm"]["jealousy_checks"][0]["private"] is True
 
 
 async def test_stopping_the_bot_is_not_held_up_by_breathing(

@@ -1,17 +1,24 @@
 """The weekly check-in, the monthly checklist and the quarterly letters through the sandbox:
 private reflections revealed side by side only when both are done (or at the deadline), one
-reminder, milestones celebrated once even across a restart, the monthly verdict and its trend,
-and the honest reflection sent privately, never to the group."""
+reminder, a kept week celebrated once it is over (once, even across a restart) and never right
+after a painful reveal, which offers a slow talk or the next window instead; one checklist a
+month, its verdict and the change since the month before, and the honest reflection (only
+after three months and checklists in three different months) sent privately, outside quiet
+hours, never to the group."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.app import services_of
-from bot.features.checkins import CHECKLISTS_TABLE, QUARTERLY, WEEKLY
+from bot.context import Services
+from bot.dates import add_months
+from bot.features.checkins import CHECKINS_TABLE, CHECKLISTS_TABLE, QUARTERLY, WEEKLY
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart
+from tests.conftest import Clock, People, Restart, past_checkin, set_day_one
 
 
 async def start(couple: People, by: SandboxUser) -> SentMessage:
@@ -40,8 +47,14 @@ def said(couple: People, fragment: str) -> int:
     return sum(fragment in m.text for m in couple.group.bot_messages())
 
 
-async def test_both_answer_then_the_group_sees_what_each_shared_and_a_milestone_once(
-    sandbox: Sandbox, couple: People, restart: Restart
+async def progress(couple: People, by: SandboxUser) -> None:
+    """/progress: the chart, then where the couple is (and a milestone newly reached)."""
+    await couple.group.send(by, "/progress")
+    await couple.group.wait_for(lambda m: "Where you are" in m.text)
+
+
+async def test_both_answer_then_the_group_sees_what_each_shared_and_a_kept_week_once_it_is_over(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
 ) -> None:
     poll = await start(couple, couple.alex)
     await couple.alex.answer_poll(poll, [3])
@@ -65,15 +78,76 @@ async def test_both_answer_then_the_group_sees_what_each_shared_and_a_milestone_
     assert "Friday still stings" not in reveal.text  # Alex kept it private
     assert "Tell you about my week" not in reveal.text
     assert reveal.text.count("answered, and kept it private") == 2
-    await couple.group.expect("A first kept week")
+    assert "Something for the week ahead" in reveal.text  # a good week: something nice next
+    await progress(couple, couple.alex)
+    await sandbox.settle()
+    assert said(couple, "A first kept week") == 0  # on day 1: the week isn't over yet
 
+    await clock.advance(timedelta(days=7, hours=3), sandbox)  # the morning after day 7
+    assert said(couple, "A first kept week") == 1
     await restart()
-    await start(couple, couple.sam)
-    await reflect(couple.alex, ["a", "b", "c"], [False, False, False])
-    await reflect(couple.sam, ["d", "e", "f"], [False, False, False])
-    await couple.group.expect("side by side")
+    await progress(couple, couple.sam)
     await sandbox.settle()
     assert said(couple, "A first kept week") == 1
+
+
+@pytest.mark.clock(datetime(2026, 5, 6, 9, 0, tzinfo=UTC))  # a Wednesday morning
+async def test_a_painful_reveal_offers_a_slow_talk_or_the_window_and_no_celebration(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    services = couple.services
+    assert services is not None
+    # Week 1 (days 1-7) is over and was kept: both answered its check-in.
+    setup = set_day_one(services, couple, utcnow() - timedelta(days=8))
+    both = (couple.alex.id, couple.sam.id)
+    with services.store.transaction(couple.group.id) as tx:
+        tx.table(CHECKINS_TABLE).insert(past_checkin(setup + timedelta(hours=1), {}, both))
+    await couple.group.send(couple.sam, "/window add mon 19:00")
+    await couple.group.expect("Window added")
+
+    poll = await start(couple, couple.alex)
+    await couple.alex.answer_poll(poll, [3])  # 4 of 5
+    await couple.sam.answer_poll(poll, [1])  # 2 of 5: this week hurt
+    await reflect(couple.alex, ["a", "b", "c"], [True, True, True])
+    await reflect(couple.sam, ["d", "e", "f"], [True, True, True])
+    reveal = await couple.group.expect(
+        "side by side", "Alex 4/5", "Sam 2/5", "Some of this week hurt", "/script listen"
+    )
+    assert "your next insecurity window: Monday 19:00 for Alex" in reveal.text
+    assert "Something for the week ahead" not in reveal.text
+    await progress(couple, couple.alex)
+    await sandbox.settle()
+    assert said(couple, "A first kept week") == 0  # not straight after that
+
+    await clock.advance(timedelta(days=1, hours=1), sandbox)
+    await progress(couple, couple.alex)
+    await couple.group.expect("A first kept week")
+
+
+async def test_another_check_in_within_the_week_only_if_both_want_it(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await start(couple, couple.alex)
+    await reflect(couple.alex, ["a", "b", "c"], [True, True, True])
+    await reflect(couple.sam, ["d", "e", "f"], [True, True, True])
+    await couple.group.expect("side by side")
+
+    await couple.group.send(couple.alex, "/checkin")  # a minute later
+    ask = await couple.group.expect("Alex would like another check-in now", "Sam, would you")
+    answer = await couple.alex.press(ask, "Yes, one now")
+    assert answer.show_alert and "for your partner" in (answer.text or "")
+    await couple.sam.press(ask, "Not now")
+    await couple.group.expect("Sam would rather wait", "weekly rhythm stays")
+    await sandbox.settle()
+    assert said(couple, "Check-in: how was this week") == 1
+    assert sum("1 of 3" in m.text for m in couple.sam.private.bot_messages()) == 1
+
+    await couple.group.send(couple.alex, "/checkin")
+    ask = await couple.group.expect("Alex would like another check-in now")
+    await couple.sam.press(ask, "Yes, one now")
+    await couple.group.expect("Check-in: how was this week", "started by Alex")
+    await couple.sam.private.expect("1 of 3")
+    assert said(couple, "Check-in: how was this week") == 2
 
 
 async def test_the_reveal_waits_for_the_deadline_with_one_reminder(
@@ -115,8 +189,16 @@ async def test_usage_schedule_and_who_may_start(sandbox: Sandbox, couple: People
     await couple.group.send(couple.alex, "/checkin whenever")
     await couple.group.expect("/checkin sunday 19:00", "/checkin off")
     await couple.group.send(couple.sam, "/checkin wed 20:30")
-    await couple.group.expect("Wednesdays at 20:30")
+    set_at = await couple.group.expect("Wednesdays at 20:30", "Wednesday 20:30 for Alex")
+    assert "quiet hours" not in set_at.text
     [weekly] = services.timers.pending(couple.group.id, WEEKLY)
+    # A time in someone's quiet hours is shown as when it will really start.
+    await couple.alex.send_private("/quiet 20:00-07:00")
+    await couple.alex.private.expect("Quiet hours set")
+    await couple.group.send(couple.sam, "/checkin wed 20:30")
+    await couple.group.expect(
+        "Thursday 07:00 for Alex", "20:30 falls in the quiet hours of Alex", "starts as they end"
+    )
     await couple.group.send(couple.sam, "/checkin off")
     await couple.group.expect("weekly check-in is paused")
     assert services.timers.pending(couple.group.id, WEEKLY) == []
@@ -157,55 +239,102 @@ async def test_forged_and_stale_share_presses_change_nothing(couple: People) -> 
     await couple.sam.private.expect("2 of 3")
 
 
-async def checklist(couple: People, alex: list[int], sam: list[int]) -> SentMessage:
+async def checklist(couple: People, alex: list[int], sam: list[int], month: int = 1) -> SentMessage:
     await couple.group.send(couple.alex, "/checklist")
-    await couple.group.expect("monthly trust checklist")
+    await couple.group.expect("monthly trust checklist", f"(month {month})")
     poll = await couple.group.next_bot_message()
     assert poll.poll is not None and poll.poll["allows_multiple_answers"]
     assert len(poll.poll["options"]) == 7
     await couple.alex.answer_poll(poll, alex)
     await couple.sam.answer_poll(poll, sam)
-    verdict = await couple.group.expect("Trust checklist, month 1")
+    verdict = await couple.group.expect(f"Trust checklist, month {month}")
     assert poll.poll["is_closed"]
     return verdict
 
 
-async def test_the_monthly_verdict_and_its_change(couple: People) -> None:
-    first = await checklist(couple, [0, 1], [6])
-    assert "Alex: 2 of 6" in first.text and "Sam: 0 of 6" in first.text
-    assert "don't ring true yet" in first.text and "first one" in first.text
-    assert "/plan" in first.text and "/boundaries" in first.text
-
-    second = await checklist(couple, [0, 1, 2, 3, 4], [0, 1, 2, 5])
-    assert "Alex: 5 of 6 (+3 since last month)" in second.text
-    assert "Sam: 4 of 6 (+4 since last month)" in second.text
-    assert "trust is heading the way you hoped" in second.text
-    assert not any("quiet word" in m.text for m in couple.alex.private.bot_messages())
+def months_in(services: Services, couple: People, months: int, days: int = 1) -> None:
+    """The couple has been here `months` calendar months and `days` days."""
+    set_day_one(services, couple, add_months(utcnow(), -months) - timedelta(days=days))
 
 
-async def test_months_without_progress_get_a_private_word_never_a_group_verdict(
-    sandbox: Sandbox, couple: People
-) -> None:
-    services = couple.services
-    assert services is not None
-    alex, sam = str(couple.alex.id), str(couple.sam.id)
+def checklists_done(services: Services, couple: People, *ticks: tuple[int, int, int]) -> None:
+    """Finished checklists: (month, Alex's ticks, Sam's ticks)."""
     with services.store.transaction(couple.group.id) as tx:
-        for month, ticks in ((1, 3), (2, 2)):
+        for month, alex, sam in ticks:
             tx.table(CHECKLISTS_TABLE).insert(
                 {
                     "state": "done",
                     "started_at": to_iso(utcnow()),
                     "deadline": to_iso(utcnow()),
                     "month": month,
-                    "answers": {alex: list(range(ticks)), sam: [0]},
-                    "poll_id": None,
+                    "answers": {
+                        str(couple.alex.id): list(range(alex)),
+                        str(couple.sam.id): [0] * sam,
+                    },
                 }
             )
-    verdict = await checklist(couple, [0, 1], [3])
-    assert "quiet word" not in verdict.text
-    await couple.alex.private.expect("Alex, a quiet word, only for you", "/support")
-    await couple.sam.private.expect("Sam, a quiet word", "more at ease")
+
+
+async def test_one_checklist_a_month_and_the_change_since_the_month_before(
+    couple: People,
+) -> None:
+    services = couple.services
+    assert services is not None
+    first = await checklist(couple, [0, 1], [6])
+    assert "Alex: 2 of 6" in first.text and "Sam: 0 of 6" in first.text
+    assert "don't ring true yet" in first.text and "first one" in first.text
+    assert "/plan" in first.text and "/boundaries" in first.text
+
+    # Again the same day: this month's result and when the next one comes, no new poll.
+    await couple.group.send(couple.sam, "/checklist")
+    again = await couple.group.expect(
+        "This month's checklist is done", "(month 1)", "Alex: 2 of 6", "The next one:"
+    )
+    assert "since" not in again.text
+    await couple.group.send(couple.alex, "/start")
+    await couple.group.next_bot_message()  # nothing else came in between: no poll
+
+    months_in(services, couple, 1)  # a calendar month later
+    second = await checklist(couple, [0, 1, 2, 3, 4], [0, 1, 2, 5], month=2)
+    assert "Alex: 5 of 6 (+3 since last month)" in second.text
+    assert "Sam: 4 of 6 (+4 since last month)" in second.text
+    assert "trust is heading the way you hoped" in second.text
+    assert not any("quiet word" in m.text for m in couple.alex.private.bot_messages())
+
+
+async def test_no_not_working_word_before_three_months_and_three_months_of_checklists(
+    sandbox: Sandbox, couple: People
+) -> None:
+    services = couple.services
+    assert services is not None
+    months_in(services, couple, 2, days=20)  # month 3, not yet three months since day 1
+    checklists_done(services, couple, (1, 3, 1), (2, 2, 1))
+    await checklist(couple, [0, 1], [3], month=3)
     await sandbox.settle()
+    assert not any("quiet word" in m.text for m in couple.alex.private.bot_messages())
+
+
+@pytest.mark.clock(datetime(2026, 5, 4, 1, 0, tzinfo=UTC))  # 01:00 for both of them
+async def test_months_without_progress_get_a_private_word_outside_quiet_hours_never_in_the_group(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    services = couple.services
+    assert services is not None
+    await couple.sam.send_private("/quiet 00:00-07:00")
+    await couple.sam.private.expect("Quiet hours set")
+    months_in(services, couple, 3)  # month 4: three months since day 1
+    checklists_done(services, couple, (2, 3, 1), (3, 2, 1))
+    verdict = await checklist(couple, [0, 1], [3], month=4)
+    assert "quiet word" not in verdict.text
+    word = await couple.alex.private.expect(
+        "Alex, a quiet word, only for you", "First, what is working", "3 months in", "/support"
+    )
+    assert word.text.index("what is working") < word.text.index("hasn't moved much")
+    await sandbox.settle()
+    assert not any("quiet word" in m.text for m in couple.sam.private.bot_messages())
+
+    await clock.advance(timedelta(hours=6, minutes=5), sandbox)  # Sam's quiet hours end
+    await couple.sam.private.wait_for(lambda m: "Sam, a quiet word" in m.text)
     assert not any("quiet word" in m.text for m in couple.group.bot_messages())
 
 
@@ -264,6 +393,10 @@ async def test_a_partner_away_is_not_asked_and_votes_of_outsiders_do_not_count(
     await outsider.answer_poll(poll, [0])
     await couple.alex.answer_poll(poll, [2])
     await reflect(couple.alex, ["x", "y", "z"], [True, True, True])
+    # Robin reads the group too: the couple chooses first where the answers go.
+    notice = await couple.group.expect("Before I post anything personal here")
+    await couple.alex.press(notice, "Post here anyway")
+    await couple.sam.press(notice, "Post here anyway")
     reveal = await couple.group.expect("side by side", "Alex 3/5", "Sam no vote", "away this week")
     assert "Not everyone finished" not in reveal.text
     assert not any("1 of 3" in m.text for m in couple.sam.private.bot_messages())
@@ -296,3 +429,11 @@ async def test_a_deadline_missed_during_downtime_reveals_late_once_and_the_nudge
     await clock.advance(timedelta(hours=1), sandbox)
     assert said(couple, "side by side") == 1
     assert not any("nudge" in m.text for m in couple.sam.private.bot_messages())
+
+
+@pytest.mark.clock(datetime(2026, 5, 4, 3, 31, tzinfo=UTC))  # a Monday, 03:31
+async def test_a_deadline_that_is_not_today_names_its_day(couple: People) -> None:
+    await couple.group.send(couple.alex, "/checkin")
+    started = await couple.group.expect("Check-in:", "until Tuesday 03:31 for Alex (UTC)")
+    assert "AM" not in started.text and "PM" not in started.text
+    await couple.alex.private.expect("1 of 3", "Tuesday 03:31")

@@ -17,7 +17,7 @@ from bot import asks
 from bot.context import Services
 from bot.features.journal import CHECKS_TABLE, JOURNAL_TABLE, LADDER_TABLE
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import People, onboard
+from tests.conftest import People, agree, onboard
 
 
 async def until(sandbox: Sandbox, happened: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -251,8 +251,11 @@ async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
     await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "Yes")
-    assert "Your safety comes first" in check.text and "/support" in check.text
+    # The first line stays neutral; help for Sam alone follows (tests/features/test_support.py).
+    assert check.text.split("\n")[0] == "Thank you for answering these honestly."
+    assert "afraid of a partner" in check.text and "help that is yours alone" in check.text
     assert "pick up where you left off" not in check.text
+    await sam.private.expect("If you don't feel safe")
 
 
 async def test_vulnerability_ladder(sandbox: Sandbox, couple: People) -> None:
@@ -321,7 +324,8 @@ async def test_drafts_are_worded_for_the_path_and_the_role(
     await repair.alex.press(overview, "Roles")
     roles = await repair.group.expect("who is doing the repair work")
     await repair.alex.press(roles, "Sam is doing the repair work")
-    await repair.group.expect("Alex: the partner who was hurt")
+    await agree(repair.group, repair.sam, "Alex proposes")
+    await repair.group.wait_for(lambda m: "Alex: the partner who was hurt" in m.text)
     await repair.alex.send_private("/trigger the phone went quiet all evening")
     hurt = await repair.alex.private.expect(
         "Something brought back what happened between us", "I'm not accusing you"
@@ -336,7 +340,8 @@ async def test_drafts_are_worded_for_the_path_and_the_role(
     await new.alex.press(overview, "Roles")
     roles = await new.group.expect("who is learning to trust again")
     await new.alex.press(roles, next(t for t in roles.button_texts() if t.startswith("Alex")))
-    await new.group.expect("Alex: learning to trust again")
+    await agree(new.group, new.sam, "Alex proposes")
+    await new.group.wait_for(lambda m: "Alex: learning to trust again" in m.text)
     await new.alex.send_private("/trigger a late reply")
     await new.alex.private.expect("an old sore spot, one from before us", "a late reply")
 

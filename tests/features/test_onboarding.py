@@ -30,10 +30,18 @@ async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -
 
     await sam.press(welcome, "I'm in")
     await group.expect("Sam is in")
-    question = await group.expect("Which of these fits")
+    question = await group.expect("Which of these fits", "one of you proposes")
     await sam.press(question, "Trusting again")
-    roles = await group.expect("Sam chose", "trusting again", "learning to trust again")
+    proposed = await group.expect(
+        "Sam proposes", "learning to trust again, with someone new", "Alex, does that fit"
+    )
     assert question.buttons == []  # answered questions lose their buttons
+    assert proposed.button_texts() == ["Yes, agreed", "Not like this"]
+    own = await sam.press(proposed, "Yes, agreed")  # not Sam's to agree to
+    assert own.show_alert and "it's Alex's to agree to" in (own.text or "")
+    assert services.store.couple(group.id).path is None  # type: ignore[union-attr]
+    await alex.press(proposed, "Yes, agreed")
+    roles = await group.expect("Agreed, as Sam proposed", "trusting again", "learning to trust")
     labels = [b.text for row in roles.buttons for b in row]
     assert labels == [
         "Alex is learning to trust again",
@@ -41,17 +49,36 @@ async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -
         "We both are",
         "Skip roles",
     ]
+
+    # Roles one of them proposes apply with the other's yes; a "not like this" closes kindly
+    # and the question comes again.
     await alex.press(roles, "Alex is learning to trust again")
+    proposed = await group.expect(
+        "Alex proposes these roles", "Sam: the supporting partner", "Sam, does that fit"
+    )
+    await sam.press(proposed, "Not like this")
+    await group.expect(
+        "Not agreed, so the roles stay open",
+        "Sam, thank you for saying it plainly",
+        "Alex, what you asked for still counts",
+    )
+    again = await group.expect("Would you like to say")
+    couple = services.store.couple(group.id)
+    assert couple is not None and not couple.is_set_up
+    assert [p.role for p in couple.partners] == [None, None]
+    await sam.press(again, "Sam is learning to trust again")
+    proposed = await group.expect("Sam proposes these roles")
+    await alex.press(proposed, "Yes, agreed")
     ready = await group.expect(
-        "Today is day 1", "Alex: learning to trust again", "Sam: the supporting partner"
+        "Today is day 1", "Sam: learning to trust again", "Alex: the supporting partner"
     )
     assert ready.sender["id"] == sandbox.bot_user["id"]
 
     couple = services.store.couple(group.id)
     assert couple is not None and couple.is_set_up and couple.path == "new"
     assert [(p.name, p.role) for p in couple.partners] == [
-        ("Alex", "learning"),
-        ("Sam", "supporting"),
+        ("Alex", "supporting"),
+        ("Sam", "learning"),
     ]
 
 
@@ -86,6 +113,10 @@ async def test_a_third_person_is_told_kindly_and_changes_nothing(
     welcome = couple.group.bot_messages()[0]
     answer = await casey.press(welcome, "I'm in")
     assert answer.show_alert and "Alex & Sam" in (answer.text or "")
+    # Tapping "I'm in" asks the two for a place; only they can give one (tests/test_audience.py).
+    offer = await couple.group.expect("Casey would like to be one of the two")
+    answer = await casey.press(offer, "Give my place to Casey")
+    assert answer.show_alert
 
     await couple.group.send(casey, "/settings")
     await couple.group.expect("Hi Casey", "Alex and Sam", "Nothing has been changed")
@@ -96,7 +127,8 @@ async def test_a_third_person_is_told_kindly_and_changes_nothing(
     path_question = next(m for m in couple.group.bot_messages() if "Which of these" in m.text)
     answer = await casey.press_data(path_question, "onb:path:new")
     assert answer.show_alert
-    assert couple.couple() == before
+    after = couple.couple()
+    assert (after.partners, after.path) == (before.partners, before.path)
 
 
 async def test_forged_button_presses_change_nothing(sandbox: Sandbox, couple: People) -> None:
@@ -152,9 +184,12 @@ async def test_path_and_roles_answered_once_and_old_questions_stale(
         couple.sam.press(question, "Repair after a breach"),
     )
     assert sorted(a.show_alert for a in answers) == [False, True]  # the later press: stale
-    roles = await group.expect("chose", "Would you like to say")
+    proposed = await group.expect("proposes", "does that fit for you too")
     await sandbox.settle()
-    assert question.buttons == [] and "Alex chose" in roles.text  # Alex's press came first
+    assert question.buttons == [] and "Alex proposes" in proposed.text  # Alex's came first
+    assert couple.couple().path == "repair"  # until Sam agrees
+    await couple.sam.press(proposed, "Yes, agreed")
+    roles = await group.expect("Agreed, as Alex proposed", "Would you like to say")
     assert couple.couple().path == "new"
     assert sum("Would you like to say" in m.text for m in group.bot_messages()) == 2
 
@@ -171,5 +206,18 @@ async def test_path_and_roles_answered_once_and_old_questions_stale(
     assert data and not any(str(p.id) in d for p in (couple.alex, couple.sam) for d in data)
     role = next(t for t in newer.button_texts() if t.startswith("Sam "))
     await couple.sam.press(newer, role)
+    proposed = await group.expect("Sam proposes these roles")
+    await couple.alex.press(proposed, "Yes, agreed")
     await group.expect("Noted:", "Sam: ")
+
+    # Once set up, a path not agreed to leaves the one in place.
+    await couple.sam.press(overview, "Our path")
+    question = await group.expect("Which of these fits")
+    await couple.sam.press(question, "Repair after a breach")
+    proposed = await group.expect("Sam proposes", "repairing trust after a breach")
+    await couple.alex.press(proposed, "Not like this")
+    await group.expect("Not agreed, so the path stays as it was", "Alex, thank you")
+    await sandbox.settle()
+    assert couple.couple().path == "new"
+    assert not any("Would you like to say" in m.text for m in group.bot_messages()[-2:])
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

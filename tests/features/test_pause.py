@@ -1,10 +1,11 @@
 """/pause through the sandbox: local times, one pause at a time, who may end or extend it,
-restarts in the middle and after the end, and quiet hours."""
+the group's prompts waiting for its end, restarts in the middle and after the end, and quiet
+hours."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,21 +106,78 @@ async def test_ready_when_you_are_reaches_the_group_if_private_is_closed(
     await couple.group.expect("Sam is ready whenever you are, Alex")
 
 
-async def test_extend_adds_time_for_the_one_who_paused(
+async def test_either_partner_adds_time_and_the_group_sees_who(
     sandbox: Sandbox, couple: People, clock: Clock
 ) -> None:
     await couple.group.send(couple.sam, "/pause 20")
     await couple.group.expect("Sam asked for a pause", "20 minutes")
     await couple.group.send(couple.alex, "/extend")
-    await couple.group.expect("only Sam can make it longer")
+    extended = await couple.group.expect("Alex has added 15 minutes to the pause Sam asked for")
+    assert "come back at" in extended.text
     await couple.group.send(couple.sam, "/extend 2000")
-    await couple.group.expect("between 5 and 1420 minutes")
+    await couple.group.expect("between 5 and 1405 minutes")
     await couple.group.send(couple.sam, "/extend")
     await couple.group.expect("Sam needs 15 more minutes")
-    await clock.advance(timedelta(minutes=25), sandbox)
-    assert not any("pause is over" in m.text for m in couple.group.bot_messages())
-    await clock.advance(timedelta(minutes=11), sandbox)
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("You're in a pause that Sam asked for", "/extend adds time")
+    await clock.advance(timedelta(minutes=45), sandbox)
+    assert not said(couple, "pause is over")
+    await clock.advance(timedelta(minutes=6), sandbox)
     await couple.group.expect("The pause is over")
+
+
+TUESDAY = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+
+
+def said(couple: People, fragment: str) -> bool:
+    return any(fragment in m.text for m in couple.group.bot_messages())
+
+
+async def paused_before_checkin(couple: People, clock: Clock, sandbox: Sandbox) -> None:
+    """The weekly check-in is at 13:00 (UTC); Alex pauses for 30 minutes at 12:50."""
+    await couple.group.send(couple.sam, "/checkin tue 13:00")
+    await couple.group.expect("Tuesdays at 13:00")
+    await clock.to(TUESDAY + timedelta(minutes=20), sandbox)
+    await couple.group.send(couple.alex, "/pause 30")
+    await couple.group.expect("Alex asked for a pause", "30 minutes")
+
+
+@pytest.mark.clock(TUESDAY)
+async def test_a_check_in_due_during_a_pause_comes_when_it_ends(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group = couple.group
+    await paused_before_checkin(couple, clock, sandbox)
+
+    # Due at 13:00, in the middle of the pause: it waits, also for the time Sam adds.
+    await clock.to(datetime(2026, 3, 10, 13, 15, tzinfo=UTC), sandbox)
+    await group.send(couple.sam, "/extend 10")
+    await group.expect("Sam has added 10 minutes to the pause Alex asked for")
+    await clock.to(datetime(2026, 3, 10, 13, 29, tzinfo=UTC), sandbox)
+    assert not said(couple, "Check-in:")
+
+    # The pause ends first, then the check-in comes.
+    await clock.to(datetime(2026, 3, 10, 13, 32, tzinfo=UTC), sandbox)
+    await group.wait_for(lambda m: "Check-in: how was this week" in m.text)
+    texts = [m.text for m in group.bot_messages()]
+    ended = next(i for i, t in enumerate(texts) if "The pause is over" in t)
+    checkin = next(i for i, t in enumerate(texts) if "Check-in: how was this week" in t)
+    assert ended < checkin
+    assert "late" not in texts[checkin].lower()
+
+
+@pytest.mark.clock(TUESDAY)
+async def test_what_waited_for_a_pause_comes_when_it_is_ended_early(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group = couple.group
+    await paused_before_checkin(couple, clock, sandbox)
+    await clock.to(datetime(2026, 3, 10, 13, 10, tzinfo=UTC), sandbox)
+    assert not said(couple, "Check-in:")
+    await group.send(couple.alex, "/resume")
+    await group.expect("Alex is ready to come back")
+    await clock.advance(timedelta(seconds=1), sandbox)
+    await group.expect("Check-in: how was this week")
 
 
 async def test_a_restart_mid_pause_still_ends_it_once(

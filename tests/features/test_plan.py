@@ -15,7 +15,7 @@ from bot.context import Services
 from bot.features.plan import PLAN_FLOW, PLAN_TABLE, REVIEW
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
-from tests.conftest import Clock, People, errors_logged
+from tests.conftest import Clock, People, agree, errors_logged, path_and_no_roles
 
 START = datetime(2026, 3, 10, 12, tzinfo=UTC)  # Berlin on winter time, New York on summer time
 
@@ -38,6 +38,7 @@ async def alex_repairs(people: People) -> None:
     await people.sam.press(overview, "Roles")
     roles = await people.group.expect("who is doing the repair work")
     await people.sam.press(roles, "Alex is doing the repair work")
+    await agree(people.group, people.alex, "Sam proposes these roles")
     await people.group.expect("Alex: the partner doing the repair work")
 
 
@@ -61,6 +62,7 @@ async def write_plan(sandbox: Sandbox, people: People, thread: int | None = None
     await sam.press(feelings, "That's all, next step")
     visit = await group.expect("Step 4 of 4")
     await sam.press(visit, "Not yet")
+    await agree(group, alex, "Sam proposes the repair plan you wrote together")
     return await group.expect("Your repair plan", "Agreed together")
 
 
@@ -116,6 +118,10 @@ async def test_a_couple_writes_the_plan_together(
     await group.expect("Alex, I understand the wish", "won't set up anything")
     await alex.press(changes, "Add a change")
     question = await group.expect("Alex, what is one thing")
+    await group.reply(alex, to=question, text="I answer your texts within 5 minutes")
+    await group.expect("Alex, I can hear what's underneath that", "an answer within minutes")
+    await alex.press(changes, "Add a change")
+    question = await group.expect("Alex, what is one thing")
     await group.reply(alex, to=question, text="No more contact with <b>J.</b>")
     changes = await group.expect("2. No more contact with <b>J.</b>")
     await alex.press(changes, "That's all, next step")
@@ -143,21 +149,41 @@ async def test_a_couple_writes_the_plan_together(
     question = await group.expect("Sam, on which day does the visit start?")
     await group.reply(sam, to=question, text="2026-04-18")
 
+    # Sam completed it, so Sam proposes it: it holds once Alex agrees.
+    proposed = await group.expect(
+        "Sam proposes the repair plan you wrote together",
+        "Alex, does it work for you too?",
+        "Your repair plan",
+        "1. I answer your questions honestly",
+        "Next visit: April 18, 2026",
+    )
+    assert "Agreed together" not in proposed.text and "within 5 minutes" not in proposed.text
+    assert services.store.records(group.id, PLAN_TABLE) == []
+    own = await sam.press(proposed, "Yes, agreed")
+    assert own.show_alert and "it's Alex's to agree to" in (own.text or "")
+    await group.send(sam, "/plan")  # while it waits, /plan shows the proposal again
+    await group.expect("Sam proposes the repair plan you wrote together")
+    await alex.press(proposed, "Yes, agreed")
     plan = await group.expect(
         "Your repair plan",
         "Agreed together on March 10, 2026",
-        "Alex: 7:30\u202fPM · Sam: 2:30\u202fPM",  # 19:30 in Berlin is 14:30 in New York that day
+        "Alex: 19:30 · Sam: 14:30",  # 19:30 in Berlin is 14:30 in New York that day
         "1. I answer your questions honestly",
         "2. No more contact with <b>J.</b>",
         "• Insecurity window",
         "• We say 'yellow'",
         "Next visit: April 18, 2026",
-        "Next time we look at it together: Alex April 10, 2026, 2:00\u202fPM · Sam April 10,"
-        " 2026, 8:00\u202fAM",
+        "Next time we look at it together: Alex April 10, 2026, 14:00 · Sam April 10, 2026, 08:00",
     )
     assert "I-statements" not in plan.text
+    # Casey is in the group too: the plan is pinned, and the track offered, once both chose
+    # to have personal things posted here (tests/test_audience.py has the other choice).
+    notice = await group.expect("Before I post anything personal here", "4 members")
+    assert not plan.pinned
+    await alex.press(notice, "Post here anyway")
+    await sam.press(notice, "Post here anyway")
     offer = await group.expect("What kind of breach are you repairing?")
-    assert plan.pinned
+    await sandbox.wait_until(lambda: plan.pinned, "the plan pinned")
     assert offer.button_texts()[0] == "Infidelity"
 
     stored = services.store.records(group.id, PLAN_TABLE)[0]
@@ -193,22 +219,58 @@ async def test_weekly_check_ins_from_a_partner_without_a_zone(
     ]
 
 
+async def sam_changes_the_visit(people: People) -> SentMessage:
+    """Sam changes the next visit of the plan: the question for its date."""
+    await people.group.send(people.sam, "/plan edit")
+    menu = await people.group.expect("Which part of the plan")
+    await people.sam.press(menu, "Change next visit")
+    visit = await people.group.expect("Step 4 of 4", "changing this part")
+    await people.sam.press(visit, "Pick a date")
+    return await people.group.expect("Sam, on which day")
+
+
 @pytest.mark.clock(START)
-async def test_changing_one_section_repins_the_plan(sandbox: Sandbox, couple: People) -> None:
+async def test_the_review_is_shown_when_it_comes_after_quiet_hours(
+    sandbox: Sandbox, couple: People
+) -> None:
+    await set_zones(couple)
+    await couple.sam.send_private("/quiet 07:00-09:00")  # the review's minute, for Sam
+    await couple.sam.private.expect("Quiet hours set")
+    plan = await write_plan(sandbox, couple)
+    assert (
+        "Next time we look at it together: Alex April 10, 2026, 15:00 · Sam April 10, 2026, 09:00"
+        in plan.text
+    )
+
+
+@pytest.mark.clock(START)
+async def test_changing_one_section_repins_the_plan(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     first = await write_plan(sandbox, couple)
     await group.expect("What kind of breach are you repairing?")
     assert first.pinned
 
-    await group.send(sam, "/plan edit")
-    menu = await group.expect("Which part of the plan")
-    await sam.press(menu, "Change next visit")
-    visit = await group.expect("Step 4 of 4", "changing this part")
-    await sam.press(visit, "Pick a date")
-    question = await group.expect("Sam, on which day")
+    # A change Alex doesn't agree to leaves the plan as it is.
+    question = await sam_changes_the_visit(couple)
+    await group.reply(sam, to=question, text="01.05.2026")
+    proposed = await group.expect(
+        "Sam proposes this change to your repair plan",
+        "Until you agree, your plan stays as it is",
+        "Your repair plan, updated (next visit)",
+        "Next visit: May 1, 2026",
+    )
+    await alex.press(proposed, "Not like this")
+    await group.expect("Not agreed, so nothing in your plan changes", "Alex, thank you")
+    [stored] = services.store.records(group.id, PLAN_TABLE)
+    assert stored["visit"] == "not_yet" and first.pinned
+
+    question = await sam_changes_the_visit(couple)
     await group.reply(sam, to=question, text="someday")
     question = await group.expect("Sam, I couldn't read “someday”")
     await group.reply(sam, to=question, text="18.04.2026")
+    await agree(group, alex, "Sam proposes this change")
     updated = await group.expect(
         "Your repair plan, updated",
         "(next visit)",
@@ -335,11 +397,7 @@ async def test_in_a_forum_the_plan_stays_in_its_topic(sandbox: Sandbox, services
     welcome = await group.expect("I'm Mend")
     await alex.press(welcome, "I'm in")
     await sam.press(welcome, "I'm in")
-    path = await group.wait_for(lambda m: "Which of these fits" in m.text)
-    await alex.press(path, "Repair after a breach")
-    roles = await group.expect("Would you like to say")
-    await sam.press(roles, "Skip roles")
-    await group.expect("Today is day 1")
+    await path_and_no_roles(group, alex, sam, "Repair after a breach")
     topic = await group.create_topic("Our plan", by=alex)
     before = len(group.bot_messages())
 
@@ -399,9 +457,12 @@ async def test_double_taps_old_buttons_and_unreadable_times(
     await sam.press(feelings, "That's all, next step")
     visit = await group.expect("Step 4 of 4")
     await asyncio.gather(sam.press(visit, "Not yet"), sam.press(visit, "Not yet"))
-    await group.expect("Your repair plan", "1. I call when I say I will", "4-4-4 breathing")
+    proposed = await group.expect("Sam proposes the repair plan", "1. I call when I say I will")
+    await asyncio.gather(alex.press(proposed, "Yes, agreed"), alex.press(proposed, "Yes, agreed"))
+    await group.expect("Your repair plan", "Agreed together", "4-4-4 breathing")
     await sandbox.settle(idle=0.1)
-    assert sum("Your repair plan" in m.text for m in group.bot_messages()) == 1
+    assert sum("Sam proposes the repair plan" in m.text for m in group.bot_messages()) == 1
+    assert sum("Agreed together" in m.text for m in group.bot_messages()) == 1
     assert len(services.timers.pending(group.id, REVIEW)) == 1
     assert errors_logged(caplog) == []
 
@@ -418,6 +479,7 @@ async def test_buttons_of_an_earlier_plan_go_stale(
     await sam.press(copy, "Change next visit")  # every copy of the current plan answers
     visit = await group.expect("Step 4 of 4", "changing this part")
     await sam.press(visit, "Not yet")
+    await agree(group, alex, "Sam proposes this change")
     await group.expect("Your repair plan, updated")
     stale = await alex.press(first, "Change check-ins")
     assert stale.show_alert and "no longer current" in (stale.text or "")
@@ -478,6 +540,7 @@ async def test_what_was_stored_before_the_steps_were_flows(
     await sam.press(feelings, "That's all, next step")
     visit = await group.expect("Step 4 of 4")
     await sam.press(visit, "Not yet")
+    await agree(group, alex, "Sam proposes the repair plan")
     await group.expect("Your repair plan", "1. I say where I am going", "• Pause")
     [stored] = services.store.records(group.id, PLAN_TABLE)
     assert stored["state"] == "agreed" and stored["times"] == [{"at": "08:00", "weekday": None}]

@@ -19,21 +19,16 @@ from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox
-from tests.conftest import Clock, People, Restart, onboard
+from tests.conftest import Clock, People, Restart, onboard, past_checkin, set_day_one
 
 PNG = b"\x89PNG\r\n\x1a\n"
+TITLES = {key: key for key in ("scores", "checklist", "pauses", "week", "month")}
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
 def begin(services: Services, people: People, days_ago: int) -> datetime:
     """The couple completed setup `days_ago` days ago (as if they had been here that long)."""
-    setup = utcnow() - timedelta(days=days_ago)
-    with services.store.transaction(people.group.id) as tx:
-        couple = tx.couple()
-        assert couple is not None
-        couple.setup_completed_at = setup
-        tx.save(couple)
-    return setup
+    return set_day_one(services, people, utcnow() - timedelta(days=days_ago))
 
 
 def seed_weeks(services: Services, people: People, setup: datetime, sam_scores: list[int]) -> None:
@@ -41,20 +36,10 @@ def seed_weeks(services: Services, people: People, setup: datetime, sam_scores: 
     alex, sam = str(people.alex.id), str(people.sam.id)
     with services.store.transaction(people.group.id) as tx:
         for week, score in enumerate(sam_scores):
-            started = to_iso(setup + timedelta(days=7 * week + 3))
+            moment = setup + timedelta(days=7 * week + 3)
+            started = to_iso(moment)
             tx.table(CHECKINS_TABLE).insert(
-                {
-                    "state": "revealed",
-                    "started_at": started,
-                    "deadline": started,
-                    "phase": "stabilise",
-                    "by": None,
-                    "scores": {alex: 4, sam: score},
-                    "reflections": {},
-                    "away": [],
-                    "poll_id": None,
-                    "revealed_at": started,
-                }
+                past_checkin(moment, {people.alex.id: 4, people.sam.id: score})
             )
             tx.table(PAUSES_TABLE).insert(
                 {
@@ -111,6 +96,16 @@ async def test_progress_in_private_and_on_day_one(couple: People) -> None:
     assert "worth noticing" not in summary.text
     assert "finding its feet" not in summary.text  # the new path's signs are for the new path
     assert couple.group.bot_messages()[-1].photo is None  # nothing went to the group
+
+    # The chart of the first week counts in whole weeks and pauses (not 0.5, 0.6 … 1.5).
+    services = couple.services
+    assert services is not None
+    series = progress._series(services, couple.couple(), utcnow())
+    drawn = progress.chart(series, {p.user_id: p.name for p in couple.couple().partners}, TITLES)
+    for axes in drawn.axes:
+        for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
+            assert label.get_text().lstrip("−-").isdigit(), label.get_text()
+    assert [t.get_text() for t in drawn.axes[0].get_xticklabels()] == ["1"]
 
 
 async def test_the_new_path_shows_the_signs_that_trust_is_taking_root(

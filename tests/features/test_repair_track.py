@@ -17,8 +17,8 @@ from bot.features.repair_track import (
     track_kind,
 )
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import Clock, People
-from tests.features.test_boundaries import both_choose
+from tests.conftest import Clock, People, agree
+from tests.features.test_boundaries import agreed_boundary, both_choose
 from tests.features.test_plan import START, seen, write_plan
 
 
@@ -28,6 +28,17 @@ async def leap(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
     clock.jump(moment - clock.now())
     await clock.catch_up()
     await sandbox.settle(idle=0.1)
+
+
+# The kinds of breach a couple can name, as buttons.
+BREACH_BUTTONS = [
+    "Infidelity",
+    "An emotional bond with someone else",
+    "Dishonesty, or something kept hidden",
+    "Promises broken again and again",
+    "Neglect: not being a priority",
+    "We'd rather not say",
+]
 
 
 def notes(people: People, fragment: str) -> list[SentMessage]:
@@ -46,10 +57,19 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert (await casey.press(offer, "Infidelity")).show_alert
     assert (await sam.press_data(offer, "trk:kind:affair")).show_alert
     assert track_kind(services.store, group.id) is None
+    # Casey leaves again: the two of them read the group alone (tests/test_audience.py has
+    # what happens to the track's messages while someone else is there).
+    await group.remove_member(casey, by=alex)
+    await sandbox.settle()
 
     await sam.press(offer, "Infidelity")
+    proposed = await group.expect(
+        "Sam names the breach as infidelity", "Alex, does that fit how you see it too?"
+    )
+    assert track_kind(services.store, group.id) is None  # until Alex agrees
+    await alex.press(proposed, "Yes, agreed")
     track = await group.expect(
-        "Sam chose the infidelity track",
+        "Agreed, as Sam proposed: the infidelity track",
         "Full responsibility",
         "without excuses",
         "as far as it's needed",
@@ -60,12 +80,15 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     assert track_kind(services.store, group.id) == "infidelity"
 
     await alex.press(track, "Agree on no contact")
-    await group.expect(
-        "Added by Alex", "Contact with the third person ends", "clearest signs of repair"
-    )
+    whom = await group.expect("Alex, who does “Contact with the third person ends” ask")
+    await alex.press(whom, "It asks something of Alex")
+    await agree(group, sam, "Alex proposes a boundary", "Contact with the third person ends")
+    await group.expect("Agreed:", "Contact with the third person ends", "clearest signs of repair")
     await sam.press(track, "Add a stage to our timeline")
     question = await group.expect("Sam, describe this stage")
     await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
+    await sam.press(await group.expect("Sam, who does this stage ask"), "It asks something of Sam")
+    await agree(group, alex, "Sam proposes a stage for your timeline")
     stage = await group.expect("Stage 1 is on your timeline", "When does this stage end?")
     await sam.press(stage, "2 weeks")
     await group.expect("Review date set by Sam")
@@ -85,12 +108,25 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     outcome = await both_choose(couple, review, "End", "End")
     assert "Stage 1 is behind you" in outcome.text
 
+    # Leaving the track needs Sam's yes too; without it, the track stays.
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
     offer = await group.expect("What kind of breach are you repairing?")
     await alex.press(offer, "We'd rather not say")
-    await group.expect("Noted, Alex: you'd rather not name it")
+    proposed = await group.expect("proposes leaving the infidelity track", "Sam, does that fit")
+    await sam.press(proposed, "Not like this")
+    await group.expect(
+        "Not agreed, so your track stays as it was", "Sam, thank you", "Alex, what you asked"
+    )
+    assert track_kind(services.store, group.id) == "infidelity"
+    await group.send(alex, "/plan track")
+    track = await group.expect("The infidelity track")
+    await alex.press(track, "This track doesn't fit us")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "We'd rather not say")
+    await agree(group, sam, "Alex would rather not name the kind of breach")
+    await group.expect("Agreed, as Alex proposed: you'd rather not name it")
     assert track_kind(services.store, group.id) == "other"
     assert breach_kind(services.store, group.id) is None
 
@@ -103,7 +139,8 @@ async def test_three_weekly_transparency_invitations_then_quiet(
     await group.send(alex, "/plan track")
     offer = await group.expect("What kind of breach are you repairing?")
     await alex.press(offer, "Promises broken again and again")
-    other = await group.expect("Noted, Alex: promises broken again and again")
+    await agree(group, sam, "Alex names the breach as promises broken again and again")
+    other = await group.expect("Agreed, as Alex proposed: promises broken again and again")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
     week_one = await group.expect(
@@ -132,6 +169,7 @@ async def test_the_invitations_can_be_stopped(couple: People, services: Services
     await couple.group.send(couple.sam, "/plan track")
     offer = await couple.group.expect("What kind of breach are you repairing?")
     await couple.sam.press(offer, "Infidelity")
+    await agree(couple.group, couple.alex, "Sam names the breach as infidelity")
     track = await couple.group.expect("The infidelity track")
     await couple.sam.press(track, "Start the transparency exercises")
     await couple.group.expect("Transparency exercises")
@@ -156,22 +194,18 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
         "+ Telling each other about new friends",
         "+ Nothing deleted or hidden",
     ):
-        await alex.press(listing, label)
-        await group.expect("Added by Alex")
+        await agreed_boundary(couple, alex, label=label, binds="Sam")
     assert notes(couple, "") == []
-    await group.send(alex, "/boundaries add I tell you who I'm meeting")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I tell you who I'm meeting", binds="Sam")
     await group.expect(
         "A gentle note", "most of your boundaries come from Alex", "carry you somewhere"
     )
-    await group.send(alex, "/boundaries add I share my weekend plans")
-    await group.expect("Added by Alex")
+    await agreed_boundary(couple, alex, words="I share my weekend plans", binds="Sam")
     await sandbox.settle(idle=0.1)
     assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
 
     # Blaming the distance, and messaging as the only reassurance: seen in the words.
-    await group.send(sam, "/boundaries add We text back immediately, always reachable")
-    await group.expect("Added by Sam")
+    await agreed_boundary(couple, sam, words="We message each other every hour", binds="Sam")
     await group.expect("A gentle note", "every silence starts to feel like a threat")
     await group.send(alex, "/plan")
     checkins = await group.expect("Step 1 of 4")
@@ -201,8 +235,7 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     # A month later the same pattern may be named once more.
     await leap(clock, sandbox, clock.now() + timedelta(days=31))
     for text in ("a", "b", "c", "d"):
-        await group.send(alex, f"/boundaries add I share plan {text}")
-        await seen(group, "Added by Alex")
+        await agreed_boundary(couple, alex, words=f"I share plan {text}", binds="Sam")
     await seen(group, "A gentle note", "come from Alex")
 
 
@@ -215,7 +248,8 @@ async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) ->
     await write_plan(sandbox, couple)
     offer = await couple.group.expect("What kind of breach are you repairing?")
     await couple.alex.press(offer, "Infidelity")
-    await couple.group.expect("Alex chose the infidelity track")
+    await agree(couple.group, couple.sam, "Alex names the breach as infidelity")
+    await couple.group.expect("Agreed, as Alex proposed: the infidelity track")
     await couple.group.send(couple.sam, "/plan")
     plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
     await couple.sam.press(plan, "The kind of breach")
@@ -232,16 +266,16 @@ async def test_naming_the_kind_of_breach_shapes_the_scripts(couple: People) -> N
 
     await group.send(sam, "/plan track")
     offer = await group.expect("What kind of breach are you repairing?")
-    assert offer.button_texts() == [
-        "Infidelity",
-        "An emotional bond with someone else",
-        "Dishonesty, or something kept hidden",
-        "Promises broken again and again",
-        "Neglect: not being a priority",
-        "We'd rather not say",
-    ]
+    assert offer.button_texts() == BREACH_BUTTONS
     await sam.press(offer, "Neglect: not being a priority")
-    other = await group.expect("Noted, Sam: neglect", "attention made reliable", "/script now")
+    proposed = await group.expect("Sam names the breach as neglect", "Alex, does that fit")
+    await group.send(alex, "/script")
+    menu = await group.expect("Words for hard moments")
+    assert "You named the breach" not in menu.text  # not until Alex agrees
+    await alex.press(proposed, "Yes, agreed")
+    other = await group.expect(
+        "Agreed, as Sam proposed: neglect", "attention made reliable", "/script now"
+    )
     await group.send(alex, "/script")
     menu = await group.expect("You named the breach as neglect", "come first")
     assert menu.button_texts()[:3] == [
@@ -255,7 +289,8 @@ async def test_naming_the_kind_of_breach_shapes_the_scripts(couple: People) -> N
     await alex.press(other, "Name the kind of breach again")
     offer = await group.expect("What kind of breach are you repairing?")
     await alex.press(offer, "Dishonesty, or something kept hidden")
-    await group.expect("Noted, Alex: dishonesty", "half-truths")
+    await agree(group, sam, "Alex names the breach as dishonesty")
+    await group.expect("Agreed, as Alex proposed: dishonesty", "half-truths")
     await group.send(sam, "/script acknowledge")
     await group.expect("Saying plainly what happened", "A correction given in halves")
 

@@ -35,7 +35,9 @@ async def morning_at(person: SandboxUser, at: str) -> None:
     await chat.expect(f"your morning note is on, at {at}")
 
 
-async def test_each_partner_chooses_their_own_rituals_with_buttons(couple: People) -> None:
+async def test_each_partner_chooses_their_own_rituals_with_buttons(
+    sandbox: Sandbox, couple: People
+) -> None:
     group = couple.group
     await group.send(couple.alex, "/rituals")
     overview = await group.expect("Daily rituals for Alex", "morning note at 08:00 (off)")
@@ -64,6 +66,11 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(couple: Peopl
     presets = await group.expect("When should I nudge you about your appreciation of the day")
     await couple.alex.press(presets, "19:00")
     await group.expect("is on, at 19:00")
+    # The overview it was changed from shows the new time at once.
+    await sandbox.wait_until(
+        lambda: "appreciation of the day at 19:00" in overview.text, "the new time shown"
+    )
+    assert "19:00 · change" in overview.button_texts()
     await couple.alex.press(overview, "21:30 · change")
     presets = await group.expect("bedtime positive")
     await couple.alex.press(presets, "Another time")
@@ -109,6 +116,31 @@ async def test_a_snoozed_and_a_skipped_ritual(
     assert answer.text == "Lovely. Done for today."
     assert prompts(couple.sam) == []  # Sam chose no ritual, and sees nothing of Alex's
     assert not any("morning" in m.text for m in couple.group.bot_messages())
+
+
+@pytest.mark.clock(START)
+async def test_a_ritual_in_ones_own_quiet_hours_is_said_and_comes_silently(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    alex = couple.alex
+    await alex.send_private("/quiet 22:00-07:00")
+    await alex.private.expect("Quiet hours set")
+    await alex.send_private("/rituals")
+    overview = await alex.private.expect("Daily rituals for Alex")
+    await alex.press(overview, "21:30 · change")
+    presets = await alex.private.expect("bedtime positive")
+    await alex.press(presets, "22:30")
+    await alex.private.expect(
+        "bedtime positive is on, at 22:30",
+        "22:30 is inside your quiet hours (22:00–07:00)",
+        "still come at 22:30",
+        "without a sound",
+    )
+    await sandbox.wait_until(lambda: "in your quiet hours" in overview.text, "the clash marked")
+
+    await clock.to(START.replace(hour=22, minute=31), sandbox)
+    [prompt] = prompts(alex, "Your bedtime positive")
+    assert prompt.silent  # at the time Alex chose, without waking anyone
 
 
 @pytest.mark.clock(START)

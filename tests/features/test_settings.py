@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.sandbox import Sandbox
-from tests.conftest import People
+from tests.conftest import People, agree
 
 
 async def test_time_zone_by_city_in_private(couple: People) -> None:
@@ -96,6 +96,28 @@ async def test_language_choice_in_private(couple: People) -> None:
     assert partner is not None and partner.language is None
 
 
+async def test_language_named_in_the_command_and_refusals_in_the_chosen_language(
+    couple: People,
+) -> None:
+    alex = couple.alex  # Alex's Telegram app speaks English
+    await alex.send_private("/language de")
+    await alex.private.expect("Ich schreibe dir ab jetzt auf Deutsch")
+    await alex.send_private("/checkin")  # a group command, refused in Alex's chosen language
+    await alex.private.expect("Das gehört in eure gemeinsame Gruppe")
+    await alex.send_private("/language Englisch")
+    await alex.private.expect("I'll write to you in English")
+    await alex.send_private("/language klingon")
+    choice = await alex.private.expect("I don't speak “klingon” yet", "/language de")
+    assert "Deutsch" in choice.button_texts()
+    await alex.send_private("/language auto")
+    await alex.private.expect("I'll follow the language of your Telegram app")
+
+    # The group's, in the group: it binds both, so Alex is asked first.
+    await couple.group.send(couple.sam, "/language German")
+    await agree(couple.group, alex, "Sam would like me to write in Deutsch")
+    await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+
+
 async def test_help_lists_commands_by_purpose_and_menus_are_set(
     sandbox: Sandbox, couple: People
 ) -> None:
@@ -128,7 +150,18 @@ async def test_each_partner_is_answered_in_their_own_language(
     await couple.group.send(couple.sam, "/language")
     choice = await couple.group.expect("Which language should I use in this group")
     await couple.sam.press(choice, "Deutsch")
+    proposed = await couple.group.expect(
+        "Sam would like me to write in Deutsch in this group", "Alex, is that all right"
+    )
+    await couple.alex.press(proposed, "Not like this")
+    await couple.group.expect("Not agreed, so I'll keep writing here as before")
+    assert couple.couple().language is None
+    await couple.group.send(couple.sam, "/language")
+    choice = await couple.group.expect("Which language should I use in this group")
+    await couple.sam.press(choice, "Deutsch")
+    await agree(couple.group, couple.alex, "Sam would like me to write in Deutsch")
     await couple.group.expect("In dieser Gruppe schreibe ich ab jetzt auf Deutsch")
+    assert couple.couple().language == "de"
     await couple.group.send(couple.alex, "/help")
     await couple.group.expect("/settings")
     assert sandbox.commands("all_private_chats", "de")  # German command menus exist too
@@ -140,6 +173,7 @@ async def test_settings_asks_for_the_path_and_the_roles_again(couple: People) ->
     await couple.alex.press(overview, "Our path")
     path = await couple.group.expect("Which of these fits where you are right now?")
     await couple.sam.press(path, "Trusting again")
-    await couple.group.expect("Sam chose", "trusting again")
+    await agree(couple.group, couple.alex, "Sam proposes")
+    await couple.group.expect("Agreed, as Sam proposed", "trusting again")
     await couple.sam.press(overview, "Roles")
     await couple.group.expect("Your path", "trusting again", "Would you like to say")

@@ -16,7 +16,7 @@ from bot.model import utcnow
 from bot.render import Renderer
 from bot.roadmap import PHASES
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import People, onboard
+from tests.conftest import People, agree, onboard
 
 
 async def choose_roles(people: People, repairing: SandboxUser) -> None:
@@ -26,7 +26,8 @@ async def choose_roles(people: People, repairing: SandboxUser) -> None:
     await people.alex.press(overview, "Roles")
     question = await people.group.expect("Would you like to say")
     await people.sam.press(question, f"{repairing.name} is doing the repair work")
-    await people.group.wait_for(lambda m: not m.force_reply)
+    await agree(people.group, people.alex, "Sam proposes these roles")
+    await people.group.expect("Noted:")
 
 
 def starter_of(message: SentMessage) -> str:

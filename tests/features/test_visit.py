@@ -1,6 +1,7 @@
 """/visit through the sandbox: a Berlin–Sydney couple plans a visit step by step, the countdown
 and the morning check-ins come at each partner's right local time, the reflection stays private
-until both answered, /visit cancel, and restarts (missed prompts dropped, the reflection late)."""
+until both answered, /visit cancel, and restarts (missed prompts dropped, the reflection late);
+the repair plan shows the visit planned here."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from bot.features.visit import (
     VISITS_TABLE,
 )
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import Clock, People, Restart
+from tests.conftest import Clock, People, Restart, agree
+from tests.features.test_plan import write_plan
 
 START = datetime(2026, 11, 20, 9, tzinfo=UTC)  # Berlin UTC+1, Sydney UTC+11 (summer time)
 
@@ -205,11 +207,12 @@ async def test_a_couple_plans_a_visit_together(
         "an hour to yourselves each day",
         # The countdown a week before, in each partner's own time.
         "A week before: December 3, 2026, 10:00",
-        "for Alex · December 3, 2026, 8:00",
-        "Next morning check-in: December 11, 2026, 9:30",
-        "for Alex · December 11, 2026, 7:30",
+        "for Alex · December 3, 2026, 20:00",
+        # The mornings of the visit, on the clock of the place where both of them are.
+        "Next morning check-in: December 11, 2026, 09:30 where you'll both be",
     )
     assert "I'll answer for Alex" not in planned.text and "Casey" not in planned.text
+    assert "December 11, 2026, 19:30" not in planned.text  # not Sam's clock back home
 
     visit = the_visit(services, couple)
     assert visit["state"] == "planned" and visit["arrival"] == "2026-12-10"
@@ -224,7 +227,7 @@ async def test_a_couple_plans_a_visit_together(
     assert kinds == sorted([COUNTDOWN, COUNTDOWN, CHECKIN, REFLECT, REFLECT, REVEAL])
 
     await group.send(sam, "/visit")
-    await group.expect("Your next visit: in 20 days", "at Alex's place", "PM for Sam")
+    await group.expect("Your next visit: in 20 days", "at Alex's place", "20:00 for Sam")
     await group.send(sam, "/visit please")
     await group.expect("/visit cancel")
     await sam.send_private("/visit")
@@ -604,3 +607,26 @@ async def test_a_morning_check_in_that_fails_once_comes_once_later(
     await tap(sandbox, alex, morning, "🙂 Good")
     assert "Alex: good" in morning.text
     assert len([m for m in group.bot_messages() if "Good morning" in m.text]) == 1
+
+
+@pytest.mark.clock(START)
+async def test_the_plan_follows_the_visit_planned_here(sandbox: Sandbox, couple: People) -> None:
+    group, sam = couple.group, couple.sam
+    await write_plan(sandbox, couple)
+    await group.expect("What kind of breach are you repairing?")
+    await group.send(sam, "/plan edit")
+    await sam.press(await group.expect("Which part of the plan"), "Change next visit")
+    await sam.press(await group.expect("Step 4 of 4"), "Pick a date")
+    await group.reply(sam, to=await group.expect("Sam, on which day"), text="24.12.2026")
+    await agree(group, couple.alex, "Sam proposes this change")
+    pinned = await group.expect("Your repair plan, updated", "Next visit: December 24, 2026")
+
+    await plan_visit(sandbox, couple, arrival="1.12.", departure="2026-12-04")
+    planned = "Next visit: December 1, 2026 to December 4, 2026, as planned with /visit"
+    await sandbox.wait_until(lambda: planned in pinned.text, "the pinned plan follows the visit")
+    await group.send(sam, "/plan")
+    await group.expect(planned)
+
+    await group.send(sam, "/visit cancel")
+    await group.expect("called off")
+    await sandbox.wait_until(lambda: "December 24, 2026" in pinned.text, "the typed day again")

@@ -239,8 +239,14 @@ async def test_an_opening_in_quiet_hours_waits_until_they_end(
     await couple.sam.send_private(f"/quiet {now:%H}:00-{(now + timedelta(hours=3)):%H}:00")
     await couple.sam.private.expect("Quiet hours set")
     await couple.group.send(couple.alex, f"/window add {day} {start:%H}:00")
-    await couple.group.expect("Window added")
     quiet_end = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    # Shown as when it opens, with whose quiet hours move it there.
+    added = await couple.group.expect("Window added", "inside the quiet hours of Sam")
+    assert f"{quiet_end:%H}:00 for Alex (UTC) · " in added.text
+    assert f"{start:%H}:00 (UTC), the time Alex picked" in added.text
+    await couple.group.send(couple.sam, "/window")
+    listed = await couple.group.expect("Your insecurity windows")
+    assert f"{quiet_end:%H}:00 for Sam" in listed.text and f"{start:%H}:00" not in listed.text
     await clock.to(quiet_end - timedelta(minutes=5), sandbox)
     assert openings(couple) == []
     await clock.advance(timedelta(minutes=10), sandbox)

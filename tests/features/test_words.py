@@ -164,7 +164,7 @@ async def test_alerts_fit_with_two_long_names(sandbox: Sandbox, services: Servic
     await group.expect("is in")
     await second.press(welcome, "I'm in")
     await group.expect("is in")
-    question = await group.expect("Which of these fits")
+    question = await group.wait_for(lambda m: "Which of these fits" in m.text)
     answer = await casey.press(question, "Repair after a breach")
     assert answer.show_alert and answer.text is not None
     assert answer.text == (

@@ -16,6 +16,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "calm/jealous_park": [{"private": False, "source": "old"}, {"private": True, "source": None}],
     "calm/jealous_pause": [{"private": False, "source": "new"}, {"private": True, "source": "old"}],
     "calm/jealous_stopped": [{"private": False, "source": None}],
+    "calm/jealous_note": [{"name": NAME}, {"name": LONG_NAME}],
+    "calm/jealous_told": [{"other": NAME, "source": "old"}, {"other": LONG_NAME, "source": None}],
     "calm/breathe_step": [
         {"round": r, "rounds": n, "phase": phase, "count": 4}
         for r, n in ((1, 1), (1, 4), (4, 4), (10, 10))

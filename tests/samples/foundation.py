@@ -51,6 +51,32 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for asked in (NAME, "")
         for hint in ("closed", "button", "theirs", "command")
     ],
+    "common/open_private": [{}],
+    "common/prompts_paused": [{}],
+    "common/closing": [{}, {"private": True}],
+    "audience/choose": [
+        {
+            "again": again,
+            "current": current,
+            "members": members,
+            "others": max(0, (members or 0) - 3),
+            "here": here,
+            "waiting_for": waiting,
+        }
+        for again, current in ((False, None), (True, "private"), (True, "group"), (True, None))
+        for members, here, waiting in ((4, [NAME], [LONG_NAME]), (None, [], [NAME, LONG_NAME]))
+    ],
+    "audience/decided": [
+        {"choice": "private", "by": NAME},
+        {"choice": "group", "by": LONG_NAME},
+    ],
+    "audience/waiting": [{"name": NAME}],
+    "onboarding/replace_offer": [{"newcomer_name": LONG_NAME, "names": [NAME, LONG_NAME]}],
+    "onboarding/replace_agree": [
+        {"leaving_name": NAME, "newcomer_name": LONG_NAME, "other_name": LONG_NAME}
+    ],
+    "onboarding/replace_declined": [{"names": [NAME, LONG_NAME]}],
+    "onboarding/replaced": [{"newcomer_name": LONG_NAME, "leaving_name": NAME}],
     "help/help": [
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
@@ -78,6 +104,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"path": "repair", "chosen_by": NAME},
         {"path": "new", "chosen_by": ""},
     ],
+    "onboarding/path_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "proposed": path} for path in ("repair", "new")
+    ],
+    "onboarding/roles_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "roles": {NAME: "repairing", LONG_NAME: "hurt"}},
+        {"owner": LONG_NAME, "partner": NAME, "roles": {}},
+    ],
     "onboarding/joined": [{"name": NAME, "waiting": True}, {"name": LONG_NAME, "waiting": False}],
     "onboarding/link_invalid": [{}],
     "onboarding/private_link": [{"name": NAME}],
@@ -99,15 +132,47 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "onboarding/status": [{"day": 365, "path": "repair", "names": [NAME, LONG_NAME]}],
     "onboarding/waiting": [{"names": [NAME]}],
-    "onboarding/welcome": [{"erase_days": 14}],
+    "onboarding/welcome": [
+        {"erase_days": 14, "others": 0},
+        {"erase_days": 14, "others": 1},
+        {"erase_days": 365, "others": 197},
+    ],
     "privacy/export_caption": [{"count": 1}, {"count": 3}],
     "privacy/export_sent": [{"name": NAME}],
     "privacy/export_unreachable": [{"name": NAME}],
-    "privacy/forget_confirm": [{"name": NAME}],
-    "privacy/forget_done": [{"name": NAME}],
+    "privacy/forget_confirm": [
+        {"name": NAME, "days": 7, "alone": False},
+        {"name": LONG_NAME, "days": 7, "alone": True},
+    ],
+    "privacy/forget_done": [{"name": NAME}, {"name": ""}],
+    "privacy/forget_closing": [
+        {
+            "name": NAME,
+            "other": LONG_NAME,
+            "other_private": private,
+            "erase_at": NOW,
+            "times": [
+                {"name": NAME, "zone": "Pacific/Kiritimati"},
+                {"name": LONG_NAME, "zone": None},
+            ],
+        }
+        for private in (True, False)
+    ],
+    "privacy/forget_notice": [
+        {"name": NAME, "group": NAME * 10, "erase_at": NOW, "zone": "Australia/Lord_Howe"},
+        {"name": LONG_NAME, "group": "", "erase_at": NOW, "zone": None},
+    ],
+    "privacy/forget_now_confirm": [{"group": NAME * 10, "erase_at": NOW, "zone": None}],
     "privacy/forget_in_group": [{}],
     "privacy/forget_kept": [{}],
-    "settings/language_choose": [{"private": True}, {"private": False}],
+    "settings/language_choose": [
+        {"private": True, "typed": ""},
+        {"private": False, "typed": NAME[:40]},
+    ],
+    "settings/language_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "language": "Deutsch"},
+        {"owner": LONG_NAME, "partner": NAME, "language": None},
+    ],
     "settings/language_set": [
         {"scope": "me", "language": "English", "auto": False},
         {"scope": "group", "language": "English", "auto": False},

@@ -60,10 +60,12 @@ SAMPLES = {
             "times": TIMES,
         },
     ],
-    "pause/extend_not_yours": [{"pauser": NAME}],
     "pause/extend_usage": [
         {"low": 5, "high": 1410, "default": 15, "full": False},
         {"low": 5, "high": 5, "default": 15, "full": True},
     ],
-    "pause/extended": [{"name": NAME, "minutes": 15, "times": TIMES}],
+    "pause/extended": [
+        {"name": NAME, "pauser": None, "minutes": 15, "times": TIMES},
+        {"name": NAME, "pauser": LONG_NAME, "minutes": 1410, "times": TIMES},
+    ],
 }

@@ -103,5 +103,9 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"low_scores": False, "frequent_pauses": True, "not_answering": False},
         {"low_scores": False, "frequent_pauses": False, "not_answering": True},
     ],
-    "progress/not_working": [{"name": NAME, "path": "repair"}, {"name": LONG_NAME, "path": "new"}],
+    "progress/not_working": [
+        {"name": NAME, "path": "repair", "checkins": 12, "checklists": 3, "months": 3},
+        {"name": LONG_NAME, "path": "new", "checkins": 1, "checklists": 1, "months": 1},
+        {"name": NAME, "path": None, "checkins": 0, "checklists": 3, "months": 14},
+    ],
 }

@@ -17,6 +17,25 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for changed_by in (NAME, None)
         for breach in (None, "emotional", "dishonesty", "promises", "neglect")
     ],
+    "repair/track_proposed": [
+        {"owner": NAME, "partner": LONG_NAME, "kind": kind, "breach": breach, "current": current}
+        for kind, breach, current in (
+            ("infidelity", "infidelity", None),
+            ("infidelity", None, "other"),
+            ("other", "emotional", "infidelity"),
+            ("other", "promises", None),
+            ("other", None, None),
+        )
+    ]
+    + [
+        {
+            "owner": LONG_NAME,
+            "partner": NAME,
+            "kind": "other",
+            "breach": None,
+            "current": "infidelity",
+        }
+    ],
     "repair/exercises_started": [{"name": NAME, "weeks": 3}],
     "repair/exercise_week": [
         {"week": week, "weeks": 3, "late": late} for week in (1, 2, 3) for late in (False, True)

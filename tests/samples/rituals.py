@@ -9,9 +9,9 @@ from tests.samples.foundation import LONG_NAME, NAME
 
 DAY = datetime(2026, 12, 24, 12, tzinfo=UTC)
 RITUALS = [
-    {"key": "morning", "on": True, "at": "08:00"},
-    {"key": "appreciation", "on": False, "at": "18:00"},
-    {"key": "bedtime", "on": True, "at": "21:30"},
+    {"key": "morning", "on": True, "at": "08:00", "quiet": False},
+    {"key": "appreciation", "on": False, "at": "18:00", "quiet": True},
+    {"key": "bedtime", "on": True, "at": "21:30", "quiet": True},
 ]
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
@@ -36,8 +36,24 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "rituals/ask_time": [{"partner": NAME, "ritual": "appreciation", "zone": None}],
     "rituals/time_set": [
-        {"ritual": "morning", "at": "07:30", "zone": "Europe/Berlin", "reachable": True},
-        {"ritual": "bedtime", "at": "22:00", "zone": None, "reachable": False},
+        {
+            "ritual": "morning",
+            "at": "07:30",
+            "zone": "Europe/Berlin",
+            "reachable": True,
+            "quiet": False,
+            "quiet_start": None,
+            "quiet_end": None,
+        },
+        {
+            "ritual": "bedtime",
+            "at": "22:00",
+            "zone": None,
+            "reachable": False,
+            "quiet": True,
+            "quiet_start": "21:00",
+            "quiet_end": "06:30",
+        },
     ],
     "rituals/prompt": [
         {"ritual": ritual, "name": LONG_NAME, "other": NAME, "phase": phase, "again": again}

@@ -17,25 +17,31 @@ SCHEDULE = [
         "kind": "countdown",
         "days": 7,
         "times": [
-            {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
-            {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
+            {"place": False, "name": NAME, "zone": "Europe/Berlin", "at": DUE},
+            {"place": False, "name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
         ],
     },
-    {"kind": "countdown", "days": 1, "times": [{"name": NAME, "zone": None, "at": DUE}]},
+    {
+        "kind": "countdown",
+        "days": 1,
+        "times": [{"place": False, "name": NAME, "zone": None, "at": DUE}],
+    },
     {
         "kind": "checkin",
         "days": None,
-        "times": [
-            {"name": NAME, "zone": "Pacific/Chatham", "at": DUE},
-            {"name": LONG_NAME, "zone": "America/Argentina/ComodRivadavia", "at": DUE},
-        ],
+        "times": [{"place": True, "zone": "America/Argentina/ComodRivadavia", "at": DUE}],
+    },
+    {
+        "kind": "checkin",
+        "days": None,
+        "times": [{"place": True, "zone": None, "at": DUE}],
     },
     {
         "kind": "reflect",
         "days": None,
         "times": [
-            {"name": NAME, "zone": "Europe/Berlin", "at": DUE},
-            {"name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
+            {"place": False, "name": NAME, "zone": "Europe/Berlin", "at": DUE},
+            {"place": False, "name": LONG_NAME, "zone": "Australia/Sydney", "at": DUE},
         ],
     },
 ]

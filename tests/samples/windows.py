@@ -28,8 +28,24 @@ SAMPLES = {
         {"partner": LONG_NAME, "weekday": 0, "zone": None, "error": "x" * 200},
     ],
     "windows/added": [
-        {"name": NAME, "times": TIMES, "minutes": 20, "zone_missing": True},
-        {"name": NAME, "times": TIMES, "minutes": 60, "zone_missing": False},
+        {
+            "name": NAME,
+            "times": TIMES,
+            "minutes": 20,
+            "zone_missing": True,
+            "quiet": [NAME, LONG_NAME],
+            "chosen": AT,
+            "zone": None,
+        },
+        {
+            "name": LONG_NAME,
+            "times": TIMES,
+            "minutes": 60,
+            "zone_missing": False,
+            "quiet": [],
+            "chosen": AT,
+            "zone": "Europe/Berlin",
+        },
     ],
     "windows/removed": [{"number": 2, "left": 1}, {"number": 1, "left": 0}],
     "windows/opened": [

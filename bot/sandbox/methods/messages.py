@@ -30,6 +30,7 @@ def post_from_bot(
         reply_markup=markup.inline,
         buttons=markup.buttons,
         force_reply=markup.force_reply,
+        silent=bool(params.get("disable_notification")),
         **content,
     )
 
