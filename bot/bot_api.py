@@ -81,7 +81,9 @@ class UpdateLedger:
         except FileNotFoundError:
             return
         except (ValueError, KeyError, TypeError) as error:
-            log.error("the update ledger is unreadable (%s); starting a new one", error)
+            log.error(
+                "the update ledger is unreadable (%s); starting a new one", type(error).__name__
+            )
             return
         self._handled = handled[-KEEP_HANDLED:]
         self._handled_set = set(self._handled)

@@ -46,7 +46,8 @@ class Services:
     exporters: dict[str, Callable[[Services, Couple, int], Any]] = field(default_factory=dict)
     # Background work to start once the bot runs (not awaited by start-up).
     startup_tasks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-    # When each outsider was last told the bot isn't theirs: (chat, user) → monotonic time.
+    # When each outsider was last told the bot isn't theirs, or a stranger greeted in private:
+    # (chat, user) → a UTC timestamp (bot.guards).
     outsider_notices: dict[tuple[int, int], float] = field(default_factory=dict)
     # What each event calls (see on/emit).
     listeners: dict[str, list[Callable[..., Awaitable[Any]]]] = field(default_factory=dict)

@@ -820,11 +820,12 @@ class Runner:
         """The stale answer, in the language of the chat it was pressed in."""
         chat, user = update.effective_chat, update.effective_user
         partner = couple.partner(user.id) if couple is not None and user is not None else None
-        locale: str | None
-        if chat is not None and chat.type == Chat.PRIVATE and partner is not None:
-            locale = partner_locale(self.services, partner)
-        else:
-            locale = group_locale(self.services, couple) if couple is not None else None
+        locale: str | None = None  # someone in no couple: their app's language
+        if chat is not None and chat.type == Chat.PRIVATE:
+            if partner is not None:
+                locale = partner_locale(self.services, partner)
+        elif couple is not None:
+            locale = group_locale(self.services, couple)
         await answer_stale(update, context, locale)
 
     # -- after a send -------------------------------------------------------------------------

@@ -5,6 +5,11 @@ command) or shown a private alert (a button), and nothing changes. Button presse
 against the chat the button is in, never against anything the callback data claims, so forged
 data can't reach another couple.
 
+In private, someone who is in no couple (a stranger, an old or forwarded button) is greeted
+with who Mend is and how to begin, at most once in STRANGER_GREETING_INTERVAL however often they
+type; a press is answered at once with a short alert instead, so a button never spins and a
+press never brings a message.
+
 A guarded handler is handed what it needs once (`Asked`): the couple, the partner who asked,
 the language to answer in, and what was typed or pressed.
 """
@@ -12,9 +17,9 @@ the language to answer in, and what was typed or pressed.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, Chat, MessageEntity, Update, User
@@ -22,7 +27,7 @@ from telegram import CallbackQuery, Chat, MessageEntity, Update, User
 from bot.context import MendContext
 from bot.couples import group_locale, partner_locale, update_partner
 from bot.messages import reply, thread_of
-from bot.model import Couple, Partner
+from bot.model import Couple, Partner, utcnow
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,10 @@ class Asked:
 GuardedHandler = Callable[[Update, MendContext, Asked], Awaitable[None]]
 Handler = Callable[[Update, MendContext], Coroutine[Any, Any, None]]
 
-# Someone outside the couple is told at most once in this many seconds per chat.
-OUTSIDER_NOTICE_INTERVAL = 600.0
+# Someone outside the couple is told at most once in this long per chat.
+OUTSIDER_NOTICE_INTERVAL = timedelta(minutes=10)
+# Someone in no couple is greeted in private at most once in this long.
+STRANGER_GREETING_INTERVAL = timedelta(hours=6)
 
 
 def partners_only(handler: GuardedHandler) -> Handler:
@@ -81,6 +88,9 @@ def partners_only(handler: GuardedHandler) -> Handler:
         if chat is None or user is None or user.is_bot:
             return
         if chat.type == Chat.PRIVATE:
+            if not context.mend.store.chats_of_user(user.id):
+                await greet_stranger(update, context)
+                return
             await refuse(update, context, None, "common/group_only", "alert.group_only")
             return
         couple = await _partners_couple(update, context, chat, user)
@@ -118,13 +128,11 @@ def _known(handler: GuardedHandler, *, closing: bool) -> Handler:
         store = context.mend.store
         known = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
         couples = [c for c in known if closing or c.status != "closing"]
-        if not couples:
-            locale = context.mend.render.locale_for(user.language_code)
-            if known:
-                partner = known[0].partner(user.id)
-                locale = partner_locale(context.mend, partner) if partner else locale
-            template = "common/closing" if known else "common/stranger"
-            await reply(update, context, locale, template, private=True)
+        if not known:
+            await greet_stranger(update, context)
+            return
+        if not couples:  # only couples whose data is being erased
+            await refuse(update, context, known[0], "common/closing", "alert.closing", private=True)
             return
         if _language_changed(context, couples, user):
             couples = [store.couple(c.chat_id) or c for c in couples]
@@ -207,10 +215,16 @@ def _language_changed(context: MendContext, couples: list[Couple], user: User) -
 
 
 async def refuse(
-    update: Update, context: MendContext, couple: Couple | None, template: str, alert: str
+    update: Update,
+    context: MendContext,
+    couple: Couple | None,
+    template: str,
+    alert: str,
+    **data: Any,
 ) -> None:
-    """Say why not: an alert for a button, a short message for a command. In private, in the
-    language the person chose (if they are a partner), as everything else there."""
+    """Say why not: an alert for a button, a short message for a command (`template` with
+    `data`). In private, in the language the person chose (if they are a partner), as
+    everything else there."""
     user, chat = update.effective_user, update.effective_chat
     services = context.mend
     private = user is not None and chat is not None and chat.type == Chat.PRIVATE
@@ -223,7 +237,7 @@ async def refuse(
     if query is not None:
         await query.answer(context.mend.render.alert(locale, alert), show_alert=True)
     elif update.effective_message is not None:
-        await reply(update, context, locale, template)
+        await reply(update, context, locale, template, **data)
 
 
 async def refuse_outsider(update: Update, context: MendContext, couple: Couple) -> None:
@@ -241,10 +255,35 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
         text = context.mend.render.alert(locale, "alert.outsider", names=names)
         await query.answer(text, show_alert=True)
         return
-    now = time.monotonic()
+    if _first_in_a_while(context, (chat.id, user.id), OUTSIDER_NOTICE_INTERVAL):
+        await reply(
+            update, context, locale, "common/outsider", name=user.first_name, partners=names
+        )
+
+
+async def greet_stranger(update: Update, context: MendContext) -> None:
+    """Someone in no couple, in private: a press is answered with a short alert; otherwise who
+    Mend is and how to begin, once in STRANGER_GREETING_INTERVAL."""
+    user = update.effective_user
+    assert user is not None
+    render = context.mend.render
+    locale = render.locale_for(user.language_code)
+    query = update.callback_query
+    if query is not None:
+        await query.answer(render.label(locale, "alert.stranger"), show_alert=True)
+    elif _first_in_a_while(context, (user.id, user.id), STRANGER_GREETING_INTERVAL):
+        await reply(update, context, locale, "common/stranger")
+
+
+def _first_in_a_while(context: MendContext, key: tuple[int, int], interval: timedelta) -> bool:
+    """Whether nothing was said for `key` (a chat and a person) within `interval`; if so, it
+    is now. Notices older than the longest interval are forgotten as new ones come."""
     notices = context.mend.outsider_notices
-    key = (chat.id, user.id)
-    if now - notices.get(key, -OUTSIDER_NOTICE_INTERVAL) < OUTSIDER_NOTICE_INTERVAL:
-        return
+    now = utcnow().timestamp()
+    if now - notices.get(key, now - interval.total_seconds()) < interval.total_seconds():
+        return False
+    longest = max(OUTSIDER_NOTICE_INTERVAL, STRANGER_GREETING_INTERVAL).total_seconds()
+    for old in [k for k, at in notices.items() if now - at >= longest]:
+        del notices[old]
     notices[key] = now
-    await reply(update, context, locale, "common/outsider", name=user.first_name, partners=names)
+    return True

@@ -15,6 +15,7 @@ import pytest
 from bot.app import services_of, stop
 from bot.config import Settings
 from bot.sandbox import Sandbox
+from bot.storage.store import file_mode
 from tests.conftest import BotProcess, Clock, People, Restart, launch, onboard
 
 
@@ -127,3 +128,39 @@ async def test_the_bot_process_starts_and_answers_while_telegram_fails(
         assert sandbox.faults.pending == 0
     finally:
         await bot.stop()
+
+
+async def test_data_restored_with_loose_modes_is_made_owner_only_at_start_up(
+    couple: People, restart: Restart, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backup put back with 0644 files and 0755 directories (the couples' files, the update
+    ledger, a key file, a folder of its own) is owner-only again before the bot runs."""
+    data = settings.data_dir
+    couple_file = data / "couples" / f"{couple.group.id}.json"
+    ledger, key = data / "updates.json", data / "data.key"
+    restored = data / "restored" / "older.json"
+    outside = data.parent / "elsewhere.txt"
+
+    def put_back_loosely() -> None:
+        key.write_text("not a real key")
+        restored.parent.mkdir()
+        restored.write_text("{}")
+        outside.write_text("not ours")
+        outside.chmod(0o644)
+        (data / "a-link").symlink_to(outside)
+        for path in (couple_file, ledger, key, restored):
+            path.chmod(0o644)
+        for directory in (data, data / "couples", restored.parent):
+            directory.chmod(0o755)
+
+    await restart(while_down=put_back_loosely)
+
+    for directory in (data, data / "couples", restored.parent):
+        assert file_mode(directory) == 0o700
+    for path in (couple_file, ledger, key, restored):
+        assert file_mode(path) == 0o600
+    assert file_mode(outside) == 0o644  # a link is not followed out of the data directory
+    told = [r.getMessage() for r in caplog.records if "owner-only" in r.getMessage()]
+    assert told == ["modes made owner-only for 7 files or directories of data"]
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")

@@ -30,7 +30,7 @@ from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn
-from bot.guards import Asked, partner_with_data, refuse, refuse_outsider
+from bot.guards import Asked, greet_stranger, partner_with_data, refuse, refuse_outsider
 from bot.links import (
     JOIN,
     PRIVATE_LINK,
@@ -41,7 +41,7 @@ from bot.links import (
     use_link,
     welcome_buttons,
 )
-from bot.messages import Buttons, link, reply, say
+from bot.messages import Buttons, group_message, link, reply
 from bot.model import PATHS, ROLES_BY_PATH, Couple, Partner, utcnow
 
 SETUP = "setup"  # the path, then the roles
@@ -87,19 +87,16 @@ async def join(update: Update, context: MendContext) -> None:
         )
         token = new_link(tx, couple, user.id, now)
         tx.save(couple)
+        # Enrolled and welcomed in one change: the welcome and its link are owed from now on.
+        locale = group_locale(services, couple)
+        joined = group_message(
+            services, couple, "onboarding/joined", name=user.first_name, waiting=not couple.is_full
+        )
+        joined.buttons = _private_link(context, locale, user.first_name, token)
+        services.outbox.put(tx, joined)
 
-    locale = group_locale(services, couple)
     await query.answer(services.render.alert(locale, "alert.welcome_in"))
-    waiting_for_other = not couple.is_full
-    await say(
-        context,
-        chat.id,
-        locale,
-        "onboarding/joined",
-        buttons=_private_link(context, locale, user.first_name, token),
-        name=user.first_name,
-        waiting=waiting_for_other,
-    )
+    await services.outbox.deliver(context, chat.id)
     await audience.recount(context, chat.id)
     if couple.is_full and audience.where(services.store, chat.id) == "ask":
         # More than the two of them read this group: ask now where personal things go.
@@ -128,14 +125,10 @@ async def _send_link(
         assert current is not None
         token = new_link(tx, current, user_id)
         tx.save(current)
-    await say(
-        context,
-        chat_id,
-        locale,
-        "onboarding/private_link",
-        buttons=_private_link(context, locale, name, token),
-        name=name,
-    )
+        message = group_message(services, current, "onboarding/private_link", name=name)
+        message.buttons = _private_link(context, locale, name, token)
+        services.outbox.put(tx, message)
+    await services.outbox.deliver(context, chat_id)
 
 
 def _private_link(context: MendContext, locale: str, name: str, token: str) -> Buttons:
@@ -492,9 +485,11 @@ async def start_private(update: Update, context: MendContext) -> None:
     linked_chat = use_link(services.store, payload, user.id) if payload else None
     chat_ids = services.store.chats_of_user(user.id)
     if not chat_ids:
-        locale = services.render.locale_for(user.language_code)
-        template = "onboarding/link_invalid" if payload else "common/stranger"
-        await reply(update, context, locale, template)
+        if payload:
+            locale = services.render.locale_for(user.language_code)
+            await reply(update, context, locale, "onboarding/link_invalid")
+        else:
+            await greet_stranger(update, context)
         return
     couples: list[Couple] = []
     for chat_id in chat_ids:

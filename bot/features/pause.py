@@ -18,17 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.breathing import run_breathing
 from bot.context import Command, MendContext, Services
-from bot.couples import partner_locale
+from bot.couples import group_locale, partner_locale
+from bot.flows import STAY, Flow, Option, Step, Turn
 from bot.guards import Asked, partners_only
 from bot.messages import (
-    answer_stale,
-    button,
-    choices,
-    chosen,
     group_message,
     reply,
     say_private,
@@ -59,7 +56,7 @@ MIN_MINUTES = 20
 MAX_MINUTES = 24 * 60
 DEFAULT_EXTENSION = 15
 MIN_EXTENSION = 5
-CHOICE = "pause:"
+BREATHE = "pause.breathe"  # the event of a partner who chose to breathe during a pause
 # A pause end missed during downtime is still worth a word up to this late.
 LATE_LIMIT = timedelta(hours=24)
 
@@ -105,12 +102,6 @@ async def pause_command(update: Update, context: MendContext, asked: Asked) -> N
     minutes, adjusted = _length(typed)
     now = utcnow()
     ends_at = now + timedelta(minutes=minutes)
-    render = services.render
-    rows = [
-        [button(render.label(locale, "pause.breathe"), f"{CHOICE}breathe")],
-        [button(render.label(locale, "pause.journal"), f"{CHOICE}journal")],
-        [button(render.label(locale, "pause.rest"), f"{CHOICE}rest")],
-    ]
     with services.store.transaction(couple.chat_id) as tx:
         if any(r["ended_at"] is None for r in tx.table(PAUSES_TABLE).all()):
             return  # another /pause got there first
@@ -127,20 +118,23 @@ async def pause_command(update: Update, context: MendContext, asked: Asked) -> N
         services.timers.schedule(
             couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id}, tx=tx
         )
-        started = group_message(
-            services,
+        # The grounding buttons belong to this pause: pressed after it, they are stale.
+        services.runner.start(
+            tx,
             couple,
-            "pause/started",
-            name=asked.first_name,
-            minutes=minutes,
-            times=_times(couple, ends_at),
-            adjusted=adjusted,
-            typed=shorten(typed),
-            low=MIN_MINUTES,
-            high=MAX_MINUTES,
+            GROUNDING.name,
+            owner=me,
+            data={"pause": pause_id, "journal": []},
+            show={
+                "name": asked.first_name,
+                "minutes": minutes,
+                "times": _times(couple, ends_at),
+                "adjusted": adjusted,
+                "typed": shorten(typed),
+                "low": MIN_MINUTES,
+                "high": MAX_MINUTES,
+            },
         )
-        started.buttons = rows
-        services.outbox.put(tx, started)
     await services.outbox.deliver(context, couple.chat_id)
 
 
@@ -164,33 +158,63 @@ def _name(couple: Couple, user_id: int) -> str:
     return partner.name if partner else "?"
 
 
-@partners_only
-async def pause_choice(update: Update, context: MendContext, asked: Asked) -> None:
-    """Grounding during a pause: breathing, a private journaling prompt, or rest."""
-    services = context.mend
-    couple, partner, locale, query = asked.couple, asked.partner, asked.locale, asked.press
-    choice = chosen(context, "choice")
-    if active_pause(services, couple.chat_id) is None:
-        await answer_stale(update, context, locale)
-        return
-    if choice == "rest":
-        await query.answer(services.render.alert(locale, "alert.pause_rest_answer"))
-        return
-    if choice == "journal":
-        sent = await say_private(
-            context, couple, partner, "pause/journal_prompt", name=partner.name
-        )
-        label = "alert.pause_sent_private" if sent else "alert.pause_open_private_first"
-        await query.answer(services.render.alert(locale, label), show_alert=sent is None)
-        return
-    await query.answer()
-    # Breathing in the partner's private chat when it is open, else in the group; it runs for
-    # a while, so it runs beside the handling of other updates, not in its way.
-    if partner.private_chat:
-        breathing = run_breathing(context, partner.user_id, partner_locale(services, partner))
+def _ground(turn: Turn) -> str:
+    """Grounding during the pause, for whoever pressed: breathing, a private journaling
+    prompt (once per partner and pause), or rest. The buttons stay for the other partner."""
+    partner = turn.partner
+    if turn.value == "rest":
+        turn.toast = "alert.pause_rest_answer"
+    elif turn.value == "journal":
+        if not partner.private_chat:
+            turn.toast, turn.alert = "alert.pause_open_private_first", True
+        elif partner.user_id in turn.data["journal"]:
+            turn.toast = "alert.pause_prompt_sent_already"
+        else:
+            turn.data["journal"].append(partner.user_id)
+            turn.say(partner, "pause/journal_prompt", name=partner.name)
+            turn.toast = "alert.pause_sent_private"
     else:
-        breathing = run_breathing(context, couple.chat_id, locale)
-    context.application.create_task(breathing, update=update)
+        turn.emit(BREATHE, partner=partner.user_id)
+    return STAY
+
+
+GROUNDING = Flow(
+    name="grounding",
+    first="ground",
+    steps={
+        "ground": Step(
+            "pause/started",
+            [
+                [Option("breathe", "pause.breathe")],
+                [Option("journal", "pause.journal")],
+                [Option("rest", "pause.rest")],
+            ],
+            answer=_ground,
+            who="partners",
+        )
+    },
+)
+
+
+async def _breathe(context: MendContext, couple: Couple, *, partner: int) -> None:
+    """Breathing in the partner's private chat when it is open, else in the group; it runs for
+    a while, so it runs beside the handling of other updates, not in their way."""
+    services = context.mend
+    who = couple.partner(partner)
+    if who is None:
+        return
+    if who.private_chat:
+        breathing = run_breathing(context, who.user_id, partner_locale(services, who))
+    else:
+        breathing = run_breathing(context, couple.chat_id, group_locale(services, couple))
+    context.application.create_task(breathing)
+
+
+def _close_grounding(services: Services, tx: Transaction, pause_id: int) -> None:
+    """Inside the couple's transaction: the pause's grounding buttons go with it."""
+    for run in services.runner.runs_in(tx, GROUNDING.name):
+        if run.data.get("pause") == pause_id:
+            services.runner.close(tx, run)
 
 
 async def _running(update: Update, context: MendContext, asked: Asked) -> Pause | None:
@@ -299,6 +323,7 @@ def _end(services: Services, tx: Transaction, pause: Pause, ended_by: int | None
     assert couple is not None
     services.timers.cancel_kind(couple.chat_id, PAUSE_END)
     tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(utcnow()), "ended_by": ended_by})
+    _close_grounding(services, tx, pause["id"])
 
 
 async def pause_over(context: MendContext, fired: Fired) -> None:
@@ -313,6 +338,7 @@ async def pause_over(context: MendContext, fired: Fired) -> None:
         if couple is None or pause is None or pause["ended_at"] is not None:
             return
         tx.table(PAUSES_TABLE).update(pause["id"], {"ended_at": to_iso(fired.due)})
+        _close_grounding(services, tx, pause["id"])
         services.outbox.put(
             tx,
             group_message(
@@ -368,8 +394,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))
-    app.add_handler(
-        CallbackQueryHandler(
-            pause_choice, pattern=choices("pause", choice=("breathe", "journal", "rest"))
-        )
-    )
+    services.runner.add(GROUNDING)
+    services.on(BREATHE, _breathe)

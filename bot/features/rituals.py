@@ -205,6 +205,12 @@ async def prompt_due(context: MendContext, fired: Fired) -> None:
             or _status(services.store, couple.chat_id, partner.user_id, ritual, day) in FINAL
         ):
             return
+        # One nudge per ritual has buttons: the one before (yesterday's, or the one snoozed)
+        # loses them, unless a note is being written to it.
+        for older in services.runner.runs_in(tx, NUDGE):
+            mine = older.owner == partner.user_id and older.data.get("ritual") == ritual
+            if mine and older.step == "prompt":
+                services.runner.close(tx, older)
         other = couple.other(partner.user_id)
         services.runner.start(
             tx,

@@ -5,10 +5,11 @@ a week, at days and times the couple picks. A time is entered in the setter's zo
 each partner in their own. A window doesn't open in either partner's quiet hours: one whose time
 falls in them opens when they end, and that is the time shown everywhere (when it is set, it
 says whose quiet hours move it, and to when). `/worry` (private) parks a worry until the next
-window; when it opens, the group sees how many are waiting and the structure for talking
+window; when it opens, the group sees that it opens and the structure for talking
 (I-statements, reflect, validate, ask), while each partner is reminded privately of their own
-worries and decides, one by one, whether to share the text. When it closes, a short wrap-up
-says where unfinished things go. While a partner has paused the joint prompts (the safety
+worries and decides, one by one, whether to share the text. Whether anyone parked a worry, and
+how many, is theirs: the group's messages read the same either way. When it closes, a short
+wrap-up says where unfinished things go. While a partner has paused the joint prompts (the safety
 switch of /support, read through `services.reads.prompts_paused`), windows don't open; the
 worries stay parked.
 """
@@ -328,8 +329,8 @@ ADD_FLOW = Flow(
 
 
 async def window_opens(context: MendContext, fired: Fired) -> None:
-    """The window opens: the structure and the count in the group, each one's worries in
-    private. Everything it says is owed in one change, so a failure half-way resumes."""
+    """The window opens: the structure in the group, each one's worries (and how many) in
+    private only. Everything it says is owed in one change, so a failure half-way resumes."""
     services = context.mend
     with services.store.transaction(fired.chat_id) as tx:
         couple = tx.couple()
@@ -363,7 +364,6 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
                 couple,
                 "windows/opened",
                 minutes=slot["minutes"],
-                waiting=len(parked),
                 late=fired.late,
                 names=[p.name for p in couple.partners],
             ),
@@ -417,7 +417,6 @@ async def window_closes(context: MendContext, fired: Fired) -> None:
         if upcoming:
             opening = from_iso(upcoming[0]["due"])
             times = [{"name": p.name, "zone": p.timezone, "at": opening} for p in couple.partners]
-        still_parked = sum(1 for w in tx.table(WORRIES_TABLE).all() if w["status"] == "parked")
         services.outbox.put(
             tx,
             group_message(
@@ -426,7 +425,6 @@ async def window_closes(context: MendContext, fired: Fired) -> None:
                 "windows/closed",
                 late=fired.late,
                 times=times,
-                parked=still_parked,
             ),
         )
     await services.outbox.deliver(context, fired.chat_id)

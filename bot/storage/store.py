@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast, overload
@@ -20,6 +22,7 @@ from tinydb.table import Document, Table
 from bot import origin
 from bot.model import BadShape, Couple, Partner
 from bot.storage.atomic import (
+    FILE_MODE,
     TEMP_SUFFIX,
     AtomicJSONStorage,
     Tables,
@@ -137,7 +140,9 @@ class Store:
         """Create the directories, clear half-written files, migrate and index every couple."""
         for directory in (self.data_dir, self.couples_dir):
             directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-            directory.chmod(DIR_MODE)
+        tightened = tighten_modes(self.data_dir)
+        if tightened:
+            log.warning("modes made owner-only for %d files or directories of data", tightened)
         for leftover in self.couples_dir.glob(f"*{TEMP_SUFFIX}"):
             leftover.unlink()  # a write that never reached its rename; the old file is intact
         for path in sorted(self.couples_dir.glob("*.json")):
@@ -333,6 +338,26 @@ def check_tables(tables: Any, chat_id: int) -> None:
     updates = meta.get("updates", [])
     if not isinstance(updates, list) or not all(isinstance(i, int) for i in updates):
         raise BadShape("the update ids are not a list of whole numbers")
+
+
+def tighten_modes(root: Path) -> int:
+    """Give `root`, every directory under it and every file in them the modes each write
+    gives them (DIR_MODE, FILE_MODE: their owner's only), so a file restored from a backup or
+    copied in with looser modes isn't left so until its next write. Links are left alone.
+    Returns how many were changed."""
+    changed = 0
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        found = [(here / name, DIR_MODE) for name in subdirectories]
+        found += [(here / name, FILE_MODE) for name in files]
+        if here == root:
+            found.append((here, DIR_MODE))
+        for path, mode in found:
+            status = path.lstat()
+            if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != mode:
+                path.chmod(mode)
+                changed += 1
+    return changed
 
 
 def file_mode(path: Path) -> int:

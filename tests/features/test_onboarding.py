@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import pytest
 
 from bot.context import Services
 from bot.sandbox import Sandbox
-from tests.conftest import People, onboard
+from tests.conftest import Clock, People, onboard
 
 
 async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -> None:
@@ -169,6 +170,46 @@ async def test_a_private_start_from_a_stranger_explains_how_to_begin(
     robin = sandbox.user("Robin")
     chat = await robin.start_private()
     await chat.expect("create a group with your partner")
+
+
+async def test_a_stranger_in_private_is_greeted_once_and_every_press_is_answered(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    """Someone in no couple pressing buttons in their private chat (old ones, forwarded ones,
+    forged ones, a partner's menus): each press gets an answer at once, none a message; what
+    they type is greeted once in a while, not once per command."""
+    alex = couple.alex
+    for command in ("/settings", "/faq", "/script", "/starter", "/quiet", "/language", "/journal"):
+        await alex.send_private(command)
+    await couple.group.send(alex, "/pause")
+    await sandbox.settle()
+    pressed = {
+        button.callback_data
+        for chat in (alex.private, couple.group)
+        for message in chat.bot_messages()
+        for row in message.buttons
+        for button in row
+        if button.callback_data
+    }
+    assert {"onb:join", "quiet:off", "set:tz"} <= pressed
+    assert any(data.startswith("r:") for data in pressed)
+
+    before = couple.couple()
+    robin = sandbox.user("Robin", language_code="de")
+    chat = await robin.start_private()
+    greeting = await chat.expect("Ich bin Mend", "Ich bin dabei")
+    for data in sorted(pressed | {"onb:link", "tz:Europe/Berlin", "lang:me:en", "nonsense"}):
+        answer = await robin.press_data(greeting, data)
+        assert answer.text is None or "Mend" in answer.text or "nicht mehr aktuell" in answer.text
+    for command in ("/journal", "/settings", "/pause", "/start", "/worry a thing"):
+        await robin.send_private(command)
+    await sandbox.settle()
+    assert chat.bot_messages() == [greeting]
+    assert couple.couple() == before
+
+    await clock.advance(timedelta(hours=6, minutes=1), sandbox)
+    await robin.send_private("/journal")
+    await chat.expect("Ich bin Mend")
 
 
 async def test_path_and_roles_answered_once_and_old_questions_stale(

@@ -243,6 +243,32 @@ async def test_a_journaling_prompt_in_private(couple: People) -> None:
     assert "Rest well" in (answer.text or "")
 
 
+async def test_grounding_buttons_belong_to_their_pause(sandbox: Sandbox, couple: People) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(alex, "/pause")
+    first = await group.expect("Alex asked for a pause")
+    journal = next(b for row in first.buttons for b in row if "journaling" in b.text)
+    # A double tap sends one prompt.
+    await sam.press(first, "A private journaling prompt")
+    answer = await sam.press(first, "A private journaling prompt")
+    assert answer.text == "The prompt is already waiting in our private chat."
+    await sandbox.settle()
+    assert len([m for m in sam.private.bot_messages() if "a few lines" in m.text]) == 1
+
+    # Ended, the pause takes its buttons along; the next pause has its own.
+    await group.send(alex, "/resume")
+    await group.expect("Alex is ready to come back")
+    await sandbox.wait_until(lambda: first.buttons == [], "the first pause's buttons gone")
+    await group.send(sam, "/pause")
+    second = await group.expect("Sam asked for a pause")
+    answer = await alex.press_data(first, str(journal.callback_data))  # an old copy of it
+    assert answer.show_alert and "no longer" in (answer.text or "")
+    await sandbox.settle()
+    assert not [m for m in alex.private.bot_messages() if "a few lines" in m.text]
+    answer = await alex.press(second, "A private journaling prompt")
+    assert answer.text == "I've sent you a prompt in our private chat."
+
+
 async def test_outsiders_cant_pause_or_press(sandbox: Sandbox, couple: People) -> None:
     casey = sandbox.user("Casey")
     await couple.group.add_member(casey, by=couple.alex)

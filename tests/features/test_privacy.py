@@ -95,6 +95,8 @@ async def test_forget_needs_the_askers_confirmation_then_nothing_runs_and_the_ot
     await couple.group.expect("Nothing runs here any more", "/export")
     await couple.sam.send_private("/journal")
     await couple.sam.private.expect("Nothing runs for your group with me any more")
+    answer = await couple.sam.press_data(notice, "quiet:off")  # a button from before
+    assert answer.show_alert and "being erased" in (answer.text or "")
     # Sam's own data is still Sam's to download, and Alex's.
     await couple.sam.send_private("/export")
     sent = await couple.sam.private.wait_for(lambda m: m.document is not None)

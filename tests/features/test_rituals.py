@@ -119,6 +119,21 @@ async def test_a_snoozed_and_a_skipped_ritual(
 
 
 @pytest.mark.clock(START)
+async def test_a_nudge_left_unanswered_loses_its_buttons_when_the_next_one_comes(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    alex = couple.alex
+    await morning_at(alex, "10:00")
+    await clock.to(START.replace(hour=10, minute=1), sandbox)
+    [monday] = prompts(alex)
+    assert monday.buttons != []
+    await clock.to(START.replace(day=5, hour=10, minute=1), sandbox)
+    tuesday = prompts(alex)[-1]
+    assert tuesday is not monday and tuesday.buttons != []
+    await sandbox.wait_until(lambda: monday.buttons == [], "Monday's buttons gone")
+
+
+@pytest.mark.clock(START)
 async def test_a_ritual_in_ones_own_quiet_hours_is_said_and_comes_silently(
     sandbox: Sandbox, couple: People, clock: Clock
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.app import services_of
 from bot.features.windows import WINDOW_OPEN
 from bot.sandbox import Sandbox, SentMessage
-from tests.conftest import Clock, People, Restart
+from tests.conftest import Clock, People, Restart, onboard
 
 BERLIN, SYDNEY = ZoneInfo("Europe/Berlin"), ZoneInfo("Australia/Sydney")
 
@@ -170,7 +170,7 @@ async def test_worries_stay_private_until_their_author_shares(
     assert parked.text
 
     await clock.to(opening + timedelta(minutes=1), sandbox)
-    opened = await couple.group.expect("window is open", "3 parked worries are waiting")
+    opened = await couple.group.expect("window is open", "If you parked a worry for it")
     group_text = " ".join(m.text for m in couple.group.messages)
     assert "imagine the worst" not in group_text and "trip with your friends" not in group_text
     assert "Money" not in group_text and opened
@@ -192,12 +192,41 @@ async def test_worries_stay_private_until_their_author_shares(
     await couple.sam.press(sams, "Let it go")
 
     await clock.advance(timedelta(minutes=21), sandbox)
-    closed = await couple.group.expect("The window is closed", "1 parked worry stays safe")
+    closed = await couple.group.expect("The window is closed", "kept for later stays parked")
     assert "Money" not in closed.text
     services = couple.services
     assert services is not None
     statuses = sorted(w["status"] for w in services.store.records(couple.group.id, "worries"))
     assert statuses == ["let_go", "parked", "shared"]
+
+
+async def test_the_group_never_learns_whether_or_how_many_worries_were_parked(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    """Two couples, windows at the same time: Alex parks three worries, nobody else parks
+    any. Both groups read the same words when their windows open and close; only Alex hears
+    of Alex's worries, privately."""
+    quiet_couple = await onboard(sandbox, couple.services, title="Jo & Kim")
+    for worry in ("The gym at night", "Your phone face down", "The old friend again"):
+        await couple.alex.send_private(f"/worry {worry}")
+        await couple.alex.private.expect("Parked.")
+    at = clock.now() + timedelta(hours=1)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()]
+    for people in (couple, quiet_couple):
+        await people.group.send(people.alex, f"/window add {day} {at:%H}:00")
+        await people.group.expect("Window added")
+
+    await clock.to(at.replace(minute=1), sandbox)
+    opened = [await p.group.expect("window is open") for p in (couple, quiet_couple)]
+    assert opened[0].text == opened[1].text
+    await couple.alex.private.expect("You parked 3 worries")
+    for name in ("The gym at night", "Your phone face down", "The old friend again"):
+        await couple.alex.private.expect(name)
+    await clock.advance(timedelta(minutes=21), sandbox)
+    closed = [await p.group.expect("window is closed") for p in (couple, quiet_couple)]
+    assert closed[0].text == closed[1].text
+    for person in (couple.sam, quiet_couple.alex, quiet_couple.sam):
+        assert not [m for m in person.private.bot_messages() if "worr" in m.text.lower()]
 
 
 async def test_a_missed_window_is_dropped_and_the_next_one_still_comes(
