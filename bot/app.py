@@ -97,7 +97,11 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     """The whole bot, ready to run; opening the store happens here (it checks the data)."""
     if settings_.token is None:
         raise ValueError("build_application needs a token")
-    store = Store(settings_.data_dir)
+    store = Store(
+        settings_.data_dir,
+        data_key=settings_.data_key,
+        older_keys=settings_.previous_data_keys,
+    )
     store.open()
     timers = Timers(store)
     services = Services(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +18,8 @@ _TOKEN_FORM = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,64}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_API_TIMEOUT = 5.0  # python-telegram-bot's own
 MAX_API_TIMEOUT = 3600.0
+DATA_KEY_BYTES = 32
+DATA_KEY_FORM = "32 random bytes in base64, 44 characters (`python -m bot new-key` makes one)"
 
 
 class ConfigError(ValueError):
@@ -38,6 +42,10 @@ class Settings:
     log_level: str
     # Seconds to wait for the Bot API at each stage of a call (connecting, sending, answering).
     api_timeout: float = DEFAULT_API_TIMEOUT
+    # The key that seals private text at rest (None: the key file in data_dir), and older
+    # keys that still open what they sealed, until a rotation has sealed it again.
+    data_key: bytes | None = field(default=None, repr=False)
+    previous_data_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     @property
     def file_base_url(self) -> str:
@@ -63,6 +71,8 @@ def load_settings(
         erase_after_days=_erase_days(env.get("MEND_ERASE_AFTER_DAYS", "").strip()),
         log_level=_log_level(env.get("MEND_LOG_LEVEL", "").strip()),
         api_timeout=_api_timeout(env.get("BOT_API_TIMEOUT", "").strip()),
+        data_key=_data_key(env.get("MEND_DATA_KEY", "").strip()),
+        previous_data_keys=_previous_keys(env.get("MEND_DATA_KEY_PREVIOUS", "").strip()),
     )
 
 
@@ -125,3 +135,35 @@ def _api_timeout(raw: str) -> float:
     if not 1 <= seconds <= MAX_API_TIMEOUT:  # also NaN
         raise ConfigError("BOT_API_TIMEOUT", "seconds from 1 to 3600", raw)
     return seconds
+
+
+def decode_key(text: str) -> bytes | None:
+    """A data key from its base64 form (standard or URL-safe, padded or not); None if it
+    isn't 32 bytes in base64."""
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    try:
+        key = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == DATA_KEY_BYTES else None
+
+
+def encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode("ascii")
+
+
+def _data_key(raw: str) -> bytes | None:
+    if not raw:
+        return None
+    key = decode_key(raw)
+    if key is None:
+        # Never echo a key back, not even a broken one.
+        raise ConfigError("MEND_DATA_KEY", DATA_KEY_FORM)
+    return key
+
+
+def _previous_keys(raw: str) -> tuple[bytes, ...]:
+    keys = tuple(decode_key(part) for part in raw.split(",") if part.strip())
+    if any(key is None for key in keys):
+        raise ConfigError("MEND_DATA_KEY_PREVIOUS", "keys of " + DATA_KEY_FORM + ", by commas")
+    return tuple(key for key in keys if key is not None)

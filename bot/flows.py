@@ -76,7 +76,8 @@ class RunRecord(TypedDict):
     created_at: NotRequired[str | None]  # written once, when the run starts
 
 
-RUNS_TABLE = Kind[RunRecord]("runs")
+# What a run holds may be what its owner typed (a draft, a worry shown): sealed at rest.
+RUNS_TABLE = Kind[RunRecord]("runs", private=("data",), owner="owner")
 KEEP_FINISHED = 30  # finished runs kept per couple and flow
 MAX_OPEN = 20  # open runs kept per flow and owner
 TOKEN_BYTES = 6  # 8 characters of base64: 2**48 tokens, never reused

@@ -87,10 +87,11 @@ class Entry(TypedDict):
     held: NotRequired[str | None]  # what a held entry waits for (bot.audience)
 
 
-OUTBOX_TABLE = Kind[Entry]("outbox")
+# A message may show what its reader wrote in private: its text is sealed at rest.
+OUTBOX_TABLE = Kind[Entry]("outbox", private=("html", "text"), owner="to")
 # Messages that may have arrived (their answer timed out) and whose follow-up bookkeeping (a
 # question to route replies to, a poll to count votes on) waits for the first sign of them.
-UNCONFIRMED_TABLE = Kind[Entry]("unconfirmed")
+UNCONFIRMED_TABLE = Kind[Entry]("unconfirmed", private=("html", "text"), owner="to")
 KEEP_UNCONFIRMED = 20
 
 

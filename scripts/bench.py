@@ -4,6 +4,7 @@
     scripts/bench --couples 2000  a smaller run
 
 - write cost: one couple's state change with 10 and with N couples stored (should not grow);
+- private write cost: a journal entry sealed and written, in a couple holding many sealed ones;
 - start-up: `python -m bot` with N couples stored, each with pending timers, until it answers
   a message that was waiting for it, and its resident memory then.
 """
@@ -96,6 +97,38 @@ async def recurring_timers(data_dir: Path) -> int:
     await services.timers.reconcile_all()
     after = sum(len(services.store.records(c, TIMERS_TABLE)) for c in services.store.chat_ids())
     return after - before
+
+
+SEALED_ENTRIES = 300
+
+
+def private_write_cost(store: Store, rounds: int = 300) -> tuple[float, float]:
+    """Median seconds to seal and write one journal entry, and to read back all of the
+    person's entries (what /journal shows), in a couple already holding SEALED_ENTRIES."""
+    from bot.features.journal import JOURNAL_TABLE  # declares the journal's private fields
+
+    chat_id = store.chat_ids()[0]
+    couple = store.couple(chat_id)
+    assert couple is not None
+    author = couple.partners[0].user_id
+    entry = "An evening I chose to trust my own judgment, and it felt steady. " * 4
+    with store.transaction(chat_id) as tx:
+        for _ in range(SEALED_ENTRIES):
+            tx.table(JOURNAL_TABLE).insert(
+                {"author": author, "at": None, "prompt": "free", "answers": [entry]}
+            )
+    writes, reads = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        with store.transaction(chat_id) as tx:
+            tx.table(JOURNAL_TABLE).insert(
+                {"author": author, "at": None, "prompt": "free", "answers": [entry]}
+            )
+        writes.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        store.records(chat_id, JOURNAL_TABLE)
+        reads.append(time.perf_counter() - started)
+    return statistics.median(writes), statistics.median(reads)
 
 
 def write_cost(store: Store, rounds: int = 300) -> float:
@@ -377,6 +410,12 @@ def main() -> None:
             f"write cost, median: {small_cost * 1000:.2f} ms with 10 couples, "
             f"{big_cost * 1000:.2f} ms with {args.couples} "
             f"(ratio {big_cost / small_cost:.2f}; target ≤ 2)"
+        )
+        sealed_write, sealed_read = private_write_cost(small)
+        print(
+            f"private write, median: a journal entry sealed and written in "
+            f"{sealed_write * 1000:.2f} ms, and all {SEALED_ENTRIES}+ of them read and opened "
+            f"in {sealed_read * 1000:.2f} ms, in a couple holding {SEALED_ENTRIES} sealed entries"
         )
         seconds, resident = asyncio.run(start_up(Path(big_dir)))
         reopened = Store(Path(big_dir))

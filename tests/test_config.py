@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def test_api_base_url_forms(tmp_path: Path, given: str, expected: str) -> None:
         ("BOT_API_TIMEOUT", "0"),
         ("BOT_API_TIMEOUT", "nan"),
         ("BOT_API_TIMEOUT", "slow"),
+        ("MEND_DATA_KEY", "too-short"),
+        ("MEND_DATA_KEY", "A" * 40),
+        ("MEND_DATA_KEY_PREVIOUS", "not,keys"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, variable: str, value: str) -> None:
@@ -100,3 +104,17 @@ def test_python_m_bot_exits_with_one_clear_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "BOT_TOKEN" in lines[0] and "expected" in lines[0]
+
+
+def test_the_data_key_in_either_base64_and_never_shown(tmp_path: Path) -> None:
+    key = bytes(range(32))
+    for form in (base64.b64encode(key), base64.urlsafe_b64encode(key).rstrip(b"=")):
+        settings = load_settings(
+            {"MEND_DATA_KEY": form.decode(), "MEND_DATA_KEY_PREVIOUS": form.decode()},
+            dotenv_path=tmp_path / "none",
+        )
+        assert settings.data_key == key and settings.previous_data_keys == (key,)
+        assert form.decode() not in repr(settings) and repr(key) not in repr(settings)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"MEND_DATA_KEY": "secret" * 5}, dotenv_path=tmp_path / "none")
+    assert "secret" not in str(caught.value)

@@ -142,7 +142,7 @@ async def test_data_restored_with_loose_modes_is_made_owner_only_at_start_up(
     outside = data.parent / "elsewhere.txt"
 
     def put_back_loosely() -> None:
-        key.write_text("not a real key")
+        assert key.exists()  # the data key, made on the first start
         restored.parent.mkdir()
         restored.write_text("{}")
         outside.write_text("not ours")

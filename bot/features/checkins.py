@@ -136,10 +136,11 @@ class LetterRound(TypedDict):
 
 Answered = TypeVar("Answered", Checkin, MonthlyChecklist)  # what has a deadline to answer by
 
-CHECKINS_TABLE = Kind[Checkin]("checkins")
+# Each partner's answers and letter are sealed at rest (bot.storage), bound to them.
+CHECKINS_TABLE = Kind[Checkin]("checkins", private=("reflections.*.texts",))
 SCHEDULE_TABLE = Kind[CheckinSchedule]("checkin_schedule")
 CHECKLISTS_TABLE = Kind[MonthlyChecklist]("checklists")
-LETTERS_TABLE = Kind[LetterRound]("letters")
+LETTERS_TABLE = Kind[LetterRound]("letters", private=("letters.*.text",))
 
 WEEKLY = "checkin_weekly"
 REMIND = "checkin_remind"

@@ -110,10 +110,15 @@ class SelfWork(Authored):
 
 Own = TypeVar("Own", bound=Authored)  # a record of any of the tables here
 
-JOURNAL_TABLE = Kind[JournalEntry]("journal")
-LADDER_TABLE = Kind[Rung]("ladder")
-TRIGGERS_TABLE = Kind[Trigger]("triggers")
-CHECKS_TABLE = Kind[SelfWork]("selfwork")
+# What the person wrote or answered is sealed at rest (bot.storage), theirs alone.
+JOURNAL_TABLE = Kind[JournalEntry]("journal", private=("answers",), owner="author")
+LADDER_TABLE = Kind[Rung]("ladder", private=("text", "idea", "response"), owner="author")
+TRIGGERS_TABLE = Kind[Trigger]("triggers", private=("what", "text"), owner="author")
+CHECKS_TABLE = Kind[SelfWork](
+    "selfwork",
+    private=("answers", "loop", "circling", "known", "next_step", "step"),
+    owner="author",
+)
 
 # The flows (their runs are kept in the couple's file under these names).
 MENU = "journal"

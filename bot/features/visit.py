@@ -95,7 +95,8 @@ class Visit(TypedDict):
     step: NotRequired[str | None]  # the planning step, before planning was a flow
 
 
-VISITS_TABLE = Kind[Visit]("visits")
+# Each partner's reflection is sealed at rest (bot.storage), bound to them.
+VISITS_TABLE = Kind[Visit]("visits", private=("reflections.*.rating", "reflections.*.note"))
 COUNTDOWN = "visit_countdown"
 CHECKIN = "visit_checkin"
 REFLECT = "visit_reflect"

@@ -62,7 +62,7 @@ class Worry(TypedDict):
 
 
 SLOTS_TABLE = Kind[WindowSlot]("window_slots")
-WORRIES_TABLE = Kind[Worry]("worries")
+WORRIES_TABLE = Kind[Worry]("worries", private=("text",), owner="author")  # sealed at rest
 WINDOW_OPEN = "window_open"
 WINDOW_CLOSE = "window_close"
 DEFAULT_MINUTES = 20

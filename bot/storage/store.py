@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from tinydb.table import Document, Table
 
@@ -29,7 +29,19 @@ from bot.storage.atomic import (
     sync_directory,
     write_atomically,
 )
-from bot.storage.migrations import META_TABLE, migrate
+from bot.storage.keys import load_keyring
+from bot.storage.migrations import META_TABLE, Upgrade, migrate
+from bot.storage.sealing import (
+    PRIVATE,
+    Binding,
+    Keyring,
+    Place,
+    Private,
+    Unopenable,
+    declare,
+    each_private,
+    sealed_with,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,43 +59,132 @@ R = TypeVar("R", bound=Mapping[str, Any])
 class Kind(Generic[R]):
     """A table's name and the shape of its records (a TypedDict the feature owns), so code
     that reads or writes it is checked against that shape: `PAUSES = Kind[Pause]("pauses")`,
-    then `tx.table(PAUSES)` holds `Pause` records."""
+    then `tx.table(PAUSES)` holds `Pause` records.
 
-    def __init__(self, name: str) -> None:
+    `private`: the fields that hold what a person wrote (or answered) in private, sealed in
+    the file (bot.storage.sealing) and plain to whoever reads the records; `owner`: the field
+    naming whose they are. A field in a map by user id is named with `*` for the user id, who
+    is its owner: `"reflections.*.texts"`."""
+
+    def __init__(
+        self, name: str, *, private: tuple[str, ...] = (), owner: str | None = None
+    ) -> None:
         self.name = name
+        declare(name, private, owner)
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
 
 
+class Sealed:
+    """One couple's table with private fields: sealed as they are written, opened as they
+    are read. A record whose private values don't open is left out of what is read (and
+    kept in the file as it is), and the log says so once."""
+
+    reported: ClassVar[set[tuple[int, str, int]]] = set()
+
+    def __init__(self, keyring: Keyring, private: Private, chat_id: int, table: str) -> None:
+        self.keyring = keyring
+        self.private = private
+        self.chat_id = chat_id
+        self.table = table
+
+    def seal(self, record_id: int, doc: Mapping[str, Any]) -> dict[str, Any]:
+        return self.private.apply(doc, self._place(record_id), self.keyring.seal)
+
+    def open(self, record_id: int, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            return self.private.apply(doc, self._place(record_id), self.keyring.open)
+        except Unopenable as error:
+            where = (self.chat_id, self.table, record_id)
+            if where not in self.reported:
+                self.reported.add(where)
+                log.error(
+                    "couple file %s.json: %s record %d is left out: %s",
+                    self.chat_id,
+                    self.table,
+                    record_id,
+                    error,
+                )
+            return None
+
+    def _place(self, record_id: int) -> Place:
+        return Place(self.chat_id, self.table, record_id)
+
+
 class Records(Generic[R]):
     """A table of small records (timers, polls, journal entries, ...) of one couple; each
-    record read carries its `id` within the table."""
+    record read carries its `id` within the table. Private fields are plain here, sealed in
+    the file (see `Kind`)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, sealed: Sealed | None = None) -> None:
         self._table = table
+        self._sealed = sealed
 
     def insert(self, record: R) -> int:
-        return int(self._table.insert({k: v for k, v in record.items() if k != "id"}))
+        doc = {k: v for k, v in record.items() if k != "id"}
+        if self._sealed is None:
+            return int(self._table.insert(doc))
+        # Sealed values are bound to their record: its id comes first.
+        private = self._sealed.private.fields
+        record_id = int(self._table.insert({k: v for k, v in doc.items() if k not in private}))
+        sealed = self._sealed.seal(record_id, doc)
+        self._table.update({k: sealed[k] for k in private if k in sealed}, doc_ids=[record_id])
+        return record_id
 
     def get(self, record_id: int) -> R | None:
         doc = self._table.get(doc_id=record_id)
         if doc is None or isinstance(doc, list):
             return None
-        return cast(R, {**doc, "id": record_id})
+        return self._opened(record_id, doc)
 
     def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
-        self._table.update(dict(fields), doc_ids=[record_id])
+        sealed = self._sealed
+        if sealed is None or not fields.keys() & {*sealed.private.fields, sealed.private.owner}:
+            self._table.update(dict(fields), doc_ids=[record_id])
+            return
+        stored = self._table.get(doc_id=record_id)
+        if stored is None or isinstance(stored, list):
+            return
+        private, owner = sealed.private.fields, sealed.private.owner
+        plain = {k: v for k, v in fields.items() if k in private}
+        if owner is not None and owner in fields and fields[owner] != stored.get(owner):
+            # Sealed for the record's owner: what stays is sealed again for the new one.
+            opened = sealed.open(record_id, stored)
+            if opened is not None:
+                plain = {**{k: opened[k] for k in private if k in opened}, **plain}
+        whose = {} if owner is None else {owner: fields.get(owner, stored.get(owner))}
+        sealed_fields = sealed.seal(record_id, {**plain, **whose})
+        changed = {**fields, **{k: sealed_fields[k] for k in plain}}
+        self._table.update(changed, doc_ids=[record_id])
 
     def remove(self, record_id: int) -> None:
         with contextlib.suppress(KeyError):
             self._table.remove(doc_ids=[record_id])
 
     def all(self) -> list[R]:
-        return [cast(R, {**doc, "id": doc.doc_id}) for doc in self._table.all()]
+        opened = (self._opened(doc.doc_id, doc) for doc in self._table.all())
+        return [record for record in opened if record is not None]
 
     def find(self, **equal: Any) -> list[R]:
+        if self._sealed is not None and not equal.keys() & self._sealed.private.fields:
+            # Only the records found are opened.
+            return [
+                record
+                for doc in self._table.all()
+                if all(doc.get(k) == v for k, v in equal.items())
+                and (record := self._opened(doc.doc_id, doc)) is not None
+            ]
         return [r for r in self.all() if all(r.get(k) == v for k, v in equal.items())]
+
+    def _opened(self, record_id: int, doc: Mapping[str, Any]) -> R | None:
+        if self._sealed is None:
+            return cast(R, {**doc, "id": record_id})
+        opened = self._sealed.open(record_id, doc)  # a new dict: the file's stays as it is
+        if opened is None:
+            return None
+        opened["id"] = record_id
+        return cast(R, opened)
 
     def clear(self) -> None:
         self._table.truncate()
@@ -92,8 +193,10 @@ class Records(Generic[R]):
 class Transaction:
     """Changes to one couple that land on disk together, or not at all."""
 
-    def __init__(self, storage: AtomicJSONStorage) -> None:
+    def __init__(self, storage: AtomicJSONStorage, chat_id: int, keyring: Keyring) -> None:
         self._storage = storage
+        self._chat_id = chat_id
+        self._keyring = keyring
 
     def couple(self) -> Couple | None:
         doc = self._table(COUPLE_TABLE).get(doc_id=COUPLE_DOC_ID)
@@ -114,7 +217,9 @@ class Transaction:
         name = kind if isinstance(kind, str) else kind.name
         if name in (COUPLE_TABLE, META_TABLE):
             raise ValueError(f"{name!r} is reserved")
-        return Records(self._table(name))
+        private = PRIVATE.get(name)
+        sealed = None if private is None else Sealed(self._keyring, private, self._chat_id, name)
+        return Records(self._table(name), sealed)
 
     def _table(self, name: str) -> Table:
         # A fresh Table per use: no query cache or id counter can outlive a rolled-back batch.
@@ -122,10 +227,17 @@ class Transaction:
 
 
 class Store:
-    """All couples' data under one directory, readable by its owner only."""
+    """All couples' data under one directory, readable by its owner only; what people wrote
+    in private is sealed with the data key (`data_key`, else the key file in `data_dir`; the
+    `older_keys` open what they sealed before a rotation: bot.storage.keys)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *, data_key: bytes | None = None, older_keys: tuple[bytes, ...] = ()
+    ) -> None:
         self.data_dir = data_dir
+        self._data_key = data_key
+        self._older_keys = older_keys
+        self._keyring: Keyring | None = None
         self.couples_dir = data_dir / "couples"
         self._files: dict[int, AtomicJSONStorage] = {}
         self._chats_by_user: dict[int, set[int]] = {}
@@ -137,12 +249,14 @@ class Store:
     # -- start-up ---------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the directories, clear half-written files, migrate and index every couple."""
+        """Create the directories, load the keys, clear half-written files, migrate and index
+        every couple. Raises ConfigError when the data was sealed with a key that isn't given."""
         for directory in (self.data_dir, self.couples_dir):
             directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         tightened = tighten_modes(self.data_dir)
         if tightened:
             log.warning("modes made owner-only for %d files or directories of data", tightened)
+        self._keyring = load_keyring(self.data_dir, self._data_key, self._older_keys)
         for leftover in self.couples_dir.glob(f"*{TEMP_SUFFIX}"):
             leftover.unlink()  # a write that never reached its rename; the old file is intact
         for path in sorted(self.couples_dir.glob("*.json")):
@@ -163,11 +277,24 @@ class Store:
             path.rename(aside)
             return
         assert tables is not None
-        if migrate(tables):
+        if migrate(tables, self._upgrade(chat_id)):
             storage.write(tables)
         self._applied.update(tables[META_TABLE]["1"].get("updates", []))
         self._files[chat_id] = storage
         self._reindex(chat_id)
+
+    def _upgrade(self, chat_id: int) -> Upgrade:
+        keyring = self.keyring
+
+        def seal_plain(tables: Tables) -> None:
+            each_private(tables, chat_id, keyring.seal, only=lambda v: sealed_with(v) is None)
+
+        return Upgrade(seal_plain)
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self._keyring is not None, "the store is opened first"
+        return self._keyring
 
     def _drop_superseded(self) -> None:
         """A crash between writing a migrated chat's new file and removing the old one."""
@@ -189,8 +316,9 @@ class Store:
         return self._chat_by_key.get(f"{MIGRATED_KEY}{chat_id}", chat_id)
 
     def couple(self, chat_id: int) -> Couple | None:
-        storage = self._files.get(self.resolve(chat_id))
-        return None if storage is None else Transaction(storage).couple()
+        chat_id = self.resolve(chat_id)
+        storage = self._files.get(chat_id)
+        return None if storage is None else Transaction(storage, chat_id, self.keyring).couple()
 
     @overload
     def records(self, chat_id: int, table: str) -> list[Record]: ...
@@ -198,8 +326,11 @@ class Store:
     def records(self, chat_id: int, table: Kind[R]) -> list[R]: ...
     def records(self, chat_id: int, table: str | Kind[Any]) -> list[Any]:
         """A couple's records of one table (none if the couple isn't known)."""
-        storage = self._files.get(self.resolve(chat_id))
-        return [] if storage is None else Transaction(storage).table(table).all()
+        chat_id = self.resolve(chat_id)
+        storage = self._files.get(chat_id)
+        if storage is None:
+            return []
+        return Transaction(storage, chat_id, self.keyring).table(table).all()
 
     def chats_of_user(self, user_id: int) -> list[int]:
         return sorted(self._chats_by_user.get(user_id, ()))
@@ -231,19 +362,49 @@ class Store:
         if storage is None:
             storage = AtomicJSONStorage(self.couples_dir / f"{chat_id}.json")
         with storage.batch():
-            yield Transaction(storage)
+            yield Transaction(storage, chat_id, self.keyring)
             tables = storage.read()
             update_id = origin.current().update_id
             if tables is not None and (
                 META_TABLE not in tables or (update_id is not None and storage.changed)
             ):
-                migrate(tables)
+                migrate(tables, self._upgrade(chat_id))
                 if update_id is not None:
                     self._mark_applied(tables, update_id)
                 storage.write(tables)
         if chat_id not in self._files and storage.read() is not None:
             self._files[chat_id] = storage
         self._reindex(chat_id)
+
+    def reseal(self, chat_id: int) -> tuple[int, int]:
+        """Seal every private value of a couple's file that another key sealed with the
+        current key, in one atomic write (a key rotation). Returns how many values were sealed
+        again, and how many didn't open (left as they are)."""
+        storage = self._files.get(chat_id)
+        tables = None if storage is None else storage.read()
+        if storage is None or tables is None:
+            return 0, 0
+        keyring, counts = self.keyring, {"sealed": 0, "unopenable": 0}
+
+        def with_the_current_key(value: Any, bound: Binding) -> Any:
+            try:
+                plain = keyring.open(value, bound)
+            except Unopenable as error:
+                counts["unopenable"] += 1
+                log.error("couple file %s.json: a value is left as it is: %s", chat_id, error)
+                return value
+            counts["sealed"] += 1
+            return keyring.seal(plain, bound)
+
+        each_private(
+            tables,
+            chat_id,
+            with_the_current_key,
+            only=lambda value: sealed_with(value) != keyring.current,
+        )
+        if counts["sealed"]:
+            storage.write(tables)
+        return counts["sealed"], counts["unopenable"]
 
     def _mark_applied(self, tables: Tables, update_id: int) -> None:
         """Record in the couple's file, with the change itself, that `update_id` made it, so
@@ -269,11 +430,22 @@ class Store:
         self._unindex(chat_id)
 
     def move(self, old_chat_id: int, new_chat_id: int) -> None:
-        """Follow a group that became a supergroup: same data, new chat id."""
+        """Follow a group that became a supergroup: same data, new chat id (what is sealed is
+        sealed again for it, as it is bound to its couple's chat)."""
         storage = self._files.get(old_chat_id)
         tables = None if storage is None else storage.read()
         if tables is None:
             return
+        keyring = self.keyring
+
+        def for_the_new_chat(value: Any, bound: Binding) -> Any:
+            try:
+                plain = keyring.open(value, bound)
+            except Unopenable:
+                return value  # it didn't open before the move either: kept as it is
+            return keyring.seal(plain, bound.in_chat(new_chat_id))
+
+        each_private(tables, old_chat_id, for_the_new_chat)
         couple_doc = tables.get(COUPLE_TABLE, {}).get(str(COUPLE_DOC_ID))
         if couple_doc is not None:
             couple_doc["chat_id"] = new_chat_id

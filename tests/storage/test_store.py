@@ -272,7 +272,7 @@ def test_older_files_are_migrated_once_at_start_up(
     save(store, couple(-41, 1))
     current = migrations.SCHEMA_VERSION
 
-    def add_motto(tables: migrations.Tables) -> None:
+    def add_motto(tables: migrations.Tables, upgrade: migrations.Upgrade) -> None:
         tables["couple"]["1"]["motto"] = "steady"
 
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
@@ -294,17 +294,29 @@ def test_a_file_from_a_newer_version_stops_the_start(tmp_path: Path) -> None:
         opened(tmp_path)
 
 
-def test_away_mode_moves_from_the_ritual_settings_to_the_partner(tmp_path: Path) -> None:
-    store = opened(tmp_path)
-    save(store, couple(-43, 1, 2))
-    path = tmp_path / "couples" / "-43.json"
+def written_by_an_older_version(
+    data_dir: Path, chat_id: int, schema: int, **tables: dict[str, Any]
+) -> Path:
+    """A couple's file (partners 1 and 2) as a version of schema `schema` left it, with `tables`."""
+    save(opened(data_dir), couple(chat_id, 1, 2))
+    path = data_dir / "couples" / f"{chat_id}.json"
     data = json.loads(path.read_text())
-    data["_meta"]["1"]["schema"] = 1
-    data["ritual_settings"] = {
-        "1": {"partner": 1, "on": ["morning"], "at": {}, "away_until": "2026-12-24"},
-        "2": {"partner": 2, "on": [], "at": {}, "away_until": None},
-    }
+    data["_meta"]["1"]["schema"] = schema
+    data.update(tables)
     path.write_text(json.dumps(data))
+    return path
+
+
+def test_away_mode_moves_from_the_ritual_settings_to_the_partner(tmp_path: Path) -> None:
+    path = written_by_an_older_version(
+        tmp_path,
+        -43,
+        1,
+        ritual_settings={
+            "1": {"partner": 1, "on": ["morning"], "at": {}, "away_until": "2026-12-24"},
+            "2": {"partner": 2, "on": [], "at": {}, "away_until": None},
+        },
+    )
     again = opened(tmp_path)
     moved = again.couple(-43)
     assert moved is not None

@@ -1,0 +1,51 @@
+"""A key rotation: every couple's private text sealed again with a new data key.
+
+Run while the bot is stopped (`python -m bot rotate-key`). The new key is kept before anything
+is sealed with it; each couple's file is sealed again in one atomic write; the older keys are
+forgotten only once every file is done. Stopped half-way, the rotation is run again and goes on
+where it was: every value names the key that sealed it, so every file opens throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.storage.keys import begin_rotation, finish_rotation
+from bot.storage.sealing import PRIVATE
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """What a rotation did."""
+
+    key_id: str  # the key everything is sealed with now
+    files: int  # couple files sealed again
+    values: int  # private values sealed again
+    unopenable: int  # values no key opens (changed on disk, or copied from elsewhere): as they were
+
+
+def rotate_data_key(settings: Settings) -> Rotated:
+    """Seal everything with a new key (with MEND_DATA_KEY: with the key it names), then forget
+    the older ones. The features' tables must be declared (import bot.app first)."""
+    if not PRIVATE:
+        raise RuntimeError("no table declares private fields: import the features first")
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    begin_rotation(settings.data_dir, settings.data_key)
+    store = Store(
+        settings.data_dir, data_key=settings.data_key, older_keys=settings.previous_data_keys
+    )
+    store.open()
+    files = values = unopenable = 0
+    for chat_id in sorted(store.chat_ids()):
+        sealed, failed = store.reseal(chat_id)
+        files += bool(sealed)
+        values += sealed
+        unopenable += failed
+    finish_rotation(settings.data_dir, store.keyring, settings.data_key)
+    log.info("data key rotated: %d couple files sealed again", files)
+    return Rotated(store.keyring.current, files, values, unopenable)
