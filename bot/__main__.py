@@ -6,38 +6,78 @@ stopped); `python -m bot new-key` prints a new key for MEND_DATA_KEY.
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, encode_key, load_settings
-from bot.logs import setup_logging
+if TYPE_CHECKING:
+    from bot.config import Settings
 
-USAGE = "usage: python -m bot [rotate-key | new-key]"
+# Only the standard library before the arguments are read: `--help` works on any Python,
+# before the project's dependencies are installed.
+DEFAULT_PORT = 8765
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/run",
+        description=(
+            "Run Mend. With BOT_TOKEN set (in the environment or .env) it polls Telegram. "
+            "Without it, Mend runs against its own sandbox on this machine: a page at "
+            "http://127.0.0.1:PORT/ shows the couple's group and each person's private chat "
+            "(with time travel and a guided tour), and this terminal plays the same people "
+            "(type help)."
+        ),
+        epilog="Configuration: see .env.example and the README.",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("rotate-key", "new-key"),
+        help="rotate-key: seal every couple's private text with a new data key (stop the bot "
+        "first); new-key: print a new key for MEND_DATA_KEY",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"the sandbox page's port on 127.0.0.1 (default {DEFAULT_PORT}; 0 or a taken "
+        "port: any free one); the address is printed",
+    )
+    parser.add_argument(
+        "--no-console",
+        action="store_true",
+        help="sandbox: serve the page only, without reading the terminal; stop with Ctrl-C",
+    )
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["new-key"]:
+    arguments = _arguments(sys.argv[1:] if argv is None else argv)
+    from bot.config import ConfigError, encode_key, load_settings
+    from bot.logs import setup_logging
+
+    if arguments.command == "new-key":
         from bot.storage.keys import new_key
 
         print(encode_key(new_key()))
         return 0
-    if args not in ([], ["rotate-key"]):
-        print(USAGE, file=sys.stderr)
-        return 2
     try:
         settings = load_settings()
         setup_logging(settings.log_level, [settings.token] if settings.token else [])
-        return _rotate_key(settings) if args else _run(settings)
+        if arguments.command == "rotate-key":
+            return _rotate_key(settings)
+        return _run(settings, arguments)
     except ConfigError as error:
         print(f"mend: configuration error: {error}", file=sys.stderr)
         return 2
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, arguments: argparse.Namespace) -> int:
     if settings.token is None:
-        from bot.sandbox.console import run_console
+        from bot.sandbox.console import run_sandbox
 
-        return run_console(settings)
+        return run_sandbox(settings, port=arguments.port, console=not arguments.no_console)
     from bot.app import run
 
     run(settings)

@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import asks, audience, polls
+from bot import asks, audience, polls, which
 from bot.bot_api import LEDGER_FILE, MendApplication, MendBot, UpdateLedger
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
@@ -148,6 +148,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     asks.register(app, services)
     services.runner.register(app)
     audience.register(services)
+    which.register(app, services)
     for feature in FEATURES:
         feature.register(app, services)
     # Last: a command no feature claims (a typo) and a button no feature claims (old, or

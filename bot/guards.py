@@ -25,7 +25,7 @@ from typing import Any
 from telegram import CallbackQuery, Chat, MessageEntity, Update, User
 
 from bot.context import MendContext
-from bot.couples import group_locale, partner_locale, update_partner
+from bot.couples import chosen_first, couples_of, group_locale, partner_locale, update_partner
 from bot.messages import reply, thread_of
 from bot.model import Couple, Partner, utcnow
 
@@ -34,10 +34,11 @@ from bot.model import Couple, Partner, utcnow
 class Asked:
     """Who asked, where, and what: what a guarded handler needs, worked out once.
 
-    couple: the group's couple; in private, the first couple of the person who asked.
+    couple: the group's couple; in private, the couple the person's private entries go to
+        (bot.couples.entries_place), else the first one Mend is in.
     partner: the person who asked, as that couple knows them; `first_name`: the name their
         Telegram account shows now (what they just did is told with it).
-    couples: every couple of theirs (in a group, just its own).
+    couples: every couple of theirs (in a group, just its own), in that order.
     locale: the answer's language: the partner's own in private, the group's in a group.
     thread_id: the forum topic the update came from (what follows lands there too).
     args: the command's arguments as typed; `words`: the same, lower-cased.
@@ -126,8 +127,8 @@ def _known(handler: GuardedHandler, *, closing: bool) -> Handler:
                 await handler(update, context, _asked(update, context, user, [couple]))
             return
         store = context.mend.store
-        known = [c for c in map(store.couple, store.chats_of_user(user.id)) if c]
-        couples = [c for c in known if closing or c.status != "closing"]
+        known = couples_of(store, user.id)
+        couples = chosen_first([c for c in known if closing or c.status != "closing"], user.id)
         if not known:
             await greet_stranger(update, context)
             return

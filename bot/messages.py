@@ -22,7 +22,7 @@ from bot import origin
 from bot.context import MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.model import Couple, Partner
-from bot.outbox import GROUP, Outgoing
+from bot.outbox import GROUP, Outgoing, mark_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -180,22 +180,13 @@ async def say_private(
     try:
         return await say(context, partner.user_id, locale, template, buttons=buttons, **data)
     except Forbidden:
-        _mark_unreachable(context, couple.chat_id, partner.user_id)
+        mark_unreachable(context.mend.store, partner.user_id)
         return None
     except BadRequest as error:
         if "chat not found" not in error.message.lower():
             raise
-        _mark_unreachable(context, couple.chat_id, partner.user_id)
+        mark_unreachable(context.mend.store, partner.user_id)
         return None
-
-
-def _mark_unreachable(context: MendContext, chat_id: int, user_id: int) -> None:
-    with context.mend.store.transaction(chat_id) as tx:
-        couple = tx.couple()
-        partner = couple.partner(user_id) if couple else None
-        if couple and partner and partner.private_chat:
-            partner.private_chat = False
-            tx.save(couple)
 
 
 def group_message(services: Services, couple: Couple, template: str, /, **data: Any) -> Outgoing:

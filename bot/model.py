@@ -8,6 +8,18 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 MAX_PARTNERS = 2
+# What is a person's own, the same in every couple they are part of: their Telegram app's
+# language and the one they chose, their zone, quiet hours, away-mode, and whether Mend can
+# reach them in their private chat (one chat, whatever group they opened it from).
+PERSONAL = (
+    "telegram_language",
+    "language",
+    "timezone",
+    "quiet_start",
+    "quiet_end",
+    "away_until",
+    "private_chat",
+)
 
 Path_ = Literal["repair", "new"]
 PATHS: tuple[Path_, ...] = ("repair", "new")
@@ -120,6 +132,12 @@ class Partner:
     left_group: bool = False
     # Away-mode (/away): no prompts through this day of their own calendar, in every couple.
     away_until: date | None = None
+    # A person in several couples chose this one for their private entries (the journal,
+    # worries) at this moment; the latest choice among their couples is the current one. Not
+    # a personal setting: written with the entry that was kept here, by the question
+    # (`entries_chosen_by`, its token) that asked where it belongs.
+    entries_chosen_at: datetime | None = None
+    entries_chosen_by: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -135,6 +153,8 @@ class Partner:
             "private_chat": self.private_chat,
             "left_group": self.left_group,
             "away_until": None if self.away_until is None else self.away_until.isoformat(),
+            "entries_chosen_at": to_iso(self.entries_chosen_at),
+            "entries_chosen_by": self.entries_chosen_by,
         }
 
     # What from_doc reads: check_shape(doc, Partner.SHAPE, ...) before calling it.
@@ -151,6 +171,8 @@ class Partner:
         "private_chat": _optional(_is_flag),
         "left_group": _optional(_is_flag),
         "away_until": _optional(_is_day),
+        "entries_chosen_at": _optional(_is_moment),
+        "entries_chosen_by": _optional(_is_text),
     }
 
     @classmethod
@@ -170,7 +192,15 @@ class Partner:
             private_chat=bool(doc.get("private_chat", False)),
             left_group=bool(doc.get("left_group", False)),
             away_until=date.fromisoformat(doc["away_until"]) if doc.get("away_until") else None,
+            entries_chosen_at=from_iso(doc.get("entries_chosen_at")),
+            entries_chosen_by=doc.get("entries_chosen_by"),
         )
+
+    def take_personal(self, other: Partner) -> None:
+        """Take the personal settings `other` (the same person, as another couple knows them)
+        has: they are the person's own, the same in every couple of theirs."""
+        for name in PERSONAL:
+            setattr(self, name, getattr(other, name))
 
 
 @dataclass

@@ -52,7 +52,7 @@ from telegram.error import (
 )
 
 from bot import origin
-from bot.model import to_iso, utcnow
+from bot.model import Partner, to_iso, utcnow
 from bot.network import never_sent
 from bot.storage import Kind, Store, Transaction
 from bot.timers import RETRY_DELAYS, retry_pause
@@ -423,11 +423,10 @@ class Outbox:
                 log.warning("a message to the group waits: the bot is not in it")
                 return
             tx.table(OUTBOX_TABLE).remove(entry["id"])
-            if unreachable and couple is not None and entry["to"] != GROUP:
-                partner = couple.partner(int(entry["to"]))
-                if partner is not None and partner.private_chat:
-                    partner.private_chat = False
-                    tx.save(couple)
+        if unreachable and couple is not None and entry["to"] != GROUP:
+            partner = couple.partner(int(entry["to"]))
+            if partner is not None and partner.private_chat:
+                mark_unreachable(self.store, partner.user_id)
         log.warning("a message was refused by Telegram (%s)", type(error).__name__)
 
     def _finish(self, chat_id: int, entry: Entry, message: Message | None) -> None:
@@ -507,6 +506,16 @@ def _keep_unconfirmed(tx: Transaction, entry: Entry) -> None:
     table.insert({**entry, "text": plain_text(entry["html"]), "state": "unconfirmed"})
     for old in sorted(table.all(), key=lambda r: r["id"])[:-KEEP_UNCONFIRMED]:
         table.remove(old["id"])
+
+
+def mark_unreachable(store: Store, user_id: int) -> None:
+    """A person's private chat is closed to the bot (blocked, never started): in every couple
+    of theirs, as it is one chat whichever group it was opened from."""
+    store.update_person(user_id, _unreachable)
+
+
+def _unreachable(partner: Partner) -> None:
+    partner.private_chat = False
 
 
 def _repeatable(entry: Entry) -> bool:

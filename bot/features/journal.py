@@ -20,9 +20,10 @@
 - /reflect: notice an anxious loop and turn it into reflection; /support if the looping persists.
 
 Each of these is a flow (bot.flows) owned by the person, shown in their private chat only. What
-they write is stored in their couple file (their first couple if they have several), tagged
-with its author; nothing here is ever shown to the other partner unless the author shares a
-trigger statement.
+they write is stored in the file of the couple it belongs to, tagged with its author: a person
+in several couples says which group, once (bot.which), and /switch changes it. The journal's
+history shows their entries from every couple of theirs. Nothing here is ever shown to the other
+partner unless the author shares a trigger statement, and then only in that couple's group.
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ from typing import Any, NotRequired, TypedDict, TypeVar, cast
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import asks
+from bot import asks, which
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import couples_of, entries_group, group_locale, partner_locale, short_title
 from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
 from bot.guards import Asked, Handler, known_partner
 from bot.links import private_link_button
-from bot.messages import Buttons, reply
+from bot.messages import Buttons, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.render import shorten
@@ -235,14 +236,6 @@ def _start(
     )
 
 
-async def _open(context: MendContext, couple: Couple, me: Partner, opener: Opener) -> None:
-    """Open a prompt, a tool or the menu in its own transaction, then deliver it."""
-    services = context.mend
-    with services.store.transaction(couple.chat_id) as tx:
-        opener(services, tx, couple, me)
-    await services.outbox.deliver(context, couple.chat_id)
-
-
 async def _private_only(
     update: Update, context: MendContext, couple: Couple, me: Partner, command: str
 ) -> None:
@@ -267,11 +260,20 @@ async def _private_only(
 # -- /journal: the menu and its pages -----------------------------------------------------------
 
 
-def _page(tx: Transaction, couple: Couple, me: Partner, page: int) -> dict[str, Any]:
-    """One page (1 is the newest) of the person's entries, as the menu shows it."""
-    entries = sorted(
-        _own(tx, JOURNAL_TABLE, me.user_id), key=lambda r: (r["at"], r["id"]), reverse=True
-    )
+def _page(
+    services: Services, tx: Transaction, couple: Couple, me: Partner, page: int
+) -> dict[str, Any]:
+    """One page (1 is the newest) of the person's entries, as the menu shows it: those of
+    every couple of theirs (each named by its group when there are several), so a second
+    couple hides nothing; new ones are kept with `couple`."""
+    several = len(services.store.chats_of_user(me.user_id)) > 1
+    entries = [(e, couple.title) for e in _own(tx, JOURNAL_TABLE, me.user_id)]
+    for other in couples_of(services.store, me.user_id):
+        if other.chat_id != couple.chat_id:
+            entries.extend(
+                (e, other.title) for e in _mine(services, other, JOURNAL_TABLE, me.user_id)
+            )
+    entries.sort(key=lambda pair: (pair[0]["at"] or "", pair[0]["id"]), reverse=True)
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -282,14 +284,16 @@ def _page(tx: Transaction, couple: Couple, me: Partner, page: int) -> dict[str, 
                 "prompt": e["prompt"],
                 "answers": [shorten(a, EXCERPT) for a in e["answers"][:ANSWERS_SHOWN]],
                 "more": max(0, len(e["answers"]) - ANSWERS_SHOWN),
+                "group": short_title(title) if several else None,
             }
-            for e in shown
+            for e, title in shown
         ],
         "page": page,
         "pages": pages,
         "total": len(entries),
         "zone": me.timezone,
         "new_path": couple.path == "new",
+        "group": couple.title if several else None,
     }
 
 
@@ -325,12 +329,12 @@ def _menu_press(turn: Turn) -> str:
         page -= 1
     else:
         OPENERS[turn.value](turn.runner.services, turn.tx, turn.couple, turn.partner)
-    turn.data.update(_page(turn.tx, turn.couple, turn.partner, page))
+    turn.data.update(_page(turn.runner.services, turn.tx, turn.couple, turn.partner, page))
     return _again(turn, "menu")
 
 
 def _open_menu(services: Services, tx: Transaction, couple: Couple, me: Partner) -> None:
-    _start(services, tx, couple, me, MENU, data=_page(tx, couple, me, 1))
+    _start(services, tx, couple, me, MENU, data=_page(services, tx, couple, me, 1))
 
 
 MENU_FLOW = Flow(
@@ -352,11 +356,21 @@ async def journal_command(update: Update, context: MendContext, asked: Asked) ->
         await _private_only(update, context, couple, me, "journal")
         return
     if not asked.typed:
-        await _open(context, couple, me, _open_menu)
+        await which.keep(update, context, me.user_id, f"{MENU}.menu")
         return
-    with context.mend.store.transaction(couple.chat_id) as tx:
-        _new_entry(tx, me, "free", asked.typed)
-    await reply(update, context, asked.locale, "journal/saved", prompt="free")
+    # Kept whole, line breaks and all: it fits in one message (MAX_TEXT).
+    await which.keep(update, context, me.user_id, f"{MENU}.entry", {"text": asked.typed})
+
+
+def _keep_free(
+    services: Services, tx: Transaction, couple: Couple, me: Partner, given: dict[str, Any]
+) -> None:
+    """`/journal <text>`: a free entry, kept with the couple it belongs to."""
+    _new_entry(tx, me, "free", str(given["text"]))
+    group = entries_group(services.store, couple, me.user_id)
+    services.outbox.put(
+        tx, private_message(services, me, "journal/saved", prompt="free", group=group)
+    )
 
 
 # -- words that answer no question: offered to the journal -----------------------------------------
@@ -445,10 +459,16 @@ def _part(number: int, run: Run) -> Mapping[str, Any]:
     return {"part": number}
 
 
+def _kept_with(services: Services, couple: Couple, run: Run, locale: str) -> Mapping[str, Any]:
+    """The group an entry is kept with, for a person in several couples."""
+    return {"group": entries_group(services.store, couple, run.owner or 0)}
+
+
 PROMPT_FLOW = Flow(
     name=PROMPT,
     where="private",
     first="ask",
+    view=_kept_with,
     steps={
         "ask": Step(
             "journal/ask",
@@ -850,7 +870,8 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
     """/trigger: in private, straight away; from the group, it continues in private."""
     couple, me = asked.couple, asked.partner
     if asked.private:
-        await _trigger_in_private(context, couple, me, asked.typed)
+        given = {"typed": asked.typed}
+        await which.keep(update, context, me.user_id, f"{MENU}.trigger_typed", given)
         return
     services = context.mend
     if me.private_chat:
@@ -870,26 +891,22 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
     await _private_only(update, context, couple, me, "trigger")
 
 
-async def _trigger_in_private(
-    context: MendContext, couple: Couple, me: Partner, typed: str
+def _keep_trigger(
+    services: Services, tx: Transaction, couple: Couple, me: Partner, given: dict[str, Any]
 ) -> None:
     """`/trigger <what set it off>` drafts at once; without words (or too many), it asks."""
-    services = context.mend
-    with services.store.transaction(couple.chat_id) as tx:
-        if not typed.strip():
-            _start(services, tx, couple, me, TRIGGER)
-        else:
-            try:
-                what = _words(MAX_WHAT)(typed)
-            except Unreadable as error:
-                label = services.render.label(
-                    partner_locale(services, me), error.reason, **error.values
-                )
-                _start(services, tx, couple, me, TRIGGER, show={"error": label})
-            else:
-                data = _drafted(services, tx, couple, me, what)
-                _start(services, tx, couple, me, TRIGGER, data=data, step="draft")
-    await services.outbox.deliver(context, couple.chat_id)
+    typed = str(given.get("typed", ""))
+    if not typed.strip():
+        _start(services, tx, couple, me, TRIGGER)
+        return
+    try:
+        what = _words(MAX_WHAT)(typed)
+    except Unreadable as error:
+        label = services.render.label(partner_locale(services, me), error.reason, **error.values)
+        _start(services, tx, couple, me, TRIGGER, show={"error": label})
+    else:
+        data = _drafted(services, tx, couple, me, what)
+        _start(services, tx, couple, me, TRIGGER, data=data, step="draft")
 
 
 # -- /reflect: from rumination to reflection ---------------------------------------------------
@@ -1004,13 +1021,22 @@ OPENERS: dict[str, Opener] = {
 }
 
 
+def _opening(opener: Opener) -> which.Keep:
+    def keep(
+        services: Services, tx: Transaction, couple: Couple, me: Partner, given: dict[str, Any]
+    ) -> None:
+        opener(services, tx, couple, me)
+
+    return keep
+
+
 def _tool_command(tool: str) -> Handler:
     @known_partner
     async def command(update: Update, context: MendContext, asked: Asked) -> None:
         if not asked.private:
             await _private_only(update, context, asked.couple, asked.partner, tool)
             return
-        await _open(context, asked.couple, asked.partner, OPENERS[tool])
+        await which.keep(update, context, asked.partner.user_id, f"{MENU}.{tool}")
 
     command.__doc__ = f"/{tool} in private; in the group, a pointer to the private chat."
     return command
@@ -1032,6 +1058,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("reflect", "calm", in_group=False, in_private=True),
     )
     services.exporters["journal"] = journal_export
+    # What is written here is kept with the couple it belongs to (bot.which).
+    which.on_keep(f"{MENU}.entry", _keep_free)
+    which.on_keep(f"{MENU}.trigger_typed", _keep_trigger)
+    for name, opener in {"menu": _open_menu, **OPENERS}.items():
+        which.on_keep(f"{MENU}.{name}", _opening(opener))
     services.runner.add(
         MENU_FLOW,
         PROMPT_FLOW,

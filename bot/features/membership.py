@@ -24,7 +24,7 @@ from bot.context import MendContext, Services
 from bot.couples import erase_couple, group_locale, move_couple
 from bot.links import greet
 from bot.messages import say, say_private
-from bot.model import utcnow
+from bot.model import Partner, utcnow
 from bot.timers import Fired
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,13 @@ async def bot_membership(update: Update, context: MendContext) -> None:
 
 
 def _private_reachable(context: MendContext, user_id: int, reachable: bool) -> None:
-    """A partner blocked (or unblocked) the bot in their private chat."""
-    store = context.mend.store
-    for chat_id in store.chats_of_user(user_id):
-        with store.transaction(chat_id) as tx:
-            couple = tx.couple()
-            partner = couple.partner(user_id) if couple else None
-            if couple and partner and partner.private_chat != reachable:
-                partner.private_chat = reachable
-                tx.save(couple)
+    """A partner blocked (or unblocked) the bot in their private chat: in every couple of
+    theirs (it is one chat)."""
+
+    def change(partner: Partner) -> None:
+        partner.private_chat = reachable
+
+    context.mend.store.update_person(user_id, change)
 
 
 async def _added(context: MendContext, chat: Chat, language: str | None) -> None:

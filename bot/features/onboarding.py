@@ -28,7 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot import audience
 from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
-from bot.couples import group_locale, partner_locale
+from bot.couples import group_locale, joining, partner_locale
 from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn
 from bot.guards import Asked, greet_stranger, partner_with_data, refuse, refuse_outsider
 from bot.links import (
@@ -77,13 +77,9 @@ async def join(update: Update, context: MendContext) -> None:
     with services.store.transaction(chat.id) as tx:
         couple = tx.couple() or Couple(chat_id=chat.id, title=chat.title or "", created_at=now)
         couple.status = "active"
+        # Their settings in another couple of theirs are theirs here too.
         couple.partners.append(
-            Partner(
-                user_id=user.id,
-                name=user.first_name,
-                joined_at=now,
-                telegram_language=user.language_code,
-            )
+            joining(services.store, user.id, user.first_name, user.language_code, now)
         )
         token = new_link(tx, couple, user.id, now)
         tx.save(couple)
@@ -196,11 +192,12 @@ def _replace(turn: Turn, couple: Couple, leaving: Partner) -> None:
     """Inside the transaction: the newcomer takes the leaving partner's place; nothing of the
     leaving partner's keeps running (their questions close, their timers and links go)."""
     services, tx = turn.services, turn.tx
-    newcomer = Partner(
-        user_id=int(turn.data["newcomer"]),
-        name=str(turn.data["newcomer_name"]),
-        joined_at=utcnow(),
-        telegram_language=turn.data.get("newcomer_language"),
+    newcomer = joining(
+        services.store,
+        int(turn.data["newcomer"]),
+        str(turn.data["newcomer_name"]),
+        turn.data.get("newcomer_language"),
+        utcnow(),
     )
     # Their questions close: those they started, and those waiting for their answer (a
     # proposal put to them).
@@ -491,17 +488,12 @@ async def start_private(update: Update, context: MendContext) -> None:
         else:
             await greet_stranger(update, context)
         return
-    couples: list[Couple] = []
-    for chat_id in chat_ids:
-        with services.store.transaction(chat_id) as tx:
-            couple = tx.couple()
-            partner = couple.partner(user.id) if couple else None
-            if couple is None or partner is None:
-                continue
-            partner.private_chat = True
-            partner.telegram_language = user.language_code or partner.telegram_language
-            tx.save(couple)
-            couples.append(couple)
+
+    def opened(partner: Partner) -> None:
+        partner.private_chat = True
+        partner.telegram_language = user.language_code or partner.telegram_language
+
+    couples = services.store.update_person(user.id, opened)
     partner = couples[0].partner(user.id) if couples else None
     if partner is None:
         return

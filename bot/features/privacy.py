@@ -9,8 +9,9 @@ Once confirmed, the couple is *closing*: nothing runs any more (every timer is o
 open question closes, commands are answered that the data is being erased), and the other
 partner is told in private. For FORGET_AFTER days each of them can still /export their own data;
 then the couple's whole file is erased, the shared setup and both partners' private entries
-together. The other partner can have it erased sooner (a button under their notice). A couple
-with one partner only is erased at once.
+together. Private entries belong to one couple each (bot.which): a partner's entries for another
+couple of theirs are in that couple's file, and stay. The other partner can have it erased
+sooner (a button under their notice). A couple with one partner only is erased at once.
 """
 
 from __future__ import annotations

@@ -5,13 +5,14 @@ a week, at days and times the couple picks. A time is entered in the setter's zo
 each partner in their own. A window doesn't open in either partner's quiet hours: one whose time
 falls in them opens when they end, and that is the time shown everywhere (when it is set, it
 says whose quiet hours move it, and to when). `/worry` (private) parks a worry until the next
-window; when it opens, the group sees that it opens and the structure for talking
-(I-statements, reflect, validate, ask), while each partner is reminded privately of their own
-worries and decides, one by one, whether to share the text. Whether anyone parked a worry, and
-how many, is theirs: the group's messages read the same either way. When it closes, a short
-wrap-up says where unfinished things go. While a partner has paused the joint prompts (the safety
-switch of /support, read through `services.reads.prompts_paused`), windows don't open; the
-worries stay parked.
+window of the couple it belongs to (a person in several couples says which, once: bot.which);
+when it opens, the group sees that it opens and the structure for talking (I-statements,
+reflect, validate, ask), while each partner is reminded privately of their own worries there and
+decides, one by one, whether to share the text in that group (each offer names it). Whether
+anyone parked a worry, and how many, is theirs: the group's messages read the same either way.
+When it closes, a short wrap-up says where unfinished things go. While a partner has paused the
+joint prompts (the safety switch of /support, read through `services.reads.prompts_paused`),
+windows don't open; the worries stay parked.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import asks, audience
+from bot import asks, audience, which
 from bot.context import Command, MendContext, Services
-from bot.couples import partner_locale
+from bot.couples import entries_group, partner_locale
 from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
 from bot.guards import Asked, known_partner, partners_only
 from bot.links import private_link_button
@@ -371,8 +372,16 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
         for partner in couple.partners:
             mine = [w for w in parked if w["author"] == partner.user_id]
             if mine and partner.private_chat:
+                # Each offer to share names the group it would go to.
                 services.outbox.put(
-                    tx, private_message(services, partner, "windows/your_worries", count=len(mine))
+                    tx,
+                    private_message(
+                        services,
+                        partner,
+                        "windows/your_worries",
+                        count=len(mine),
+                        group=couple.title,
+                    ),
                 )
                 for worry in mine:
                     services.runner.start(
@@ -380,7 +389,7 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
                         couple,
                         WORRY_FLOW,
                         owner=partner,
-                        data={"worry": worry["id"]},
+                        data={"worry": worry["id"], "group": couple.title},
                         show={"text": worry["text"]},
                     )
     await services.outbox.deliver(context, fired.chat_id)
@@ -457,56 +466,64 @@ async def worry_command(update: Update, context: MendContext, asked: Asked) -> N
             "windows/worry_ask",
             in_chat=chat.id,
             reply_to=message.message_id,
-            parked=_parked_count(services, couple, partner.user_id),
+            parked=sum(
+                _parked_count(services.store.records(c.chat_id, WORRIES_TABLE), partner.user_id)
+                for c in asked.couples
+            ),
         )
         return
-    await park(update, context, couple, partner, text)
+    await park(update, context, partner, text)
 
 
-def _parked_count(services: Services, couple: Couple, user_id: int) -> int:
-    return sum(
-        1
-        for w in services.store.records(couple.chat_id, WORRIES_TABLE)
-        if w["author"] == user_id and w["status"] == "parked"
-    )
+def _parked_count(worries: list[Worry], user_id: int) -> int:
+    return sum(1 for w in worries if w["author"] == user_id and w["status"] == "parked")
 
 
-async def park(
-    update: Update, context: MendContext, couple: Couple, partner: Partner, text: str
-) -> None:
-    services = context.mend
-    locale = partner_locale(services, partner)
+async def park(update: Update, context: MendContext, partner: Partner, text: str) -> None:
+    """A worry is parked with the couple it belongs to (bot.which: a person in several couples
+    says which group it is for)."""
     if len(text) > MAX_WORRY:
+        locale = partner_locale(context.mend, partner)
         await reply(
             update, context, locale, "windows/worry_too_long", most=MAX_WORRY, length=len(text)
         )
         return
-    with services.store.transaction(couple.chat_id) as tx:
-        tx.table(WORRIES_TABLE).insert(
-            {
-                "author": partner.user_id,
-                "text": text,
-                "created_at": to_iso(utcnow()),
-                "status": "parked",
-            }
-        )
+    await which.keep(update, context, partner.user_id, WORRY_FLOW, {"text": text})
+
+
+def _parked(
+    services: Services, tx: Transaction, couple: Couple, me: Partner, given: dict[str, Any]
+) -> None:
+    """Inside the couple's transaction: the worry is parked until its next window, and its
+    author told when that is (and, in several couples, which group's window it is)."""
+    worries = tx.table(WORRIES_TABLE)
+    worries.insert(
+        {
+            "author": me.user_id,
+            "text": str(given["text"]),
+            "created_at": to_iso(utcnow()),
+            "status": "parked",
+        }
+    )
     upcoming = sorted(
         services.timers.pending(couple.chat_id, WINDOW_OPEN), key=lambda t: str(t["due"])
     )
-    opening = from_iso(upcoming[0]["due"]) if upcoming else None
-    await reply(
-        update,
-        context,
-        locale,
-        "windows/worry_parked",
-        opening=opening,
-        zone=partner.timezone,
-        parked=_parked_count(services, couple, partner.user_id),
+    services.outbox.put(
+        tx,
+        private_message(
+            services,
+            me,
+            "windows/worry_parked",
+            opening=from_iso(upcoming[0]["due"]) if upcoming else None,
+            zone=me.timezone,
+            parked=_parked_count(worries.all(), me.user_id),
+            group=entries_group(services.store, couple, me.user_id),
+        ),
     )
 
 
 async def worry_answer(update: Update, context: MendContext, answer: asks.Answer) -> None:
-    await park(update, context, answer.couple, answer.partner, answer.text.strip())
+    await park(update, context, answer.partner, answer.text.strip())
 
 
 def _settle_worry(turn: Turn) -> None:
@@ -609,6 +626,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["worries"] = worries_export
     services.exporters["windows"] = windows_export
     services.reads.next_window = next_window
+    which.on_keep(WORRY_FLOW, _parked)
     services.runner.add(WORRY, WINDOWS_FLOW, ADD_FLOW)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))

@@ -96,8 +96,9 @@ class SentMessage:
         shown = self.shown_text.casefold()
         return all(fragment.casefold() in shown for fragment in fragments)
 
-    def render(self) -> str:
-        """The message as a transcript shows it (may span several lines)."""
+    def render(self, *, numbered: bool = False) -> str:
+        """The message as a transcript shows it (may span several lines); `numbered` counts
+        the buttons from 1, as the console presses them."""
         body = _service_text(self) if self.is_service else _content_text(self)
         marks = []
         if self.edited:
@@ -113,8 +114,13 @@ class SentMessage:
             head = f"{head} {' '.join(marks)}"
         lines = head.split("\n")
         lines = [lines[0]] + [f"  {line}" for line in lines[1:]]
+        number = 0
         for row in self.buttons:
-            lines.append("  " + " ".join(f"[{button.text}]" for button in row))
+            shown = []
+            for button in row:
+                number += 1
+                shown.append(f"[{number}: {button.text}]" if numbered else f"[{button.text}]")
+            lines.append("  " + " ".join(shown))
         if self.force_reply:
             lines.append("  [reply requested]")
         return "\n".join(lines)

@@ -9,18 +9,19 @@ current as couples change; they are never written separately, so they can't drif
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from tinydb.table import Document, Table
 
 from bot import origin
-from bot.model import BadShape, Couple, Partner
+from bot.model import PERSONAL, BadShape, Couple, Partner
 from bot.storage.atomic import (
     FILE_MODE,
     TEMP_SUFFIX,
@@ -262,6 +263,7 @@ class Store:
         for path in sorted(self.couples_dir.glob("*.json")):
             self._load(path)
         self._drop_superseded()
+        self._agree_on_people()
 
     def _load(self, path: Path) -> None:
         try:
@@ -303,6 +305,31 @@ class Store:
             if couple and couple.migrated_from in self._files:
                 self.delete(couple.migrated_from)
 
+    def _agree_on_people(self) -> None:
+        """A person in several couples has one set of personal settings (`PERSONAL`). Data
+        from before they were kept together may differ: a couple joined later lacks the zone
+        and the quiet hours set before, and the private chat opened from the first group.
+        Each setting takes the first value one of their couples has (the private chat counts
+        as open if it was opened from any of them)."""
+        for user_id, chats in list(self._chats_by_user.items()):
+            if len(chats) < 2:
+                continue
+            partners = [
+                p
+                for c in map(self.couple, sorted(chats))
+                if c is not None and (p := c.partner(user_id)) is not None
+            ]
+            agreed = {
+                name: next(
+                    (v for p in partners if (v := getattr(p, name)) not in (None, False)),
+                    getattr(partners[0], name),
+                )
+                for name in PERSONAL
+            }
+            if any(getattr(p, n) != v for p in partners for n, v in agreed.items()):
+                log.info("a person's settings differed between their couples; made the same")
+                self.update_person(user_id, functools.partial(_set_all, values=agreed))
+
     # -- reading ----------------------------------------------------------------------------
 
     def chat_ids(self) -> list[int]:
@@ -337,7 +364,8 @@ class Store:
 
     def person(self, user_id: int) -> Partner | None:
         """Someone as the first of their couples knows them (their personal settings, such
-        as language and quiet hours, are the same in every couple); None if in none."""
+        as language and quiet hours, are the same in every couple: `update_person`); None if
+        in none."""
         first = next(iter(self.chats_of_user(user_id)), None)
         couple = self.couple(first) if first is not None else None
         return couple.partner(user_id) if couple is not None else None
@@ -414,6 +442,22 @@ class Store:
         meta["updates"] = [*applied, update_id]
         self._applied.add(update_id)
 
+    def update_person(self, user_id: int, change: Callable[[Partner], None]) -> list[Couple]:
+        """Apply a change to a person in every couple they are part of, each couple in its own
+        transaction: a personal setting (`PERSONAL`) is the same in all of them. Returns the
+        couples as changed."""
+        updated: list[Couple] = []
+        for chat_id in self.chats_of_user(user_id):
+            with self.transaction(chat_id) as tx:
+                couple = tx.couple()
+                partner = couple.partner(user_id) if couple else None
+                if couple is None or partner is None:
+                    continue
+                change(partner)
+                tx.save(couple)
+                updated.append(couple)
+        return updated
+
     def applied(self, update_id: int) -> bool:
         """Whether a change made while handling `update_id` is in some couple's file."""
         return update_id in self._applied
@@ -485,6 +529,11 @@ class Store:
         for key in keys:
             if self._chat_by_key.get(key) == chat_id:
                 del self._chat_by_key[key]
+
+
+def _set_all(partner: Partner, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(partner, name, value)
 
 
 def check_tables(tables: Any, chat_id: int) -> None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.couples import short_title
 from tests.samples.foundation import LONG_NAME, NAME
+from tests.samples.which import TITLE
 
 AT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 EXCERPT = ("<b>Ich</b> & “du” " * 20)[:280] + "…"  # the longest an entry shows on a page
-LONG_ENTRY = {"at": AT, "prompt": "free", "answers": [EXCERPT, EXCERPT], "more": 38}
+# An entry of another group: its title as the menu shows it, and more answers than a page shows.
+LONG_ENTRY = {
+    "at": AT,
+    "prompt": "free",
+    "answers": [EXCERPT, EXCERPT],
+    "more": 38,
+    "group": short_title(TITLE),
+}
 SIGNS = ["withholding", "overshadow", "scanning", "doubts", "checking", "expect_hurt"]
 WORDS = "<i>late reply</i> & “plans” " * 6
 OWN = "<b>my own</b> words & more " * 40  # 1000 characters, the most an edit keeps
@@ -46,18 +55,29 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "total": 200,
             "zone": "Australia/Lord_Howe",
             "new_path": True,
+            "group": TITLE,
         },
         {
             "entries": [
-                {"at": AT, "prompt": p, "answers": [NAME]} for p in ("fear", "free", "reflect")
+                {"at": AT, "prompt": p, "answers": [NAME], "group": None}
+                for p in ("fear", "free", "reflect")
             ],
             "page": 1,
             "pages": 1,
             "total": 3,
             "zone": None,
             "new_path": False,
+            "group": None,
         },
-        {"entries": [], "page": 1, "pages": 1, "total": 0, "zone": None, "new_path": False},
+        {
+            "entries": [],
+            "page": 1,
+            "pages": 1,
+            "total": 0,
+            "zone": None,
+            "new_path": False,
+            "group": NAME,
+        },
     ],
     "journal/ask": [
         {"partner": LONG_NAME, "prompt": prompt, "part": part, **again}
@@ -75,7 +95,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"kept": kept, "count": count} for kept in (True, False) for count in (1, 40)
     ],
     "journal/not_words": [{}],
-    "journal/saved": [{"prompt": p} for p in ("decision", "fear", "free", "reflect")],
+    "journal/saved": [
+        {"prompt": p, "group": group}
+        for p in ("decision", "fear", "free", "reflect")
+        for group in (None, TITLE)
+    ],
     "journal/selfcheck_question": [
         {"index": i, "total": len(SIGNS), "question": sign} for i, sign in enumerate(SIGNS)
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.samples.foundation import LONG_NAME, NAME
 from tests.samples.pause import AT, TIMES
+from tests.samples.which import TITLE
 
 LONG_WORRY = "When you go quiet for hours I start imagining <b>things</b> & more. " * 14
 
@@ -52,8 +53,8 @@ SAMPLES = {
         {"minutes": 20, "late": False, "names": [NAME, LONG_NAME]},
         {"minutes": 60, "late": True, "names": [NAME, LONG_NAME]},
     ],
-    "windows/your_worries": [{"count": 1}, {"count": 12}],
-    "windows/worry_item": [{"text": LONG_WORRY}],
+    "windows/your_worries": [{"count": 1, "group": NAME}, {"count": 12, "group": TITLE}],
+    "windows/worry_item": [{"text": LONG_WORRY, "group": TITLE}, {"text": LONG_WORRY}],
     "windows/closed": [
         {"late": True, "times": TIMES},
         {"late": False, "times": []},
@@ -61,9 +62,9 @@ SAMPLES = {
     "windows/worry_in_private": [{"name": NAME}],
     "windows/worry_ask": [{"parked": 0}, {"parked": 4}],
     "windows/worry_parked": [
-        {"opening": AT, "zone": "Pacific/Chatham", "parked": 1},
-        {"opening": None, "zone": None, "parked": 5},
-        {"opening": AT, "zone": None, "parked": 2},
+        {"opening": AT, "zone": "Pacific/Chatham", "parked": 1, "group": TITLE},
+        {"opening": None, "zone": None, "parked": 5, "group": None},
+        {"opening": AT, "zone": None, "parked": 2, "group": NAME},
     ],
     "windows/worry_too_long": [{"most": 1000, "length": 4088}],
     "windows/worry_shared": [{"name": NAME, "text": LONG_WORRY}],

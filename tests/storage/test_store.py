@@ -323,3 +323,27 @@ def test_away_mode_moves_from_the_ritual_settings_to_the_partner(tmp_path: Path)
     assert [str(p.away_until) for p in moved.partners] == ["2026-12-24", "None"]
     assert all("away_until" not in r for r in again.records(-43, "ritual_settings"))
     assert json.loads(path.read_text())["_meta"]["1"]["schema"] == migrations.SCHEMA_VERSION
+
+
+def test_a_persons_settings_are_made_the_same_in_every_couple_at_start_up(tmp_path: Path) -> None:
+    """Data from before a person's settings were kept together: the couple they joined later
+    lacks their zone and quiet hours, and their private chat was opened from the first group."""
+    store = opened(tmp_path)
+    first, second = couple(-100, 1, 2), couple(-200, 1, 3)
+    alex = first.partners[0]
+    alex.timezone, alex.quiet_start, alex.quiet_end = "Europe/Berlin", "22:00", "07:00"
+    second.partners[0].private_chat = True
+    second.partners[1].timezone = "Asia/Tokyo"  # someone else's setting stays theirs
+    save(store, first)
+    save(store, second)
+
+    again = opened(tmp_path)
+    for chat_id in (-100, -200):
+        found = again.couple(chat_id)
+        assert found is not None
+        me = found.partner(1)
+        assert me is not None
+        assert (me.timezone, me.quiet_start, me.quiet_end) == ("Europe/Berlin", "22:00", "07:00")
+        assert me.private_chat
+    assert again.couple(-100).partner(2).timezone is None  # type: ignore[union-attr]
+    assert again.couple(-200).partner(3).timezone == "Asia/Tokyo"  # type: ignore[union-attr]
