@@ -151,7 +151,9 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     which.register(app, services)
     for feature in FEATURES:
         feature.register(app, services)
-    # Last: a button no feature claims (old, or forged) still gets an answer.
+    # Last: a command no feature claims (a typo) and a button no feature claims (old, or
+    # forged) still get an answer.
+    help_feature.register_last(app)
     app.add_handler(CallbackQueryHandler(_unknown_button))
     app.add_error_handler(_on_error)
     return app

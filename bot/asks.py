@@ -3,17 +3,22 @@
 With privacy mode on, the bot sees a group message only if it is a command or a reply to one of
 its own messages. So when it needs words (a city, a plan step), it asks with a ForceReply aimed at
 one partner and remembers the question in the couple's file; the reply is routed back to the
-feature that asked, surviving a restart. Only the partner who was asked can answer.
+feature that asked, surviving a restart. Only the partner who was asked can answer: the other
+partner's reply gets a word saying whose question it is (what they can do instead is the asking
+feature's to say, `on_answer(..., elsewhere=...)`).
+
+Words that answer no question are never dropped either: text in a private chat goes to the one
+handler set with `on_unprompted` (the journal offers to keep it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from telegram import Message, Update
+from telegram import Chat, Message, Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import MendContext, Services
@@ -53,12 +58,27 @@ class Answer:
 
 
 AnswerHandler = Callable[[Update, MendContext, Answer], Awaitable[None]]
+# What the other partner can do about a question of `kind` that isn't theirs, given its payload:
+# values for common/not_your_question ("hint": "closed", "button", "theirs" or "command", and
+# for "command", the "command" that asks them their own).
+Elsewhere = Callable[[Couple, dict[str, Any]], Mapping[str, str]]
+TextHandler = Callable[[Update, MendContext], Awaitable[None]]
 _handlers: dict[str, AnswerHandler] = {}
+_elsewhere: dict[str, Elsewhere] = {}
+_unprompted: list[TextHandler] = []
 
 
-def on_answer(kind: str, handler: AnswerHandler) -> None:
-    """Route replies to questions of `kind` to `handler`."""
+def on_answer(kind: str, handler: AnswerHandler, *, elsewhere: Elsewhere | None = None) -> None:
+    """Route replies to questions of `kind` to `handler`; `elsewhere` says what the other
+    partner can do when they reply to one."""
     _handlers[kind] = handler
+    if elsewhere is not None:
+        _elsewhere[kind] = elsewhere
+
+
+def on_unprompted(handler: TextHandler) -> None:
+    """Hand private text that answers no question to `handler` (one, set once)."""
+    _unprompted[:] = [handler]
 
 
 def _key(chat_id: int, message_id: int) -> str:
@@ -141,18 +161,31 @@ def _after_send(tx: Transaction, entry: Entry, message: Message, action: dict[st
     )
 
 
-async def _on_reply(update: Update, context: MendContext) -> None:
-    """A reply to one of the bot's messages: if it was a question, hand the answer on."""
+async def _on_text(update: Update, context: MendContext) -> None:
+    """Text that isn't a command: the answer to a question, else (in private) unprompted."""
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or message.reply_to_message is None or not message.text:
+    if message is None or user is None or user.is_bot or not message.text:
         return
+    if message.reply_to_message is not None and await _on_reply(update, context):
+        return
+    if message.chat.type == Chat.PRIVATE:
+        for handler in _unprompted:
+            await handler(update, context)
+
+
+async def _on_reply(update: Update, context: MendContext) -> bool:
+    """A reply to one of the bot's messages: if it was a question, hand the answer on (or
+    say whose question it is). False if it wasn't one."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None and message.reply_to_message is not None
+    assert message.text is not None
     key = _key(message.chat_id, message.reply_to_message.message_id)
     store = context.mend.store
     chat_id = store.chat_for_key(key)
     if chat_id is None:
         chat_id = _confirm_question(context, message)
     if chat_id is None:
-        return
+        return False
     # Read only: what the answer changes (and that the question was answered) is written by
     # its handler, in one change, so a crash can't keep one without the other. A question
     # stays open until its handler closes it (a flow's step moves on) or newer ones push it
@@ -167,11 +200,14 @@ async def _on_reply(update: Update, context: MendContext) -> None:
         ),
         None,
     )
-    if couple is None or record is None or record["partner"] != user.id:
-        return  # someone else answered a question that wasn't theirs: ignore quietly
+    if couple is None or record is None:
+        return False
     partner = couple.partner(user.id)
     if partner is None:
-        return
+        return True  # someone outside the couple: a question for the couple isn't theirs
+    if record["partner"] != user.id:
+        await _not_theirs(update, context, couple, partner, record)
+        return True
     handler = _handlers.get(record["kind"])
     if handler is None or couple.status == "closing":
         # A question asked before an upgrade that changed how it is answered, or in a couple
@@ -189,8 +225,34 @@ async def _on_reply(update: Update, context: MendContext) -> None:
             "common/question_closed",
             reply_to=message.message_id,
         )
-        return
+        return True
     await handler(update, context, Answer(couple, partner, message.text, record["payload"]))
+    return True
+
+
+async def _not_theirs(
+    update: Update, context: MendContext, couple: Couple, partner: Partner, record: AskRecord
+) -> None:
+    """A partner replied to the other's question: whose it is, and what they can do."""
+    services = context.mend
+    asked = couple.partner(record["partner"])
+    elsewhere = _elsewhere.get(record["kind"])
+    hint: dict[str, Any] = {"hint": "theirs", "command": ""}
+    if elsewhere is not None:
+        hint.update(elsewhere(couple, record["payload"]))
+    locale = group_locale(services, couple)
+    message = update.effective_message
+    assert message is not None
+    await say(
+        context,
+        message.chat_id,
+        locale,
+        "common/not_your_question",
+        reply_to=message.message_id,
+        name=partner.name,
+        asked=asked.name if asked is not None else "",
+        **hint,
+    )
 
 
 def _confirm_question(context: MendContext, message: Message) -> int | None:
@@ -223,4 +285,5 @@ def _confirm_question(context: MendContext, message: Message) -> int | None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.outbox.after_send["ask"] = _after_send
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, _on_reply))
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(text & (filters.REPLY | filters.ChatType.PRIVATE), _on_text))

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.context import Services
 from bot.model import Couple, Partner
+from bot.render import shorten
 from bot.storage import Store
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ SHORT_TITLE = 40  # characters of a group's title where many are shown (buttons,
 def short_title(title: str) -> str:
     """A group's title where space is short: its first SHORT_TITLE characters, and "…" for
     the rest (Telegram allows 128)."""
-    return title if len(title) <= SHORT_TITLE else title[: SHORT_TITLE - 1].rstrip() + "…"
+    return shorten(title, SHORT_TITLE)
 
 
 def entries_group(store: Store, couple: Couple, user_id: int) -> str | None:

@@ -613,6 +613,19 @@ class Runner:
             return
         await self.answer(update, context, answer.couple, run, str(step_name), answer.text)
 
+    def elsewhere(self, couple: Couple, payload: dict[str, Any]) -> Mapping[str, str]:
+        """What a partner can do about a run's question that was asked of the other: ask for
+        their own (a question beside a step either partner may press), or leave it to them."""
+        run = self._find(couple.chat_id, str(payload.get("token")))
+        step_name = str(payload.get("step"))
+        if run is None or not self._is_current(run, step_name):
+            return {"hint": "closed"}
+        flow = self.flows[run.flow]
+        beside = flow.steps[step_name].beside
+        if beside is not None and flow.steps[beside].who == "partners":
+            return {"hint": "button"}
+        return {"hint": "theirs"}
+
     async def answer(
         self,
         update: Update,
@@ -645,7 +658,7 @@ class Runner:
                 shown_to: Literal["group"] | Partner = (
                     GROUP if run.where == "group" or owner is None else owner
                 )
-                label = services.render.label(
+                label = services.render.alert(
                     self.locale(couple, shown_to),
                     flow.not_yours if step.who == "owner" else flow.not_theirs,
                     name=answers.name if answers else "",
@@ -676,7 +689,7 @@ class Runner:
             await asyncio.wait({delivery}, timeout=ANSWER_WITHIN)
             toast = turn.toast if turn is not None else None
             shown_in = self.locale(couple, GROUP if run.where == "group" else partner)
-            text = services.render.label(shown_in, toast) if toast else None
+            text = services.render.alert(shown_in, toast) if toast else None
             await query.answer(text, show_alert=bool(turn and turn.alert) and text is not None)
         await delivery
         finished = self._find(couple.chat_id, run.token)
@@ -830,7 +843,7 @@ class Runner:
 
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=CALLBACK))
-        asks.on_answer(ASK_KIND, self.on_typed)
+        asks.on_answer(ASK_KIND, self.on_typed, elsewhere=self.elsewhere)
         self.services.outbox.after_send["run_message"] = self.remember_message
 
 

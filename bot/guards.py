@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import CallbackQuery, Chat, Update, User
+from telegram import CallbackQuery, Chat, MessageEntity, Update, User
 
 from bot.context import MendContext
 from bot.couples import chosen_first, couples_of, group_locale, partner_locale, update_partner
@@ -42,6 +42,8 @@ class Asked:
     locale: the answer's language: the partner's own in private, the group's in a group.
     thread_id: the forum topic the update came from (what follows lands there too).
     args: the command's arguments as typed; `words`: the same, lower-cased.
+    typed: everything after the command, exactly as written (line breaks kept): for words that
+        are kept (a journal entry, a worry), where `text` would join the lines into one.
     query: the button press, if it is one.
     """
 
@@ -54,6 +56,7 @@ class Asked:
     thread_id: int | None
     args: tuple[str, ...]
     words: tuple[str, ...]
+    typed: str
     query: CallbackQuery | None
 
     @property
@@ -159,8 +162,21 @@ def _asked(update: Update, context: MendContext, user: User, couples: Sequence[C
         thread_id=thread_of(update),
         args=args,
         words=tuple(a.lower() for a in args),
+        typed=_after_command(update),
         query=update.callback_query,
     )
+
+
+def _after_command(update: Update) -> str:
+    """What follows a command in its message, as written; "" for anything else."""
+    message = update.effective_message
+    if message is None or not message.text or not message.entities:
+        return ""
+    command = message.entities[0]
+    if command.type != MessageEntity.BOT_COMMAND or command.offset != 0:
+        return ""
+    # Entity offsets count UTF-16 code units; the command itself is plain ASCII.
+    return message.text[command.length :].strip()
 
 
 async def _partners_couple(
@@ -220,7 +236,7 @@ async def refuse(
         locale = group_locale(services, couple, user.language_code if user else None)
     query = update.callback_query
     if query is not None:
-        await query.answer(context.mend.render.label(locale, alert), show_alert=True)
+        await query.answer(context.mend.render.alert(locale, alert), show_alert=True)
     elif update.effective_message is not None:
         await reply(update, context, locale, template, **data)
 
@@ -237,7 +253,7 @@ async def refuse_outsider(update: Update, context: MendContext, couple: Couple) 
     names = [p.name for p in couple.partners]
     query = update.callback_query
     if query is not None:
-        text = context.mend.render.label(locale, "alert.outsider", names=" & ".join(names))
+        text = context.mend.render.alert(locale, "alert.outsider", names=names)
         await query.answer(text, show_alert=True)
         return
     if _first_in_a_while(context, (chat.id, user.id), OUTSIDER_NOTICE_INTERVAL):

@@ -63,7 +63,7 @@ async def answer_stale(update: Update, context: MendContext, locale: str | None 
         return
     render = context.mend.render
     shown = locale or render.locale_for(user.language_code if user else None)
-    await query.answer(render.label(shown, "alert.stale_button"), show_alert=True)
+    await query.answer(render.alert(shown, "alert.stale_button"), show_alert=True)
 
 
 async def send_html(

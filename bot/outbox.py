@@ -446,10 +446,7 @@ class Outbox:
                 for action in entry.get("then") or []:
                     self.after_send[action["do"]](tx, entry, message, action)
             elif entry.get("then") and entry.get("edit_of") is None:
-                table = tx.table(UNCONFIRMED_TABLE)
-                table.insert({**entry, "text": plain_text(entry["html"]), "state": "unconfirmed"})
-                for old in sorted(table.all(), key=lambda r: r["id"])[:-KEEP_UNCONFIRMED]:
-                    table.remove(old["id"])
+                _keep_unconfirmed(tx, entry)
 
     def unconfirmed(self, chat_id: int) -> list[Entry]:
         """The couple's messages that may have arrived, whose question or poll isn't known."""
@@ -505,9 +502,10 @@ class Outbox:
 
     def recover(self) -> int:
         """At start-up: an entry left "sending" by a crash never left, so it is sent; one
-        left "written" may have arrived: a message is dropped (nobody sees it twice); what is
-        harmless to repeat (an edit, buttons taken away, a poll closed) is done again, so it is
-        never lost.
+        left "written" may have arrived: a message is dropped (nobody sees it twice), and what
+        its send would have stored (a question, a poll) waits for its first answer, as after a
+        timeout; what is harmless to repeat (an edit, buttons taken away, a poll closed) is done
+        again, so it is never lost.
         Returns how many couples are still owed messages."""
         owed = self.owing()
         for chat_id in owed:
@@ -525,7 +523,19 @@ class Outbox:
                     else:
                         log.warning("a message was being sent when the bot stopped; not repeated")
                         table.remove(entry["id"])
+                        if entry.get("then"):
+                            _keep_unconfirmed(tx, entry)
         return len(owed)
+
+
+def _keep_unconfirmed(tx: Transaction, entry: Entry) -> None:
+    """Inside the couple's transaction: a message that may have arrived (its answer timed out,
+    or the bot stopped while sending it) keeps what its send would have stored (a question, a
+    poll) until its first answer confirms it."""
+    table = tx.table(UNCONFIRMED_TABLE)
+    table.insert({**entry, "text": plain_text(entry["html"]), "state": "unconfirmed"})
+    for old in sorted(table.all(), key=lambda r: r["id"])[:-KEEP_UNCONFIRMED]:
+        table.remove(old["id"])
 
 
 def mark_unreachable(store: Store, user_id: int) -> None:

@@ -2,9 +2,10 @@
 services object (`services.reads`), typed here, so that no feature names another's tables.
 
 /progress reads the check-ins, checklists, rituals, pauses and visits this way; /plan and
-/boundaries read which repair track a couple is on; the timers read whether a pause runs; the
-features that prompt the couple together read whether those prompts are paused (the safety
-switch of /support). A feature that isn't registered reads as having nothing yet.
+/boundaries read which repair track a couple is on, /script the kind of breach they named; the
+timers read whether a pause runs; the features that prompt the couple together read whether those
+prompts are paused (the safety switch of /support). A feature that isn't registered reads as
+having nothing yet.
 """
 
 from __future__ import annotations
@@ -123,8 +124,10 @@ class Reads:
     next_visit: Callable[[Store, int], tuple[date, date] | None] = field(default=_no_days)
     # windows: when the couple's next insecurity window opens.
     next_window: Callable[[Store, int], datetime | None] = field(default=_no_moment)
-    # repair_track: the track the couple is on ("infidelity", "other"), if they said.
+    # repair_track: the track the couple is on ("infidelity", "other"), if they said; and the
+    # kind of breach they named ("infidelity", "emotional", "dishonesty", "promises", "neglect").
     repair_track: Callable[[Store, int], str | None] = field(default=_no_track)
+    breach: Callable[[Store, int], str | None] = field(default=_no_track)
     # support: a partner paused the couple's joint prompts with the safety switch (check-ins,
     # the checklist, letters, worry windows, visit planning wait until that partner lifts it).
     prompts_paused: Callable[[Store, int], bool] = field(default=_no)

@@ -20,11 +20,17 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 _LOCALE: ContextVar[str] = ContextVar("locale", default="en")
 DEFAULT_LOCALE = "en"
 TEMPLATE_SUFFIX = ".html.j2"
+ELLIPSIS = "…"
+TYPED_SHOWN = 40  # characters of an unreadable answer repeated back to the person
+ALERT_LIMIT = 200  # characters Telegram shows in the alert a button press answers with
+ALERT_VALUE = 32  # characters of a name (or anything typed) inside an alert
+SHORT_NAME = 24  # characters of a name repeated down a long list (a name can have 64)
 
 
 class Renderer:
@@ -46,6 +52,9 @@ class Renderer:
         self.env.filters["day_clock"] = _day_clock
         self.env.filters["date"] = _date
         self.env.filters["weekday"] = _weekday
+        self.env.filters["shorten"] = shorten
+        self.env.filters["short_name"] = short_name
+        self.env.filters["possessive"] = _possessive
         self._labels = {locale: _load_labels(content_dir / locale) for locale in self.locales}
 
     def locale_for(self, *candidates: str | None) -> str:
@@ -73,6 +82,19 @@ class Renderer:
     def label(self, locale: str, key: str, /, **values: Any) -> str:
         """A short plain-text label such as a button; `{name}` placeholders are filled in."""
         return self.raw_label(locale, key).format_map(_Strict(values))
+
+    def alert(self, locale: str, key: str, /, **values: Any) -> str:
+        """A label shown as a button press's alert: names and other values in it are shortened
+        (with an ellipsis) so that two long names still fit in Telegram's 200 characters."""
+        short = {
+            name: " & ".join(shorten(v, ALERT_VALUE) for v in value)
+            if isinstance(value, list | tuple)
+            else shorten(value, ALERT_VALUE)
+            if isinstance(value, str)
+            else value
+            for name, value in values.items()
+        }
+        return shorten(self.label(locale, key, **short), ALERT_LIMIT)
 
     def raw_label(self, locale: str, key: str) -> str:
         """A label as written in labels.toml, placeholders unfilled."""
@@ -104,6 +126,35 @@ def content_locales(content_dir: Path = CONTENT_DIR) -> tuple[str, ...]:
             key=lambda name: (name != DEFAULT_LOCALE, name),
         )
     )
+
+
+def shorten(text: str, most: int = TYPED_SHOWN) -> str:
+    """`text` whole if it has at most `most` characters, else its start and an ellipsis, so that
+    a cut always shows (what someone typed, repeated back; a name in an alert)."""
+    if len(text) <= most:
+        return text
+    return text[: most - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
+# German names ending in these sounds take an apostrophe, not an s: "Jonas’ Wunsch", "Max’ Notiz".
+_GERMAN_SIBILANTS = ("s", "ß", "x", "z", "ce")
+
+
+def _possessive(name: str) -> Markup:
+    """A name that owns something, in the reader's language: "Sam's" in English; in German
+    "Sams", but "Jonas’", "Max’", "Fritz’" (every possessive of a name is built here). The
+    name is escaped; the ending is not markup to escape."""
+    if _LOCALE.get() == "de":
+        ending = "’" if name.lower().endswith(_GERMAN_SIBILANTS) else "s"
+    else:
+        ending = "'s"
+    return escape(name) + Markup(ending)  # noqa: S704 (a constant, never what someone typed)
+
+
+def short_name(name: str) -> str:
+    """A name as a long list repeats it (each boundary's, each answer's): at most SHORT_NAME
+    characters, so that ten items with two long names still fit in one message."""
+    return shorten(name, SHORT_NAME)
 
 
 class _Strict(dict[str, Any]):

@@ -51,10 +51,10 @@ def normalize(text: str) -> str:
 
 def find_zone(text: str) -> ZoneGuess:
     """Resolve what a person typed into an IANA zone, or offer suggestions."""
-    raw = text.strip()[:MAX_INPUT]
+    raw = text.strip()
     query = normalize(raw)
-    if not query:
-        return ZoneGuess(None)
+    if not query or len(raw) > MAX_INPUT:
+        return ZoneGuess(None)  # longer than any place's name: none, whatever its start says
     exact = _iana_zones().get(raw.lower().replace(" ", "_"))
     if exact:
         return ZoneGuess(exact)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from bot.context import Services
 from bot.features.checkins import CHECKINS_TABLE
+from bot.features.repair_track import TRACK_TABLE
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser
 from tests.conftest import Clock, People, agree, onboard
 from tests.features.test_checkins import reflect, start
+from tests.features.test_repair_track import BREACH_BUTTONS
 from tests.test_telegram_behaviour import a_worry_to_choose
 
 NOTICE = "Before I post anything personal here"
-TRACK_QUESTION = "Was the breach infidelity?"
+TRACK_QUESTION = "What kind of breach are you repairing?"
 
 
 async def with_a_friend(sandbox: Sandbox, couple: People) -> SandboxUser:
@@ -45,7 +47,7 @@ async def test_a_personal_post_waits_for_the_couples_choice_and_goes_here_when_b
     question = await couple.group.expect(TRACK_QUESTION)
     assert "you both chose to have personal things posted here" in notice.text
     assert notice.buttons == []
-    assert question.button_texts() == ["Yes, it was infidelity", "No, something else"]
+    assert question.button_texts() == BREACH_BUTTONS
     # Chosen once: the next personal post comes at once.
     await couple.group.send(couple.sam, "/plan track")
     await couple.group.expect(TRACK_QUESTION)
@@ -61,19 +63,12 @@ async def test_privately_is_decided_by_one_tap_and_the_group_sees_nothing(
     alexs = await couple.alex.private.expect(TRACK_QUESTION)
     assert notice.contains("personal things go to each of you privately", "Sam chose it")
     sams = await couple.sam.private.expect(TRACK_QUESTION)
-    assert (
-        alexs.button_texts()
-        == sams.button_texts()
-        == [
-            "Yes, it was infidelity",
-            "No, something else",
-        ]
-    )
+    assert alexs.button_texts() == sams.button_texts() == BREACH_BUTTONS
     # Answered in private, the track is proposed to Sam privately, and once agreed it is
     # shown to both of them privately, not in the group.
-    await couple.alex.press(alexs, "Yes, it was infidelity")
+    await couple.alex.press(alexs, "Infidelity")
     await couple.alex.private.expect("I've put it to Sam in their private chat")
-    await agree(couple.sam.private, couple.sam, "Alex says the breach was infidelity")
+    await agree(couple.sam.private, couple.sam, "Alex names the breach as infidelity")
     await couple.alex.private.expect("infidelity")
     await couple.sam.private.expect("infidelity")
     await sandbox.settle()
@@ -259,3 +254,22 @@ async def test_a_place_is_only_given_when_the_other_partner_agrees(
     await sandbox.wait_until(lambda: "nothing changes" in offer.text, "declined")
     couple = services.store.couple(group.id)
     assert couple is not None and [p.name for p in couple.partners] == ["Alex", "Casey"]
+
+
+async def test_the_named_breach_stays_out_of_scripts_someone_else_reads(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    with services.store.transaction(couple.group.id) as tx:
+        tx.table(TRACK_TABLE).insert({"kind": "other", "breach": "neglect", "exercises": None})
+    await with_a_friend(sandbox, couple)
+    await couple.group.send(couple.alex, "/script apology")
+    script = await couple.group.expect("An apology without defending")
+    assert "neglect" not in script.text
+    await couple.group.send(couple.alex, "/script")
+    menu = await couple.group.expect("Words for hard moments")
+    assert "You named the breach" not in menu.text
+    assert menu.button_texts()[0] == "Saying plainly what happened"  # the usual order
+
+    # In private the script is Alex's alone to read.
+    await couple.alex.send_private("/script apology")
+    await couple.alex.private.expect("After neglect, for example")

@@ -1,4 +1,5 @@
-"""Every template renders in every locale with sample data, within Telegram's limits."""
+"""Every template and label renders in every locale within Telegram's limits, with sample data
+and with every name at its longest: messages, captions, alerts, poll questions and options."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from bot.app import build_application, services_of
 from bot.config import Settings
-from bot.render import DEFAULT_LOCALE, Renderer
+from bot.features.checkins import SCORES, STATEMENTS
+from bot.render import DEFAULT_LOCALE, ELLIPSIS, Renderer
 from bot.sandbox.html import parse_html, utf16_len
 from tests.samples import SAMPLES
 from tests.samples.foundation import NAME
@@ -19,8 +21,17 @@ from tests.samples.foundation import NAME
 MESSAGE_LIMIT = 4096  # characters after entity parsing
 CAPTION_LIMIT = 1024
 ALERT_LIMIT = 200  # answerCallbackQuery text
+POLL_QUESTION_LIMIT = 300
+POLL_OPTION_LIMIT = 100
 BUTTON_LIMIT = 64  # our own limit: longer labels wrap badly on phones
-CAPTIONS = {"privacy/export_caption"}
+CAPTIONS = {"privacy/export_caption", "progress/caption"}
+# A Telegram first name at its longest (64 characters), markup and all.
+LONGEST_NAME = ('Maximiliane <b>&amp;</b> "Alexandra" ' * 2)[:64]
+POLL_QUESTIONS = ("checkins.poll_question", "checkins.checklist_question")
+POLL_OPTIONS = (
+    *(f"checkins.score_{n}" for n in range(1, SCORES + 1)),
+    *(f"checkins.statement_{key}" for key in (*STATEMENTS, "none")),
+)
 
 renderer = Renderer()
 
@@ -41,14 +52,28 @@ def test_every_template_has_samples() -> None:
     assert not unused, f"samples for templates that no longer exist: {unused}"
 
 
+def at_their_longest(value: object) -> object:
+    """A sample with every name (NAME) at Telegram's longest."""
+    if value == NAME:
+        return LONGEST_NAME
+    if isinstance(value, list | tuple):
+        return [at_their_longest(v) for v in value]
+    if isinstance(value, dict):
+        return {k: at_their_longest(v) for k, v in value.items()}
+    return value
+
+
 @pytest.mark.parametrize(("locale", "name", "index"), cases())
 def test_template_renders_within_limits(locale: str, name: str, index: int) -> None:
-    html = renderer.message(locale, name, **SAMPLES[name][index])
-    text, _entities = parse_html(html)  # raises on anything Telegram would reject
+    sample = SAMPLES[name][index]
     limit = CAPTION_LIMIT if name in CAPTIONS else MESSAGE_LIMIT
-    assert 0 < utf16_len(text.strip()) <= limit
-    if NAME in SAMPLES[name][index].values():
-        assert NAME in text  # shown exactly as typed: escaped, never read as markup
+    for values, shown in ((sample, NAME), (at_their_longest(sample), LONGEST_NAME)):
+        assert isinstance(values, dict)
+        html = renderer.message(locale, name, **values)
+        text, _entities = parse_html(html)  # raises on anything Telegram would reject
+        assert 0 < utf16_len(text.strip()) <= limit
+        if shown in values.values():
+            assert shown in text  # shown exactly as typed: escaped, never read as markup
 
 
 def test_locales_are_discovered_with_english_first() -> None:
@@ -70,11 +95,56 @@ def test_labels_exist_fit_and_match_english_placeholders(locale: str) -> None:
         sample = renderer.label(locale, key, **dict.fromkeys(fields, "Maximiliane"))
         assert sample.strip()
         if key.startswith("alert."):
-            assert len(sample) <= ALERT_LIMIT, key
-        elif key.startswith("commands."):
+            continue  # test_alerts_fit_with_the_longest_names
+        if key in POLL_QUESTIONS or key in POLL_OPTIONS:
+            continue  # test_polls_fit
+        if key.startswith("commands."):
             assert 1 <= len(sample) <= 256, key
         else:
             assert len(sample) <= BUTTON_LIMIT, key
+
+
+@pytest.mark.parametrize("locale", renderer.locales)
+def test_alerts_fit_with_the_longest_names(locale: str) -> None:
+    """An alert (a button press's answer) with two names at their longest still fits: names
+    are shortened in one place (Renderer.alert), never the alert's own words."""
+    for key in renderer.label_keys(DEFAULT_LOCALE):
+        if not key.startswith("alert."):
+            continue
+        fields = _placeholders(renderer.raw_label(DEFAULT_LOCALE, key))
+        values: dict[str, object] = dict.fromkeys(fields, LONGEST_NAME)
+        if "names" in fields:
+            values["names"] = [LONGEST_NAME, LONGEST_NAME]
+        alert = renderer.alert(locale, key, **values)
+        assert len(alert) <= ALERT_LIMIT and not alert.endswith(ELLIPSIS), key
+
+
+@pytest.mark.parametrize("locale", renderer.locales)
+def test_polls_fit(locale: str) -> None:
+    for key in POLL_QUESTIONS:
+        assert 1 <= len(renderer.label(locale, key)) <= POLL_QUESTION_LIMIT, key
+    for key in POLL_OPTIONS:
+        assert 1 <= len(renderer.label(locale, key)) <= POLL_OPTION_LIMIT, key
+
+
+def test_a_possessive_follows_the_language() -> None:
+    """German names ending in s, ß, x, z or ce take an apostrophe, the rest an s; one filter
+    builds every possessive of a name."""
+    for name, german in (
+        ("Sam", "Sams"),
+        ("Anna", "Annas"),
+        ("Jonas", "Jonas’"),
+        ("Max", "Max’"),
+        ("Fritz", "Fritz’"),
+        ("Strauß", "Strauß’"),
+        ("Alice", "Alice’"),
+    ):
+        assert f"Auf {german} Wunsch" in renderer.message("de", "plan/deleted", name=name)
+    assert "At Jonas's request" in renderer.message("en", "plan/deleted", name="Jonas")
+    by_hand = {"de": re.compile(r"\}\}(s\b|’|')"), "en": re.compile(r"\}\}('|’)s\b")}
+    for locale, pattern in by_hand.items():
+        for path in (renderer.content_dir / locale).rglob("*.j2"):
+            assert not pattern.search(path.read_text(encoding="utf-8")), path
 
 
 def test_command_names_fit_telegrams_rules(tmp_path: Path) -> None:

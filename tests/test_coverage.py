@@ -75,3 +75,14 @@ def test_the_table_names_only_real_commands(tmp_path: Path) -> None:
         for name in re.findall(r"`/([a-z_]+)", served)
     }
     assert named and named <= commands, f"not commands: {sorted(named - commands)}"
+
+
+def test_techniques_served_beyond_the_first_version() -> None:
+    """Naming the kind of breach, short stories of couples, and the new path's signs of progress
+    each have their place."""
+    repair = table(TABLES["long-distance-trust-repair.txt"])
+    assert "/plan track" in repair["The Many Faces of Betrayal"]
+    assert "/script" in repair["The Many Faces of Betrayal"]
+    assert "/faq" in repair["Real-Life Examples (Relatable, Not Clinical)"]
+    new = table(TABLES["trust-again-new-relationship.txt"])
+    assert "/progress" in new["Look for These Positive Signs"]

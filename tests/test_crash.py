@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.sandbox import Sandbox
 from bot.storage import Store
 from tests.conftest import BotProcess, onboard
+from tests.test_telegram_behaviour import reflect
 
 
 async def test_sigkill_mid_write_keeps_the_store_intact(
@@ -93,3 +94,29 @@ async def test_an_edit_cut_off_by_a_kill_is_made_after_the_restart(
     await sandbox.wait_until(lambda: check.contains("Step 2 of 3"), "the step shown", 15)
     await sandbox.settle(confirmed=True)
     assert not [m for m in group.bot_messages() if m is not check and "Step 2 of 3" in m.text]
+
+
+async def test_a_poll_cut_off_by_a_kill_still_counts_its_votes(
+    sandbox: Sandbox, bot_process: BotProcess
+) -> None:
+    """The check-in's poll reaches the group, but the bot is killed before Telegram's answer
+    comes back, so it never learnt the poll's id. After the restart the poll isn't sent again,
+    the first vote tells the bot which poll it is, and the reveal counts both votes."""
+    people = await onboard(sandbox, None)
+    group, alex, sam = people.group, people.alex, people.sam
+    held = sandbox.faults.inject("sendPoll", kind="timeout", executed=True, chat_id=group.id)
+    await group.send(alex, "/checkin")
+    await group.expect("Check-in: how was this week between you?")
+    poll = await group.next_bot_message()
+    assert poll.poll is not None
+    await sandbox.wait_until(lambda: held.fired == 1, "the poll reaching the sandbox", 15)
+
+    bot_process.kill()
+    await bot_process.start()
+    await alex.answer_poll(poll, [3])
+    await sam.answer_poll(poll, [1])
+    for person in (alex, sam):
+        await reflect(person)
+    reveal = await group.expect("side by side")
+    assert "Alex 4/5" in reveal.text and "Sam 2/5" in reveal.text
+    assert sum(1 for m in group.bot_messages() if m.poll is not None) == 1

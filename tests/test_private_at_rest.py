@@ -87,9 +87,9 @@ async def write_in_private(
     await alex.send_private("/journal")
     menu = await alex.private.expect("Your journal", JOURNAL[0])  # shown in the menu's run too
     await alex.press(menu, "A fear, and where it began")
-    await answer(alex, alex.private, "most afraid of", text=JOURNAL[1])
-    await answer(alex, alex.private, "Where do you think you learned", text=JOURNAL[2])
-    await alex.private.expect("Saved", "old story")
+    await answer(alex, alex.private, "what you dread most", text=JOURNAL[1])
+    await answer(alex, alex.private, "When did you first meet this fear", text=JOURNAL[2])
+    await alex.private.expect("Saved", "talking about then")
 
     await alex.send_private(f"/worry {WORRY}")
     await alex.private.expect("Parked.")

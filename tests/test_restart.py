@@ -293,7 +293,10 @@ async def test_a_check_in_killed_midway_asks_nothing_twice_and_reveals_once(
     await sandbox.settle(confirmed=True)
     assert len(mark.said(group, "side by side")) == 1
     assert len(mark.said(group, "Check-in: how was this week")) == 1
-    assert poll.poll["is_closed"]
+    # Closed in the chat too, unless the kill cut the poll's own send: then its message can't be
+    # known (its votes still counted, from the first one on), and only the counting stops.
+    cut = "was being sent when the bot stopped" in fast_bot.log.read_text(errors="replace")
+    assert poll.poll["is_closed"] or cut
     assert_asked_once(mark, alex, sam)
 
 

@@ -56,7 +56,7 @@ from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
-from bot.render import zone
+from bot.render import shorten, zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired
 from bot.transparency import declined
@@ -186,8 +186,7 @@ def _view(services: Services, couple: Couple, record: Boundary, locale: str) -> 
 
 
 def _short(view: dict[str, Any], limit: int = 36) -> str:
-    text = str(view["title"] or view["text"] or "")
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(str(view["title"] or view["text"] or ""), limit)
 
 
 # -- the list --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import reply
 from bot.model import Couple, to_iso
+from bot.render import shorten
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ async def breathe_command(update: Update, context: MendContext, asked: Asked) ->
                 context,
                 locale,
                 "calm/breathe_usage",
-                typed=typed[:40],
+                typed=shorten(typed),
                 rounds=DEFAULT_ROUNDS,
                 max_rounds=MAX_ROUNDS,
             )

@@ -3,12 +3,17 @@
 - /journal: a private journal with the guide's prompts (one good decision made today and how it
   felt to trust one's own judgment; the fear questions: what am I most afraid of here, where did
   I learn it), free entries, and the history, paged. Part of the author's /export only.
+  Words written in the private chat that answer no question (a few lines during a pause, say)
+  are never dropped: "Keep this in your journal?" asks first, and only "yes" keeps them.
 - /selfcheck: the warning signs in oneself as yes/no questions, then a gentle reading
   (self-compassion first, no score), pointing to /support when many apply.
 - /ladder: a vulnerability ladder: small disclosures first, each marked when shared, with a note
   of how the partner responded. Nothing reaches the partner.
 - /trigger: a trigger in a few words becomes a drafted "I" statement that reaches the group only
   when its author taps "Share in the group" (can be started from the group; continues here).
+  The draft is worded for the couple's path and the author's role: a hurt partner on the repair
+  path is never made to say that it's "only my past"; a /reflect draft starts from what the
+  person knows for sure, not from the fear that kept circling.
 - /setback: a normal setback or a red flag? Questions, then the advice that fits, and /support.
   Fear of the partner comes first: a reading whose first line is neutral (a lock screen shows
   it), then the safety help for that person alone (the event "care.afraid").
@@ -27,10 +32,10 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, NotRequired, TypedDict, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import asks, which
 from bot.context import Command, MendContext, Services
@@ -41,6 +46,7 @@ from bot.links import private_link_button
 from bot.messages import Buttons, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
+from bot.render import shorten
 from bot.storage import Kind, Transaction
 
 log = logging.getLogger(__name__)
@@ -81,6 +87,11 @@ class Trigger(Authored):
     state: str  # "draft", "private" or "shared"
     locale: str  # the language the author read the draft in
     shared_at: NotRequired[str | None]
+    # How the draft was worded (triggers drafted before these were kept read as neutral):
+    source: NotRequired[str]  # "trigger", or "reflect" (drafted from what the person knows)
+    known: NotRequired[str | None]  # a reflection's "what I know for sure"
+    path: NotRequired[str | None]  # the couple's path then
+    role: NotRequired[str | None]  # the author's role then
 
 
 class SelfWork(Authored):
@@ -118,13 +129,15 @@ SETBACK_CHECK = "journal_setback"
 LADDER = "journal_ladder"
 IDEAS = "journal_ideas"
 RESPONSE = "journal_response"
+KEEP = "journal_keep"
 TRIGGER = "journal_trigger"
 REFLECT = "journal_reflect"
 
 PROMPTS = {"decision": 2, "fear": 2, "free": 1}  # prompt → how many questions it asks
 PAGE_SIZE = 5
 EXCERPT = 280
-MAX_TEXT = 3000  # characters of one journal answer
+ANSWERS_SHOWN = 2  # of an entry, on a page (one kept from many messages has more)
+MAX_TEXT = 4096  # a journal answer is kept whole: as much as one message can hold
 MAX_WHAT = 200  # what set a trigger off, in a few words
 MAX_OWN = 1000  # a trigger statement in the person's own words
 MAX_LOOP = 500
@@ -183,7 +196,7 @@ def _words(most: int) -> Reader:
     def read(text: str) -> str:
         words = text.strip()
         if len(words) > most:
-            raise Unreadable("journal.too_long", most=most)
+            raise Unreadable("journal.too_long", most=most, length=len(words))
         return words
 
     return read
@@ -269,7 +282,8 @@ def _page(
             {
                 "at": e["at"],
                 "prompt": e["prompt"],
-                "answers": [_excerpt(a) for a in e["answers"]],
+                "answers": [shorten(a, EXCERPT) for a in e["answers"][:ANSWERS_SHOWN]],
+                "more": max(0, len(e["answers"]) - ANSWERS_SHOWN),
                 "group": short_title(title) if several else None,
             }
             for e, title in shown
@@ -281,10 +295,6 @@ def _page(
         "new_path": couple.path == "new",
         "group": couple.title if several else None,
     }
-
-
-def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
 
 
 def _menu_view(run: Run) -> Mapping[str, Any]:
@@ -345,11 +355,11 @@ async def journal_command(update: Update, context: MendContext, asked: Asked) ->
     if not asked.private:
         await _private_only(update, context, couple, me, "journal")
         return
-    if not asked.text:
+    if not asked.typed:
         await which.keep(update, context, me.user_id, f"{MENU}.menu")
         return
-    text = asked.text[:MAX_TEXT]
-    await which.keep(update, context, me.user_id, f"{MENU}.entry", {"text": text})
+    # Kept whole, line breaks and all: it fits in one message (MAX_TEXT).
+    await which.keep(update, context, me.user_id, f"{MENU}.entry", {"text": asked.typed})
 
 
 def _keep_free(
@@ -361,6 +371,63 @@ def _keep_free(
     services.outbox.put(
         tx, private_message(services, me, "journal/saved", prompt="free", group=group)
     )
+
+
+# -- words that answer no question: offered to the journal -----------------------------------------
+
+
+def _keep_answer(turn: Turn) -> str:
+    """Yes keeps the words as one journal entry; no lets them go. Either way the run keeps
+    no copy of them."""
+    texts = turn.data.pop("texts", [])
+    turn.data["count"] = len(texts)
+    if turn.value == "yes" and texts:
+        _new_entry(turn.tx, turn.partner, "free", *texts)
+        return "kept"
+    return "let_go"
+
+
+KEEP_FLOW = Flow(
+    name=KEEP,
+    where="private",
+    first="offer",
+    steps={
+        "offer": Step(
+            "journal/keep_offer",
+            [[Option("yes", "journal.keep_yes"), Option("no", "journal.keep_no")]],
+            answer=_keep_answer,
+            data=lambda run: {"count": len(run.data.get("texts", []))},
+        ),
+        "kept": Step("journal/keep_done", data=lambda run: {"kept": True}),
+        "let_go": Step("journal/keep_done", data=lambda run: {"kept": False}),
+    },
+)
+
+
+@known_partner
+async def unprompted_text(update: Update, context: MendContext, asked: Asked) -> None:
+    """Private words that answer no question: offered to the journal, with any others still
+    waiting for an answer (several messages in a row make one offer, one entry)."""
+    message = update.effective_message
+    if not asked.private or message is None or not message.text:
+        return
+    services, couple, me = context.mend, asked.couple, asked.partner
+    with services.store.transaction(couple.chat_id) as tx:
+        waiting = [
+            text
+            for run in services.runner.runs_in(tx, KEEP)
+            if run.owner == me.user_id
+            for text in run.data.get("texts", [])
+        ]
+        _start(services, tx, couple, me, KEEP, data={"texts": [*waiting, message.text]})
+    await services.outbox.deliver(context, couple.chat_id)
+
+
+@known_partner
+async def unwritten(update: Update, context: MendContext, asked: Asked) -> None:
+    """A photo, a voice message, a sticker in private: said plainly what can't be kept."""
+    if asked.private:
+        await reply(update, context, asked.locale, "journal/not_words", quote=True)
 
 
 # -- the prompts: one or two typed answers make one entry -----------------------------------------
@@ -669,11 +736,24 @@ RESPONSE_FLOW = Flow(
 
 
 def _drafted(
-    services: Services, tx: Transaction, couple: Couple, me: Partner, words: str
+    services: Services,
+    tx: Transaction,
+    couple: Couple,
+    me: Partner,
+    words: str,
+    *,
+    known: str | None = None,
 ) -> dict[str, Any]:
-    """What set it off becomes a drafted "I" statement, kept as the person's draft; nothing
-    leaves the private chat yet. Returns what the draft shows."""
+    """What set it off (or, from /reflect, what the person knows for sure) becomes a drafted
+    "I" statement, worded for the couple's path and the author's role, kept as the person's
+    draft; nothing leaves the private chat yet. Returns what the draft shows."""
     what = words.rstrip(".!") or words
+    wording: dict[str, Any] = {
+        "source": "trigger" if known is None else "reflect",
+        "known": known,
+        "path": couple.path,
+        "role": me.role,
+    }
     trigger = tx.table(TRIGGERS_TABLE).insert(
         {
             "author": me.user_id,
@@ -682,13 +762,28 @@ def _drafted(
             "text": None,
             "state": "draft",
             "locale": partner_locale(services, me),
+            "source": wording["source"],
+            "known": known,
+            "path": couple.path,
+            "role": me.role,
         }
     )
-    return {"trigger": trigger, "what": what, "text": None, "group": couple.title}
+    return {"trigger": trigger, "what": what, "text": None, "group": couple.title, **wording}
 
 
-def _draft(turn: Turn, words: str) -> str:
-    turn.data.update(_drafted(turn.runner.services, turn.tx, turn.couple, turn.partner, words))
+def _wording(trigger: Trigger) -> dict[str, Any]:
+    """How a stored draft was worded (neutral for those drafted before this was kept)."""
+    return {
+        "source": trigger.get("source", "trigger"),
+        "known": trigger.get("known"),
+        "path": trigger.get("path"),
+        "role": trigger.get("role"),
+    }
+
+
+def _draft(turn: Turn, words: str, known: str | None = None) -> str:
+    services, tx, couple, me = turn.runner.services, turn.tx, turn.couple, turn.partner
+    turn.data.update(_drafted(services, tx, couple, me, words, known=known))
     return "draft"
 
 
@@ -717,6 +812,7 @@ def _draft_choice(turn: Turn) -> str:
             what=trigger["what"],
             text=trigger["text"],
             author_locale=_known_locale(services, trigger["locale"]),
+            **_wording(trigger),
         )
         log.info("a trigger statement was shared with the group by its author")
     return "shared"
@@ -746,6 +842,7 @@ DRAFT_STEPS = {
             [Option("edit", "journal.trigger_edit"), Option("keep", "journal.trigger_keep")],
         ],
         answer=_draft_choice,
+        data=lambda run: _wording(cast(Trigger, run.data)),
     ),
     "own": Step("journal/trigger_edit_ask", read=_words(MAX_OWN), answer=_own_words),
     "shared": Step("journal/trigger_done", data=lambda run: {"shared": True}),
@@ -773,7 +870,7 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
     """/trigger: in private, straight away; from the group, it continues in private."""
     couple, me = asked.couple, asked.partner
     if asked.private:
-        given = {"typed": " ".join(asked.args)}
+        given = {"typed": asked.typed}
         await which.keep(update, context, me.user_id, f"{MENU}.trigger_typed", given)
         return
     services = context.mend
@@ -857,7 +954,7 @@ def _next_step(turn: Turn) -> str | None:
         choice=choice,
         looping=_looping(turn.tx, turn.partner),
     )
-    return _draft(turn, loop) if choice == "share" else None
+    return _draft(turn, loop, known) if choice == "share" else None
 
 
 def _looping(tx: Transaction, me: Partner) -> bool:
@@ -976,10 +1073,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         RESPONSE_FLOW,
         TRIGGER_FLOW,
         REFLECT_FLOW,
+        KEEP_FLOW,
     )
+    asks.on_unprompted(unprompted_text)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _closed_question)
     app.add_handler(CommandHandler("journal", journal_command))
     app.add_handler(CommandHandler("trigger", trigger_command))
     for tool in ("selfcheck", "ladder", "setback", "reflect"):
         app.add_handler(CommandHandler(tool, _tool_command(tool)))
+    # What isn't text (and isn't a service message such as a pin) in a private chat.
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unwritten
+        )
+    )

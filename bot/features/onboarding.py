@@ -66,7 +66,7 @@ async def join(update: Update, context: MendContext) -> None:
         return
     if existing is not None and existing.is_partner(user.id):
         locale = group_locale(services, existing)
-        await query.answer(services.render.label(locale, "alert.already_in"))
+        await query.answer(services.render.alert(locale, "alert.already_in"))
         return
     if existing is not None and existing.is_full:
         await refuse_outsider(update, context, existing)
@@ -91,7 +91,7 @@ async def join(update: Update, context: MendContext) -> None:
         joined.buttons = _private_link(context, locale, user.first_name, token)
         services.outbox.put(tx, joined)
 
-    await query.answer(services.render.label(locale, "alert.welcome_in"))
+    await query.answer(services.render.alert(locale, "alert.welcome_in"))
     await services.outbox.deliver(context, chat.id)
     await audience.recount(context, chat.id)
     if couple.is_full and audience.where(services.store, chat.id) == "ask":

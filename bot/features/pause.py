@@ -32,6 +32,7 @@ from bot.messages import (
 )
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.reading import read_duration
+from bot.render import shorten
 from bot.storage import Kind, Store, Transaction
 from bot.timers import Fired
 
@@ -129,7 +130,7 @@ async def pause_command(update: Update, context: MendContext, asked: Asked) -> N
                 "minutes": minutes,
                 "times": _times(couple, ends_at),
                 "adjusted": adjusted,
-                "typed": typed[:40],
+                "typed": shorten(typed),
                 "low": MIN_MINUTES,
                 "high": MAX_MINUTES,
             },

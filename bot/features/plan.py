@@ -50,7 +50,7 @@ from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date, read_times_and_days
-from bot.render import zone
+from bot.render import shorten, zone
 from bot.storage import Kind, Transaction
 from bot.timers import Fired, Timers
 from bot.transparency import declined
@@ -275,7 +275,7 @@ async def plan_command(update: Update, context: MendContext, asked: Asked) -> No
                 services.outbox.put(tx, group_message(services, couple, "plan/none"))
         await services.outbox.deliver(context, couple.chat_id)
     else:
-        await reply(update, context, asked.locale, "plan/usage", typed=argument[:40])
+        await reply(update, context, asked.locale, "plan/usage", typed=shorten(argument))
 
 
 def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: bool) -> None:

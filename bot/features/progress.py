@@ -59,6 +59,7 @@ from bot.guards import Asked, known_partner
 from bot.messages import group_message, private_message, reply, say_private
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.reads import LOW_SCORE, WeeklyCheckin
+from bot.render import SHORT_NAME, shorten
 from bot.roadmap import PHASES, phase_of, roadmap_month
 from bot.storage import Kind, Store
 from bot.timers import Fired, Timers
@@ -508,12 +509,11 @@ def _series(services: Services, couple: Couple, now: datetime) -> dict[str, Any]
     }
 
 
-def _plain(text: str, limit: int = 24) -> str:
-    """A name as matplotlib should draw it: short, no "$" read as mathematics, and no emoji
-    (the chart's font has none)."""
+def _plain(text: str, limit: int = SHORT_NAME) -> str:
+    """A name (or a title) as matplotlib should draw it: short, no "$" read as mathematics, and
+    no emoji (the chart's font has none)."""
     drawable = "".join(ch for ch in text if ord(ch) <= 0xFFFF).strip() or "?"
-    short = drawable if len(drawable) <= limit else drawable[: limit - 1] + "…"
-    return short.replace("$", r"\$")
+    return shorten(drawable, limit).replace("$", r"\$")
 
 
 def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:

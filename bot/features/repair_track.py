@@ -1,9 +1,11 @@
 """The infidelity track, the voluntary transparency exercises, and gentle notes on pitfalls.
 
-When a couple on the repair path says the breach was infidelity (asked once, in the /plan flow,
-and again with `/plan track`), the track adds what that deeper repair needs: full
-responsibility, disclosure as far as the hurt partner needs it, no contact with the person
-involved, and a timeline back to autonomy built together. The timeline's stages and the
+A couple on the repair path is asked, once (after their first plan, and again with
+`/plan track`), to name the kind of breach: infidelity, an emotional bond, dishonesty, broken
+promises or neglect. The kind decides which scripts /script offers first and what they suggest
+(read through `services.reads.breach`). For infidelity, the track adds what that deeper repair
+needs: full responsibility, disclosure as far as the hurt partner needs it, no contact with the
+person involved, and a timeline back to autonomy built together. The timeline's stages and the
 no-contact agreement are boundaries with review dates: the track's buttons ask for them with
 the events "track.add_stage", "track.no_contact" and "track.timeline".
 
@@ -18,8 +20,9 @@ features report what they see with events: "repair.pitfall" (kind and the note's
 plan) offers the track on the repair path; "plan.track" shows it. Which track a couple is on is
 read by the other repair features through `services.reads.repair_track`.
 
-Which track a couple is on binds both (bot.consent): the partner who answers proposes it, and it
-applies once the other agrees (the flow TRACK_FLOW); until then, the track in place stays.
+The kind of breach, and with it the track, binds both (bot.consent): the partner who answers
+proposes it, and it applies once the other agrees (the flow TRACK_FLOW); until then, what is in
+place stays.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class TrackState(TypedDict):
     id: NotRequired[int]
     kind: str | None  # one of TRACK_KINDS, once a partner said
     exercises: Exercises | None
+    breach: NotRequired[str | None]  # one of BREACHES, if they named it
     chosen_by: NotRequired[int]  # who proposed it
     agreed_by: NotRequired[int]  # who agreed (a track chosen before proposals lacks it)
     chosen_at: NotRequired[str | None]
@@ -91,13 +95,16 @@ EXERCISE_LATE_LIMIT = timedelta(days=2)
 PITFALL_QUIET = timedelta(days=30)
 PITFALLS = ("too_fast", "punishment", "crutch", "distance")
 TRACK_KINDS = ("infidelity", "other")
+# The kinds of breach a couple can name; all but infidelity are on the "other" track.
+BREACHES = ("infidelity", "emotional", "dishonesty", "promises", "neglect")
 TRACK_FLOW = "repair_track"  # which track: proposed by one partner, agreed by the other
 
 TRACK = "trk:"
-# trk:kind:<track>, trk:ex:start|stop, trk:show, and what the track asks of the boundaries
+# trk:kind:<track or breach>, trk:ask (name the kind again), trk:ex:start|stop, trk:show, and
+# what the track asks of the boundaries
 TRACK_CHOICE = re.compile(
-    r"^trk:(?P<action>kind|ex|show|add_stage|no_contact|timeline)"
-    r"(?::(?P<argument>infidelity|other|start|stop))?$"
+    r"^trk:(?P<action>kind|ask|ex|show|add_stage|no_contact|timeline)"
+    r"(?::(?P<argument>other|start|stop|" + "|".join(BREACHES) + r"))?$"
 )
 # What the track's buttons ask of the boundaries (told with an event: "track.<action>").
 FOR_BOUNDARIES = ("add_stage", "no_contact", "timeline")
@@ -185,6 +192,15 @@ def track_kind(store: Store, chat_id: int) -> str | None:
     return None if state is None else state.get("kind")
 
 
+def breach_kind(store: Store, chat_id: int) -> str | None:
+    """The kind of breach the couple named (one of BREACHES), if they did; a couple who chose
+    the infidelity track before kinds were named named infidelity."""
+    state = track_state(store, chat_id)
+    if state is None:
+        return None
+    return state.get("breach") or ("infidelity" if state.get("kind") == "infidelity" else None)
+
+
 def _save_track(services: Services, chat_id: int, fields: Mapping[str, Any]) -> TrackState:
     """Change the couple's track record, made first if there is none."""
     with services.store.transaction(chat_id) as tx:
@@ -218,13 +234,17 @@ async def _post(
 
 
 async def offer_track(context: MendContext, couple: Couple, thread: int | None = None) -> None:
-    """Ask, once, whether the breach was infidelity (either partner may answer)."""
+    """Ask what kind of breach it was (either partner may answer, the other agrees; "rather
+    not say" too)."""
     label = context.mend.render.label
 
     def rows(locale: str) -> Buttons:
         return [
-            [button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")],
-            [button(label(locale, "repair.is_other"), f"{TRACK}kind:other")],
+            *(
+                [button(label(locale, f"repair.breach_{breach}"), f"{TRACK}kind:{breach}")]
+                for breach in BREACHES
+            ),
+            [button(label(locale, "repair.breach_unsaid"), f"{TRACK}kind:other")],
         ]
 
     await _post(context, couple, "repair/track_offer", rows, thread)
@@ -264,7 +284,7 @@ async def _show_infidelity_track(
         ]
         if not running:
             shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-        shown.append([button(label(locale, "repair.not_our_track"), f"{TRACK}kind:other")])
+        shown.append([button(label(locale, "repair.not_our_track"), f"{TRACK}ask")])
         return shown
 
     repairing, hurt = _role_holder(couple, "repairing"), _role_holder(couple, "hurt")
@@ -291,10 +311,18 @@ async def _show_other(
         shown: list[list[Any]] = []
         if not running:
             shown.append([button(label(locale, "repair.start_exercises"), f"{TRACK}ex:start")])
-        shown.append([button(label(locale, "repair.is_infidelity"), f"{TRACK}kind:infidelity")])
+        shown.append([button(label(locale, "repair.rename_breach"), f"{TRACK}ask")])
         return shown
 
-    await _post(context, couple, "repair/track_other", rows, thread, changed_by=changed_by)
+    await _post(
+        context,
+        couple,
+        "repair/track_other",
+        rows,
+        thread,
+        changed_by=changed_by,
+        breach=breach_kind(services.store, couple.chat_id),
+    )
 
 
 @known_partner
@@ -305,11 +333,17 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
     couple, locale, query, thread = asked.couple, asked.locale, asked.press, asked.thread_id
     me, name = asked.partner, asked.first_name
     action, argument = chosen(context, "action"), chosen(context, "argument")
-    if action == "kind" and argument in TRACK_KINDS:
+    if action == "kind" and argument in (*TRACK_KINDS, *BREACHES):
         await query.answer()
         await clear_buttons(update)
-        current = track_kind(services.store, couple.chat_id)
-        if current == argument:
+        kind = "infidelity" if argument == "infidelity" else "other"
+        breach = argument if argument in BREACHES else None
+        state = track_state(services.store, couple.chat_id)
+        current = None if state is None else state.get("kind")
+        if state is not None and (current, breach_kind(services.store, couple.chat_id)) == (
+            kind,
+            breach,
+        ):
             await show_track(context, couple, thread)
             return
         # Answered in private (personal things go to each of them privately): the other
@@ -319,7 +353,7 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
             couple,
             TRACK_FLOW,
             owner=me,
-            data={"kind": argument, "current": current, "agreed": False},
+            data={"kind": kind, "breach": breach, "current": current, "agreed": False},
             where="private" if asked.private else "group",
             thread_id=thread,
         )
@@ -329,13 +363,17 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
     elif action == "show" and not argument:
         await query.answer()
         await show_track(context, couple, thread)
+    elif action == "ask" and not argument:
+        await query.answer()
+        await clear_buttons(update)
+        await offer_track(context, couple, thread)
     elif action in FOR_BOUNDARIES and not argument:
         await query.answer()
         await services.emit(f"track.{action}", context, couple, partner=me)
     elif action == "ex" and argument == "start":
         if _exercises_running(services, couple.chat_id):
             await query.answer(
-                services.render.label(locale, "alert.repair_exercises_running"), show_alert=True
+                services.render.alert(locale, "alert.repair_exercises_running"), show_alert=True
             )
             return
         await query.answer()
@@ -379,6 +417,7 @@ def _track_agreed(turn: Turn) -> None:
         record_id,
         {
             "kind": turn.data["kind"],
+            "breach": turn.data.get("breach"),
             "chosen_by": proposer.user_id,
             "agreed_by": turn.partner.user_id,
             "chosen_at": to_iso(utcnow()),
@@ -510,6 +549,7 @@ def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any]:
     state = track_state(services.store, couple.chat_id)
     return {
         "track": state.get("kind") if state is not None else None,
+        "breach": state.get("breach") if state is not None else None,
         "exercises": state.get("exercises") if state is not None else None,
         "notes_shown": [
             {"pitfall": r["kind"], "shown_at": r["shown_at"]}
@@ -547,5 +587,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile_exercises)
     services.exporters["repair_track"] = export
     services.reads.repair_track = track_kind
+    services.reads.breach = breach_kind
     services.runner.add(CHOOSING)
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

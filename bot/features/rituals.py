@@ -1,4 +1,4 @@
-"""Daily rituals: the morning note, one thing I appreciated today, the bedtime positive.
+"""Daily rituals: the morning note, the appreciation of the day, the bedtime positive.
 
 Each partner chooses which rituals they want and when, on their own clock (`/rituals`, in the
 group or in private). None is on until chosen: the guide's advice is to start with one ritual,
@@ -36,7 +36,7 @@ from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.quiet import partner_is_quiet
 from bot.reading import read_clock, read_date
-from bot.render import Renderer
+from bot.render import Renderer, shorten
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
@@ -501,7 +501,7 @@ def _time_chosen(turn: Turn) -> str | None:
 def _read_time(text: str) -> str:
     at = read_clock(text)
     if at is None:
-        raise Unreadable("alert.rituals_bad_time", typed=text[:40])
+        raise Unreadable("alert.rituals_bad_time", typed=shorten(text))
     return at
 
 
@@ -598,7 +598,7 @@ async def away_command(update: Update, context: MendContext, asked: Asked) -> No
             "rituals/away_usage",
             example=day_as_moment(today + timedelta(days=7)),
             iso=(today + timedelta(days=7)).isoformat(),
-            typed=typed[:40] if last is None else "",
+            typed=shorten(typed) if last is None else "",
             most=MAX_AWAY_DAYS,
         )
         return

@@ -23,9 +23,10 @@ from bot.flows import Flow, Turn
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
-from bot.model import Partner, utcnow
+from bot.model import Couple, Partner, utcnow
 from bot.outbox import GROUP
 from bot.reading import AUTO, read_clock_range, read_language
+from bot.render import shorten
 from bot.zones import find_zone, warm_up
 
 ZONE = "tz:"
@@ -62,6 +63,11 @@ async def timezone_command(update: Update, context: MendContext, asked: Asked) -
     await apply_zone(update, context, me, asked.locale, " ".join(asked.args))
 
 
+def _own_zone(couple: Couple, payload: dict[str, Any]) -> dict[str, str]:
+    """The other partner replied to a partner's time zone question: /timezone asks their own."""
+    return {"hint": "command", "command": "timezone"}
+
+
 async def apply_zone(
     update: Update, context: MendContext, me: Partner, locale: str, text: str
 ) -> None:
@@ -80,7 +86,7 @@ async def apply_zone(
         for s in guess.suggestions
     ]
     template = "settings/timezone_suggest" if rows else "settings/timezone_unknown"
-    await reply(update, context, locale, template, buttons=rows, typed=text[:64])
+    await reply(update, context, locale, template, buttons=rows, typed=shorten(text))
 
 
 async def _set_zone(
@@ -160,7 +166,7 @@ async def _set_quiet(
     else:
         parsed = read_clock_range(text)
         if parsed is None:
-            await reply(update, context, locale, "settings/quiet_usage", typed=text[:40])
+            await reply(update, context, locale, "settings/quiet_usage", typed=shorten(text))
             return False
         hours = parsed
 
@@ -421,7 +427,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("language", "personal", in_group=True, in_private=True),
     )
     services.runner.add(LANGUAGE_FOR_THE_GROUP)
-    asks.on_answer("timezone", zone_answer)
+    asks.on_answer("timezone", zone_answer, elsewhere=_own_zone)
     app.add_handler(CommandHandler("timezone", timezone_command))
     app.add_handler(CommandHandler("quiet", quiet_command))
     app.add_handler(CommandHandler("language", language_command))

@@ -32,6 +32,7 @@ from bot.helplines import helplines_for
 from bot.links import private_link_button
 from bot.messages import Buttons, button, choices, chosen, reply, say_private
 from bot.model import Couple, Partner, to_iso, utcnow
+from bot.render import shorten
 from bot.storage import Kind, Store
 
 FAQ = "faq:"
@@ -46,6 +47,7 @@ FAQ_KEYS = (
     "doing_the_work",
     "therapy",
     "approaches",
+    "stories",
 )
 SWITCH = "care"  # care:pause, care:resume: the safety switch under the help
 AFRAID = "care.afraid"  # told by /setback when someone said they are afraid of their partner
@@ -232,7 +234,9 @@ async def faq_command(update: Update, context: MendContext, asked: Asked) -> Non
         else:
             await _unreachable(update, context, asked)
         return
-    await reply(update, context, locale, "support/faq_usage", typed=typed[:40], count=len(FAQ_KEYS))
+    await reply(
+        update, context, locale, "support/faq_usage", typed=shorten(typed), count=len(FAQ_KEYS)
+    )
 
 
 @known_partner
@@ -283,11 +287,12 @@ async def faq_share(update: Update, context: MendContext, asked: Asked) -> None:
     sent = await say_private(
         context, asked.couple, other, "support/faq_answer", key=key, question=question, by=me.name
     )
+    alert = services.render.alert  # names shortened so that the alert fits
     if sent is None:
-        text = label(asked.locale, "alert.faq_partner_unreachable", name=other.name)
+        text = alert(asked.locale, "alert.faq_partner_unreachable", name=other.name)
         await asked.press.answer(text, show_alert=True)
         return
-    await asked.press.answer(label(asked.locale, "alert.faq_shared", name=other.name))
+    await asked.press.answer(alert(asked.locale, "alert.faq_shared", name=other.name))
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -1,9 +1,10 @@
 """Words to start from: /script (scripts by situation and role) and /starter (conversation
 starters by roadmap phase and depth).
 
-Roles only change the order in which scripts are offered to the person who asked; every script
-is open to both partners. Starters are drawn without repeats from the set of the couple's
-current phase and the chosen depth; the set starts over, with a gentle note, once it is used up.
+Roles, and the kind of breach a couple named (read from the repair track), only change the order
+in which scripts are offered and what a script suggests; every script is open to both partners.
+Starters are drawn without repeats from the set of the couple's current phase and the chosen
+depth; the set starts over, with a gentle note, once it is used up.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import audience
 from bot.context import Command, MendContext, Services
 from bot.guards import Asked, known_partner
 from bot.messages import Buttons, button, choices, chosen, reply
 from bot.model import Couple, to_iso, utcnow
+from bot.render import shorten
 from bot.roadmap import phase_of, roadmap_month
 from bot.storage import Kind
 
@@ -65,6 +68,14 @@ SCRIPTS: tuple[Script, ...] = (
     Script("online", ("repair", "new"), ("hurt", "repairing", "learning", "supporting")),
 )
 SCRIPTS_BY_KEY = {script.key: script for script in SCRIPTS}
+# The scripts that fit a kind of breach best (bot.features.repair_track.BREACHES), in order.
+BREACH_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "infidelity": ("acknowledge", "apology", "closeness"),
+    "emotional": ("acknowledge", "online", "apology"),
+    "dishonesty": ("acknowledge", "gentle", "listen"),
+    "promises": ("apology", "whenthen", "acknowledge"),
+    "neglect": ("whenthen", "listen", "respond"),
+}
 
 # Roadmap phases by month since day 1 (months 1–3, 4–6, 7 onwards), and the two depths.
 DEPTHS = ("light", "deeper")
@@ -81,9 +92,17 @@ DEPTH_WORDS = {
 STARTERS_PER_SET = 10
 
 
-def offered_scripts(path: str | None, role: str | None) -> tuple[list[Script], int]:
-    """The scripts of the couple's path, the asker's role's first; and how many are theirs."""
-    scripts = [s for s in SCRIPTS if path is None or path in s.paths]
+def offered_scripts(
+    path: str | None, role: str | None, breach: str | None = None
+) -> tuple[list[Script], int]:
+    """The scripts of the couple's path, the asker's role's first; and how many are theirs.
+    Within each part, those that fit the kind of breach come first, best first."""
+    fitting = BREACH_SCRIPTS.get(breach or "", ())
+
+    def rank(script: Script) -> int:
+        return fitting.index(script.key) if script.key in fitting else len(fitting)
+
+    scripts = sorted((s for s in SCRIPTS if path is None or path in s.paths), key=rank)
     if role is None:
         return scripts, 0
     first = [s for s in scripts if role in s.first_for]
@@ -95,17 +114,20 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
     """/script: a menu of situations; /script <situation>: that script at once."""
     couple, me, locale = asked.couple, asked.partner, asked.locale
     render = context.mend.render
+    breach = _breach(context, asked)
     wanted = asked.text.lower()
     if wanted:
         if wanted in SCRIPTS_BY_KEY:
-            await reply(update, context, locale, f"talk/script_{wanted}")
+            await reply(update, context, locale, f"talk/script_{wanted}", breach=breach)
             return
         known = [
             {"key": s.key, "title": render.label(locale, f"talk.script_{s.key}")} for s in SCRIPTS
         ]
-        await reply(update, context, locale, "talk/script_usage", typed=wanted[:40], scripts=known)
+        await reply(
+            update, context, locale, "talk/script_usage", typed=shorten(wanted), scripts=known
+        )
         return
-    scripts, first = offered_scripts(couple.path, me.role)
+    scripts, first = offered_scripts(couple.path, me.role, breach)
     rows: Buttons = [
         [button(render.label(locale, f"talk.script_{s.key}"), f"{SCRIPT}{s.key}")] for s in scripts
     ]
@@ -118,6 +140,7 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
         name=me.name,
         role=me.role if first else None,
         first=first,
+        breach=breach,
     )
 
 
@@ -125,7 +148,20 @@ async def script_command(update: Update, context: MendContext, asked: Asked) -> 
 async def script_button(update: Update, context: MendContext, asked: Asked) -> None:
     """A situation was tapped: its script, in the chat where the menu is."""
     await asked.press.answer()
-    await reply(update, context, asked.locale, f"talk/script_{chosen(context, 'key')}")
+    key, breach = chosen(context, "key"), _breach(context, asked)
+    await reply(update, context, asked.locale, f"talk/script_{key}", breach=breach)
+
+
+def _breach(context: MendContext, asked: Asked) -> str | None:
+    """The kind of breach the couple named, on the repair path: in private, or in a group where
+    personal things may be posted (bot.audience); else none, so that a script shown to someone
+    else in the group says nothing of it."""
+    couple, store = asked.couple, context.mend.store
+    if couple.path != "repair":
+        return None
+    if not asked.private and audience.where(store, couple.chat_id) != "group":
+        return None
+    return context.mend.reads.breach(store, couple.chat_id)
 
 
 # -- /starter --------------------------------------------------------------------------------
@@ -176,7 +212,7 @@ async def starter_command(update: Update, context: MendContext, asked: Asked) ->
         return
     depth = DEPTH_WORDS.get(typed)
     if depth is None:
-        await reply(update, context, locale, "talk/starter_usage", typed=typed[:40])
+        await reply(update, context, locale, "talk/starter_usage", typed=shorten(typed))
         return
     await _send_starter(update, context, couple, locale, depth)
 

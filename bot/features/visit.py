@@ -54,7 +54,7 @@ from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_date
-from bot.render import zone
+from bot.render import shorten, zone
 from bot.storage import Kind, Store, Transaction
 from bot.timers import Fired, Timers
 from bot.when import local_to_utc, next_local, quiet_until
@@ -116,7 +116,6 @@ MAX_AHEAD = timedelta(days=2 * 366)
 MAX_IDEAS = 5
 MAX_IDEA = 200
 MAX_TEXT = 500
-TYPED_SHOWN = 40  # of a typed answer that can't be used, this much is quoted back
 SAFE_FROM = 4  # a rating of 4 or 5 counts as "felt safe and connected"
 
 ACTIVITIES = ("cooking", "walks", "place", "calm_start", "talk", "evening")
@@ -424,7 +423,7 @@ def _read_place(text: str) -> str:
     guess = find_zone(text)
     found = guess.zone or (guess.suggestions[0].zone if len(guess.suggestions) == 1 else None)
     if found is None:
-        raise Unreadable("visit.reason.place_unknown", typed=text[:TYPED_SHOWN])
+        raise Unreadable("visit.reason.place_unknown", typed=shorten(text))
     return found
 
 
@@ -448,7 +447,7 @@ def _on_or_after(text: str, earliest: date) -> date:
     """A typed day; one without a year is the first such day on or after `earliest`."""
     day = read_date(text, earliest)
     if day is None:
-        raise Unreadable("visit.reason.date_unreadable", typed=text[:TYPED_SHOWN])
+        raise Unreadable("visit.reason.date_unreadable", typed=shorten(text))
     return day
 
 
@@ -465,7 +464,7 @@ def _arrival(turn: Turn) -> str:
     today = _today(place_zone(turn.couple, visit))
     day = _on_or_after(turn.value, today)
     if day < today:
-        raise Unreadable("visit.reason.date_past", typed=turn.value[:TYPED_SHOWN])
+        raise Unreadable("visit.reason.date_past", typed=shorten(turn.value))
     if day_as_moment(day) - day_as_moment(today) > MAX_AHEAD:
         raise Unreadable("visit.reason.date_far")
     turn.tx.table(VISITS_TABLE).update(visit["id"], {"arrival": day.isoformat()})

@@ -34,7 +34,7 @@ from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
 from bot.outbox import GROUP
 from bot.reading import read_clock, read_duration, read_weekday
-from bot.render import Renderer, weekday_name
+from bot.render import Renderer, shorten, weekday_name
 from bot.storage import Kind, Store, Transaction
 from bot.timers import TIMERS_TABLE, Fired, Timers
 from bot.when import next_local, outside_quiet_hours, quiet_until
@@ -278,7 +278,7 @@ def _time_chosen(turn: Turn) -> str | None:
 def _read_time(text: str) -> str:
     at = read_clock(text)
     if at is None:
-        raise Unreadable("alert.windows_bad_time", typed=text[:40])
+        raise Unreadable("alert.windows_bad_time", typed=shorten(text))
     return at
 
 
@@ -456,7 +456,7 @@ async def worry_command(update: Update, context: MendContext, asked: Asked) -> N
             update, context, locale, "windows/worry_in_private", buttons=rows, name=partner.name
         )
         return
-    text = asked.text
+    text = asked.typed
     if not text:
         await asks.ask(
             context,
@@ -484,7 +484,9 @@ async def park(update: Update, context: MendContext, partner: Partner, text: str
     says which group it is for)."""
     if len(text) > MAX_WORRY:
         locale = partner_locale(context.mend, partner)
-        await reply(update, context, locale, "windows/worry_too_long", most=MAX_WORRY)
+        await reply(
+            update, context, locale, "windows/worry_too_long", most=MAX_WORRY, length=len(text)
+        )
         return
     await which.keep(update, context, partner.user_id, WORRY_FLOW, {"text": text})
 

@@ -451,6 +451,17 @@ class SandboxChat:
         await asyncio.sleep(0)
         return message
 
+    async def send_photo(self, user: SandboxUser) -> SentMessage:
+        """A person sends a photo without a caption: no text at all."""
+        self._check_open()
+        self._check_member(user)
+        world = self._control.world
+        size = {"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}
+        message = world.post(self.state, user.state, media={"photo": [size]})
+        world.deliver(message)
+        await asyncio.sleep(0)
+        return message
+
     async def reply(
         self, user: SandboxUser, *, to: SentMessage, text: str, thread_id: int | None = None
     ) -> SentMessage:

@@ -46,7 +46,13 @@ async def test_a_jealousy_check_from_the_group_happens_in_private(
     assert check.button_texts() == ["I've named it", "Stop here"]
 
     await couple.alex.press(check, "I've named it")
-    await shows(sandbox, check, "Step 2 of 3", "new that actually happened", "old fear")
+    await shows(
+        sandbox,
+        check,
+        "Step 2 of 3",
+        "Did something new actually happen",
+        "a fear you already know",
+    )
     assert check.button_texts() == [
         "Something new happened",
         "An old fear",
@@ -61,7 +67,7 @@ async def test_a_jealousy_check_from_the_group_happens_in_private(
         check,
         "I feel [the feeling] when [what you saw or heard, plainly], and I think "
         "an old fear is part of it",
-        "Can you help me see how this looks from your side?",
+        "how this looks from where you are",
     )
     assert check.button_texts() == ["Let my partner know I'd like to talk"]
     await sandbox.settle(idle=0.1)

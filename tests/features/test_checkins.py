@@ -78,7 +78,7 @@ async def test_both_answer_then_the_group_sees_what_each_shared_and_a_kept_week_
     assert "Friday still stings" not in reveal.text  # Alex kept it private
     assert "Tell you about my week" not in reveal.text
     assert reveal.text.count("answered, and kept it private") == 2
-    assert "one thing to look forward to" in reveal.text  # a good week: something nice next
+    assert "Something for the week ahead" in reveal.text  # a good week: something nice next
     await progress(couple, couple.alex)
     await sandbox.settle()
     assert said(couple, "A first kept week") == 0  # on day 1: the week isn't over yet
@@ -114,7 +114,7 @@ async def test_a_painful_reveal_offers_a_slow_talk_or_the_window_and_no_celebrat
         "side by side", "Alex 4/5", "Sam 2/5", "Some of this week hurt", "/script listen"
     )
     assert "your next insecurity window: Monday 19:00 for Alex" in reveal.text
-    assert "one thing to look forward to" not in reveal.text
+    assert "Something for the week ahead" not in reveal.text
     await progress(couple, couple.alex)
     await sandbox.settle()
     assert said(couple, "A first kept week") == 0  # not straight after that
@@ -298,7 +298,7 @@ async def test_one_checklist_a_month_and_the_change_since_the_month_before(
     second = await checklist(couple, [0, 1, 2, 3, 4], [0, 1, 2, 5], month=2)
     assert "Alex: 5 of 6 (+3 since last month)" in second.text
     assert "Sam: 4 of 6 (+4 since last month)" in second.text
-    assert "moving in the right direction" in second.text
+    assert "trust is heading the way you hoped" in second.text
     assert not any("quiet word" in m.text for m in couple.alex.private.bot_messages())
 
 

@@ -17,7 +17,7 @@ from bot import asks
 from bot.context import Services
 from bot.features.journal import CHECKS_TABLE, JOURNAL_TABLE, LADDER_TABLE
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
-from tests.conftest import People, onboard
+from tests.conftest import People, agree, onboard
 
 
 async def until(sandbox: Sandbox, happened: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -71,13 +71,13 @@ async def test_journal_entries_stay_with_their_author(
     await alex.send_private("/journal")
     menu = await alex.private.expect("Your journal", "Only you can see", "No entries yet")
     await alex.press(menu, "One good decision today")
-    await answer(alex, alex.private, "one good decision", text="I said no to <b>overtime</b>")
-    await answer(alex, alex.private, "how did it feel", text="Steady, a bit proud")
-    await alex.private.expect("Saved, just for you", "your own instincts")
+    await answer(alex, alex.private, "a choice you made today", text="I said no to <b>overtime</b>")
+    await answer(alex, alex.private, "What was that like", text="Steady, a bit proud")
+    await alex.private.expect("Saved, just for you", "your own judgment can be relied on")
     await alex.press(menu, "A fear, and where it began")
-    await answer(alex, alex.private, "most afraid of", text="Being left without a word")
-    await answer(alex, alex.private, "Where do you think you learned", text="My last breakup")
-    await alex.private.expect("Saved", "old story")
+    await answer(alex, alex.private, "what you dread most", text="Being left without a word")
+    await answer(alex, alex.private, "When did you first meet this fear", text="My last breakup")
+    await alex.private.expect("Saved", "talking about then")
     await sam.send_private("/journal Sam's own thought")
     await sam.private.expect("Saved, just for you")
 
@@ -160,7 +160,7 @@ async def test_a_trigger_reaches_the_group_only_when_its_author_confirms(
     await group.expect("Alex, I've written to you in our private chat")
     await answer(alex, alex.private, "What set it off?", text="a late reply")
     draft = await alex.private.expect(
-        "Here's a way you could say it", "a late reply", "more my past speaking", "Alex & Sam"
+        "Here's a way you could say it", "a late reply", "Something stirred me up", "Alex & Sam"
     )
     assert draft.button_texts() == ["Share in the group", "Edit", "Keep private"]
     share_draft = draft.buttons[0][0].callback_data or ""
@@ -239,12 +239,12 @@ async def test_setback_or_red_flag(sandbox: Sandbox, couple: People) -> None:
     await sam.send_private("/setback")
     check = await sam.private.expect("A setback, or a red flag?", "1 of 5")
     await walk(sandbox, sam, check, "Yes", "No", "Yes", "Yes", "No")
-    assert "normal setback" in check.text and "reassurance" in check.text
+    assert "normal setback" in check.text and "still in this" in check.text
 
     await sam.send_private("/setback")
     check = await sam.private.expect("1 of 5")
     await walk(sandbox, sam, check, "No", "Yes", "No", "Yes", "No")
-    assert "more than a bump" in check.text and "brushed aside" in check.text
+    assert "more than a stumble" in check.text and "brushed aside" in check.text
     assert "came back after you'd talked" in check.text and "won't talk about it" in check.text
     assert "/support" in check.text
 
@@ -301,7 +301,11 @@ async def test_from_rumination_to_reflection(sandbox: Sandbox, couple: People) -
         await sam.press(step, "Keep this in my journal" if round_ < 2 else "Tell my partner gently")
         done = await sam.private.expect("You named the loop", "They'll leave like the last one")
     assert "several times this week" in done.text and "/support" in done.text
-    draft = await sam.private.expect("Here's a way you could say it", "the last one")
+    # The draft builds on what Sam knows, not on the fear that kept circling.
+    draft = await sam.private.expect(
+        "Here's a way you could say it", "what I actually know: I know they stayed all year"
+    )
+    assert "the last one" not in draft.text
     await sam.send_private("/journal")
     await sam.private.expect("a loop, looked at", "I know they stayed all year")
     await sandbox.settle()
@@ -309,12 +313,45 @@ async def test_from_rumination_to_reflection(sandbox: Sandbox, couple: People) -
     assert draft.button_texts()[0] == "Share in the group"
 
 
+async def test_drafts_are_worded_for_the_path_and_the_role(
+    sandbox: Sandbox, services: Services
+) -> None:
+    """A hurt partner on the repair path is never made to say it's "only my past"; someone
+    learning to trust again speaks of a sore spot from before the relationship."""
+    repair = await onboard(sandbox, services)
+    await repair.group.send(repair.alex, "/settings")
+    overview = await repair.group.expect("How things are set up")
+    await repair.alex.press(overview, "Roles")
+    roles = await repair.group.expect("who is doing the repair work")
+    await repair.alex.press(roles, "Sam is doing the repair work")
+    await agree(repair.group, repair.sam, "Alex proposes")
+    await repair.group.wait_for(lambda m: "Alex: the partner who was hurt" in m.text)
+    await repair.alex.send_private("/trigger the phone went quiet all evening")
+    hurt = await repair.alex.private.expect(
+        "Something brought back what happened between us", "I'm not accusing you"
+    )
+    assert "past" not in hurt.text.lower()
+    await repair.sam.send_private("/trigger you went quiet at dinner")
+    await repair.sam.private.expect("I'd rather tell you than go quiet about it")
+
+    new = await onboard(sandbox, services, path="Trusting again", title="Kim & Jo")
+    await new.group.send(new.alex, "/settings")
+    overview = await new.group.expect("How things are set up")
+    await new.alex.press(overview, "Roles")
+    roles = await new.group.expect("who is learning to trust again")
+    await new.alex.press(roles, next(t for t in roles.button_texts() if t.startswith("Alex")))
+    await agree(new.group, new.sam, "Alex proposes")
+    await new.group.wait_for(lambda m: "Alex: learning to trust again" in m.text)
+    await new.alex.send_private("/trigger a late reply")
+    await new.alex.private.expect("an old sore spot, one from before us", "a late reply")
+
+
 async def test_german_journal(couple: People) -> None:
     couple.sam.language_code = "de"
     await couple.sam.send_private("/journal")
     menu = await couple.sam.private.expect("Dein Tagebuch", "Noch keine Einträge")
     await couple.sam.press(menu, "Eine gute Entscheidung heute")
-    await couple.sam.private.expect("gute Entscheidung", "Antworte auf diese Nachricht")
+    await couple.sam.private.expect("Entscheidung von heute", "Antworte auf diese Nachricht")
 
 
 # -- the steps as flows: double taps, old buttons, other people, answers asked again -------------
@@ -414,7 +451,7 @@ async def test_a_typed_answer_that_is_too_long_is_asked_again(
     await alex.press(ladder, "Add my own")
     await answer(alex, alex.private, "next thing you might share", text="my brother's day " * 15)
     again = await alex.private.expect(
-        "That's a bit long: 200 characters at most", "next thing you might share"
+        "That's 254 characters, 200 at most here", "next thing you might share"
     )
     assert again.force_reply
     assert services.store.records(group.id, LADDER_TABLE) == []
@@ -423,7 +460,7 @@ async def test_a_typed_answer_that_is_too_long_is_asked_again(
 
     await alex.send_private("/trigger " + "so many words " * 20)
     await answer(
-        alex, alex.private, "200 characters at most", "What set it off?", text="a late reply"
+        alex, alex.private, "279 characters, 200 at most", "What set it off?", text="a late reply"
     )
     await alex.private.expect("Here's a way", "a late reply")
 

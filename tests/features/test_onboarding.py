@@ -34,7 +34,7 @@ async def test_a_couple_sets_up_together(sandbox: Sandbox, services: Services) -
     question = await group.expect("Which of these fits", "one of you proposes")
     await sam.press(question, "Trusting again")
     proposed = await group.expect(
-        "Sam proposes", "learning to trust again in a new relationship", "Alex, does that fit"
+        "Sam proposes", "learning to trust again, with someone new", "Alex, does that fit"
     )
     assert question.buttons == []  # answered questions lose their buttons
     assert proposed.button_texts() == ["Yes, agreed", "Not like this"]

@@ -182,9 +182,9 @@ async def test_a_couple_writes_the_plan_together(
     assert not plan.pinned
     await alex.press(notice, "Post here anyway")
     await sam.press(notice, "Post here anyway")
-    offer = await group.expect("Was the breach infidelity?")
+    offer = await group.expect("What kind of breach are you repairing?")
     await sandbox.wait_until(lambda: plan.pinned, "the plan pinned")
-    assert offer.button_texts() == ["Yes, it was infidelity", "No, something else"]
+    assert offer.button_texts()[0] == "Infidelity"
 
     stored = services.store.records(group.id, PLAN_TABLE)[0]
     assert stored["state"] == "agreed" and stored["zone"] == "Europe/Berlin"
@@ -249,7 +249,7 @@ async def test_changing_one_section_repins_the_plan(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     first = await write_plan(sandbox, couple)
-    await group.expect("Was the breach infidelity?")
+    await group.expect("What kind of breach are you repairing?")
     assert first.pinned
 
     # A change Alex doesn't agree to leaves the plan as it is.
@@ -314,7 +314,7 @@ async def test_wrong_arguments_and_deleting(
     await alex.private.expect("belongs in your shared group")
 
     await write_plan(sandbox, couple)
-    await group.expect("Was the breach infidelity?")
+    await group.expect("What kind of breach are you repairing?")
     await group.send(alex, "/plan delete")
     confirm = await group.expect("Alex, do you want me to delete your repair plan?")
     refused = await sam.press(confirm, "Yes, delete the plan")
@@ -343,7 +343,7 @@ async def test_the_monthly_review_fires_on_time_after_a_restart(
 ) -> None:
     group, alex = couple.group, couple.alex
     await write_plan(sandbox, couple)
-    await group.expect("Was the breach infidelity?")
+    await group.expect("What kind of breach are you repairing?")
     review_due = datetime(2026, 4, 10, 12, tzinfo=UTC)
 
     fresh = await restart(app, settings, clock, review_due - timedelta(hours=1) - clock.now())
@@ -375,7 +375,7 @@ async def test_a_review_missed_while_down_is_dropped_and_the_next_planned(
     sandbox: Sandbox, app: MendApp, settings: Settings, couple: People, clock: Clock
 ) -> None:
     await write_plan(sandbox, couple)
-    await couple.group.expect("Was the breach infidelity?")
+    await couple.group.expect("What kind of breach are you repairing?")
     missed = datetime(2026, 4, 10, 12, tzinfo=UTC) + timedelta(days=2)
     fresh = await restart(app, settings, clock, missed - clock.now())
     try:
@@ -404,7 +404,7 @@ async def test_in_a_forum_the_plan_stays_in_its_topic(sandbox: Sandbox, services
     people = People(alex, sam, group, {}, services)
     await write_plan(sandbox, people, thread=topic)
     await group.expect("I couldn't pin the plan")
-    await group.expect("Was the breach infidelity?")
+    await group.expect("What kind of breach are you repairing?")
     written = group.bot_messages()[before:]
     assert len(written) > 8 and all(m.thread_id == topic for m in written)
 
@@ -473,7 +473,7 @@ async def test_buttons_of_an_earlier_plan_go_stale(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     first = await write_plan(sandbox, couple)
-    await group.expect("Was the breach infidelity?")
+    await group.expect("What kind of breach are you repairing?")
     await group.send(sam, "/plan")
     copy = await group.expect("Your repair plan")
     await sam.press(copy, "Change next visit")  # every copy of the current plan answers

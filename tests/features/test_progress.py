@@ -19,7 +19,7 @@ from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox
-from tests.conftest import Clock, People, Restart, past_checkin, set_day_one
+from tests.conftest import Clock, People, Restart, onboard, past_checkin, set_day_one
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TITLES = {key: key for key in ("scores", "checklist", "pauses", "week", "month")}
@@ -94,6 +94,7 @@ async def test_progress_in_private_and_on_day_one(couple: People) -> None:
     assert chart.photo is not None and chart.photo.startswith(PNG)
     summary = await couple.alex.private.expect("day 1, week 1, month 1", "none yet")
     assert "worth noticing" not in summary.text
+    assert "finding its feet" not in summary.text  # the new path's signs are for the new path
     assert couple.group.bot_messages()[-1].photo is None  # nothing went to the group
 
     # The chart of the first week counts in whole weeks and pauses (not 0.5, 0.6 … 1.5).
@@ -105,6 +106,21 @@ async def test_progress_in_private_and_on_day_one(couple: People) -> None:
         for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
             assert label.get_text().lstrip("−-").isdigit(), label.get_text()
     assert [t.get_text() for t in drawn.axes[0].get_xticklabels()] == ["1"]
+
+
+async def test_the_new_path_shows_the_signs_that_trust_is_taking_root(
+    sandbox: Sandbox, services: Services
+) -> None:
+    people = await onboard(sandbox, services, path="Trusting again")
+    await people.group.send(people.sam, "/progress")
+    await people.group.expect("Your progress, day 1")
+    await people.group.expect(
+        "Signs that trust is finding its feet",
+        "Affection that comes on its own",
+        "Lighter talks",
+        "Less defending",
+        "Talk of what's ahead",
+    )
 
 
 async def test_lasting_low_scores_bring_a_private_word_about_support(

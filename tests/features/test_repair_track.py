@@ -10,7 +10,9 @@ from bot.context import Services
 from bot.features.repair_track import (
     EXERCISE,
     PITFALLS_TABLE,
+    TRACK_TABLE,
     blames_distance,
+    breach_kind,
     leans_on_messaging,
     track_kind,
 )
@@ -28,6 +30,17 @@ async def leap(clock: Clock, sandbox: Sandbox, moment: datetime) -> None:
     await sandbox.settle(idle=0.1)
 
 
+# The kinds of breach a couple can name, as buttons.
+BREACH_BUTTONS = [
+    "Infidelity",
+    "An emotional bond with someone else",
+    "Dishonesty, or something kept hidden",
+    "Promises broken again and again",
+    "Neglect: not being a priority",
+    "We'd rather not say",
+]
+
+
 def notes(people: People, fragment: str) -> list[SentMessage]:
     return [
         m for m in people.group.bot_messages() if "gentle note" in m.text and fragment in m.text
@@ -38,10 +51,10 @@ def notes(people: People, fragment: str) -> list[SentMessage]:
 async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: Services) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(sam, "/plan track")
-    offer = await group.expect("Was the breach infidelity?")
+    offer = await group.expect("What kind of breach are you repairing?")
     casey = sandbox.user("Casey")
     await group.add_member(casey, by=alex)
-    assert (await casey.press(offer, "Yes, it was infidelity")).show_alert
+    assert (await casey.press(offer, "Infidelity")).show_alert
     assert (await sam.press_data(offer, "trk:kind:affair")).show_alert
     assert track_kind(services.store, group.id) is None
     # Casey leaves again: the two of them read the group alone (tests/test_audience.py has
@@ -49,9 +62,9 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     await group.remove_member(casey, by=alex)
     await sandbox.settle()
 
-    await sam.press(offer, "Yes, it was infidelity")
+    await sam.press(offer, "Infidelity")
     proposed = await group.expect(
-        "Sam says the breach was infidelity", "Alex, does that fit how you see it too?"
+        "Sam names the breach as infidelity", "Alex, does that fit how you see it too?"
     )
     assert track_kind(services.store, group.id) is None  # until Alex agrees
     await alex.press(proposed, "Yes, agreed")
@@ -60,17 +73,17 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
         "Full responsibility",
         "without excuses",
         "as far as it's needed",
-        "No contact with the person involved",
+        "An end to contact",
         "back to autonomy",
         "never a test",
     )
     assert track_kind(services.store, group.id) == "infidelity"
 
     await alex.press(track, "Agree on no contact")
-    whom = await group.expect("Alex, who does “No contact with the person involved” ask")
+    whom = await group.expect("Alex, who does “Contact with the third person ends” ask")
     await alex.press(whom, "It asks something of Alex")
-    await agree(group, sam, "Alex proposes a boundary", "No contact with the person involved")
-    await group.expect("Agreed:", "No contact with the person involved", "clearest signs of repair")
+    await agree(group, sam, "Alex proposes a boundary", "Contact with the third person ends")
+    await group.expect("Agreed:", "Contact with the third person ends", "clearest signs of repair")
     await sam.press(track, "Add a stage to our timeline")
     question = await group.expect("Sam, describe this stage")
     await group.reply(sam, to=question, text="We talk every evening; new plans shared early")
@@ -82,11 +95,11 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
 
     await group.send(alex, "/boundaries")
     listing = await group.expect(
-        "1. No contact with the person involved",
+        "1. Contact with the third person ends",
         "Your timeline back to autonomy",
         "Stage 1: We talk every evening",
     )
-    assert "+ No contact with the person involved" not in listing.button_texts()
+    assert "+ Contact with the third person ends" not in listing.button_texts()
     assert "Add a stage to our timeline" in listing.button_texts()
 
     # A stage is reviewed like a boundary; moving on is its own small milestone.
@@ -99,6 +112,8 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "We'd rather not say")
     proposed = await group.expect("proposes leaving the infidelity track", "Sam, does that fit")
     await sam.press(proposed, "Not like this")
     await group.expect(
@@ -108,9 +123,12 @@ async def test_the_infidelity_track(sandbox: Sandbox, couple: People, services: 
     await group.send(alex, "/plan track")
     track = await group.expect("The infidelity track")
     await alex.press(track, "This track doesn't fit us")
-    await agree(group, sam, "proposes leaving the infidelity track")
-    await group.expect("Agreed, as Alex proposed: not the infidelity track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "We'd rather not say")
+    await agree(group, sam, "Alex would rather not name the kind of breach")
+    await group.expect("Agreed, as Alex proposed: you'd rather not name it")
     assert track_kind(services.store, group.id) == "other"
+    assert breach_kind(services.store, group.id) is None
 
 
 @pytest.mark.clock(START)
@@ -119,10 +137,10 @@ async def test_three_weekly_transparency_invitations_then_quiet(
 ) -> None:
     group, alex, sam = couple.group, couple.alex, couple.sam
     await group.send(alex, "/plan track")
-    offer = await group.expect("Was the breach infidelity?")
-    await alex.press(offer, "No, something else")
-    await agree(group, sam, "Alex says the breach wasn't infidelity")
-    other = await group.expect("Agreed, as Alex proposed: not the infidelity track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "Promises broken again and again")
+    await agree(group, sam, "Alex names the breach as promises broken again and again")
+    other = await group.expect("Agreed, as Alex proposed: promises broken again and again")
     await sam.press(other, "Start the transparency exercises")
     await group.expect("Transparency exercises: 3 weeks", "started by Sam", "voluntary")
     week_one = await group.expect(
@@ -133,7 +151,7 @@ async def test_three_weekly_transparency_invitations_then_quiet(
     assert already.show_alert and "already running" in (already.text or "")
 
     started = clock.now()
-    for week, words in ((2, "voice note"), (3, "video call")):
+    for week, words in ((2, "voice note"), (3, "say hello")):
         due = started + timedelta(days=7 * (week - 1))
         await leap(clock, sandbox, due - timedelta(hours=1))
         assert not any(f"week {week} of 3" in m.text for m in group.bot_messages())
@@ -149,9 +167,9 @@ async def test_three_weekly_transparency_invitations_then_quiet(
 @pytest.mark.clock(START)
 async def test_the_invitations_can_be_stopped(couple: People, services: Services) -> None:
     await couple.group.send(couple.sam, "/plan track")
-    offer = await couple.group.expect("Was the breach infidelity?")
-    await couple.sam.press(offer, "Yes, it was infidelity")
-    await agree(couple.group, couple.alex, "Sam says the breach was infidelity")
+    offer = await couple.group.expect("What kind of breach are you repairing?")
+    await couple.sam.press(offer, "Infidelity")
+    await agree(couple.group, couple.alex, "Sam names the breach as infidelity")
     track = await couple.group.expect("The infidelity track")
     await couple.sam.press(track, "Start the transparency exercises")
     await couple.group.expect("Transparency exercises")
@@ -172,21 +190,23 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     await group.send(alex, "/boundaries")
     listing = await group.expect("Your boundaries")
     for label in (
-        "+ Daily check-ins at agreed times",
-        "+ Open about new close friendships",
+        "+ A set time each day to talk",
+        "+ Telling each other about new friends",
         "+ Nothing deleted or hidden",
     ):
         await agreed_boundary(couple, alex, label=label, binds="Sam")
     assert notes(couple, "") == []
     await agreed_boundary(couple, alex, words="I tell you who I'm meeting", binds="Sam")
-    await group.expect("A gentle note", "most of your boundaries come from Alex", "bridge")
+    await group.expect(
+        "A gentle note", "most of your boundaries come from Alex", "carry you somewhere"
+    )
     await agreed_boundary(couple, alex, words="I share my weekend plans", binds="Sam")
     await sandbox.settle(idle=0.1)
     assert len(notes(couple, "come from Alex")) == 1  # not twice in a month
 
     # Blaming the distance, and messaging as the only reassurance: seen in the words.
     await agreed_boundary(couple, sam, words="We message each other every hour", binds="Sam")
-    await group.expect("A gentle note", "something to lean on")
+    await group.expect("A gentle note", "every silence starts to feel like a threat")
     await group.send(alex, "/plan")
     checkins = await group.expect("Step 1 of 4")
     await alex.press(checkins, "Every day")
@@ -194,12 +214,12 @@ async def test_pitfall_notes_come_when_a_pattern_shows_and_once_a_month(
     await group.reply(alex, to=question, text="8:00, 13:00, 21:00")
     changes = await group.expect("Step 2 of 4")
     await sandbox.settle(idle=0.1)
-    assert len(notes(couple, "something to lean on")) == 1  # three a day, but shown already
+    assert len(notes(couple, "every silence starts")) == 1  # three a day, but shown already
     await alex.press(changes, "Add a change")
     question = await group.expect("Alex, what is one thing")
     await group.reply(alex, to=question, text="Stop saying it happened because of the distance")
     await group.expect("Step 2 of 4")
-    await group.expect("A gentle note", "the distance is hard", "doesn't decide")
+    await group.expect("A gentle note", "the kilometres between you", "isn't decided by a map")
 
     # Moving too fast: every boundary ended in the first weeks.
     for _ in range(6):
@@ -226,14 +246,64 @@ def review_button_first(listing: SentMessage) -> str:
 @pytest.mark.clock(START)
 async def test_the_offer_follows_a_new_plan(sandbox: Sandbox, couple: People) -> None:
     await write_plan(sandbox, couple)
-    offer = await couple.group.expect("Was the breach infidelity?")
-    await couple.alex.press(offer, "Yes, it was infidelity")
-    await agree(couple.group, couple.sam, "Alex says the breach was infidelity")
+    offer = await couple.group.expect("What kind of breach are you repairing?")
+    await couple.alex.press(offer, "Infidelity")
+    await agree(couple.group, couple.sam, "Alex names the breach as infidelity")
     await couple.group.expect("Agreed, as Alex proposed: the infidelity track")
     await couple.group.send(couple.sam, "/plan")
     plan = await couple.group.expect("Your repair plan", "infidelity track: /plan track")
-    await couple.sam.press(plan, "The infidelity track")
+    await couple.sam.press(plan, "The kind of breach")
     await couple.group.expect("The infidelity track", "Full responsibility")
+
+
+@pytest.mark.clock(START)
+async def test_naming_the_kind_of_breach_shapes_the_scripts(couple: People) -> None:
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/script")
+    menu = await group.expect("Words for hard moments")
+    assert menu.button_texts()[0] == "Saying plainly what happened"
+    assert "You named the breach" not in menu.text
+
+    await group.send(sam, "/plan track")
+    offer = await group.expect("What kind of breach are you repairing?")
+    assert offer.button_texts() == BREACH_BUTTONS
+    await sam.press(offer, "Neglect: not being a priority")
+    proposed = await group.expect("Sam names the breach as neglect", "Alex, does that fit")
+    await group.send(alex, "/script")
+    menu = await group.expect("Words for hard moments")
+    assert "You named the breach" not in menu.text  # not until Alex agrees
+    await alex.press(proposed, "Yes, agreed")
+    other = await group.expect(
+        "Agreed, as Sam proposed: neglect", "attention made reliable", "/script now"
+    )
+    await group.send(alex, "/script")
+    menu = await group.expect("You named the breach as neglect", "come first")
+    assert menu.button_texts()[:3] == [
+        "When … then …",
+        "Listening: reflect, validate, ask",
+        "Answering with care when they open up",
+    ]
+    await group.send(alex, "/script apology")
+    await group.expect("After neglect, for example", "one evening a week belongs to the two of you")
+
+    await alex.press(other, "Name the kind of breach again")
+    offer = await group.expect("What kind of breach are you repairing?")
+    await alex.press(offer, "Dishonesty, or something kept hidden")
+    await agree(group, sam, "Alex names the breach as dishonesty")
+    await group.expect("Agreed, as Alex proposed: dishonesty", "half-truths")
+    await group.send(sam, "/script acknowledge")
+    await group.expect("Saying plainly what happened", "A correction given in halves")
+
+
+@pytest.mark.clock(START)
+async def test_the_infidelity_track_chosen_before_kinds_were_named_counts_as_infidelity(
+    couple: People, services: Services
+) -> None:
+    with services.store.transaction(couple.group.id) as tx:
+        tx.table(TRACK_TABLE).insert({"kind": "infidelity", "exercises": None})
+    assert breach_kind(services.store, couple.group.id) == "infidelity"
+    await couple.group.send(couple.alex, "/script acknowledge")
+    await couple.group.expect("Saying plainly what happened", "the hard ones too")
 
 
 def test_reading_patterns() -> None:

@@ -44,7 +44,7 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(
     assert overview.button_texts() == [
         "○ Morning note",
         "08:00 · change",
-        "○ One thing I appreciated",
+        "○ Today's appreciation",
         "18:00 · change",
         "○ Bedtime positive",
         "21:30 · change",
@@ -63,11 +63,13 @@ async def test_each_partner_chooses_their_own_rituals_with_buttons(
     assert pending["partner"] == couple.alex.id
 
     await couple.alex.press(overview, "18:00 · change")
-    presets = await group.expect("When should I nudge you about your “one thing")
+    presets = await group.expect("When should I nudge you about your appreciation of the day")
     await couple.alex.press(presets, "19:00")
     await group.expect("is on, at 19:00")
     # The overview it was changed from shows the new time at once.
-    await sandbox.wait_until(lambda: "today” at 19:00" in overview.text, "the new time shown")
+    await sandbox.wait_until(
+        lambda: "appreciation of the day at 19:00" in overview.text, "the new time shown"
+    )
     assert "19:00 · change" in overview.button_texts()
     await couple.alex.press(overview, "21:30 · change")
     presets = await group.expect("bedtime positive")

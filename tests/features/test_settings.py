@@ -37,8 +37,9 @@ async def test_time_zone_asked_in_the_group_with_a_reply(couple: People) -> None
     await group.send(couple.alex, "/timezone")
     question = await group.expect("Alex, which city or time zone")
     assert question.force_reply
-    # Sam answering Alex's question is ignored; Alex's own answer counts.
+    # Sam answering Alex's question is told whose it is; Alex's own answer counts.
     await group.reply(couple.sam, to=question, text="Tokyo")
+    await group.expect("Sam, that question was for Alex", "send /timezone yourself")
     await group.reply(couple.alex, to=question, text="Lisbon")
     await group.expect("Time zone set to Europe/Lisbon")
     couple_now = couple.couple()

@@ -75,7 +75,7 @@ async def test_scripts_are_offered_by_role_but_open_to_both(couple: People) -> N
     answer = await couple.sam.press(menu, "An apology without defending")
     assert not answer.show_alert
     script = await couple.group.expect(
-        "An apology without defending", "[what you did]", "From now on I will [one concrete change"
+        "An apology without defending", "[what you did]", "from now on: [one concrete change"
     )
     assert any(e["type"] == "blockquote" for e in script.entities)
 

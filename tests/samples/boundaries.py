@@ -19,7 +19,7 @@ def boundary(**fields: Any) -> dict[str, Any]:
         "id": 7,
         "text": None,
         "suggestion": "no_hiding",
-        "title": "No deleting messages or hiding social activity",
+        "title": "Nothing deleted or hidden, in messages or online",
         "source": "suggested",
         "stage": None,
         "by": NAME,
@@ -46,11 +46,11 @@ OWN = boundary(
     state="reviewing",
 )
 STAGE = boundary(text=OWN_TEXT, suggestion=None, title=None, source="stage", stage=3)
-NO_CONTACT = boundary(suggestion="no_contact", title="No contact with the person involved")
+NO_CONTACT = boundary(suggestion="no_contact", title="Contact with the third person ends")
 
 PROPOSED = {
     "text": None,
-    "title": "No deleting messages or hiding social activity",
+    "title": "Nothing deleted or hidden, in messages or online",
     "source": "suggested",
     "binds": [NAME, LONG_NAME],
     "binds_them": True,

@@ -11,6 +11,8 @@ from typing import Any
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # a daylight-saving night in Europe
 NAME = 'Alex <b>&amp; "co"</b>'
 LONG_NAME = "Maximiliane-Alexandra " * 3
+# What someone typed, repeated back at its longest (bot.render.TYPED_SHOWN), markup and all.
+TYPED = ("<b>typed</b> & " * 4)[:39] + "…"
 PARTNER = {
     "name": NAME,
     "timezone": "Australia/Lord_Howe",
@@ -44,6 +46,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/outsider": [{"name": NAME, "partners": [NAME, LONG_NAME]}],
     "common/stranger": [{}],
     "common/question_closed": [{}],
+    "common/not_your_question": [
+        {"name": LONG_NAME, "asked": asked, "hint": hint, "command": "timezone"}
+        for asked in (NAME, "")
+        for hint in ("closed", "button", "theirs", "command")
+    ],
     "common/open_private": [{}],
     "common/prompts_paused": [{}],
     "common/closing": [{}, {"private": True}],
@@ -74,6 +81,17 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"sections": SECTIONS, "private": True},
         {"sections": SECTIONS, "private": False},
     ],
+    "help/unknown_command": [
+        {
+            "typed": TYPED,
+            "suggestion": "checklist",
+            "description": "x" * 256,
+            "arguments": TYPED,
+            "private": private,
+        }
+        for private in (True, False)
+    ]
+    + [{"typed": TYPED, "suggestion": None, "description": "", "arguments": "", "private": True}],
     "membership/partner_back": [{"name": NAME}],
     "membership/partner_left": [{"name": NAME}],
     "membership/removed_notice": [

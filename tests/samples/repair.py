@@ -12,12 +12,30 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"changed_by": NAME, "repairing": NAME, "hurt": LONG_NAME},
         {"changed_by": None, "repairing": None, "hurt": None},
     ],
-    "repair/track_other": [{"changed_by": NAME}, {"changed_by": None}],
+    "repair/track_other": [
+        {"changed_by": changed_by, "breach": breach}
+        for changed_by in (NAME, None)
+        for breach in (None, "emotional", "dishonesty", "promises", "neglect")
+    ],
     "repair/track_proposed": [
-        {"owner": NAME, "partner": LONG_NAME, "kind": kind, "current": current}
-        for kind, current in (("infidelity", None), ("infidelity", "other"), ("other", None))
+        {"owner": NAME, "partner": LONG_NAME, "kind": kind, "breach": breach, "current": current}
+        for kind, breach, current in (
+            ("infidelity", "infidelity", None),
+            ("infidelity", None, "other"),
+            ("other", "emotional", "infidelity"),
+            ("other", "promises", None),
+            ("other", None, None),
+        )
     ]
-    + [{"owner": LONG_NAME, "partner": NAME, "kind": "other", "current": "infidelity"}],
+    + [
+        {
+            "owner": LONG_NAME,
+            "partner": NAME,
+            "kind": "other",
+            "breach": None,
+            "current": "infidelity",
+        }
+    ],
     "repair/exercises_started": [{"name": NAME, "weeks": 3}],
     "repair/exercise_week": [
         {"week": week, "weeks": 3, "late": late} for week in (1, 2, 3) for late in (False, True)

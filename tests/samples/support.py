@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.features.support import FAQ_KEYS
 from tests.samples.foundation import LONG_NAME, NAME
-
-FAQ_KEYS = (
-    "how_long",
-    "full_trust",
-    "transparency",
-    "checking",
-    "no_change",
-    "sorry_no_effort",
-    "doing_the_work",
-    "therapy",
-    "approaches",
-)
 
 # The help with no numbers known (no zone, or a country the table lacks) and with the most a
 # country has: an emergency number and helplines with long names and hostile text.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.features.repair_track import BREACHES
 from bot.features.talk import SCRIPTS
 from tests.samples.foundation import LONG_NAME, NAME
 
@@ -11,13 +12,16 @@ SCRIPT_KEYS = tuple(script.key for script in SCRIPTS)
 TYPED = '<b>nope</b> & "more"'
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
-    **{f"talk/script_{key}": [{}] for key in SCRIPT_KEYS},
+    **{
+        f"talk/script_{key}": [{"breach": breach} for breach in (None, *BREACHES)]
+        for key in SCRIPT_KEYS
+    },
     "talk/script_menu": [
-        {"name": NAME, "role": "repairing", "first": 4},
-        {"name": LONG_NAME, "role": "hurt", "first": 5},
-        {"name": NAME, "role": "learning", "first": 6},
-        {"name": NAME, "role": "supporting", "first": 2},
-        {"name": NAME, "role": None, "first": 0},
+        {"name": NAME, "role": "repairing", "first": 4, "breach": "promises"},
+        {"name": LONG_NAME, "role": "hurt", "first": 5, "breach": "emotional"},
+        {"name": NAME, "role": "learning", "first": 6, "breach": None},
+        {"name": NAME, "role": "supporting", "first": 2, "breach": "neglect"},
+        {"name": NAME, "role": None, "first": 0, "breach": "dishonesty"},
     ],
     "talk/script_usage": [
         {

@@ -66,6 +66,6 @@ SAMPLES = {
         {"opening": None, "zone": None, "parked": 5, "group": None},
         {"opening": AT, "zone": None, "parked": 2, "group": NAME},
     ],
-    "windows/worry_too_long": [{"most": 1000}],
+    "windows/worry_too_long": [{"most": 1000, "length": 4088}],
     "windows/worry_shared": [{"name": NAME, "text": LONG_WORRY}],
 }
