@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from babel.core import get_global
+
 from bot.render import CONTENT_DIR
 
 HELPLINES_FILE = CONTENT_DIR / "helplines.toml"
@@ -59,8 +61,26 @@ def helplines_for(zone: str | None, path: Path = HELPLINES_FILE) -> Helplines:
 
 
 def country_of(zone: str | None) -> str | None:
-    """The ISO 3166 country a zone lies in ("Europe/Berlin" → "DE"), if it names one."""
-    return _countries().get(zone) if zone else None
+    """The ISO 3166 country a zone lies in ("Europe/Berlin" → "DE"), if it names one; an old
+    or alias name counts as the zone it stands for ("US/Eastern" → "US", "GB" → "GB")."""
+    if not zone:
+        return None
+    canonical = _aliases().get(zone, zone)
+    found = _countries().get(canonical) or _territories().get(canonical)
+    # CLDR names no country as "ZZ" (UTC) or a region number ("001").
+    return found if found and found != "ZZ" and found.isalpha() else None
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    """Alias zone names → the zone they stand for (CLDR's data, through Babel)."""
+    return {str(k): str(v) for k, v in get_global("zone_aliases").items()}
+
+
+@cache
+def _territories() -> dict[str, str]:
+    """Zone → territory for the zones zone.tab doesn't list (CLDR's data, through Babel)."""
+    return {str(k): str(v) for k, v in get_global("zone_territories").items()}
 
 
 def all_numbers(path: Path = HELPLINES_FILE) -> list[Number]:

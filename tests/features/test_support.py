@@ -98,6 +98,12 @@ def test_every_number_names_its_source_and_when_it_was_checked() -> None:
         assert number.number.strip() and number.kind, number
         assert isinstance(number.reverify, bool)
     assert country_of("Europe/Berlin") == "DE" and country_of("UTC") is None
+    # Old and alias names count as the zone they stand for.
+    for alias, country in (("US/Eastern", "US"), ("Canada/Eastern", "CA"), ("GB", "GB")):
+        assert country_of(alias) == country, alias
+    for alias in ("US/Pacific", "Australia/NSW", "NZ", "Europe/Belfast", "Europe/Nicosia"):
+        assert helplines_for(alias).emergency is not None, alias
+    assert helplines_for("Europe/Jersey").emergency is not None
     assert helplines_for("Europe/Paris").emergency is not None  # the EU's 112
     assert not helplines_for("Etc/GMT-3").known
 
