@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(encode_key(new_key()))
         return 0
+    from bot.storage.lock import DataInUse
+
     try:
         settings = load_settings()
         setup_logging(settings.log_level, [settings.token] if settings.token else [])
@@ -71,17 +73,24 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"mend: configuration error: {error}", file=sys.stderr)
         return 2
+    except DataInUse as error:
+        print(f"mend: {error}", file=sys.stderr)
+        return 2
 
 
 def _run(settings: Settings, arguments: argparse.Namespace) -> int:
-    if settings.token is None:
-        from bot.sandbox.console import run_sandbox
+    """The bot, holding its data directory while it runs (bot.storage.lock)."""
+    from bot.storage.lock import holding
 
-        return run_sandbox(settings, port=arguments.port, console=not arguments.no_console)
-    from bot.app import run
+    with holding(settings.data_dir):
+        if settings.token is None:
+            from bot.sandbox.console import run_sandbox
 
-    run(settings)
-    return 0
+            return run_sandbox(settings, port=arguments.port, console=not arguments.no_console)
+        from bot.app import run
+
+        run(settings)
+        return 0
 
 
 def _rotate_key(settings: Settings) -> int:

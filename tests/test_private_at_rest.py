@@ -25,6 +25,7 @@ from bot.features.journal import JOURNAL_TABLE
 from bot.sandbox import Sandbox, SandboxUser
 from bot.storage import Store
 from bot.storage.keys import IN_USE_FILE, KEY_FILE
+from bot.storage.lock import holding
 from bot.storage.rotation import rotate_data_key
 from bot.storage.sealing import PRIVATE, Binding, Place, sealed_with
 from tests.conftest import ROOT, Clock, People, Restart, errors_logged, onboard
@@ -363,3 +364,27 @@ def test_rotate_key_from_the_command_line_moves_to_mend_data_key(tmp_path: Path)
     [entry] = again.records(-5, JOURNAL_TABLE)
     assert entry["answers"] == ["Before the new key"]
     assert found_in_files(data_dir, "Before the new key") == []
+
+
+def test_rotate_key_refuses_while_a_bot_runs_over_the_same_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    store = Store(data_dir)
+    store.open()
+    with store.transaction(-5) as tx:
+        tx.table(JOURNAL_TABLE).insert(
+            {"author": 1, "at": None, "prompt": "free", "answers": ["Kept with the first key"]}
+        )
+    key_before = (data_dir / KEY_FILE).read_bytes()
+    with holding(data_dir):  # as the running bot does
+        refused = _mend({"BOT_DATA_DIR": str(data_dir)}, "rotate-key")
+        started = _mend({"BOT_DATA_DIR": str(data_dir)})  # a second bot over the same data
+    assert refused.returncode == started.returncode == 2
+    assert "another Mend process is using" in refused.stderr
+    assert "another Mend process is using" in started.stderr
+    assert (data_dir / KEY_FILE).read_bytes() == key_before  # nothing was rotated
+    again = Store(data_dir)
+    again.open()
+    [entry] = again.records(-5, JOURNAL_TABLE)
+    assert entry["answers"] == ["Kept with the first key"]
+    # Once the bot has stopped, the key can be rotated.
+    assert _mend({"BOT_DATA_DIR": str(data_dir)}, "rotate-key").returncode == 0

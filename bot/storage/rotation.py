@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.storage.keys import begin_rotation, finish_rotation
+from bot.storage.lock import holding
 from bot.storage.sealing import PRIVATE
 from bot.storage.store import Store
 
@@ -31,10 +32,15 @@ class Rotated:
 
 def rotate_data_key(settings: Settings) -> Rotated:
     """Seal everything with a new key (with MEND_DATA_KEY: with the key it names), then forget
-    the older ones. The features' tables must be declared (import bot.app first)."""
+    the older ones. The features' tables must be declared (import bot.app first). Raises
+    DataInUse (bot.storage.lock) while a bot runs over the same data."""
     if not PRIVATE:
         raise RuntimeError("no table declares private fields: import the features first")
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with holding(settings.data_dir):  # never under a running bot: it would seal with the old key
+        return _rotate(settings)
+
+
+def _rotate(settings: Settings) -> Rotated:
     begin_rotation(settings.data_dir, settings.data_key)
     store = Store(
         settings.data_dir, data_key=settings.data_key, older_keys=settings.previous_data_keys
