@@ -191,6 +191,8 @@ class Flow:
     closed: what a typed reply to a question that is no longer open is answered with.
     single: one open run at a time per owner (per couple, for runs owned by both): starting
         one closes the one before (a menu or an overview shown again).
+    superseded: one open run at a time for the couple, whoever started it: a newer one closes
+        the one before (a proposal answered by a proposal of the same kind).
     view: values every message of the flow gets, worked out when it is shown (inside the
         couple's transaction): names, dates in each partner's zone, what the feature's tables
         hold now. Called with the services, the couple, the run and the message's locale.
@@ -207,6 +209,7 @@ class Flow:
     closed: str = "common/question_closed"  # the answer to a typed reply that came too late
     view: Callable[[Services, Couple, Run, str], Mapping[str, Any]] | None = None
     single: bool = False
+    superseded: bool = False
 
 
 @dataclass
@@ -451,10 +454,14 @@ class Runner:
             started_at=now,
         )
         table = tx.table(RUNS_TABLE)
-        open_runs = [r for r in self.runs_in(tx, flow.name) if r.owner == run.owner]
-        # A flow keeps at most MAX_OPEN runs waiting per owner (one, if it says so): the
-        # oldest close, so runs nobody answers never pile up.
-        for older in open_runs[: max(0, len(open_runs) - (0 if flow.single else MAX_OPEN - 1))]:
+        open_runs = [
+            r for r in self.runs_in(tx, flow.name) if flow.superseded or r.owner == run.owner
+        ]
+        # A flow keeps at most MAX_OPEN runs waiting per owner (one, if it says so; none
+        # besides the new one, whoever owns them, if a newer run supersedes them): the oldest
+        # close, so runs nobody answers never pile up.
+        keep = 0 if flow.single or flow.superseded else MAX_OPEN - 1
+        for older in open_runs[: max(0, len(open_runs) - keep)]:
             self.close(tx, older)
         run.id = table.insert({**run.to_record(), "created_at": to_iso(now)})
         current = tx.couple()

@@ -441,6 +441,7 @@ async def _show_agreed(context: MendContext, couple: Couple, run: Run) -> None:
 CHOOSING = Flow(
     name=TRACK_FLOW,
     first="consider",
+    superseded=True,
     steps={"consider": proposal("repair/track_proposed", what="track", agreed=_track_agreed)},
     finished=_show_agreed,
 )

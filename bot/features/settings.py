@@ -289,6 +289,7 @@ def _language_agreed(turn: Turn) -> None:
 LANGUAGE_FOR_THE_GROUP = Flow(
     name=GROUP_LANGUAGE,
     first="consider",
+    superseded=True,
     steps={
         "consider": proposal("settings/language_proposed", what="language", agreed=_language_agreed)
     },

@@ -167,6 +167,24 @@ async def test_each_partner_is_answered_in_their_own_language(
     assert sandbox.commands("all_private_chats", "de")  # German command menus exist too
 
 
+async def test_a_newer_proposal_for_the_groups_language_closes_the_older_one(
+    sandbox: Sandbox, couple: People
+) -> None:
+    group = couple.group
+    await group.send(couple.sam, "/language German")
+    older = await group.wait_for(lambda m: "Sam would like me to write in Deutsch" in m.text)
+    yes = str(older.buttons[0][0].callback_data)
+    await group.send(couple.alex, "/language English")
+    newer = await group.wait_for(lambda m: "Alex would like me to write in English" in m.text)
+    await sandbox.wait_until(lambda: older.buttons == [], "the older proposal closed")
+    answer = await couple.alex.press_data(older, yes)  # a copy of the older "Yes, agreed"
+    assert answer.show_alert and "no longer current" in (answer.text or "")
+    assert couple.couple().language is None
+    await couple.sam.press(newer, "Yes, agreed")
+    await group.expect("I'll write in English")
+    assert couple.couple().language == "en"
+
+
 async def test_settings_asks_for_the_path_and_the_roles_again(couple: People) -> None:
     await couple.group.send(couple.alex, "/settings")
     overview = await couple.group.expect("How things are set up")
