@@ -73,6 +73,11 @@ class Reader:
         self.day_endings = _words(data, "weekday", "endings")
         self.not_days_in_sentences = _words(data, "weekday", "not_in_sentences")
         self.joiners = _words(data, "duration", "joiners")
+        self.duration_fillers = _words(data, "duration", "fillers")
+        self.duration_numbers = _merge(
+            {word: Fraction(str(value)) for word, value in _table(d, "duration", "numbers").items()}
+            for d in data
+        )
         self.languages = _merge(
             [_language_names(locale, locales) for locale in locales]
             + [dict.fromkeys(_words([d], "language", "auto"), AUTO) for d in data]
@@ -190,7 +195,24 @@ class Reader:
 
     def duration(self, text: str) -> int | None:
         """See `read_duration`."""
-        tokens = _DURATION_TOKEN.findall(_typed(text))
+        typed = _typed(text)
+        tokens = [t for t in _DURATION_TOKEN.findall(typed) if t not in self.duration_fillers]
+        # Number words ("an hour", "half an hour", "eine halbe Stunde"): each multiplies the
+        # next, so "half an hour" is ½ × 1 hour.
+        said: list[str] = []
+        factor: Fraction | None = None
+        for token in tokens:
+            number = self.duration_numbers.get(token)
+            if number is not None:
+                factor = (factor or Fraction(1)) * number
+                continue
+            if factor is not None:
+                said.append(str(float(factor)) if token[0].isalpha() else "")
+                factor = None
+            said.append(token)
+        if factor is not None or "" in said:
+            return None  # a number word with no unit after it ("an hour or two" isn't read)
+        tokens = said
         terms: list[tuple[Fraction, int | None]] = []
         index = 0
         while index < len(tokens):
@@ -268,7 +290,8 @@ def read_date(text: str, earliest: date) -> date | None:
 
 def read_duration(text: str) -> int | None:
     """A length in whole minutes from "45", "45m", "45 min", "1h", "1 h 30", "1h30", "1.5h",
-    "1,5 Stunden", "90 Minuten", "2 hours and 15 minutes". A bare number is minutes (after
+    "1,5 Stunden", "90 Minuten", "2 hours and 15 minutes", and in words: "an hour", "half an
+    hour", "eine halbe Stunde" ("please" and such are skipped). A bare number is minutes (after
     hours too: "1 h 30"). None if it isn't a length or isn't a whole number of minutes."""
     return _reader().duration(text)
 

@@ -248,6 +248,16 @@ def test_not_dates(typed: str) -> None:
         ("1 Stunde und 30 Minuten", 90),
         ("0", 0),
         ("1441", 1441),  # read; whether it is allowed is the command's to say
+        # said in words, as people say them
+        ("an hour", 60),
+        ("half an hour", 30),
+        ("a quarter of an hour", 15),
+        ("2 hours please", 120),
+        ("45 minutes please", 45),
+        ("eine Stunde", 60),
+        ("eine halbe Stunde", 30),
+        ("anderthalb Stunden", 90),
+        ("zwei Stunden bitte", 120),
     ],
 )
 def test_durations(typed: str, expected: int) -> None:
@@ -270,6 +280,9 @@ def test_durations(typed: str, expected: int) -> None:
         "and 5",
         "1:30",
         "1e9999",
+        "an hour or two",
+        "half",
+        "please",
     ],
 )
 def test_not_durations(typed: str) -> None:
