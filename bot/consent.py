@@ -23,7 +23,7 @@ from bot.outbox import GROUP
 AGREE = "yes"
 NOT_NOW = "no"
 OPTIONS = ((Option(AGREE, "consent.agree"), Option(NOT_NOW, "consent.not_now")),)
-WHATS = ("boundary", "rewording", "path", "roles", "track", "language", "plan")
+WHATS = ("boundary", "rewording", "path", "roles", "track", "language", "plan", "plan_delete")
 
 
 def proposal(

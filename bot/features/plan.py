@@ -734,12 +734,19 @@ PROPOSAL = Flow(
 # -- deleting --------------------------------------------------------------------------------
 
 
-def _delete(turn: Turn) -> None:
-    """Only the partner who asked confirms; the plan, its reviews and its open steps go."""
-    services, tx = turn.services, turn.tx
+def _delete(turn: Turn) -> str | None:
+    """The partner who asked confirms; then the plan's commitments bind both, so the other
+    partner is asked to agree (`_deleted`)."""
     if turn.value == "no":
         turn.say(GROUP, "plan/delete_kept")
-        return
+        return None
+    return "agree"
+
+
+def _deleted(turn: Turn) -> None:
+    """The other partner agreed: the plan, its reviews and its open steps go."""
+    services, tx = turn.services, turn.tx
+    proposer = turn.couple.partner(turn.run.owner or 0) or turn.partner
     services.timers.cancel_kind(turn.couple.chat_id, REVIEW)
     plan = _agreed(tx.table(PLAN_TABLE).all())
     turn.data["unpin"] = plan.get("pinned_message") if plan else None
@@ -748,7 +755,7 @@ def _delete(turn: Turn) -> None:
         for run in services.runner.runs_in(tx, flow):
             if run.token != turn.run.token:
                 services.runner.close(tx, run)
-    turn.say(GROUP, "plan/deleted", name=turn.partner.name)
+    turn.say(GROUP, "plan/deleted", name=proposer.name)
 
 
 async def _unpin(context: MendContext, couple: Couple, run: Run) -> None:
@@ -765,7 +772,8 @@ DELETE = Flow(
             "plan/delete_confirm",
             [[Option("yes", "plan.delete_yes"), Option("no", "plan.delete_no")]],
             answer=_delete,
-        )
+        ),
+        "agree": proposal("plan/delete_proposed", what="plan_delete", agreed=_deleted),
     },
     not_yours="alert.plan_delete_not_yours",
     finished=_unpin,

@@ -320,6 +320,16 @@ async def test_wrong_arguments_and_deleting(
     refused = await sam.press(confirm, "Yes, delete the plan")
     assert refused.show_alert and "Only Alex can confirm" in (refused.text or "")
     await alex.press(confirm, "Yes, delete the plan")
+    # The plan holds them both: it goes only once Sam agrees too.
+    proposed = await group.expect("Alex would like to delete your repair plan", "Sam, the plan")
+    await sam.press(proposed, "Not like this")
+    await group.expect("Not agreed, so your plan stays as it is")
+    assert services.store.records(group.id, PLAN_TABLE) != []
+    assert services.timers.pending(group.id, REVIEW) != []
+    await group.send(alex, "/plan delete")
+    confirm = await group.expect("Alex, do you want me to delete your repair plan?")
+    await alex.press(confirm, "Yes, delete the plan")
+    await agree(group, sam, "Alex would like to delete your repair plan")
     await group.expect("the plan is deleted and its reviews are off")
     assert services.timers.pending(group.id, REVIEW) == []
     assert services.store.records(group.id, PLAN_TABLE) == []

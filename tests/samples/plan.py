@@ -122,6 +122,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "plan/delete_confirm": [{"name": NAME}],
     "plan/deleted": [{"name": NAME}],
     "plan/delete_kept": [{}],
+    "plan/delete_proposed": [
+        {"owner": NAME, "partner": LONG_NAME},
+        {"owner": LONG_NAME, "partner": NAME},
+    ],
     "plan/usage": [{"typed": "<b>bold</b>"}, {"typed": ""}],
     "plan/moved_on": [{}],
 }
