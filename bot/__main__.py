@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 8765
 
 
+def _port(typed: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free one)."""
+    try:
+        port = int(typed)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {typed!r}")
+    return port
+
+
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scripts/run",
@@ -39,7 +50,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"the sandbox page's port on 127.0.0.1 (default {DEFAULT_PORT}; 0 or a taken "
         "port: any free one); the address is printed",

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """\
@@ -86,6 +88,21 @@ def test_help_says_how_to_run_it_without_installing_anything() -> None:
     assert result.stdout.startswith("usage: scripts/run")
     assert "--port" in result.stdout and "BOT_TOKEN" in result.stdout
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "abc"])
+def test_a_port_that_cant_be_one_is_refused_with_a_line_that_says_why(port: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "expected a port from 0 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def _started(process: subprocess.Popen[str]) -> str:
