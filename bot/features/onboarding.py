@@ -136,12 +136,19 @@ def _private_link(context: MendContext, locale: str, name: str, token: str) -> B
 
 
 async def _ask_for_a_place(context: MendContext, couple: Couple, user: User) -> None:
-    """Someone who isn't one of the two tapped "I'm in": the two may give them a place (one
-    open request at a time; the same person asking again changes nothing)."""
+    """Someone who isn't one of the two tapped "I'm in" during setup: the two may give them a
+    place (one open request at a time; the same person asking again changes nothing). Once
+    setup is done, a place isn't given: by then each partner has things of their own here
+    (private entries, what binds them) that would stay behind with nobody to answer for them."""
     services = context.mend
     with services.store.transaction(couple.chat_id) as tx:
         current = tx.couple()
-        if current is None or not current.is_full or current.is_partner(user.id):
+        if (
+            current is None
+            or not current.is_full
+            or current.is_set_up
+            or current.is_partner(user.id)
+        ):
             return
         if any(r.data.get("newcomer") == user.id for r in services.runner.runs_in(tx, REPLACE)):
             return
@@ -181,7 +188,12 @@ def _agreed_to_replace(turn: Turn) -> str | None:
         return "declined"
     couple = turn.tx.couple()
     leaving = couple.partner(int(turn.data["leaving"])) if couple else None
-    if couple is None or leaving is None or couple.is_partner(int(turn.data["newcomer"])):
+    if (
+        couple is None
+        or leaving is None
+        or couple.is_set_up  # asked during setup, answered after it: too late now
+        or couple.is_partner(int(turn.data["newcomer"]))
+    ):
         turn.toast, turn.alert = "alert.stale_button", True
         return None
     _replace(turn, couple, leaving)
