@@ -21,12 +21,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any, NotRequired, TypedDict
 
-from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Command, MendContext, Services
-from bot.couples import partner_locale
+from bot.couples import group_locale, partner_locale
 from bot.guards import Asked, known_partner
 from bot.helplines import helplines_for
 from bot.links import private_link_button
@@ -177,10 +177,14 @@ async def support_command(update: Update, context: MendContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or user.is_bot:
         return
-    if chat.type != Chat.PRIVATE:
-        await _support_from_group(update, context)
-        return
     services = context.mend
+    if chat.type != Chat.PRIVATE:
+        couple = services.store.couple(chat.id)
+        if couple is None or not couple.is_partner(user.id):
+            await _support_for_anyone(update, context, couple)
+        else:
+            await _support_from_group(update, context)
+        return
     locale = services.render.locale_for(user.language_code)
     couples = tuple(
         c for c in map(services.store.couple, services.store.chats_of_user(user.id)) if c
@@ -201,6 +205,21 @@ async def _support_from_group(update: Update, context: MendContext, asked: Asked
     )
     if not sent:
         await _unreachable(update, context, asked)
+
+
+async def _support_for_anyone(update: Update, context: MendContext, couple: Couple | None) -> None:
+    """Someone in the group who isn't one of the partners (a friend, family) asks for help:
+    help is for anyone, so a neutral line points them to a private chat, where /support
+    answers them (and nobody here sees what it says)."""
+    services, user = context.mend, update.effective_user
+    locale = (
+        group_locale(services, couple)
+        if couple is not None
+        else services.render.locale_for(user.language_code if user else None)
+    )
+    label = services.render.label(locale, "support.open_private_chat")
+    rows = [[InlineKeyboardButton(label, url=f"https://t.me/{context.bot.username}")]]
+    await reply(update, context, locale, "support/for_anyone", buttons=rows)
 
 
 async def _unreachable(update: Update, context: MendContext, asked: Asked) -> None:

@@ -138,7 +138,11 @@ async def test_support_and_outsiders(sandbox: Sandbox, couple: People) -> None:
     casey = sandbox.user("Casey")
     await couple.group.add_member(casey, by=couple.alex)
     await couple.group.send(casey, "/support")
-    await couple.group.expect("Hi Casey", "Nothing has been changed")
+    # Help is for anyone: a neutral line, naming no one, points to a private chat.
+    pointer = await couple.group.expect("Help is here for anyone who asks", "send /support there")
+    assert "Casey" not in pointer.text and "thanks for your interest" not in pointer.text
+    [[open_chat]] = pointer.buttons
+    assert open_chat.url is not None and open_chat.url.startswith("https://t.me/")
     # Anyone who asks in private gets the information, even without a couple (no switch).
     await casey.start_private()
     await casey.private.expect("Mend")

@@ -29,6 +29,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "support/paused": [{}],
     "support/resumed": [{}],
     "support/faq_sent": [{}],
+    "support/for_anyone": [{}],
     "support/faq_menu": [{}],
     "support/faq_usage": [{"typed": '<b>why</b> & "how"', "count": 8}],
     "support/faq_answer": [
