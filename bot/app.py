@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import asks, audience, polls, which
+from bot import asks, audience, flood, polls, which
 from bot.bot_api import LEDGER_FILE, MendApplication, MendBot, UpdateLedger
 from bot.config import Settings
 from bot.context import SERVICES_KEY, MendContext, Services
@@ -45,6 +45,7 @@ from bot.features import (
 )
 from bot.features import help as help_feature
 from bot.flows import Runner
+from bot.lanes import CoupleLanes, lanes_of
 from bot.messages import answer_stale
 from bot.model import utcnow
 from bot.network import RetryingRequest
@@ -136,6 +137,8 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         .application_class(MendApplication)
         .bot(bot)
         .context_types(ContextTypes(context=MendContext))
+        # Different couples' updates at the same time, each couple's in order (bot.lanes).
+        .concurrent_updates(CoupleLanes(lambda update: lanes_of(store, update)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -151,6 +154,8 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
     which.register(app, services)
     for feature in FEATURES:
         feature.register(app, services)
+    # In front of every handler: a flood of commands or presses is answered once (bot.flood).
+    flood.register(app, services)
     # Last: a command no feature claims (a typo) and a button no feature claims (old, or
     # forged) still get an answer.
     help_feature.register_last(app)

@@ -5,9 +5,13 @@ that decides what that means for the bot:
 
 - **Updates are confirmed only once handled.** python-telegram-bot confirms a batch of updates
   (by asking for the next offset) as soon as it has queued them, so a crash while handling one
-  would lose it. :class:`MendBot` holds the confirmation back until every fetched update was
-  handled, and :class:`UpdateLedger` remembers on disk which were, so an update Telegram
+  would lose it. :class:`MendBot` confirms only up to the oldest update still being handled,
+  and :class:`UpdateLedger` remembers on disk which were handled, so an update Telegram
   delivers again (after a crash before the confirmation reached it) is recognised and skipped.
+  Updates are handled concurrently (a lane per couple, :mod:`bot.lanes`), so while one is
+  still being handled the next updates are asked for at once (`BUSY_POLL`): Telegram then sends
+  the unconfirmed ones again with the new ones, and those fetched before are passed over
+  before they are even read.
 - **Answering a button press is best effort.** "query is too old" (the press waited while the
   bot was down) or a network error never stops the effect of the press.
 - **An edit that changes nothing is fine.** "message is not modified" (a double tap) is success.
@@ -24,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -39,8 +44,14 @@ from bot.storage.atomic import write_atomically
 log = logging.getLogger(__name__)
 
 LEDGER_FILE = "updates.json"
-# Handled update ids remembered; a redelivery is at most one unconfirmed batch (100 updates).
+# Handled update ids remembered; a redelivery is at most what was fetched past the oldest
+# update still being handled (a batch of at most 100 each time).
 KEEP_HANDLED = 1000
+# Seconds between asking for updates while some are still being handled (and so can't be
+# confirmed, which long polling would need): how late another couple's update may be seen.
+BUSY_POLL = 0.01
+# Seconds handled updates may wait to be written while the offset stays where it is.
+LEDGER_SAVE_EVERY = 1.0
 _SENDS = ("send", "copy", "forward")
 # The calls that can ring someone's phone, and so may be made silent (disable_notification).
 _NOTIFYING = frozenset(
@@ -69,7 +80,7 @@ class UpdateLedger:
         self._handled: list[int] = []
         self._handled_set: set[int] = set()
         self._in_progress: set[int] = set()
-        self._unsaved = False
+        self._unsaved_since: float | None = None  # when the oldest unsaved one was handled
         self._idle = asyncio.Event()
         self._idle.set()
         self._load()
@@ -107,7 +118,8 @@ class UpdateLedger:
         if update_id not in self._handled_set:
             self._handled.append(update_id)
             self._handled_set.add(update_id)
-            self._unsaved = True
+            if self._unsaved_since is None:
+                self._unsaved_since = time.monotonic()
             if len(self._handled) > KEEP_HANDLED:
                 self._handled_set.discard(self._handled.pop(0))
         if not self._in_progress:
@@ -116,9 +128,14 @@ class UpdateLedger:
     def save(self) -> None:
         """Write the handled ids to disk if any are new: before their confirmation goes to
         Telegram (an update that changed a couple is recorded in its file already)."""
-        if self._unsaved:
+        if self._unsaved_since is not None:
             write_atomically(self.path, json.dumps({"handled": self._handled}))
-            self._unsaved = False
+            self._unsaved_since = None
+
+    def unsaved_for(self, seconds: float) -> bool:
+        """Whether an update was handled `seconds` ago or longer and isn't on disk yet."""
+        since = self._unsaved_since
+        return since is not None and time.monotonic() - since >= seconds
 
     def oldest_in_progress(self) -> int | None:
         return min(self._in_progress, default=None)
@@ -159,6 +176,7 @@ class MendBot(ExtBot[None]):
         self._on_chat_migrated = on_chat_migrated
         self._silent = silent
         self._next_offset = 0
+        self._confirmed = 0  # the offset last sent
         self._answering: set[asyncio.Future[bool]] = set()
 
     @property
@@ -177,12 +195,17 @@ class MendBot(ExtBot[None]):
         ledger = self.ledger
         if ledger is None:
             return await super().get_updates(offset, limit, timeout, allowed_updates, **kwargs)
-        await ledger.wait_until_idle(_seconds(timeout))
-        ledger.save()  # what this call confirms is on disk first
+        await ledger.wait_until_idle(min(_seconds(timeout), BUSY_POLL))
         confirm = max(offset or 0, self._next_offset)
         oldest = ledger.oldest_in_progress()
         if oldest is not None:
-            confirm = min(confirm, oldest)
+            # The unconfirmed ones come back at once: no long polling until they are handled.
+            confirm, timeout = min(confirm, oldest), 0
+        if confirm > self._confirmed or ledger.unsaved_for(LEDGER_SAVE_EVERY):
+            # What this call confirms is on disk first (while nothing more is confirmed, the
+            # newly handled ones are written now and then, not at every quick poll).
+            ledger.save()
+        self._confirmed = max(self._confirmed, confirm)
         updates = await super().get_updates(
             confirm or None, limit, timeout, allowed_updates, **kwargs
         )
@@ -209,7 +232,7 @@ class MendBot(ExtBot[None]):
         if self._quiet_now(endpoint, data):
             data = {**data, "disable_notification": True}
         try:
-            return await super()._do_post(endpoint, data, **timeouts)
+            result = await super()._do_post(endpoint, data, **timeouts)
         except ChatMigrated as migrated:
             return await self._follow_migration(endpoint, data, migrated, timeouts)
         except BadRequest as error:
@@ -229,6 +252,11 @@ class MendBot(ExtBot[None]):
                 log.info("a button press could not be answered (%s)", type(error).__name__)
                 return False
             raise
+        if endpoint == "getUpdates" and self.ledger is not None and isinstance(result, list):
+            # What this run fetched before comes again until it is confirmed (it is still being
+            # handled, or an older one is): not read, let alone handled, twice.
+            return [u for u in result if int(u.get("update_id", 0)) >= self._next_offset]
+        return result
 
     def _quiet_now(self, endpoint: str, data: dict[str, Any]) -> bool:
         """Whether this call would ring someone in their quiet hours (and so goes silently)."""

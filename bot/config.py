@@ -20,6 +20,11 @@ DEFAULT_API_TIMEOUT = 5.0  # python-telegram-bot's own
 MAX_API_TIMEOUT = 3600.0
 DATA_KEY_BYTES = 32
 DATA_KEY_FORM = "32 random bytes in base64, 44 characters (`python -m bot new-key` makes one)"
+# Commands and button presses within FLOOD_WINDOW seconds before Mend stops answering for a
+# while: a person in a hard conversation may well send several quickly, not dozens.
+FLOOD_PER_PERSON = 8
+FLOOD_PER_COUPLE = 12  # both partners together, in their group
+FLOOD_WINDOW = 30
 
 
 class ConfigError(ValueError):
@@ -46,6 +51,11 @@ class Settings:
     # keys that still open what they sealed, until a rotation has sealed it again.
     data_key: bytes | None = field(default=None, repr=False)
     previous_data_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Flood limits (bot.flood): commands and presses per person, and per couple in its group,
+    # within `flood_window` seconds.
+    flood_per_person: int = FLOOD_PER_PERSON
+    flood_per_couple: int = FLOOD_PER_COUPLE
+    flood_window: int = FLOOD_WINDOW
 
     @property
     def file_base_url(self) -> str:
@@ -68,11 +78,14 @@ def load_settings(
         token=_token(env.get("BOT_TOKEN", "").strip()),
         api_base_url=_base_url(env.get("BOT_API_BASE_URL", "").strip()),
         data_dir=_data_dir(env.get("BOT_DATA_DIR", "").strip()),
-        erase_after_days=_erase_days(env.get("MEND_ERASE_AFTER_DAYS", "").strip()),
+        erase_after_days=_whole(env, "MEND_ERASE_AFTER_DAYS", 14, 365, "days"),
         log_level=_log_level(env.get("MEND_LOG_LEVEL", "").strip()),
         api_timeout=_api_timeout(env.get("BOT_API_TIMEOUT", "").strip()),
         data_key=_data_key(env.get("MEND_DATA_KEY", "").strip()),
         previous_data_keys=_previous_keys(env.get("MEND_DATA_KEY_PREVIOUS", "").strip()),
+        flood_per_person=_whole(env, "MEND_FLOOD_PER_PERSON", FLOOD_PER_PERSON, 1000),
+        flood_per_couple=_whole(env, "MEND_FLOOD_PER_COUPLE", FLOOD_PER_COUPLE, 1000),
+        flood_window=_whole(env, "MEND_FLOOD_WINDOW", FLOOD_WINDOW, 3600, "seconds"),
     )
 
 
@@ -109,11 +122,14 @@ def _data_dir(raw: str) -> Path:
     return path.resolve()
 
 
-def _erase_days(raw: str) -> int:
+def _whole(env: Mapping[str, str], variable: str, default: int, most: int, unit: str = "") -> int:
+    """A whole number from 1 to `most` (`unit`: what it counts, for the error)."""
+    raw = env.get(variable, "").strip()
     if not raw:
-        return 14
-    if not raw.isdigit() or not 1 <= int(raw) <= 365:
-        raise ConfigError("MEND_ERASE_AFTER_DAYS", "a whole number of days from 1 to 365", raw)
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        counted = f" of {unit}" if unit else ""
+        raise ConfigError(variable, f"a whole number{counted} from 1 to {most}", raw)
     return int(raw)
 
 

@@ -20,6 +20,10 @@ Each entry is sent once:
 - Telegram refusing it (blocked, never started, bad request) drops it; a partner who can't be
   reached privately is marked so.
 
+Entries queued while a timer fired (a pause end, a window closing) are timed: they are sent
+before the others and first in Telegram's limits (bot.ratelimit), and a timer's delivery never
+waits behind a delivery that answers people, so a flood never holds back a pause end.
+
 An entry names its chat as "group" (the couple's group, whatever its id is by then: a group
 that becomes a supergroup is followed) or a partner's user id (their private chat). After a
 send, an entry's `then` actions store what later steps need: a question's message id (so the
@@ -33,7 +37,7 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
@@ -54,7 +58,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import origin
+from bot import origin, ratelimit
 from bot.model import Partner, to_iso, utcnow
 from bot.network import never_sent, when_written
 from bot.storage import Kind, Store, Transaction
@@ -90,6 +94,7 @@ class Entry(TypedDict):
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
     held: NotRequired[str | None]  # what a held entry waits for (bot.audience)
+    timed: NotRequired[bool]  # queued while a timer fired: sent first (bot.ratelimit)
 
 
 # A message may show what its reader wrote in private: its text is sealed at rest.
@@ -184,7 +189,8 @@ class Outbox:
     def __init__(self, store: Store, timers: Timers) -> None:
         self.store = store
         self.timers = timers
-        self._locks: dict[int, asyncio.Lock] = {}
+        # One delivery at a time per couple, and one for what timers queued (see deliver).
+        self._locks: dict[Hashable, asyncio.Lock] = {}
         # Actions run after a send, by name.
         self.after_send: dict[str, AfterSend] = {}
 
@@ -229,6 +235,7 @@ class Outbox:
                     "in_chat": in_chat,
                     "then": message.then,
                     "state": "held" if message.held else "pending",
+                    "timed": ratelimit.sending_timed(),
                     "queued_at": to_iso(utcnow()),
                     "held": message.held,
                 }
@@ -277,14 +284,35 @@ class Outbox:
         self, context: MendContext, chat_id: int, *, retry_timer: int | None = None
     ) -> None:
         """Send what the couple is owed, in order; never raises for a failed send (what is
-        still owed is tried again by a timer; `retry_timer`: that timer, when it is firing)."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        async with lock:
-            await self._deliver(context, chat_id, retry_timer)
-        if not lock.locked():
-            self._locks.pop(chat_id, None)
+        still owed is tried again by a timer; `retry_timer`: that timer, when it is firing).
 
-    async def _deliver(self, context: MendContext, chat_id: int, retry_timer: int | None) -> None:
+        What a timer queued (a pause end, a window closing) goes first, and a timer's delivery
+        never waits behind one that answers people (which may wait for the group's budget
+        during a flood): a timer sends only what timers queued; what answers people is sent
+        by the delivery of the update it answers (or, after a failure, by the retry timer)."""
+        if ratelimit.sending_timed() and retry_timer is None:
+            async with self._lock((chat_id, "timed")):
+                await self._deliver(context, chat_id, None, only_timed=True)
+            return
+        async with self._lock(chat_id):
+            await self._deliver(context, chat_id, retry_timer)
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            yield
+        if not lock.locked():
+            self._locks.pop(key, None)
+
+    async def _deliver(
+        self,
+        context: MendContext,
+        chat_id: int,
+        retry_timer: int | None,
+        *,
+        only_timed: bool = False,
+    ) -> None:
         blocked: set[Any] = set()
         retry_in: timedelta | None = None
         while True:
@@ -298,8 +326,10 @@ class Outbox:
                 blocked.add(GROUP)
             pending = [
                 e
-                for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=lambda r: r["id"])
-                if e["state"] == "pending" and e["to"] not in blocked
+                for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=_first_timed)
+                if e["state"] == "pending"
+                and e["to"] not in blocked
+                and (e.get("timed") or not only_timed)
             ]
             if not pending:
                 break
@@ -308,7 +338,10 @@ class Outbox:
                 tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending"})
             destination = chat_id if entry["to"] == GROUP else int(entry["to"])
             try:
-                with when_written(self._written_hook(chat_id, entry["id"])):
+                with (
+                    when_written(self._written_hook(chat_id, entry["id"])),
+                    ratelimit.timed(bool(entry.get("timed"))),
+                ):
                     message = await self._send(context, chat_id, destination, entry)
             except (Forbidden, BadRequest) as error:
                 self._refused(chat_id, entry, error)
@@ -546,6 +579,9 @@ def mark_unreachable(store: Store, user_id: int) -> None:
 
 def _unreachable(partner: Partner) -> None:
     partner.private_chat = False
+def _first_timed(entry: Entry) -> tuple[bool, int]:
+    """The order entries are sent in: what timers queued first, else as queued."""
+    return (not entry.get("timed"), entry["id"])
 
 
 def _repeatable(entry: Entry) -> bool:

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import origin
+from bot import origin, ratelimit
 from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.network import never_sent
 from bot.reads import Reads
@@ -515,7 +515,8 @@ class Timers:
             late=utcnow() - original_due > LATE_AFTER,
         )
         try:
-            with origin.using(origin.Origin(chat_id, record.get("thread"))):
+            # What a timer sends is timed: first in Telegram's limits (bot.ratelimit).
+            with origin.using(origin.Origin(chat_id, record.get("thread"))), ratelimit.timed():
                 await kind.handler(context, fired)
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
@@ -616,10 +617,7 @@ def retry_pause(pauses: Sequence[timedelta], failures: int, error: Exception) ->
     repeating, and never less than a flood limit's RetryAfter asks for."""
     pause = pauses[min(failures, len(pauses) - 1)]
     if isinstance(error, RetryAfter):
-        asked = error.retry_after
-        if not isinstance(asked, timedelta):
-            asked = timedelta(seconds=float(asked))
-        pause = max(pause, asked)
+        pause = max(pause, ratelimit.asked_pause(error))
     return pause
 
 

@@ -58,6 +58,11 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         yield server
 
 
+# Tests press and send far faster than people do: Mend's flood limits (bot.flood) would stop
+# them. tests/test_flood.py puts the real limits back.
+UNLIMITED = 1000
+
+
 @pytest.fixture
 def settings(tmp_path: Path, sandbox: Sandbox) -> Settings:
     return Settings(
@@ -66,13 +71,16 @@ def settings(tmp_path: Path, sandbox: Sandbox) -> Settings:
         data_dir=tmp_path / "data",
         erase_after_days=14,
         log_level="DEBUG",
+        flood_per_person=UNLIMITED,
+        flood_per_couple=UNLIMITED,
     )
 
 
-async def launch(settings: Settings, clock: Clock) -> MendApp:
+async def launch(settings: Settings, clock: Clock, *, rate_limit: bool = False) -> MendApp:
     """Build the bot over `settings` and start it polling, on the test's clock (a test that
-    must set the sandbox up before the bot starts calls this instead of using `app`)."""
-    application = build_application(settings, rate_limit=False)
+    must set the sandbox up before the bot starts calls this instead of using `app`). With
+    `rate_limit` the bot keeps Telegram's limits itself, as it does when it runs."""
+    application = build_application(settings, rate_limit=rate_limit)
     clock.app = application
     await start(application, poll_timeout=1)
     return application
@@ -243,6 +251,8 @@ class BotProcess:
             "BOT_API_BASE_URL": sandbox.base_url,
             "BOT_DATA_DIR": str(data_dir),
             "MEND_LOG_LEVEL": "DEBUG",
+            "MEND_FLOOD_PER_PERSON": str(UNLIMITED),
+            "MEND_FLOOD_PER_COUPLE": str(UNLIMITED),
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None

@@ -39,7 +39,6 @@ set up, and is put back at start-up if it was lost.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections import Counter
@@ -53,6 +52,7 @@ from matplotlib.ticker import MaxNLocator
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot import workers
 from bot.context import Command, MendContext, Services
 from bot.dates import add_months
 from bot.guards import Asked, known_partner
@@ -517,7 +517,8 @@ def _plain(text: str, limit: int = SHORT_NAME) -> str:
 
 
 def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:
-    """Three small charts in one PNG (runs in a worker thread: no pyplot, no shared state)."""
+    """Three small charts in one PNG (runs in a worker process, bot.workers: no pyplot, no
+    shared state)."""
     figure = chart(series, names, titles)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=CHART_DPI)
@@ -632,7 +633,7 @@ async def progress_command(update: Update, context: MendContext, asked: Asked) -
         for key in ("scores", "checklist", "pauses", "week", "month")
     }
     names = {p.user_id: p.name for p in couple.partners}
-    png = await asyncio.to_thread(render_chart, series, names, titles)
+    png = await workers.run(render_chart, series, names, titles)
     summary = _summary(services, couple, series, now)
     caption = services.render.message(
         locale, "progress/caption", day=summary["day"], phase=summary["phase"]

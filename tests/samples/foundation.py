@@ -53,6 +53,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "common/open_private": [{}],
     "common/prompts_paused": [{}],
+    "common/flood": [{}],
     "common/closing": [{}, {"private": True}],
     "audience/choose": [
         {

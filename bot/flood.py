@@ -1,0 +1,133 @@
+"""Floods: one person sending command after command, or pressing a button over and over.
+
+Every command for Mend and every press of its buttons passes this guard before any handler
+does (one place, not one per feature). Within `MEND_FLOOD_WINDOW` seconds a person may send
+`MEND_FLOOD_PER_PERSON` of them, wherever they are, and a couple's two partners together
+`MEND_FLOOD_PER_COUPLE` in their group (their group's share of Telegram's 20 messages a minute
+is what a flood would use up). Beyond that Mend says so once, calmly (a message for a command,
+a note on the button for a press), then does nothing with what follows until it calms: fewer
+than the limit in the last window. A person who keeps on pressing stays unanswered; the other
+partner is held back only when the couple's own limit is reached. A press beyond the limit is
+still answered, so its button stops spinning.
+
+Nothing else is counted: typed answers, votes, replies, and text that isn't for Mend (a command
+for another bot, or ordinary chat) are never held back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from telegram import Chat, Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from bot.config import Settings
+from bot.context import MendContext, Services
+from bot.guards import refuse
+from bot.model import utcnow
+
+log = logging.getLogger(__name__)
+
+Verdict = Literal["go", "tell", "quiet"]
+
+
+@dataclass
+class _Recent:
+    """The latest commands and presses of a person or a couple (as many as the limit)."""
+
+    times: deque[float]
+    told: bool = False  # the flood was answered; quiet until it calms
+
+    def full(self, now: float, window: float) -> bool:
+        """Whether the limit was reached within the last window."""
+        return len(self.times) == self.times.maxlen and self.times[0] > now - window
+
+
+@dataclass
+class FloodGuard:
+    """The counts behind the limits (see the module)."""
+
+    per_person: int
+    per_couple: int
+    window: float
+    _people: dict[int, _Recent] = field(default_factory=dict)
+    _couples: dict[int, _Recent] = field(default_factory=dict)
+    _swept_at: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FloodGuard:
+        return cls(settings.flood_per_person, settings.flood_per_couple, settings.flood_window)
+
+    def judge(self, person: int, couple: int | None, now: float) -> Verdict:
+        """A command or press by `person` (a partner of `couple` in its group, else None):
+        handle it ("go"), answer the flood once ("tell"), or let it pass unanswered."""
+        self._sweep(now)
+        mine = self._people.setdefault(person, _Recent(deque(maxlen=self.per_person)))
+        ours = None
+        if couple is not None:
+            ours = self._couples.setdefault(couple, _Recent(deque(maxlen=self.per_couple)))
+        over = mine if mine.full(now, self.window) else None
+        if over is None and ours is not None and ours.full(now, self.window):
+            over = ours
+        mine.times.append(now)  # pressing on, even unanswered, keeps a flood from calming
+        if over is None:
+            mine.told = False
+            if ours is not None:
+                ours.times.append(now)
+                ours.told = False
+            return "go"
+        if over.told:
+            return "quiet"
+        over.told = True
+        return "tell"
+
+    def _sweep(self, now: float) -> None:
+        """Forget whoever has been calm for a whole window (once a window)."""
+        if now - self._swept_at < self.window:
+            return
+        self._swept_at = now
+        for counts in (self._people, self._couples):
+            for key in [k for k, recent in counts.items() if recent.times[-1] <= now - self.window]:
+                del counts[key]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    """The guard in front of every handler (after the features added their commands)."""
+    flood = FloodGuard.from_settings(services.settings)
+    commands = frozenset(command.name for command in services.commands)
+
+    async def guard(update: Update, context: MendContext) -> None:
+        """A command or press beyond the limits: answered once, then nothing more."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or user.is_bot or not _for_mend(update, context, commands):
+            return
+        in_group = chat is not None and chat.type != Chat.PRIVATE
+        group = services.store.couple(chat.id) if chat is not None and in_group else None
+        couple = group.chat_id if group is not None and group.is_partner(user.id) else None
+        verdict = flood.judge(user.id, couple, utcnow().timestamp())
+        if verdict == "go":
+            return
+        if verdict == "tell":
+            log.info("a flood of commands or presses is answered once and then held back")
+            await refuse(update, context, group, "common/flood", "alert.flood")
+        elif update.callback_query is not None:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+    app.add_handler(TypeHandler(Update, guard), group=-1)
+
+
+def _for_mend(update: Update, context: MendContext, commands: frozenset[str]) -> bool:
+    """A press of one of Mend's buttons, or one of its commands (not another bot's)."""
+    if update.callback_query is not None:
+        return True
+    message = update.message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return False
+    name, _, addressed = message.text.split(maxsplit=1)[0][1:].partition("@")
+    if addressed and addressed.lower() != (context.bot.username or "").lower():
+        return False
+    return name.lower() in commands

@@ -1,0 +1,62 @@
+"""CPU-heavy work off the event loop: a small pool of worker processes.
+
+Drawing a /progress chart takes about a quarter of a second of CPU. Run in the event loop, or
+in a thread that holds the interpreter's lock while it draws, it would hold back every other
+couple's answers for that long; in another process it only uses another core. The pool starts
+its processes fresh (not forked from a running bot) on first use, keeps them for later work,
+and leaves one core to the event loop. What it runs must be a module-level function whose
+arguments and result can be pickled; it sees none of the bot's state (no store, no Telegram).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+# Worker processes yield the CPU to the bot's own (answering people comes first).
+NICENESS = 10
+
+
+class _Pool:
+    """The process pool, made on first use (one per bot process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                spawn = multiprocessing.get_context("spawn")
+                processes = max(1, (os.cpu_count() or 2) - 1)
+                self._executor = ProcessPoolExecutor(
+                    processes, mp_context=spawn, initializer=os.nice, initargs=(NICENESS,)
+                )
+            return self._executor
+
+    def discard(self) -> None:
+        """Drop a pool whose worker died; the next work makes a new one."""
+        with self._lock:
+            broken, self._executor = self._executor, None
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+
+
+_pool = _Pool()
+
+
+async def run(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` in a worker process; a pool whose worker died is replaced once."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_pool.executor(), function, *args)
+    except BrokenProcessPool:
+        _pool.discard()
+        return await loop.run_in_executor(_pool.executor(), function, *args)

@@ -1,0 +1,68 @@
+"""Couples side by side (bot.lanes): one couple's slow command never holds back another
+couple's answers, each couple's own updates keep their order, and an update is confirmed to
+Telegram only once it and every update before it were handled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from bot import workers
+from bot.app import MendApp
+from bot.context import Services
+from bot.sandbox import Sandbox
+from tests.conftest import onboard
+
+T = TypeVar("T")
+
+
+class HeldChart:
+    """Drawing a chart waits until the test lets it finish (a chart that takes its time)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.drawing = asyncio.Event()
+        self.finish = asyncio.Event()
+        self._run = workers.run
+        monkeypatch.setattr(workers, "run", self.run)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        self.drawing.set()
+        await self.finish.wait()
+        return await self._run(function, *args)
+
+
+@pytest.fixture
+def chart(app: MendApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldChart]:
+    held = HeldChart(monkeypatch)
+    yield held
+    held.finish.set()  # before the bot stops, whatever the test did
+
+
+async def test_a_slow_chart_holds_back_its_own_couple_only(
+    sandbox: Sandbox, services: Services, chart: HeldChart
+) -> None:
+    slow = await onboard(sandbox, services, title="Alex & Sam")
+    other = await onboard(sandbox, services, title="Kim & Lee")
+    await slow.group.send(slow.alex, "/progress")
+    await sandbox.wait_until(chart.drawing.is_set, "the chart being drawn")
+    progress_update = sandbox.pending_updates[-1]["update_id"]
+    await slow.group.send(slow.sam, "/help")
+    waiting = len(slow.group.bot_messages())
+
+    # The other couple is answered while the chart is still being drawn.
+    await other.group.send(other.sam, "/help")
+    await other.group.expect("/settings")
+    await sandbox.settle()
+    assert len(slow.group.bot_messages()) == waiting  # its /help waits behind its /progress
+    # Later updates were handled, but the one being handled is not confirmed yet.
+    assert progress_update in [u["update_id"] for u in sandbox.pending_updates]
+
+    chart.finish.set()
+    drawn = await slow.group.expect("Your progress")
+    assert drawn.photo is not None
+    await slow.group.expect("day 1")  # the written summary
+    await slow.group.expect("/settings")  # then, in order, the answer to /help
+    await sandbox.settle(confirmed=True)
