@@ -111,17 +111,23 @@ def _rotate_key(settings: Settings) -> int:
     rotated = rotate_data_key(settings)
     print(
         f"mend: private text is sealed with data key {rotated.key_id}: "
-        f"{rotated.values} values in {rotated.files} couple files sealed again; "
+        f"{_count(rotated.values, 'value')} in {_count(rotated.files, 'couple file')} "
+        "sealed again; "
         "older keys are forgotten"
         + (" (MEND_DATA_KEY_PREVIOUS may go now)" if settings.previous_data_keys else "")
     )
     if rotated.unopenable:
         print(
-            f"mend: {rotated.unopenable} private values open with no key (changed on disk, or "
+            f"mend: {_count(rotated.unopenable, 'private value')} open with no key (changed on disk, or "
             "copied from elsewhere) and were left as they are; the log names their files",
             file=sys.stderr,
         )
     return 0
+
+
+def _count(number: int, thing: str) -> str:
+    """`number` `thing`s, in words a person would write ("1 value", "2 values")."""
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 if __name__ == "__main__":

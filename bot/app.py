@@ -128,7 +128,9 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         ),
         # Telegram's limits (about 30/s overall, 20/min per group), retrying on RetryAfter.
         rate_limiter=RateLimiter(max_retries=3) if rate_limit else None,
-        ledger=UpdateLedger(settings_.data_dir / LEDGER_FILE, store.applied),
+        ledger=UpdateLedger(
+            settings_.data_dir / LEDGER_FILE, store.applied, keyring=lambda: store.keyring
+        ),
         on_chat_migrated=lambda old, new: move_couple(services, old, new),
         silent=lambda chat_id: arrives_silently(store, chat_id, utcnow()),
     )

@@ -3,15 +3,14 @@
 Telegram delivers updates at least once and answers unreliably. This module is the one place
 that decides what that means for the bot:
 
-- **Updates are confirmed only once handled.** python-telegram-bot confirms a batch of updates
-  (by asking for the next offset) as soon as it has queued them, so a crash while handling one
-  would lose it. :class:`MendBot` confirms only up to the oldest update still being handled,
-  and :class:`UpdateLedger` remembers on disk which were handled, so an update Telegram
-  delivers again (after a crash before the confirmation reached it) is recognised and skipped.
-  Updates are handled concurrently (a lane per couple, :mod:`bot.lanes`), so while one is
-  still being handled the next updates are asked for at once (`BUSY_POLL`): Telegram then sends
-  the unconfirmed ones again with the new ones, and those fetched before are passed over
-  before they are even read.
+- **Updates are kept until handled.** python-telegram-bot confirms a batch of updates (by
+  asking for the next offset) as soon as it has queued them, so a crash while handling one
+  would lose it. :class:`UpdateLedger` keeps every fetched update on disk (sealed: it holds
+  what people wrote) before its confirmation goes to Telegram, until it was handled; after a
+  crash the updates it still holds are handled first. It also remembers which were handled, so
+  an update Telegram delivers again (after a crash before the confirmation reached it) is
+  recognised and skipped. Updates of different couples are handled at the same time
+  (:mod:`bot.lanes`), and long polling goes on while some are still being handled.
 - **Answering a button press is best effort.** "query is too old" (the press waited while the
   bot was down) or a network error never stops the effect of the press.
 - **An edit that changes nothing is fine.** "message is not modified" (a double tap) is success.
@@ -28,30 +27,26 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import Application, ExtBot
 
 from bot import origin
 from bot.storage.atomic import write_atomically
+from bot.storage.sealing import Binding, Keyring, Place, Unopenable
 
 log = logging.getLogger(__name__)
 
 LEDGER_FILE = "updates.json"
-# Handled update ids remembered; a redelivery is at most what was fetched past the oldest
-# update still being handled (a batch of at most 100 each time).
+# Handled update ids remembered; a redelivery is at most one unconfirmed batch (100 updates).
 KEEP_HANDLED = 1000
-# Seconds between asking for updates while some are still being handled (and so can't be
-# confirmed, which long polling would need): how late another couple's update may be seen.
-BUSY_POLL = 0.01
-# Seconds handled updates may wait to be written while the offset stays where it is.
-LEDGER_SAVE_EVERY = 1.0
+# What a kept update is bound to when sealed (bot.storage.sealing): no couple's, its own id.
+_KEPT = "updates"
 _SENDS = ("send", "copy", "forward")
 # The calls that can ring someone's phone, and so may be made silent (disable_notification).
 _NOTIFYING = frozenset(
@@ -69,26 +64,37 @@ _NOTIFYING = frozenset(
 
 
 class UpdateLedger:
-    """Which updates were fetched and which were handled, the handled ones kept on disk."""
+    """The updates fetched and not yet handled (kept on disk, sealed), and which were handled.
 
-    def __init__(self, path: Path, applied: Callable[[int], bool] | None = None) -> None:
+    The file is written by :meth:`save`, before each call that confirms updates to Telegram:
+    what a call confirms is on disk by then, either as handled or as still to handle.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        applied: Callable[[int], bool] | None = None,
+        keyring: Callable[[], Keyring] | None = None,
+    ) -> None:
         """`path`: the ledger file; `applied`: whether a couple's file records a change made
         by an update (written with the change itself, so it holds even if the bot stopped
-        before the ledger was written)."""
+        before the ledger was written); `keyring`: the data keys that seal the updates kept
+        (None: kept as they are, for tools that have no keys)."""
         self.path = path
         self._applied = applied
+        self._keyring = keyring
         self._handled: list[int] = []
         self._handled_set: set[int] = set()
         self._in_progress: set[int] = set()
-        self._unsaved_since: float | None = None  # when the oldest unsaved one was handled
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._kept: dict[int, Any] = {}  # update id: the update, sealed
+        self._unsaved = False
         self._load()
 
     def _load(self) -> None:
         try:
             stored = json.loads(self.path.read_text(encoding="utf-8"))
             handled = [int(i) for i in stored["handled"]]
+            kept = {int(i): update for i, update in dict(stored.get("kept", {})).items()}
         except FileNotFoundError:
             return
         except (ValueError, KeyError, TypeError) as error:
@@ -98,6 +104,7 @@ class UpdateLedger:
             return
         self._handled = handled[-KEEP_HANDLED:]
         self._handled_set = set(self._handled)
+        self._kept = kept
 
     def known(self, update_id: int) -> bool:
         """Whether the update was handled already or is being handled now."""
@@ -107,50 +114,82 @@ class UpdateLedger:
             or (self._applied is not None and self._applied(update_id))
         )
 
-    def fetched(self, update_id: int) -> None:
-        """The update was fetched and will be handled."""
-        self._in_progress.add(update_id)
-        self._idle.clear()
+    def fetched(self, update: Update) -> None:
+        """The update was fetched and will be handled: kept until it was."""
+        self._in_progress.add(update.update_id)
+        self._kept[update.update_id] = self._seal(update.update_id, update.to_dict())
+        self._unsaved = True
 
     def handled(self, update_id: int) -> None:
         """The update was handled (well or not): it must never be handled again."""
         self._in_progress.discard(update_id)
+        self._kept.pop(update_id, None)
         if update_id not in self._handled_set:
             self._handled.append(update_id)
             self._handled_set.add(update_id)
-            if self._unsaved_since is None:
-                self._unsaved_since = time.monotonic()
+            self._unsaved = True
             if len(self._handled) > KEEP_HANDLED:
                 self._handled_set.discard(self._handled.pop(0))
-        if not self._in_progress:
-            self._idle.set()
+
+    def left_over(self, bot: Bot | None) -> list[Update]:
+        """The updates a process before this one fetched and didn't handle (it stopped or
+        crashed first), oldest first, now being handled. One that doesn't open (a key that is
+        gone) is dropped with an error in the log: it can't be handled by anyone."""
+        waiting = []
+        for update_id in sorted(self._kept):
+            if update_id in self._in_progress:
+                continue
+            if self.known(update_id):
+                self._kept.pop(update_id)
+                self._unsaved = True
+                continue
+            try:
+                data = self._open(update_id, self._kept[update_id])
+            except Unopenable as error:
+                log.error("a kept update can't be handled: %s", error)
+                self._kept.pop(update_id)
+                self._unsaved = True
+                continue
+            update = Update.de_json(data, bot)
+            self._in_progress.add(update_id)
+            waiting.append(update)
+        return waiting
 
     def save(self) -> None:
-        """Write the handled ids to disk if any are new: before their confirmation goes to
+        """Write the ledger to disk if anything changed: before a confirmation goes to
         Telegram (an update that changed a couple is recorded in its file already)."""
-        if self._unsaved_since is not None:
-            write_atomically(self.path, json.dumps({"handled": self._handled}))
-            self._unsaved_since = None
+        if self._unsaved:
+            kept = {str(i): update for i, update in sorted(self._kept.items())}
+            write_atomically(self.path, json.dumps({"handled": self._handled, "kept": kept}))
+            self._unsaved = False
 
-    def unsaved_for(self, seconds: float) -> bool:
-        """Whether an update was handled `seconds` ago or longer and isn't on disk yet."""
-        since = self._unsaved_since
-        return since is not None and time.monotonic() - since >= seconds
+    def reseal(self) -> tuple[int, int]:
+        """Seal every kept update again with the current key (a key rotation, with the bot
+        stopped). Returns how many were sealed again, and how many no key opens (kept as they
+        are)."""
+        resealed = failed = 0
+        for update_id, kept in self._kept.items():
+            try:
+                self._kept[update_id] = self._seal(update_id, self._open(update_id, kept))
+                resealed += 1
+            except Unopenable:
+                failed += 1
+        self._unsaved = bool(resealed)
+        self.save()
+        return resealed, failed
 
-    def oldest_in_progress(self) -> int | None:
-        return min(self._in_progress, default=None)
+    def _seal(self, update_id: int, data: dict[str, Any]) -> Any:
+        return data if self._keyring is None else self._keyring().seal(data, _bound(update_id))
 
-    async def wait_until_idle(self, seconds: float) -> None:
-        """Wait until every fetched update was handled, at most `seconds`."""
-        if self._in_progress and seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), seconds)
+    def _open(self, update_id: int, kept: Any) -> dict[str, Any]:
+        if self._keyring is None:
+            return dict(kept)
+        return dict(self._keyring().open(kept, _bound(update_id)))
 
 
-def _seconds(value: object) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value) if isinstance(value, int | float) else 0.0
+def _bound(update_id: int) -> Binding:
+    """What a kept update is sealed with as associated data: its own id, in no couple."""
+    return Binding(Place(0, _KEPT, update_id), (), None)
 
 
 class MendBot(ExtBot[None]):
@@ -176,7 +215,7 @@ class MendBot(ExtBot[None]):
         self._on_chat_migrated = on_chat_migrated
         self._silent = silent
         self._next_offset = 0
-        self._confirmed = 0  # the offset last sent
+        self._resumed = False  # the updates left over from before a restart were taken
         self._answering: set[asyncio.Future[bool]] = set()
 
     @property
@@ -191,23 +230,19 @@ class MendBot(ExtBot[None]):
         allowed_updates: Any = None,
         **kwargs: Any,
     ) -> tuple[Update, ...]:
-        """Fetch new updates, confirming only those that were handled; never the same twice."""
+        """Fetch new updates, never the same twice; the first call also returns what a process
+        before this one fetched and didn't handle (bot.bot_api: the ledger)."""
         ledger = self.ledger
         if ledger is None:
             return await super().get_updates(offset, limit, timeout, allowed_updates, **kwargs)
-        await ledger.wait_until_idle(min(_seconds(timeout), BUSY_POLL))
-        confirm = max(offset or 0, self._next_offset)
-        oldest = ledger.oldest_in_progress()
-        if oldest is not None:
-            # The unconfirmed ones come back at once: no long polling until they are handled.
-            confirm, timeout = min(confirm, oldest), 0
-        if confirm > self._confirmed or ledger.unsaved_for(LEDGER_SAVE_EVERY):
-            # What this call confirms is on disk first (while nothing more is confirmed, the
-            # newly handled ones are written now and then, not at every quick poll).
-            ledger.save()
-        self._confirmed = max(self._confirmed, confirm)
+        left_over = [] if self._resumed else ledger.left_over(self)
+        self._resumed = True
+        if left_over:
+            log.info("%d updates fetched before a restart are handled now", len(left_over))
+            timeout = 0  # they wait already: fetch what is new without waiting
+        ledger.save()  # what this call confirms is kept on disk first
         updates = await super().get_updates(
-            confirm or None, limit, timeout, allowed_updates, **kwargs
+            max(offset or 0, self._next_offset) or None, limit, timeout, allowed_updates, **kwargs
         )
         fresh = []
         for update in updates:
@@ -222,9 +257,9 @@ class MendBot(ExtBot[None]):
                     self._answering.add(task)
                     task.add_done_callback(self._answering.discard)
                 continue
-            ledger.fetched(update.update_id)
+            ledger.fetched(update)
             fresh.append(update)
-        return tuple(fresh)
+        return (*left_over, *fresh)
 
     async def _do_post(
         self, endpoint: str, data: dict[str, Any], **timeouts: Any
@@ -232,7 +267,7 @@ class MendBot(ExtBot[None]):
         if self._quiet_now(endpoint, data):
             data = {**data, "disable_notification": True}
         try:
-            result = await super()._do_post(endpoint, data, **timeouts)
+            return await super()._do_post(endpoint, data, **timeouts)
         except ChatMigrated as migrated:
             return await self._follow_migration(endpoint, data, migrated, timeouts)
         except BadRequest as error:
@@ -252,11 +287,6 @@ class MendBot(ExtBot[None]):
                 log.info("a button press could not be answered (%s)", type(error).__name__)
                 return False
             raise
-        if endpoint == "getUpdates" and self.ledger is not None and isinstance(result, list):
-            # What this run fetched before comes again until it is confirmed (it is still being
-            # handled, or an older one is): not read, let alone handled, twice.
-            return [u for u in result if int(u.get("update_id", 0)) >= self._next_offset]
-        return result
 
     def _quiet_now(self, endpoint: str, data: dict[str, Any]) -> bool:
         """Whether this call would ring someone in their quiet hours (and so goes silently)."""
@@ -304,7 +334,7 @@ class MendApplication(Application[Any, Any, Any, Any, Any, Any]):
             try:
                 await super().process_update(update)
             except asyncio.CancelledError:
-                raise  # shutting down mid-way: Telegram delivers it again after the restart
+                raise  # shutting down mid-way: the ledger keeps it, handled after the restart
             finally:
                 ledger = getattr(self.bot, "ledger", None)
                 if isinstance(ledger, UpdateLedger) and not _cancelling():

@@ -120,3 +120,25 @@ async def test_a_poll_cut_off_by_a_kill_still_counts_its_votes(
     reveal = await group.expect("side by side")
     assert "Alex 4/5" in reveal.text and "Sam 2/5" in reveal.text
     assert sum(1 for m in group.bot_messages() if m.poll is not None) == 1
+
+
+async def test_an_update_confirmed_while_being_handled_is_handled_after_a_kill(
+    sandbox: Sandbox, bot_process: BotProcess
+) -> None:
+    """Updates are confirmed to Telegram as they are fetched (so long polling goes on while
+    one couple's command takes its time), and kept on disk until handled. The bot is killed
+    while the answer to /help is still on its way; Telegram won't send /help again, and
+    after the restart it is answered from what the bot kept."""
+    people = await onboard(sandbox, None)
+    group = people.group
+    held = sandbox.faults.inject("sendMessage", kind="delay", delay=60, chat_id=group.id)
+    await group.send(people.sam, "/help")
+    await sandbox.wait_until(lambda: held.fired == 1, "the answer reaching the sandbox", 15)
+    await sandbox.wait_until(lambda: not sandbox.pending_updates, "/help being confirmed", 15)
+    answered = len(group.bot_messages())
+
+    bot_process.kill()
+    await bot_process.start()
+    await group.expect("/settings")
+    await sandbox.settle(confirmed=True)
+    assert len(group.bot_messages()) == answered + 1

@@ -140,6 +140,7 @@ async def test_a_pause_ends_at_once_while_a_flood_waits_for_the_groups_budget(
     ended = await group.expect("The pause is over")
     assert limiter.waiting(group.id) > 0, "the pause end went before what was waiting"
     limiter.group_clock = lambda: stopped + 3600  # an hour later: the budget is back
+    await sandbox.wait_until(lambda: limiter.waiting(group.id) == 0, "what waited being sent")
     await sandbox.settle()
     assert sum(CALM in m.text for m in group.bot_messages()) == 1
     assert group.bot_messages()[-1].message_id > ended.message_id

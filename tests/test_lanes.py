@@ -5,6 +5,7 @@ Telegram only once it and every update before it were handled."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -12,6 +13,8 @@ import pytest
 
 from bot import workers
 from bot.app import MendApp
+from bot.bot_api import LEDGER_FILE
+from bot.config import Settings
 from bot.context import Services
 from bot.sandbox import Sandbox
 from tests.conftest import onboard
@@ -42,13 +45,12 @@ def chart(app: MendApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldChart]:
 
 
 async def test_a_slow_chart_holds_back_its_own_couple_only(
-    sandbox: Sandbox, services: Services, chart: HeldChart
+    sandbox: Sandbox, services: Services, settings: Settings, chart: HeldChart
 ) -> None:
     slow = await onboard(sandbox, services, title="Alex & Sam")
     other = await onboard(sandbox, services, title="Kim & Lee")
     await slow.group.send(slow.alex, "/progress")
     await sandbox.wait_until(chart.drawing.is_set, "the chart being drawn")
-    progress_update = sandbox.pending_updates[-1]["update_id"]
     await slow.group.send(slow.sam, "/help")
     waiting = len(slow.group.bot_messages())
 
@@ -57,8 +59,13 @@ async def test_a_slow_chart_holds_back_its_own_couple_only(
     await other.group.expect("/settings")
     await sandbox.settle()
     assert len(slow.group.bot_messages()) == waiting  # its /help waits behind its /progress
-    # Later updates were handled, but the one being handled is not confirmed yet.
-    assert progress_update in [u["update_id"] for u in sandbox.pending_updates]
+    # Later updates were confirmed to Telegram; the one being handled is kept until it was
+    # (sealed, like anything a person writes).
+    assert not sandbox.pending_updates
+    ledger = json.loads((settings.data_dir / LEDGER_FILE).read_text())
+    # /progress and the /help behind it (and what was handled since the ledger was written).
+    assert len(ledger["kept"]) >= 2
+    assert "/progress" not in json.dumps(ledger)
 
     chart.finish.set()
     drawn = await slow.group.expect("Your progress")

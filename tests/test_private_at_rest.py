@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
+from telegram import Update
+
 from bot.app import MendApp
+from bot.bot_api import LEDGER_FILE, UpdateLedger
 from bot.config import Settings, decode_key, encode_key
 from bot.context import Services
 from bot.features.checkins import QUARTERLY
@@ -355,15 +358,36 @@ def test_rotate_key_from_the_command_line_moves_to_mend_data_key(tmp_path: Path)
         tx.table(JOURNAL_TABLE).insert(
             {"author": 1, "at": None, "prompt": "free", "answers": ["Before the new key"]}
         )
+    # An update the bot fetched and hadn't handled when it stopped: kept, sealed.
+    kept = UpdateLedger(data_dir / LEDGER_FILE, keyring=lambda: store.keyring)
+    kept.fetched(Update.de_json(_private_text(7, "Kept before the new key"), None))
+    kept.save()
     rotated = _mend({"BOT_DATA_DIR": str(data_dir), "MEND_DATA_KEY": encode_key(new)}, "rotate-key")
     assert rotated.returncode == 0, rotated.stderr
-    assert "1 values in 1 couple files sealed again" in rotated.stdout
+    assert "2 values in 1 couple file sealed again"  # and the kept update in rotated.stdout
     assert not (data_dir / KEY_FILE).exists()  # the old key went with the key file
     again = Store(data_dir, data_key=new)
     again.open()
     [entry] = again.records(-5, JOURNAL_TABLE)
     assert entry["answers"] == ["Before the new key"]
-    assert found_in_files(data_dir, "Before the new key") == []
+    [update] = UpdateLedger(data_dir / LEDGER_FILE, keyring=lambda: again.keyring).left_over(None)
+    assert update.message is not None and update.message.text == "Kept before the new key"
+    assert found_in_files(data_dir, "Before the new key", "Kept before the new key") == []
+
+
+def _private_text(update_id: int, text: str) -> dict[str, Any]:
+    """An update as Telegram sends it: a person writing `text` to the bot in private."""
+    person = {"id": 1, "is_bot": False, "first_name": "Alex"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": 1, "type": "private", "first_name": "Alex"},
+            "from": person,
+            "text": text,
+        },
+    }
 
 
 def test_rotate_key_refuses_while_a_bot_runs_over_the_same_data(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.bot_api import LEDGER_FILE, UpdateLedger
 from bot.config import Settings
 from bot.storage.keys import begin_rotation, finish_rotation
 from bot.storage.lock import holding
@@ -52,6 +53,12 @@ def _rotate(settings: Settings) -> Rotated:
         files += bool(sealed)
         values += sealed
         unopenable += failed
+    # Updates fetched and not yet handled when the bot stopped are sealed too (bot.bot_api).
+    sealed, failed = UpdateLedger(
+        settings.data_dir / LEDGER_FILE, keyring=lambda: store.keyring
+    ).reseal()
+    values += sealed
+    unopenable += failed
     finish_rotation(settings.data_dir, store.keyring, settings.data_key)
-    log.info("data key rotated: %d couple files sealed again", files)
+    log.info("data key rotated: couple files sealed again: %d", files)
     return Rotated(store.keyring.current, files, values, unopenable)

@@ -38,11 +38,9 @@ async def get_updates(call: CallContext, params: Params) -> Any:
             raise ApiError(409, CONFLICT)
         remaining = deadline - time.monotonic()
         if queue.pending or remaining <= 0 or call.world.closing or not call.alive():
-            fetched_before = queue.fetched_up_to
             batch = queue.take(limit)
-            if batch and batch[-1]["update_id"] > fetched_before:
-                # The bot is about to handle new ones: Sandbox.settle counts that as activity
-                # (not the unconfirmed ones a bot still handling them asks for again).
+            if batch:
+                # The bot is about to handle these: Sandbox.settle counts that as activity.
                 call.world.last_activity = time.monotonic()
             return batch
         await queue.arrived.wait(min(remaining, _WAKE_SECONDS))
