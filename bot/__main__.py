@@ -118,8 +118,8 @@ def _rotate_key(settings: Settings) -> int:
     )
     if rotated.unopenable:
         print(
-            f"mend: {_count(rotated.unopenable, 'private value')} open with no key (changed on disk, or "
-            "copied from elsewhere) and were left as they are; the log names their files",
+            f"mend: {_count(rotated.unopenable, 'private value')} open with no key (changed on "
+            "disk, or copied from elsewhere) and were left as they are; the log names their files",
             file=sys.stderr,
         )
     return 0

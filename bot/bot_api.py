@@ -24,11 +24,9 @@ Network failures are handled by :mod:`bot.network` (what surely never arrived is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

@@ -5,7 +5,8 @@ commands never hold back another couple's answers; each couple's own updates are
 after the other, in the order Telegram sent them (a check-in's answer never overtakes the
 command that asked for it). An update's lanes are worked out when it arrives:
 
-- in a group: that group's (a group that became a supergroup keeps its lane);
+- in a group: that group's (a group that became a supergroup keeps its lane, and the messages
+  that say it became one are in the lanes of both ids);
 - in a private chat: the lane of every couple of that person (someone in two couples waits
   for both), or their own lane if they are in none;
 - a vote (no chat): the lane of the couple whose poll it is, else the voter's, as above;
@@ -45,7 +46,13 @@ def lanes_of(store: Store, update: object) -> frozenset[Lane]:
         return SHARED
     chat = update.effective_chat
     if chat is not None and chat.type != Chat.PRIVATE:
-        return frozenset({store.resolve(chat.id)})
+        message = update.effective_message
+        moved = (
+            (message.migrate_to_chat_id or message.migrate_from_chat_id)
+            if message is not None
+            else None
+        )
+        return frozenset(store.resolve(chat) for chat in (chat.id, moved) if chat)
     poll_id = (
         update.poll_answer.poll_id
         if update.poll_answer is not None

@@ -579,6 +579,8 @@ def mark_unreachable(store: Store, user_id: int) -> None:
 
 def _unreachable(partner: Partner) -> None:
     partner.private_chat = False
+
+
 def _first_timed(entry: Entry) -> tuple[bool, int]:
     """The order entries are sent in: what timers queued first, else as queued."""
     return (not entry.get("timed"), entry["id"])

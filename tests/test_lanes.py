@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from telegram import Update
 
 from bot import workers
 from bot.app import MendApp
 from bot.bot_api import LEDGER_FILE
 from bot.config import Settings
 from bot.context import Services
+from bot.lanes import SHARED, lanes_of
 from bot.sandbox import Sandbox
 from tests.conftest import onboard
 
@@ -73,3 +75,39 @@ async def test_a_slow_chart_holds_back_its_own_couple_only(
     await slow.group.expect("day 1")  # the written summary
     await slow.group.expect("/settings")  # then, in order, the answer to /help
     await sandbox.settle(confirmed=True)
+
+
+def _update(**fields: Any) -> Update:
+    return Update.de_json({"update_id": 1, **fields}, None)
+
+
+def _message(chat: dict[str, Any], user_id: int, **fields: Any) -> dict[str, Any]:
+    person = {"id": user_id, "is_bot": False, "first_name": "Alex"}
+    return {"message_id": 5, "date": 1_700_000_000, "chat": chat, "from": person, **fields}
+
+
+async def test_each_update_is_in_the_lanes_of_the_couples_it_can_touch(
+    sandbox: Sandbox, services: Services
+) -> None:
+    first = await onboard(sandbox, services, title="Alex & Sam")
+    store, alex = services.store, first.alex.id
+    group = {"id": first.group.id, "type": "group", "title": "Alex & Sam"}
+    in_group = _update(message=_message(group, alex, text="/help"))
+    assert lanes_of(store, in_group) == {first.group.id}
+
+    # The messages saying a group became a supergroup: in the lanes of both ids.
+    supergroup = {"id": -1009, "type": "supergroup", "title": "Alex & Sam"}
+    moving = _update(message=_message(group, alex, migrate_to_chat_id=-1009))
+    moved = _update(message=_message(supergroup, alex, migrate_from_chat_id=first.group.id))
+    assert lanes_of(store, moving) == lanes_of(store, moved) == {first.group.id, -1009}
+
+    # In private: the lanes of every couple of the person, else their own.
+    private = {"id": alex, "type": "private", "first_name": "Alex"}
+    assert lanes_of(store, _update(message=_message(private, alex, text="/journal"))) == {
+        first.group.id
+    }
+    stranger = {"id": 99, "type": "private", "first_name": "Kim"}
+    assert lanes_of(store, _update(message=_message(stranger, 99, text="/start"))) == {
+        ("person", 99)
+    }
+    assert lanes_of(store, object()) == SHARED

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from telegram import Update
 
 from bot.app import MendApp
