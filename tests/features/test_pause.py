@@ -33,7 +33,7 @@ async def test_a_pause_shows_each_partners_time_and_ends_once(
     started = await couple.group.expect("Alex asked for a pause", "30 minutes")
     end = start + timedelta(minutes=30)
     berlin = end.astimezone(ZoneInfo("Europe/Berlin"))
-    assert f"{berlin:%-I:%M}" in started.text and "for Alex" in started.text
+    assert f"{berlin:%H:%M}" in started.text and "for Alex" in started.text
     assert "for Sam" in started.text
     assert [b.text for row in started.buttons for b in row] == [
         "Breathe with me",
