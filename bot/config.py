@@ -21,9 +21,11 @@ MAX_API_TIMEOUT = 3600.0
 DATA_KEY_BYTES = 32
 DATA_KEY_FORM = "32 random bytes in base64, 44 characters (`python -m bot new-key` makes one)"
 # Commands and button presses within FLOOD_WINDOW seconds before Mend stops answering for a
-# while: a person in a hard conversation may well send several quickly, not dozens.
-FLOOD_PER_PERSON = 8
-FLOOD_PER_COUPLE = 12  # both partners together, in their group
+# while (bot.flood): a person in a hard conversation may well send several quickly, and go
+# through a self-check at speed, but not repeat one command dozens of times.
+FLOOD_SAME = 5  # the same command, or the same button, from one person
+FLOOD_PER_PERSON = 30  # anything from one person
+FLOOD_PER_COUPLE = 20  # both partners together, in their group
 FLOOD_WINDOW = 30
 
 
@@ -51,8 +53,9 @@ class Settings:
     # keys that still open what they sealed, until a rotation has sealed it again.
     data_key: bytes | None = field(default=None, repr=False)
     previous_data_keys: tuple[bytes, ...] = field(default=(), repr=False)
-    # Flood limits (bot.flood): commands and presses per person, and per couple in its group,
-    # within `flood_window` seconds.
+    # Flood limits (bot.flood): the same command or press from one person, any from one
+    # person, and any from a couple in its group, within `flood_window` seconds.
+    flood_same: int = FLOOD_SAME
     flood_per_person: int = FLOOD_PER_PERSON
     flood_per_couple: int = FLOOD_PER_COUPLE
     flood_window: int = FLOOD_WINDOW
@@ -83,6 +86,7 @@ def load_settings(
         api_timeout=_api_timeout(env.get("BOT_API_TIMEOUT", "").strip()),
         data_key=_data_key(env.get("MEND_DATA_KEY", "").strip()),
         previous_data_keys=_previous_keys(env.get("MEND_DATA_KEY_PREVIOUS", "").strip()),
+        flood_same=_whole(env, "MEND_FLOOD_SAME", FLOOD_SAME, 1000),
         flood_per_person=_whole(env, "MEND_FLOOD_PER_PERSON", FLOOD_PER_PERSON, 1000),
         flood_per_couple=_whole(env, "MEND_FLOOD_PER_COUPLE", FLOOD_PER_COUPLE, 1000),
         flood_window=_whole(env, "MEND_FLOOD_WINDOW", FLOOD_WINDOW, 3600, "seconds"),

@@ -1,14 +1,20 @@
 """Floods: one person sending command after command, or pressing a button over and over.
 
 Every command for Mend and every press of its buttons passes this guard before any handler
-does (one place, not one per feature). Within `MEND_FLOOD_WINDOW` seconds a person may send
-`MEND_FLOOD_PER_PERSON` of them, wherever they are, and a couple's two partners together
-`MEND_FLOOD_PER_COUPLE` in their group (their group's share of Telegram's 20 messages a minute
-is what a flood would use up). Beyond that Mend says so once, calmly (a message for a command,
-a note on the button for a press), then does nothing with what follows until it calms: fewer
-than the limit in the last window. A person who keeps on pressing stays unanswered; the other
-partner is held back only when the couple's own limit is reached. A press beyond the limit is
-still answered, so its button stops spinning.
+does (one place, not one per feature). Within `MEND_FLOOD_WINDOW` seconds, Mend answers:
+
+- the same command (with the same words) or the same button from one person
+  `MEND_FLOOD_SAME` times: a double tap or a repeated command is fine, two hundred are not;
+- `MEND_FLOOD_PER_PERSON` commands and presses of one person, whatever they are: enough to go
+  through a self-check or the trust checklist at speed;
+- `MEND_FLOOD_PER_COUPLE` of both partners together in their group: their group's share of
+  Telegram's 20 messages a minute is what a flood would use up.
+
+Beyond a limit Mend says so once, calmly (a message for a command, a note on the button for a
+press), then does nothing with what follows until it calms: fewer than the limit in the last
+window. A person who keeps on pressing stays unanswered; the other partner is held back only
+when the couple's own limit is reached, and is told once too. A press beyond the limit is still
+answered, so its button stops spinning.
 
 Nothing else is counted: typed answers, votes, replies, and text that isn't for Mend (a command
 for another bot, or ordinary chat) are never held back.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,10 +43,10 @@ Verdict = Literal["go", "tell", "quiet"]
 
 @dataclass
 class _Recent:
-    """The latest commands and presses of a person or a couple (as many as the limit)."""
+    """The latest commands and presses of one kind (as many as its limit)."""
 
     times: deque[float]
-    told: bool = False  # the flood was answered; quiet until it calms
+    told: bool = False  # (a person's) the flood was answered; quiet until it calms
 
     def full(self, now: float, window: float) -> bool:
         """Whether the limit was reached within the last window."""
@@ -50,48 +57,59 @@ class _Recent:
 class FloodGuard:
     """The counts behind the limits (see the module)."""
 
+    same: int
     per_person: int
     per_couple: int
     window: float
-    _people: dict[int, _Recent] = field(default_factory=dict)
-    _couples: dict[int, _Recent] = field(default_factory=dict)
+    _recent: dict[Hashable, _Recent] = field(default_factory=dict)
     _swept_at: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FloodGuard:
-        return cls(settings.flood_per_person, settings.flood_per_couple, settings.flood_window)
+        return cls(
+            settings.flood_same,
+            settings.flood_per_person,
+            settings.flood_per_couple,
+            settings.flood_window,
+        )
 
-    def judge(self, person: int, couple: int | None, now: float) -> Verdict:
-        """A command or press by `person` (a partner of `couple` in its group, else None):
-        handle it ("go"), answer the flood once ("tell"), or let it pass unanswered."""
+    def judge(self, person: int, action: str, couple: int | None, now: float) -> Verdict:
+        """A command or press (`action`: the command's text or the button's data) by `person`
+        (a partner of `couple` in its group, else None): handle it ("go"), answer the flood
+        once ("tell"), or let it pass unanswered ("quiet")."""
         self._sweep(now)
-        mine = self._people.setdefault(person, _Recent(deque(maxlen=self.per_person)))
-        ours = None
-        if couple is not None:
-            ours = self._couples.setdefault(couple, _Recent(deque(maxlen=self.per_couple)))
-        over = mine if mine.full(now, self.window) else None
-        if over is None and ours is not None and ours.full(now, self.window):
-            over = ours
-        mine.times.append(now)  # pressing on, even unanswered, keeps a flood from calming
-        if over is None:
-            mine.told = False
+        mine = self._counts(("person", person), self.per_person)
+        counts = [self._counts(("same", person, action), self.same), mine]
+        ours = None if couple is None else self._counts(("couple", couple), self.per_couple)
+        over = any(recent.full(now, self.window) for recent in (*counts, ours) if recent)
+        for recent in counts:
+            recent.times.append(now)  # pressing on, even unanswered, keeps a flood from calming
+        if not over:
             if ours is not None:
-                ours.times.append(now)
-                ours.told = False
+                ours.times.append(now)  # the other partner is held back by what was handled
+            mine.told = False
             return "go"
-        if over.told:
+        if mine.told:
             return "quiet"
-        over.told = True
+        mine.told = True
         return "tell"
 
+    def _counts(self, key: Hashable, limit: int) -> _Recent:
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = _Recent(deque(maxlen=limit))
+        return recent
+
     def _sweep(self, now: float) -> None:
-        """Forget whoever has been calm for a whole window (once a window)."""
+        """Forget whatever has been calm for a whole window (once a window)."""
         if now - self._swept_at < self.window:
             return
         self._swept_at = now
-        for counts in (self._people, self._couples):
-            for key in [k for k, recent in counts.items() if recent.times[-1] <= now - self.window]:
-                del counts[key]
+        calm = [
+            key for key, recent in self._recent.items() if recent.times[-1] <= now - self.window
+        ]
+        for key in calm:
+            del self._recent[key]
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -107,7 +125,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         in_group = chat is not None and chat.type != Chat.PRIVATE
         group = services.store.couple(chat.id) if chat is not None and in_group else None
         couple = group.chat_id if group is not None and group.is_partner(user.id) else None
-        verdict = flood.judge(user.id, couple, utcnow().timestamp())
+        verdict = flood.judge(user.id, _action(update), couple, utcnow().timestamp())
         if verdict == "go":
             return
         if verdict == "tell":
@@ -118,6 +136,14 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         raise ApplicationHandlerStop
 
     app.add_handler(TypeHandler(Update, guard), group=-1)
+
+
+def _action(update: Update) -> str:
+    """What makes two commands or presses the same: a button's data, a command's words."""
+    if update.callback_query is not None:
+        return f"press:{update.callback_query.data}"
+    message = update.message
+    return f"command:{' '.join((message.text or '').lower().split()) if message else ''}"
 
 
 def _for_mend(update: Update, context: MendContext, commands: frozenset[str]) -> bool:

@@ -398,7 +398,11 @@ async def command_cost(couples: int, rounds: int) -> None:
 
 ISOLATION_COUPLES = 60  # each asks at most every ISOLATION_COUPLES * PACE seconds
 ISOLATION_ROUNDS = 3
-NO_FLOOD_LIMITS = {"MEND_FLOOD_PER_PERSON": "1000", "MEND_FLOOD_PER_COUPLE": "1000"}
+NO_FLOOD_LIMITS = {
+    "MEND_FLOOD_SAME": "1000",
+    "MEND_FLOOD_PER_PERSON": "1000",
+    "MEND_FLOOD_PER_COUPLE": "1000",
+}
 
 
 async def isolation(flood: int) -> None:

@@ -71,6 +71,7 @@ def settings(tmp_path: Path, sandbox: Sandbox) -> Settings:
         data_dir=tmp_path / "data",
         erase_after_days=14,
         log_level="DEBUG",
+        flood_same=UNLIMITED,
         flood_per_person=UNLIMITED,
         flood_per_couple=UNLIMITED,
     )
@@ -251,6 +252,7 @@ class BotProcess:
             "BOT_API_BASE_URL": sandbox.base_url,
             "BOT_DATA_DIR": str(data_dir),
             "MEND_LOG_LEVEL": "DEBUG",
+            "MEND_FLOOD_SAME": str(UNLIMITED),
             "MEND_FLOOD_PER_PERSON": str(UNLIMITED),
             "MEND_FLOOD_PER_COUPLE": str(UNLIMITED),
         }

@@ -24,11 +24,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.data_dir.name == "data"
     assert settings.erase_after_days == 14
     assert settings.api_timeout == 5.0
-    assert (settings.flood_per_person, settings.flood_per_couple, settings.flood_window) == (
-        8,
-        12,
-        30,
-    )
+    flood = (settings.flood_same, settings.flood_per_person, settings.flood_per_couple)
+    assert (*flood, settings.flood_window) == (5, 30, 20, 30)
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
@@ -68,6 +65,7 @@ def test_api_base_url_forms(tmp_path: Path, given: str, expected: str) -> None:
         ("MEND_DATA_KEY", "too-short"),
         ("MEND_DATA_KEY", "A" * 40),
         ("MEND_DATA_KEY_PREVIOUS", "not,keys"),
+        ("MEND_FLOOD_SAME", "-1"),
         ("MEND_FLOOD_PER_PERSON", "0"),
         ("MEND_FLOOD_PER_COUPLE", "many"),
         ("MEND_FLOOD_WINDOW", "3601"),
@@ -81,14 +79,16 @@ def test_bad_values_name_the_variable(tmp_path: Path, variable: str, value: str)
 
 def test_flood_limits_are_read(tmp_path: Path) -> None:
     settings = load_settings(
-        {"MEND_FLOOD_PER_PERSON": "5", "MEND_FLOOD_PER_COUPLE": "9", "MEND_FLOOD_WINDOW": "60"},
+        {
+            "MEND_FLOOD_SAME": "3",
+            "MEND_FLOOD_PER_PERSON": "5",
+            "MEND_FLOOD_PER_COUPLE": "9",
+            "MEND_FLOOD_WINDOW": "60",
+        },
         dotenv_path=tmp_path / "none",
     )
-    assert (settings.flood_per_person, settings.flood_per_couple, settings.flood_window) == (
-        5,
-        9,
-        60,
-    )
+    flood = (settings.flood_same, settings.flood_per_person, settings.flood_per_couple)
+    assert (*flood, settings.flood_window) == (3, 5, 9, 60)
 
 
 def test_api_timeout_in_seconds(tmp_path: Path) -> None:

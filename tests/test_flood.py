@@ -13,7 +13,9 @@ from datetime import timedelta
 import pytest
 
 from bot.app import MendApp, services_of, stop
-from bot.config import FLOOD_PER_COUPLE, FLOOD_PER_PERSON, FLOOD_WINDOW, Settings
+from bot.config import FLOOD_PER_COUPLE, FLOOD_PER_PERSON, FLOOD_SAME, FLOOD_WINDOW, Settings
+from bot.context import Services
+from bot.features.journal import JOURNAL_TABLE
 from bot.ratelimit import RateLimiter
 from bot.sandbox import Sandbox
 from tests.conftest import Clock, People, launch, onboard
@@ -28,7 +30,10 @@ WINDOW = timedelta(seconds=FLOOD_WINDOW)
 def settings(settings: Settings) -> Settings:
     """Mend's own limits, not the test suite's."""
     return dataclasses.replace(
-        settings, flood_per_person=FLOOD_PER_PERSON, flood_per_couple=FLOOD_PER_COUPLE
+        settings,
+        flood_same=FLOOD_SAME,
+        flood_per_person=FLOOD_PER_PERSON,
+        flood_per_couple=FLOOD_PER_COUPLE,
     )
 
 
@@ -51,7 +56,7 @@ async def test_two_hundred_checkins_start_one_and_are_answered_once(
     assert sum(m.poll is not None for m in posted) == 1
     assert sum(CALM in m.text for m in posted) == 1
     # The check-in (its outline and poll), what was answered before the limit, the notice.
-    assert len(posted) <= FLOOD_PER_PERSON + 2, group.transcript(len(posted))
+    assert len(posted) <= FLOOD_SAME + 2, group.transcript(len(posted))
     asked = private.bot_messages()[before_private:]
     assert sum("1 of 3" in m.text for m in asked) == 1  # one check-in's first question
 
@@ -144,3 +149,21 @@ async def test_a_pause_ends_at_once_while_a_flood_waits_for_the_groups_budget(
     await sandbox.settle()
     assert sum(CALM in m.text for m in group.bot_messages()) == 1
     assert group.bot_messages()[-1].message_id > ended.message_id
+
+
+async def test_what_differs_is_no_flood_and_nothing_written_is_held_back(
+    sandbox: Sandbox, couple: People, services: Services, clock: Clock
+) -> None:
+    """A partner writing one journal entry after another, quickly, is answered every time:
+    the same command with other words is not a repeat."""
+    await calm(clock, sandbox)
+    alex = couple.alex
+    entries = [f"Thought number {n} about last night" for n in range(FLOOD_SAME * 2)]
+    for entry in entries:
+        await alex.send_private(f"/journal {entry}")
+    await sandbox.settle()
+    saved = [m for m in alex.private.bot_messages() if "Saved, just for you" in m.text]
+    assert len(saved) == len(entries)
+    assert not any(CALM in m.text for m in alex.private.bot_messages())
+    stored = services.store.records(couple.group.id, JOURNAL_TABLE)
+    assert sorted(answer for e in stored for answer in e["answers"]) == sorted(entries)
