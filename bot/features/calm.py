@@ -143,7 +143,13 @@ async def jealous_command(update: Update, context: MendContext, asked: Asked) ->
         JEALOUS,
         owner=me,
         where="private",
-        data={"name": me.name, "private": True, "source": None, "choice": None},
+        data={
+            "name": me.name,
+            "private": True,
+            "source": None,
+            "choice": None,
+            **({"other": other.name} if (other := asked.couple.other(me.user_id)) else {}),
+        },
     )
 
 

@@ -286,8 +286,17 @@ async def _answer(context: MendContext, asked: Asked, key: str) -> bool:
         else None
     )
     question = services.render.label(locale, f"support.faq_{key}")
+    # Whom the button shares it with (someone in two couples has two partners).
+    share_with = {"share_with": other.name} if other is not None else {}
     sent = await say_private(
-        context, asked.couple, me, "support/faq_answer", buttons=rows, key=key, question=question
+        context,
+        asked.couple,
+        me,
+        "support/faq_answer",
+        buttons=rows,
+        key=key,
+        question=question,
+        **share_with,
     )
     return sent is not None
 

@@ -113,7 +113,7 @@ async def test_a_jealousy_check_for_someone_without_a_private_chat(
     await people.alex.press(check, "Something new happened")
     await shows(sandbox, check, "Step 3 of 3")
     await people.alex.press(check, "Share it with an “I” statement")
-    await shows(sandbox, check, "Sharing it, kindly")
+    await shows(sandbox, check, "Sharing it, kindly", "I can let Sam know")
     answer = await people.alex.press(check, "Let my partner know I'd like to talk")
     assert answer.show_alert and "hasn't opened a private chat" in (answer.text or "")
     assert check.button_texts() == ["Let my partner know I'd like to talk"]

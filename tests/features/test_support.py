@@ -255,7 +255,9 @@ async def test_faq_tapped_in_the_group_is_answered_privately(
     answer = await couple.sam.press(menu, "My partner won't change. What now?")
     assert answer.text == "Sent privately." and not answer.show_alert
     private = await couple.sam.private.expect(
-        "My partner won't change. What now?", "one person can't repair a relationship for two"
+        "My partner won't change. What now?",
+        "one person can't repair a relationship for two",
+        "sends this answer to Alex",
     )
     assert private.button_texts() == ["Share this with my partner"]
     await couple.alex.press(menu, "Can I ever trust fully again?")

@@ -12,7 +12,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "calm/jealous_notice": [{"name": NAME, "private": False}, {"name": LONG_NAME, "private": True}],
     "calm/jealous_story": [{"private": False, "source": None}],
     "calm/jealous_choose": [{"private": False, "source": s} for s in SOURCES],
-    "calm/jealous_share": [{"private": p, "source": s} for s in SOURCES for p in (False, True)],
+    "calm/jealous_share": [
+        *({"private": p, "source": s} for s in SOURCES for p in (False, True)),
+        {"private": True, "source": "old", "other": LONG_NAME},
+    ],
     "calm/jealous_park": [{"private": False, "source": "old"}, {"private": True, "source": None}],
     "calm/jealous_pause": [{"private": False, "source": "new"}, {"private": True, "source": "old"}],
     "calm/jealous_stopped": [{"private": False, "source": None}],

@@ -35,5 +35,6 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "support/faq_answer": [
         *({"key": key, "question": f"{NAME}?"} for key in FAQ_KEYS),
         {"key": "no_change", "question": f"{NAME}?", "by": LONG_NAME},
+        {"key": "stories", "question": f"{NAME}?", "share_with": LONG_NAME},
     ],
 }
