@@ -520,8 +520,22 @@ def _pick_date(turn: Turn) -> str | None:
     due = {"2w": now + timedelta(days=14), "1m": add_months(now, 1), "3m": add_months(now, 3)}[
         str(turn.value)
     ]
+    if _not_theirs_to_push(turn, due) is not None:
+        turn.toast, turn.alert = "alert.boundaries_date_theirs", True
+        return STAY
     _date_set(turn, due)
     return None
+
+
+def _not_theirs_to_push(turn: Turn, due: datetime) -> Partner | None:
+    """The partner a boundary binds, when `due` would keep it on them longer than the usual
+    month and the one choosing it isn't bound by it (what binds one, they extend); else None."""
+    if due <= add_months(utcnow(), 1) + timedelta(days=1):
+        return None
+    bound = _bound_ids(turn.couple, _boundary(turn))
+    if turn.partner.user_id in bound:
+        return None
+    return next((p for p in turn.couple.partners if p.user_id in bound), None)
 
 
 def _typed_date(turn: Turn) -> str | None:
@@ -532,6 +546,8 @@ def _typed_date(turn: Turn) -> str | None:
     due = _evening(day, turn.partner) if day is not None else None
     if due is None or due <= now or due - now > MAX_AHEAD:
         raise Unreadable("boundaries.unreadable_date")
+    if (bound := _not_theirs_to_push(turn, due)) is not None:
+        raise Unreadable("boundaries.date_theirs", name=bound.name)
     _date_set(turn, due)
     if due - now > FAR_REVIEW:
         turn.emit("repair.pitfall", kind="punishment", reason="far", name=turn.partner.name)

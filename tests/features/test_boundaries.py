@@ -473,6 +473,38 @@ async def test_double_taps_old_buttons_and_words_asked_again(
     assert errors_logged(caplog) == []
 
 
+@pytest.mark.clock(START)
+async def test_only_the_bound_partner_moves_a_review_further_out(
+    sandbox: Sandbox, couple: People, services: Services
+) -> None:
+    """What binds one, they extend: a review date past the usual month is for the partner the
+    boundary asks something of, not for the one who proposed it for them."""
+    group, alex, sam = couple.group, couple.alex, couple.sam
+    await group.send(sam, "/boundaries")
+    listing = await group.expect("Your boundaries")
+    await sam.press(listing, "+ Telling each other about new friends")
+    whom = await group.expect("Sam, who does")
+    await sam.press(whom, "It asks something of Alex")
+    await agree(group, alex, "Sam proposes a boundary")
+    added = await group.expect("Agreed:", "pencilled in a month")
+    [pencilled] = services.timers.pending(group.id, REVIEW)
+
+    refused = await sam.press(added, "3 months")
+    assert refused.show_alert and "Only the partner this boundary asks something of" in (
+        refused.text or ""
+    )
+    await sam.press(added, "Type a date")
+    question = await group.expect("Sam, on which day should you look at")
+    await group.reply(sam, to=question, text="2026-08-01")
+    await group.expect("Only Alex can pick a date more than a month out")
+    assert services.timers.pending(group.id, REVIEW) == [pencilled]
+
+    await alex.press(added, "3 months")  # later is Alex's to choose
+    await group.expect("Review date set by Alex")
+    [timer] = services.timers.pending(group.id, REVIEW)
+    assert from_iso(timer["due"]) > from_iso(pencilled["due"])
+
+
 def review_button_for(listing: SentMessage, fragment: str) -> str:
     return next(t for t in listing.button_texts() if t.startswith("Review: ") and fragment in t)
 
