@@ -112,10 +112,12 @@ class UpdateLedger:
             or (self._applied is not None and self._applied(update_id))
         )
 
-    def fetched(self, update: Update) -> None:
-        """The update was fetched and will be handled: kept until it was."""
+    def fetched(self, update: Update, raw: dict[str, Any] | None = None) -> None:
+        """The update was fetched and will be handled: kept until it was (`raw`: as Telegram
+        sent it, if at hand; else as python-telegram-bot reads it back)."""
         self._in_progress.add(update.update_id)
-        self._kept[update.update_id] = self._seal(update.update_id, update.to_dict())
+        data = raw if raw is not None else update.to_dict()
+        self._kept[update.update_id] = self._seal(update.update_id, data)
         self._unsaved = True
 
     def handled(self, update_id: int) -> None:
@@ -214,6 +216,7 @@ class MendBot(ExtBot[None]):
         self._silent = silent
         self._next_offset = 0
         self._resumed = False  # the updates left over from before a restart were taken
+        self._raw: dict[int, dict[str, Any]] = {}  # the last getUpdates' updates, as sent
         self._answering: set[asyncio.Future[bool]] = set()
 
     @property
@@ -255,8 +258,9 @@ class MendBot(ExtBot[None]):
                     self._answering.add(task)
                     task.add_done_callback(self._answering.discard)
                 continue
-            ledger.fetched(update)
+            ledger.fetched(update, self._raw.get(update.update_id))
             fresh.append(update)
+        self._raw = {}
         return (*left_over, *fresh)
 
     async def _do_post(
@@ -265,7 +269,7 @@ class MendBot(ExtBot[None]):
         if self._quiet_now(endpoint, data):
             data = {**data, "disable_notification": True}
         try:
-            return await super()._do_post(endpoint, data, **timeouts)
+            result = await super()._do_post(endpoint, data, **timeouts)
         except ChatMigrated as migrated:
             return await self._follow_migration(endpoint, data, migrated, timeouts)
         except BadRequest as error:
@@ -285,6 +289,10 @@ class MendBot(ExtBot[None]):
                 log.info("a button press could not be answered (%s)", type(error).__name__)
                 return False
             raise
+        if endpoint == "getUpdates" and isinstance(result, list):
+            # Kept as Telegram sent them (bot.bot_api.UpdateLedger), not read back from objects.
+            self._raw = {int(u.get("update_id", 0)): u for u in result if isinstance(u, dict)}
+        return result
 
     def _quiet_now(self, endpoint: str, data: dict[str, Any]) -> bool:
         """Whether this call would ring someone in their quiet hours (and so goes silently)."""
