@@ -122,14 +122,16 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         user, chat = update.effective_user, update.effective_chat
         if user is None or user.is_bot or not _for_mend(update, context, commands):
             return
+        store = services.store
         in_group = chat is not None and chat.type != Chat.PRIVATE
-        group = services.store.couple(chat.id) if chat is not None and in_group else None
-        couple = group.chat_id if group is not None and group.is_partner(user.id) else None
+        group_id = store.resolve(chat.id) if chat is not None and in_group else None
+        couple = group_id if group_id in store.chats_of_user(user.id) else None
         verdict = flood.judge(user.id, _action(update), couple, utcnow().timestamp())
         if verdict == "go":
             return
         if verdict == "tell":
             log.info("a flood of commands or presses is answered once and then held back")
+            group = store.couple(group_id) if group_id is not None else None
             await refuse(update, context, group, "common/flood", "alert.flood")
         elif update.callback_query is not None:
             await update.callback_query.answer()
