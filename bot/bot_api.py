@@ -86,6 +86,8 @@ class UpdateLedger:
         self._in_progress: set[int] = set()
         self._kept: dict[int, Any] = {}  # update id: the update, sealed
         self._unsaved = False
+        self._idle = asyncio.Event()  # set while no update is being handled
+        self._idle.set()
         self._load()
 
     def _load(self) -> None:
@@ -116,6 +118,7 @@ class UpdateLedger:
         """The update was fetched and will be handled: kept until it was (`raw`: as Telegram
         sent it, if at hand; else as python-telegram-bot reads it back)."""
         self._in_progress.add(update.update_id)
+        self._idle.clear()
         data = raw if raw is not None else update.to_dict()
         self._kept[update.update_id] = self._seal(update.update_id, data)
         self._unsaved = True
@@ -130,6 +133,17 @@ class UpdateLedger:
             self._unsaved = True
             if len(self._handled) > KEEP_HANDLED:
                 self._handled_set.discard(self._handled.pop(0))
+        if not self._in_progress:
+            self._idle.set()
+
+    @property
+    def idle(self) -> bool:
+        """Whether every update fetched so far was handled."""
+        return self._idle.is_set()
+
+    async def wait_until_idle(self) -> None:
+        """Return once every update fetched so far was handled."""
+        await self._idle.wait()
 
     def left_over(self, bot: Bot | None) -> list[Update]:
         """The updates a process before this one fetched and didn't handle (it stopped or
@@ -152,6 +166,7 @@ class UpdateLedger:
                 continue
             update = Update.de_json(data, bot)
             self._in_progress.add(update_id)
+            self._idle.clear()
             waiting.append(update)
         return waiting
 

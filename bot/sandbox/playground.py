@@ -22,6 +22,7 @@ from typing import Any
 import time_machine
 
 from bot.app import MendApp, build_application, services_of, start, stop
+from bot.bot_api import UpdateLedger
 from bot.config import Settings
 from bot.context import Services
 from bot.model import from_iso
@@ -236,7 +237,15 @@ class Playground:
                 self._bump()
 
     async def settle(self) -> None:
-        await self.sandbox.settle(idle=SETTLE_IDLE, timeout=SETTLE_TIMEOUT)
+        """Wait until Mend has handled everything people did and has said all it will: a
+        reply that takes a while without any call to Telegram (a chart being drawn, the
+        first answer after a start) is waited for too."""
+        ledger = getattr(self._app.bot, "ledger", None) if self._app is not None else None
+        while True:
+            await self.sandbox.settle(idle=SETTLE_IDLE, timeout=SETTLE_TIMEOUT)
+            if not isinstance(ledger, UpdateLedger) or ledger.idle:
+                return
+            await asyncio.wait_for(ledger.wait_until_idle(), SETTLE_TIMEOUT)
 
     async def say(
         self, person: Person, text: str, *, private: bool = False, reply_to: SentMessage | None
