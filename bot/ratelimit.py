@@ -10,7 +10,10 @@ differently in three ways:
   sends that answer people may fill a group's budget only up to the rest. So a couple flooding
   a command uses up their group's budget for answers, and their pause end is still posted at
   once, never queued behind the flood.
-- **Smooth.** The overall limit is one request every 1/30 s rather than bursts of 30.
+- **Smooth.** The overall limit is one request every 1/30 s rather than bursts of 30, and at
+  most `IN_FLIGHT` counted requests are on their way at once: requests let through at the right
+  pace but held up on the way (a busy machine, a slow connection) would otherwise reach
+  Telegram together, faster than it allows.
 - **Cheap with many groups.** A group's bucket is forgotten once it has drained; the clean-up
   runs at most once a second (the stock limiter looks through every group on every request
   once there are more than 512, so a fan-out to 2,000 groups spends seconds of CPU there).
@@ -39,6 +42,9 @@ OVERALL_BURST = 3
 GROUP_PER_MINUTE = 20
 TIMED_RESERVE = 4  # of a group's 20 a minute, kept for timed sends
 CLEANUP_EVERY = 1.0  # seconds
+# Counted requests on their way to Telegram at once, at most (Telegram answers a send in well
+# under a second, so this never slows the 30 a second; it keeps a held-up batch small).
+IN_FLIGHT = 8
 # A sleeping waiter looks again at least this often (seconds): a bucket whose clock is moved
 # on (tests) serves its waiters soon after.
 LOOK_AGAIN = 1.0
@@ -157,6 +163,7 @@ class RateLimiter(AIORateLimiter):
         self._overall = Bucket(OVERALL_BURST, OVERALL_BURST / OVERALL_PER_SECOND, 0, time.monotonic)
         self._groups: dict[str | int, Bucket] = {}
         self._cleaned_at = 0.0
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
     def _now(self) -> float:
         return self.group_clock()
@@ -205,10 +212,12 @@ class RateLimiter(AIORateLimiter):
         for attempt in range(retries + 1):
             if group is not None:
                 await self._group(group).take(is_timed)
-            if chat_id is not None:
-                await self._overall.take(is_timed)
             try:
-                return await callback(*args, **kwargs)
+                if chat_id is None:
+                    return await callback(*args, **kwargs)
+                async with self._in_flight:
+                    await self._overall.take(is_timed)
+                    return await callback(*args, **kwargs)
             except RetryAfter as error:
                 if attempt == retries:
                     raise
