@@ -13,6 +13,7 @@ import pytest
 
 from bot.model import Couple, Partner
 from bot.storage import Store, migrations
+from bot.storage.index import INDEX_FILE
 from bot.storage.store import file_mode
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -209,7 +210,7 @@ def test_optional_fields_may_be_missing(tmp_path: Path) -> None:
     (couples_dir / "-32.json").write_text(json.dumps({"couple": {"1": minimal}}))
     (couples_dir / "-33.json").write_text(json.dumps({"timers": {}}))  # no couple yet
     store = opened(tmp_path)
-    assert store.chat_ids() == [-32, -33]
+    assert sorted(store.chat_ids()) == [-33, -32]
     loaded = store.couple(-32)
     assert loaded is not None and loaded.partners[0].name == "P1" and loaded.keys == []
 
@@ -265,22 +266,30 @@ def test_every_file_carries_a_schema_version(tmp_path: Path) -> None:
     assert data["_meta"]["1"]["schema"] == migrations.SCHEMA_VERSION
 
 
-def test_older_files_are_migrated_once_at_start_up(
+def test_older_files_are_migrated_once_when_first_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = opened(tmp_path)
     save(store, couple(-41, 1))
+    save(store, couple(-42, 2))
     current = migrations.SCHEMA_VERSION
+    first, second = (tmp_path / "couples" / f"{c}.json" for c in (-41, -42))
 
     def add_motto(tables: migrations.Tables, upgrade: migrations.Upgrade) -> None:
         tables["couple"]["1"]["motto"] = "steady"
 
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
     monkeypatch.setitem(migrations.MIGRATIONS, current, add_motto)
-    opened(tmp_path)
-    data = json.loads((tmp_path / "couples" / "-41.json").read_text())
+    again = opened(tmp_path)
+    assert json.loads(first.read_text())["_meta"]["1"]["schema"] == current  # not read yet
+    assert again.couple(-41) is not None
+    data = json.loads(first.read_text())
     assert data["_meta"]["1"]["schema"] == current + 1
     assert data["couple"]["1"]["motto"] == "steady"
+    assert json.loads(second.read_text())["_meta"]["1"]["schema"] == current  # still unused
+    migrated = first.stat().st_mtime_ns
+    assert opened(tmp_path).couple(-41) is not None
+    assert first.stat().st_mtime_ns == migrated  # once
 
 
 def test_a_file_from_a_newer_version_stops_the_start(tmp_path: Path) -> None:
@@ -336,6 +345,8 @@ def test_a_persons_settings_are_made_the_same_in_every_couple_at_start_up(tmp_pa
     second.partners[1].timezone = "Asia/Tokyo"  # someone else's setting stays theirs
     save(store, first)
     save(store, second)
+    store.close()
+    (tmp_path / INDEX_FILE).unlink()  # such data came without an index
 
     again = opened(tmp_path)
     for chat_id in (-100, -200):
