@@ -316,7 +316,7 @@ class Store:
                 except ValueError as error:
                     self._set_aside(Path(entry.path), error)
                     continue
-                found[chat_id] = _identity(entry.stat(follow_symlinks=False))
+                found[chat_id] = file_identity(entry.stat(follow_symlinks=False))
         return found
 
     def _load(self, chat_id: int) -> AtomicJSONStorage | None:
@@ -337,7 +337,7 @@ class Store:
         assert tables is not None
         if migrate(tables, self._upgrade(chat_id)):
             storage.write(tables)
-        summary = summarize(tables, _identity(path.stat()))
+        summary = summarize(tables, file_identity(path.stat()))
         if self.index.summary(chat_id) != summary:
             self.index.put(chat_id, summary)
         self._keep(chat_id, storage)
@@ -430,7 +430,7 @@ class Store:
 
     def _written(self, chat_id: int, tables: Tables) -> None:
         """A couple's file was written as `tables`: index it as it is now."""
-        self.index.put(chat_id, summarize(tables, _identity(self._path(chat_id).stat())))
+        self.index.put(chat_id, summarize(tables, file_identity(self._path(chat_id).stat())))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -653,7 +653,9 @@ def summarize(tables: Tables, file: FileId) -> Summary:
     )
 
 
-def _identity(status: os.stat_result) -> FileId:
+def file_identity(status: os.stat_result) -> FileId:
+    """A file's identity as the index keeps it, from its `stat`: a file replaced or changed
+    since has another (each write is a new file renamed into place)."""
     return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
