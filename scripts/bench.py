@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.bot_api import LEDGER_FILE  # noqa: E402
 from bot.model import Couple, Partner, to_iso  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.storage import Store  # noqa: E402
@@ -465,6 +466,8 @@ def startup_curve(sizes: list[int], small_cost: float) -> None:
             populated = time.perf_counter() - began
             seconds, resident = asyncio.run(start_up(Path(data_dir)))
             (Path(data_dir) / INDEX_FILE).unlink()
+            # The next start meets a new sandbox, whose update ids begin again.
+            (Path(data_dir) / LEDGER_FILE).unlink()
             built, built_resident = asyncio.run(start_up(Path(data_dir)))
             store = Store(Path(data_dir))
             store.open()
@@ -485,9 +488,7 @@ def startup_curve(sizes: list[int], small_cost: float) -> None:
             f"start-up with {biggest} couples / with 10000: {ratio:.2f} (target ≤ 2); "
             f"{resident:.0f} MB resident (target < 400 MB)"
         )
-    print(
-        f"a write with {biggest} couples stored / with 10: {cost / small_cost:.2f} (target ≤ 2)"
-    )
+    print(f"a write with {biggest} couples stored / with 10: {cost / small_cost:.2f} (target ≤ 2)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,8 +173,8 @@ class Index:
                 "INSERT OR REPLACE INTO couples VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, *summary.file, summary.schema, summary.set_up, summary._lists()),
             )
-            _replace(db, "users", "user_id", chat_id, gone.users, summary.users)
-            _replace(db, "updates", "update_id", chat_id, gone.updates, summary.updates)
+            _replace(db, "users", chat_id, gone.users, summary.users)
+            _replace(db, "updates", chat_id, gone.updates, summary.updates)
             old_keys = gone.keys - summary.keys
             db.executemany(
                 "DELETE FROM keys WHERE key = ? AND chat_id = ?", [(k, chat_id) for k in old_keys]
@@ -199,8 +199,8 @@ class Index:
             return
         with self._writing() as db:
             db.execute("DELETE FROM couples WHERE chat_id = ?", (chat_id,))
-            _replace(db, "users", "user_id", chat_id, before.users, frozenset())
-            _replace(db, "updates", "update_id", chat_id, before.updates, frozenset())
+            _replace(db, "users", chat_id, before.users, frozenset())
+            _replace(db, "updates", chat_id, before.updates, frozenset())
             db.executemany(
                 "DELETE FROM keys WHERE key = ? AND chat_id = ?",
                 [(k, chat_id) for k in before.keys],
@@ -297,9 +297,7 @@ class Index:
             "ORDER BY due"
         )
         rows = self._require().execute(query, (low, until.timestamp()))
-        return [
-            (int(c), int(t), str(k), datetime.fromtimestamp(d, UTC)) for c, t, k, d in rows
-        ]
+        return [(int(c), int(t), str(k), datetime.fromtimestamp(d, UTC)) for c, t, k, d in rows]
 
     def set_up_without_timers(self) -> list[int]:
         """Set-up couples with no pending timer (each should have some)."""
@@ -314,19 +312,26 @@ def _empty(file: FileId) -> Summary:
     return Summary(file, 0, False, frozenset(), frozenset(), frozenset(), frozenset())
 
 
+# (remove, add) for each table of ids by chat: fixed statements, never built from values.
+_ID_ROWS = {
+    "users": (
+        "DELETE FROM users WHERE user_id = ? AND chat_id = ?",
+        "INSERT OR IGNORE INTO users VALUES (?, ?)",
+    ),
+    "updates": (
+        "DELETE FROM updates WHERE update_id = ? AND chat_id = ?",
+        "INSERT OR IGNORE INTO updates VALUES (?, ?)",
+    ),
+}
+
+
 def _replace(
     db: sqlite3.Connection,
     table: str,
-    column: str,
     chat_id: int,
     before: frozenset[int],
     after: frozenset[int],
 ) -> None:
-    db.executemany(
-        f"DELETE FROM {table} WHERE {column} = ? AND chat_id = ?",
-        [(i, chat_id) for i in before - after],
-    )
-    db.executemany(
-        f"INSERT OR IGNORE INTO {table} VALUES (?, ?)", [(i, chat_id) for i in after - before]
-    )
-
+    remove, add = _ID_ROWS[table]
+    db.executemany(remove, [(i, chat_id) for i in before - after])
+    db.executemany(add, [(i, chat_id) for i in after - before])

@@ -27,6 +27,7 @@ from tinydb.table import Document, Table
 
 from bot import origin
 from bot.model import PERSONAL, BadShape, Couple, Partner
+from bot.storage import migrations
 from bot.storage.atomic import (
     FILE_MODE,
     TEMP_SUFFIX,
@@ -37,7 +38,6 @@ from bot.storage.atomic import (
 )
 from bot.storage.index import INDEX_FILE, FileId, Index, Summary
 from bot.storage.keys import load_keyring
-from bot.storage import migrations
 from bot.storage.migrations import META_TABLE, SchemaTooNew, Upgrade, migrate
 from bot.storage.sealing import (
     PRIVATE,

@@ -358,3 +358,68 @@ def test_a_persons_settings_are_made_the_same_in_every_couple_at_start_up(tmp_pa
         assert me.private_chat
     assert again.couple(-100).partner(2).timezone is None  # type: ignore[union-attr]
     assert again.couple(-200).partner(3).timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+
+
+def test_only_the_couple_files_in_use_stay_in_memory(tmp_path: Path) -> None:
+    store = Store(tmp_path, keep_loaded=2)
+    store.open()
+    for chat_id in range(-60, -50):
+        value = couple(chat_id, 1000 + chat_id)
+        value.add_key(f"poll:{chat_id}")
+        save(store, value)
+        assert store.in_memory() <= 2
+    with store.transaction(-60) as tx:  # in use: kept while others come and go
+        for chat_id in range(-59, -50):
+            found = store.couple(chat_id)
+            assert found is not None and found.keys == [f"poll:{chat_id}"]
+        assert store.in_memory() == 2
+        tx.table("notes").insert({"text": "while the others were read"})
+    assert [r["text"] for r in store.records(-60, "notes")] == ["while the others were read"]
+    again = opened(tmp_path)
+    assert [r["text"] for r in again.records(-60, "notes")] == ["while the others were read"]
+    assert again.in_memory() == 1  # nothing was read at start-up but what was asked for
+
+
+def test_an_index_that_disagrees_with_a_couple_file_is_mended_from_the_file(
+    tmp_path: Path,
+) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-70, 1, 2))
+    store.close()
+    older = (tmp_path / INDEX_FILE).read_bytes()
+    store = opened(tmp_path)
+    changed = couple(-70, 1, 3)
+    changed.add_key("link:new")
+    save(store, changed)
+    save(store, couple(-71, 4))
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"{INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    (tmp_path / INDEX_FILE).write_bytes(older)  # as if the index writes were lost
+
+    again = opened(tmp_path)
+    assert again.chat_for_key("link:new") == -70
+    assert again.chats_of_user(3) == [-70] and again.chats_of_user(2) == []
+    assert again.chats_of_user(4) == [-71]
+    assert sorted(again.chat_ids()) == [-71, -70]
+    assert again.in_memory() == 2  # the two files the index didn't know as they are
+
+
+def test_a_missing_or_damaged_index_is_built_from_the_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = opened(tmp_path)
+    value = couple(-80, 1, 2)
+    value.add_key("poll:p")
+    save(store, value)
+    store.close()
+    for spoil_it in (lambda p: p.unlink(), lambda p: p.write_bytes(b"not an index at all")):
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"{INDEX_FILE}{suffix}").unlink(missing_ok=True)
+        spoil_it(tmp_path / INDEX_FILE)
+        again = opened(tmp_path)
+        assert again.chat_for_key("poll:p") == -80
+        assert again.chats_of_user(2) == [-80]
+        assert file_mode(tmp_path / INDEX_FILE) == 0o600
+        again.close()
+    assert "the couples' index is unusable" in caplog.text
