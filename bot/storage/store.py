@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import os
@@ -697,10 +698,11 @@ def tighten_modes(root: Path) -> int:
     changed = 0
     for directory, subdirectories, files in os.walk(root):
         here = Path(directory)
-        found = [(here / name, DIR_MODE) for name in subdirectories]
-        found += [(here / name, FILE_MODE) for name in files]
-        if here == root:
-            found.append((here, DIR_MODE))
+        found = itertools.chain(
+            ((here / name, DIR_MODE) for name in subdirectories),
+            ((here / name, FILE_MODE) for name in files),
+            [(here, DIR_MODE)] if here == root else [],
+        )
         for path, mode in found:
             status = path.lstat()
             if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != mode:
