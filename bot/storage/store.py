@@ -275,12 +275,15 @@ class Store:
         given, SchemaTooNew when a file is of a later version of Mend."""
         for directory in (self.data_dir, self.couples_dir):
             directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        tightened = tighten_modes(self.data_dir)
-        if tightened:
-            log.warning("modes made owner-only for %d files or directories of data", tightened)
+        # The couple files' modes are seen to by the scan, which looks at each of them anyway.
+        tightened = tighten_modes(self.data_dir, except_files_in=self.couples_dir)
         self._keyring = load_keyring(self.data_dir, self._data_key, self._older_keys)
         self.index.open()
-        on_disk = self._scan()
+        on_disk, loose = self._scan()
+        if tightened + loose:
+            log.warning(
+                "modes made owner-only for %d files or directories of data", tightened + loose
+            )
         indexed = self.index.files()
         for chat_id in indexed.keys() - on_disk.keys():
             self.index.drop(chat_id)  # erased while the index missed it
@@ -300,12 +303,18 @@ class Store:
         """Let go of the index file (the store is not used after this)."""
         self.index.close()
 
-    def _scan(self) -> dict[int, FileId]:
-        """The couple files on disk and their identities; half-written ones are removed and
-        those not named by a chat id are set aside."""
+    def _scan(self) -> tuple[dict[int, FileId], int]:
+        """The couple files on disk and their identities, and how many files here were made
+        owner-only (FILE_MODE); half-written ones are removed and those not named by a chat
+        id are set aside."""
         found: dict[int, FileId] = {}
+        loose = 0
         with os.scandir(self.couples_dir) as entries:
             for entry in entries:
+                status = entry.stat(follow_symlinks=False)
+                if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != FILE_MODE:
+                    Path(entry.path).chmod(FILE_MODE)
+                    loose += 1
                 if entry.name.endswith(TEMP_SUFFIX):
                     # A write that never reached its rename; the old file is intact.
                     Path(entry.path).unlink()
@@ -317,8 +326,8 @@ class Store:
                 except ValueError as error:
                     self._set_aside(Path(entry.path), error)
                     continue
-                found[chat_id] = file_identity(entry.stat(follow_symlinks=False))
-        return found
+                found[chat_id] = file_identity(status)
+        return found, loose
 
     def _load(self, chat_id: int) -> AtomicJSONStorage | None:
         """Read a couple's file, bring it to the current schema, and index it if the index
@@ -690,14 +699,16 @@ def check_tables(tables: Any, chat_id: int) -> None:
         raise BadShape("the update ids are not a list of whole numbers")
 
 
-def tighten_modes(root: Path) -> int:
-    """Give `root`, every directory under it and every file in them the modes each write
-    gives them (DIR_MODE, FILE_MODE: their owner's only), so a file restored from a backup or
-    copied in with looser modes isn't left so until its next write. Links are left alone.
-    Returns how many were changed."""
+def tighten_modes(root: Path, *, except_files_in: Path | None = None) -> int:
+    """Give `root`, every directory under it and every file in them (but those directly in
+    `except_files_in`) the modes each write gives them (DIR_MODE, FILE_MODE: their owner's
+    only), so a file restored from a backup or copied in with looser modes isn't left so until
+    its next write. Links are left alone. Returns how many were changed."""
     changed = 0
     for directory, subdirectories, files in os.walk(root):
         here = Path(directory)
+        if here == except_files_in:
+            files = []
         found = itertools.chain(
             ((here / name, DIR_MODE) for name in subdirectories),
             ((here / name, FILE_MODE) for name in files),
