@@ -210,10 +210,11 @@ async def _post_init(app: MendApp) -> None:
 
 
 async def _post_shutdown(app: MendApp) -> None:
-    """The updates handled since the last poll are remembered too."""
+    """The updates handled since the last poll are remembered too; the store is closed."""
     ledger = getattr(app.bot, "ledger", None)
     if isinstance(ledger, UpdateLedger):
         ledger.save()
+    services_of(app).store.close()
 
 
 async def _run_startup_tasks(context: MendContext) -> None:

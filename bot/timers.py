@@ -7,8 +7,10 @@ fired it is removed from the store, so a restart neither loses nor repeats it. A
 due while the bot was down fires once at start-up, marked late, if its kind still makes sense
 late (a pause end); otherwise (yesterday's morning prompt) it is dropped.
 
-Only timers due within HORIZON are handed to the scheduler; the rest wait in a heap and are
-handed over by a sweep every few minutes, so start-up with many couples stays quick.
+Only timers due within HORIZON are handed to the scheduler; the rest wait in the store's index
+(which keeps every couple's pending timers and their due times) and are handed over by a sweep
+every few minutes, so start-up reads no couple's file unless one of its timers came due while
+the bot was down and is dropped as stale.
 
 A couple's timers can be put on hold (the bot was removed from its group): they stay stored but
 off the scheduler, across restarts too, until they are resumed (it was added back), when those
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.network import never_sent
 from bot.reads import Reads
 from bot.storage import Kind, Store, Transaction
+from bot.storage.store import TIMER_TABLE
 from bot.when import outside_quiet_hours
 
 if TYPE_CHECKING:
@@ -80,7 +82,7 @@ class TimerRecord(TypedDict):
     waiting: NotRequired[bool]  # moved to the end of a pause, which it waits for
 
 
-TIMERS_TABLE = Kind[TimerRecord]("timers")
+TIMERS_TABLE = Kind[TimerRecord](TIMER_TABLE)
 HORIZON = timedelta(hours=6)
 SWEEP_EVERY = timedelta(minutes=5)
 SWEEP_JOB = "timers:sweep"
@@ -138,9 +140,9 @@ class Timers:
     kinds: dict[str, TimerKind] = field(default_factory=dict)
     reconcilers: list[Reconciler] = field(default_factory=list)
     _queue: JobQueue[Any] | None = None
-    # Timers beyond the horizon: (due, chat id, timer id), soonest first. Entries of timers
-    # cancelled or moved since are skipped when they come up.
-    _later: list[tuple[datetime, int, int]] = field(default_factory=list)
+    # Timers due up to this time are with the scheduler; the later ones wait in the store's
+    # index for a sweep (None: not rebuilt yet).
+    _handed_until: datetime | None = None
     # Timers whose handler runs right now: (chat id, timer id).
     _firing: set[tuple[int, int]] = field(default_factory=set)
 
@@ -158,8 +160,9 @@ class Timers:
         self.kinds[kind] = TimerKind(handler, late_limit, quiet, pause)
 
     def reconcile_with(self, reconciler: Reconciler) -> None:
-        """Run `reconciler` for every set-up couple soon after start-up (see reconcile_all), so
-        a feature can make sure its recurring timers exist, e.g. after a dropped stale one."""
+        """Run `reconciler` for a set-up couple that lost a stale timer at start-up or has none
+        pending (see rebuild, reconcile_all), and once a couple is set up, so a feature can
+        make sure its recurring timers exist."""
         self.reconcilers.append(reconciler)
 
     def attach(self, queue: JobQueue[Any]) -> None:
@@ -337,24 +340,19 @@ class Timers:
     def _place(
         self, chat_id: int, timer_id: int, due: datetime, now: datetime | None = None
     ) -> None:
-        """Hand a timer to the scheduler if it is due soon, else keep it for a later sweep."""
-        if due - (now or utcnow()) <= HORIZON:
+        """Hand a timer to the scheduler if it is due soon; a later one is handed over by a
+        sweep (the store's index has it, as it is stored)."""
+        handed = self._handed_until
+        if due <= (handed if handed is not None else (now or utcnow()) + HORIZON):
             self._enqueue(chat_id, timer_id, due)
-        else:
-            heapq.heappush(self._later, (due, chat_id, timer_id))
 
     async def _sweep(self, _context: MendContext) -> None:
         """Hand over the timers that have come within the horizon."""
-        horizon = utcnow() + HORIZON
-        while self._later and self._later[0][0] <= horizon:
-            due, chat_id, timer_id = heapq.heappop(self._later)
-            record = self._record(chat_id, timer_id)
-            if (
-                record is not None
-                and not record.get("suspended")
-                and from_iso(record["due"]) == due
-            ):
+        until = utcnow() + HORIZON
+        for chat_id, timer_id, _kind, due in self.store.timers_due(self._handed_until, until):
+            if (chat_id, timer_id) not in self._firing:
                 self._enqueue(chat_id, timer_id, due)
+        self._handed_until = until
 
     def _record(self, chat_id: int, timer_id: int) -> TimerRecord | None:
         return next(
@@ -364,12 +362,36 @@ class Timers:
     # -- start-up -----------------------------------------------------------------------
 
     def rebuild(self, now: datetime | None = None) -> tuple[int, int, int]:
-        """Schedule every stored timer; returns (scheduled, late, dropped)."""
+        """Schedule the stored timers due within the horizon (found in the store's index),
+        dropping those that came due too long ago for their kind (the couples that lose one
+        are reconciled at once, so their recurring timers come back); returns (scheduled,
+        late, dropped)."""
         now = now or utcnow()
+        until = now + HORIZON
         scheduled = late = dropped = 0
-        for chat_id in self.store.chat_ids():
-            placed, came_late, gone = self._restore(chat_id, now)
-            scheduled, late, dropped = scheduled + placed, late + came_late, dropped + gone
+        stale: dict[int, list[int]] = {}
+        for chat_id, timer_id, kind_name, due in self.store.timers_due(None, until):
+            kind = self.kinds.get(kind_name)
+            if kind is None:
+                log.warning("dropping timer of unknown kind %r", kind_name)
+                stale.setdefault(chat_id, []).append(timer_id)
+                continue
+            if due <= now:
+                if kind.late_limit is None or now - due > kind.late_limit:
+                    stale.setdefault(chat_id, []).append(timer_id)
+                    dropped += 1
+                    continue
+                late += 1
+            scheduled += 1
+            self._enqueue(chat_id, timer_id, due)
+        self._handed_until = until
+        for chat_id, timer_ids in stale.items():
+            with self.store.transaction(chat_id) as tx:
+                for timer_id in timer_ids:
+                    tx.table(TIMERS_TABLE).remove(timer_id)
+                couple = tx.couple()
+            if couple is not None and couple.status == "active" and couple.is_set_up:
+                self.reconcile(couple)
         queue = self._require_queue()
         queue.run_repeating(
             self._sweep,
@@ -419,13 +441,15 @@ class Timers:
             reconciler(self, couple)
 
     async def reconcile_all(self, chunk: int = 200) -> int:
-        """Let every feature put back the recurring timers a set-up couple should have.
+        """Let every feature put back the recurring timers of the set-up couples that have
+        none pending (those that lost one as stale were reconciled by `rebuild`; the others
+        keep their series going as each timer fires).
 
         Runs after polling has started, a chunk of couples at a time, so a bot with many
         couples answers at once; usually there is nothing to add. Returns couples checked.
         """
         checked = 0
-        for chat_id in self.store.chat_ids():
+        for chat_id in self.store.set_up_without_timers():
             couple = self.store.couple(chat_id)
             if couple is not None and couple.status == "active" and couple.is_set_up:
                 self.reconcile(couple)

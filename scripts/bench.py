@@ -1,29 +1,35 @@
 """Mend's benchmarks: figures to compare with the targets in the product description.
 
-    scripts/bench                 all of them
-    scripts/bench --couples 2000  a smaller run (--couples 0 leaves out the stored couples)
+    scripts/bench                                   all of them (takes a while)
+    scripts/bench --sizes 1000,10000 --fanout 500   a quicker run
 
-- CPU per handled command, next to a bare python-telegram-bot echo bot;
-- fan-out: prompts due for many groups in the same minute, with Telegram's limits enforced;
-- isolation: other couples' reply latency while one partner sends 40 /progress at once, and
+One table, a row for each number of couples stored (1,000, 10,000 and 100,000 by default,
+populated fast by writing what the bot would write, the couples' index too):
+
+- start-up: `python -m bot` until it answers a message that was waiting for it, with the
+  couples' index and without one (the first start builds it), and its resident memory;
+- write: one couple's state change (should not grow with the couples stored);
+- CPU per handled command, next to a bare python-telegram-bot echo bot in the same sandbox.
+
+Then each target met or not, the cost of a sealed private write, and:
+
+- isolation: another couple's reply latency while one partner sends 40 /progress at once, and
   without that flood, side by side;
-- write cost: one couple's state change with 10 and with N couples stored (should not grow);
-- private write cost: a journal entry sealed and written, in a couple holding many sealed ones;
-- start-up: `python -m bot` with N couples stored, each with pending timers, until it answers
-  a message that was waiting for it, and its resident memory then.
-
-Each figure is printed with the target it is measured against (the product's targets).
+- fan-out: pause ends due for 2,000 groups in the same second, with Telegram's limits
+  enforced: delivered, twice, the rate achieved, 429s, and how late the timers fired.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,30 +37,42 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.bot_api import LEDGER_FILE  # noqa: E402
 from bot.model import Couple, Partner, to_iso  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.storage import Store  # noqa: E402
+from bot.storage.atomic import FILE_MODE  # noqa: E402
+from bot.storage.index import INDEX_FILE  # noqa: E402
+from bot.storage.migrations import META_TABLE, SCHEMA_VERSION  # noqa: E402
+from bot.storage.store import file_identity, summarize  # noqa: E402
 from bot.timers import TIMERS_TABLE  # noqa: E402
 
 TIMERS_PER_COUPLE = 3
+UPDATES_PER_COUPLE = 20  # the update ids a couple file remembers (bot.storage.store)
 
 
-def populate(data_dir: Path, count: int) -> Store:
-    """`count` set-up couples, each with pending timers, as the bot would have stored them."""
+def populate(data_dir: Path, count: int, *, index: bool = True) -> Store:
+    """`count` set-up couples as the bot would have stored them: each with a poll's lookup
+    key, the ids of the updates that changed it, TIMERS_PER_COUPLE pending pauses and the
+    recurring timers the features keep (those of a first couple set up by the bot, through
+    its reconcilers). The files are written directly, without waiting for the disk after
+    each; the couples' index too, unless `index` is False (the first start then builds it).
+    Returns the store, open."""
+    now = datetime.now(UTC)
+    recurring = _recurring_timers(data_dir, now)
     store = Store(data_dir)
     store.open()
-    now = datetime.now(UTC)
-    for index in range(count):
-        chat_id = -1_000_000 - index
+    for number in range(count):
+        chat_id = -1_000_000 - number
         couple = Couple(
             chat_id=chat_id,
-            title=f"Couple {index}",
+            title=f"Couple {number}",
             created_at=now,
             path="repair",
             setup_completed_at=now,
             partners=[
                 Partner(
-                    user_id=10_000_000 + 2 * index,
+                    user_id=10_000_000 + 2 * number,
                     name="Alex",
                     joined_at=now,
                     timezone="Europe/Berlin",
@@ -62,32 +80,58 @@ def populate(data_dir: Path, count: int) -> Store:
                     quiet_end="07:00",
                 ),
                 Partner(
-                    user_id=10_000_001 + 2 * index,
+                    user_id=10_000_001 + 2 * number,
                     name="Sam",
                     joined_at=now,
                     timezone="Australia/Sydney",
                     private_chat=True,
                 ),
             ],
+            keys=[f"poll:bench{number}"],
         )
-        with store.transaction(chat_id) as tx:
-            tx.save(couple)
-            for n in range(TIMERS_PER_COUPLE):
-                due = now + timedelta(days=3, minutes=index % 1440, seconds=n)
-                tx.table(TIMERS_TABLE).insert(
-                    {
-                        "kind": "pause_end",
-                        "due": to_iso(due),
-                        "partner": None,
-                        "payload": {"pause": n},
-                        "attempts": 0,
-                    }
-                )
+        timers = {
+            str(n + 1): {
+                "kind": "pause_end",
+                "due": to_iso(now + timedelta(days=3, minutes=number % 1440, seconds=n)),
+                "partner": None,
+                "payload": {"pause": n},
+                "attempts": 0,
+            }
+            for n in range(TIMERS_PER_COUPLE)
+        }
+        for record in recurring:
+            timers[str(len(timers) + 1)] = record
+        first_update = 1_000_000 + number * UPDATES_PER_COUPLE
+        tables: dict[str, dict[str, Any]] = {
+            "couple": {"1": couple.to_doc()},
+            TIMERS_TABLE.name: timers,
+            META_TABLE: {
+                "1": {
+                    "schema": SCHEMA_VERSION,
+                    "updates": list(range(first_update, first_update + UPDATES_PER_COUPLE)),
+                }
+            },
+        }
+        write_couple(store, chat_id, tables, index=index)
     return store
 
 
-async def recurring_timers(data_dir: Path) -> int:
-    """Give every couple the recurring timers (check-ins, checklists, ...) the features keep."""
+def write_couple(
+    store: Store, chat_id: int, tables: dict[str, dict[str, Any]], *, index: bool = True
+) -> None:
+    """A couple's file as the store writes it (without waiting for the disk), and its entry
+    in the couples' index unless `index` is False."""
+    path = store.couples_dir / f"{chat_id}.json"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(tables, ensure_ascii=False, separators=(",", ":")))
+    if index:
+        store.index.put(chat_id, summarize(tables, file_identity(path.stat())))
+
+
+def _recurring_timers(data_dir: Path, now: datetime) -> list[dict[str, Any]]:
+    """The recurring timers (check-ins, checklists, roadmap, ...) the features give a couple
+    set up now, found by letting them reconcile one (which is then erased)."""
     from bot.app import build_application, services_of
     from bot.config import Settings
 
@@ -99,10 +143,19 @@ async def recurring_timers(data_dir: Path) -> int:
         log_level="WARNING",
     )
     services = services_of(build_application(settings))
-    before = sum(len(services.store.records(c, TIMERS_TABLE)) for c in services.store.chat_ids())
-    await services.timers.reconcile_all()
-    after = sum(len(services.store.records(c, TIMERS_TABLE)) for c in services.store.chat_ids())
-    return after - before
+    store = services.store
+    template = Couple(chat_id=-999, title="Template", created_at=now, setup_completed_at=now)
+    template.partners = [Partner(user_id=1, name="Alex", joined_at=now)]
+    with store.transaction(template.chat_id) as tx:
+        tx.save(template)
+    services.timers.reconcile(template)
+    records = [
+        {k: v for k, v in r.items() if k != "id"}
+        for r in store.records(template.chat_id, TIMERS_TABLE)
+    ]
+    store.delete(template.chat_id)
+    store.close()
+    return records
 
 
 SEALED_ENTRIES = 300
@@ -183,8 +236,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[round(share * (len(ordered) - 1))] if ordered else float("nan")
 
 
-async def fanout(count: int) -> None:
-    """`count` couples whose pauses all end in the same minute, with Telegram's limits on."""
+async def fanout(count: int) -> list[str]:
+    """`count` couples whose pauses all end in the same second, with Telegram's limits on;
+    returns the lines of figures."""
     from bot.app import build_application, services_of, start, stop
     from bot.config import Settings
     from bot.features.pause import PAUSE_END, PAUSES_TABLE
@@ -211,27 +265,30 @@ async def fanout(count: int) -> None:
                         Partner(user_id=m.id, name=m.name, joined_at=now) for m in chat.members
                     ],
                 )
-                with store.transaction(chat.id) as tx:
-                    tx.save(couple)
-                    pause = tx.table(PAUSES_TABLE).insert(
-                        {
-                            "by": couple.partners[0].user_id,
-                            "started_at": to_iso(now),
-                            "ends_at": to_iso(due),
-                            "minutes": 20,
-                            "ended_at": None,
-                            "ended_by": None,
-                        }
-                    )
-                    tx.table(TIMERS_TABLE).insert(
-                        {
-                            "kind": PAUSE_END,
-                            "due": to_iso(due),
-                            "partner": None,
-                            "payload": {"pause": pause},
-                            "attempts": 0,
-                        }
-                    )
+                pause = {
+                    "by": couple.partners[0].user_id,
+                    "started_at": to_iso(now),
+                    "ends_at": to_iso(due),
+                    "minutes": 20,
+                    "ended_at": None,
+                    "ended_by": None,
+                }
+                timer = {
+                    "kind": PAUSE_END,
+                    "due": to_iso(due),
+                    "partner": None,
+                    "payload": {"pause": 1},
+                    "attempts": 0,
+                }
+                tables = {
+                    "couple": {"1": couple.to_doc()},
+                    PAUSES_TABLE.name: {"1": pause},
+                    TIMERS_TABLE.name: {"1": timer},
+                    META_TABLE: {"1": {"schema": SCHEMA_VERSION}},
+                }
+                write_couple(store, chat.id, tables)
+            if datetime.now(UTC) > due - timedelta(seconds=5):
+                print("  (stored too slowly: the pauses were due before the bot started)")
             sandbox.rate_limits.enable()
             settings = Settings(
                 token=sandbox.token,
@@ -268,17 +325,15 @@ async def fanout(count: int) -> None:
             rate = (len(sent) - 1) / (last - first) if last > first else float("inf")
             limits = sandbox.rate_limits
             p99 = percentile(lateness, 0.99)
-            print(
-                f"fan-out to {count} chats: {len(set(chats))} delivered, "
-                f"{len(chats) - len(set(chats))} twice; {rate:.1f} messages/s "
-                f"({rate / 30:.0%} of Telegram's 30/s; target ≥ 95%); "
+            return [
+                f"fan-out to {count} chats: {len(set(chats))} delivered "
+                f"(target: all), {len(chats) - len(set(chats))} twice (target: none); "
+                f"{rate:.1f} messages/s, {rate / 30:.0%} of Telegram's 30/s (target ≥ 95%); "
                 f"{limits.too_many_requests} of {limits.total_calls} calls answered 429 "
-                f"({limits.too_many_requests / max(1, limits.total_calls):.1%}; target: none)"
-            )
-            print(
-                f"timer lateness under that load: p99 {p99:.3f} s (target ≤ 0.5 s), "
-                f"max {percentile(lateness, 1):.3f} s"
-            )
+                "(target: none)",
+                f"timer lateness during the fan-out: p99 {p99:.3f} s (target ≤ 0.5 s), "
+                f"max {percentile(lateness, 1):.3f} s",
+            ]
 
 
 ECHO_BOT = """
@@ -350,50 +405,46 @@ def bot_env(sandbox: Sandbox, data_dir: str, **extra: str) -> dict[str, str]:
     }
 
 
-async def command_cost(couples: int, rounds: int) -> None:
-    """CPU per handled command: Mend with `couples` stored vs a bare echo bot."""
-    with tempfile.TemporaryDirectory() as data_dir:
-        populate(Path(data_dir), couples)
-        async with Sandbox() as sandbox:
-            # One command per couple, so Telegram's 20-a-minute limit per group isn't what
-            # is measured: both bots answer every command at once.
-            store = Store(Path(data_dir))
-            store.open()
-            groups = seat_couples(sandbox, store, rounds + WARM_UP)
-            env = bot_env(sandbox, data_dir)
-            results = {}
-            for name, command in (
-                ("echo bot", [sys.executable, "-c", ECHO_BOT]),
-                ("Mend", [sys.executable, "-m", "bot"]),
-            ):
-                process = await asyncio.create_subprocess_exec(*command, env=env)
-                try:
-                    texts = ("/settings", "/window", "/quiet 22:00-07:00", "/help")
-                    for n, (group, alex) in enumerate(groups):
-                        if n == WARM_UP:
-                            # Warmed up, and start-up's background work (the city index for
-                            # /timezone) done: start counting.
-                            await asyncio.sleep(5)
-                            started = await asyncio.to_thread(cpu_seconds, process.pid)
-                        group.skip()
-                        sent_at = time.perf_counter()
-                        await group.send(alex, texts[n % len(texts)])
-                        await group.next_bot_message(timeout=30)
-                        # The same steady pace for both bots (Mend's rate limiter spaces its
-                        # sends 1/30 s apart anyway): a process that is kept busy back to back
-                        # runs hotter, and its CPU time per command would not compare.
-                        await asyncio.sleep(max(0.0, PACE - (time.perf_counter() - sent_at)))
-                    used = await asyncio.to_thread(cpu_seconds, process.pid) - started
-                    results[name] = used / rounds
-                finally:
-                    process.terminate()
-                    await process.wait()
-            echo, mend = results["echo bot"], results["Mend"]
-            print(
-                f"CPU per handled command with {couples} couples stored: Mend "
-                f"{mend * 1000:.1f} ms, bare echo bot {echo * 1000:.1f} ms "
-                f"(ratio {mend / echo:.2f}; target ≤ 1.2)"
-            )
+async def command_cost(data_dir: Path, rounds: int) -> tuple[float, float]:
+    """CPU seconds per handled command: Mend over the couples in `data_dir`, and a bare echo
+    bot, both answering `rounds` commands at the same pace in the same sandbox."""
+    (data_dir / LEDGER_FILE).unlink(missing_ok=True)  # a new sandbox's update ids begin again
+    async with Sandbox() as sandbox:
+        # One command per couple, so Telegram's 20-a-minute limit per group isn't what is
+        # measured: both bots answer every command at once.
+        store = Store(data_dir)
+        store.open()
+        groups = seat_couples(sandbox, store, rounds + WARM_UP)
+        store.close()
+        env = bot_env(sandbox, str(data_dir))
+        results = {}
+        for name, command in (
+            ("echo bot", [sys.executable, "-c", ECHO_BOT]),
+            ("Mend", [sys.executable, "-m", "bot"]),
+        ):
+            process = await asyncio.create_subprocess_exec(*command, env=env)
+            try:
+                texts = ("/settings", "/window", "/quiet 22:00-07:00", "/help")
+                for n, (group, alex) in enumerate(groups):
+                    if n == WARM_UP:
+                        # Warmed up, and start-up's background work (the city index for
+                        # /timezone) done: start counting.
+                        await asyncio.sleep(5)
+                        started = await asyncio.to_thread(cpu_seconds, process.pid)
+                    group.skip()
+                    sent_at = time.perf_counter()
+                    await group.send(alex, texts[n % len(texts)])
+                    await group.next_bot_message(timeout=30)
+                    # The same steady pace for both bots (Mend's rate limiter spaces its
+                    # sends 1/30 s apart anyway): a process that is kept busy back to back
+                    # runs hotter, and its CPU time per command would not compare.
+                    await asyncio.sleep(max(0.0, PACE - (time.perf_counter() - sent_at)))
+                used = await asyncio.to_thread(cpu_seconds, process.pid) - started
+                results[name] = used / rounds
+            finally:
+                process.terminate()
+                await process.wait()
+    return results["Mend"], results["echo bot"]
 
 
 ISOLATION_COUPLES = 60  # each asks at most every ISOLATION_COUPLES * PACE seconds
@@ -405,7 +456,7 @@ NO_FLOOD_LIMITS = {
 }
 
 
-async def isolation(flood: int) -> None:
+async def isolation(flood: int) -> list[str]:
     """Other couples' reply latency while one partner sends `flood` /progress (each a chart)
     in their private chat, next to the same without the flood, in one run."""
     with tempfile.TemporaryDirectory() as data_dir:
@@ -458,67 +509,123 @@ async def isolation(flood: int) -> None:
                 process.terminate()
                 await process.wait()
     quiet_p99, flood_p99 = percentile(calm, 0.99), percentile(flooded, 0.99)
-    print(
+    return [
         f"isolation: another couple's /help answered in p50 {percentile(calm, 0.5) * 1000:.0f} ms,"
         f" p99 {quiet_p99 * 1000:.0f} ms ({len(calm)} answers) without a flood; "
         f"p50 {percentile(flooded, 0.5) * 1000:.0f} ms, p99 {flood_p99 * 1000:.0f} ms "
         f"({len(flooded)} answers) while one partner sent {flood} /progress at once "
         f"({ISOLATION_ROUNDS} times, {lasted / ISOLATION_ROUNDS:.1f} s of charts each) "
         f"(p99 ratio {flood_p99 / quiet_p99:.2f}; target ≤ 2)"
+    ]
+
+
+@dataclass
+class Row:
+    """The figures for one number of couples stored."""
+
+    couples: int
+    populated: float  # seconds to write them
+    start_up: float  # seconds until a waiting message is answered, with the couples' index
+    resident: float  # MB then
+    rebuilt: float  # seconds, without an index (the start builds it)
+    write: float  # seconds for one couple's state change
+    mend_cpu: float | None = None  # CPU seconds per handled command
+    echo_cpu: float | None = None  # the same for a bare echo bot
+
+
+def measure(couples: int, commands: int) -> Row:
+    """Populate `couples`, start the bot over them with and without the index, time a write,
+    and (with `commands`) measure CPU per command against the echo bot."""
+    with tempfile.TemporaryDirectory() as directory:
+        data_dir = Path(directory)
+        began = time.perf_counter()
+        populate(data_dir, couples).close()
+        populated = time.perf_counter() - began
+        seconds, resident = asyncio.run(start_up(data_dir))
+        (data_dir / INDEX_FILE).unlink()
+        # The next start meets a new sandbox, whose update ids begin again.
+        (data_dir / LEDGER_FILE).unlink()
+        rebuilt, _ = asyncio.run(start_up(data_dir))
+        store = Store(data_dir)
+        store.open()
+        cost = write_cost(store)
+        store.close()
+        row = Row(couples, populated, seconds, resident, rebuilt, cost)
+        if commands:
+            row.mend_cpu, row.echo_cpu = asyncio.run(command_cost(data_dir, commands))
+    return row
+
+
+def table(rows: list[Row], small_write: float) -> list[str]:
+    """The figures as a Markdown table, then each target met or not."""
+    lines = [
+        "| couples stored | start-up | start-up, index rebuilt | resident | write "
+        "| CPU per command (echo bot) | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        cpu = ratio = "–"
+        if row.mend_cpu is not None and row.echo_cpu:
+            cpu = f"{row.mend_cpu * 1000:.1f} ms ({row.echo_cpu * 1000:.1f} ms)"
+            ratio = f"{row.mend_cpu / row.echo_cpu:.2f}"
+        lines.append(
+            f"| {row.couples:,} | {row.start_up:.2f} s | {row.rebuilt:.1f} s "
+            f"| {row.resident:.0f} MB | {row.write * 1000:.2f} ms | {cpu} | {ratio} |"
+        )
+    by_size = {row.couples: row for row in rows}
+    biggest = rows[-1]
+    if 10_000 in by_size and biggest.couples > 10_000:
+        lines.append(
+            f"start-up with {biggest.couples:,} couples / with 10,000: "
+            f"{biggest.start_up / by_size[10_000].start_up:.2f} (target ≤ 2), "
+            f"{biggest.resident:.0f} MB resident (target < 400 MB)"
+        )
+    lines.append(
+        f"a write with {biggest.couples:,} couples stored / with 10 "
+        f"({small_write * 1000:.2f} ms): {biggest.write / small_write:.2f} (target ≤ 2)"
     )
+    ratios = [r.mend_cpu / r.echo_cpu for r in rows if r.mend_cpu is not None and r.echo_cpu]
+    if ratios:
+        lines.append(f"CPU per command / the echo bot's: at most {max(ratios):.2f} (target ≤ 1.2)")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--couples", type=int, default=10_000)
-    parser.add_argument("--fanout", type=int, default=2_000)
-    parser.add_argument("--commands", type=int, default=200)
-    parser.add_argument("--flood", type=int, default=40, help="/progress sent at once")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(size) for size in text.split(",") if size],
+        default=[1_000, 10_000, 100_000],
+        help="numbers of couples stored, by commas (default 1000,10000,100000; '' for none)",
+    )
+    parser.add_argument("--commands", type=int, default=200, help="per size, for CPU (0: none)")
+    parser.add_argument("--fanout", type=int, default=2_000, help="groups (0: none)")
+    parser.add_argument("--flood", type=int, default=40, help="/progress sent at once (0: none)")
     args = parser.parse_args()
-    if args.commands:
-        asyncio.run(command_cost(args.couples, args.commands))
-    if args.fanout:
-        asyncio.run(fanout(args.fanout))
-    if args.flood:
-        asyncio.run(isolation(args.flood))
-    if not args.couples:
-        return
-    with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
-        print(
-            f"storing 10 and {args.couples} couples ({TIMERS_PER_COUPLE} timers each) ...",
-            flush=True,
-        )
-        small = populate(Path(small_dir), 10)
-        began = time.perf_counter()
-        big = populate(Path(big_dir), args.couples)
-        print(f"  populated in {time.perf_counter() - began:.1f} s")
-        began = time.perf_counter()
-        series = asyncio.run(recurring_timers(Path(big_dir)))
-        print(
-            f"  {series} recurring timers added as a running bot would, "
-            f"in {time.perf_counter() - began:.1f} s"
-        )
-        small_cost, big_cost = write_cost(small), write_cost(big)
-        print(
-            f"write cost, median: {small_cost * 1000:.2f} ms with 10 couples, "
-            f"{big_cost * 1000:.2f} ms with {args.couples} "
-            f"(ratio {big_cost / small_cost:.2f}; target ≤ 2)"
-        )
-        sealed_write, sealed_read = private_write_cost(small)
-        print(
+    lines: list[str] = []
+    if args.sizes:
+        with tempfile.TemporaryDirectory() as small_dir:
+            small = populate(Path(small_dir), 10)
+            small_write = write_cost(small)
+            sealed_write, sealed_read = private_write_cost(small)
+        rows = []
+        for size in sorted(args.sizes):
+            print(f"measuring with {size:,} couples stored ...", file=sys.stderr, flush=True)
+            rows.append(measure(size, args.commands))
+        lines += table(rows, small_write)
+        lines.append(
             f"private write, median: a journal entry sealed and written in "
             f"{sealed_write * 1000:.2f} ms, and all {SEALED_ENTRIES}+ of them read and opened "
-            f"in {sealed_read * 1000:.2f} ms, in a couple holding {SEALED_ENTRIES} sealed entries"
+            f"in {sealed_read * 1000:.2f} ms, in a couple holding {SEALED_ENTRIES} sealed "
+            "entries"
         )
-        seconds, resident = asyncio.run(start_up(Path(big_dir)))
-        reopened = Store(Path(big_dir))
-        reopened.open()
-        timers = sum(len(reopened.records(c, TIMERS_TABLE)) for c in reopened.chat_ids())
-        print(
-            f"start-up with {args.couples} couples and {timers} "
-            f"timers: answering after {seconds:.2f} s (target ≤ 5 s), "
-            f"{resident:.0f} MB resident (target < 400 MB)"
-        )
+    if args.flood:
+        print("measuring isolation ...", file=sys.stderr, flush=True)
+        lines += asyncio.run(isolation(args.flood))
+    if args.fanout:
+        print("measuring a fan-out ...", file=sys.stderr, flush=True)
+        lines += asyncio.run(fanout(args.fanout))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -155,8 +155,8 @@ def _reschedule(services: Services, couple: Couple, partner: Partner, ritual: st
 
 def ensure(timers: Timers, couple: Couple) -> None:
     """Every chosen ritual has its next prompt pending (a missed one was dropped). Cheap for
-    the many couples without rituals: it runs for every couple at start-up and once a couple
-    is set up (Timers.reconcile)."""
+    the many couples without rituals: it runs when a couple is set up, and at start-up for
+    one that lost a timer as stale or has none (Timers.reconcile_with)."""
     if not any(r.get("on") for r in timers.store.records(couple.chat_id, SETTINGS_TABLE)):
         return
     waiting = {

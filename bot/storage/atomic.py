@@ -33,6 +33,7 @@ class AtomicJSONStorage(Storage):
         self._pending: Tables | None = None
         self._dirty = False
         self._depth = 0
+        self.commits = 0  # writes that reached the file
 
     def read(self) -> Tables | None:
         if self._pending is not None:
@@ -93,6 +94,7 @@ class AtomicJSONStorage(Storage):
         write_atomically(self.path, text)
         self._text = text
         self._loaded = True
+        self.commits += 1
 
 
 def write_atomically(path: Path, text: str) -> None:

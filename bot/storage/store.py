@@ -1,20 +1,26 @@
-"""The couple store: one TinyDB file per couple chat, indexed in memory.
+"""The couple store: one TinyDB file per couple chat, and an index of them.
 
-A write touches only the file of the couple it concerns, so its cost does not depend on how
-many couples the bot serves. The lookups that cross couples (which chats a person is in, which
-chat a poll or a deep-link token belongs to) are derived from the files at start-up and kept
-current as couples change; they are never written separately, so they can't drift.
+A write touches only the file of the couple it concerns (and its rows in the index), so its
+cost does not depend on how many couples the bot serves. The lookups that cross couples (which
+chats a person is in, which chat a poll or a deep-link token belongs to, which couples owe
+messages, which timers come due) are answered by the index (bot.storage.index), which is derived
+from the files: checked against them at start-up, built again from them when it is missing or
+damaged. A couple's file is read (and brought to the current schema) when it is first used, and
+only the KEEP_LOADED most recently used stay in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
@@ -22,6 +28,7 @@ from tinydb.table import Document, Table
 
 from bot import origin
 from bot.model import PERSONAL, BadShape, Couple, Partner
+from bot.storage import migrations
 from bot.storage.atomic import (
     FILE_MODE,
     TEMP_SUFFIX,
@@ -30,8 +37,9 @@ from bot.storage.atomic import (
     sync_directory,
     write_atomically,
 )
+from bot.storage.index import INDEX_FILE, FileId, Index, Summary
 from bot.storage.keys import load_keyring
-from bot.storage.migrations import META_TABLE, Upgrade, migrate
+from bot.storage.migrations import META_TABLE, SchemaTooNew, Upgrade, migrate
 from bot.storage.sealing import (
     PRIVATE,
     Binding,
@@ -51,6 +59,10 @@ COUPLE_TABLE = "couple"
 COUPLE_DOC_ID = 1
 MIGRATED_KEY = "migrated:"  # + the old chat id of a group that became a supergroup
 KEEP_APPLIED = 20  # update ids remembered per couple file
+# The table of pending timers (bot.timers): the index keeps each one's id, kind and due time.
+TIMER_TABLE = "timers"
+# Couple files kept in memory, the most recently used (the others are read again when needed).
+KEEP_LOADED = 1000
 Record = dict[str, Any]
 
 
@@ -230,60 +242,123 @@ class Transaction:
 class Store:
     """All couples' data under one directory, readable by its owner only; what people wrote
     in private is sealed with the data key (`data_key`, else the key file in `data_dir`; the
-    `older_keys` open what they sealed before a rotation: bot.storage.keys)."""
+    `older_keys` open what they sealed before a rotation: bot.storage.keys). At most
+    `keep_loaded` couple files (default KEEP_LOADED) stay in memory besides those in use."""
 
     def __init__(
-        self, data_dir: Path, *, data_key: bytes | None = None, older_keys: tuple[bytes, ...] = ()
+        self,
+        data_dir: Path,
+        *,
+        data_key: bytes | None = None,
+        older_keys: tuple[bytes, ...] = (),
+        keep_loaded: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self._data_key = data_key
         self._older_keys = older_keys
         self._keyring: Keyring | None = None
         self.couples_dir = data_dir / "couples"
-        self._files: dict[int, AtomicJSONStorage] = {}
-        self._chats_by_user: dict[int, set[int]] = {}
-        self._chat_by_key: dict[str, int] = {}
-        self._indexed: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
-        # Updates whose changes are in the files (read at start-up, added to as they happen).
-        self._applied: set[int] = set()
+        self.index = Index(data_dir / INDEX_FILE)
+        self._keep_loaded = keep_loaded
+        # The couple files read, least recently used first.
+        self._files: OrderedDict[int, AtomicJSONStorage] = OrderedDict()
+        # Open transactions per chat: their files stay in memory until they end.
+        self._in_use: Counter[int] = Counter()
 
     # -- start-up ---------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the directories, load the keys, clear half-written files, migrate and index
-        every couple. Raises ConfigError when the data was sealed with a key that isn't given."""
+        """Create the directories, load the keys, clear half-written files, and check the
+        index against the couple files: a file it doesn't know as it is on disk (new, changed
+        since, or the index missing or damaged) is read, migrated and indexed; the others are
+        read when first used. Raises ConfigError when the data was sealed with a key that isn't
+        given, SchemaTooNew when a file is of a later version of Mend."""
         for directory in (self.data_dir, self.couples_dir):
             directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        tightened = tighten_modes(self.data_dir)
-        if tightened:
-            log.warning("modes made owner-only for %d files or directories of data", tightened)
+        # The couple files' modes are seen to by the scan, which looks at each of them anyway.
+        tightened = tighten_modes(self.data_dir, except_files_in=self.couples_dir)
         self._keyring = load_keyring(self.data_dir, self._data_key, self._older_keys)
-        for leftover in self.couples_dir.glob(f"*{TEMP_SUFFIX}"):
-            leftover.unlink()  # a write that never reached its rename; the old file is intact
-        for path in sorted(self.couples_dir.glob("*.json")):
-            self._load(path)
+        self.index.open()
+        on_disk, loose = self._scan()
+        if tightened + loose:
+            log.warning(
+                "modes made owner-only for %d files or directories of data", tightened + loose
+            )
+        indexed = self.index.files()
+        for chat_id in indexed.keys() - on_disk.keys():
+            self.index.drop(chat_id)  # erased while the index missed it
+        changed = sorted(c for c, file in on_disk.items() if indexed.get(c) != file)
+        if changed:
+            log.info("indexing %d of %d couple files", len(changed), len(on_disk))
+        for chat_id in changed:
+            self._load(chat_id)
+        if self.index.newest_schema() > migrations.SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"a data file is newer than this bot's schema {migrations.SCHEMA_VERSION}"
+            )
         self._drop_superseded()
-        self._agree_on_people()
+        self._agree_on_people(changed)
 
-    def _load(self, path: Path) -> None:
+    def close(self) -> None:
+        """Let go of the index file (the store is not used after this)."""
+        self.index.close()
+
+    def _scan(self) -> tuple[dict[int, FileId], int]:
+        """The couple files on disk and their identities, and how many files here were made
+        owner-only (FILE_MODE); half-written ones are removed and those not named by a chat
+        id are set aside."""
+        found: dict[int, FileId] = {}
+        loose = 0
+        with os.scandir(self.couples_dir) as entries:
+            for entry in entries:
+                status = entry.stat(follow_symlinks=False)
+                if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != FILE_MODE:
+                    Path(entry.path).chmod(FILE_MODE)
+                    loose += 1
+                if entry.name.endswith(TEMP_SUFFIX):
+                    # A write that never reached its rename; the old file is intact.
+                    Path(entry.path).unlink()
+                    continue
+                if not entry.name.endswith(".json"):
+                    continue
+                try:
+                    chat_id = int(entry.name.removesuffix(".json"))
+                except ValueError as error:
+                    self._set_aside(Path(entry.path), error)
+                    continue
+                found[chat_id] = file_identity(status)
+        return found, loose
+
+    def _load(self, chat_id: int) -> AtomicJSONStorage | None:
+        """Read a couple's file, bring it to the current schema, and index it if the index
+        doesn't know it as it is; None if there is no such file or it is set aside."""
+        path = self._path(chat_id)
+        if not path.exists():  # erased while the index missed it
+            self.index.drop(chat_id)
+            return None
+        storage = AtomicJSONStorage(path)
         try:
-            chat_id = int(path.stem)
-            storage = AtomicJSONStorage(path)
             tables = storage.read()
             check_tables(tables, chat_id)
         except ValueError as error:  # also broken JSON and BadShape
-            # Not ours, unreadable or of the wrong shape: keep it aside for a person to look
-            # at, never crash on it. The error names a place in the file, never its content.
-            aside = path.with_name(f"{path.name}.unreadable")
-            log.error("moving unreadable data file %s aside: %s", path.name, error)
-            path.rename(aside)
-            return
+            self._set_aside(path, error)
+            self.index.drop(chat_id)
+            return None
         assert tables is not None
         if migrate(tables, self._upgrade(chat_id)):
             storage.write(tables)
-        self._applied.update(tables[META_TABLE]["1"].get("updates", []))
-        self._files[chat_id] = storage
-        self._reindex(chat_id)
+        summary = summarize(tables, file_identity(path.stat()))
+        if self.index.summary(chat_id) != summary:
+            self.index.put(chat_id, summary)
+        self._keep(chat_id, storage)
+        return storage
+
+    def _set_aside(self, path: Path, error: Exception) -> None:
+        # Not ours, unreadable or of the wrong shape: kept aside for a person to look at,
+        # never a crash. The error names a place in the file, never its content.
+        aside = path.with_name(f"{path.name}.unreadable")
+        log.error("moving unreadable data file %s aside: %s", path.name, error)
+        path.rename(aside)
 
     def _upgrade(self, chat_id: int) -> Upgrade:
         keyring = self.keyring
@@ -300,25 +375,27 @@ class Store:
 
     def _drop_superseded(self) -> None:
         """A crash between writing a migrated chat's new file and removing the old one."""
-        for chat_id in list(self._files):
-            couple = self.couple(chat_id)
-            if couple and couple.migrated_from in self._files:
-                self.delete(couple.migrated_from)
+        for key, chat_id in self.index.keys_with_prefix(MIGRATED_KEY):
+            old_chat_id = int(key.removeprefix(MIGRATED_KEY))
+            if old_chat_id != chat_id and self.index.has(old_chat_id):
+                self.delete(old_chat_id)
 
-    def _agree_on_people(self) -> None:
+    def _agree_on_people(self, chat_ids: Iterable[int]) -> None:
         """A person in several couples has one set of personal settings (`PERSONAL`). Data
         from before they were kept together may differ: a couple joined later lacks the zone
         and the quiet hours set before, and the private chat opened from the first group.
         Each setting takes the first value one of their couples has (the private chat counts
-        as open if it was opened from any of them)."""
-        for user_id, chats in list(self._chats_by_user.items()):
-            if len(chats) < 2:
-                continue
+        as open if it was opened from any of them). Checked for the partners of `chat_ids`
+        (the files indexed at this start-up; the others were made the same before)."""
+        for user_id in self.index.users_in_several(chat_ids):
+            chats = self.chats_of_user(user_id)
             partners = [
                 p
-                for c in map(self.couple, sorted(chats))
+                for c in map(self.couple, chats)
                 if c is not None and (p := c.partner(user_id)) is not None
             ]
+            if len(partners) < 2:
+                continue
             agreed = {
                 name: next(
                     (v for p in partners if (v := getattr(p, name)) not in (None, False)),
@@ -330,21 +407,57 @@ class Store:
                 log.info("a person's settings differed between their couples; made the same")
                 self.update_person(user_id, functools.partial(_set_all, values=agreed))
 
+    # -- the files in memory ----------------------------------------------------------------
+
+    def _path(self, chat_id: int) -> Path:
+        return self.couples_dir / f"{chat_id}.json"
+
+    def _storage(self, chat_id: int) -> AtomicJSONStorage | None:
+        """A known couple's file (read now if it isn't in memory), or None."""
+        storage = self._files.get(chat_id)
+        if storage is not None:
+            self._files.move_to_end(chat_id)
+            return storage
+        if not self.index.has(chat_id):
+            return None
+        return self._load(chat_id)
+
+    def _keep(self, chat_id: int, storage: AtomicJSONStorage) -> None:
+        """Keep a file in memory as the most recently used, and let go of the least recently
+        used ones beyond the bound (never one a transaction has open)."""
+        self._files[chat_id] = storage
+        self._files.move_to_end(chat_id)
+        bound = KEEP_LOADED if self._keep_loaded is None else self._keep_loaded
+        if len(self._files) <= bound:
+            return
+        idle = [c for c in self._files if not self._in_use[c] and c != chat_id]
+        for old in idle[: len(self._files) - bound]:
+            del self._files[old]
+
+    def in_memory(self) -> int:
+        """How many couple files are held in memory now."""
+        return len(self._files)
+
+    def _written(self, chat_id: int, tables: Tables) -> None:
+        """A couple's file was written as `tables`: index it as it is now."""
+        self.index.put(chat_id, summarize(tables, file_identity(self._path(chat_id).stat())))
+
     # -- reading ----------------------------------------------------------------------------
 
     def chat_ids(self) -> list[int]:
-        return list(self._files)
+        return self.index.chat_ids()
 
     def resolve(self, chat_id: int) -> int:
         """The chat id a couple's data is kept under: a group that became a supergroup is
         found by its old id too."""
-        if chat_id in self._files:
+        if chat_id in self._files or self.index.has(chat_id):
             return chat_id
-        return self._chat_by_key.get(f"{MIGRATED_KEY}{chat_id}", chat_id)
+        found = self.index.chat_for_key(f"{MIGRATED_KEY}{chat_id}")
+        return chat_id if found is None else found
 
     def couple(self, chat_id: int) -> Couple | None:
         chat_id = self.resolve(chat_id)
-        storage = self._files.get(chat_id)
+        storage = self._storage(chat_id)
         return None if storage is None else Transaction(storage, chat_id, self.keyring).couple()
 
     @overload
@@ -354,13 +467,13 @@ class Store:
     def records(self, chat_id: int, table: str | Kind[Any]) -> list[Any]:
         """A couple's records of one table (none if the couple isn't known)."""
         chat_id = self.resolve(chat_id)
-        storage = self._files.get(chat_id)
+        storage = self._storage(chat_id)
         if storage is None:
             return []
         return Transaction(storage, chat_id, self.keyring).table(table).all()
 
     def chats_of_user(self, user_id: int) -> list[int]:
-        return sorted(self._chats_by_user.get(user_id, ()))
+        return self.index.chats_of_user(user_id)
 
     def person(self, user_id: int) -> Partner | None:
         """Someone as the first of their couples knows them (their personal settings, such
@@ -371,14 +484,26 @@ class Store:
         return couple.partner(user_id) if couple is not None else None
 
     def chat_for_key(self, key: str) -> int | None:
-        return self._chat_by_key.get(key)
+        return self.index.chat_for_key(key)
 
     def chats_with_key_prefix(self, prefix: str) -> list[int]:
-        """The chats that hold a lookup key starting with `prefix` (a scan: for start-up)."""
-        return sorted({chat for key, chat in self._chat_by_key.items() if key.startswith(prefix)})
+        """The chats that hold a lookup key starting with `prefix`."""
+        return self.index.chats_with_key_prefix(prefix)
+
+    def timers_due(
+        self, after: datetime | None, until: datetime
+    ) -> list[tuple[int, int, str, datetime]]:
+        """Every couple's pending timers (`TIMER_TABLE`, not on hold) due after `after` (None:
+        any time before) and at or before `until`: (chat id, timer id, kind, due in UTC),
+        soonest first. Read from the index: no couple's file is read."""
+        return self.index.timers_due(after, until)
+
+    def set_up_without_timers(self) -> list[int]:
+        """The active, set-up couples with no pending timer (from the index)."""
+        return self.index.set_up_without_timers()
 
     def __len__(self) -> int:
-        return len(self._files)
+        return self.index.count()
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -386,29 +511,34 @@ class Store:
     def transaction(self, chat_id: int) -> Iterator[Transaction]:
         """Everything changed inside lands in one atomic write when the block ends."""
         chat_id = self.resolve(chat_id)
-        storage = self._files.get(chat_id)
-        if storage is None:
-            storage = AtomicJSONStorage(self.couples_dir / f"{chat_id}.json")
-        with storage.batch():
-            yield Transaction(storage, chat_id, self.keyring)
-            tables = storage.read()
-            update_id = origin.current().update_id
-            if tables is not None and (
-                META_TABLE not in tables or (update_id is not None and storage.changed)
-            ):
-                migrate(tables, self._upgrade(chat_id))
-                if update_id is not None:
-                    self._mark_applied(tables, update_id)
-                storage.write(tables)
-        if chat_id not in self._files and storage.read() is not None:
-            self._files[chat_id] = storage
-        self._reindex(chat_id)
+        storage = self._storage(chat_id) or AtomicJSONStorage(self._path(chat_id))
+        commits = storage.commits
+        self._in_use[chat_id] += 1
+        try:
+            with storage.batch():
+                yield Transaction(storage, chat_id, self.keyring)
+                tables = storage.read()
+                update_id = origin.current().update_id
+                if tables is not None and (
+                    META_TABLE not in tables or (update_id is not None and storage.changed)
+                ):
+                    migrate(tables, self._upgrade(chat_id))
+                    if update_id is not None:
+                        self._mark_applied(tables, update_id)
+                    storage.write(tables)
+        finally:
+            self._in_use[chat_id] -= 1
+            if not self._in_use[chat_id]:
+                del self._in_use[chat_id]
+        if storage.commits != commits and tables is not None:
+            self._written(chat_id, tables)
+            self._keep(chat_id, storage)
 
     def reseal(self, chat_id: int) -> tuple[int, int]:
         """Seal every private value of a couple's file that another key sealed with the
         current key, in one atomic write (a key rotation). Returns how many values were sealed
         again, and how many didn't open (left as they are)."""
-        storage = self._files.get(chat_id)
+        storage = self._storage(chat_id)
         tables = None if storage is None else storage.read()
         if storage is None or tables is None:
             return 0, 0
@@ -432,6 +562,7 @@ class Store:
         )
         if counts["sealed"]:
             storage.write(tables)
+            self._written(chat_id, tables)
         return counts["sealed"], counts["unopenable"]
 
     def _mark_applied(self, tables: Tables, update_id: int) -> None:
@@ -440,7 +571,6 @@ class Store:
         meta = tables[META_TABLE].setdefault("1", {})
         applied = [i for i in meta.get("updates", []) if i != update_id][-(KEEP_APPLIED - 1) :]
         meta["updates"] = [*applied, update_id]
-        self._applied.add(update_id)
 
     def update_person(self, user_id: int, change: Callable[[Partner], None]) -> list[Couple]:
         """Apply a change to a person in every couple they are part of, each couple in its own
@@ -459,24 +589,24 @@ class Store:
         return updated
 
     def applied(self, update_id: int) -> bool:
-        """Whether a change made while handling `update_id` is in some couple's file."""
-        return update_id in self._applied
+        """Whether a change made while handling `update_id` is in some couple's file (one of
+        the last KEEP_APPLIED updates that changed it)."""
+        return self.index.applied(update_id)
 
     def delete(self, chat_id: int) -> None:
         """Erase a couple's file for good."""
         storage = self._files.pop(chat_id, None)
-        path = self.couples_dir / f"{chat_id}.json"
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            self._path(chat_id).unlink()
             sync_directory(self.couples_dir)
         if storage is not None:
             storage.forget()
-        self._unindex(chat_id)
+        self.index.drop(chat_id)
 
     def move(self, old_chat_id: int, new_chat_id: int) -> None:
         """Follow a group that became a supergroup: same data, new chat id (what is sealed is
         sealed again for it, as it is bound to its couple's chat)."""
-        storage = self._files.get(old_chat_id)
+        storage = self._storage(old_chat_id)
         tables = None if storage is None else storage.read()
         if tables is None:
             return
@@ -496,39 +626,47 @@ class Store:
             couple_doc["migrated_from"] = old_chat_id
             # Buttons, links and records that still name the old id keep finding the couple.
             couple_doc["keys"] = [*couple_doc.get("keys", []), f"{MIGRATED_KEY}{old_chat_id}"]
-        new_path = self.couples_dir / f"{new_chat_id}.json"
+        new_path = self._path(new_chat_id)
         # New file first: a crash in between leaves both, and open() drops the old one.
         write_atomically(new_path, json.dumps(tables, ensure_ascii=False, separators=(",", ":")))
-        self._files[new_chat_id] = AtomicJSONStorage(new_path)
-        self._reindex(new_chat_id)
-        self.delete(old_chat_id)
+        self.delete(old_chat_id)  # its keys leave the index before the new file's come
+        self._written(new_chat_id, tables)
+        self._keep(new_chat_id, AtomicJSONStorage(new_path))
 
-    # -- indexes ----------------------------------------------------------------------------
 
-    def _reindex(self, chat_id: int) -> None:
-        self._unindex(chat_id)
-        couple = self.couple(chat_id)
-        if couple is None:
-            return
-        users = frozenset(p.user_id for p in couple.partners)
-        keys = frozenset(couple.keys)
-        for user_id in users:
-            self._chats_by_user.setdefault(user_id, set()).add(chat_id)
-        for key in keys:
-            self._chat_by_key[key] = chat_id
-        self._indexed[chat_id] = (users, keys)
+def summarize(tables: Tables, file: FileId) -> Summary:
+    """What the index keeps of a couple file (`tables`, checked by check_tables) found on
+    disk as `file`: ids, keys, update ids and timers, nothing anyone wrote."""
+    doc = tables.get(COUPLE_TABLE, {}).get(str(COUPLE_DOC_ID)) or {}
+    meta = tables.get(META_TABLE, {}).get("1", {})
+    keys = set(doc.get("keys", []))
+    if doc.get("migrated_from") is not None:  # the old id finds the couple too
+        keys.add(f"{MIGRATED_KEY}{doc['migrated_from']}")
+    timers = set()
+    for record_id, record in tables.get(TIMER_TABLE, {}).items():
+        due, kind = record.get("due"), record.get("kind")
+        if record.get("suspended") or not isinstance(due, str) or not isinstance(kind, str):
+            continue  # on hold, or not a timer that can fire
+        try:
+            timers.add((int(record_id), kind, datetime.fromisoformat(due).timestamp()))
+        except ValueError:
+            continue
+    return Summary(
+        file=file,
+        schema=int(meta.get("schema", migrations.SCHEMA_VERSION)),
+        set_up=doc.get("status", "active") == "active"
+        and doc.get("setup_completed_at") is not None,
+        users=frozenset(int(p["user_id"]) for p in doc.get("partners", [])),
+        keys=frozenset(keys),
+        updates=frozenset(meta.get("updates", [])),
+        timers=frozenset(timers),
+    )
 
-    def _unindex(self, chat_id: int) -> None:
-        users, keys = self._indexed.pop(chat_id, (frozenset(), frozenset()))
-        for user_id in users:
-            chats = self._chats_by_user.get(user_id)
-            if chats is not None:
-                chats.discard(chat_id)
-                if not chats:
-                    del self._chats_by_user[user_id]
-        for key in keys:
-            if self._chat_by_key.get(key) == chat_id:
-                del self._chat_by_key[key]
+
+def file_identity(status: os.stat_result) -> FileId:
+    """A file's identity as the index keeps it, from its `stat`: a file replaced or changed
+    since has another (each write is a new file renamed into place)."""
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def _set_all(partner: Partner, values: Mapping[str, Any]) -> None:
@@ -561,18 +699,21 @@ def check_tables(tables: Any, chat_id: int) -> None:
         raise BadShape("the update ids are not a list of whole numbers")
 
 
-def tighten_modes(root: Path) -> int:
-    """Give `root`, every directory under it and every file in them the modes each write
-    gives them (DIR_MODE, FILE_MODE: their owner's only), so a file restored from a backup or
-    copied in with looser modes isn't left so until its next write. Links are left alone.
-    Returns how many were changed."""
+def tighten_modes(root: Path, *, except_files_in: Path | None = None) -> int:
+    """Give `root`, every directory under it and every file in them (but those directly in
+    `except_files_in`) the modes each write gives them (DIR_MODE, FILE_MODE: their owner's
+    only), so a file restored from a backup or copied in with looser modes isn't left so until
+    its next write. Links are left alone. Returns how many were changed."""
     changed = 0
     for directory, subdirectories, files in os.walk(root):
         here = Path(directory)
-        found = [(here / name, DIR_MODE) for name in subdirectories]
-        found += [(here / name, FILE_MODE) for name in files]
-        if here == root:
-            found.append((here, DIR_MODE))
+        if here == except_files_in:
+            files = []
+        found = itertools.chain(
+            ((here / name, DIR_MODE) for name in subdirectories),
+            ((here / name, FILE_MODE) for name in files),
+            [(here, DIR_MODE)] if here == root else [],
+        )
         for path, mode in found:
             status = path.lstat()
             if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != mode:

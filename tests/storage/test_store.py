@@ -13,6 +13,7 @@ import pytest
 
 from bot.model import Couple, Partner
 from bot.storage import Store, migrations
+from bot.storage.index import INDEX_FILE
 from bot.storage.store import file_mode
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -209,7 +210,7 @@ def test_optional_fields_may_be_missing(tmp_path: Path) -> None:
     (couples_dir / "-32.json").write_text(json.dumps({"couple": {"1": minimal}}))
     (couples_dir / "-33.json").write_text(json.dumps({"timers": {}}))  # no couple yet
     store = opened(tmp_path)
-    assert store.chat_ids() == [-32, -33]
+    assert sorted(store.chat_ids()) == [-33, -32]
     loaded = store.couple(-32)
     assert loaded is not None and loaded.partners[0].name == "P1" and loaded.keys == []
 
@@ -265,22 +266,30 @@ def test_every_file_carries_a_schema_version(tmp_path: Path) -> None:
     assert data["_meta"]["1"]["schema"] == migrations.SCHEMA_VERSION
 
 
-def test_older_files_are_migrated_once_at_start_up(
+def test_older_files_are_migrated_once_when_first_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = opened(tmp_path)
     save(store, couple(-41, 1))
+    save(store, couple(-42, 2))
     current = migrations.SCHEMA_VERSION
+    first, second = (tmp_path / "couples" / f"{c}.json" for c in (-41, -42))
 
     def add_motto(tables: migrations.Tables, upgrade: migrations.Upgrade) -> None:
         tables["couple"]["1"]["motto"] = "steady"
 
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
     monkeypatch.setitem(migrations.MIGRATIONS, current, add_motto)
-    opened(tmp_path)
-    data = json.loads((tmp_path / "couples" / "-41.json").read_text())
+    again = opened(tmp_path)
+    assert json.loads(first.read_text())["_meta"]["1"]["schema"] == current  # not read yet
+    assert again.couple(-41) is not None
+    data = json.loads(first.read_text())
     assert data["_meta"]["1"]["schema"] == current + 1
     assert data["couple"]["1"]["motto"] == "steady"
+    assert json.loads(second.read_text())["_meta"]["1"]["schema"] == current  # still unused
+    migrated = first.stat().st_mtime_ns
+    assert opened(tmp_path).couple(-41) is not None
+    assert first.stat().st_mtime_ns == migrated  # once
 
 
 def test_a_file_from_a_newer_version_stops_the_start(tmp_path: Path) -> None:
@@ -336,6 +345,8 @@ def test_a_persons_settings_are_made_the_same_in_every_couple_at_start_up(tmp_pa
     second.partners[1].timezone = "Asia/Tokyo"  # someone else's setting stays theirs
     save(store, first)
     save(store, second)
+    store.close()
+    (tmp_path / INDEX_FILE).unlink()  # such data came without an index
 
     again = opened(tmp_path)
     for chat_id in (-100, -200):
@@ -347,3 +358,68 @@ def test_a_persons_settings_are_made_the_same_in_every_couple_at_start_up(tmp_pa
         assert me.private_chat
     assert again.couple(-100).partner(2).timezone is None  # type: ignore[union-attr]
     assert again.couple(-200).partner(3).timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+
+
+def test_only_the_couple_files_in_use_stay_in_memory(tmp_path: Path) -> None:
+    store = Store(tmp_path, keep_loaded=2)
+    store.open()
+    for chat_id in range(-60, -50):
+        value = couple(chat_id, 1000 + chat_id)
+        value.add_key(f"poll:{chat_id}")
+        save(store, value)
+        assert store.in_memory() <= 2
+    with store.transaction(-60) as tx:  # in use: kept while others come and go
+        for chat_id in range(-59, -50):
+            found = store.couple(chat_id)
+            assert found is not None and found.keys == [f"poll:{chat_id}"]
+        assert store.in_memory() == 2
+        tx.table("notes").insert({"text": "while the others were read"})
+    assert [r["text"] for r in store.records(-60, "notes")] == ["while the others were read"]
+    again = opened(tmp_path)
+    assert [r["text"] for r in again.records(-60, "notes")] == ["while the others were read"]
+    assert again.in_memory() == 1  # nothing was read at start-up but what was asked for
+
+
+def test_an_index_that_disagrees_with_a_couple_file_is_mended_from_the_file(
+    tmp_path: Path,
+) -> None:
+    store = opened(tmp_path)
+    save(store, couple(-70, 1, 2))
+    store.close()
+    older = (tmp_path / INDEX_FILE).read_bytes()
+    store = opened(tmp_path)
+    changed = couple(-70, 1, 3)
+    changed.add_key("link:new")
+    save(store, changed)
+    save(store, couple(-71, 4))
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"{INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    (tmp_path / INDEX_FILE).write_bytes(older)  # as if the index writes were lost
+
+    again = opened(tmp_path)
+    assert again.chat_for_key("link:new") == -70
+    assert again.chats_of_user(3) == [-70] and again.chats_of_user(2) == []
+    assert again.chats_of_user(4) == [-71]
+    assert sorted(again.chat_ids()) == [-71, -70]
+    assert again.in_memory() == 2  # the two files the index didn't know as they are
+
+
+def test_a_missing_or_damaged_index_is_built_from_the_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = opened(tmp_path)
+    value = couple(-80, 1, 2)
+    value.add_key("poll:p")
+    save(store, value)
+    store.close()
+    for spoil_it in (lambda p: p.unlink(), lambda p: p.write_bytes(b"not an index at all")):
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"{INDEX_FILE}{suffix}").unlink(missing_ok=True)
+        spoil_it(tmp_path / INDEX_FILE)
+        again = opened(tmp_path)
+        assert again.chat_for_key("poll:p") == -80
+        assert again.chats_of_user(2) == [-80]
+        assert file_mode(tmp_path / INDEX_FILE) == 0o600
+        again.close()
+    assert "the couples' index is unusable" in caplog.text
