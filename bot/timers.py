@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from apscheduler.jobstores.base import JobLookupError
@@ -57,6 +59,7 @@ from bot.model import Couple, from_iso, to_iso, utcnow
 from bot.network import never_sent
 from bot.reads import Reads
 from bot.storage import Kind, Store, Transaction
+from bot.storage.atomic import write_atomically
 from bot.storage.store import TIMER_TABLE
 from bot.when import outside_quiet_hours
 
@@ -84,6 +87,11 @@ class TimerRecord(TypedDict):
 
 TIMERS_TABLE = Kind[TimerRecord](TIMER_TABLE)
 HORIZON = timedelta(hours=6)
+# The recurring series the features keep (check-ins, checklists, rituals, reviews, ...). Raise
+# it when a feature starts keeping a new one: the next start then lets every couple's features
+# put back what they should have, not only those of the couples with nothing pending.
+RECURRING_SERIES = 1
+RECURRING_FILE = "recurring.json"  # in the data directory: the series every couple has
 SWEEP_EVERY = timedelta(minutes=5)
 SWEEP_JOB = "timers:sweep"
 LATE_AFTER = timedelta(minutes=2)
@@ -440,23 +448,36 @@ class Timers:
         for reconciler in self.reconcilers:
             reconciler(self, couple)
 
-    async def reconcile_all(self, chunk: int = 200) -> int:
+    async def reconcile_all(self, chunk: int = 20) -> int:
         """Let every feature put back the recurring timers of the set-up couples that have
         none pending (those that lost one as stale were reconciled by `rebuild`; the others
-        keep their series going as each timer fires).
+        keep their series going as each timer fires); after an upgrade that adds a series
+        (`RECURRING_SERIES`, or a feature's reconciler more), of every set-up couple.
 
         Runs after polling has started, a chunk of couples at a time, so a bot with many
-        couples answers at once; usually there is nothing to add. Returns couples checked.
+        couples answers at once; usually there is little to add. Returns couples checked.
         """
+        marker = self.store.data_dir / RECURRING_FILE
+        series = self.series()
+        every = _read_series(marker) != series
+        chats = self.store.chat_ids() if every else self.store.set_up_without_timers()
         checked = 0
-        for chat_id in self.store.set_up_without_timers():
+        for chat_id in chats:
             couple = self.store.couple(chat_id)
             if couple is not None and couple.status == "active" and couple.is_set_up:
                 self.reconcile(couple)
                 checked += 1
                 if checked % chunk == 0:
                     await asyncio.sleep(0)
+        if every:
+            write_atomically(marker, json.dumps({"series": series}))
+            log.info("recurring timers checked for every couple (%d)", checked)
         return checked
+
+    def series(self) -> str:
+        """What the recurring series are now: the number above and the features' reconcilers."""
+        names = sorted(f"{r.__module__}.{r.__qualname__}" for r in self.reconcilers)
+        return f"{RECURRING_SERIES}:{','.join(names)}"
 
     # -- the scheduler side -------------------------------------------------------------
 
@@ -634,6 +655,15 @@ class Timers:
                 record["id"], {"due": to_iso(due), "attempts": failures + 1, "payload": payload}
             )
         self._place(chat_id, record["id"], due)
+
+
+def _read_series(marker: Path) -> str | None:
+    """The series every couple was given at the last full check (None: never, or unreadable)."""
+    try:
+        series = json.loads(marker.read_text(encoding="utf-8")).get("series")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return series if isinstance(series, str) else None
 
 
 def retry_pause(pauses: Sequence[timedelta], failures: int, error: Exception) -> timedelta:

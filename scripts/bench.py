@@ -45,7 +45,7 @@ from bot.storage.atomic import FILE_MODE  # noqa: E402
 from bot.storage.index import INDEX_FILE  # noqa: E402
 from bot.storage.migrations import META_TABLE, SCHEMA_VERSION  # noqa: E402
 from bot.storage.store import file_identity, summarize  # noqa: E402
-from bot.timers import TIMERS_TABLE  # noqa: E402
+from bot.timers import RECURRING_FILE, TIMERS_TABLE  # noqa: E402
 
 TIMERS_PER_COUPLE = 3
 UPDATES_PER_COUPLE = 20  # the update ids a couple file remembers (bot.storage.store)
@@ -131,7 +131,8 @@ def write_couple(
 
 def _recurring_timers(data_dir: Path, now: datetime) -> list[dict[str, Any]]:
     """The recurring timers (check-ins, checklists, roadmap, ...) the features give a couple
-    set up now, found by letting them reconcile one (which is then erased)."""
+    set up now, found by letting them reconcile one (which is then erased). Every couple
+    stored will have them, and the data directory says so (as a bot that checked them all)."""
     from bot.app import build_application, services_of
     from bot.config import Settings
 
@@ -155,6 +156,8 @@ def _recurring_timers(data_dir: Path, now: datetime) -> list[dict[str, Any]]:
     ]
     store.delete(template.chat_id)
     store.close()
+    series = {"series": services.timers.series()}
+    (data_dir / RECURRING_FILE).write_text(json.dumps(series), encoding="utf-8")
     return records
 
 

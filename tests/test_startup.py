@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from bot import timers
 from bot.app import services_of, stop
 from bot.config import Settings
+from bot.features.checkins import WEEKLY
 from bot.sandbox import Sandbox
 from bot.storage.store import file_mode
 from tests.conftest import BotProcess, Clock, People, Restart, launch, onboard
@@ -164,3 +166,29 @@ async def test_data_restored_with_loose_modes_is_made_owner_only_at_start_up(
     assert told == ["modes made owner-only for 7 files or directories of data"]
     await couple.group.send(couple.alex, "/pause")
     await couple.group.expect("Alex asked for a pause")
+
+
+async def test_a_recurring_series_added_by_an_upgrade_reaches_couples_that_have_others(
+    couple: People, restart: Restart, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start normally puts back recurring timers only for couples with none pending (the
+    others keep their series going as each fires). A couple here lacks its weekly check-in
+    but has other timers, as after an upgrade that brings a new series: it gets it once the
+    series are raised (RECURRING_SERIES), at the next start."""
+    services = services_of(await restart())
+    chat_id = couple.group.id
+    [weekly] = services.timers.pending(chat_id, WEEKLY)
+    services.timers.cancel(chat_id, weekly["id"])
+    assert services.timers.pending(chat_id)  # other series are still pending
+
+    services = services_of(await restart())
+    await clock.catch_up()  # the start-up tasks ran
+    assert services.timers.pending(chat_id, WEEKLY) == []  # nothing told it to look
+
+    monkeypatch.setattr(timers, "RECURRING_SERIES", timers.RECURRING_SERIES + 1)
+    services = services_of(await restart())
+    await clock.catch_up()
+    assert len(services.timers.pending(chat_id, WEEKLY)) == 1
+    services = services_of(await restart())  # once: the next start knows every couple has it
+    await clock.catch_up()
+    assert len(services.timers.pending(chat_id, WEEKLY)) == 1
