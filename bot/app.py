@@ -218,13 +218,14 @@ async def _post_shutdown(app: MendApp) -> None:
 
 
 async def _run_startup_tasks(context: MendContext) -> None:
-    """Work that shouldn't delay polling: recurring timers put back, warm-ups."""
+    """Work that shouldn't delay polling: what is owed sent, the features' warm-ups, then
+    recurring timers put back (with many couples, the longest)."""
     for chat_id in context.mend.outbox.owing():
         await context.mend.outbox.deliver(context, chat_id)
-    checked = await context.mend.timers.reconcile_all()
-    log.info("recurring timers checked for %d couples", checked)
     for task in context.mend.startup_tasks:
         await task()
+    checked = await context.mend.timers.reconcile_all()
+    log.info("recurring timers checked for %d couples", checked)
 
 
 async def _unknown_button(update: Update, context: MendContext) -> None:

@@ -3,9 +3,10 @@
 Drawing a /progress chart takes about a quarter of a second of CPU. Run in the event loop, or
 in a thread that holds the interpreter's lock while it draws, it would hold back every other
 couple's answers for that long; in another process it only uses another core. The pool starts
-its processes fresh (not forked from a running bot) on first use, keeps them for later work,
-and leaves one core to the event loop. What it runs must be a module-level function whose
-arguments and result can be pickled; it sees none of the bot's state (no store, no Telegram).
+its processes fresh (not forked from a running bot), at start-up (`warm_up`) or on first use,
+keeps them for later work, and leaves one core to the event loop. What it runs must be a
+module-level function whose arguments and result can be pickled; it sees none of the bot's
+state (no store, no Telegram).
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class _Pool:
 
 
 _pool = _Pool()
+
+
+def warm_up(function: Callable[[], object]) -> None:
+    """Start the worker processes now, one of them running `function` (a module-level function
+    whose import loads what later work needs), so that the first real work doesn't wait for a
+    process to start. Returns at once; a failure shows at the next `run`."""
+    future = _pool.executor().submit(function)
+    future.add_done_callback(lambda done: done.exception())  # seen: never logged as lost
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:

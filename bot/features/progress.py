@@ -39,20 +39,16 @@ set up, and is put back at start-up if it was lost.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NotRequired, TypedDict
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import workers
+from bot import charts, workers
 from bot.context import Command, MendContext, Services
 from bot.dates import add_months
 from bot.guards import Asked, known_partner
@@ -99,8 +95,6 @@ PAUSES_A_WEEK = 3
 SUPPORT_HINT_EVERY = timedelta(days=28)
 NOT_WORKING_EVERY = timedelta(days=90)
 NOT_WORKING_AFTER = 3  # months since day 1 before "not working" may be said
-CHART_SIZE = (8.0, 9.0)  # inches at CHART_DPI: 800 × 900 pixels
-CHART_DPI = 100
 CHART_WEEKS = 12
 CHART_MONTHS = 12
 
@@ -516,63 +510,6 @@ def _plain(text: str, limit: int = SHORT_NAME) -> str:
     return shorten(drawable, limit).replace("$", r"\$")
 
 
-def render_chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> bytes:
-    """Three small charts in one PNG (runs in a worker process, bot.workers: no pyplot, no
-    shared state)."""
-    figure = chart(series, names, titles)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=CHART_DPI)
-    return out.getvalue()
-
-
-def chart(series: dict[str, Any], names: dict[int, str], titles: dict[str, str]) -> Figure:
-    """The chart: weekly scores, checklist ticks per month, pauses per week. Every axis counts
-    in whole numbers (weeks, months, scores, ticks, pauses), from the first week on."""
-    figure = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
-    FigureCanvasAgg(figure)
-    top, middle, bottom = figure.subplots(3, 1)
-    weeks = series["weeks"]
-    for user_id, by_week in series["scores"].items():
-        points = [(w, by_week[w]) for w in weeks if w in by_week]
-        if points:
-            top.plot(
-                [w for w, _ in points],
-                [s for _, s in points],
-                marker="o",
-                label=_plain(names[user_id]),
-            )
-    top.set_ylim(0.5, 5.5)
-    top.set_yticks(range(1, 6))
-    top.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
-    top.set_xticks(weeks)
-    top.set_title(_plain(titles["scores"], 80))
-    top.set_xlabel(_plain(titles["week"], 40))
-    if top.get_legend_handles_labels()[0]:
-        top.legend(loc="lower left", fontsize="small")
-    months = series["months"]
-    width = 0.8 / max(1, len(series["ticks"]))
-    for index, (user_id, counts) in enumerate(series["ticks"].items()):
-        xs = [m - 0.4 + width * (index + 0.5) for m in months]
-        middle.bar(xs, [c or 0 for c in counts], width=width, label=_plain(names[user_id]))
-    middle.set_ylim(0, series["most"] + 2.5)
-    middle.axhline(series["most"] - 0.5, color="grey", linestyle=":", linewidth=1)
-    middle.set_title(_plain(titles["checklist"], 80))
-    middle.set_xlabel(_plain(titles["month"], 40))
-    middle.set_xticks(months)  # none yet: no ticks, rather than fractions of a month
-    if months:
-        middle.legend(loc="upper left", fontsize="small")
-    bottom.bar(weeks, series["pauses"], color="#8a9bb0")
-    bottom.set_title(_plain(titles["pauses"], 80))
-    bottom.set_xlabel(_plain(titles["week"], 40))
-    bottom.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
-    bottom.set_xticks(weeks)
-    bottom.set_ylim(0, max([*series["pauses"], 1]) + 0.5)
-    for axis in (middle.yaxis, bottom.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    figure.tight_layout()
-    return figure
-
-
 def _summary(
     services: Services, couple: Couple, series: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -632,8 +569,11 @@ async def progress_command(update: Update, context: MendContext, asked: Asked) -
         key: label(locale, f"progress.chart_{key}")
         for key in ("scores", "checklist", "pauses", "week", "month")
     }
-    names = {p.user_id: p.name for p in couple.partners}
-    png = await workers.run(render_chart, series, names, titles)
+    drawable = {
+        key: _plain(title, 40 if key in ("week", "month") else 80) for key, title in titles.items()
+    }
+    names = {p.user_id: _plain(p.name) for p in couple.partners}
+    png = await workers.run(charts.render_chart, series, names, drawable)
     summary = _summary(services, couple, series, now)
     caption = services.render.message(
         locale, "progress/caption", day=summary["day"], phase=summary["phase"]
@@ -658,8 +598,14 @@ def progress_export(services: Services, couple: Couple, user_id: int) -> dict[st
     }
 
 
+async def _warm_up() -> None:
+    """The chart's worker process started, matplotlib loaded, before the first /progress."""
+    workers.warm_up(charts.ready)
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("progress", "together", in_group=True, in_private=True))
+    services.on_start(_warm_up)
     services.timers.register(PHASE, phase_due, late_limit=PHASE_LATE_LIMIT, quiet=True, pause=True)
     services.timers.register(WEEK, week_due, late_limit=WEEK_LATE_LIMIT, quiet=True, pause=True)
     services.timers.register(

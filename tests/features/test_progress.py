@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from matplotlib import image
 
+from bot import charts
 from bot.app import services_of
 from bot.context import Services
 from bot.dates import add_months
@@ -101,7 +102,7 @@ async def test_progress_in_private_and_on_day_one(couple: People) -> None:
     services = couple.services
     assert services is not None
     series = progress._series(services, couple.couple(), utcnow())
-    drawn = progress.chart(series, {p.user_id: p.name for p in couple.couple().partners}, TITLES)
+    drawn = charts.chart(series, {p.user_id: p.name for p in couple.couple().partners}, TITLES)
     for axes in drawn.axes:
         for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
             assert label.get_text().lstrip("−-").isdigit(), label.get_text()
