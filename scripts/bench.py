@@ -157,7 +157,9 @@ def _recurring_timers(data_dir: Path, now: datetime) -> list[dict[str, Any]]:
     store.delete(template.chat_id)
     store.close()
     series = {"series": services.timers.series()}
-    (data_dir / RECURRING_FILE).write_text(json.dumps(series), encoding="utf-8")
+    descriptor = os.open(data_dir / RECURRING_FILE, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(series))
     return records
 
 

@@ -163,7 +163,7 @@ async def test_data_restored_with_loose_modes_is_made_owner_only_at_start_up(
         assert file_mode(path) == 0o600
     assert file_mode(outside) == 0o644  # a link is not followed out of the data directory
     told = [r.getMessage() for r in caplog.records if "owner-only" in r.getMessage()]
-    assert told == ["modes made owner-only for 7 files or directories of data"]
+    assert told == ["data made owner-only (files and directories): 7"]
     await couple.group.send(couple.alex, "/pause")
     await couple.group.expect("Alex asked for a pause")
 

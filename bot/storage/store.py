@@ -281,9 +281,7 @@ class Store:
         self.index.open()
         on_disk, loose = self._scan()
         if tightened + loose:
-            log.warning(
-                "modes made owner-only for %d files or directories of data", tightened + loose
-            )
+            log.warning("data made owner-only (files and directories): %d", tightened + loose)
         indexed = self.index.files()
         for chat_id in indexed.keys() - on_disk.keys():
             self.index.drop(chat_id)  # erased while the index missed it
