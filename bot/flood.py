@@ -105,8 +105,9 @@ class FloodGuard:
         if now - self._swept_at < self.window:
             return
         self._swept_at = now
+        since = now - self.window
         calm = [
-            key for key, recent in self._recent.items() if recent.times[-1] <= now - self.window
+            k for k, recent in self._recent.items() if not recent.times or recent.times[-1] <= since
         ]
         for key in calm:
             del self._recent[key]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
@@ -31,6 +32,7 @@ from bot.polls import poll_key
 from bot.storage import Store
 
 Lane = Hashable
+log = logging.getLogger(__name__)
 # Updates handled at the same moment at most (each waits for Telegram or the store, mostly).
 MAX_RUNNING = 64
 # Updates that may wait in their lanes at all. Never reached in practice: the bot fetches
@@ -89,7 +91,11 @@ class CoupleLanes(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         # Until the first await this runs in the order the updates arrived (python-telegram-bot
         # starts a task per update, in order), so each update joins its lanes in that order.
-        lanes = self._lanes(update)
+        try:
+            lanes = self._lanes(update)
+        except Exception:  # never left unhandled: the one lane shared by all such updates
+            log.exception("an update's lanes could not be worked out")
+            lanes = SHARED
         before = {self._last[lane] for lane in lanes if lane in self._last}
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for lane in lanes:

@@ -222,8 +222,9 @@ class RateLimiter(AIORateLimiter):
                 if attempt == retries:
                     raise
                 pause = asked_pause(error).total_seconds() + 0.1
-                # The overall budget is spent for that long: what waits goes after the pause,
-                # at the usual pace (not all at once, which would be refused again).
-                self._overall.hold(pause)
+                # The budget is spent for that long (the group's, for a send to a group; else
+                # the overall one): what waits goes after the pause, at the usual pace (not all
+                # at once, which would be refused again), and other chats go on meanwhile.
+                (self._group(group) if group is not None else self._overall).hold(pause)
                 log.info("Telegram asked for a pause of %.1f s; sending again after it", pause)
         raise AssertionError("unreachable: the last attempt returns or raises")

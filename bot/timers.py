@@ -465,7 +465,10 @@ class Timers:
         for chat_id in chats:
             couple = self.store.couple(chat_id)
             if couple is not None and couple.status == "active" and couple.is_set_up:
-                self.reconcile(couple)
+                try:
+                    self.reconcile(couple)
+                except Exception as error:  # one couple's trouble never stops the others'
+                    log.error("recurring timers of a couple not checked (%s)", type(error).__name__)
                 checked += 1
                 if checked % chunk == 0:
                     await asyncio.sleep(0)
@@ -581,7 +584,13 @@ class Timers:
             log.exception("timer %s failed", record["kind"])
         if self.store.couple(chat_id) is not None:
             with self.store.transaction(chat_id) as tx:
-                tx.table(TIMERS_TABLE).remove(timer_id)
+                table = tx.table(TIMERS_TABLE)
+                now = table.get(timer_id)
+                # This timer, not a newer one given its id while the handler waited (a
+                # record id is reused once the highest is removed: a schedule changed
+                # meanwhile cancels this one and adds the next).
+                if now is not None and (now["kind"], now["due"]) == (record["kind"], record["due"]):
+                    table.remove(timer_id)
 
     def _wait_for_quiet_hours(self, chat_id: int, record: TimerRecord) -> bool:
         """Move a timer that came due in quiet hours to their end; True if it was moved."""

@@ -42,12 +42,14 @@ class _Pool:
                 )
             return self._executor
 
-    def discard(self) -> None:
-        """Drop a pool whose worker died; the next work makes a new one."""
+    def discard(self, broken: ProcessPoolExecutor) -> None:
+        """Drop a pool whose worker died (unless another caller replaced it already); the next
+        work makes a new one."""
         with self._lock:
-            broken, self._executor = self._executor, None
-        if broken is not None:
-            broken.shutdown(wait=False, cancel_futures=True)
+            if self._executor is not broken:
+                return
+            self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
 
 _pool = _Pool()
@@ -64,8 +66,9 @@ def warm_up(function: Callable[[], object]) -> None:
 async def run(function: Callable[..., T], *args: Any) -> T:
     """`function(*args)` in a worker process; a pool whose worker died is replaced once."""
     loop = asyncio.get_running_loop()
+    executor = _pool.executor()
     try:
-        return await loop.run_in_executor(_pool.executor(), function, *args)
+        return await loop.run_in_executor(executor, function, *args)
     except BrokenProcessPool:
-        _pool.discard()
+        _pool.discard(executor)
         return await loop.run_in_executor(_pool.executor(), function, *args)

@@ -16,6 +16,7 @@ from bot.app import MendApp, services_of, stop
 from bot.config import FLOOD_PER_COUPLE, FLOOD_PER_PERSON, FLOOD_SAME, FLOOD_WINDOW, Settings
 from bot.context import Services
 from bot.features.journal import JOURNAL_TABLE
+from bot.flood import FloodGuard
 from bot.ratelimit import RateLimiter
 from bot.sandbox import Sandbox
 from tests.conftest import Clock, People, launch, onboard
@@ -167,3 +168,14 @@ async def test_what_differs_is_no_flood_and_nothing_written_is_held_back(
     assert not any(CALM in m.text for m in alex.private.bot_messages())
     stored = services.store.records(couple.group.id, JOURNAL_TABLE)
     assert sorted(answer for e in stored for answer in e["answers"]) == sorted(entries)
+
+
+def test_a_couple_counted_while_its_partner_floods_elsewhere_is_forgotten_in_time() -> None:
+    """A person over their own limit in private who then writes in their group: the couple
+    is looked at but nothing of theirs is counted, and the counts are still swept later."""
+    guard = FloodGuard(same=2, per_person=10, per_couple=10, window=30)
+    verdicts = [guard.judge(1, "command:/progress", None, now) for now in (0.0, 1.0, 2.0)]
+    assert verdicts == ["go", "go", "tell"]
+    assert guard.judge(1, "command:/progress", -5, 3.0) == "quiet"
+    assert guard.judge(2, "command:/help", -5, 100.0) == "go"  # a window later: swept
+    assert guard.judge(1, "command:/progress", None, 101.0) == "go"  # calm again

@@ -3,6 +3,7 @@ Telegram that answers slowly or not at all while the bot starts."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -13,11 +14,14 @@ from typing import Any
 import pytest
 
 from bot import timers
-from bot.app import services_of, stop
+from bot.app import MendApp, services_of, stop
 from bot.config import Settings
+from bot.context import MendContext, Services
 from bot.features.checkins import WEEKLY
+from bot.model import utcnow
 from bot.sandbox import Sandbox
 from bot.storage.store import file_mode
+from bot.timers import Fired
 from tests.conftest import BotProcess, Clock, People, Restart, launch, onboard
 
 
@@ -192,3 +196,27 @@ async def test_a_recurring_series_added_by_an_upgrade_reaches_couples_that_have_
     services = services_of(await restart())  # once: the next start knows every couple has it
     await clock.catch_up()
     assert len(services.timers.pending(chat_id, WEEKLY)) == 1
+
+
+async def test_a_timer_that_fired_never_removes_the_newer_one_given_its_id(
+    couple: People, app: MendApp, services: Services
+) -> None:
+    """While a timer's handler waits (a send), the schedule changes: the timer is cancelled
+    and the next one added, which gets the same record id (the highest was removed). When
+    the handler finishes, the newer timer stays."""
+    chat_id = couple.group.id
+    moment = utcnow() + timedelta(days=1)
+    added: list[int] = []
+
+    async def replaced_meanwhile(context: MendContext, fired: Fired) -> None:
+        services.timers.cancel(chat_id, fired.timer_id)
+        added.append(services.timers.schedule(chat_id, "test_next", moment))
+        await asyncio.sleep(0)
+
+    services.timers.register("test_first", replaced_meanwhile)
+    services.timers.register("test_next", replaced_meanwhile)
+    highest = services.timers.schedule(chat_id, "test_first", moment)
+    await services.timers.run_now(app, chat_id, highest)
+    assert added == [highest]  # the newer timer was given the same id
+    [kept] = services.timers.pending(chat_id, "test_next")
+    assert kept["id"] == highest

@@ -123,8 +123,9 @@ class Index:
         self._db = db
         db.execute("PRAGMA journal_mode = WAL")
         # The couple files are written (and synced) first; an index write lost with the power
-        # is found at the next start-up (see the module's docstring), so it needn't wait.
-        db.execute("PRAGMA synchronous = OFF")
+        # is found at the next start-up (see the module's docstring). NORMAL keeps commits
+        # whole even after a power loss, and in WAL mode it doesn't wait for the disk at each.
+        db.execute("PRAGMA synchronous = NORMAL")
 
     def _check(self) -> None:
         db = self._require()
