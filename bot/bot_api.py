@@ -24,7 +24,6 @@ Network failures are handled by :mod:`bot.network` (what surely never arrived is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 LEDGER_FILE = "updates.json"
 # Handled update ids remembered; a redelivery is at most one unconfirmed batch (100 updates).
 KEEP_HANDLED = 1000
-# Seconds after an update was handled before the ledger is written (one write for a burst).
-SAVE_AFTER = 0.5
 # What a kept update is bound to when sealed (bot.storage.sealing): no couple's, its own id.
 _KEPT = "updates"
 _SENDS = ("send", "copy", "forward")
@@ -91,7 +88,6 @@ class UpdateLedger:
         self._unsaved = False
         self._idle = asyncio.Event()  # set while no update is being handled
         self._idle.set()
-        self._saving: asyncio.TimerHandle | None = None
         self._load()
 
     def _load(self) -> None:
@@ -143,24 +139,6 @@ class UpdateLedger:
                 self._handled_set.discard(self._handled.pop(0))
         if not self._in_progress:
             self._idle.set()
-        self._save_soon()
-
-    def _save_soon(self) -> None:
-        """Write what was handled within `SAVE_AFTER` seconds, not only at the next poll (which
-        may be a long poll away): an update whose effect left no mark in a couple's file (an
-        answer, a chart) is then not handled again after a crash."""
-        if self._saving is not None:
-            return
-        with contextlib.suppress(RuntimeError):  # no event loop: saved at the next poll
-            loop = asyncio.get_running_loop()
-            self._saving = loop.call_later(SAVE_AFTER, self._saved_soon)
-
-    def _saved_soon(self) -> None:
-        self._saving = None
-        try:
-            self.save()
-        except OSError as error:
-            log.error("the update ledger could not be written (%s)", type(error).__name__)
 
     @property
     def idle(self) -> bool:
