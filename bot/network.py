@@ -39,11 +39,13 @@ _on_written: ContextVar[Callable[[], None] | None] = ContextVar("on_written", de
 
 @contextmanager
 def when_written(hook: Callable[[], None]) -> Iterator[None]:
-    """Calls to the Bot API made inside: `hook` runs once a request has begun to leave (its
-    headers are written) and before its body follows: before that, Telegram can't have acted
-    on it; once the body is out, it may have. So whatever `hook` records is on disk before
-    Telegram could act (a crash in the few instructions between it and the body only holds
-    back a request that hadn't left). The hook should be quick and must not raise."""
+    """Calls to the Bot API made inside: `hook` runs the moment a request's body has been
+    written to the connection, before anything else runs on the event loop: until then, Telegram
+    can't have acted on it; from then on, it may have. Marking earlier (when the headers are
+    out) would leave a window in which the loop runs other work before the body follows, and a
+    crash there would hold back, for good, a request that never left. Marked here, a crash can
+    only fall in the hook itself, and then the request is sent once more after the restart.
+    The hook should be quick and must not raise."""
     token = _on_written.set(hook)
     try:
         yield
@@ -53,12 +55,13 @@ def when_written(hook: Callable[[], None]) -> Iterator[None]:
 
 async def _trace(name: str, info: dict[str, Any]) -> None:
     hook = _on_written.get()
-    if hook is not None and name.endswith("send_request_headers.complete"):
+    if hook is not None and name.endswith("send_request_body.complete"):
         hook()
 
 
 class MarkingTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, telling a send under way (`when_written`) when its request is out."""
+    """httpx's transport, telling a send under way (`when_written`) when its request is out
+    (httpcore writes the body's last bytes and reports it without yielding in between)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if _on_written.get() is not None:

@@ -7,11 +7,11 @@ nobody heard of, and a job with several sends (the check-in's private questions,
 message, its poll) resumes where it stopped instead of starting over.
 
 Each entry is sent once:
-- it is marked "sending" before the request and "written" as the request leaves, before its
-  body does (bot.network.when_written): after a crash before that, Telegram can't have it, so
-  it is sent then; after a crash once it was written, it may have arrived, so it is not
-  repeated (unless repeating it shows nothing twice: an edit, buttons taken away, a poll
-  closed);
+- it is marked "sending" (with a token of its own) before the request, and its token goes to
+  the written marks (`WrittenMarks`) the moment its body has left (bot.network.when_written):
+  after a crash before that, Telegram can't have it, so it is sent then; after a crash once it
+  was written, it may have arrived, so it is not repeated (unless repeating it shows nothing
+  twice: an edit, buttons taken away, a poll closed);
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
   tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
@@ -36,10 +36,13 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from telegram import (
@@ -87,9 +90,11 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    # "pending", "sending" (not yet written), "written" (may have arrived), "unconfirmed" (may
-    # have arrived; its first answer confirms it) or "held" (see release)
+    # "pending", "sending" (its request may be under way), "written" (may have arrived; kept by
+    # data from before the written marks), "unconfirmed" (may have arrived; its first answer
+    # confirms it) or "held" (see release)
     state: str
+    sent_as: NotRequired[str]  # while "sending": its token in the written marks
     queued_at: str | None
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
@@ -183,12 +188,65 @@ def _keyboard(entry: Entry) -> InlineKeyboardMarkup | None:
     return None
 
 
+class WrittenMarks:
+    """The tokens of the sends whose request has left, in an append-only file beside the
+    couple files (`MARKS_FILE`, 0600, tokens only).
+
+    A mark has to be on disk in the instant between a request's body leaving and anything
+    else running, so it is one `write` to a file kept open, without fsync: the kernel keeps
+    it if the process is killed. (After a power loss, a send marked only in the page cache
+    counts as never written and is sent again: a message seen twice rather than lost.) The
+    file is rotated at `MARKS_ROTATE_BYTES`, keeping the one before, which by then holds no
+    send still under way."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._before = path.with_suffix(path.suffix + ".1")
+        self._fd: int | None = None
+
+    def mark(self, token: str) -> None:
+        """Record that the send `token` names has left. Raises OSError if the file can't be
+        written."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(self._fd, f"{token}\n".encode())
+        if os.fstat(self._fd).st_size >= MARKS_ROTATE_BYTES:
+            self.close()
+            self.path.replace(self._before)
+
+    def all(self) -> set[str]:
+        """The tokens marked since the last `clear`."""
+        tokens: set[str] = set()
+        for path in (self._before, self.path):
+            with contextlib.suppress(FileNotFoundError):
+                tokens.update(path.read_text(encoding="ascii", errors="replace").split())
+        return tokens
+
+    def clear(self) -> None:
+        """Forget every mark (once nothing marked is still "sending")."""
+        self.close()
+        for path in (self._before, self.path):
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close the file (it is opened again by the next mark)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+MARKS_FILE = "written.marks"
+# About 36,000 sends per file: far more than can be under way at once.
+MARKS_ROTATE_BYTES = 600_000
+
+
 class Outbox:
     """Queue messages with a change (`put`), then `deliver` them in order, each once."""
 
     def __init__(self, store: Store, timers: Timers) -> None:
         self.store = store
         self.timers = timers
+        self.marks = WrittenMarks(store.data_dir / MARKS_FILE)
         # One delivery at a time per couple, and one for what timers queued (see deliver).
         self._locks: dict[Hashable, asyncio.Lock] = {}
         # Actions run after a send, by name.
@@ -334,12 +392,13 @@ class Outbox:
             if not pending:
                 break
             entry = pending[0]
+            token = secrets.token_hex(8)
             with self.store.transaction(chat_id) as tx:
-                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending"})
+                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending", "sent_as": token})
             destination = chat_id if entry["to"] == GROUP else int(entry["to"])
             try:
                 with (
-                    when_written(self._written_hook(chat_id, entry["id"])),
+                    when_written(self._written_hook(token)),
                     ratelimit.timed(bool(entry.get("timed"))),
                 ):
                     message = await self._send(context, chat_id, destination, entry)
@@ -509,8 +568,8 @@ class Outbox:
             return
         self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
-    def _written_hook(self, chat_id: int, entry_id: int) -> Callable[[], None]:
-        """What marks an entry "written" the first time a request of its send leaves."""
+    def _written_hook(self, token: str) -> Callable[[], None]:
+        """What marks a send written the first time one of its requests has left."""
         done = False
 
         def written() -> None:
@@ -519,13 +578,9 @@ class Outbox:
                 return
             done = True
             try:
-                with self.store.transaction(chat_id) as tx:
-                    table = tx.table(OUTBOX_TABLE)
-                    entry = table.get(entry_id)
-                    if entry is not None and entry["state"] == "sending":
-                        table.update(entry_id, {"state": "written"})
-            except Exception:  # never in the way of the send itself
-                log.exception("an outbox entry could not be marked as written")
+                self.marks.mark(token)
+            except OSError:  # never in the way of the send itself
+                log.exception("a send could not be marked as written")
 
         return written
 
@@ -534,21 +589,26 @@ class Outbox:
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 
     def recover(self) -> int:
-        """At start-up: an entry left "sending" by a crash never left, so it is sent; one
-        left "written" may have arrived: a message is dropped (nobody sees it twice), and what
-        its send would have stored (a question, a poll) waits for its first answer, as after a
-        timeout; what is harmless to repeat (an edit, buttons taken away, a poll closed) is done
-        again, so it is never lost.
+        """At start-up: an entry left "sending" by a crash whose send has no written mark
+        never left, so it is sent; one that was written may have arrived: a message is dropped
+        (nobody sees it twice), and what its send would have stored (a question, a poll) waits
+        for its first answer, as after a timeout; what is harmless to repeat (an edit, buttons
+        taken away, a poll closed) is done again, so it is never lost. The marks are forgotten
+        then.
         Returns how many couples are still owed messages."""
         owed = self.owing()
+        written = self.marks.all()
         for chat_id in owed:
             with self.store.transaction(chat_id) as tx:
                 table = tx.table(OUTBOX_TABLE)
                 for entry in table.all():
-                    if entry["state"] == "sending":
+                    state = entry["state"]
+                    if state == "sending" and entry.get("sent_as") in written:
+                        state = "written"
+                    if state == "sending":
                         log.info("a message was about to be sent when the bot stopped; sent now")
                         table.update(entry["id"], {"state": "pending"})
-                    elif entry["state"] != "written":
+                    elif state != "written":
                         continue
                     elif _repeatable(entry):
                         log.info("a change was being made when the bot stopped; made again")
@@ -558,6 +618,7 @@ class Outbox:
                         table.remove(entry["id"])
                         if entry.get("then"):
                             _keep_unconfirmed(tx, entry)
+        self.marks.clear()
         return len(owed)
 
 

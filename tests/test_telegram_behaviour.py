@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,7 @@ from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.messages import group_message
 from bot.model import from_iso
-from bot.outbox import OUTBOX_TABLE
+from bot.outbox import MARKS_FILE, MARKS_ROTATE_BYTES, OUTBOX_TABLE, WrittenMarks
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.records import MessageEvent
 from tests.conftest import Clock, People, Restart, agree, onboard, path_and_no_roles
@@ -183,32 +184,48 @@ async def test_3_a_pause_end_that_could_not_connect_comes_later(
 async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
     sandbox: Sandbox, couple: People, clock: Clock, services: Services
 ) -> None:
-    states: list[str] = []
+    marked: list[bool] = []
 
     def arrived(event: MessageEvent) -> None:
         if event.kind == "new" and "The pause is over" in event.message.text:
-            states.extend(e["state"] for e in services.store.records(couple.group.id, OUTBOX_TABLE))
+            [entry] = services.store.records(couple.group.id, OUTBOX_TABLE)
+            assert entry["state"] == "sending"
+            marked.append(entry["sent_as"] in services.outbox.marks.all())
 
     sandbox.on_message(arrived)
     await a_pause(couple)
     await clock.advance(timedelta(minutes=31), sandbox)
     await couple.group.expect("The pause is over")
-    assert states == ["written"]  # by the time Telegram has it, it is known to have left
+    assert marked == [True]  # by the time Telegram has it, it is known to have left
 
 
-@pytest.mark.parametrize(("state", "seen"), [("sending", 1), ("written", 0)])
+@pytest.mark.parametrize(
+    ("state", "marked", "seen"),
+    [("sending", False, 1), ("sending", True, 0), ("written", False, 0)],
+)
 async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
-    sandbox: Sandbox, couple: People, services: Services, restart: Restart, state: str, seen: int
+    sandbox: Sandbox,
+    couple: People,
+    services: Services,
+    restart: Restart,
+    state: str,
+    marked: bool,
+    seen: int,
 ) -> None:
-    # The bot stopped while sending: before its request was written ("sending"), Telegram
+    # The bot stopped while sending: before its request was written (no mark), Telegram
     # can't have it, so it comes after the restart; once written, it may have arrived.
+    # ("written" is how entries were marked before the marks file.)
     with services.store.transaction(couple.group.id) as tx:
         current = tx.couple()
         assert current is not None
         services.outbox.put(tx, group_message(services, current, "pause/none"))
         [entry] = tx.table(OUTBOX_TABLE).all()
-        tx.table(OUTBOX_TABLE).update(entry["id"], {"state": state})
+        tx.table(OUTBOX_TABLE).update(entry["id"], {"state": state, "sent_as": "a1b2c3"})
+    if marked:
+        services.outbox.marks.mark("a1b2c3")
+    services.outbox.marks.mark("d4e5f6")  # another send's mark
     await restart()
+    assert services.outbox.marks.all() == set()  # forgotten once recovered
     await sandbox.settle()
     assert count(couple.group, "no pause running right now") == seen
 
@@ -581,3 +598,17 @@ async def test_9_buttons_from_before_forget_are_stale_for_the_couple_that_starts
     answer = await sam.press(confirm, "Yes, erase everything")
     assert answer.show_alert and stale in (answer.text or "")
     assert services.store.couple(group.id) is not None
+
+
+def test_3_the_written_marks_rotate_and_keep_the_file_before(tmp_path: Path) -> None:
+    marks = WrittenMarks(tmp_path / MARKS_FILE)
+    tokens = [f"{n:016x}" for n in range(MARKS_ROTATE_BYTES // 17 + 10)]
+    for token in tokens:
+        marks.mark(token)
+    assert (tmp_path / MARKS_FILE).stat().st_mode & 0o777 == 0o600
+    assert marks.all() == set(tokens)  # the send before rotation is still known
+    for token in tokens:
+        marks.mark(token + "x")
+    assert tokens[0] not in marks.all() and tokens[0] + "x" in marks.all()
+    marks.clear()
+    assert marks.all() == set() and not list(tmp_path.iterdir())
