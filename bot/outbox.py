@@ -539,6 +539,7 @@ class Outbox:
                     self.after_send[action["do"]](tx, entry, message, action)
             elif entry.get("then") and entry.get("edit_of") is None:
                 _keep_unconfirmed(tx, entry)
+            _settle(tx)  # in the same write: the last one owed needs no other
 
     def unconfirmed(self, chat_id: int) -> list[Entry]:
         """The couple's messages that may have arrived, whose question or poll isn't known."""
@@ -556,12 +557,7 @@ class Outbox:
         if couple is None or not any(k.startswith(PENDING_KEY) for k in couple.keys):
             return
         with self.store.transaction(chat_id) as tx:
-            couple = tx.couple()
-            owed = [e for e in tx.table(OUTBOX_TABLE).all() if e["state"] != "held"]
-            if couple is not None and not owed:
-                for key in [k for k in couple.keys if k.startswith(PENDING_KEY)]:
-                    couple.drop_key(key)
-                tx.save(couple)
+            _settle(tx)
 
     def _retry_later(self, chat_id: int, pause: timedelta, besides: int | None) -> None:
         if any(t["id"] != besides for t in self.timers.pending(chat_id, OUTBOX_RETRY)):
@@ -620,6 +616,18 @@ class Outbox:
                             _keep_unconfirmed(tx, entry)
         self.marks.clear()
         return len(owed)
+
+
+def _settle(tx: Transaction) -> None:
+    """Inside the couple's transaction: once nothing is owed (held entries wait for something
+    else), the couple no longer counts as owed (`Outbox.owing`)."""
+    couple = tx.couple()
+    if couple is None or not any(k.startswith(PENDING_KEY) for k in couple.keys):
+        return
+    if not any(e["state"] != "held" for e in tx.table(OUTBOX_TABLE).all()):
+        for key in [k for k in couple.keys if k.startswith(PENDING_KEY)]:
+            couple.drop_key(key)
+        tx.save(couple)
 
 
 def _keep_unconfirmed(tx: Transaction, entry: Entry) -> None:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,12 +56,11 @@ UPDATES_PER_COUPLE = 20  # the update ids a couple file remembers (bot.storage.s
 def populate(data_dir: Path, count: int, *, index: bool = True) -> Store:
     """`count` set-up couples as the bot would have stored them: each with a poll's lookup
     key, the ids of the updates that changed it, TIMERS_PER_COUPLE pending pauses and the
-    recurring timers the features keep (those of a first couple set up by the bot, through
-    its reconcilers). The files are written directly, without waiting for the disk after
-    each; the couples' index too, unless `index` is False (the first start then builds it).
-    Returns the store, open."""
+    recurring timers the features keep (`recurring_series`). The files are written directly,
+    without waiting for the disk after each; the couples' index too, unless `index` is False
+    (the first start then builds it). Returns the store, open."""
     now = datetime.now(UTC)
-    recurring = _recurring_timers(data_dir, now)
+    recurring = mark_recurring(data_dir)
     store = Store(data_dir)
     store.open()
     for number in range(count):
@@ -89,8 +90,8 @@ def populate(data_dir: Path, count: int, *, index: bool = True) -> Store:
             ],
             keys=[f"poll:bench{number}"],
         )
-        timers = {
-            str(n + 1): {
+        pauses = [
+            {
                 "kind": "pause_end",
                 "due": to_iso(now + timedelta(days=3, minutes=number % 1440, seconds=n)),
                 "partner": None,
@@ -98,22 +99,28 @@ def populate(data_dir: Path, count: int, *, index: bool = True) -> Store:
                 "attempts": 0,
             }
             for n in range(TIMERS_PER_COUPLE)
-        }
-        for record in recurring:
-            timers[str(len(timers) + 1)] = record
+        ]
         first_update = 1_000_000 + number * UPDATES_PER_COUPLE
-        tables: dict[str, dict[str, Any]] = {
-            "couple": {"1": couple.to_doc()},
-            TIMERS_TABLE.name: timers,
-            META_TABLE: {
-                "1": {
-                    "schema": SCHEMA_VERSION,
-                    "updates": list(range(first_update, first_update + UPDATES_PER_COUPLE)),
-                }
-            },
-        }
-        write_couple(store, chat_id, tables, index=index)
+        updates = range(first_update, first_update + UPDATES_PER_COUPLE)
+        write_couple(store, chat_id, tables_of(couple, pauses + recurring, updates), index=index)
     return store
+
+
+def tables_of(
+    couple: Couple,
+    timers: list[dict[str, Any]],
+    updates: Iterable[int] = (),
+    more: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """A couple's file as the bot stores it: the couple, its `timers` (records numbered from
+    1), the schema version with the ids of the `updates` that changed it, and `more` tables
+    (name: records by id)."""
+    return {
+        "couple": {"1": couple.to_doc()},
+        TIMERS_TABLE.name: {str(n): timer for n, timer in enumerate(timers, start=1)},
+        META_TABLE: {"1": {"schema": SCHEMA_VERSION, "updates": list(updates)}},
+        **(more or {}),
+    }
 
 
 def write_couple(
@@ -129,38 +136,46 @@ def write_couple(
         store.index.put(chat_id, summarize(tables, file_identity(path.stat())))
 
 
-def _recurring_timers(data_dir: Path, now: datetime) -> list[dict[str, Any]]:
+@functools.cache
+def recurring_series() -> tuple[tuple[dict[str, Any], ...], str]:
     """The recurring timers (check-ins, checklists, roadmap, ...) the features give a couple
-    set up now, found by letting them reconcile one (which is then erased). Every couple
-    stored will have them, and the data directory says so (as a bot that checked them all)."""
+    set up now, found by letting them reconcile one in a data directory of its own, and the
+    name of those series (what `RECURRING_FILE` holds)."""
     from bot.app import build_application, services_of
     from bot.config import Settings
 
-    settings = Settings(
-        token="123456:" + "A" * 35,
-        api_base_url="http://127.0.0.1:9/bot",
-        data_dir=data_dir,
-        erase_after_days=14,
-        log_level="WARNING",
-    )
-    services = services_of(build_application(settings))
-    store = services.store
-    template = Couple(chat_id=-999, title="Template", created_at=now, setup_completed_at=now)
-    template.partners = [Partner(user_id=1, name="Alex", joined_at=now)]
-    with store.transaction(template.chat_id) as tx:
-        tx.save(template)
-    services.timers.reconcile(template)
-    records = [
-        {k: v for k, v in r.items() if k != "id"}
-        for r in store.records(template.chat_id, TIMERS_TABLE)
-    ]
-    store.delete(template.chat_id)
-    store.close()
-    series = {"series": services.timers.series()}
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(
+            token="123456:" + "A" * 35,
+            api_base_url="http://127.0.0.1:9/bot",
+            data_dir=Path(directory),
+            erase_after_days=14,
+            log_level="WARNING",
+        )
+        services = services_of(build_application(settings))
+        store = services.store
+        template = Couple(chat_id=-999, title="Template", created_at=now, setup_completed_at=now)
+        template.partners = [Partner(user_id=1, name="Alex", joined_at=now)]
+        with store.transaction(template.chat_id) as tx:
+            tx.save(template)
+        services.timers.reconcile(template)
+        records = tuple(
+            {k: v for k, v in r.items() if k != "id"}
+            for r in store.records(template.chat_id, TIMERS_TABLE)
+        )
+        store.close()
+        return records, services.timers.series()
+
+
+def mark_recurring(data_dir: Path) -> list[dict[str, Any]]:
+    """Say in `data_dir` that every couple has the recurring series (as a bot that checked
+    them all), and return the timers each couple must hold for that to be true."""
+    records, series = recurring_series()
     descriptor = os.open(data_dir / RECURRING_FILE, os.O_WRONLY | os.O_CREAT, FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(series))
-    return records
+        handle.write(json.dumps({"series": series}))
+    return [dict(record) for record in records]
 
 
 SEALED_ENTRIES = 300
@@ -255,21 +270,8 @@ async def fanout(count: int) -> list[str]:
         now = datetime.now(UTC)
         due = now + timedelta(seconds=20)
         async with Sandbox() as sandbox:
-            for index in range(count):
-                chat = sandbox.group(
-                    f"Couple {index}", members=[sandbox.user("Alex"), sandbox.user("Sam")]
-                )
-                chat.state.members[sandbox.world.bot.id] = "member"  # added long ago
-                couple = Couple(
-                    chat_id=chat.id,
-                    title=chat.title,
-                    created_at=now,
-                    path="repair",
-                    setup_completed_at=now,
-                    partners=[
-                        Partner(user_id=m.id, name=m.name, joined_at=now) for m in chat.members
-                    ],
-                )
+
+            def paused(couple: Couple) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 pause = {
                     "by": couple.partners[0].user_id,
                     "started_at": to_iso(now),
@@ -285,13 +287,9 @@ async def fanout(count: int) -> list[str]:
                     "payload": {"pause": 1},
                     "attempts": 0,
                 }
-                tables = {
-                    "couple": {"1": couple.to_doc()},
-                    PAUSES_TABLE.name: {"1": pause},
-                    TIMERS_TABLE.name: {"1": timer},
-                    META_TABLE: {"1": {"schema": SCHEMA_VERSION}},
-                }
-                write_couple(store, chat.id, tables)
+                return [timer], {PAUSES_TABLE.name: {"1": pause}}
+
+            seat_couples(sandbox, store, count, paused)
             if datetime.now(UTC) > due - timedelta(seconds=5):
                 print("  (stored too slowly: the pauses were due before the bot started)")
             sandbox.rate_limits.enable()
@@ -365,34 +363,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def seat_couples(sandbox: Sandbox, store: Store, count: int) -> list[tuple[Any, Any]]:
+Extra = Callable[[Couple], tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]]
+
+
+def seat_couples(
+    sandbox: Sandbox, store: Store, count: int, extra: Extra | None = None
+) -> list[tuple[Any, Any]]:
     """`count` set-up couples in their sandbox groups (the bot a member for long), stored as
-    the bot would have stored them: (their group, its first partner) each."""
+    the bot would have stored them (`populate`), with their recurring series, and what
+    `extra` gives each (timers, and more tables by name): (their group, its first partner)
+    each."""
     now = datetime.now(UTC)
+    recurring = mark_recurring(store.data_dir)
     seated = []
     for index in range(count):
         alex, sam = sandbox.user("Alex"), sandbox.user("Sam")
         group = sandbox.group(f"Couple {index}", members=[alex, sam])
         group.state.members[sandbox.world.bot.id] = "member"
-        with store.transaction(group.id) as tx:
-            tx.save(
-                Couple(
-                    chat_id=group.id,
-                    title=group.title,
-                    created_at=now,
-                    path="repair",
-                    setup_completed_at=now,
-                    partners=[
-                        Partner(
-                            user_id=p.id,
-                            name=p.name,
-                            joined_at=now,
-                            telegram_language=p.language_code,
-                        )
-                        for p in (alex, sam)
-                    ],
-                )
-            )
+        couple = Couple(
+            chat_id=group.id,
+            title=group.title,
+            created_at=now,
+            path="repair",
+            setup_completed_at=now,
+            partners=[
+                Partner(user_id=p.id, name=p.name, joined_at=now, telegram_language=p.language_code)
+                for p in (alex, sam)
+            ],
+        )
+        timers, more = extra(couple) if extra is not None else ([], {})
+        write_couple(store, group.id, tables_of(couple, timers + recurring, more=more))
         seated.append((group, alex))
     return seated
 
