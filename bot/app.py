@@ -218,8 +218,10 @@ async def _post_shutdown(app: MendApp) -> None:
 
 
 async def _run_startup_tasks(context: MendContext) -> None:
-    """Work that shouldn't delay polling: what is owed sent, the features' warm-ups, then
+    """Work that shouldn't delay polling: the couple files looked at when start-up took the
+    index as it was (bot.storage.store), what is owed sent, the features' warm-ups, then
     recurring timers put back (with many couples, the longest)."""
+    await context.mend.store.check_files()
     for chat_id in context.mend.outbox.owing():
         await context.mend.outbox.deliver(context, chat_id)
     for task in context.mend.startup_tasks:
@@ -262,12 +264,14 @@ async def start(app: MendApp, *, poll_timeout: int = 10) -> None:
 
 
 async def stop(app: MendApp) -> None:
+    """Stop what `start` started, and close as `run` does when it is stopped."""
     assert app.updater is not None
     if app.updater.running:
         await app.updater.stop()
     if app.running:
         await app.stop()
     await app.shutdown()
+    await _post_shutdown(app)
 
 
 def run(settings_: Settings) -> None:

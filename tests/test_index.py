@@ -146,3 +146,49 @@ async def test_couple_files_not_in_use_leave_memory_and_come_back_whole(
         assert [p.user_id for p in again.partners] == [people.alex.id, people.sam.id]
     await first.alex.send_private("/journal Kept whole")
     await first.alex.private.expect("Saved, just for you")
+
+
+async def test_after_a_clean_stop_the_index_is_taken_as_it_is_until_a_couple_file_changes(
+    sandbox: Sandbox, couple: People, restart: Restart, settings: Settings
+) -> None:
+    mark = settings.data_dir / store_module.CLEAN_FILE
+    marked: list[bool] = []
+
+    def each_file_looked_at(self: store_module.Store) -> None:
+        raise AssertionError("start-up looked at every couple file")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module.Store, "_scan", each_file_looked_at)
+        await restart(while_down=lambda: marked.append(mark.exists()))
+    assert marked == [True]
+    assert not mark.exists()  # taken at start-up: a crash from now on leaves none
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+
+    # A couple file removed by hand while the bot is down: the files are looked at again.
+    app = await restart(
+        while_down=(settings.data_dir / "couples" / f"{couple.group.id}.json").unlink
+    )
+    assert services_of(app).store.couple(couple.group.id) is None
+    assert couple.group.id not in services_of(app).store.chat_ids()
+
+
+async def test_a_couple_file_put_back_in_place_while_stopped_is_indexed_again_after_start(
+    couple: People, restart: Restart, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backup copied over a couple file keeps the folder as it was, so the start takes the
+    index as it was; the look at each file right after finds the file and indexes it again."""
+    path = settings.data_dir / "couples" / f"{couple.group.id}.json"
+    before = path.read_text()  # no pause yet
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+
+    app = await restart(while_down=lambda: path.write_text(before))
+
+    store = services_of(app).store
+    await store.check_files()  # done at start-up too; whichever comes first does it
+    told = [r.getMessage() for r in caplog.records if "indexed again" in r.getMessage()]
+    assert told == ["couple files changed while the bot was stopped, indexed again: 1"]
+    assert store.index.files()[couple.group.id] == store_module.file_identity(path.stat())
+    await couple.group.send(couple.sam, "/pause")
+    await couple.group.expect("Sam asked for a pause")  # the file as put back: no pause

@@ -8,8 +8,9 @@ nanoseconds, size). Only ids, hashes, times and counts: nothing a person wrote.
 The couple files stay the truth. The index is written after its couple file, without waiting
 for the disk: a crash between the two (or an index restored from an older backup, or a file
 changed by hand) leaves a file whose identity is not the one indexed, which the store sees at
-start-up with one `stat` per file and indexes again from the file. A missing or damaged index
-is built again from all the files.
+start-up with one `stat` per file and indexes again from the file (after a clean close that
+nothing changed since, the store skips that look: bot.storage.store.CLEAN_FILE). A missing or
+damaged index is built again from all the files.
 """
 
 from __future__ import annotations
@@ -96,13 +97,14 @@ class Index:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def open(self) -> bool:
+    def open(self, *, check: bool = True) -> bool:
         """Open the index, or make a new, empty one if it is missing or damaged (the damaged
-        one is removed). Returns whether it was usable as it was."""
+        one is removed). Without `check`, its pages aren't read through (a look that grows
+        with the index) but its layout still is. Returns whether it was usable as it was."""
         if self.path.exists():
             try:
                 self._connect()
-                self._check()
+                self._check(pages=check)
                 return True
             except (sqlite3.DatabaseError, IndexDamaged) as error:
                 log.error("the couples' index is unusable (%s); building it again", error)
@@ -127,14 +129,20 @@ class Index:
         # whole even after a power loss, and in WAL mode it doesn't wait for the disk at each.
         db.execute("PRAGMA synchronous = NORMAL")
 
-    def _check(self) -> None:
+    def _check(self, *, pages: bool) -> None:
         db = self._require()
         (layout,) = db.execute("PRAGMA user_version").fetchone()
         if layout != LAYOUT:
             raise IndexDamaged(f"layout {layout}, not {LAYOUT}")
+        if not pages:
+            return
         (verdict,) = db.execute("PRAGMA quick_check(1)").fetchone()
         if verdict != "ok":
             raise IndexDamaged("its pages don't check")
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
 
     def close(self) -> None:
         if self._db is not None:

@@ -5,12 +5,16 @@ cost does not depend on how many couples the bot serves. The lookups that cross 
 chats a person is in, which chat a poll or a deep-link token belongs to, which couples owe
 messages, which timers come due) are answered by the index (bot.storage.index), which is derived
 from the files: checked against them at start-up, built again from them when it is missing or
-damaged. A couple's file is read (and brought to the current schema) when it is first used, and
-only the KEEP_LOADED most recently used stay in memory.
+damaged. A store closed cleanly leaves a mark (`CLEAN_FILE`) of its couples directory and index
+as they were then; when both are still so at the next start, the index is taken as it is,
+without a look at each file, so start-up doesn't grow with the couples. A couple's file is
+read (and brought to the current schema) when it is first used, and only the KEEP_LOADED most
+recently used stay in memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
@@ -63,6 +67,8 @@ KEEP_APPLIED = 20  # update ids remembered per couple file
 TIMER_TABLE = "timers"
 # Couple files kept in memory, the most recently used (the others are read again when needed).
 KEEP_LOADED = 1000
+# The mark a clean close leaves: the identities of the couples directory and of the index.
+CLEAN_FILE = "index.clean"
 Record = dict[str, Any]
 
 
@@ -260,6 +266,10 @@ class Store:
         self.couples_dir = data_dir / "couples"
         self.index = Index(data_dir / INDEX_FILE)
         self._keep_loaded = keep_loaded
+        # Whether this start took the index as it was (a clean close, nothing changed since).
+        self.trusted = False
+        # The couples directory's identity after the store's own last change of it.
+        self._own_view: list[list[int]] = []
         # The couple files read, least recently used first.
         self._files: OrderedDict[int, AtomicJSONStorage] = OrderedDict()
         # Open transactions per chat: their files stay in memory until they end.
@@ -278,28 +288,110 @@ class Store:
         # The couple files' modes are seen to by the scan, which looks at each of them anyway.
         tightened = tighten_modes(self.data_dir, except_files_in=self.couples_dir)
         self._keyring = load_keyring(self.data_dir, self._data_key, self._older_keys)
-        self.index.open()
-        on_disk, loose = self._scan()
-        if tightened + loose:
-            log.warning("data made owner-only (files and directories): %d", tightened + loose)
-        indexed = self.index.files()
-        for chat_id in indexed.keys() - on_disk.keys():
-            self.index.drop(chat_id)  # erased while the index missed it
-        changed = sorted(c for c, file in on_disk.items() if indexed.get(c) != file)
-        if changed:
-            log.info("indexing %d of %d couple files", len(changed), len(on_disk))
-        for chat_id in changed:
-            self._load(chat_id)
+        unchanged = self._take_clean_mark() == self._identities()
+        self.trusted = self.index.open(check=not unchanged) and unchanged
+        if self.trusted:
+            changed: list[int] = []
+            if tightened:
+                log.warning("data made owner-only (files and directories): %d", tightened)
+        else:
+            on_disk, loose = self._scan()
+            if tightened + loose:
+                log.warning("data made owner-only (files and directories): %d", tightened + loose)
+            indexed = self.index.files()
+            for chat_id in indexed.keys() - on_disk.keys():
+                self._index_drop(chat_id)  # erased while the index missed it
+            changed = sorted(c for c, file in on_disk.items() if indexed.get(c) != file)
+            if changed:
+                log.info("indexing %d of %d couple files", len(changed), len(on_disk))
+            for chat_id in changed:
+                self._load(chat_id)
         if self.index.newest_schema() > migrations.SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"a data file is newer than this bot's schema {migrations.SCHEMA_VERSION}"
             )
         self._drop_superseded()
         self._agree_on_people(changed)
+        self._own_view = self._identities()[:1]
 
     def close(self) -> None:
-        """Let go of the index file (the store is not used after this)."""
+        """Let go of the index file (the store is not used after this), and leave the mark
+        that it agrees with every couple file (`CLEAN_FILE`)."""
+        if not self.index.is_open:
+            return
         self.index.close()
+        if self._identities()[:1] != self._own_view:
+            log.info("couple files were changed outside the bot: the next start looks at each")
+            return
+        write_atomically(self.data_dir / CLEAN_FILE, json.dumps(self._identities()))
+
+    def _index_put(self, chat_id: int, summary: Summary) -> None:
+        self.index.put(chat_id, summary)
+        self._own_view = self._identities()[:1]
+
+    def _index_drop(self, chat_id: int) -> None:
+        self.index.drop(chat_id)
+        self._own_view = self._identities()[:1]
+
+    async def check_files(self, chunk: int = 500) -> int:
+        """After a start that took the index as it was (`trusted`): what such a start skips,
+        a chunk of files at a time, so a file changed in place while the bot was stopped (put
+        back from a backup) is indexed again and one with looser modes made owner-only.
+        Returns how many files were indexed again."""
+        if not self.trusted:
+            return 0
+        mended = loose = 0
+        indexed = self.index.files()
+        with os.scandir(self.couples_dir) as entries:
+            for number, entry in enumerate(entries, start=1):
+                if number % chunk == 0:
+                    await asyncio.sleep(0)
+                chat_id = _chat_id_of(entry.name)
+                status = entry.stat(follow_symlinks=False)
+                if chat_id is None or stat.S_ISLNK(status.st_mode):
+                    continue
+                if stat.S_IMODE(status.st_mode) != FILE_MODE:
+                    os.chmod(entry.path, FILE_MODE)  # noqa: PTH101 (one call, once a start)
+                    loose += 1
+                identity = file_identity(status)
+                if indexed.get(chat_id) == identity or chat_id in self._files:
+                    continue  # as indexed, or read since the start (and indexed then)
+                summary = self.index.summary(chat_id)  # written by the bot meanwhile?
+                if summary is None or summary.file != identity:
+                    self._load(chat_id)
+                    mended += 1
+        if loose:
+            log.warning("data made owner-only (files and directories): %d", loose)
+        if mended:
+            log.warning("couple files changed while the bot was stopped, indexed again: %d", mended)
+        self.trusted = False
+        return mended
+
+    def _identities(self) -> list[list[int]]:
+        """What changes when a couple file is added, replaced, renamed or removed (the couples
+        directory's inode and modification time) or the index is written: the clean mark."""
+        identities = []
+        for path in (self.couples_dir, self.index.path):
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                return []
+            identities.append([status.st_ino, status.st_mtime_ns, status.st_size])
+        return identities
+
+    def _take_clean_mark(self) -> list[list[int]] | None:
+        """The mark of the last clean close, removed for good before anything is written
+        (a crash from now on leaves none), or None."""
+        path = self.data_dir / CLEAN_FILE
+        try:
+            mark = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            mark = None
+        path.unlink()
+        sync_directory(self.data_dir)
+        return mark if isinstance(mark, list) else None
 
     def _scan(self) -> tuple[dict[int, FileId], int]:
         """The couple files on disk and their identities, and how many files here were made
@@ -332,7 +424,7 @@ class Store:
         doesn't know it as it is; None if there is no such file or it is set aside."""
         path = self._path(chat_id)
         if not path.exists():  # erased while the index missed it
-            self.index.drop(chat_id)
+            self._index_drop(chat_id)
             return None
         storage = AtomicJSONStorage(path)
         try:
@@ -340,14 +432,14 @@ class Store:
             check_tables(tables, chat_id)
         except ValueError as error:  # also broken JSON and BadShape
             self._set_aside(path, error)
-            self.index.drop(chat_id)
+            self._index_drop(chat_id)
             return None
         assert tables is not None
         if migrate(tables, self._upgrade(chat_id)):
             storage.write(tables)
         summary = summarize(tables, file_identity(path.stat()))
         if self.index.summary(chat_id) != summary:
-            self.index.put(chat_id, summary)
+            self._index_put(chat_id, summary)
         self._keep(chat_id, storage)
         return storage
 
@@ -438,7 +530,7 @@ class Store:
 
     def _written(self, chat_id: int, tables: Tables) -> None:
         """A couple's file was written as `tables`: index it as it is now."""
-        self.index.put(chat_id, summarize(tables, file_identity(self._path(chat_id).stat())))
+        self._index_put(chat_id, summarize(tables, file_identity(self._path(chat_id).stat())))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -599,7 +691,7 @@ class Store:
             sync_directory(self.couples_dir)
         if storage is not None:
             storage.forget()
-        self.index.drop(chat_id)
+        self._index_drop(chat_id)
 
     def move(self, old_chat_id: int, new_chat_id: int) -> None:
         """Follow a group that became a supergroup: same data, new chat id (what is sealed is
@@ -661,6 +753,16 @@ def summarize(tables: Tables, file: FileId) -> Summary:
     )
 
 
+def _chat_id_of(name: str) -> int | None:
+    """The chat id a couple file's name gives, or None (not a couple file)."""
+    if not name.endswith(".json"):
+        return None
+    try:
+        return int(name.removesuffix(".json"))
+    except ValueError:
+        return None
+
+
 def file_identity(status: os.stat_result) -> FileId:
     """A file's identity as the index keeps it, from its `stat`: a file replaced or changed
     since has another (each write is a new file renamed into place)."""
@@ -698,20 +800,22 @@ def check_tables(tables: Any, chat_id: int) -> None:
 
 
 def tighten_modes(root: Path, *, except_files_in: Path | None = None) -> int:
-    """Give `root`, every directory under it and every file in them (but those directly in
-    `except_files_in`) the modes each write gives them (DIR_MODE, FILE_MODE: their owner's
-    only), so a file restored from a backup or copied in with looser modes isn't left so until
-    its next write. Links are left alone. Returns how many were changed."""
+    """Give `root`, every directory under it and every file in them (but what is in
+    `except_files_in`, which isn't even listed) the modes each write gives them (DIR_MODE,
+    FILE_MODE: their owner's only), so a file restored from a backup or copied in with looser
+    modes isn't left so until its next write. Links are left alone. Returns how many were
+    changed."""
     changed = 0
     for directory, subdirectories, files in os.walk(root):
         here = Path(directory)
-        if here == except_files_in:
-            files = []
-        found = itertools.chain(
-            ((here / name, DIR_MODE) for name in subdirectories),
-            ((here / name, FILE_MODE) for name in files),
-            [(here, DIR_MODE)] if here == root else [],
+        found = list(
+            itertools.chain(
+                ((here / name, DIR_MODE) for name in subdirectories),
+                ((here / name, FILE_MODE) for name in files),
+                [(here, DIR_MODE)] if here == root else [],
+            )
         )
+        subdirectories[:] = [name for name in subdirectories if here / name != except_files_in]
         for path, mode in found:
             status = path.lstat()
             if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != mode:
