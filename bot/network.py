@@ -12,12 +12,16 @@ the person may already see it. What happens to a send that may have arrived is d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterator
+import select
+import ssl
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import httpcore
 import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
@@ -39,13 +43,12 @@ _on_written: ContextVar[Callable[[], None] | None] = ContextVar("on_written", de
 
 @contextmanager
 def when_written(hook: Callable[[], None]) -> Iterator[None]:
-    """Calls to the Bot API made inside: `hook` runs the moment a request's body has been
-    written to the connection, before anything else runs on the event loop: until then, Telegram
-    can't have acted on it; from then on, it may have. Marking earlier (when the headers are
-    out) would leave a window in which the loop runs other work before the body follows, and a
-    crash there would hold back, for good, a request that never left. Marked here, a crash can
-    only fall in the hook itself, and then the request is sent once more after the restart.
-    The hook should be quick and must not raise."""
+    """Calls to the Bot API made inside: `hook` runs right before a request's bytes are handed
+    to the connection, all at once (`_Connection`), with nothing else running on the event
+    loop in between: before the hook, Telegram can't have the request; once it has run, the
+    request is on its way. So a crash can neither leave a request marked that never left (it
+    would be held back for good) nor one unmarked that Telegram took (it would be sent twice).
+    The hook runs once per attempt, should be quick and must not raise."""
     token = _on_written.set(hook)
     try:
         yield
@@ -53,20 +56,124 @@ def when_written(hook: Callable[[], None]) -> Iterator[None]:
         _on_written.reset(token)
 
 
-async def _trace(name: str, info: dict[str, Any]) -> None:
-    hook = _on_written.get()
-    if hook is not None and name.endswith("send_request_body.complete"):
-        hook()
+class _Connection(httpcore.AsyncNetworkStream):
+    """One connection to the Bot API, through asyncio's own streams. A request's bytes are
+    held until it is complete (httpcore writes its end, or starts reading the answer), then
+    the send under way is marked (`when_written`) and the bytes go to the socket in one call:
+    asyncio's `write` hands them on at once, where a write through anyio would first let
+    other tasks run."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._held = bytearray()
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self._held += buffer
+        if not buffer:  # the end of a request whose length is known
+            await self._flush(timeout)
+
+    async def _flush(self, timeout: float | None) -> None:  # noqa: ASYNC109
+        if not self._held:
+            return
+        data, self._held = bytes(self._held), bytearray()
+        hook = _on_written.get()
+        try:
+            if hook is not None:
+                hook()
+            self._writer.write(data)
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+        except TimeoutError as error:
+            raise httpcore.WriteTimeout(str(error)) from error
+        except OSError as error:
+            raise httpcore.WriteError(str(error)) from error
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        await self._flush(timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as error:
+            raise httpcore.ReadTimeout(str(error)) from error
+        except OSError as error:
+            raise httpcore.ReadError(str(error)) from error
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout(str(error)) from error
+        except OSError as error:  # ssl.SSLError too
+            raise httpcore.ConnectError(str(error)) from error
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # the server closed it, or sent what nobody asked for
+            sock = self._writer.get_extra_info("socket")
+            if self._reader.at_eof() or sock is None or sock.fileno() < 0:
+                return True
+            return bool(select.select([sock], [], [], 0)[0])
+        names = {"client_addr": "sockname", "server_addr": "peername"}
+        return self._writer.get_extra_info(names.get(info, info))
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """httpcore's connections made as `_Connection`s."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout(str(error)) from error
+        except OSError as error:
+            raise httpcore.ConnectError(str(error)) from error
+        sock = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Connection(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class MarkingTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, telling a send under way (`when_written`) when its request is out
-    (httpcore writes the body's last bytes and reports it without yielding in between)."""
+    """httpx's transport over `_Connection`s, telling a send under way (`when_written`) the
+    moment its request leaves."""
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if _on_written.get() is not None:
-            request.extensions = {**request.extensions, "trace": _trace}
-        return await super().handle_async_request(request)
+    def __init__(self, limits: httpx.Limits, *, http1: bool = True, http2: bool = False) -> None:
+        super().__init__(limits=limits, http1=http1, http2=http2)
+        # The same pool httpx makes, over connections of our own.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=http1,
+            http2=http2,
+            network_backend=_Backend(),
+        )
 
 
 def never_sent(error: BaseException) -> bool:
@@ -95,11 +202,10 @@ class RetryingRequest(HTTPXRequest):
 
     def _build_client(self) -> httpx.AsyncClient:
         kwargs = dict(self._client_kwargs)
+        if kwargs.pop("proxy", None) is not None:
+            raise ValueError("Mend's requests go to the Bot API directly, not through a proxy")
         kwargs["transport"] = MarkingTransport(
-            limits=kwargs["limits"],
-            http1=kwargs.get("http1", True),
-            http2=kwargs.get("http2", False),
-            proxy=kwargs.pop("proxy", None),
+            kwargs["limits"], http1=kwargs.get("http1", True), http2=kwargs.get("http2", False)
         )
         return httpx.AsyncClient(**kwargs)
 

@@ -4,23 +4,24 @@ Drawing a /progress chart takes about a quarter of a second of CPU. Run in the e
 in a thread that holds the interpreter's lock while it draws, it would hold back every other
 couple's answers for that long; in another process it only uses another core. The pool starts
 its processes fresh (not forked from a running bot), at start-up (`warm_up`) or on first use,
-keeps them for later work, and leaves one core to the event loop. What it runs must be a
-module-level function whose arguments and result can be pickled; it sees none of the bot's
-state (no store, no Telegram).
+keeps them for later work, and leaves one core to the event loop. What it runs is named as
+"module:function" and imported in the worker only (the bot's own process never loads what
+only a worker needs, such as matplotlib); its arguments and result must pickle; it sees none
+of the bot's state (no store, no Telegram).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
 # Worker processes yield the CPU to the bot's own (answering people comes first).
 NICENESS = 10
 
@@ -55,20 +56,30 @@ class _Pool:
 _pool = _Pool()
 
 
-def warm_up(function: Callable[[], object]) -> None:
-    """Start the worker processes now, one of them running `function` (a module-level function
-    whose import loads what later work needs), so that the first real work doesn't wait for a
-    process to start. Returns at once; a failure shows at the next `run`."""
-    future = _pool.executor().submit(function)
+def _call(target: str, *args: Any) -> Any:
+    """In a worker: import the module `target` names ("module:function") and call it."""
+    module, _, name = target.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function(*args)
+
+
+def warm_up(target: str) -> None:
+    """Start the worker processes now, one of them running `target` ("module:function", with
+    no arguments; importing its module loads what later work needs), so that the first real
+    work doesn't wait for a process to start. Returns at once; a failure shows at the next
+    `run`."""
+    future = _pool.executor().submit(_call, target)
     future.add_done_callback(lambda done: done.exception())  # seen: never logged as lost
 
 
-async def run(function: Callable[..., T], *args: Any) -> T:
-    """`function(*args)` in a worker process; a pool whose worker died is replaced once."""
+async def run(target: str, *args: Any) -> Any:
+    """The function `target` names ("module:function") called with `args` in a worker
+    process, and what it returns; a pool whose worker died is replaced once. Raises what the
+    function raised."""
     loop = asyncio.get_running_loop()
     executor = _pool.executor()
     try:
-        return await loop.run_in_executor(executor, function, *args)
+        return await loop.run_in_executor(executor, _call, target, *args)
     except BrokenProcessPool:
         _pool.discard(executor)
-        return await loop.run_in_executor(_pool.executor(), function, *args)
+        return await loop.run_in_executor(_pool.executor(), _call, target, *args)

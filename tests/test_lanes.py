@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from telegram import Update
@@ -21,8 +21,6 @@ from bot.lanes import SHARED, lanes_of
 from bot.sandbox import Sandbox
 from tests.conftest import onboard
 
-T = TypeVar("T")
-
 
 class HeldChart:
     """Drawing a chart waits until the test lets it finish (a chart that takes its time)."""
@@ -33,10 +31,10 @@ class HeldChart:
         self._run = workers.run
         monkeypatch.setattr(workers, "run", self.run)
 
-    async def run(self, function: Callable[..., T], *args: Any) -> T:
+    async def run(self, target: str, *args: Any) -> Any:
         self.drawing.set()
         await self.finish.wait()
-        return await self._run(function, *args)
+        return await self._run(target, *args)
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import charts, workers
+from bot import workers
 from bot.context import Command, MendContext, Services
 from bot.dates import add_months
 from bot.guards import Asked, known_partner
@@ -85,6 +85,9 @@ PHASE_LATE_LIMIT = timedelta(days=14)
 WEEK_AT = time(10, 0)
 WEEK_LATE_LIMIT = timedelta(days=1)
 NOT_WORKING_LATE_LIMIT = timedelta(days=3)
+# The chart is drawn in a worker process (bot.workers), which alone loads matplotlib.
+CHART = "bot.charts:render_chart"
+CHART_READY = "bot.charts:ready"
 AFTER_PAINFUL = timedelta(days=1)  # no celebration this soon after a painful reveal
 MILESTONES = ("first_week", "first_month", "first_safe_visit")
 WEEKLY_MILESTONES = ("first_week", "first_month")  # reached by kept weeks
@@ -573,7 +576,7 @@ async def progress_command(update: Update, context: MendContext, asked: Asked) -
         key: _plain(title, 40 if key in ("week", "month") else 80) for key, title in titles.items()
     }
     names = {p.user_id: _plain(p.name) for p in couple.partners}
-    png = await workers.run(charts.render_chart, series, names, drawable)
+    png: bytes = await workers.run(CHART, series, names, drawable)
     summary = _summary(services, couple, series, now)
     caption = services.render.message(
         locale, "progress/caption", day=summary["day"], phase=summary["phase"]
@@ -600,7 +603,7 @@ def progress_export(services: Services, couple: Couple, user_id: int) -> dict[st
 
 async def _warm_up() -> None:
     """The chart's worker process started, matplotlib loaded, before the first /progress."""
-    workers.warm_up(charts.ready)
+    workers.warm_up(CHART_READY)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -311,8 +311,8 @@ class Index:
     def set_up_without_timers(self) -> list[int]:
         """Set-up couples with no pending timer (each should have some)."""
         query = (
-            "SELECT chat_id FROM couples WHERE set_up = 1 AND chat_id NOT IN "
-            "(SELECT DISTINCT chat_id FROM timers) ORDER BY chat_id"
+            "SELECT chat_id FROM couples WHERE set_up = 1 AND NOT EXISTS "
+            "(SELECT 1 FROM timers WHERE timers.chat_id = couples.chat_id) ORDER BY chat_id"
         )
         return [c for (c,) in self._require().execute(query)]
 
