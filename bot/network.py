@@ -162,11 +162,20 @@ class MarkingTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over `_Connection`s, telling a send under way (`when_written`) the
     moment its request leaves."""
 
-    def __init__(self, limits: httpx.Limits, *, http1: bool = True, http2: bool = False) -> None:
+    def __init__(
+        self,
+        limits: httpx.Limits,
+        *,
+        http1: bool = True,
+        http2: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`ssl_context`: what TLS trusts (httpx's default, the usual certificate authorities,
+        if None)."""
         super().__init__(limits=limits, http1=http1, http2=http2)
         # The same pool httpx makes, over connections of our own.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
