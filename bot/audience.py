@@ -55,7 +55,7 @@ class Audience(TypedDict):
 
     id: NotRequired[int]
     members: int | None  # everyone in the group, Mend included
-    counted_at: str | None
+    counted_at: str | None  # when the count last changed
     choice: str | None  # "group" (post here anyway) or "private" (each of us privately)
     members_at_choice: int | None  # how many were in the group when they chose
     chosen_at: str | None
@@ -82,10 +82,14 @@ def others_in(members: int | None) -> int:
 
 
 async def recount(context: MendContext, chat_id: int) -> int | None:
-    """Count the group's members and keep the count with the couple (if there is one)."""
+    """Count the group's members and keep the count with the couple (if there is one and
+    the count changed: `counted_at` is when it last did)."""
     members = await count_members(context, chat_id)
     store = context.mend.store
-    if members is not None and store.couple(chat_id) is not None:
+    if members is None or store.couple(chat_id) is None:
+        return members
+    known = next(iter(store.records(chat_id, AUDIENCE_TABLE)), None)
+    if known is None or known["members"] != members:
         with store.transaction(chat_id) as tx:
             _save(tx, members=members, counted_at=to_iso(utcnow()))
     return members
