@@ -38,17 +38,19 @@ _REPEATABLE_PREFIXES = ("get", "edit", "set", "delete", "answer", "stop", "pin",
 
 
 # What the send under way (in this task) wants done the moment its request has been written.
-_on_written: ContextVar[Callable[[], None] | None] = ContextVar("on_written", default=None)
+_on_written: ContextVar[Callable[[bool], None] | None] = ContextVar("on_written", default=None)
 
 
 @contextmanager
-def when_written(hook: Callable[[], None]) -> Iterator[None]:
-    """Calls to the Bot API made inside: `hook` runs right before a request's bytes are handed
-    to the connection, all at once (`_Connection`), with nothing else running on the event
-    loop in between: before the hook, Telegram can't have the request; once it has run, the
+def when_written(hook: Callable[[bool], None]) -> Iterator[None]:
+    """Calls to the Bot API made inside: `hook(True)` runs right before a request's bytes are
+    handed to the connection, all at once (`_Connection`), with nothing else running on the
+    event loop in between: before it, Telegram can't have the request; once it has run, the
     request is on its way. So a crash can neither leave a request marked that never left (it
     would be held back for good) nor one unmarked that Telegram took (it would be sent twice).
-    The hook runs once per attempt, should be quick and must not raise."""
+    `hook(False)` runs when Telegram answered that it didn't do it (a 5xx) and the request is
+    about to be tried again: until the next attempt leaves, it is known not to have arrived.
+    The hook runs for each attempt, should be quick and must not raise."""
     token = _on_written.set(hook)
     try:
         yield
@@ -80,7 +82,7 @@ class _Connection(httpcore.AsyncNetworkStream):
         hook = _on_written.get()
         try:
             if hook is not None:
-                hook()
+                hook(True)
             self._writer.write(data)
             async with asyncio.timeout(timeout):
                 await self._writer.drain()
@@ -244,5 +246,8 @@ class RetryingRequest(HTTPXRequest):
                 if code < 500 or pause is None or may_have_arrived:
                     return code, payload
                 log.warning("%s answered %d, trying again in %.1f s", api_method, code, pause)
+                hook = _on_written.get()
+                if hook is not None:
+                    hook(False)  # not done: until the next attempt leaves, it never arrived
             await asyncio.sleep(pause)
         raise AssertionError("unreachable: the last attempt returns or raises")

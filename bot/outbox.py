@@ -207,9 +207,16 @@ class WrittenMarks:
     def mark(self, token: str) -> None:
         """Record that the send `token` names has left. Raises OSError if the file can't be
         written."""
+        self._append(token)
+
+    def unmark(self, token: str) -> None:
+        """Record that the send `token` names was refused (a 5xx) and hasn't left again."""
+        self._append(f"-{token}")
+
+    def _append(self, line: str) -> None:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.write(self._fd, f"{token}\n".encode())
+        os.write(self._fd, f"{line}\n".encode())
         if os.fstat(self._fd).st_size >= MARKS_ROTATE_BYTES:
             self.close()
             self.path.replace(self._before)
@@ -219,7 +226,11 @@ class WrittenMarks:
         tokens: set[str] = set()
         for path in (self._before, self.path):
             with contextlib.suppress(FileNotFoundError):
-                tokens.update(path.read_text(encoding="ascii", errors="replace").split())
+                for line in path.read_text(encoding="ascii", errors="replace").split():
+                    if line.startswith("-"):
+                        tokens.discard(line[1:])
+                    else:
+                        tokens.add(line)
         return tokens
 
     def clear(self) -> None:
@@ -564,17 +575,16 @@ class Outbox:
             return
         self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
-    def _written_hook(self, token: str) -> Callable[[], None]:
-        """What marks a send written the first time one of its requests has left."""
-        done = False
+    def _written_hook(self, token: str) -> Callable[[bool], None]:
+        """What marks a send written as each attempt of it leaves, and not written when
+        Telegram refused an attempt that is tried again (bot.network.when_written)."""
 
-        def written() -> None:
-            nonlocal done
-            if done:
-                return
-            done = True
+        def written(left: bool) -> None:
             try:
-                self.marks.mark(token)
+                if left:
+                    self.marks.mark(token)
+                else:
+                    self.marks.unmark(token)
             except OSError:  # never in the way of the send itself
                 log.exception("a send could not be marked as written")
 

@@ -19,8 +19,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bot import network
 from bot.network import MarkingTransport, when_written
 
+REFUSED = (
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: 57\r\n\r\n"
+    b'{"ok":false,"error_code":502,"description":"Bad Gateway"}'
+)
 ANSWER = (
     b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 )
@@ -62,10 +67,15 @@ class Server:
     """A Bot API stand-in that notes, at each request's first byte, how many sends had been
     marked, and answers once the whole request is in."""
 
-    def __init__(self, marks: list[str]) -> None:
+    def __init__(self, marks: list[str], answers: list[bytes] | None = None) -> None:
         self.marks = marks
+        self.answers = answers or []  # the first answers, then ANSWER
         self.seen: list[tuple[int, bytes]] = []  # marks at the first byte, the request
         self.sockets: list[socket.socket] = []
+
+    def close(self) -> None:
+        for connection in self.sockets:
+            connection.close()
 
     def waiting(self) -> int:
         """Bytes that reached the server's side of its connections, not yet read."""
@@ -87,7 +97,7 @@ class Server:
                 if line.lower().startswith(b"content-length:")
             )
             self.seen.append((marked, head + await reader.readexactly(length)))
-            writer.write(ANSWER)
+            writer.write(self.answers.pop(0) if self.answers else ANSWER)
             await writer.drain()
         writer.close()
 
@@ -109,8 +119,7 @@ async def served(
     transport = MarkingTransport(httpx.Limits(max_connections=4), ssl_context=client_tls)
     async with listening, httpx.AsyncClient(transport=transport) as client:
         yield server, f"{request.param}://127.0.0.1:{port}/bot/sendMessage", client, marks
-    for connection in server.sockets:
-        connection.close()
+    server.close()
 
 
 async def test_a_send_is_marked_before_its_first_byte_leaves(
@@ -119,8 +128,8 @@ async def test_a_send_is_marked_before_its_first_byte_leaves(
     server, url, client, marks = served
     waiting_when_marked: list[int] = []
 
-    def mark() -> None:
-        marks.append("marked")
+    def mark(left: bool) -> None:
+        marks.append("marked" if left else "refused")
         waiting_when_marked.append(server.waiting())
 
     for text in ("First", "Second, on the same connection"):
@@ -140,6 +149,30 @@ async def test_a_request_that_never_left_is_never_marked() -> None:
     closed.close()
     await closed.wait_closed()
     async with httpx.AsyncClient(transport=MarkingTransport(httpx.Limits())) as client:
-        with when_written(lambda: marks.append("marked")), pytest.raises(httpx.ConnectError):
+        with when_written(lambda _: marks.append("marked")), pytest.raises(httpx.ConnectError):
             await client.post(f"http://127.0.0.1:{port}/bot/sendMessage", json={"chat_id": 1})
     assert marks == []
+
+
+async def test_an_attempt_telegram_refused_is_unmarked_until_the_next_one_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(network, "RETRY_PAUSES", (0.0, 0.0))
+    seen: list[bool] = []
+    server = Server([], answers=[REFUSED])
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    request = network.RetryingRequest()
+    await request.initialize()
+    try:
+        async with listening:
+            with when_written(seen.append):
+                code, _ = await request.do_request(
+                    f"http://127.0.0.1:{port}/bot/sendMessage", "POST"
+                )
+    finally:
+        await request.shutdown()
+        server.close()
+    assert code == 200
+    assert seen == [True, False, True]  # left, refused (a crash now: send it again), left
+    assert len(server.seen) == 2

@@ -610,5 +610,9 @@ def test_3_the_written_marks_rotate_and_keep_the_file_before(tmp_path: Path) -> 
     for token in tokens:
         marks.mark(token + "x")
     assert tokens[0] not in marks.all() and tokens[0] + "x" in marks.all()
+    marks.unmark(tokens[-1])  # refused, to be tried again: not written
+    assert tokens[-1] not in marks.all()
+    marks.mark(tokens[-1])
+    assert tokens[-1] in marks.all()
     marks.clear()
     assert marks.all() == set() and not list(tmp_path.iterdir())
