@@ -269,7 +269,7 @@ class Store:
         # Whether this start took the index as it was (a clean close, nothing changed since).
         self.trusted = False
         # The couples directory's identity after the store's own last change of it.
-        self._own_view: list[list[int]] = []
+        self._own_view: list[int] = []
         # The couple files read, least recently used first.
         self._files: OrderedDict[int, AtomicJSONStorage] = OrderedDict()
         # Open transactions per chat: their files stay in memory until they end.
@@ -312,7 +312,7 @@ class Store:
             )
         self._drop_superseded()
         self._agree_on_people(changed)
-        self._own_view = self._identities()[:1]
+        self._own_view = self._folder_identity()
 
     def close(self) -> None:
         """Let go of the index file (the store is not used after this), and leave the mark
@@ -320,18 +320,18 @@ class Store:
         if not self.index.is_open:
             return
         self.index.close()
-        if self._identities()[:1] != self._own_view:
+        if self._folder_identity() != self._own_view:
             log.info("couple files were changed outside the bot: the next start looks at each")
             return
         write_atomically(self.data_dir / CLEAN_FILE, json.dumps(self._identities()))
 
     def _index_put(self, chat_id: int, summary: Summary) -> None:
         self.index.put(chat_id, summary)
-        self._own_view = self._identities()[:1]
+        self._own_view = self._folder_identity()
 
     def _index_drop(self, chat_id: int) -> None:
         self.index.drop(chat_id)
-        self._own_view = self._identities()[:1]
+        self._own_view = self._folder_identity()
 
     async def check_files(self, chunk: int = 500) -> int:
         """After a start that took the index as it was (`trusted`): what such a start skips,
@@ -366,6 +366,12 @@ class Store:
             log.warning("couple files changed while the bot was stopped, indexed again: %d", mended)
         self.trusted = False
         return mended
+
+    def _folder_identity(self) -> list[int]:
+        """The couples directory's inode, modification time and size (a file added, replaced,
+        renamed or removed changes it)."""
+        status = self.couples_dir.stat()
+        return [status.st_ino, status.st_mtime_ns, status.st_size]
 
     def _identities(self) -> list[list[int]]:
         """What changes when a couple file is added, replaced, renamed or removed (the couples
