@@ -7,11 +7,12 @@ nobody heard of, and a job with several sends (the check-in's private questions,
 message, its poll) resumes where it stopped instead of starting over.
 
 Each entry is sent once:
-- it is marked "sending" (with a token of its own) before the request, and its token goes to
-  the written marks (`WrittenMarks`) the moment its body has left (bot.network.when_written):
-  after a crash before that, Telegram can't have it, so it is sent then; after a crash once it
-  was written, it may have arrived, so it is not repeated (unless repeating it shows nothing
-  twice: an edit, buttons taken away, a poll closed);
+- it gets a token of its own when it is queued (in the same write as the change), and the
+  token goes to the written marks (`WrittenMarks`) the moment its body has left
+  (bot.network.when_written): after a crash before that, Telegram can't have it, so it is sent
+  then; after a crash once it was written, it may have arrived, so it is not repeated (unless
+  repeating it shows nothing twice: an edit, buttons taken away, a poll closed). An attempt
+  that Telegram refused and that is tried again later gets a new token;
 - a failure that proves the request never reached Telegram (no connection, a 5xx, 429) keeps
   the entry; later entries to the same chat wait behind it (order is kept) and delivery is
   tried again by a timer (`OUTBOX_RETRY`, which survives restarts) after the pauses of
@@ -90,11 +91,11 @@ class Entry(TypedDict):
     stop_poll_of: int | None
     in_chat: int | None  # the chat a named message is in (an old group's id, after an upgrade)
     then: list[dict[str, Any]]
-    # "pending", "sending" (its request may be under way), "written" (may have arrived; kept by
-    # data from before the written marks), "unconfirmed" (may have arrived; its first answer
-    # confirms it) or "held" (see release)
+    # "pending" (its request may be under way if its token is marked), "sending" and "written"
+    # (kept by data from before tokens were given when queued), "unconfirmed" (may have
+    # arrived; its first answer confirms it) or "held" (see release)
     state: str
-    sent_as: NotRequired[str]  # while "sending": its token in the written marks
+    sent_as: NotRequired[str]  # its token in the written marks once a request of it left
     queued_at: str | None
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
@@ -234,7 +235,8 @@ class WrittenMarks:
         return tokens
 
     def clear(self) -> None:
-        """Forget every mark (once nothing marked is still "sending")."""
+        """Forget every mark (once no marked send is still under way, nor waits for a
+        verdict: at start-up, after `Outbox.recover`)."""
         self.close()
         for path in (self._before, self.path):
             path.unlink(missing_ok=True)
@@ -260,6 +262,7 @@ class Outbox:
         self.marks = WrittenMarks(store.data_dir / MARKS_FILE)
         # One delivery at a time per couple, and one for what timers queued (see deliver).
         self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._sending: set[str] = set()  # the tokens of entries whose send is under way
         # Actions run after a send, by name.
         self.after_send: dict[str, AfterSend] = {}
 
@@ -304,6 +307,7 @@ class Outbox:
                     "in_chat": in_chat,
                     "then": message.then,
                     "state": "held" if message.held else "pending",
+                    "sent_as": _new_token(),
                     "timed": ratelimit.sending_timed(),
                     "queued_at": to_iso(utcnow()),
                     "held": message.held,
@@ -397,48 +401,58 @@ class Outbox:
                 e
                 for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=_first_timed)
                 if e["state"] == "pending"
+                and e.get("sent_as") not in self._sending
                 and e["to"] not in blocked
                 and (e.get("timed") or not only_timed)
             ]
             if not pending:
                 break
             entry = pending[0]
-            token = secrets.token_hex(8)
-            with self.store.transaction(chat_id) as tx:
-                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "sending", "sent_as": token})
-            destination = chat_id if entry["to"] == GROUP else int(entry["to"])
+            token = entry.get("sent_as") or self._give_token(chat_id, entry)
+            self._sending.add(token)
             try:
-                with (
-                    when_written(self._written_hook(token)),
-                    ratelimit.timed(bool(entry.get("timed"))),
-                ):
-                    message = await self._send(context, chat_id, destination, entry)
-            except (Forbidden, BadRequest) as error:
-                self._refused(chat_id, entry, error)
-                if entry["to"] == GROUP and isinstance(error, Forbidden):
-                    blocked.add(GROUP)
-                continue
-            except (NetworkError, RetryAfter) as error:
-                if isinstance(error, NetworkError) and (
-                    isinstance(error, TimedOut) or not never_sent(error)
-                ):
-                    log.warning(
-                        "a message may have arrived though its answer was lost (%s); "
-                        "it is not sent twice",
-                        type(error.__cause__ or error).__name__,
-                    )
-                    self._finish(chat_id, entry, None)
-                    continue
-                pause = self._keep(chat_id, entry, error)
-                if pause is not None:
-                    retry_in = pause if retry_in is None else min(retry_in, pause)
-                    blocked.add(entry["to"])
-                continue
-            self._finish(chat_id, entry, message)
+                pause = await self._attempt(context, chat_id, entry, token, blocked)
+            finally:
+                self._sending.discard(token)
+            if pause is not None:
+                retry_in = pause if retry_in is None else min(retry_in, pause)
         if retry_in is not None:
             self._retry_later(chat_id, retry_in, retry_timer)
         else:
             self._settled(chat_id)
+
+    async def _attempt(
+        self, context: MendContext, chat_id: int, entry: Entry, token: str, blocked: set[Any]
+    ) -> timedelta | None:
+        """Send one entry and record what became of it. Returns the pause before it is tried
+        again if it is kept for that (its chat is then added to `blocked`: later entries to it
+        wait behind it), else None."""
+        destination = chat_id if entry["to"] == GROUP else int(entry["to"])
+        try:
+            with when_written(self._written_hook(token)), ratelimit.timed(bool(entry.get("timed"))):
+                message = await self._send(context, chat_id, destination, entry)
+        except (Forbidden, BadRequest) as error:
+            self._refused(chat_id, entry, error)
+            if entry["to"] == GROUP and isinstance(error, Forbidden):
+                blocked.add(GROUP)
+            return None
+        except (NetworkError, RetryAfter) as error:
+            if isinstance(error, NetworkError) and (
+                isinstance(error, TimedOut) or not never_sent(error)
+            ):
+                log.warning(
+                    "a message may have arrived though its answer was lost (%s); "
+                    "it is not sent twice",
+                    type(error.__cause__ or error).__name__,
+                )
+                self._finish(chat_id, entry, None)
+                return None
+            pause = self._keep(chat_id, entry, error)
+            if pause is not None:
+                blocked.add(entry["to"])
+            return pause
+        self._finish(chat_id, entry, message)
+        return None
 
     async def _send(
         self, context: MendContext, couple_chat: int, chat_id: int, entry: Entry
@@ -494,6 +508,14 @@ class Outbox:
             message_thread_id=entry.get("thread"),
         )
 
+    def _give_token(self, chat_id: int, entry: Entry) -> str:
+        """An entry queued before entries were given their token when queued gets one now,
+        written before its send."""
+        token = _new_token()
+        with self.store.transaction(chat_id) as tx:
+            tx.table(OUTBOX_TABLE).update(entry["id"], {"sent_as": token})
+        return token
+
     def _keep(self, chat_id: int, entry: Entry, error: Exception) -> timedelta | None:
         """A send that surely never arrived: keep the entry for a later try and return the
         pause before it, or drop it (None) after the last of RETRY_DELAYS."""
@@ -518,7 +540,10 @@ class Outbox:
                 type(error).__name__,
                 pause,
             )
-            table.update(entry["id"], {"state": "pending", "attempts": failures + 1})
+            # A new token: the refused attempt was marked written as it left.
+            table.update(
+                entry["id"], {"state": "pending", "attempts": failures + 1, "sent_as": _new_token()}
+            )
         return pause
 
     def _refused(self, chat_id: int, entry: Entry, error: Exception) -> None:
@@ -528,7 +553,9 @@ class Outbox:
             if entry["to"] == GROUP and isinstance(error, Forbidden):
                 # Removed from the group (before Telegram's word of it arrived): kept until the
                 # bot is added back, like everything owed there.
-                tx.table(OUTBOX_TABLE).update(entry["id"], {"state": "pending"})
+                tx.table(OUTBOX_TABLE).update(
+                    entry["id"], {"state": "pending", "sent_as": _new_token()}
+                )
                 log.warning("a message to the group waits: the bot is not in it")
                 return
             tx.table(OUTBOX_TABLE).remove(entry["id"])
@@ -595,8 +622,8 @@ class Outbox:
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 
     def recover(self) -> int:
-        """At start-up: an entry left "sending" by a crash whose send has no written mark
-        never left, so it is sent; one that was written may have arrived: a message is dropped
+        """At start-up: an entry whose send a crash cut off and that has no written mark never
+        left, so it is sent; one that was written may have arrived: a message is dropped
         (nobody sees it twice), and what its send would have stored (a question, a poll) waits
         for its first answer, as after a timeout; what is harmless to repeat (an edit, buttons
         taken away, a poll closed) is done again, so it is never lost. The marks are forgotten
@@ -609,9 +636,9 @@ class Outbox:
                 table = tx.table(OUTBOX_TABLE)
                 for entry in table.all():
                     state = entry["state"]
-                    if state == "sending" and entry.get("sent_as") in written:
+                    if state in ("pending", "sending") and entry.get("sent_as") in written:
                         state = "written"
-                    if state == "sending":
+                    if state == "sending":  # data from before tokens were given when queued
                         log.info("a message was about to be sent when the bot stopped; sent now")
                         table.update(entry["id"], {"state": "pending"})
                     elif state != "written":
@@ -658,6 +685,11 @@ def mark_unreachable(store: Store, user_id: int) -> None:
 
 def _unreachable(partner: Partner) -> None:
     partner.private_chat = False
+
+
+def _new_token() -> str:
+    """What names one entry's sends in the written marks (random: it tells nothing)."""
+    return secrets.token_hex(8)
 
 
 def _first_timed(entry: Entry) -> tuple[bool, int]:

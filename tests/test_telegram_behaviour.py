@@ -189,7 +189,7 @@ async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
     def arrived(event: MessageEvent) -> None:
         if event.kind == "new" and "The pause is over" in event.message.text:
             [entry] = services.store.records(couple.group.id, OUTBOX_TABLE)
-            assert entry["state"] == "sending"
+            assert entry["state"] == "pending"  # its token is what says it is under way
             marked.append(entry["sent_as"] in services.outbox.marks.all())
 
     sandbox.on_message(arrived)
@@ -201,7 +201,14 @@ async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
 
 @pytest.mark.parametrize(
     ("state", "marked", "seen"),
-    [("sending", False, 1), ("sending", True, 0), ("written", False, 0)],
+    [
+        ("pending", False, 1),
+        ("pending", True, 0),
+        ("sending", False, 1),
+        ("sending", True, 0),
+        ("written", False, 0),
+        ("pending", None, 1),  # queued before entries were given their token then
+    ],
 )
 async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
     sandbox: Sandbox,
@@ -209,18 +216,22 @@ async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
     services: Services,
     restart: Restart,
     state: str,
-    marked: bool,
+    marked: bool | None,
     seen: int,
 ) -> None:
     # The bot stopped while sending: before its request was written (no mark), Telegram
     # can't have it, so it comes after the restart; once written, it may have arrived.
-    # ("written" is how entries were marked before the marks file.)
+    # ("written" is how entries were marked before the marks file; "sending", before entries
+    # were given their token when queued.)
     with services.store.transaction(couple.group.id) as tx:
         current = tx.couple()
         assert current is not None
         services.outbox.put(tx, group_message(services, current, "pause/none"))
         [entry] = tx.table(OUTBOX_TABLE).all()
-        tx.table(OUTBOX_TABLE).update(entry["id"], {"state": state, "sent_as": "a1b2c3"})
+        tx.table(OUTBOX_TABLE).remove(entry["id"])
+        kept = {k: v for k, v in entry.items() if k not in ("id", "sent_as")}
+        token = {} if marked is None else {"sent_as": "a1b2c3"}
+        tx.table(OUTBOX_TABLE).insert({**kept, "state": state, **token})  # type: ignore[typeddict-item]
     if marked:
         services.outbox.marks.mark("a1b2c3")
     services.outbox.marks.mark("d4e5f6")  # another send's mark
@@ -228,6 +239,28 @@ async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
     assert services.outbox.marks.all() == set()  # forgotten once recovered
     await sandbox.settle()
     assert count(couple.group, "no pause running right now") == seen
+
+
+async def test_3_a_send_telegram_refused_is_sent_after_a_restart_though_it_left(
+    sandbox: Sandbox, couple: People, services: Services, restart: Restart
+) -> None:
+    # Each 429 answers an attempt that left, so it was marked written; the entry kept for a
+    # later try gets a new token: a restart before that try still sends it, once.
+    with services.store.transaction(couple.group.id) as tx:
+        current = tx.couple()
+        assert current is not None
+        services.outbox.put(tx, group_message(services, current, "pause/none"))
+    sandbox.faults.inject("sendMessage", kind="flood", chat_id=couple.group.id, retry_after=60)
+    now = services_of(await restart())  # the start delivers what is owed: refused
+    await sandbox.settle()
+    assert sum(c.method == "sendMessage" and not c.ok for c in sandbox.calls) == 1
+    [entry] = now.store.records(couple.group.id, OUTBOX_TABLE)
+    assert entry["state"] == "pending"
+    assert entry["sent_as"] not in now.outbox.marks.all()
+    assert count(couple.group, "no pause running right now") == 0
+    await restart()
+    await sandbox.settle()
+    assert count(couple.group, "no pause running right now") == 1
 
 
 async def test_3_a_poll_whose_send_timed_out_after_arriving_still_counts_the_votes(
