@@ -209,6 +209,11 @@ class Records(Generic[R]):
         self._table.truncate()
 
 
+class _NoCouple(Exception):
+    """A transaction changed a chat that has no couple, without saving one (see
+    `Store.transaction`)."""
+
+
 class Transaction:
     """Changes to one couple that land on disk together, or not at all."""
 
@@ -605,15 +610,23 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self, chat_id: int) -> Iterator[Transaction]:
-        """Everything changed inside lands in one atomic write when the block ends."""
+        """Everything changed inside lands in one atomic write when the block ends.
+
+        Only a change that saves a couple (`Transaction.save`) makes a file for a chat that
+        has none: any other change there is dropped (a couple erased while a send or a timer
+        of theirs was under way stays erased) and a warning logged."""
         chat_id = self.resolve(chat_id)
-        storage = self._storage(chat_id) or AtomicJSONStorage(self._path(chat_id))
+        known = self._storage(chat_id)
+        storage = known or AtomicJSONStorage(self._path(chat_id))
         commits = storage.commits
         self._in_use[chat_id] += 1
         try:
-            with storage.batch():
+            with contextlib.suppress(_NoCouple), storage.batch():
                 yield Transaction(storage, chat_id, self.keyring)
                 tables = storage.read()
+                if known is None and storage.changed and not (tables or {}).get(COUPLE_TABLE):
+                    log.warning("a change for a chat without a couple was not written")
+                    raise _NoCouple  # out of the batch: nothing of it is written
                 update_id = origin.current().update_id
                 if tables is not None and (
                     META_TABLE not in tables or (update_id is not None and storage.changed)

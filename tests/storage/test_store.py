@@ -228,6 +228,24 @@ def test_delete_erases_the_file_and_the_indexes(tmp_path: Path) -> None:
     assert opened(tmp_path).chat_ids() == []
 
 
+def test_a_change_after_an_erase_brings_nothing_of_the_couple_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A send or a timer of theirs still under way when they were erased writes what it did.
+    store = opened(tmp_path)
+    save(store, couple(-13, 1, 2))
+    store.delete(-13)
+    with store.transaction(-13) as tx:
+        assert tx.couple() is None
+        tx.table("journal").insert({"text": "what one of them wrote"})
+    assert "a change for a chat without a couple was not written" in caplog.text
+    assert not (tmp_path / "couples" / "-13.json").exists()
+    assert store.records(-13, "journal") == []
+    assert opened(tmp_path).chat_ids() == []
+    save(store, couple(-13, 1, 2))  # set up again: a couple may begin there anew
+    assert store.couple(-13) is not None
+
+
 def test_move_follows_a_migrated_chat(tmp_path: Path) -> None:
     store = opened(tmp_path)
     save(store, couple(-20, 1, 2))
