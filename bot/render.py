@@ -41,6 +41,9 @@ class Renderer:
         self.locales = content_locales(content_dir)
         self.env = Environment(
             loader=FileSystemLoader(content_dir),
+            # Templates change with a new release, which starts a new process: no look at each
+            # template's file on every message.
+            auto_reload=False,
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
