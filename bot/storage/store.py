@@ -345,28 +345,24 @@ class Store:
         Returns how many files were indexed again."""
         if not self.trusted:
             return 0
-        mended = loose = 0
+        mended = 0
+        loose: list[int] = []
         indexed = self.index.files()
-        with os.scandir(self.couples_dir) as entries:
-            for number, entry in enumerate(entries, start=1):
-                if number % chunk == 0:
-                    await asyncio.sleep(0)
-                chat_id = _chat_id_of(entry.name)
-                status = entry.stat(follow_symlinks=False)
-                if chat_id is None or stat.S_ISLNK(status.st_mode):
-                    continue
-                if stat.S_IMODE(status.st_mode) != FILE_MODE:
-                    os.chmod(entry.path, FILE_MODE)  # noqa: PTH101 (one call, once a start)
-                    loose += 1
-                identity = file_identity(status)
-                if indexed.get(chat_id) == identity or chat_id in self._files:
-                    continue  # as indexed, or read since the start (and indexed then)
-                summary = self.index.summary(chat_id)  # written by the bot meanwhile?
-                if summary is None or summary.file != identity:
-                    self._load(chat_id)
-                    mended += 1
+        for number, (entry, status) in enumerate(_owner_only(self.couples_dir, loose), start=1):
+            if number % chunk == 0:
+                await asyncio.sleep(0)
+            chat_id = _chat_id_of(entry.name)
+            if chat_id is None or stat.S_ISLNK(status.st_mode):
+                continue
+            identity = file_identity(status)
+            if indexed.get(chat_id) == identity or chat_id in self._files:
+                continue  # as indexed, or read since the start (and indexed then)
+            summary = self.index.summary(chat_id)  # written by the bot meanwhile?
+            if summary is None or summary.file != identity:
+                self._load(chat_id)
+                mended += 1
         if loose:
-            log.warning("data made owner-only (files and directories): %d", loose)
+            log.warning("data made owner-only (files and directories): %d", len(loose))
         if mended:
             log.warning("couple files changed while the bot was stopped, indexed again: %d", mended)
         self.trusted = False
@@ -409,26 +405,21 @@ class Store:
         owner-only (FILE_MODE); half-written ones are removed and those not named by a chat
         id are set aside."""
         found: dict[int, FileId] = {}
-        loose = 0
-        with os.scandir(self.couples_dir) as entries:
-            for entry in entries:
-                status = entry.stat(follow_symlinks=False)
-                if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != FILE_MODE:
-                    Path(entry.path).chmod(FILE_MODE)
-                    loose += 1
-                if entry.name.endswith(TEMP_SUFFIX):
-                    # A write that never reached its rename; the old file is intact.
-                    Path(entry.path).unlink()
-                    continue
-                if not entry.name.endswith(".json"):
-                    continue
-                try:
-                    chat_id = int(entry.name.removesuffix(".json"))
-                except ValueError as error:
-                    self._set_aside(Path(entry.path), error)
-                    continue
-                found[chat_id] = file_identity(status)
-        return found, loose
+        loose: list[int] = []
+        for entry, status in _owner_only(self.couples_dir, loose):
+            if entry.name.endswith(TEMP_SUFFIX):
+                # A write that never reached its rename; the old file is intact.
+                Path(entry.path).unlink()
+                continue
+            if not entry.name.endswith(".json"):
+                continue
+            try:
+                chat_id = int(entry.name.removesuffix(".json"))
+            except ValueError as error:
+                self._set_aside(Path(entry.path), error)
+                continue
+            found[chat_id] = file_identity(status)
+        return found, len(loose)
 
     def _load(self, chat_id: int) -> AtomicJSONStorage | None:
         """Read a couple's file, bring it to the current schema, and index it if the index
@@ -770,6 +761,22 @@ def summarize(tables: Tables, file: FileId) -> Summary:
         updates=frozenset(meta.get("updates", [])),
         timers=frozenset(timers),
     )
+
+
+def _owner_only(
+    folder: Path, loosened: list[int]
+) -> Iterator[tuple[os.DirEntry[str], os.stat_result]]:
+    """Each entry of `folder` with its status (links not followed), made owner-only
+    (FILE_MODE) first if its mode was looser; what was made so is appended to `loosened` (its
+    old mode), links left alone."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            status = entry.stat(follow_symlinks=False)
+            mode = stat.S_IMODE(status.st_mode)
+            if not stat.S_ISLNK(status.st_mode) and mode != FILE_MODE:
+                os.chmod(entry.path, FILE_MODE)  # noqa: PTH101 (the entry's path, as scanned)
+                loosened.append(mode)
+            yield entry, status
 
 
 def _chat_id_of(name: str) -> int | None:
