@@ -24,6 +24,7 @@ from bot.config import Settings, decode_key, encode_key
 from bot.context import Services
 from bot.features.checkins import QUARTERLY
 from bot.features.journal import JOURNAL_TABLE
+from bot.model import Couple
 from bot.sandbox import Sandbox, SandboxUser
 from bot.storage import Store
 from bot.storage.keys import IN_USE_FILE, KEY_FILE
@@ -353,17 +354,14 @@ def test_rotate_key_from_the_command_line_moves_to_mend_data_key(tmp_path: Path)
     data_dir, new = tmp_path / "data", os.urandom(32)
     store = Store(data_dir)
     store.open()
-    with store.transaction(-5) as tx:
-        tx.table(JOURNAL_TABLE).insert(
-            {"author": 1, "at": None, "prompt": "free", "answers": ["Before the new key"]}
-        )
+    write_journal_entry(store, -5, "Before the new key")
     # An update the bot fetched and hadn't handled when it stopped: kept, sealed.
     kept = UpdateLedger(data_dir / LEDGER_FILE, keyring=lambda: store.keyring)
     kept.fetched(Update.de_json(_private_text(7, "Kept before the new key"), None))
     kept.save()
     rotated = _mend({"BOT_DATA_DIR": str(data_dir), "MEND_DATA_KEY": encode_key(new)}, "rotate-key")
     assert rotated.returncode == 0, rotated.stderr
-    assert "2 values in 1 couple file sealed again"  # and the kept update in rotated.stdout
+    assert "2 values in 1 couple file sealed again" in rotated.stdout, rotated.stdout
     assert not (data_dir / KEY_FILE).exists()  # the old key went with the key file
     again = Store(data_dir, data_key=new)
     again.open()
@@ -372,6 +370,15 @@ def test_rotate_key_from_the_command_line_moves_to_mend_data_key(tmp_path: Path)
     [update] = UpdateLedger(data_dir / LEDGER_FILE, keyring=lambda: again.keyring).left_over(None)
     assert update.message is not None and update.message.text == "Kept before the new key"
     assert found_in_files(data_dir, "Before the new key", "Kept before the new key") == []
+
+
+def write_journal_entry(store: Store, chat_id: int, text: str) -> None:
+    """A couple in `chat_id` with one journal entry whose answer is `text`."""
+    with store.transaction(chat_id) as tx:
+        tx.save(Couple(chat_id=chat_id, title="Group", created_at=datetime.now(UTC)))
+        tx.table(JOURNAL_TABLE).insert(
+            {"author": 1, "at": None, "prompt": "free", "answers": [text]}
+        )
 
 
 def _private_text(update_id: int, text: str) -> dict[str, Any]:
@@ -393,10 +400,7 @@ def test_rotate_key_refuses_while_a_bot_runs_over_the_same_data(tmp_path: Path) 
     data_dir = tmp_path / "data"
     store = Store(data_dir)
     store.open()
-    with store.transaction(-5) as tx:
-        tx.table(JOURNAL_TABLE).insert(
-            {"author": 1, "at": None, "prompt": "free", "answers": ["Kept with the first key"]}
-        )
+    write_journal_entry(store, -5, "Kept with the first key")
     key_before = (data_dir / KEY_FILE).read_bytes()
     with holding(data_dir):  # as the running bot does
         refused = _mend({"BOT_DATA_DIR": str(data_dir)}, "rotate-key")
