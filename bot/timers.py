@@ -46,6 +46,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,32 @@ class Fired:
 Handler = Callable[["MendContext", Fired], Awaitable[None]]
 
 
+@dataclass
+class _Firing:
+    """The timer whose handler runs in this context, and whether it is gone from the store."""
+
+    chat_id: int
+    timer_id: int
+    kind: str
+    due: str | None
+    gone: bool = False
+
+
+_running_timer: ContextVar[_Firing | None] = ContextVar("mend_running_timer", default=None)
+
+
+def _remove(tx: Transaction, firing: _Firing) -> None:
+    """Inside the couple's transaction: the timer that fired is gone from the store."""
+    firing.gone = True
+    table = tx.table(TIMERS_TABLE)
+    now = table.get(firing.timer_id)
+    # This timer, not a newer one given its id while the handler ran (a record id is reused
+    # once the highest is removed: a schedule changed meanwhile cancels this one and adds
+    # the next).
+    if now is not None and (now["kind"], now["due"]) == (firing.kind, firing.due):
+        table.remove(firing.timer_id)
+
+
 @dataclass(frozen=True)
 class TimerKind:
     handler: Handler
@@ -153,6 +180,17 @@ class Timers:
     _handed_until: datetime | None = None
     # Timers whose handler runs right now: (chat id, timer id).
     _firing: set[tuple[int, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.store.joining_writes.append(self._gone_with_its_first_change)
+
+    def _gone_with_its_first_change(self, chat_id: int, tx: Transaction) -> None:
+        """A timer whose handler runs is removed in the first write of its couple the handler
+        makes: its effect and its end land together, so a crash can't fire it again after
+        the effect (nor lose it before)."""
+        firing = _running_timer.get()
+        if firing is not None and not firing.gone and firing.chat_id == chat_id:
+            _remove(tx, firing)
 
     def register(
         self,
@@ -562,18 +600,18 @@ class Timers:
             payload={k: v for k, v in record["payload"].items() if not k.startswith("_")},
             late=utcnow() - original_due > LATE_AFTER,
         )
+        firing = _Firing(chat_id, timer_id, record["kind"], record["due"])
         try:
-            # What a timer sends is timed: first in Telegram's limits (bot.ratelimit).
-            with origin.using(origin.Origin(chat_id, record.get("thread"))), ratelimit.timed():
-                await kind.handler(context, fired)
+            await self._handle(kind.handler, context, fired, firing, record.get("thread"))
         except Forbidden:
             log.info("timer %s of a couple could not be delivered: bot not allowed", record["kind"])
         except (NetworkError, RetryAfter) as error:  # NetworkError: also TimedOut and 5xx
-            if isinstance(error, RetryAfter) or never_sent(error):
+            if (isinstance(error, RetryAfter) or never_sent(error)) and not firing.gone:
                 self._retry(chat_id, record, error)
                 return
-            # The answer was lost, but the message may have arrived: firing again could show
-            # it twice, so the timer is done (what it owes through the outbox is kept there).
+            # The answer was lost, but the message may have arrived (or the handler's change
+            # is written already): firing again could show it twice, so the timer is done
+            # (what it owes through the outbox is kept there).
             log.warning(
                 "timer %s: a message may have arrived though its answer was lost (%s); "
                 "not repeated",
@@ -582,15 +620,26 @@ class Timers:
             )
         except Exception:
             log.exception("timer %s failed", record["kind"])
-        if self.store.couple(chat_id) is not None:
+        if not firing.gone and self.store.couple(chat_id) is not None:
             with self.store.transaction(chat_id) as tx:
-                table = tx.table(TIMERS_TABLE)
-                now = table.get(timer_id)
-                # This timer, not a newer one given its id while the handler waited (a
-                # record id is reused once the highest is removed: a schedule changed
-                # meanwhile cancels this one and adds the next).
-                if now is not None and (now["kind"], now["due"]) == (record["kind"], record["due"]):
-                    table.remove(timer_id)
+                _remove(tx, firing)
+
+    @staticmethod
+    async def _handle(
+        handler: Handler,
+        context: MendContext,
+        fired: Fired,
+        firing: _Firing,
+        thread: int | None,
+    ) -> None:
+        """Run a timer's handler: in its couple's forum topic (`thread`), its sends timed (first
+        in Telegram's limits: bot.ratelimit), and the timer removed with its first change."""
+        running = _running_timer.set(firing)
+        try:
+            with origin.using(origin.Origin(fired.chat_id, thread)), ratelimit.timed():
+                await handler(context, fired)
+        finally:
+            _running_timer.reset(running)
 
     def _wait_for_quiet_hours(self, chat_id: int, record: TimerRecord) -> bool:
         """Move a timer that came due in quiet hours to their end; True if it was moved."""

@@ -25,6 +25,7 @@ from bot.app import services_of
 from bot.context import Services
 from bot.features.boundaries import REVIEW
 from bot.features.checkins import DEADLINE, REMIND, WEEKLY
+from bot.features.pause import PAUSE_END, PAUSES_TABLE
 from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.messages import group_message
@@ -32,6 +33,7 @@ from bot.model import from_iso
 from bot.outbox import MARKS_FILE, MARKS_ROTATE_BYTES, OUTBOX_TABLE, WrittenMarks
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.records import MessageEvent
+from bot.timers import TIMERS_TABLE
 from tests.conftest import Clock, People, Restart, agree, onboard, path_and_no_roles
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -197,6 +199,26 @@ async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
     await clock.advance(timedelta(minutes=31), sandbox)
     await couple.group.expect("The pause is over")
     assert marked == [True]  # by the time Telegram has it, it is known to have left
+
+
+async def test_3_a_timer_is_gone_from_the_store_in_the_same_write_as_its_effect(
+    sandbox: Sandbox, couple: People, clock: Clock, services: Services
+) -> None:
+    # So a crash after the pause's end was written can't fire its timer again.
+    seen: list[tuple[bool, list[str]]] = []
+
+    def arrived(event: MessageEvent) -> None:
+        if event.kind == "new" and "The pause is over" in event.message.text:
+            [pause] = services.store.records(couple.group.id, PAUSES_TABLE)
+            timers = services.store.records(couple.group.id, TIMERS_TABLE)
+            seen.append((pause["ended_at"] is not None, [t["kind"] for t in timers]))
+
+    sandbox.on_message(arrived)
+    await a_pause(couple)
+    await clock.advance(timedelta(minutes=31), sandbox)
+    await couple.group.expect("The pause is over")
+    [(ended, kinds)] = seen
+    assert ended and PAUSE_END not in kinds
 
 
 @pytest.mark.parametrize(

@@ -279,6 +279,10 @@ class Store:
         self._files: OrderedDict[int, AtomicJSONStorage] = OrderedDict()
         # Open transactions per chat: their files stay in memory until they end.
         self._in_use: Counter[int] = Counter()
+        # Called with (chat id, transaction) as a transaction that changed something ends,
+        # before its write: what they change lands in the same write (bot.timers: a timer
+        # firing is removed with the first change it makes).
+        self.joining_writes: list[Callable[[int, Transaction], None]] = []
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -603,9 +607,10 @@ class Store:
     def transaction(self, chat_id: int) -> Iterator[Transaction]:
         """Everything changed inside lands in one atomic write when the block ends.
 
-        Only a change that saves a couple (`Transaction.save`) makes a file for a chat that
-        has none: any other change there is dropped (a couple erased while a send or a timer
-        of theirs was under way stays erased) and a warning logged."""
+        What `joining_writes` add joins the same write. Only a change that saves a couple
+        (`Transaction.save`) makes a file for a chat that has none: any other change there is
+        dropped (a couple erased while a send or a timer of theirs was under way stays
+        erased) and a warning logged."""
         chat_id = self.resolve(chat_id)
         known = self._storage(chat_id)
         storage = known or AtomicJSONStorage(self._path(chat_id))
@@ -613,11 +618,16 @@ class Store:
         self._in_use[chat_id] += 1
         try:
             with contextlib.suppress(_NoCouple), storage.batch():
-                yield Transaction(storage, chat_id, self.keyring)
+                tx = Transaction(storage, chat_id, self.keyring)
+                yield tx
                 tables = storage.read()
                 if known is None and storage.changed and not (tables or {}).get(COUPLE_TABLE):
                     log.warning("a change for a chat without a couple was not written")
                     raise _NoCouple  # out of the batch: nothing of it is written
+                if storage.changed:
+                    for join in self.joining_writes:
+                        join(chat_id, tx)
+                    tables = storage.read()
                 update_id = origin.current().update_id
                 if tables is not None and (
                     META_TABLE not in tables or (update_id is not None and storage.changed)
