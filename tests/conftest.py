@@ -8,6 +8,7 @@ import contextlib
 import inspect
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -373,13 +374,35 @@ class BotProcess:
         assert self.process is not None
         deadline = time.monotonic() + seconds
         self.process.wait(seconds)
-        while time.monotonic() < deadline:
+        # A process may start another as it ends: look again until none is left.
+        while members := running_in_group(self.process.pid):
             try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        raise subprocess.TimeoutExpired(self.process.args, seconds)
+                for member in members:
+                    # A process's pidfd turns readable when it ends.
+                    left = max(0.0, deadline - time.monotonic())
+                    if not select.select([member], [], [], left)[0]:
+                        raise subprocess.TimeoutExpired(self.process.args, seconds)
+            finally:
+                for member in members:
+                    os.close(member)
+
+
+def running_in_group(group: int) -> list[int]:
+    """A pidfd for each process of the process group that hasn't ended (a zombie has: it
+    only waits for its parent to collect it)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            # After the name (in parentheses, which it may hold too): state, parent, group.
+            state, _, process_group = stat[stat.rindex(")") + 2 :].split()[:3]
+            if int(process_group) == group and state not in ("Z", "X"):
+                members.append(os.pidfd_open(int(entry.name)))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return members
 
 
 @pytest.fixture
