@@ -8,14 +8,17 @@ import contextlib
 import inspect
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 import time_machine
@@ -238,6 +241,8 @@ def past_checkin(
 ROOT = Path(__file__).resolve().parent.parent
 # A fresh process imports everything before its first poll: seconds on a busy machine.
 STARTUP_SECONDS = 60.0
+# The most of the bot's output the reader takes at a time.
+CHUNK = 65536
 
 
 class BotProcess:
@@ -258,6 +263,10 @@ class BotProcess:
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        # What its runs wrote, as the log has it; `_grew` is set (and replaced) at each arrival.
+        self._output = bytearray()
+        self._grew = asyncio.Event()
+        self._reader: threading.Thread | None = None
 
     async def start(self) -> None:
         """Start it and return once it polls the sandbox (or has ended: a test may kill it
@@ -278,11 +287,50 @@ class BotProcess:
         return [sys.executable, "-m", "bot"]
 
     def _launch(self) -> None:
-        # Its own process group: a signal reaches the bot, and whatever it runs under.
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                self.command(), env=self.env, stdout=sink, stderr=sink, start_new_session=True
-            )
+        # What a run before this one wrote goes into the log first.
+        self._drain(10)
+        # Its own process group: a signal reaches the bot, and whatever it runs under. Its
+        # output comes through a pipe that a reader drains into the log as it arrives.
+        self.process = subprocess.Popen(
+            self.command(),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(
+            target=self._read,
+            args=(self.process.stdout, asyncio.get_running_loop()),
+            name=f"bot output {self.process.pid}",
+        )
+        self._reader.start()
+
+    def _read(self, pipe: IO[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        """Append each chunk of the bot's output to the log and tell the test's loop, until
+        every process that holds the pipe ended."""
+        with pipe, self.log.open("ab") as sink:
+            while chunk := os.read(pipe.fileno(), CHUNK):
+                sink.write(chunk)
+                sink.flush()
+                # A loop already closed has no one left waiting.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._arrived, chunk)
+
+    def _arrived(self, chunk: bytes) -> None:
+        self._output += chunk
+        self._grew.set()
+        self._grew = asyncio.Event()
+
+    def _drain(self, seconds: float) -> None:
+        """Wait until the reader put all the bot's output into the log (its processes ended)."""
+        if self._reader is None:
+            return
+        self._reader.join(seconds)
+        if self._reader.is_alive():
+            assert self.process is not None
+            raise subprocess.TimeoutExpired(self.process.args, seconds)
+        self._reader = None
 
     def _signal(self, number: signal.Signals) -> None:
         assert self.process is not None
@@ -290,26 +338,35 @@ class BotProcess:
             os.killpg(self.process.pid, number)
 
     def kill(self) -> None:
+        """SIGKILL to the group; returns once the log holds all it wrote."""
         self._signal(signal.SIGKILL)
         assert self.process is not None
         self.process.wait(timeout=10)
+        self._drain(10)
 
     async def logged(self, text: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
         """Wait until the bot's log holds `text` (it writes the log as it goes)."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log.read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the bot never logged {text!r}")
-            await asyncio.sleep(0.05)
+        wanted = text.encode()
+        start = 0
+        try:
+            async with asyncio.timeout(timeout):
+                while self._output.find(wanted, start) < 0:
+                    # The text may begin in what is there, and end in what comes next.
+                    start = max(0, len(self._output) - len(wanted) + 1)
+                    await self._grew.wait()
+        except TimeoutError:
+            raise AssertionError(f"the bot never logged {text!r}") from None
 
     async def stop(self) -> None:
-        """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls."""
+        """Stop it gracefully; wait in a thread, as the sandbox must answer its last calls.
+        Returns once the log holds all it wrote."""
         if self.process is not None and self.process.poll() is None:
             self._signal(signal.SIGTERM)
             try:
                 await asyncio.to_thread(self._wait_for_group, 10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        await asyncio.to_thread(self._drain, 10)
 
     def _wait_for_group(self, seconds: float) -> None:
         """Wait until every process of the group ended (a program the bot runs under may end
@@ -317,13 +374,35 @@ class BotProcess:
         assert self.process is not None
         deadline = time.monotonic() + seconds
         self.process.wait(seconds)
-        while time.monotonic() < deadline:
+        # A process may start another as it ends: look again until none is left.
+        while members := running_in_group(self.process.pid):
             try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        raise subprocess.TimeoutExpired(self.process.args, seconds)
+                for member in members:
+                    # A process's pidfd turns readable when it ends.
+                    left = max(0.0, deadline - time.monotonic())
+                    if not select.select([member], [], [], left)[0]:
+                        raise subprocess.TimeoutExpired(self.process.args, seconds)
+            finally:
+                for member in members:
+                    os.close(member)
+
+
+def running_in_group(group: int) -> list[int]:
+    """A pidfd for each process of the process group that hasn't ended (a zombie has: it
+    only waits for its parent to collect it)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            # After the name (in parentheses, which it may hold too): state, parent, group.
+            state, _, process_group = stat[stat.rindex(")") + 2 :].split()[:3]
+            if int(process_group) == group and state not in ("Z", "X"):
+                members.append(os.pidfd_open(int(entry.name)))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return members
 
 
 @pytest.fixture

@@ -111,6 +111,7 @@ class FastBot(BotProcess):
         """Killed: nothing after the test needs it to end gracefully."""
         if self.process is not None and self.process.poll() is None:
             self.kill()
+        await super().stop()  # it has ended: this only waits for its last output to be logged
 
     def signal_kill(self) -> None:
         """SIGKILL at once, without waiting (from inside a sandbox callback)."""
