@@ -210,11 +210,14 @@ async def _post_init(app: MendApp) -> None:
 
 
 async def _post_shutdown(app: MendApp) -> None:
-    """The updates handled since the last poll are remembered too; the store is closed."""
+    """The updates handled since the last poll are remembered too; the written marks and the
+    store are closed."""
     ledger = getattr(app.bot, "ledger", None)
     if isinstance(ledger, UpdateLedger):
         ledger.save()
-    services_of(app).store.close()
+    services = services_of(app)
+    services.outbox.marks.close()
+    services.store.close()
 
 
 async def _run_startup_tasks(context: MendContext) -> None:

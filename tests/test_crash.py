@@ -56,6 +56,7 @@ async def test_sigkill_mid_write_keeps_the_store_intact(
     store = Store(tmp_path / "data")
     store.open()
     couple = store.couple(people.group.id)
+    store.close()
     assert couple is not None and couple.is_set_up
     partner = couple.partner(alex.id)
     assert partner is not None and confirmed is not None
