@@ -113,7 +113,8 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
         outbox=Outbox(store, timers),
         reads=timers.reads,  # the features set them; the timers read them too
     )
-    services.runner = Runner(services)
+    runner = Runner(services)
+    services.runner = runner
 
     bot = MendBot(
         settings_.token,
@@ -151,7 +152,7 @@ def build_application(settings_: Settings, *, rate_limit: bool = True) -> MendAp
 
     timers.register(OUTBOX_RETRY, services.outbox.retry_due, late_limit=RETRY_LATE_LIMIT)
     asks.register(app, services)
-    services.runner.register(app)
+    runner.register(app)
     audience.register(services)
     which.register(app, services)
     for feature in FEATURES:

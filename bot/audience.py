@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 from telegram.error import TelegramError
 
 from bot import origin
-from bot.flows import Flow, Option, Run, Step, Turn
+from bot.flows import Flow, Option, Run, Step, Turn, runner_of
 from bot.links import private_link_button
 from bot.messages import Buttons, group_message, private_message
 from bot.model import Couple, Partner, to_iso, utcnow
@@ -165,14 +165,14 @@ def share(
         message = group_message(services, couple, template, **data)
         message.thread_id = thread
         if buttons is not None:
-            message.buttons = buttons(services.runner.locale(couple, GROUP))
+            message.buttons = buttons(runner_of(services).locale(couple, GROUP))
         message.held = ASK if place == ASK else None
         messages.append(message)
     if place in ("private", ASK):
         for partner in couple.partners:
             copy = private_message(services, partner, template, **data)
             if buttons is not None:
-                copy.buttons = buttons(services.runner.locale(couple, partner))
+                copy.buttons = buttons(runner_of(services).locale(couple, partner))
             copy.held = (
                 ASK
                 if place == ASK
@@ -194,7 +194,7 @@ def _point_to_private(
     """The group's one line for a partner whose private copy waits: their name and a button."""
     for partner in couple.partners:
         if not partner.private_chat:
-            locale = services.runner.locale(couple, GROUP)
+            locale = runner_of(services).locale(couple, GROUP)
             line = group_message(services, couple, "audience/waiting", name=partner.name)
             line.buttons = [[private_link_button(services, locale)]]
             line.thread_id = thread
@@ -204,15 +204,15 @@ def _point_to_private(
 def ask(tx: Transaction, services: Services, couple: Couple) -> None:
     """Inside the couple's transaction: the notice with the choice is shown, unless it is
     open already."""
-    if not services.runner.runs_in(tx, FLOW):
-        services.runner.start(tx, couple, FLOW, owner=None)
+    if not runner_of(services).runs_in(tx, FLOW):
+        runner_of(services).start(tx, couple, FLOW, owner=None)
 
 
 def settings(tx: Transaction, services: Services, couple: Couple) -> None:
     """Inside the couple's transaction: the choice shown again (from /settings) to change it."""
-    for run in services.runner.runs_in(tx, FLOW):
-        services.runner.close(tx, run)
-    services.runner.start(tx, couple, FLOW, owner=None, data={"again": True})
+    for run in runner_of(services).runs_in(tx, FLOW):
+        runner_of(services).close(tx, run)
+    runner_of(services).start(tx, couple, FLOW, owner=None, data={"again": True})
 
 
 async def deliver_waiting(context: MendContext, chat_id: int, partner: Partner) -> None:
@@ -303,4 +303,4 @@ AUDIENCE_FLOW = Flow(
 
 
 def register(services: Services) -> None:
-    services.runner.add(AUDIENCE_FLOW)
+    runner_of(services).add(AUDIENCE_FLOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from telegram.ext import CallbackContext, ExtBot
 
@@ -15,9 +15,6 @@ from bot.reads import Reads
 from bot.render import Renderer
 from bot.storage import Store
 from bot.timers import Timers
-
-if TYPE_CHECKING:
-    from bot.flows import Runner
 
 SERVICES_KEY = "mend"
 
@@ -53,8 +50,9 @@ class Services:
     listeners: dict[str, list[Callable[..., Awaitable[Any]]]] = field(default_factory=dict)
     # What a feature may read of another's (bot.reads), set by the feature that owns it.
     reads: Reads = field(default_factory=Reads)
-    # The runner of guided steps (bot.flows); set when the application is built.
-    runner: Runner = field(init=False)
+    # The runner of guided steps (a bot.flows.Runner), set when the application is built; read
+    # it through bot.flows.runner_of, so that this module needs nothing of bot.flows.
+    runner: object = field(init=False)
 
     def on(self, event: str, handler: Callable[..., Awaitable[Any]]) -> None:
         """Call `handler(context, couple, **data)` whenever `event` happens (see `emit`)."""

@@ -854,6 +854,14 @@ class Runner:
         self.services.outbox.after_send["run_message"] = self.remember_message
 
 
+def runner_of(services: Services) -> Runner:
+    """The runner of guided steps that `services` carries (set when the application is built):
+    what starts, finds, shows again and closes a couple's runs."""
+    runner = services.runner
+    assert isinstance(runner, Runner), "no runner yet: the application is not built"
+    return runner
+
+
 def _may_answer(step: Step, run: Run, user_id: int) -> bool:
     """Whether this partner may answer the step: its owner's, either partner's, or (a
     proposal) the partner's who didn't propose it."""

@@ -61,6 +61,7 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
+from telegram.ext import CallbackContext, ExtBot
 
 from bot import origin, ratelimit
 from bot.model import Partner, to_iso, utcnow
@@ -69,10 +70,13 @@ from bot.storage import Kind, Store, Transaction
 from bot.timers import RETRY_DELAYS, retry_pause
 
 if TYPE_CHECKING:
-    from bot.context import MendContext
     from bot.timers import Fired, Timers
 
 log = logging.getLogger(__name__)
+
+# What delivering needs of a handler's or a timer's context: its bot. The application's context
+# (bot.context.MendContext) is one, not named here: bot.context holds the outbox.
+Sending = CallbackContext[ExtBot[None], Any, Any, Any]
 
 
 class Entry(TypedDict):
@@ -354,7 +358,7 @@ class Outbox:
         return self.store.chats_with_key_prefix(PENDING_KEY)
 
     async def deliver(
-        self, context: MendContext, chat_id: int, *, retry_timer: int | None = None
+        self, context: Sending, chat_id: int, *, retry_timer: int | None = None
     ) -> None:
         """Send what the couple is owed, in order; never raises for a failed send (what is
         still owed is tried again by a timer; `retry_timer`: that timer, when it is firing).
@@ -380,7 +384,7 @@ class Outbox:
 
     async def _deliver(
         self,
-        context: MendContext,
+        context: Sending,
         chat_id: int,
         retry_timer: int | None,
         *,
@@ -455,7 +459,7 @@ class Outbox:
         return None
 
     async def _send(
-        self, context: MendContext, couple_chat: int, chat_id: int, entry: Entry
+        self, context: Sending, couple_chat: int, chat_id: int, entry: Entry
     ) -> Message | None:
         # Where the message an entry names is (a group that became a supergroup: the old id).
         where = entry.get("in_chat") or chat_id
@@ -617,7 +621,7 @@ class Outbox:
 
         return written
 
-    async def retry_due(self, context: MendContext, fired: Fired) -> None:
+    async def retry_due(self, context: Sending, fired: Fired) -> None:
         """The retry timer: deliver again (a new timer is set if something is still owed)."""
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
 

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import CallbackContext
 
 from bot import origin, ratelimit
 from bot.model import Couple, from_iso, to_iso, utcnow
@@ -66,8 +67,6 @@ from bot.when import outside_quiet_hours
 
 if TYPE_CHECKING:
     from telegram.ext import Application, Job, JobQueue
-
-    from bot.context import MendContext
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,12 @@ class Fired:
     late: bool
 
 
-Handler = Callable[["MendContext", Fired], Awaitable[None]]
+# The context the job queue calls with. It is the application's (bot.context.MendContext), not
+# named here: bot.context holds the timers.
+JobContext = CallbackContext[Any, Any, Any, Any]
+# What a kind of timer does when one fires, called with that context and the timer. Handlers
+# take the application's context, a narrower type than JobContext, hence Any.
+Handler = Callable[[Any, Fired], Awaitable[None]]
 
 
 @dataclass
@@ -231,7 +235,7 @@ class Timers:
         failures: int,
         when: timedelta,
     ) -> None:
-        async def attempt(_context: MendContext) -> None:
+        async def attempt(_context: JobContext) -> None:
             try:
                 await work()
             except TelegramError as error:
@@ -392,7 +396,7 @@ class Timers:
         if due <= (handed if handed is not None else (now or utcnow()) + HORIZON):
             self._enqueue(chat_id, timer_id, due)
 
-    async def _sweep(self, _context: MendContext) -> None:
+    async def _sweep(self, _context: JobContext) -> None:
         """Hand over the timers that have come within the horizon."""
         until = utcnow() + HORIZON
         for chat_id, timer_id, _kind, due in self.store.timers_due(self._handed_until, until):
@@ -566,7 +570,7 @@ class Timers:
             raise RuntimeError("Timers.attach(job_queue) was not called")
         return self._queue
 
-    async def _fire(self, context: MendContext) -> None:
+    async def _fire(self, context: JobContext) -> None:
         assert context.job is not None
         chat_id: int
         timer_id: int
@@ -577,7 +581,7 @@ class Timers:
         finally:
             self._firing.discard((chat_id, timer_id))
 
-    async def _fire_timer(self, context: MendContext, chat_id: int, timer_id: int) -> None:
+    async def _fire_timer(self, context: JobContext, chat_id: int, timer_id: int) -> None:
         record = self._record(chat_id, timer_id)
         if record is None or record.get("suspended"):
             return  # cancelled, on hold, or the couple was erased, after it was scheduled

@@ -28,7 +28,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import couples_of, entries_place, partner_locale, short_title
-from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, literal
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, literal, runner_of
 from bot.guards import Asked, known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, utcnow
@@ -107,7 +107,7 @@ async def _ask(
         me = couple.partner(user_id) if couple is not None else None
         if couple is None or me is None:
             return
-        services.runner.start(
+        runner_of(services).start(
             tx,
             couple,
             WHICH,
@@ -213,5 +213,5 @@ async def switch_command(update: Update, context: MendContext, asked: Asked) -> 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     services.add_commands(Command("switch", "personal", in_group=False, in_private=True))
-    services.runner.add(WHICH_FLOW)
+    runner_of(services).add(WHICH_FLOW)
     app.add_handler(CommandHandler("switch", switch_command))

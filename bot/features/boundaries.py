@@ -50,7 +50,7 @@ from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable, runner_of
 from bot.guards import Asked, partners_only
 from bot.messages import group_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -211,7 +211,7 @@ async def boundaries_command(update: Update, context: MendContext, asked: Asked)
 
 def _show_list(tx: Transaction, services: Services, couple: Couple) -> None:
     """Inside the transaction: the list with its buttons; an older list's buttons go stale."""
-    runner = services.runner
+    runner = runner_of(services)
     for old in runner.runs_in(tx, LIST_FLOW):
         runner.close(tx, old)
     runner.start(tx, couple, LIST_FLOW, owner=None, data=_list_data(tx, services, couple))
@@ -298,7 +298,7 @@ def _ask_words(
 ) -> None:
     """Inside the transaction: ask `partner` for a boundary (or stage) in their own words; an
     earlier such question of theirs is closed."""
-    runner = services.runner
+    runner = runner_of(services)
     for old in runner.runs_in(tx, BOUNDARY_FLOW):
         if old.owner == partner.user_id and old.step in ("own", "stage"):
             runner.close(tx, old)
@@ -353,7 +353,9 @@ def _propose(
         "names": [partner.name, other.name if other else ""],
     }
     if run is None:
-        services.runner.start(tx, couple, BOUNDARY_FLOW, owner=partner, data=proposed, step="binds")
+        runner_of(services).start(
+            tx, couple, BOUNDARY_FLOW, owner=partner, data=proposed, step="binds"
+        )
     else:
         run.data.update(proposed)
     return True
@@ -363,7 +365,7 @@ def _proposing(tx: Transaction, services: Services, suggestion: str) -> bool:
     """Whether a suggestion is already proposed and waiting for an answer."""
     return any(
         r.data.get("suggestion") == suggestion and r.step in ("binds", "consider")
-        for r in services.runner.runs_in(tx, BOUNDARY_FLOW)
+        for r in runner_of(services).runs_in(tx, BOUNDARY_FLOW)
     )
 
 
@@ -574,7 +576,7 @@ def _reword(turn: Turn) -> str:
         template, values = refused
         turn.say(GROUP, template, name=turn.partner.name, **values)
         return STAY
-    turn.services.runner.start(
+    turn.runner.start(
         turn.tx,
         turn.couple,
         BOUNDARY_FLOW,
@@ -700,7 +702,7 @@ def _open_review(
 ) -> None:
     """Inside the transaction: the review of a boundary, asked again (the choices made so far
     stay) if it is already open."""
-    runner = services.runner
+    runner = runner_of(services)
     if (timer := record.get("timer")) is not None:
         services.timers.cancel(couple.chat_id, timer)
     about = [
@@ -878,7 +880,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         REVIEW, review_due, late_limit=REVIEW_LATE_LIMIT, quiet=True, pause=True
     )
     services.exporters["boundaries"] = export
-    services.runner.add(LIST, BOUNDARY, REVIEWING)
+    runner_of(services).add(LIST, BOUNDARY, REVIEWING)
     services.on("track.add_stage", _add_stage)
     services.on("track.no_contact", _add_no_contact)
     services.on("track.timeline", _timeline)

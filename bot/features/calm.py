@@ -19,7 +19,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.breathing import DEFAULT_ROUNDS, MAX_ROUNDS, breathe_claimed, claim
 from bot.context import Command, MendContext, Services
-from bot.flows import STAY, Flow, Option, Rows, Step, Turn
+from bot.flows import STAY, Flow, Option, Rows, Step, Turn, runner_of
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import reply
@@ -137,7 +137,7 @@ async def jealous_command(update: Update, context: MendContext, asked: Asked) ->
         rows = [[private_link_button(context.mend, asked.locale)]]
         await reply(update, context, asked.locale, "common/open_private", buttons=rows)
         return
-    await context.mend.runner.begin(
+    await runner_of(context.mend).begin(
         context,
         asked.couple,
         JEALOUS,
@@ -164,7 +164,7 @@ def export_calm(services: Services, couple: Couple, user_id: int) -> dict[str, A
                 "source": run.data.get("source"),
                 "choice": run.data.get("choice"),
             }
-            for run in services.runner.runs(couple.chat_id, JEALOUS, finished=True)
+            for run in runner_of(services).runs(couple.chat_id, JEALOUS, finished=True)
             if run.owner == user_id
         ],
     }
@@ -176,6 +176,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("breathe", "calm", in_group=True, in_private=True),
     )
     services.exporters["calm"] = export_calm
-    services.runner.add(CHECK)
+    runner_of(services).add(CHECK)
     app.add_handler(CommandHandler("jealous", jealous_command))
     app.add_handler(CommandHandler("breathe", breathe_command))

@@ -44,7 +44,7 @@ from bot import audience, origin, polls
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import add_months
-from bot.flows import STAY, Flow, Option, Run, Step, Turn, Unreadable
+from bot.flows import STAY, Flow, Option, Run, Step, Turn, Unreadable, runner_of
 from bot.guards import Asked, partners_only
 from bot.links import PRIVATE_LINK
 from bot.messages import group_message, private_message, reply
@@ -357,7 +357,7 @@ async def _ask_for_another(
     services = context.mend
     other = couple.other(me.user_id)
     upcoming = services.timers.pending(couple.chat_id, WEEKLY)
-    await services.runner.begin(
+    await runner_of(services).begin(
         context,
         couple,
         ANOTHER,
@@ -482,9 +482,9 @@ def _close_runs(tx: Transaction, services: Services, kind: str, record_id: int) 
     buttons are stale from now on."""
     flows = {"checkin": (REFLECT, QUESTIONS_OFFER), "letters": (LETTER, LETTER_OFFER)}
     for flow in flows.get(kind, ()):
-        for run in services.runner.runs_in(tx, flow):
+        for run in runner_of(services).runs_in(tx, flow):
             if run.data.get(kind) == record_id:
-                services.runner.close(tx, run)
+                runner_of(services).close(tx, run)
 
 
 def _reflection_data(
@@ -539,7 +539,7 @@ async def start_checkin(
         unreachable = [p for p in asked if not p.private_chat]
         for partner in asked:
             if partner.private_chat:
-                services.runner.start(
+                runner_of(services).start(
                     tx,
                     current,
                     REFLECT,
@@ -557,7 +557,7 @@ async def start_checkin(
             # The group's message offers the questions to whoever couldn't get them privately;
             # it is shown again after each press, so what it says is kept with it.
             kept = {**started, "times": [{**t, "at": to_iso(t["at"])} for t in started["times"]]}
-            services.runner.start(
+            runner_of(services).start(
                 tx, current, QUESTIONS_OFFER, owner=None, data={"checkin": record["id"], **kept}
             )
         else:
@@ -720,12 +720,12 @@ def _ask_again(
 ) -> None:
     """The partner's open reflection question (or share choice) once more; their first
     question if they haven't started."""
-    mine = [r for r in services.runner.runs_in(tx, REFLECT) if r.owner == partner.user_id]
+    mine = [r for r in runner_of(services).runs_in(tx, REFLECT) if r.owner == partner.user_id]
     current = [r for r in mine if r.data.get("checkin") == record["id"]]
     if current:
-        services.runner.reshow(tx, couple, current[-1])
+        runner_of(services).reshow(tx, couple, current[-1])
     else:
-        services.runner.start(
+        runner_of(services).start(
             tx, couple, REFLECT, owner=partner, data=_reflection_data(tx, couple, partner, record)
         )
 
@@ -1239,7 +1239,7 @@ async def start_letters(context: MendContext, couple: Couple, quarter: int) -> i
         round_id = table.insert(
             {"quarter": quarter, "state": "open", "letters": {}, "started_at": to_iso(now)}
         )
-        services.runner.start(
+        runner_of(services).start(
             tx,
             current,
             LETTER_OFFER,
@@ -1260,14 +1260,14 @@ def _ask_letter(
     """The partner's letter question (again, if they were asked already)."""
     mine = [
         r
-        for r in services.runner.runs_in(tx, LETTER)
+        for r in runner_of(services).runs_in(tx, LETTER)
         if r.owner == partner.user_id and r.data.get("letters") == round_id
     ]
     if mine:
-        services.runner.reshow(tx, couple, mine[-1])
+        runner_of(services).reshow(tx, couple, mine[-1])
         return
     other = couple.other(partner.user_id)
-    services.runner.start(
+    runner_of(services).start(
         tx,
         couple,
         LETTER,
@@ -1485,7 +1485,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["checkins"] = checkins_export
     services.reads.weekly_checkins = weekly_checkins
     services.reads.checklists = finished_checklists
-    services.runner.add(REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED, ANOTHER_FLOW)
+    runner_of(services).add(
+        REFLECTION, QUESTIONS_OFFERED, LETTER_FLOW, LETTER_OFFERED, ANOTHER_FLOW
+    )
     polls.on_answer("checkin", score_vote)
     polls.on_answer("checklist", checklist_vote)
     app.add_handler(CommandHandler("checkin", checkin_command))

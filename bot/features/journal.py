@@ -40,7 +40,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot import asks, which
 from bot.context import Command, MendContext, Services
 from bot.couples import couples_of, entries_group, group_locale, partner_locale, short_title
-from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable
+from bot.flows import Flow, Option, Reader, Rows, Run, Step, Turn, Unreadable, runner_of
 from bot.guards import Asked, Handler, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, private_message, reply
@@ -226,12 +226,12 @@ def _start(
 ) -> Run:
     """Start the person's run of `flow` in their private chat. One they left open before
     closes (its buttons go): each person has one menu, one ladder, one check... at a time."""
-    for run in services.runner.runs_in(tx, flow):
+    for run in runner_of(services).runs_in(tx, flow):
         if run.owner != me.user_id or run.step is None:
             continue
         run.data = {}  # what it showed is kept in the tables; the closed run needn't keep it
-        services.runner.close(tx, run)
-    return services.runner.start(
+        runner_of(services).close(tx, run)
+    return runner_of(services).start(
         tx, couple, flow, owner=me, data=data, step=step, thread_id=thread_id, show=show
     )
 
@@ -415,7 +415,7 @@ async def unprompted_text(update: Update, context: MendContext, asked: Asked) ->
     with services.store.transaction(couple.chat_id) as tx:
         waiting = [
             text
-            for run in services.runner.runs_in(tx, KEEP)
+            for run in runner_of(services).runs_in(tx, KEEP)
             if run.owner == me.user_id
             for text in run.data.get("texts", [])
         ]
@@ -648,7 +648,9 @@ def _ladder_press(turn: Turn) -> str:
         elif turn.value == f"shared_{rung['id']}" and not rung.get("shared_at"):
             tx.table(LADDER_TABLE).update(rung["id"], {"shared_at": to_iso(utcnow())})
             # Its own question, one per shared rung: answering one never closes another's.
-            services.runner.start(tx, turn.couple, RESPONSE, owner=me, data={"rung": rung["id"]})
+            runner_of(services).start(
+                tx, turn.couple, RESPONSE, owner=me, data={"rung": rung["id"]}
+            )
     turn.data.update(_ladder(tx, me))
     return _again(turn, "ladder")
 
@@ -885,7 +887,7 @@ async def trigger_command(update: Update, context: MendContext, asked: Asked) ->
             return
         # The private chat can't be reached (blocked, or never really opened): start over there.
         with services.store.transaction(couple.chat_id) as tx:
-            services.runner.close(tx, run)
+            runner_of(services).close(tx, run)
         couple = fresh
         me = reached or me
     await _private_only(update, context, couple, me, "trigger")
@@ -1063,7 +1065,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     which.on_keep(f"{MENU}.trigger_typed", _keep_trigger)
     for name, opener in {"menu": _open_menu, **OPENERS}.items():
         which.on_keep(f"{MENU}.{name}", _opening(opener))
-    services.runner.add(
+    runner_of(services).add(
         MENU_FLOW,
         PROMPT_FLOW,
         SELFCHECK_FLOW,

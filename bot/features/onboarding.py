@@ -29,7 +29,7 @@ from bot import audience
 from bot.consent import proposal, propose
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, joining, partner_locale
-from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, runner_of
 from bot.guards import Asked, greet_stranger, partner_with_data, refuse, refuse_outsider
 from bot.links import (
     JOIN,
@@ -150,9 +150,9 @@ async def _ask_for_a_place(context: MendContext, couple: Couple, user: User) -> 
             or current.is_partner(user.id)
         ):
             return
-        if any(r.data.get("newcomer") == user.id for r in services.runner.runs_in(tx, REPLACE)):
+        if any(r.data.get("newcomer") == user.id for r in runner_of(services).runs_in(tx, REPLACE)):
             return
-        services.runner.start(
+        runner_of(services).start(
             tx,
             current,
             REPLACE,
@@ -213,9 +213,9 @@ def _replace(turn: Turn, couple: Couple, leaving: Partner) -> None:
     )
     # Their questions close: those they started, and those waiting for their answer (a
     # proposal put to them).
-    for run in services.runner.open_runs(tx):
-        if leaving.user_id in (run.owner, run.asked, services.runner.waits_for(couple, run)):
-            services.runner.close(tx, run)
+    for run in runner_of(services).open_runs(tx):
+        if leaving.user_id in (run.owner, run.asked, runner_of(services).waits_for(couple, run)):
+            runner_of(services).close(tx, run)
     couple.partners = [newcomer if p.user_id == leaving.user_id else p for p in couple.partners]
     for partner in couple.partners:
         partner.role = None  # roles were chosen with the wrong person
@@ -303,9 +303,9 @@ async def _roles_asked(context: MendContext, couple: Couple) -> None:
 async def _ask(context: MendContext, couple: Couple, step: str, data: dict[str, Any]) -> None:
     services = context.mend
     with services.store.transaction(couple.chat_id) as tx:
-        for earlier in services.runner.runs_in(tx, SETUP):
-            services.runner.close(tx, earlier)
-        services.runner.start(tx, couple, SETUP, owner=None, data=data, step=step)
+        for earlier in runner_of(services).runs_in(tx, SETUP):
+            runner_of(services).close(tx, earlier)
+        runner_of(services).start(tx, couple, SETUP, owner=None, data=data, step=step)
     await services.outbox.deliver(context, couple.chat_id)
 
 
@@ -533,6 +533,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(
         CallbackQueryHandler(partner_with_data(fresh_link), pattern=f"^{PRIVATE_LINK}$")
     )
-    services.runner.add(SETUP_FLOW, REPLACE_FLOW)
+    runner_of(services).add(SETUP_FLOW, REPLACE_FLOW)
     services.on("setup.path", _path_asked)
     services.on("setup.roles", _roles_asked)

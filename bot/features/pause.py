@@ -23,7 +23,7 @@ from telegram.ext import Application, CommandHandler
 from bot.breathing import run_breathing
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
-from bot.flows import STAY, Flow, Option, Step, Turn
+from bot.flows import STAY, Flow, Option, Step, Turn, runner_of
 from bot.guards import Asked, partners_only
 from bot.messages import (
     group_message,
@@ -119,7 +119,7 @@ async def pause_command(update: Update, context: MendContext, asked: Asked) -> N
             couple.chat_id, PAUSE_END, ends_at, payload={"pause": pause_id}, tx=tx
         )
         # The grounding buttons belong to this pause: pressed after it, they are stale.
-        services.runner.start(
+        runner_of(services).start(
             tx,
             couple,
             GROUNDING.name,
@@ -212,9 +212,9 @@ async def _breathe(context: MendContext, couple: Couple, *, partner: int) -> Non
 
 def _close_grounding(services: Services, tx: Transaction, pause_id: int) -> None:
     """Inside the couple's transaction: the pause's grounding buttons go with it."""
-    for run in services.runner.runs_in(tx, GROUNDING.name):
+    for run in runner_of(services).runs_in(tx, GROUNDING.name):
         if run.data.get("pause") == pause_id:
-            services.runner.close(tx, run)
+            runner_of(services).close(tx, run)
 
 
 async def _running(update: Update, context: MendContext, asked: Asked) -> Pause | None:
@@ -394,5 +394,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     app.add_handler(CommandHandler("pause", pause_command))
     app.add_handler(CommandHandler("resume", resume_command))
     app.add_handler(CommandHandler("extend", extend_command))
-    services.runner.add(GROUNDING)
+    runner_of(services).add(GROUNDING)
     services.on(BREATHE, _breathe)

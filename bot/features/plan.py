@@ -44,7 +44,7 @@ from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale
 from bot.dates import add_months, day_as_moment
-from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable
+from bot.flows import STAY, Flow, Option, Rows, Run, Step, Turn, Unreadable, runner_of
 from bot.guards import Asked, partners_only
 from bot.messages import group_message, private_message, reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -223,10 +223,10 @@ async def _refresh_plan(context: MendContext, couple: Couple) -> None:
     with services.store.transaction(couple.chat_id) as tx:
         plan = _agreed(tx.table(PLAN_TABLE).all())
         pinned = plan.get("pinned_message") if plan is not None else None
-        for run in services.runner.runs_in(tx, MENU_FLOW):
+        for run in runner_of(services).runs_in(tx, MENU_FLOW):
             # The pinned plan, and its latest copy (/plan shows it again below) if another.
             for shown in dict.fromkeys(m for m in (pinned, run.message_id) if m is not None):
-                services.runner.refresh(tx, couple, run, message_id=shown)
+                runner_of(services).refresh(tx, couple, run, message_id=shown)
     await services.outbox.deliver(context, couple.chat_id)
 
 
@@ -266,7 +266,7 @@ async def plan_command(update: Update, context: MendContext, asked: Asked) -> No
     elif argument == "delete":
         with services.store.transaction(couple.chat_id) as tx:
             if _agreed(tx.table(PLAN_TABLE).all()) or any(
-                services.runner.runs_in(tx, flow) for flow in (PLAN_FLOW, PROPOSAL_FLOW)
+                runner_of(services).runs_in(tx, flow) for flow in (PLAN_FLOW, PROPOSAL_FLOW)
             ):
                 _fresh(
                     tx, services, couple, DELETE_FLOW, owner=partner, data={"name": partner.name}
@@ -281,7 +281,7 @@ async def plan_command(update: Update, context: MendContext, asked: Asked) -> No
 def _plan_or_step(tx: Transaction, services: Services, couple: Couple, *, edit: bool) -> None:
     """Inside the transaction: the plan (or, with `edit`, which section to change); while it
     is being written, the step it is at; without a plan, its first step."""
-    runner = services.runner
+    runner = runner_of(services)
     records = tx.table(PLAN_TABLE).all()
     plan = _agreed(records)
     writing = runner.runs_in(tx, PLAN_FLOW) or runner.runs_in(tx, PROPOSAL_FLOW)
@@ -306,14 +306,14 @@ def _continue_old_draft(tx: Transaction, services: Services, couple: Couple, old
     """A plan being written before its steps were a flow: it goes on from the step it was at."""
     tx.table(PLAN_TABLE).clear()
     step = old.get("step") if old.get("step") in SECTIONS else SECTIONS[0]
-    services.runner.start(
+    runner_of(services).start(
         tx, couple, PLAN_FLOW, owner=_repairing(couple), data=_draft(old), step=step
     )
 
 
 def _fresh(tx: Transaction, services: Services, couple: Couple, flow: str, **start: Any) -> Run:
     """Inside the transaction: a new run of `flow`; its older runs' buttons go stale."""
-    runner = services.runner
+    runner = runner_of(services)
     for old in runner.runs_in(tx, flow):
         runner.close(tx, old)
     return runner.start(tx, couple, flow, owner=start.pop("owner", None), **start)
@@ -321,9 +321,9 @@ def _fresh(tx: Transaction, services: Services, couple: Couple, flow: str, **sta
 
 def _show_plan(tx: Transaction, services: Services, couple: Couple) -> None:
     """Inside the transaction: the plan with its buttons (those of every copy of it work)."""
-    shown = services.runner.runs_in(tx, MENU_FLOW)
+    shown = runner_of(services).runs_in(tx, MENU_FLOW)
     if shown:
-        services.runner.reshow(tx, couple, shown[-1])
+        runner_of(services).reshow(tx, couple, shown[-1])
     else:
         _publish(tx, services, couple, updated=None)
 
@@ -582,7 +582,11 @@ async def _pin(context: MendContext, couple: Couple, run: Run) -> None:
     when personal things go privately each partner gets a copy instead (bot.audience)."""
     services = context.mend
     posted = next(
-        (r for r in services.runner.runs(couple.chat_id, MENU_FLOW) if r.token == run.data["menu"]),
+        (
+            r
+            for r in runner_of(services).runs(couple.chat_id, MENU_FLOW)
+            if r.token == run.data["menu"]
+        ),
         None,
     )
     plan = current_plan(services, couple.chat_id)
@@ -636,7 +640,7 @@ async def _audience_decided(context: MendContext, couple: Couple, *, choice: str
     if plan is None:
         return
     if choice == "group":
-        shown = services.runner.runs(couple.chat_id, MENU_FLOW)
+        shown = runner_of(services).runs(couple.chat_id, MENU_FLOW)
         if shown and shown[-1].message_id is not None:
             await _pin_message(context, couple, plan, shown[-1].message_id)
         return
@@ -752,9 +756,9 @@ def _deleted(turn: Turn) -> None:
     turn.data["unpin"] = plan.get("pinned_message") if plan else None
     tx.table(PLAN_TABLE).clear()
     for flow in (PLAN_FLOW, PROPOSAL_FLOW, MENU_FLOW, SECTIONS_FLOW, REVIEW_FLOW, DELETE_FLOW):
-        for run in services.runner.runs_in(tx, flow):
+        for run in runner_of(services).runs_in(tx, flow):
             if run.token != turn.run.token:
-                services.runner.close(tx, run)
+                runner_of(services).close(tx, run)
     turn.say(GROUP, "plan/deleted", name=proposer.name)
 
 
@@ -866,7 +870,7 @@ def reconcile_reviews(timers: Timers, couple: Couple) -> None:
 def export(services: Services, couple: Couple, user_id: int) -> dict[str, Any] | None:
     """The couple's shared plan: both partners wrote it in the group, so both get it whole."""
     plan: Mapping[str, Any] | None = current_plan(services, couple.chat_id)
-    writing = services.runner.runs(couple.chat_id, PLAN_FLOW) or services.runner.runs(
+    writing = runner_of(services).runs(couple.chat_id, PLAN_FLOW) or runner_of(services).runs(
         couple.chat_id, PROPOSAL_FLOW
     )
     if plan is None and writing:
@@ -901,7 +905,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(reconcile_reviews)
     services.exporters["plan"] = export
     services.on("visit.changed", _refresh_plan)
-    services.runner.add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
+    runner_of(services).add(PLAN, PROPOSAL, MENU, CHOOSE_SECTION, MONTHLY, DELETE)
     services.on(audience.DECIDED, _audience_decided)
     for kind in OLD_QUESTIONS:
         asks.on_answer(kind, _question_closed)

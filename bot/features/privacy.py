@@ -27,7 +27,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import Command, MendContext, Services
 from bot.couples import erase_couple, group_locale, partner_locale
-from bot.flows import Flow, Option, Run, Step, Turn
+from bot.flows import Flow, Option, Run, Step, Turn, runner_of
 from bot.guards import Asked, partner_with_data, partners_only
 from bot.links import private_link_button, welcome_buttons
 from bot.messages import reply, say
@@ -137,7 +137,7 @@ async def forget_command(update: Update, context: MendContext) -> None:
 async def _forget_in_group(update: Update, context: MendContext, asked: Asked) -> None:
     """/forget in the group: ask the one who asked to confirm."""
     asker = asked.partner
-    await context.mend.runner.begin(
+    await runner_of(context.mend).begin(
         context,
         asked.couple,
         FORGET,
@@ -180,13 +180,13 @@ def _close(turn: Turn, couple: Couple, other: Partner, erase_at: datetime) -> No
             "erase_at": to_iso(erase_at),
         }
     )
-    for run in services.runner.open_runs(tx):
+    for run in runner_of(services).open_runs(tx):
         if run.token != turn.run.token:
-            services.runner.close(tx, run)
+            runner_of(services).close(tx, run)
     services.timers.suspend_all(couple.chat_id, tx=tx)
     services.timers.schedule(couple.chat_id, ERASE_LATER, erase_at, tx=tx)
     if other.private_chat:
-        services.runner.start(
+        runner_of(services).start(
             tx,
             couple,
             NOTICE,
@@ -297,6 +297,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     )
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CommandHandler("forget", forget_command))
-    services.runner.add(FORGET_FLOW, NOTICE_FLOW)
+    runner_of(services).add(FORGET_FLOW, NOTICE_FLOW)
     # Erasing must happen, whatever the downtime.
     services.timers.register(ERASE_LATER, erase_later, late_limit=timedelta(days=3650))

@@ -39,7 +39,7 @@ from bot import audience
 from bot.consent import proposal
 from bot.context import MendContext, Services
 from bot.couples import group_locale
-from bot.flows import Flow, Run, Turn
+from bot.flows import Flow, Run, Turn, runner_of
 from bot.guards import Asked, known_partner
 from bot.messages import (
     Buttons,
@@ -348,7 +348,7 @@ async def track_button(update: Update, context: MendContext, asked: Asked) -> No
             return
         # Answered in private (personal things go to each of them privately): the other
         # partner is asked privately too.
-        await services.runner.begin(
+        await runner_of(services).begin(
             context,
             couple,
             TRACK_FLOW,
@@ -589,5 +589,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["repair_track"] = export
     services.reads.repair_track = track_kind
     services.reads.breach = breach_kind
-    services.runner.add(CHOOSING)
+    runner_of(services).add(CHOOSING)
     app.add_handler(CallbackQueryHandler(track_button, pattern=TRACK_CHOICE))

@@ -29,7 +29,7 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import update_partner
 from bot.dates import day_as_moment
-from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal, runner_of
 from bot.guards import Asked, known_partner
 from bot.messages import reply
 from bot.model import Couple, Partner, from_iso, to_iso, utcnow
@@ -207,12 +207,12 @@ async def prompt_due(context: MendContext, fired: Fired) -> None:
             return
         # One nudge per ritual has buttons: the one before (yesterday's, or the one snoozed)
         # loses them, unless a note is being written to it.
-        for older in services.runner.runs_in(tx, NUDGE):
+        for older in runner_of(services).runs_in(tx, NUDGE):
             mine = older.owner == partner.user_id and older.data.get("ritual") == ritual
             if mine and older.step == "prompt":
-                services.runner.close(tx, older)
+                runner_of(services).close(tx, older)
         other = couple.other(partner.user_id)
-        services.runner.start(
+        runner_of(services).start(
             tx,
             couple,
             NUDGE,
@@ -571,7 +571,7 @@ TIME_FLOW = Flow(
 async def rituals_command(update: Update, context: MendContext, asked: Asked) -> None:
     """/rituals: your rituals and their times, with buttons to change them (only yours)."""
     couple, me = asked.couple, asked.partner
-    await context.mend.runner.begin(
+    await runner_of(context.mend).begin(
         context,
         couple,
         SETUP,
@@ -665,7 +665,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.timers.reconcile_with(ensure)
     services.exporters["rituals"] = rituals_export
     services.reads.ritual_days = done_days
-    services.runner.add(NUDGE_FLOW, SETUP_FLOW, TIME_FLOW)
+    runner_of(services).add(NUDGE_FLOW, SETUP_FLOW, TIME_FLOW)
     app.add_handler(CommandHandler("rituals", rituals_command))
     app.add_handler(CommandHandler("away", away_command))
     app.add_handler(CommandHandler("back", back_command))

@@ -19,7 +19,7 @@ from bot import asks, audience
 from bot.consent import proposal
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale, partner_locale, update_partner
-from bot.flows import Flow, Turn
+from bot.flows import Flow, Turn, runner_of
 from bot.guards import Asked, known_partner
 from bot.links import private_link_button
 from bot.messages import Buttons, answer_stale, button, choices, chosen, reply
@@ -237,7 +237,7 @@ async def _set_language(
     if scope == "group" and not asked.private:
         # The group's language binds both: proposed to the other partner.
         name = services.render.label(code, "language.name") if language else None
-        await services.runner.begin(
+        await runner_of(services).begin(
             context,
             asked.couple,
             GROUP_LANGUAGE,
@@ -427,7 +427,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("quiet", "personal", in_group=True, in_private=True),
         Command("language", "personal", in_group=True, in_private=True),
     )
-    services.runner.add(LANGUAGE_FOR_THE_GROUP)
+    runner_of(services).add(LANGUAGE_FOR_THE_GROUP)
     asks.on_answer("timezone", zone_answer, elsewhere=_own_zone)
     app.add_handler(CommandHandler("timezone", timezone_command))
     app.add_handler(CommandHandler("quiet", quiet_command))

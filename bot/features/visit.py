@@ -47,7 +47,7 @@ from telegram.ext import Application, CommandHandler
 from bot.context import Command, MendContext, Services
 from bot.couples import group_locale
 from bot.dates import day_as_moment
-from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, runner_of
 from bot.guards import Asked, partners_only
 from bot.links import private_link_button
 from bot.messages import group_message, reply
@@ -232,7 +232,7 @@ def _runs(services: Services, chat_id: int, visit_id: int, *flows: str) -> list[
     return [
         run
         for flow in flows
-        for run in services.runner.runs(chat_id, flow)
+        for run in runner_of(services).runs(chat_id, flow)
         if run.data.get("visit") == visit_id
     ]
 
@@ -268,7 +268,7 @@ def _cancel_timers(
 
 def _close(services: Services, tx: Transaction, runs: list[Run]) -> None:
     for run in runs:
-        services.runner.close(tx, run)
+        runner_of(services).close(tx, run)
 
 
 def _name(couple: Couple, user_id: int | None) -> str:
@@ -335,8 +335,8 @@ def _show(services: Services, tx: Transaction, couple: Couple, partner: Partner)
     current = upcoming(services, couple)
     if current is None:
         # One offer at a time: an older one's button is out of date.
-        _close(services, tx, services.runner.runs_in(tx, PLAN))
-        services.runner.start(
+        _close(services, tx, runner_of(services).runs_in(tx, PLAN))
+        runner_of(services).start(
             tx,
             couple,
             PLAN,
@@ -348,7 +348,7 @@ def _show(services: Services, tx: Transaction, couple: Couple, partner: Partner)
             # A typed question goes to whoever asked where the plan stands, except the goals:
             # each partner answers only their own.
             asked = None if run.flow == GOAL else partner
-            services.runner.reshow(tx, couple, run, asked=asked, resumed=True)
+            runner_of(services).reshow(tx, couple, run, asked=asked, resumed=True)
     else:
         services.outbox.put(
             tx, group_message(services, couple, "visit/show", **_summary(services, couple, current))
@@ -574,7 +574,7 @@ def _goals_given(turn: Turn, visit: Visit, goals: dict[str, str]) -> bool:
         return False
     for question in _runs(services, couple.chat_id, visit["id"], GOALS):
         if question.token != turn.run.token:
-            services.runner.close(tx, question)
+            runner_of(services).close(tx, question)
     turn.runner.start(
         tx, couple, TIME, owner=None, data={"visit": visit["id"], "activities": [], "ideas": []}
     )
@@ -817,7 +817,7 @@ async def checkin_due(context: MendContext, fired: Fired) -> None:
         if services.reads.prompts_paused(services.store, couple.chat_id):
             return  # the next morning's is set; this one isn't asked
         tx.table(VISITS_TABLE).update(visit["id"], {"checkins": {**visit["checkins"], day: {}}})
-        services.runner.start(
+        runner_of(services).start(
             tx,
             couple,
             MORNING,
@@ -994,10 +994,10 @@ def _ask_reflection(
         return
     asked = _reflection_runs(services, couple.chat_id, visit["id"], partner)
     if asked:
-        services.runner.reshow(tx, couple, asked[0])
+        runner_of(services).reshow(tx, couple, asked[0])
         return
     other = couple.other(partner.user_id)
-    services.runner.start(
+    runner_of(services).start(
         tx,
         couple,
         REFLECTION,
@@ -1220,5 +1220,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["visits"] = visits_export
     services.reads.safe_visit = safe_visit
     services.reads.next_visit = next_visit
-    services.runner.add(PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW)
+    runner_of(services).add(
+        PLAN_FLOW, GOALS_FLOW, GOAL_FLOW, TIME_FLOW, MORNING_FLOW, REFLECTION_FLOW
+    )
     app.add_handler(CommandHandler("visit", visit_command))

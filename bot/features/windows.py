@@ -27,7 +27,7 @@ from telegram.ext import Application, CommandHandler
 from bot import asks, audience, which
 from bot.context import Command, MendContext, Services
 from bot.couples import entries_group, partner_locale
-from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal
+from bot.flows import Flow, Option, Rows, Run, Step, Turn, Unreadable, literal, runner_of
 from bot.guards import Asked, known_partner, partners_only
 from bot.links import private_link_button
 from bot.messages import group_message, private_message, reply
@@ -97,7 +97,7 @@ async def window_command(update: Update, context: MendContext, asked: Asked) -> 
     services = context.mend
     couple, partner, args = asked.couple, asked.partner, asked.words
     if not args:
-        await services.runner.begin(
+        await runner_of(services).begin(
             context, couple, SCHEDULE, owner=None, data=_schedule_data(services, couple)
         )
         return
@@ -384,7 +384,7 @@ async def window_opens(context: MendContext, fired: Fired) -> None:
                     ),
                 )
                 for worry in mine:
-                    services.runner.start(
+                    runner_of(services).start(
                         tx,
                         couple,
                         WORRY_FLOW,
@@ -627,7 +627,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
     services.exporters["windows"] = windows_export
     services.reads.next_window = next_window
     which.on_keep(WORRY_FLOW, _parked)
-    services.runner.add(WORRY, WINDOWS_FLOW, ADD_FLOW)
+    runner_of(services).add(WORRY, WINDOWS_FLOW, ADD_FLOW)
     asks.on_answer("worry", worry_answer)
     app.add_handler(CommandHandler("window", window_command))
     app.add_handler(CommandHandler("worry", worry_command))

@@ -13,6 +13,7 @@ from bot import breathing
 from bot.app import MendApp, stop
 from bot.context import MendContext, Services
 from bot.features import calm
+from bot.flows import runner_of
 from bot.sandbox import Sandbox, SentMessage
 from tests.conftest import People, onboard
 
@@ -84,7 +85,7 @@ async def test_a_jealousy_check_from_the_group_happens_in_private(
     await sandbox.settle(idle=0.1)
     assert len(group.bot_messages()) == group_before
 
-    [stored] = services.runner.runs(group.id, calm.JEALOUS, finished=True)
+    [stored] = runner_of(services).runs(group.id, calm.JEALOUS, finished=True)
     assert (stored.owner, stored.step, stored.data["source"], stored.data["choice"]) == (
         couple.alex.id,
         None,
@@ -101,7 +102,7 @@ async def test_a_jealousy_check_for_someone_without_a_private_chat(
     unreachable = await people.group.expect("I answer that in a private chat")
     assert "Sam" not in unreachable.text and "jealous" not in unreachable.text.lower()
     assert unreachable.button_texts() == ["A new link to my private chat"]
-    assert not services.runner.runs(people.group.id, calm.JEALOUS)
+    assert not runner_of(services).runs(people.group.id, calm.JEALOUS)
 
     # Alex opens the private chat; Sam hasn't, so Alex can't have Sam told.
     chat = await people.alex.follow_link(people.joined["Alex"], "Alex: open your private chat")
@@ -165,7 +166,7 @@ async def test_forged_and_stale_presses(
     assert answer.show_alert and "no longer current" in (answer.text or "")
     await sandbox.settle(idle=0.1)
     assert not check.edited
-    [stored] = services.runner.runs(couple.group.id, calm.JEALOUS)
+    [stored] = runner_of(services).runs(couple.group.id, calm.JEALOUS)
     assert stored.step == "notice"
 
     # A finished check can't be pressed again.

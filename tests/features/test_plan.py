@@ -13,6 +13,7 @@ from bot.app import MendApp, build_application, services_of, start, stop
 from bot.config import Settings
 from bot.context import Services
 from bot.features.plan import PLAN_FLOW, PLAN_TABLE, REVIEW
+from bot.flows import runner_of
 from bot.model import from_iso
 from bot.sandbox import Sandbox, SandboxChat, SentMessage
 from tests.conftest import Clock, People, agree, errors_logged, path_and_no_roles
@@ -211,7 +212,7 @@ async def test_weekly_check_ins_from_a_partner_without_a_zone(
     # No roles: either partner names the changes.
     await couple.sam.press(changes, "Add a change")
     await couple.group.expect("Sam, what is one thing")
-    [writing] = services.runner.runs(couple.group.id, PLAN_FLOW)  # the plan being written
+    [writing] = runner_of(services).runs(couple.group.id, PLAN_FLOW)  # the plan being written
     assert writing.data["plan"]["frequency"] == "weekly"
     assert writing.data["plan"]["times"] == [
         {"at": "20:00", "weekday": 1},
@@ -436,7 +437,7 @@ async def test_double_taps_old_buttons_and_unreadable_times(
         "Alex, I couldn't read “7:00, 9:00, 11:00, 13:00, 15:00”", "at most four a day"
     )
     assert again.force_reply
-    [writing] = services.runner.runs(group.id, PLAN_FLOW)
+    [writing] = runner_of(services).runs(group.id, PLAN_FLOW)
     assert writing.step == "checkins" and writing.data["plan"]["times"] == []
     await group.reply(alex, to=again, text="19:30")
     changes = await group.expect("Step 2 of 4")

@@ -22,6 +22,7 @@ from bot.features.visit import (
     REVEAL,
     VISITS_TABLE,
 )
+from bot.flows import runner_of
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from tests.conftest import Clock, People, Restart, agree
 from tests.features.test_plan import write_plan
@@ -136,7 +137,7 @@ async def test_a_couple_plans_a_visit_together(
     ):
         answer = await sam.press_data(where, forged)
         assert answer.show_alert and "no longer current" in (answer.text or ""), forged
-    [planning] = services.runner.runs(group.id, PLAN)
+    [planning] = runner_of(services).runs(group.id, PLAN)
     assert planning.step == "where"
 
     await sam.press(where, "At Alex's place")
@@ -360,7 +361,7 @@ async def test_at_the_deadline_the_group_sees_only_what_was_shared(
     assert late.buttons == []
     [alexs] = [
         run
-        for run in services.runner.runs(group.id, REFLECTION, finished=True)
+        for run in runner_of(services).runs(group.id, REFLECTION, finished=True)
         if run.owner == couple.alex.id
     ]
     answer = await couple.alex.press_data(late, f"r:{alexs.token}:rate:5")
