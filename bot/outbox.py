@@ -426,7 +426,7 @@ class Outbox:
             self._settled(chat_id)
 
     async def _attempt(
-        self, context: MendContext, chat_id: int, entry: Entry, token: str, blocked: set[Any]
+        self, context: Sending, chat_id: int, entry: Entry, token: str, blocked: set[Any]
     ) -> timedelta | None:
         """Send one entry and record what became of it. Returns the pause before it is tried
         again if it is kept for that (its chat is then added to `blocked`: later entries to it

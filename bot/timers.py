@@ -631,7 +631,7 @@ class Timers:
     @staticmethod
     async def _handle(
         handler: Handler,
-        context: MendContext,
+        context: JobContext,
         fired: Fired,
         firing: _Firing,
         thread: int | None,
