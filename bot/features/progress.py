@@ -178,10 +178,9 @@ async def week_due(context: MendContext, fired: Fired) -> None:
     couple = services.store.couple(fired.chat_id)
     if couple is None or couple.status != "active":
         return
+    # The next week's end first: this timer leaves the store with the first change it makes.
+    ensure_week(services.timers, couple, besides=fired.timer_id)
     await check_milestones(context, couple)
-    ensure_week(
-        services.timers, services.store.couple(fired.chat_id) or couple, besides=fired.timer_id
-    )
 
 
 def ensure(timers: Timers, couple: Couple, *, besides: int | None = None) -> None:

@@ -20,6 +20,7 @@ from bot.features.pause import PAUSES_TABLE
 from bot.features.visit import VISITS_TABLE
 from bot.model import to_iso, utcnow
 from bot.sandbox import Sandbox
+from bot.sandbox.records import MessageEvent
 from tests.conftest import Clock, People, Restart, onboard, past_checkin, set_day_one
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -189,3 +190,28 @@ async def test_a_visit_both_felt_safe_in_is_celebrated_once(
     await couple.group.expect("Milestones: a first visit you both felt safe in")
     await sandbox.settle()
     assert sum("🏡" in m.text for m in couple.group.bot_messages()) == 1
+
+
+async def test_the_next_roadmap_week_is_set_before_a_kept_week_is_celebrated(
+    sandbox: Sandbox, couple: People, clock: Clock, services: Services
+) -> None:
+    # The week's timer leaves the store with the celebration's write: its successor must be
+    # stored by then, or a crash while the word is sent would end the weekly look for good.
+    in_week_one = begin(services, couple, days_ago=0) + timedelta(days=1)
+    progress.ensure(services.timers, couple.couple())
+    both = (couple.alex.id, couple.sam.id)
+    with services.store.transaction(couple.group.id) as tx:
+        tx.table(CHECKINS_TABLE).insert(
+            past_checkin(in_week_one, {couple.alex.id: 4, couple.sam.id: 4}, reflected=both)
+        )
+    weeks_set: list[list[int]] = []
+
+    def arrived(event: MessageEvent) -> None:
+        if event.kind == "new" and "A first kept week" in event.message.text:
+            timers = services.timers.pending(couple.group.id, progress.WEEK)
+            weeks_set.append([t["payload"]["week"] for t in timers])
+
+    sandbox.on_message(arrived)
+    await clock.advance(timedelta(days=8), sandbox)
+    await sandbox.settle()
+    assert weeks_set == [[2]]  # celebrated once, with week 2's end already set
