@@ -59,7 +59,6 @@ from telegram.error import (
     Forbidden,
     NetworkError,
     RetryAfter,
-    TimedOut,
 )
 from telegram.ext import CallbackContext, ExtBot
 
@@ -99,7 +98,8 @@ class Entry(TypedDict):
     # (kept by data from before tokens were given when queued), "unconfirmed" (may have
     # arrived; its first answer confirms it) or "held" (see release)
     state: str
-    sent_as: NotRequired[str]  # its token in the written marks once a request of it left
+    token: NotRequired[str]  # names its sends in the written marks; new for each refused try
+    sent_as: NotRequired[str]  # data from before `token`: a "sending" entry's token
     queued_at: str | None
     attempts: NotRequired[int]
     text: NotRequired[str]  # what people see of it, kept while it is unconfirmed
@@ -311,7 +311,7 @@ class Outbox:
                     "in_chat": in_chat,
                     "then": message.then,
                     "state": "held" if message.held else "pending",
-                    "sent_as": _new_token(),
+                    "token": _new_token(),
                     "timed": ratelimit.sending_timed(),
                     "queued_at": to_iso(utcnow()),
                     "held": message.held,
@@ -405,19 +405,20 @@ class Outbox:
                 e
                 for e in sorted(self.store.records(chat_id, OUTBOX_TABLE), key=_first_timed)
                 if e["state"] == "pending"
-                and e.get("sent_as") not in self._sending
+                and e.get("token") not in self._sending
                 and e["to"] not in blocked
                 and (e.get("timed") or not only_timed)
             ]
             if not pending:
                 break
             entry = pending[0]
-            token = entry.get("sent_as") or self._give_token(chat_id, entry)
+            token = entry.get("token") or self._give_token(chat_id, entry)
+            # Under way until what became of it is written: after an error nobody expected (a
+            # full disk) it stays so while this process runs, and the start-up after decides
+            # by its mark, as for a crash.
             self._sending.add(token)
-            try:
-                pause = await self._attempt(context, chat_id, entry, token, blocked)
-            finally:
-                self._sending.discard(token)
+            pause = await self._attempt(context, chat_id, entry, token, blocked)
+            self._sending.discard(token)
             if pause is not None:
                 retry_in = pause if retry_in is None else min(retry_in, pause)
         if retry_in is not None:
@@ -432,18 +433,19 @@ class Outbox:
         again if it is kept for that (its chat is then added to `blocked`: later entries to it
         wait behind it), else None."""
         destination = chat_id if entry["to"] == GROUP else int(entry["to"])
+        marking = _Marking(self.marks, token)
         try:
-            with when_written(self._written_hook(token)), ratelimit.timed(bool(entry.get("timed"))):
-                message = await self._send(context, chat_id, destination, entry)
+            with when_written(marking), ratelimit.timed(bool(entry.get("timed"))):
+                message = await self._send(context, chat_id, destination, entry, marking)
         except (Forbidden, BadRequest) as error:
             self._refused(chat_id, entry, error)
             if entry["to"] == GROUP and isinstance(error, Forbidden):
                 blocked.add(GROUP)
             return None
         except (NetworkError, RetryAfter) as error:
-            if isinstance(error, NetworkError) and (
-                isinstance(error, TimedOut) or not never_sent(error)
-            ):
+            # Nothing of it left (no mark: bot.network marks before the first byte), or what
+            # left surely never reached Telegram: tried again; else it may have arrived.
+            if isinstance(error, NetworkError) and marking.left and not never_sent(error):
                 log.warning(
                     "a message may have arrived though its answer was lost (%s); "
                     "it is not sent twice",
@@ -459,7 +461,7 @@ class Outbox:
         return None
 
     async def _send(
-        self, context: Sending, couple_chat: int, chat_id: int, entry: Entry
+        self, context: Sending, couple_chat: int, chat_id: int, entry: Entry, marking: _Marking
     ) -> Message | None:
         # Where the message an entry names is (a group that became a supergroup: the old id).
         where = entry.get("in_chat") or chat_id
@@ -484,6 +486,9 @@ class Outbox:
                 # Gone, too old to edit, or in a group that became a supergroup: send anew,
                 # as a message (not repeated after a crash, like any other message).
                 log.info("a message could not be edited (%s); sending it anew", error)
+                # Refused, so nothing of it arrived: unmarked before it becomes a message (a
+                # marked message is never sent again after a crash).
+                marking(False)
                 with self.store.transaction(couple_chat) as tx:
                     tx.table(OUTBOX_TABLE).update(entry["id"], {"edit_of": None})
             else:
@@ -517,7 +522,7 @@ class Outbox:
         written before its send."""
         token = _new_token()
         with self.store.transaction(chat_id) as tx:
-            tx.table(OUTBOX_TABLE).update(entry["id"], {"sent_as": token})
+            tx.table(OUTBOX_TABLE).update(entry["id"], {"token": token})
         return token
 
     def _keep(self, chat_id: int, entry: Entry, error: Exception) -> timedelta | None:
@@ -546,7 +551,7 @@ class Outbox:
             )
             # A new token: the refused attempt was marked written as it left.
             table.update(
-                entry["id"], {"state": "pending", "attempts": failures + 1, "sent_as": _new_token()}
+                entry["id"], {"state": "pending", "attempts": failures + 1, "token": _new_token()}
             )
         return pause
 
@@ -558,7 +563,7 @@ class Outbox:
                 # Removed from the group (before Telegram's word of it arrived): kept until the
                 # bot is added back, like everything owed there.
                 tx.table(OUTBOX_TABLE).update(
-                    entry["id"], {"state": "pending", "sent_as": _new_token()}
+                    entry["id"], {"state": "pending", "token": _new_token()}
                 )
                 log.warning("a message to the group waits: the bot is not in it")
                 return
@@ -606,21 +611,6 @@ class Outbox:
             return
         self.timers.schedule(chat_id, OUTBOX_RETRY, utcnow() + pause)
 
-    def _written_hook(self, token: str) -> Callable[[bool], None]:
-        """What marks a send written as each attempt of it leaves, and not written when
-        Telegram refused an attempt that is tried again (bot.network.when_written)."""
-
-        def written(left: bool) -> None:
-            try:
-                if left:
-                    self.marks.mark(token)
-                else:
-                    self.marks.unmark(token)
-            except OSError:  # never in the way of the send itself
-                log.exception("a send could not be marked as written")
-
-        return written
-
     async def retry_due(self, context: Sending, fired: Fired) -> None:
         """The retry timer: deliver again (a new timer is set if something is still owed)."""
         await self.deliver(context, fired.chat_id, retry_timer=fired.timer_id)
@@ -640,7 +630,8 @@ class Outbox:
                 table = tx.table(OUTBOX_TABLE)
                 for entry in table.all():
                     state = entry["state"]
-                    if state in ("pending", "sending") and entry.get("sent_as") in written:
+                    token = entry.get("token" if state == "pending" else "sent_as")
+                    if state in ("pending", "sending") and token in written:
                         state = "written"
                     if state == "sending":  # data from before tokens were given when queued
                         log.info("a message was about to be sent when the bot stopped; sent now")
@@ -689,6 +680,27 @@ def mark_unreachable(store: Store, user_id: int) -> None:
 
 def _unreachable(partner: Partner) -> None:
     partner.private_chat = False
+
+
+class _Marking:
+    """Marks one entry's sends written as each attempt of it leaves, and not written when
+    Telegram refused an attempt that is tried again (bot.network.when_written); `left`: whether
+    the last attempt left."""
+
+    def __init__(self, marks: WrittenMarks, token: str) -> None:
+        self.marks = marks
+        self.token = token
+        self.left = False
+
+    def __call__(self, left: bool) -> None:
+        self.left = left
+        try:
+            if left:
+                self.marks.mark(self.token)
+            else:
+                self.marks.unmark(self.token)
+        except OSError:  # never in the way of the send itself
+            log.exception("a send could not be marked as written")
 
 
 def _new_token() -> str:

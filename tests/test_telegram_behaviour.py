@@ -14,12 +14,17 @@ tests/test_startup.py and tests/features/test_rituals.py.)
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from telegram import Message
+from telegram.error import TimedOut
 
 from bot.app import services_of
 from bot.context import Services
@@ -30,7 +35,7 @@ from bot.features.rituals import PROMPT
 from bot.features.windows import WINDOW_OPEN
 from bot.messages import group_message
 from bot.model import from_iso
-from bot.outbox import MARKS_FILE, MARKS_ROTATE_BYTES, OUTBOX_TABLE, WrittenMarks
+from bot.outbox import MARKS_FILE, MARKS_ROTATE_BYTES, OUTBOX_TABLE, Entry, Outbox, WrittenMarks
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from bot.sandbox.records import MessageEvent
 from bot.timers import TIMERS_TABLE
@@ -192,7 +197,7 @@ async def test_3_a_send_is_marked_written_only_once_its_request_has_left(
         if event.kind == "new" and "The pause is over" in event.message.text:
             [entry] = services.store.records(couple.group.id, OUTBOX_TABLE)
             assert entry["state"] == "pending"  # its token is what says it is under way
-            marked.append(entry["sent_as"] in services.outbox.marks.all())
+            marked.append(entry["token"] in services.outbox.marks.all())
 
     sandbox.on_message(arrived)
     await a_pause(couple)
@@ -222,14 +227,15 @@ async def test_3_a_timer_is_gone_from_the_store_in_the_same_write_as_its_effect(
 
 
 @pytest.mark.parametrize(
-    ("state", "marked", "seen"),
+    ("state", "field", "marked", "seen"),
     [
-        ("pending", False, 1),
-        ("pending", True, 0),
-        ("sending", False, 1),
-        ("sending", True, 0),
-        ("written", False, 0),
-        ("pending", None, 1),  # queued before entries were given their token then
+        ("pending", "token", False, 1),
+        ("pending", "token", True, 0),
+        ("sending", "sent_as", False, 1),
+        ("sending", "sent_as", True, 0),
+        ("written", "sent_as", False, 0),
+        ("pending", None, False, 1),  # queued before entries were given a token then
+        ("pending", "sent_as", True, 1),  # refused, kept for a later try, by then
     ],
 )
 async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
@@ -238,21 +244,22 @@ async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
     services: Services,
     restart: Restart,
     state: str,
-    marked: bool | None,
+    field: str | None,
+    marked: bool,
     seen: int,
 ) -> None:
     # The bot stopped while sending: before its request was written (no mark), Telegram
     # can't have it, so it comes after the restart; once written, it may have arrived.
-    # ("written" is how entries were marked before the marks file; "sending", before entries
-    # were given their token when queued.)
+    # ("written" is how entries were marked before the marks file; "sending" with `sent_as`,
+    # before entries were given their token when queued.)
     with services.store.transaction(couple.group.id) as tx:
         current = tx.couple()
         assert current is not None
         services.outbox.put(tx, group_message(services, current, "pause/none"))
         [entry] = tx.table(OUTBOX_TABLE).all()
         tx.table(OUTBOX_TABLE).remove(entry["id"])
-        kept = {k: v for k, v in entry.items() if k not in ("id", "sent_as")}
-        token = {} if marked is None else {"sent_as": "a1b2c3"}
+        kept = {k: v for k, v in entry.items() if k not in ("id", "token")}
+        token = {} if field is None else {field: "a1b2c3"}
         tx.table(OUTBOX_TABLE).insert({**kept, "state": state, **token})  # type: ignore[typeddict-item]
     if marked:
         services.outbox.marks.mark("a1b2c3")
@@ -278,11 +285,55 @@ async def test_3_a_send_telegram_refused_is_sent_after_a_restart_though_it_left(
     assert sum(c.method == "sendMessage" and not c.ok for c in sandbox.calls) == 1
     [entry] = now.store.records(couple.group.id, OUTBOX_TABLE)
     assert entry["state"] == "pending"
-    assert entry["sent_as"] not in now.outbox.marks.all()
+    assert entry["token"] not in now.outbox.marks.all()
     assert count(couple.group, "no pause running right now") == 0
     await restart()
     await sandbox.settle()
     assert count(couple.group, "no pause running right now") == 1
+
+
+async def test_3_a_message_sent_whose_crossing_off_failed_is_not_sent_again(
+    sandbox: Sandbox, couple: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk was full the moment a sent message was to be crossed off the outbox: the next
+    # delivery to the couple doesn't send it again (a restart decides by its mark).
+    failed: list[int] = []
+    finish = Outbox._finish
+
+    def disk_full(self: Outbox, chat_id: int, entry: Entry, message: Message | None) -> None:
+        if not failed:
+            failed.append(entry["id"])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        finish(self, chat_id, entry, message)
+
+    monkeypatch.setattr(Outbox, "_finish", disk_full)
+    await couple.group.send(couple.alex, "/pause")
+    await couple.group.expect("Alex asked for a pause")
+    await couple.group.send(couple.alex, "/resume")  # the couple's next delivery
+    await sandbox.settle()
+    assert failed and count(couple.group, "Alex asked for a pause") == 1
+
+
+async def test_3_a_send_whose_connection_timed_out_is_sent_later(
+    sandbox: Sandbox, couple: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Connecting timed out (python-telegram-bot says TimedOut): nothing left, so the message
+    # is tried again later, not dropped as if it may have arrived.
+    send = Outbox._send
+    hung: list[int] = []
+
+    async def connecting_hangs(self: Outbox, *args: Any) -> Message | None:
+        if not hung:
+            hung.append(1)
+            raise TimedOut("Timed out") from httpx.ConnectTimeout("connecting timed out")
+        return await send(self, *args)
+
+    monkeypatch.setattr(Outbox, "_send", connecting_hangs)
+    await couple.group.send(couple.alex, "/pause")
+    await sandbox.settle()
+    assert hung and count(couple.group, "Alex asked for a pause") == 0
+    await clock.advance(timedelta(minutes=1), sandbox)  # the outbox's first retry
+    await couple.group.expect("Alex asked for a pause")
 
 
 async def test_3_a_poll_whose_send_timed_out_after_arriving_still_counts_the_votes(
