@@ -193,7 +193,11 @@ class Timers:
         makes: its effect and its end land together, so a crash can't fire it again after
         the effect (nor lose it before)."""
         firing = _running_timer.get()
-        if firing is not None and not firing.gone and firing.chat_id == chat_id:
+        if (
+            firing is not None
+            and not firing.gone
+            and self.store.resolve(firing.chat_id) == chat_id  # a migration meanwhile
+        ):
             _remove(tx, firing)
 
     def register(
@@ -575,6 +579,9 @@ class Timers:
         chat_id: int
         timer_id: int
         chat_id, timer_id = context.job.data  # type: ignore[misc]
+        # A job's task starts from a copy of the context that woke the scheduler, perhaps
+        # another timer's handler: no timer of that one runs here.
+        _running_timer.set(None)
         self._firing.add((chat_id, timer_id))
         try:
             await self._fire_timer(context, chat_id, timer_id)

@@ -776,16 +776,19 @@ def summarize(tables: Tables, file: FileId) -> Summary:
 def _owner_only(
     folder: Path, loosened: list[int]
 ) -> Iterator[tuple[os.DirEntry[str], os.stat_result]]:
-    """Each entry of `folder` with its status (links not followed), made owner-only
+    """Each entry of `folder` with its status (links not followed), a file made owner-only
     (FILE_MODE) first if its mode was looser; what was made so is appended to `loosened` (its
-    old mode), links left alone."""
+    old mode). An entry gone since the folder was read is skipped."""
     with os.scandir(folder) as entries:
         for entry in entries:
-            status = entry.stat(follow_symlinks=False)
-            mode = stat.S_IMODE(status.st_mode)
-            if not stat.S_ISLNK(status.st_mode) and mode != FILE_MODE:
-                os.chmod(entry.path, FILE_MODE)  # noqa: PTH101 (the entry's path, as scanned)
-                loosened.append(mode)
+            try:
+                status = entry.stat(follow_symlinks=False)
+                mode = stat.S_IMODE(status.st_mode)
+                if stat.S_ISREG(status.st_mode) and mode != FILE_MODE:
+                    os.chmod(entry.path, FILE_MODE)  # noqa: PTH101 (the entry's path, as scanned)
+                    loosened.append(mode)
+            except FileNotFoundError:  # replaced or removed since the folder was read
+                continue
             yield entry, status
 
 
