@@ -17,6 +17,7 @@ import asyncio
 import errno
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from telegram import Message
 from telegram.error import TimedOut
+from telegram.ext import ExtBot
 
 from bot.app import services_of
 from bot.context import Services
@@ -268,6 +270,38 @@ async def test_3_a_send_cut_off_by_a_crash_comes_once_only_if_it_never_left(
     assert services.outbox.marks.all() == set()  # forgotten once recovered
     await sandbox.settle()
     assert count(couple.group, "no pause running right now") == seen
+
+
+async def test_3_an_edit_refused_and_cut_off_before_it_was_sent_anew_comes_after_a_restart(
+    sandbox: Sandbox,
+    couple: People,
+    services: Services,
+    restart: Restart,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The message to edit is gone, so it is to be sent anew as a message; the bot stops
+    # before that send leaves. The refused edit's mark must not make it count as sent.
+    with services.store.transaction(couple.group.id) as tx:
+        current = tx.couple()
+        assert current is not None
+        gone = replace(group_message(services, current, "pause/none"), edit_of=999_999)
+        services.outbox.put(tx, gone)
+    send = ExtBot.send_message
+    stopped: list[int] = []
+
+    async def stops_first(self: ExtBot[None], *args: Any, **kwargs: Any) -> Message:
+        if not stopped:
+            stopped.append(1)
+            raise RuntimeError("the bot stopped here")
+        return await send(self, *args, **kwargs)
+
+    monkeypatch.setattr(ExtBot, "send_message", stops_first)
+    await restart()  # the start delivers it: the edit is refused, the send stops
+    await sandbox.settle()
+    assert stopped and count(couple.group, "no pause running right now") == 0
+    await restart()
+    await sandbox.settle()
+    assert count(couple.group, "no pause running right now") == 1
 
 
 async def test_3_a_send_telegram_refused_is_sent_after_a_restart_though_it_left(
