@@ -67,7 +67,16 @@ def active_pause(services: Services, chat_id: int) -> Pause | None:
 
 
 def _running_in(store: Store, chat_id: int) -> Pause | None:
-    return next((r for r in store.records(chat_id, PAUSES_TABLE) if r["ended_at"] is None), None)
+    now = utcnow()
+    return next((r for r in store.records(chat_id, PAUSES_TABLE) if _runs(r, now)), None)
+
+
+def _runs(pause: Pause, now: datetime) -> bool:
+    """Whether a pause runs at `now`: not ended, and its time not up more than LATE_LIMIT ago
+    (its end was then dropped as stale: the bot was down, or out of the group, that long; it
+    must not hold back prompts and new pauses for ever)."""
+    ends = from_iso(pause["ends_at"])
+    return pause["ended_at"] is None and (ends is None or now - ends <= LATE_LIMIT)
 
 
 def _times(couple: Couple, moment: datetime) -> list[dict[str, Any]]:
@@ -103,8 +112,11 @@ async def pause_command(update: Update, context: MendContext, asked: Asked) -> N
     now = utcnow()
     ends_at = now + timedelta(minutes=minutes)
     with services.store.transaction(couple.chat_id) as tx:
-        if any(r["ended_at"] is None for r in tx.table(PAUSES_TABLE).all()):
+        pauses = tx.table(PAUSES_TABLE)
+        if any(_runs(r, now) for r in pauses.all()):
             return  # another /pause got there first
+        for stale in (r for r in pauses.all() if r["ended_at"] is None):
+            pauses.update(stale["id"], {"ended_at": stale["ends_at"]})  # it ended then
         pause_id = tx.table(PAUSES_TABLE).insert(
             {
                 "by": me.user_id,

@@ -331,3 +331,38 @@ async def test_breathing_during_a_pause_runs_in_private(
     await couple.group.send(couple.sam, "/pause")  # other updates aren't held up meanwhile
     await couple.group.expect("You're in a pause")
     assert breathing.chat_id == couple.alex.id
+
+
+@pytest.mark.clock(datetime(2026, 3, 10, 12, 30, tzinfo=UTC))  # a Tuesday
+async def test_a_pause_whose_end_was_missed_for_days_holds_nothing_back(
+    sandbox: Sandbox, couple: People, clock: Clock, restart: Restart
+) -> None:
+    # The bot was down for longer than a pause end is still worth a word: the pause is over
+    # all the same, so prompts and new pauses aren't held back for ever.
+    group = couple.group
+    await group.send(couple.sam, "/checkin tue 13:00")
+    await group.expect("Tuesdays at 13:00")
+    await group.send(couple.alex, "/pause 20")
+    await group.expect("Alex asked for a pause")
+    await restart(downtime=timedelta(hours=25))
+    await clock.advance(timedelta(days=7), sandbox)
+    assert any("Check-in: how was this week" in m.text for m in group.bot_messages())
+    group.skip()  # what the week brought
+    await group.send(couple.sam, "/pause")
+    await group.expect("Sam asked for a pause")
+
+
+async def test_a_pause_whose_end_was_missed_while_the_bot_was_out_holds_nothing_back(
+    sandbox: Sandbox, couple: People, clock: Clock
+) -> None:
+    group = couple.group
+    await group.send(couple.alex, "/pause 20")
+    await group.expect("Alex asked for a pause")
+    await group.remove_bot(by=couple.alex)
+    await sandbox.settle()
+    await clock.advance(timedelta(days=2), sandbox)
+    await group.add_bot(by=couple.alex)
+    await clock.advance(timedelta(hours=1), sandbox)
+    await group.send(couple.sam, "/pause")
+    await sandbox.settle()
+    assert "Sam asked for a pause" in group.bot_messages()[-1].text
