@@ -137,6 +137,7 @@ class _Firing:
     timer_id: int
     kind: str
     due: str | None
+    with_first_write: bool  # it leaves the store with its handler's first write
     gone: bool = False
 
 
@@ -164,6 +165,10 @@ class TimerKind:
     quiet: bool = False
     # Wait for the end of the couple's cooling-off pause (a prompt to the group).
     pause: bool = False
+    # Its handler's whole effect (and what it owes through the outbox) is its first write of
+    # the couple: the timer leaves the store in that write. Other kinds leave once the handler
+    # returned (a crash before fires them again: their handlers look before they act).
+    one_write: bool = False
 
 
 Reconciler = Callable[["Timers", Couple], None]
@@ -189,12 +194,13 @@ class Timers:
         self.store.joining_writes.append(self._gone_with_its_first_change)
 
     def _gone_with_its_first_change(self, chat_id: int, tx: Transaction) -> None:
-        """A timer whose handler runs is removed in the first write of its couple the handler
-        makes: its effect and its end land together, so a crash can't fire it again after
-        the effect (nor lose it before)."""
+        """A timer of a `one_write` kind whose handler runs is removed in the first write of
+        its couple the handler makes: its effect and its end land together, so a crash can't
+        fire it again after the effect (nor lose it before)."""
         firing = _running_timer.get()
         if (
             firing is not None
+            and firing.with_first_write
             and not firing.gone
             and self.store.resolve(firing.chat_id) == chat_id  # a migration meanwhile
         ):
@@ -208,10 +214,13 @@ class Timers:
         late_limit: timedelta | None = None,
         quiet: bool = False,
         pause: bool = False,
+        one_write: bool = False,
     ) -> None:
         """Declare a kind of timer and what to do when one fires (`quiet`: it waits out quiet
-        hours; `pause`: it prompts the group, so it waits for a running pause to end)."""
-        self.kinds[kind] = TimerKind(handler, late_limit, quiet, pause)
+        hours; `pause`: it prompts the group, so it waits for a running pause to end;
+        `one_write`: its handler's whole effect is its first write, which the timer leaves the
+        store with, so a crash after the effect can't fire it again)."""
+        self.kinds[kind] = TimerKind(handler, late_limit, quiet, pause, one_write)
 
     def reconcile_with(self, reconciler: Reconciler) -> None:
         """Run `reconciler` for a set-up couple that lost a stale timer at start-up or has none
@@ -611,7 +620,7 @@ class Timers:
             payload={k: v for k, v in record["payload"].items() if not k.startswith("_")},
             late=utcnow() - original_due > LATE_AFTER,
         )
-        firing = _Firing(chat_id, timer_id, record["kind"], record["due"])
+        firing = _Firing(chat_id, timer_id, record["kind"], record["due"], kind.one_write)
         try:
             await self._handle(kind.handler, context, fired, firing, record.get("thread"))
         except Forbidden:

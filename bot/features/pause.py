@@ -399,7 +399,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], services: Services)
         Command("resume", "calm"),
         Command("extend", "calm"),
     )
-    services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT)
+    services.timers.register(PAUSE_END, pause_over, late_limit=LATE_LIMIT, one_write=True)
     services.exporters["pauses"] = pauses_export
     services.reads.pauses = pause_starts
     services.reads.pause_ends = pause_ends
